@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// One build for both ways the studio runs: the Electron shell (index) and plain Node
+// (cli, server, backend, job), so headless use and tests run exactly the code Electron ships.
+export default defineConfig({
+  main: {
+    build: {
+      rollupOptions: {
+        input: {
+          index: resolve('src/main/index.ts'),
+          cli: resolve('src/main/cli.ts'),
+          launch: resolve('src/main/launch.ts'),
+          server: resolve('src/main/server.ts'),
+          backend: resolve('src/main/backendProcess.ts'),
+          job: resolve('src/main/jobs/jobProcess.ts'),
+        },
+        // Shared chunks beside the entries, so an entry can find another (job.js) beside itself.
+        output: { chunkFileNames: '[name]-[hash].js' },
+      },
+    },
+  },
+  preload: {
+    build: {
+      rollupOptions: {
+        // A sandboxed preload cannot be an ES module.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    plugins: [svelte()],
+  },
+});

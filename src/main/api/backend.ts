@@ -1,0 +1,91 @@
+/**
+ * The studio backend: one project's database, services and handlers, composed once and served by
+ * any adapter. Plain classes with their dependencies passed in, so the CLI, the HTTP server, the
+ * Electron backend process and the tests all use the same instances.
+ */
+import { basename, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDb, schemaVersion, type Db } from '../db/openDb';
+import { ensureProject, type ProjectPaths } from '../project';
+import { DatasetStore } from '../data/datasetStore';
+import { UploadStore } from '../data/uploadStore';
+import { JobStore } from '../jobs/jobStore';
+import { JobService } from '../jobs/jobService';
+import { EventBus } from './eventBus';
+import { createDispatch, type Dispatch } from './dispatch';
+import { AppError, type AppInfo, type BackendReport, type Handlers } from '../../shared/contract';
+import { version } from '../version';
+
+export interface BackendOptions {
+  projectDir: string;
+  shell: AppInfo['shell'];
+  /** The tensor backend report, asked for only when needed: loading TensorFlow.js takes a while. */
+  backend: () => Promise<BackendReport>;
+  /** The built job entry; defaults to job.js beside the running bundle. */
+  jobEntry?: string;
+}
+
+export interface Backend {
+  paths: ProjectPaths;
+  db: Db;
+  bus: EventBus;
+  dispatch: Dispatch;
+  jobs: JobService;
+  close(): void;
+}
+
+export function defaultJobEntry(): string {
+  return fileURLToPath(new URL('./job.js', import.meta.url));
+}
+
+export function createBackend(options: BackendOptions): Backend {
+  const paths = ensureProject(options.projectDir);
+  const db = openDb(paths.db);
+  const bus = new EventBus();
+  const datasets = new DatasetStore(db);
+  const uploads = new UploadStore(paths.uploads);
+  const jobStore = new JobStore(db);
+  jobStore.markInterrupted();
+  const jobs = new JobService({ store: jobStore, bus, dbPath: paths.db, entry: options.jobEntry ?? defaultJobEntry() });
+
+  const handlers: Handlers = {
+    'app.info': async () => ({
+      version,
+      projectDir: paths.dir,
+      schemaVersion: schemaVersion(db),
+      shell: options.shell,
+      backend: await options.backend(),
+    }),
+    'datasets.list': () => datasets.list(),
+    'datasets.get': ({ dataset, version }) => datasets.get(dataset, version),
+    'datasets.examples': ({ dataset, version, offset, limit }) => datasets.examples(dataset, version, offset, limit),
+    'datasets.pairs': ({ dataset, version, offset, limit }) => datasets.pairs(dataset, version, offset, limit),
+    'uploads.create': ({ fileName, size }) => ({ uploadId: uploads.create(fileName, size) }),
+    'uploads.append': ({ uploadId, offset, base64 }) => ({ received: uploads.append(uploadId, offset, base64) }),
+    'imports.start': ({ source, name, format, fields }) => {
+      if (source.kind === 'path' && !isAbsolute(source.path)) {
+        throw new AppError('invalid_input', `imports.start: field "source.path": must be an absolute path, got "${source.path}"`);
+      }
+      const file =
+        source.kind === 'upload' ? uploads.resolve(source.uploadId) : { path: source.path, fileName: basename(source.path) };
+      const cleanup = source.kind === 'upload' ? () => uploads.remove(source.uploadId) : undefined;
+      const jobId = jobs.start('import', { path: file.path, displayName: file.fileName, name, format, fields }, cleanup);
+      return { jobId };
+    },
+    'jobs.get': ({ jobId }) => jobStore.get(jobId),
+    'jobs.list': ({ limit }) => jobStore.list(limit),
+    'jobs.cancel': ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
+  };
+
+  return {
+    paths,
+    db,
+    bus,
+    dispatch: createDispatch(handlers),
+    jobs,
+    close() {
+      jobs.stopAll();
+      db.close();
+    },
+  };
+}

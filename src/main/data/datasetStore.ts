@@ -1,0 +1,182 @@
+/** Queries over datasets, their versions, examples and preference pairs. Prepared once per connection. */
+import type { Db } from '../db/openDb';
+import { AppError, type DatasetSummary, type Example, type ImportSummary, type Pair } from '../../shared/contract';
+import type { ParsedExample, ParsedPair } from './import/parseFile';
+
+export interface NewVersion {
+  name: string;
+  format: string;
+  sourceFile: string;
+  sourceSha256: string;
+  sourceBytes: number;
+  summary: Omit<ImportSummary, 'version'>;
+  examples: readonly ParsedExample[];
+  pairs: readonly ParsedPair[];
+}
+
+interface VersionRow {
+  id: number;
+  dataset_id: number;
+  name: string;
+  version: number;
+  versions: number;
+  format: string;
+  source_file: string;
+  summary: string;
+  created_at: string;
+  examples: number;
+  pairs: number;
+}
+
+const json = (value: Record<string, unknown> | null): string | null => (value === null ? null : JSON.stringify(value));
+const parseJson = (text: string | null): Record<string, unknown> | null => (text === null ? null : (JSON.parse(text) as Record<string, unknown>));
+
+export class DatasetStore {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    const versionColumns = `
+      v.id, v.dataset_id, d.name, v.version, v.format, v.source_file, v.summary, v.created_at,
+      (SELECT count(*) FROM dataset_versions WHERE dataset_id = d.id) AS versions,
+      (SELECT count(*) FROM examples WHERE version_id = v.id) AS examples,
+      (SELECT count(*) FROM preference_pairs WHERE version_id = v.id) AS pairs`;
+    this.q = {
+      latest: db.prepare<[], VersionRow>(`
+        SELECT ${versionColumns} FROM datasets d
+        JOIN dataset_versions v ON v.dataset_id = d.id
+        WHERE v.version = (SELECT max(version) FROM dataset_versions WHERE dataset_id = d.id)
+        ORDER BY d.name`),
+      version: db.prepare<[string, number | null], VersionRow>(`
+        SELECT ${versionColumns} FROM datasets d
+        JOIN dataset_versions v ON v.dataset_id = d.id
+        WHERE d.name = ? AND v.version = coalesce(?, (SELECT max(version) FROM dataset_versions WHERE dataset_id = d.id))`),
+      datasetByName: db.prepare<[string], { id: number }>('SELECT id FROM datasets WHERE name = ?'),
+      insertDataset: db.prepare<[string, string]>('INSERT INTO datasets (name, created_at) VALUES (?, ?)'),
+      nextVersion: db.prepare<[number], { next: number }>(
+        'SELECT coalesce(max(version), 0) + 1 AS next FROM dataset_versions WHERE dataset_id = ?',
+      ),
+      insertVersion: db.prepare(
+        `INSERT INTO dataset_versions (dataset_id, version, format, source_file, source_sha256, source_bytes, summary, created_at)
+         VALUES (@datasetId, @version, @format, @sourceFile, @sourceSha256, @sourceBytes, @summary, @createdAt)`,
+      ),
+      insertExample: db.prepare(
+        `INSERT INTO examples (version_id, line, prompt, response, reward, reward_source, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertPair: db.prepare(
+        'INSERT INTO preference_pairs (version_id, line, prompt, chosen, rejected, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      examples: db.prepare<[number, number, number], ExampleRow>(
+        'SELECT id, line, prompt, response, reward, reward_source, metadata FROM examples WHERE version_id = ? ORDER BY id LIMIT ? OFFSET ?',
+      ),
+      pairs: db.prepare<[number, number, number], PairRow>(
+        'SELECT id, line, prompt, chosen, rejected, metadata FROM preference_pairs WHERE version_id = ? ORDER BY id LIMIT ? OFFSET ?',
+      ),
+    };
+  }
+
+  list(): DatasetSummary[] {
+    return this.q.latest.all().map(toSummary);
+  }
+
+  get(name: string, version?: number): DatasetSummary {
+    const row = this.q.version.get(name, version ?? null);
+    if (!row) {
+      const known = this.q.datasetByName.get(name);
+      throw new AppError('not_found', known ? `dataset "${name}" has no version ${version}` : `no dataset named "${name}"`);
+    }
+    return toSummary(row);
+  }
+
+  examples(name: string, version: number | undefined, offset: number, limit: number): { total: number; offset: number; rows: Example[] } {
+    const summary = this.get(name, version);
+    return { total: summary.examples, offset, rows: this.q.examples.all(summary.id, limit, offset).map(toExample) };
+  }
+
+  pairs(name: string, version: number | undefined, offset: number, limit: number): { total: number; offset: number; rows: Pair[] } {
+    const summary = this.get(name, version);
+    return { total: summary.pairs, offset, rows: this.q.pairs.all(summary.id, limit, offset).map(toPair) };
+  }
+
+  /** Writes a whole new version in one transaction: all of it is stored, or none of it. */
+  addVersion(input: NewVersion, now = new Date()): ImportSummary {
+    const createdAt = now.toISOString();
+    return this.db
+      .transaction((): ImportSummary => {
+        const datasetId =
+          this.q.datasetByName.get(input.name)?.id ?? Number(this.q.insertDataset.run(input.name, createdAt).lastInsertRowid);
+        const version = this.q.nextVersion.get(datasetId)?.next ?? 1;
+        const summary: ImportSummary = { ...input.summary, version };
+        const versionId = Number(
+          this.q.insertVersion.run({
+            datasetId,
+            version,
+            format: input.format,
+            sourceFile: input.sourceFile,
+            sourceSha256: input.sourceSha256,
+            sourceBytes: input.sourceBytes,
+            summary: JSON.stringify(summary),
+            createdAt,
+          }).lastInsertRowid,
+        );
+        for (const e of input.examples) {
+          this.q.insertExample.run(versionId, e.line, e.prompt, e.response, e.reward, e.rewardSource, json(e.metadata));
+        }
+        for (const p of input.pairs) {
+          this.q.insertPair.run(versionId, p.line, p.prompt, p.chosen, p.rejected, json(p.metadata));
+        }
+        return summary;
+      })
+      .immediate();
+  }
+}
+
+interface ExampleRow {
+  id: number;
+  line: number;
+  prompt: string;
+  response: string;
+  reward: number | null;
+  reward_source: string | null;
+  metadata: string | null;
+}
+
+interface PairRow {
+  id: number;
+  line: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  metadata: string | null;
+}
+
+function toSummary(row: VersionRow): DatasetSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    versions: row.versions,
+    examples: row.examples,
+    pairs: row.pairs,
+    format: row.format,
+    sourceFile: row.source_file,
+    createdAt: row.created_at,
+    summary: JSON.parse(row.summary) as ImportSummary,
+  };
+}
+
+function toExample(row: ExampleRow): Example {
+  return {
+    id: row.id,
+    line: row.line,
+    prompt: row.prompt,
+    response: row.response,
+    reward: row.reward,
+    rewardSource: row.reward_source,
+    metadata: parseJson(row.metadata),
+  };
+}
+
+function toPair(row: PairRow): Pair {
+  return { id: row.id, line: row.line, prompt: row.prompt, chosen: row.chosen, rejected: row.rejected, metadata: parseJson(row.metadata) };
+}

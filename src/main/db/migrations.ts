@@ -1,0 +1,60 @@
+/**
+ * Numbered schema steps. Step N takes a database at schema version N-1 to N; PRAGMA user_version
+ * records where a file stands. Never edit a step that has shipped: add the next one.
+ */
+export const migrations: readonly string[] = [
+  // 1: datasets with versions, their examples and preference pairs, and the jobs that made them.
+  `
+  CREATE TABLE datasets (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL
+  );
+  CREATE TABLE dataset_versions (
+    id          INTEGER PRIMARY KEY,
+    dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    version     INTEGER NOT NULL,
+    format      TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    source_bytes INTEGER NOT NULL,
+    summary     TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    UNIQUE (dataset_id, version)
+  );
+  CREATE TABLE examples (
+    id            INTEGER PRIMARY KEY,
+    version_id    INTEGER NOT NULL REFERENCES dataset_versions(id) ON DELETE CASCADE,
+    line          INTEGER NOT NULL,
+    prompt        TEXT NOT NULL,
+    response      TEXT NOT NULL,
+    reward        REAL,
+    reward_source TEXT,
+    metadata      TEXT
+  );
+  CREATE INDEX examples_by_version ON examples (version_id, id);
+  CREATE TABLE preference_pairs (
+    id          INTEGER PRIMARY KEY,
+    version_id  INTEGER NOT NULL REFERENCES dataset_versions(id) ON DELETE CASCADE,
+    line        INTEGER NOT NULL,
+    prompt      TEXT NOT NULL,
+    chosen      TEXT NOT NULL,
+    rejected    TEXT NOT NULL,
+    metadata    TEXT
+  );
+  CREATE INDEX pairs_by_version ON preference_pairs (version_id, id);
+  CREATE TABLE jobs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+    params      TEXT NOT NULL,
+    result      TEXT,
+    error       TEXT,
+    owner_pid   INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    finished_at TEXT
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = migrations.length;

@@ -1,0 +1,222 @@
+/**
+ * The HTTP adapter: the contract as JSON over POST /api/call/<method>, events as server-sent
+ * events, and the built renderer as static files. It carries calls and checks who may make them;
+ * every behaviour is in the services behind `dispatch`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import type { Dispatch } from '../api/dispatch';
+import type { EventBus } from '../api/eventBus';
+import { httpPaths } from '../../shared/bridge';
+import { CONTENT_SECURITY_POLICY } from '../../shared/security';
+import type { AppErrorShape } from '../../shared/contract';
+
+/** Big enough for one base64 upload chunk of UPLOAD_CHUNK_BYTES plus its envelope. */
+const MAX_BODY_BYTES = 6 * 1024 * 1024;
+const HEARTBEAT_MS = 15_000;
+
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+const STATUS_BY_CODE: Record<string, number> = {
+  invalid_input: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  import_invalid: 422,
+};
+
+export interface HttpServerOptions {
+  dispatch: Dispatch;
+  bus: EventBus;
+  /** The owner's token: every API request must carry it. */
+  token: string;
+  rendererDir: string;
+  host: string;
+  port: number;
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sameToken(given: string | null, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, error: AppErrorShape): void {
+  sendJson(res, status, { error });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    // Past the limit the rest is read and dropped, so the client gets the 413 instead of a reset.
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+    else if (size > 8 * MAX_BODY_BYTES) req.destroy();
+  }
+  if (size > MAX_BODY_BYTES) throw new HttpError(413, 'too_large', `request body over ${MAX_BODY_BYTES} bytes`);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
+  const clients = new Set<ServerResponse>();
+  let port = options.port;
+
+  // A page on another site can reach 127.0.0.1 through the user's browser; the Host check stops
+  // DNS rebinding, the Origin check and the JSON-only body stop cross-site posts, the token the rest.
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${options.host}:${port}`]);
+
+  function checkRequest(req: IncomingMessage, url: URL): void {
+    if (!allowedHosts().has(req.headers.host ?? '')) throw new HttpError(421, 'forbidden', 'unexpected Host header');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) {
+      throw new HttpError(403, 'forbidden', 'cross-origin request refused');
+    }
+    const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1] ?? url.searchParams.get('token');
+    if (!sameToken(bearer ?? null, options.token)) throw new HttpError(401, 'unauthorized', 'missing or wrong token');
+  }
+
+  async function handleCall(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, 'invalid_input', 'use POST');
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
+    }
+    const text = await readBody(req);
+    let input: unknown;
+    try {
+      input = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'invalid_input', `${method}: the request body is not valid JSON`);
+    }
+    const result = await options.dispatch(method, input);
+    if (result.ok) sendJson(res, 200, result.value);
+    else sendError(res, STATUS_BY_CODE[result.error.code] ?? 500, result.error);
+  }
+
+  function handleEvents(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    clients.add(res);
+    req.on('close', () => clients.delete(res));
+  }
+
+  async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'invalid_input', 'use GET');
+    if (!allowedHosts().has(req.headers.host ?? '')) throw new HttpError(421, 'forbidden', 'unexpected Host header');
+    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const file = normalize(join(options.rendererDir, relative));
+    if (!file.startsWith(options.rendererDir + sep)) throw new HttpError(404, 'not_found', 'not found');
+    let body: Buffer;
+    try {
+      body = await readFile(file);
+    } catch {
+      throw new HttpError(404, 'not_found', `not found: ${pathname}`);
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': body.length,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = async () => {
+      if (url.pathname.startsWith('/api/')) {
+        checkRequest(req, url);
+        const call = url.pathname.match(/^\/api\/call\/([\w.]+)$/);
+        if (call?.[1]) return handleCall(req, res, call[1]);
+        if (url.pathname === httpPaths.events && req.method === 'GET') return handleEvents(req, res);
+        throw new HttpError(404, 'not_found', `no such endpoint: ${url.pathname}`);
+      }
+      return handleStatic(req, res, url.pathname);
+    };
+    route().catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof HttpError) return sendError(res, error.status, { code: error.code, message: error.message });
+      console.error(error);
+      sendError(res, 500, { code: 'internal', message: error instanceof Error ? error.message : String(error) });
+    });
+  });
+
+  const unsubscribe = options.bus.subscribe((name, payload) => {
+    const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+    for (const client of clients) client.write(frame);
+  });
+  const heartbeat = setInterval(() => {
+    for (const client of clients) client.write(': heartbeat\n\n');
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      const address = server.address();
+      port = typeof address === 'object' && address ? address.port : options.port;
+      const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+      resolve({
+        server,
+        port,
+        url: `http://${hostForUrl}:${port}/`,
+        close: () =>
+          new Promise<void>((done) => {
+            unsubscribe();
+            clearInterval(heartbeat);
+            for (const client of clients) client.end();
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,31 @@
+import { parseArgs } from 'node:util';
+import { serveStudio } from './serveStudio';
+import { resolveProjectDir } from '../project';
+import { requestedBackend } from '../lm/backend';
+
+export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME]';
+
+/** Serves the studio from command-line arguments; the entry of `npm start` (browser mode), server.js and `alol studio`. */
+export async function serveFromArgs(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      project: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '5917' },
+      'no-open': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected a port number, got "${values.port}"`);
+  await serveStudio({
+    projectDir: resolveProjectDir(values.project),
+    host: values.host,
+    port,
+    open: !values['no-open'],
+    json: values.json,
+    forcedBackend: requestedBackend(values.backend, process.env),
+  });
+}

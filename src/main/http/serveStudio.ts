@@ -1,0 +1,71 @@
+/** The studio in a browser: the backend behind the HTTP adapter, with the built renderer. */
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createBackend } from '../api/backend';
+import { initBackend } from '../lm/backend';
+import { startHttpServer } from './httpServer';
+import type { BackendName } from '../../shared/contract';
+
+export interface ServeOptions {
+  projectDir: string;
+  host: string;
+  port: number;
+  open: boolean;
+  json: boolean;
+  forcedBackend: { name: BackendName; by: string } | null;
+}
+
+export function rendererDir(): string {
+  return fileURLToPath(new URL('../renderer', import.meta.url));
+}
+
+/** Opens the default browser where there is one; says so where there is not. */
+function openBrowser(url: string): boolean {
+  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return false;
+  try {
+    const child = spawn(command, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined);
+    child.unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function serveStudio(options: ServeOptions): Promise<void> {
+  const dir = rendererDir();
+  if (!existsSync(`${dir}/index.html`)) throw new Error(`${dir}/index.html is missing: run npm run build first`);
+  const backendReport = initBackend(options.forcedBackend);
+  // Started now so app.info answers quickly; a failure is reported there, not as a crash.
+  backendReport.catch(() => undefined);
+  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', backend: () => backendReport });
+  const token = randomBytes(24).toString('base64url');
+  const server = await startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token, rendererDir: dir, host: options.host, port: options.port });
+  const link = `${server.url}#token=${token}`;
+
+  if (options.json) {
+    console.log(JSON.stringify({ event: 'listening', url: server.url, port: server.port, token, projectDir: backend.paths.dir }));
+  } else {
+    console.log(`A-LoL Studio: project ${backend.paths.dir}`);
+    console.log(`Open ${link}`);
+    await backendReport.then(
+      (report) => console.log(`Tensor backend: ${report.chosen} (${report.reason})`),
+      (error: unknown) => console.log(`Tensor backend: none (${error instanceof Error ? error.message : String(error)})`),
+    );
+  }
+  if (options.open && !process.env.CI && !openBrowser(link) && !options.json) {
+    console.log('(no desktop browser to open here: open the link above yourself)');
+  }
+
+  const shutdown = () => {
+    void server.close().then(() => {
+      backend.close();
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}

@@ -1,0 +1,100 @@
+/**
+ * The Electron shell: one secure window (context isolation, sandbox, no Node in the renderer,
+ * strict CSP, no navigation, no new windows, no permissions) and a relay from IPC to the backend
+ * process. Only this file imports electron.
+ */
+import { app, BrowserWindow, ipcMain, session, type WebFrameMain } from 'electron';
+import { fork } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ipcChannels } from '../shared/bridge';
+import { CONTENT_SECURITY_POLICY } from '../shared/security';
+import type { FromBackend, ToBackend } from './api/backendMessages';
+import type { DispatchResult } from './api/dispatch';
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const rendererIndex = here('../renderer/index.html');
+const rendererUrl = pathToFileURL(rendererIndex).href;
+
+app.enableSandbox();
+if (!app.requestSingleInstanceLock()) app.quit();
+
+function isTrusted(frame: WebFrameMain | null): boolean {
+  return frame !== null && frame.url === rendererUrl;
+}
+
+function startBackend() {
+  // Arguments after our entry (--project, --backend) go to the backend.
+  const entryIndex = process.argv.findIndex((arg) => arg.endsWith('index.js'));
+  const child = fork(here('./backend.js'), process.argv.slice(entryIndex + 1), {
+    execPath: process.env.ALOL_NODE ?? 'node',
+    env: { ...process.env, ALOL_APP_DATA: app.getPath('userData'), ELECTRON_RUN_AS_NODE: undefined },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, (result: DispatchResult) => void>();
+  let nextId = 1;
+  child.on('message', (message: FromBackend) => {
+    if (message.type === 'result') {
+      pending.get(message.id)?.(message.result);
+      pending.delete(message.id);
+    } else if (message.type === 'event') {
+      for (const window of BrowserWindow.getAllWindows()) window.webContents.send(ipcChannels.event, message.name, message.payload);
+    }
+  });
+  child.on('exit', (code) => {
+    for (const resolve of pending.values()) resolve({ ok: false, error: { code: 'crashed', message: `the backend stopped (exit code ${code})` } });
+    pending.clear();
+    if (!app.isReady() || BrowserWindow.getAllWindows().length > 0) app.quit();
+  });
+  return {
+    call(method: string, input: unknown): Promise<DispatchResult> {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        child.send({ type: 'call', id, method, input } satisfies ToBackend);
+      });
+    },
+    stop: () => child.disconnect(),
+  };
+}
+
+function createWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 840,
+    title: 'A-LoL Studio',
+    show: false,
+    webPreferences: {
+      preload: here('../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  window.once('ready-to-show', () => window.show());
+  void window.loadFile(rendererIndex);
+  return window;
+}
+
+void app.whenReady().then(() => {
+  session.defaultSession.setPermissionRequestHandler((_webContents, _permission, callback) => callback(false));
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  const backend = startBackend();
+  ipcMain.handle(ipcChannels.call, (event, method: unknown, input: unknown) => {
+    if (!isTrusted(event.senderFrame)) return { ok: false, error: { code: 'forbidden', message: 'call from an untrusted frame' } };
+    return backend.call(String(method), input);
+  });
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+  app.on('window-all-closed', () => {
+    backend.stop();
+    app.quit();
+  });
+});

@@ -1,0 +1,11 @@
+import type { AppErrorShape, JobProgress } from '../../shared/contract';
+
+/** Messages between the backend and a job process, over the fork IPC channel. */
+export type ToJob =
+  | { type: 'start'; jobId: number; kind: 'import'; params: unknown; dbPath: string }
+  | { type: 'cancel' };
+
+export type FromJob =
+  | ({ type: 'progress' } & Pick<JobProgress, 'phase' | 'done' | 'total' | 'message'>)
+  | { type: 'result'; result: Record<string, unknown> }
+  | { type: 'error'; error: AppErrorShape };

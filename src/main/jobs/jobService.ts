@@ -1,0 +1,89 @@
+/**
+ * Runs jobs in their own processes (child_process.fork of the built job entry) and turns their
+ * messages into contract events. The backend stays responsive whatever a job does, and a job that
+ * dies is recorded as failed rather than left running.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { EventBus } from '../api/eventBus';
+import type { JobStore } from './jobStore';
+import type { FromJob, ToJob } from './jobMessages';
+import type { AppErrorShape, Job } from '../../shared/contract';
+
+const CANCEL_GRACE_MS = 5000;
+
+export interface JobServiceOptions {
+  store: JobStore;
+  bus: EventBus;
+  dbPath: string;
+  /** The built job entry (out/main/job.js). */
+  entry: string;
+  /** The Node binary for job processes: always plain Node, so native modules load as built. */
+  execPath?: string;
+}
+
+export class JobService {
+  private readonly running = new Map<number, { child: ChildProcess; cancelled: boolean }>();
+
+  constructor(private readonly options: JobServiceOptions) {}
+
+  /** Starts a job and returns its id at once; `cleanup` runs when it ends, however it ends. */
+  start(kind: Job['kind'], params: Record<string, unknown>, cleanup?: () => void): number {
+    const { store, bus } = this.options;
+    const jobId = store.create(kind, params);
+    const child = fork(this.options.entry, [], {
+      execPath: this.options.execPath ?? process.execPath,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const entry = { child, cancelled: false };
+    this.running.set(jobId, entry);
+    let outcome: { result: Record<string, unknown> } | { error: AppErrorShape } | null = null;
+
+    child.on('message', (message: FromJob) => {
+      if (message.type === 'progress') {
+        bus.emit('jobs.progress', {
+          jobId,
+          kind,
+          phase: message.phase,
+          done: message.done,
+          total: message.total,
+          ...(message.message ? { message: message.message } : {}),
+        });
+      } else if (message.type === 'result') outcome = { result: message.result };
+      else outcome = { error: message.error };
+    });
+    const finish = (exit: string) => {
+      if (!this.running.delete(jobId)) return;
+      const job = entry.cancelled
+        ? store.finish(jobId, 'cancelled', { error: { code: 'cancelled', message: 'cancelled by the user' } })
+        : outcome && 'result' in outcome
+          ? store.finish(jobId, 'succeeded', { result: outcome.result })
+          : store.finish(jobId, 'failed', {
+              error: outcome?.error ?? { code: 'crashed', message: `the job process ended without a result (${exit})` },
+            });
+      cleanup?.();
+      bus.emit('jobs.finished', job);
+    };
+    // 'close', not 'exit': it comes after the last message on the IPC channel.
+    child.on('close', (code, signal) => finish(signal ? `signal ${signal}` : `exit code ${code}`));
+    child.on('error', (error) => {
+      outcome ??= { error: { code: 'crashed', message: `the job process could not run: ${error.message}` } };
+      finish('spawn error');
+    });
+    child.send({ type: 'start', jobId, kind, params, dbPath: this.options.dbPath } satisfies ToJob);
+    return jobId;
+  }
+
+  cancel(jobId: number): boolean {
+    const entry = this.running.get(jobId);
+    if (!entry) return false;
+    entry.cancelled = true;
+    entry.child.send({ type: 'cancel' } satisfies ToJob);
+    setTimeout(() => entry.child.kill('SIGKILL'), CANCEL_GRACE_MS).unref();
+    return true;
+  }
+
+  /** Ends every running job; for shutdown. */
+  stopAll(): void {
+    for (const [jobId] of this.running) this.cancel(jobId);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Picks the tensor backend, best first: TensorFlow with CUDA (tfjs-node-gpu), TensorFlow on the CPU
+ * (tfjs-node), WebAssembly (tfjs-backend-wasm), then pure JavaScript. The two native packages are
+ * optional dependencies whose installers download libtensorflow, so they are often absent: each
+ * candidate is tried for real and the report says what happened to every one.
+ */
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
+import { backendNames, type BackendName, type BackendReport } from '../../shared/contract';
+
+const requireOptional = createRequire(import.meta.url);
+
+type Candidate = BackendReport['candidates'][number];
+
+export function isBackendName(value: string): value is BackendName {
+  return (backendNames as readonly string[]).includes(value);
+}
+
+/** The backend a user asked for: --backend wins over ALOL_BACKEND. */
+export function requestedBackend(flag: string | undefined, env: NodeJS.ProcessEnv): { name: BackendName; by: string } | null {
+  const [value, by] = flag ? [flag, '--backend'] : env.ALOL_BACKEND ? [env.ALOL_BACKEND, 'ALOL_BACKEND'] : [undefined, ''];
+  if (value === undefined) return null;
+  if (!isBackendName(value)) throw new Error(`${by}: unknown backend "${value}"; use one of ${backendNames.join(', ')}`);
+  return { name: value, by };
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]?.slice(0, 300) ?? text;
+}
+
+function nvidiaGpu(): string | null {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { timeout: 5000, encoding: 'utf8' });
+    return out.trim().split('\n')[0] || null;
+  } catch {
+    return null;
+  }
+}
+
+async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string> {
+  // require with a variable name: these packages may be missing, and the bundler must not resolve them.
+  requireOptional(pkg);
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the tensorflow backend did not start`);
+  return pkg;
+}
+
+async function tryWasm(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+}
+
+async function attempt(name: BackendName): Promise<Candidate> {
+  try {
+    switch (name) {
+      case 'tensorflow-gpu': {
+        const gpu = nvidiaGpu();
+        if (!gpu) return { name, available: false, detail: 'no NVIDIA GPU found (nvidia-smi absent or failed)' };
+        await tryNative('@tensorflow/tfjs-node-gpu');
+        return { name, available: true, detail: `@tensorflow/tfjs-node-gpu on ${gpu}` };
+      }
+      case 'tensorflow':
+        await tryNative('@tensorflow/tfjs-node');
+        return { name, available: true, detail: '@tensorflow/tfjs-node (libtensorflow on the CPU)' };
+      case 'wasm':
+        await tryWasm();
+        return { name, available: true, detail: '@tensorflow/tfjs-backend-wasm (SIMD, one core per process)' };
+      case 'cpu':
+        if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
+        return { name, available: true, detail: 'pure JavaScript (slowest)' };
+    }
+  } catch (error) {
+    const missing = error instanceof Error && 'code' in error && error.code === 'MODULE_NOT_FOUND';
+    return {
+      name,
+      available: false,
+      detail: missing ? 'package not installed (its libtensorflow download failed or was skipped)' : errorText(error),
+    };
+  }
+}
+
+let chosen: Promise<BackendReport> | null = null;
+
+/**
+ * Starts the best available backend (or the one forced) once per process and says why. A forced
+ * backend that cannot start is an error, not a silent fallback.
+ */
+export function initBackend(forced: { name: BackendName; by: string } | null = null): Promise<BackendReport> {
+  chosen ??= pick(forced);
+  return chosen;
+}
+
+async function pick(forced: { name: BackendName; by: string } | null): Promise<BackendReport> {
+  const candidates: Candidate[] = [];
+  const order = forced ? [forced.name] : backendNames;
+  for (const name of order) {
+    const candidate = await attempt(name);
+    candidates.push(candidate);
+    if (candidate.available) {
+      const passedOver = candidates.filter((c) => !c.available).map((c) => `${c.name}: ${c.detail}`);
+      const reason = forced
+        ? `forced by ${forced.by}`
+        : passedOver.length === 0
+          ? 'the best backend, available'
+          : `best available; passed over ${passedOver.join('; ')}`;
+      return { chosen: name, tfBackend: tf.getBackend(), reason, forcedBy: forced?.by ?? null, candidates };
+    }
+  }
+  const why = candidates.map((c) => `${c.name}: ${c.detail}`).join('; ');
+  throw new Error(forced ? `${forced.by}=${forced.name} cannot start: ${why}` : `no tensor backend could start: ${why}`);
+}

@@ -1,0 +1,49 @@
+/** Small text helpers shared by the views and the import form. */
+
+const numbers = new Intl.NumberFormat(undefined);
+const decimals = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+const dates = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function count(value: number): string {
+  return numbers.format(value);
+}
+
+export function decimal(value: number | null): string {
+  return value === null ? '—' : decimals.format(value);
+}
+
+export function date(iso: string): string {
+  const parsed = new Date(iso);
+  return Number.isNaN(parsed.getTime()) ? iso : dates.format(parsed);
+}
+
+/** "1–50 of 2,312" for a page of `shown` rows starting at `offset`. */
+export function range(offset: number, shown: number, total: number): string {
+  if (total === 0) return 'none';
+  if (shown === 0) return `0 of ${count(total)}`;
+  return `${count(offset + 1)}–${count(offset + shown)} of ${count(total)}`;
+}
+
+/**
+ * One line for a table cell. CSS ellipsis does the visual cut; this keeps a 100 kB response from
+ * landing in the DOM fifty times per page.
+ */
+export function clip(text: string, max = 200): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/**
+ * A dataset name from a file name, within the contract's rule (letters, digits, space . _ -,
+ * starting with a letter or digit, at most 100 characters): "hh rlhf (train).jsonl.gz" -> "hh rlhf _train_".
+ */
+export function datasetNameFromFile(fileName: string): string {
+  const stem = fileName.replace(/\.gz$/i, '').replace(/\.(jsonl|json|csv)$/i, '');
+  const cleaned = stem
+    .replace(/[^\p{L}\p{N} ._-]+/gu, '_')
+    .replace(/^[^\p{L}\p{N}]+/u, '')
+    .slice(0, 100)
+    // A cut can split a surrogate pair; drop the orphaned half.
+    .replace(/[\uD800-\uDBFF]$/, '');
+  return cleaned.trim();
+}

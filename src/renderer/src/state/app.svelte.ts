@@ -1,0 +1,51 @@
+import type { AppErrorShape, AppInfo } from '../../../shared/contract';
+import { errorShape, type Client } from '../lib/client';
+
+export const screens = [
+  { id: 'data', label: 'Data', later: null },
+  { id: 'models', label: 'Models', later: 'GPT-2 models arrive here in a later step: load a checkpoint, see its size and origin.' },
+  { id: 'runs', label: 'Runs', later: 'Training runs arrive here in a later step: reference model, value head, A-LoL variants and baselines.' },
+  { id: 'samples', label: 'Samples', later: 'Sampled responses arrive here in a later step: generate from trained models and browse what they wrote.' },
+  { id: 'rate', label: 'Rate', later: 'Pairwise human rating arrives here in a later step: compare two responses for helpfulness and safety.' },
+  { id: 'results', label: 'Results', later: 'Win rates and reports arrive here in a later step, with confidence intervals and plots.' },
+] as const;
+
+export type Screen = (typeof screens)[number];
+export type ScreenId = Screen['id'];
+
+/** The shell: which screen is shown, and what the backend says about itself. */
+export class AppState {
+  readonly #client: Client;
+  #screen = $state.raw<ScreenId>('data');
+  #info = $state.raw<AppInfo | null>(null);
+  #infoError = $state.raw<AppErrorShape | null>(null);
+
+  readonly current: Screen = $derived(screens.find((screen) => screen.id === this.#screen) ?? screens[0]);
+
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  get screen(): ScreenId {
+    return this.#screen;
+  }
+  get info(): AppInfo | null {
+    return this.#info;
+  }
+  get infoError(): AppErrorShape | null {
+    return this.#infoError;
+  }
+
+  show(screen: ScreenId): void {
+    this.#screen = screen;
+  }
+
+  async loadInfo(): Promise<void> {
+    try {
+      this.#info = await this.#client.call('app.info', {});
+      this.#infoError = null;
+    } catch (error) {
+      this.#infoError = errorShape(error);
+    }
+  }
+}

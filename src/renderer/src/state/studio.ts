@@ -1,0 +1,40 @@
+/**
+ * The studio's shared state, built once per page from the bridge, and the typed context pair the
+ * screens use to reach it. The context goes in through mount() rather than a component prop, since
+ * it never changes for the page's life.
+ */
+import { getContext } from 'svelte';
+import type { Bridge } from '../../../shared/bridge';
+import { Client } from '../lib/client';
+import { AppState } from './app.svelte';
+import { DatasetsState } from './datasets.svelte';
+import { ImportState } from './import.svelte';
+
+export interface Studio {
+  app: AppState;
+  datasets: DatasetsState;
+  importer: ImportState;
+}
+
+const key = Symbol('studio');
+
+export function createStudio(bridge: Bridge): Studio {
+  const client = new Client(bridge);
+  const datasets = new DatasetsState(client);
+  return {
+    app: new AppState(client),
+    datasets,
+    importer: new ImportState(client, () => void datasets.refresh()),
+  };
+}
+
+/** The context map to hand to mount(). */
+export function studioContext(studio: Studio): Map<symbol, Studio> {
+  return new Map([[key, studio]]);
+}
+
+export function getStudio(): Studio {
+  const studio = getContext<Studio | undefined>(key);
+  if (!studio) throw new Error('getStudio() called outside the studio (mount it with studioContext)');
+  return studio;
+}

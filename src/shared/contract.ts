@@ -1,0 +1,267 @@
+/**
+ * The one API contract between the UI and the backend. Every adapter (Electron IPC through the
+ * preload, HTTP for the browser UI and annotators, the backend child process) is a loop over
+ * `methods` and `events`; types come from the schemas, and the same schemas validate every input
+ * at run time. Imports nothing but zod, so it runs in main, preload, renderer and tests alike.
+ */
+import { z } from 'zod';
+
+const id = z.number().int().positive();
+const name = z
+  .string()
+  .trim()
+  .min(1, { message: 'must not be empty', abort: true })
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'letters, digits, space, dot, dash and underscore only, starting with a letter or digit');
+
+export const datasetName = name;
+
+export const importFormats = [
+  'auto',
+  'jsonl',
+  'csv',
+  'hh-rlhf',
+  'trl-preference',
+  'trl-unpaired',
+  'prompt-completion',
+] as const;
+export const ImportFormat = z.enum(importFormats);
+export type ImportFormat = z.infer<typeof ImportFormat>;
+export type ConcreteFormat = Exclude<ImportFormat, 'auto'>;
+
+/** Column names to read instead of the defaults, for files whose fields are named otherwise. */
+export const FieldMapping = z
+  .object({
+    prompt: z.string().min(1),
+    response: z.string().min(1),
+    reward: z.string().min(1),
+    chosen: z.string().min(1),
+    rejected: z.string().min(1),
+    completion: z.string().min(1),
+    label: z.string().min(1),
+  })
+  .partial()
+  .strict();
+export type FieldMapping = z.infer<typeof FieldMapping>;
+
+/** One problem in an input file: where it is, down to the field, and what is wrong. */
+export const ImportIssue = z.object({
+  file: z.string(),
+  line: z.number().int().nonnegative(),
+  field: z.string().optional(),
+  message: z.string(),
+});
+export type ImportIssue = z.infer<typeof ImportIssue>;
+
+export const ImportSummary = z.object({
+  dataset: z.string(),
+  version: z.number().int().positive(),
+  format: ImportFormat.exclude(['auto']),
+  rows: z.number().int().nonnegative(),
+  examples: z.number().int().nonnegative(),
+  pairs: z.number().int().nonnegative(),
+  rewardMin: z.number().nullable(),
+  rewardMax: z.number().nullable(),
+  rewardMean: z.number().nullable(),
+  duplicates: z.number().int().nonnegative(),
+  emptyResponses: z.number().int().nonnegative(),
+});
+export type ImportSummary = z.infer<typeof ImportSummary>;
+
+export const DatasetSummary = z.object({
+  /** The id of this version of the dataset: pages and jobs always address one version. */
+  id,
+  name: z.string(),
+  version: z.number().int().positive(),
+  versions: z.number().int().positive(),
+  examples: z.number().int().nonnegative(),
+  pairs: z.number().int().nonnegative(),
+  format: z.string(),
+  sourceFile: z.string(),
+  createdAt: z.string(),
+  summary: ImportSummary,
+});
+export type DatasetSummary = z.infer<typeof DatasetSummary>;
+
+export const Example = z.object({
+  id,
+  line: z.number().int().nonnegative(),
+  prompt: z.string(),
+  response: z.string(),
+  reward: z.number().nullable(),
+  rewardSource: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+});
+export type Example = z.infer<typeof Example>;
+
+export const Pair = z.object({
+  id,
+  line: z.number().int().nonnegative(),
+  prompt: z.string(),
+  chosen: z.string(),
+  rejected: z.string(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+});
+export type Pair = z.infer<typeof Pair>;
+
+const page = <T extends z.ZodType>(row: T) =>
+  z.object({ total: z.number().int().nonnegative(), offset: z.number().int().nonnegative(), rows: z.array(row) });
+
+const pageRequest = z
+  .object({
+    dataset: datasetName,
+    version: z.number().int().positive().optional(),
+    offset: z.number().int().nonnegative().default(0),
+    limit: z.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+
+export const backendNames = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BackendName = z.enum(backendNames);
+export type BackendName = z.infer<typeof BackendName>;
+
+/** Which tensor backend runs, and why: every candidate tried, best first, with its outcome. */
+export const BackendReport = z.object({
+  chosen: BackendName,
+  tfBackend: z.string(),
+  reason: z.string(),
+  forcedBy: z.string().nullable(),
+  candidates: z.array(z.object({ name: BackendName, available: z.boolean(), detail: z.string() })),
+});
+export type BackendReport = z.infer<typeof BackendReport>;
+
+export const AppInfo = z.object({
+  version: z.string(),
+  projectDir: z.string(),
+  schemaVersion: z.number().int(),
+  shell: z.enum(['electron', 'browser']),
+  backend: BackendReport,
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+export const jobKinds = ['import'] as const;
+export const JobKind = z.enum(jobKinds);
+export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const AppErrorShape = z.object({
+  code: z.string(),
+  message: z.string(),
+  issues: z.array(ImportIssue).optional(),
+});
+export type AppErrorShape = z.infer<typeof AppErrorShape>;
+
+export const Job = z.object({
+  id,
+  kind: JobKind,
+  status: JobStatus,
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: AppErrorShape.nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const ImportRequest = z
+  .object({
+    /** An upload made through uploads.* (the UI), or a path on the backend's machine (the CLI, Electron). */
+    source: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('upload'), uploadId: z.string().regex(/^[a-f0-9]{32}$/) }).strict(),
+      z.object({ kind: z.literal('path'), path: z.string().min(1) }).strict(),
+    ]),
+    name: datasetName,
+    format: ImportFormat.default('auto'),
+    fields: FieldMapping.default({}),
+  })
+  .strict();
+export type ImportRequest = z.infer<typeof ImportRequest>;
+
+/** Uploads cross the contract in base64 chunks, so one schema serves IPC and JSON over HTTP alike. */
+export const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+
+export const methods = {
+  'app.info': { input: z.object({}).strict(), output: AppInfo },
+  'datasets.list': { input: z.object({}).strict(), output: z.array(DatasetSummary) },
+  'datasets.get': {
+    input: z.object({ dataset: datasetName, version: z.number().int().positive().optional() }).strict(),
+    output: DatasetSummary,
+  },
+  'datasets.examples': { input: pageRequest, output: page(Example) },
+  'datasets.pairs': { input: pageRequest, output: page(Pair) },
+  'uploads.create': {
+    input: z
+      .object({
+        fileName: z.string().min(1).max(255).regex(/^[^/\\\0]+$/, 'a file name, not a path'),
+        size: z.number().int().nonnegative().max(MAX_UPLOAD_BYTES),
+      })
+      .strict(),
+    output: z.object({ uploadId: z.string() }),
+  },
+  'uploads.append': {
+    input: z
+      .object({
+        uploadId: z.string().regex(/^[a-f0-9]{32}$/),
+        offset: z.number().int().nonnegative(),
+        base64: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/),
+      })
+      .strict(),
+    output: z.object({ received: z.number().int().nonnegative() }),
+  },
+  'imports.start': { input: ImportRequest, output: z.object({ jobId: id }) },
+  'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
+  'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
+  'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
+} as const;
+
+export const JobProgress = z.object({
+  jobId: id,
+  kind: JobKind,
+  phase: z.string(),
+  done: z.number().nonnegative(),
+  total: z.number().nonnegative().nullable(),
+  message: z.string().optional(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const events = {
+  'jobs.progress': JobProgress,
+  'jobs.finished': Job,
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type Input<M extends MethodName> = z.input<Methods[M]['input']>;
+export type ParsedInput<M extends MethodName> = z.output<Methods[M]['input']>;
+export type Output<M extends MethodName> = z.output<Methods[M]['output']>;
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export const methodNames = Object.keys(methods) as MethodName[];
+export const eventNames = Object.keys(events) as EventName[];
+
+export function isMethodName(value: unknown): value is MethodName {
+  return typeof value === 'string' && Object.hasOwn(methods, value);
+}
+
+/** The handlers a backend must provide: one per method, checked by the compiler. */
+export type Handlers = { [M in MethodName]: (input: ParsedInput<M>) => Promise<Output<M>> | Output<M> };
+
+/** An error as it crosses any boundary. */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly issues?: ImportIssue[],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+  toShape(): AppErrorShape {
+    return { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) };
+  }
+  static from(shape: AppErrorShape): AppError {
+    return new AppError(shape.code, shape.message, shape.issues);
+  }
+}

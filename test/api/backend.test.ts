@@ -1,0 +1,172 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/main/api/backend';
+import { methodNames, UPLOAD_CHUNK_BYTES } from '../../src/shared/contract';
+import { call, importPath, nextEvent, openBackend } from '../helpers/backend';
+import { useTempDir } from '../helpers/tempDir';
+
+const tempDir = useTempDir();
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+const backends: Backend[] = [];
+afterEach(() => {
+  for (const b of backends.splice(0)) b.close();
+});
+function open(dir = tempDir()): Backend {
+  const backend = openBackend(dir);
+  backends.push(backend);
+  return backend;
+}
+
+function tableCounts(backend: Backend): Record<string, number> {
+  return Object.fromEntries(
+    ['datasets', 'dataset_versions', 'examples', 'preference_pairs'].map((t) => [
+      t,
+      backend.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number,
+    ]),
+  );
+}
+
+describe('the backend behind every adapter', () => {
+  it('creates the project folder layout', () => {
+    const dir = join(tempDir(), 'new-project');
+    open(dir);
+    for (const entry of ['studio.db', 'models', 'exports', 'uploads']) expect(existsSync(join(dir, entry))).toBe(true);
+  });
+
+  it('refuses unknown methods and invalid input, naming the field', async () => {
+    const backend = open();
+    expect(await backend.dispatch('datasets.drop', {})).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    const bad = await backend.dispatch('datasets.examples', { dataset: 'x', limit: 100000 });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(!bad.ok && bad.error.issues?.[0]?.field).toBe('limit');
+    const extra = await backend.dispatch('datasets.list', { sneaky: true });
+    expect(extra).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    const traversal = await backend.dispatch('uploads.create', { fileName: '../../etc/passwd', size: 1 });
+    expect(traversal).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+  });
+
+  it('imports triples in a job process, with progress, and pages through them', async () => {
+    const backend = open();
+    const progress = nextEvent(backend, 'jobs.progress');
+    const job = await importPath(backend, fixture('triples.jsonl'), 'triples');
+    expect(job.status).toBe('succeeded');
+    expect((await progress).kind).toBe('import');
+    expect(job.result).toMatchObject({
+      dataset: 'triples',
+      version: 1,
+      format: 'jsonl',
+      rows: 5,
+      examples: 5,
+      pairs: 0,
+      rewardMin: 0,
+      rewardMax: 1,
+      duplicates: 1,
+      emptyResponses: 1,
+    });
+    const [listed] = await call(backend, 'datasets.list', {});
+    expect(listed).toMatchObject({ name: 'triples', version: 1, versions: 1, examples: 5, pairs: 0, format: 'jsonl', sourceFile: 'triples.jsonl' });
+    const page = await call(backend, 'datasets.examples', { dataset: 'triples', offset: 1, limit: 2 });
+    expect(page.total).toBe(5);
+    expect(page.rows.map((r) => r.line)).toEqual([2, 3]);
+    expect(page.rows[0]).toMatchObject({ response: ' 5.', reward: 0, rewardSource: 'column:reward', metadata: { source: 'noisy' } });
+  });
+
+  it('imports HH-RLHF pairs with the prompt made explicit; a second import makes version 2', async () => {
+    const backend = open();
+    expect((await importPath(backend, fixture('hh-pairs.jsonl'), 'hh')).status).toBe('succeeded');
+    const pairs = await call(backend, 'datasets.pairs', { dataset: 'hh' });
+    expect(pairs.total).toBe(3);
+    expect(pairs.rows[1]).toMatchObject({
+      prompt: '\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Tell me a joke\n\nAssistant:',
+      chosen: ' Why did the chicken cross the road?',
+      rejected: ' No.',
+    });
+    expect(pairs.rows[2]).toMatchObject({ chosen: '' });
+    await importPath(backend, fixture('hh-pairs.jsonl'), 'hh');
+    const summary = await call(backend, 'datasets.get', { dataset: 'hh' });
+    expect(summary).toMatchObject({ version: 2, versions: 2, pairs: 3 });
+    expect((await call(backend, 'datasets.get', { dataset: 'hh', version: 1 })).version).toBe(1);
+  });
+
+  it('a bad file fails its job with every problem named, and stores nothing', async () => {
+    const backend = open();
+    await importPath(backend, fixture('triples.jsonl'), 'keep');
+    const before = tableCounts(backend);
+    const file = join(tempDir(), 'bad.jsonl');
+    writeFileSync(file, '{"prompt": "p", "response": "r", "reward": 1}\n{"prompt": "p", "response": "r", "reward": "high"}\n');
+    const job = await importPath(backend, file, 'bad');
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('import_invalid');
+    expect(job.error?.issues).toEqual([expect.objectContaining({ file: 'bad.jsonl', line: 2, field: 'reward' })]);
+    expect(tableCounts(backend)).toEqual(before);
+    expect((await call(backend, 'jobs.get', { jobId: job.id })).status).toBe('failed');
+  });
+
+  it('takes an upload in chunks, refuses a chunk out of order, and imports the whole file', async () => {
+    const backend = open();
+    const bytes = readFileSync(fixture('hh-pairs.jsonl'));
+    const half = Math.floor(bytes.length / 2);
+    const { uploadId } = await call(backend, 'uploads.create', { fileName: 'pairs.jsonl', size: bytes.length });
+    const skip = await backend.dispatch('uploads.append', { uploadId, offset: half, base64: bytes.subarray(half).toString('base64') });
+    expect(skip).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    await call(backend, 'uploads.append', { uploadId, offset: 0, base64: bytes.subarray(0, half).toString('base64') });
+    const early = await backend.dispatch('imports.start', { source: { kind: 'upload', uploadId }, name: 'early' });
+    expect(early).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    await call(backend, 'uploads.append', { uploadId, offset: half, base64: bytes.subarray(half).toString('base64') });
+    const finished = nextEvent(backend, 'jobs.finished');
+    await call(backend, 'imports.start', { source: { kind: 'upload', uploadId }, name: 'uploaded' });
+    const job = await finished;
+    expect(job.status).toBe('succeeded');
+    expect(job.result).toMatchObject({ pairs: 3 });
+    expect((await call(backend, 'datasets.get', { dataset: 'uploaded' })).sourceFile).toBe('pairs.jsonl');
+    expect(existsSync(join(backend.paths.uploads, `${uploadId}.part`))).toBe(false);
+    expect(UPLOAD_CHUNK_BYTES).toBeGreaterThan(bytes.length);
+  });
+
+  it('cancels a running job', async () => {
+    const backend = open();
+    const big = join(tempDir(), 'big.jsonl');
+    const line = JSON.stringify({ prompt: 'p'.repeat(200), response: 'r'.repeat(200), reward: 0.5 }) + '\n';
+    writeFileSync(big, line.repeat(200_000));
+    const finished = nextEvent(backend, 'jobs.finished');
+    const { jobId } = await call(backend, 'imports.start', { source: { kind: 'path', path: big }, name: 'big' });
+    await nextEvent(backend, 'jobs.progress');
+    expect(await call(backend, 'jobs.cancel', { jobId })).toEqual({ cancelled: true });
+    const job = await finished;
+    expect(job.status).toBe('cancelled');
+    expect(await call(backend, 'datasets.list', {})).toEqual([]);
+  });
+
+  it('records a job whose process dies as failed, and marks jobs of a dead backend interrupted', async () => {
+    const dir = tempDir();
+    const backend = open(dir);
+    backend.db
+      .prepare("INSERT INTO jobs (kind, status, params, owner_pid, created_at) VALUES ('import', 'running', '{}', 2147483000, 'x')")
+      .run();
+    backend.close();
+    backends.splice(0);
+    const reopened = open(dir);
+    const [job] = await call(reopened, 'jobs.list', {});
+    expect(job).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+  });
+
+  it('answers app.info with the project and the tensor backend chosen, and why', async () => {
+    const backend = open();
+    const info = await call(backend, 'app.info', {});
+    expect(info.projectDir).toBe(backend.paths.dir);
+    expect(info.backend.candidates.length).toBeGreaterThan(0);
+    expect(info.backend.candidates.find((c) => c.name === info.backend.chosen)?.available).toBe(true);
+    expect(info.backend.reason.length).toBeGreaterThan(0);
+  });
+
+  it('has a handler for every method in the contract', async () => {
+    const backend = open();
+    for (const method of methodNames) {
+      const result = await backend.dispatch(method, { definitely: 'not valid' });
+      // Every method exists: it fails on its input, never as an unknown method.
+      if (!result.ok) expect(result.error.code, method).not.toBe('not_found');
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { alol } from '../helpers/cli';
+import { useTempDir } from '../helpers/tempDir';
+
+const tempDir = useTempDir();
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+const HH_RLHF = fileURLToPath(new URL('../../../shared/data/hh-rlhf-harmless-base-test.jsonl.gz', import.meta.url));
+
+describe('alol CLI', () => {
+  it('prints help listing every command of this step', () => {
+    const run = alol(['--help']);
+    expect(run.status).toBe(0);
+    for (const command of ['import FILE', 'datasets', 'show DATASET', 'doctor', 'studio']) expect(run.stdout).toContain(command);
+  });
+
+  it('imports, lists and shows a dataset as JSON', () => {
+    const project = tempDir();
+    const imported = alol(['import', fixture('triples.jsonl'), '--name', 'triples', '--project', project, '--json']);
+    expect(imported.stderr).toBe('');
+    expect(imported.status).toBe(0);
+    expect(imported.json()).toMatchObject({ dataset: 'triples', version: 1, examples: 5, pairs: 0, duplicates: 1, emptyResponses: 1 });
+
+    const list = alol(['datasets', '--project', project, '--json']);
+    expect(list.json()).toEqual([expect.objectContaining({ name: 'triples', examples: 5, pairs: 0 })]);
+
+    const show = alol(['show', 'triples', '--limit', '2', '--project', project, '--json']).json() as {
+      dataset: { name: string };
+      examples: { line: number }[];
+      pairs: unknown[];
+    };
+    expect(show.dataset.name).toBe('triples');
+    expect(show.examples.map((e) => e.line)).toEqual([1, 2]);
+    expect(show.pairs).toEqual([]);
+  });
+
+  it('uses ALOL_PROJECT when --project is not given', () => {
+    const project = tempDir();
+    expect(alol(['import', fixture('hh-pairs.jsonl'), '--name', 'hh'], { ALOL_PROJECT: project }).status).toBe(0);
+    expect(existsSync(join(project, 'studio.db'))).toBe(true);
+  });
+
+  it('reads other column names through field-mapping flags', () => {
+    const project = tempDir();
+    const file = join(tempDir(), 'qa.jsonl');
+    writeFileSync(file, '{"question": "q?", "answer": "a.", "score": 0.25}\n');
+    const run = alol(['import', file, '--name', 'qa', '--format', 'jsonl', '--prompt-field', 'question', '--response-field', 'answer', '--reward-field', 'score', '--project', project, '--json']);
+    expect(run.status).toBe(0);
+    const shown = alol(['show', 'qa', '--project', project, '--json']).json() as { examples: { prompt: string; reward: number; rewardSource: string }[] };
+    expect(shown.examples[0]).toMatchObject({ prompt: 'q?', reward: 0.25, rewardSource: 'column:score' });
+  });
+
+  it('reports a bad file by file, line and field, exits 1, and stores nothing', () => {
+    const project = tempDir();
+    const file = join(tempDir(), 'broken.jsonl');
+    writeFileSync(file, '{"prompt": "p", "response": "r"}\n{"prompt": 3, "response": "r"}\n');
+    const human = alol(['import', file, '--name', 'broken', '--project', project]);
+    expect(human.status).toBe(1);
+    expect(human.stderr).toMatch(/broken\.jsonl:2 field "prompt"/);
+    const json = alol(['import', file, '--name', 'broken', '--project', project, '--json']);
+    expect(json.status).toBe(1);
+    expect(json.json()).toMatchObject({ error: { code: 'import_invalid', issues: [{ file: 'broken.jsonl', line: 2, field: 'prompt' }] } });
+    expect(alol(['datasets', '--project', project, '--json']).json()).toEqual([]);
+  });
+
+  it('gives usage errors exit code 2', () => {
+    expect(alol(['frobnicate']).status).toBe(2);
+    expect(alol(['import', fixture('triples.jsonl')]).stderr).toMatch(/--name NAME is required/);
+    expect(alol(['datasets', '--no-such-flag']).status).toBe(2);
+  });
+
+  it('doctor says which tensor backend runs and why, and whether Electron is usable', () => {
+    const project = tempDir();
+    const report = alol(['doctor', '--project', project, '--json']).json() as {
+      node: string;
+      projectDir: string;
+      backend: { chosen: string; reason: string; candidates: { name: string; available: boolean; detail: string }[] };
+      electron: { usable: boolean; reason: string };
+    };
+    expect(report.node).toBe(process.version);
+    expect(report.projectDir).toBe(project);
+    expect(report.backend.candidates.map((c) => c.name)).toEqual(
+      report.backend.candidates.length === 4 ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, 4) : expect.any(Array),
+    );
+    expect(report.backend.candidates.at(-1)).toMatchObject({ name: report.backend.chosen, available: true });
+    expect(report.backend.reason).not.toBe('');
+    expect(report.electron.reason).not.toBe('');
+    const human = alol(['doctor', '--project', project]);
+    expect(human.stdout).toMatch(new RegExp(`Tensor backend:\\s+${report.backend.chosen} \\(`));
+  });
+
+  it('honours a forced backend, and refuses an unknown one', () => {
+    const project = tempDir();
+    const forced = alol(['doctor', '--project', project, '--backend', 'cpu', '--json']).json() as { backend: { chosen: string; reason: string } };
+    expect(forced.backend).toMatchObject({ chosen: 'cpu', reason: 'forced by --backend' });
+    const env = alol(['doctor', '--project', project, '--json'], { ALOL_BACKEND: 'cpu' }).json() as { backend: { reason: string } };
+    expect(env.backend.reason).toBe('forced by ALOL_BACKEND');
+    const bad = alol(['doctor', '--project', project, '--backend', 'tpu']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/unknown backend "tpu"/);
+  });
+
+  it.runIf(existsSync(HH_RLHF))('imports the real HH-RLHF harmless-base test file as 2,312 pairs', () => {
+    const project = tempDir();
+    const run = alol(['import', HH_RLHF, '--name', 'hh-harmless', '--project', project, '--json']);
+    expect(run.status).toBe(0);
+    expect(run.json()).toMatchObject({ format: 'hh-rlhf', rows: 2312, pairs: 2312, examples: 0 });
+  });
+
+  it('reports whether the real HH-RLHF file is here', () => {
+    if (!existsSync(HH_RLHF)) console.log(`NOTE: ${HH_RLHF} is absent: the real-data import test did not run`);
+    expect(typeof HH_RLHF).toBe('string');
+  });
+});

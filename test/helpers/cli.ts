@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { builtFile } from './built';
+
+const bin = fileURLToPath(new URL('../../bin/alol.js', import.meta.url));
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: () => unknown;
+}
+
+/** Runs the real `alol` command (bin/alol.js -> out/main/cli.js) in a child process. */
+export function alol(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  builtFile('main/cli.js');
+  const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return {
+    status: run.status,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    json: () => JSON.parse(run.stdout) as unknown,
+  };
+}
