@@ -25,7 +25,7 @@ const backend = createBackend({
   shell: 'electron',
   backend: () => initBackend(requestedBackend(typeof values.backend === 'string' ? values.backend : undefined, process.env)),
 });
-backend.bus.subscribe((name, payload) => send({ type: 'event', name, payload }));
+backend.bus.subscribe(({ name, payload }) => send({ type: 'event', name, payload }));
 process.on('message', (message: ToBackend) => {
   if (message.type !== 'call') return;
   void backend.dispatch(message.method, message.input).then((result) => send({ type: 'result', id: message.id, result }));

@@ -15,7 +15,6 @@ import {
   ImportSummary,
   importFormats,
   type AppErrorShape,
-  type EventPayload,
   type Input,
   type Job,
   type MethodName,
@@ -102,9 +101,9 @@ async function importCommand(backend: Backend, values: ReturnType<typeof parse>[
   );
   const bar = values.json ? null : new ProgressBar(process.stderr);
   const finished = new Promise<Job>((done) => {
-    backend.bus.subscribe((name, payload) => {
-      if (name === 'jobs.progress') bar?.update(payload as EventPayload<'jobs.progress'>);
-      if (name === 'jobs.finished') done(payload as EventPayload<'jobs.finished'>);
+    backend.bus.subscribe((event) => {
+      if (event.name === 'jobs.progress') bar?.update(event.payload);
+      if (event.name === 'jobs.finished') done(event.payload);
     });
   });
   const { jobId } = await call(backend, 'imports.start', {

@@ -209,6 +209,7 @@ describe('Data screen', () => {
 
   it('imports (prompt, response, reward) triples and lists their counts', async () => {
     await page.getByTestId('import-file').setInputFiles(join(projectDir, 'helpful-triples.jsonl'));
+    await page.getByTestId('import-file-name').filter({ hasText: 'helpful-triples.jsonl' }).waitFor();
     expect(await page.getByTestId('import-name').inputValue()).toBe('helpful-triples');
     await page.getByTestId('import-submit').click();
 
@@ -249,6 +250,7 @@ describe('Data screen', () => {
     expect(await dialog.getByTestId('item-reward').innerText()).toContain('0.425');
     await dialog.getByTestId('item-close').click();
     await dialog.waitFor({ state: 'detached' });
+    await page.getByTestId('browser-close').click();
   });
 
   it('imports HH-RLHF pairs and opens one side by side', async () => {
@@ -262,7 +264,7 @@ describe('Data screen', () => {
     expect((await datasetRow('helpful-triples').getByTestId('dataset-examples').innerText()).trim()).toBe(String(TRIPLES));
 
     await row.getByTestId('dataset-open').click();
-    await page.getByTestId('dataset-browser').filter({ hasText: 'hh-sample' }).waitFor();
+    await page.getByTestId('browser-title').filter({ hasText: 'hh-sample' }).waitFor();
     await page.getByTestId('tab-pairs').click();
     await page.getByTestId('page-range').filter({ hasText: '1–3 of 3' }).waitFor();
     expect(await page.getByTestId('pair-row').count()).toBe(3);
@@ -279,6 +281,7 @@ describe('Data screen', () => {
     expect(rejected).not.toContain('Paris');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+    await page.getByTestId('browser-close').click();
   });
 
   it('names the line and field of a malformed file and leaves the datasets as they were', async () => {

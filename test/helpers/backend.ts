@@ -16,10 +16,12 @@ export async function call<M extends MethodName>(backend: Backend, method: M, in
 
 export function nextEvent<E extends EventName>(backend: Backend, name: E, where: (p: EventPayload<E>) => boolean = () => true): Promise<EventPayload<E>> {
   return new Promise((resolve) => {
-    const off = backend.bus.subscribe((event, payload) => {
-      if (event === name && where(payload as EventPayload<E>)) {
+    const off = backend.bus.subscribe((event) => {
+      // The bus is typed per event; here the caller's name selects one, so the payload is that event's.
+      const payload = event.payload as EventPayload<E>;
+      if (event.name === name && where(payload)) {
         off();
-        resolve(payload as EventPayload<E>);
+        resolve(payload);
       }
     });
   });

@@ -59,8 +59,20 @@ describe('csv', () => {
     ]);
   });
 
-  it('without the mapping, names the missing column and the columns it found', async () => {
+  it('with --format auto and unknown columns, says it cannot tell the format and lists the columns', async () => {
     const result = await parse('questions.csv');
+    expect(result.issues).toEqual([expect.objectContaining({ line: 1, message: expect.stringContaining('cannot tell the format') })]);
+    expect(result.issues[0]?.message).toContain('the header has the fields "id", "question", "answer" and "score"');
+  });
+
+  it('detects the record format of a CSV file from its header', async () => {
+    const result = await parseClean('trl-unpaired.csv');
+    expect(result.format).toBe('trl-unpaired');
+    expect(result.examples[0]).toMatchObject({ response: 'Blue', reward: 1, rewardSource: 'label' });
+  });
+
+  it('with --format csv but no mapping, names the missing column and the columns it found', async () => {
+    const result = await parse('questions.csv', 'csv');
     expect(result.issues).toEqual([
       expect.objectContaining({ line: 1, field: 'prompt', message: expect.stringContaining('no "prompt" column') }),
       expect.objectContaining({ line: 1, field: 'response' }),

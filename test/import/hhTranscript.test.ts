@@ -101,7 +101,7 @@ describe('hh-rlhf files', () => {
     const result = await parseImportFile(path, { format: 'hh-rlhf', fields: {} });
     expect(result.issues.map((i) => [i.line, i.field, i.message])).toEqual([
       [1, 'chosen', 'line 1, field "chosen": expected a string, got number 5'],
-      [1, 'rejected', 'line 1, field "rejected": expected a string, got a list of 1'],
+      [1, 'rejected', 'line 1, field "rejected": expected a string, got a list of 1 item'],
     ]);
   });
 });

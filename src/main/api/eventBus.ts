@@ -1,13 +1,16 @@
 import type { EventName, EventPayload } from '../../shared/contract';
 
-export type EventListener = <E extends EventName>(name: E, payload: EventPayload<E>) => void;
+/** One contract event; narrowing on `name` types the payload. */
+export type StudioEvent = { [E in EventName]: { name: E; payload: EventPayload<E> } }[EventName];
+export type EventListener = (event: StudioEvent) => void;
 
-/** Contract events from the services to whichever adapters are listening (SSE clients, the Electron relay). */
+/** Contract events from the services to whichever adapters are listening (SSE clients, the Electron relay, the CLI). */
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
 
   emit<E extends EventName>(name: E, payload: EventPayload<E>): void {
-    for (const listener of this.listeners) listener(name, payload);
+    const event = { name, payload } as StudioEvent;
+    for (const listener of this.listeners) listener(event);
   }
 
   subscribe(listener: EventListener): () => void {

@@ -189,7 +189,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     });
   });
 
-  const unsubscribe = options.bus.subscribe((name, payload) => {
+  const unsubscribe = options.bus.subscribe(({ name, payload }) => {
     const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
     for (const client of clients) client.write(frame);
   });

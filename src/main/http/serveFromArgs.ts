@@ -12,14 +12,16 @@ export async function serveFromArgs(argv: string[]): Promise<void> {
     options: {
       project: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '5917' },
+      port: { type: 'string' },
       'no-open': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       backend: { type: 'string' },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected a port number, got "${values.port}"`);
+  const port = values.port === undefined ? null : Number(values.port);
+  if (port !== null && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new Error(`--port: expected a port number, got "${values.port}"`);
+  }
   await serveStudio({
     projectDir: resolveProjectDir(values.project),
     host: values.host,

@@ -11,11 +11,14 @@ import type { BackendName } from '../../shared/contract';
 export interface ServeOptions {
   projectDir: string;
   host: string;
-  port: number;
+  /** null: the usual port if it is free, else any free one. */
+  port: number | null;
   open: boolean;
   json: boolean;
   forcedBackend: { name: BackendName; by: string } | null;
 }
+
+export const DEFAULT_PORT = 5917;
 
 export function rendererDir(): string {
   return fileURLToPath(new URL('../renderer', import.meta.url));
@@ -43,7 +46,15 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   backendReport.catch(() => undefined);
   const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', backend: () => backendReport });
   const token = randomBytes(24).toString('base64url');
-  const server = await startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token, rendererDir: dir, host: options.host, port: options.port });
+  const listen = (port: number) =>
+    startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token, rendererDir: dir, host: options.host, port });
+  const server =
+    options.port !== null
+      ? await listen(options.port)
+      : await listen(DEFAULT_PORT).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EADDRINUSE') return listen(0);
+          throw error;
+        });
   const link = `${server.url}#token=${token}`;
 
   if (options.json) {

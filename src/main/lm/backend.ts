@@ -6,7 +6,6 @@
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import * as tf from '@tensorflow/tfjs';
 import { backendNames, type BackendName, type BackendReport } from '../../shared/contract';
 
 const requireOptional = createRequire(import.meta.url);
@@ -39,32 +38,34 @@ function nvidiaGpu(): string | null {
   }
 }
 
-async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string> {
+type Tf = typeof import('@tensorflow/tfjs');
+
+async function tryNative(tf: Tf, pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string> {
   // require with a variable name: these packages may be missing, and the bundler must not resolve them.
   requireOptional(pkg);
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the tensorflow backend did not start`);
   return pkg;
 }
 
-async function tryWasm(): Promise<void> {
+async function tryWasm(tf: Tf): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
 }
 
-async function attempt(name: BackendName): Promise<Candidate> {
+async function attempt(tf: Tf, name: BackendName): Promise<Candidate> {
   try {
     switch (name) {
       case 'tensorflow-gpu': {
         const gpu = nvidiaGpu();
         if (!gpu) return { name, available: false, detail: 'no NVIDIA GPU found (nvidia-smi absent or failed)' };
-        await tryNative('@tensorflow/tfjs-node-gpu');
+        await tryNative(tf, '@tensorflow/tfjs-node-gpu');
         return { name, available: true, detail: `@tensorflow/tfjs-node-gpu on ${gpu}` };
       }
       case 'tensorflow':
-        await tryNative('@tensorflow/tfjs-node');
+        await tryNative(tf, '@tensorflow/tfjs-node');
         return { name, available: true, detail: '@tensorflow/tfjs-node (libtensorflow on the CPU)' };
       case 'wasm':
-        await tryWasm();
+        await tryWasm(tf);
         return { name, available: true, detail: '@tensorflow/tfjs-backend-wasm (SIMD, one core per process)' };
       case 'cpu':
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
@@ -92,10 +93,12 @@ export function initBackend(forced: { name: BackendName; by: string } | null = n
 }
 
 async function pick(forced: { name: BackendName; by: string } | null): Promise<BackendReport> {
+  // Loaded here, not at the top: TensorFlow.js takes most of a second, and most commands never need it.
+  const tf = await import('@tensorflow/tfjs');
   const candidates: Candidate[] = [];
   const order = forced ? [forced.name] : backendNames;
   for (const name of order) {
-    const candidate = await attempt(name);
+    const candidate = await attempt(tf, name);
     candidates.push(candidate);
     if (candidate.available) {
       const passedOver = candidates.filter((c) => !c.available).map((c) => `${c.name}: ${c.detail}`);

@@ -32,7 +32,7 @@ export function detectJsonFormat(values: Record<string, unknown>, names: FieldNa
   if (has(prompt) && has(completion)) return { format: 'prompt-completion' };
   if (has(prompt) && has(response)) return { format: 'jsonl' };
   const keys = Object.keys(values);
-  const found = keys.length === 0 ? 'no fields' : `the fields ${quoteList(keys.slice(0, 20))}${keys.length > 20 ? ' and more' : ''}`;
+  const found = keys.length === 0 ? 'no fields' : `the fields ${quoteList(keys)}`;
   return {
     problem:
       `cannot tell the format: the first record has ${found}; expected ` +

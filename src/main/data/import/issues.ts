@@ -54,7 +54,7 @@ const MAX_QUOTED = 40;
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : `a list of ${value.length}`;
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   switch (typeof value) {
     case 'string': {
       if (value === '') return 'an empty string';
@@ -72,11 +72,12 @@ export function describeValue(value: unknown): string {
   }
 }
 
-/** A list of names for a message: "a", "b" and "c". */
-export function quoteList(names: readonly string[], conjunction = 'and'): string {
-  const quoted = names.map((n) => JSON.stringify(n));
-  if (quoted.length <= 1) return quoted.join('');
-  return `${quoted.slice(0, -1).join(', ')} ${conjunction} ${quoted[quoted.length - 1] ?? ''}`;
+/** A list of names for a message: "a", "b" and "c"; a long list is cut short. */
+export function quoteList(names: readonly string[], max = 20): string {
+  const shown = names.slice(0, max).map((n) => JSON.stringify(n));
+  if (names.length > max) shown.push(`${names.length - max} more`);
+  if (shown.length <= 1) return shown.join('');
+  return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1] ?? ''}`;
 }
 
 const MiB = 1024 * 1024;

@@ -55,20 +55,20 @@ const CARRIAGE_RETURN = 0x0d;
 /** Opens a file for reading lines; a file that cannot be opened is a ReadFailure at line 0. */
 export async function openLineSource(path: string, options: LineReaderOptions): Promise<LineSource> {
   let handle: FileHandle;
-  let totalBytes: number;
   try {
     // Checked before opening: opening a FIFO would block, and a directory opens fine on Linux.
     const info = await stat(path);
     if (info.isDirectory()) throw new ReadFailure('cannot read the file: it is a directory', 0);
     if (!info.isFile()) throw new ReadFailure('cannot read the file: it is not a regular file', 0);
     handle = await open(path, 'r');
-    totalBytes = (await handle.stat()).size;
   } catch (error) {
     if (error instanceof ReadFailure) throw error;
     throw new ReadFailure(describeOpenError(error), 0);
   }
+  let totalBytes: number;
   let gzip: boolean;
   try {
+    totalBytes = (await handle.stat()).size;
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
     gzip = bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;

@@ -12,7 +12,7 @@ import { throwIfAborted } from './cancellation';
 import { CsvRecordAssembler, type CsvRecord } from './csvRecords';
 import { detectJsonFormat, isCsvName } from './detectFormat';
 import { IssueLog, describeValue, formatBytes, quoteList } from './issues';
-import { ReadFailure, openLineSource, type SourceLine } from './lineReader';
+import { ReadFailure, openLineSource, type LineSource, type SourceLine } from './lineReader';
 import { convertRecord, formatFields, requiredColumns, type ParsedExample, type ParsedPair } from './recordFormats';
 import { isPlainObject, resolveFieldNames, type FieldNames, type SourceRecord } from './sourceRecord';
 
@@ -30,6 +30,7 @@ export interface ParseOptions {
 
 export interface ParseResult {
   format: ConcreteFormat;
+  /** Records read, valid or not: JSON lines that are not blank, CSV rows after the header. */
   rows: number;
   examples: ParsedExample[];
   pairs: ParsedPair[];
@@ -45,7 +46,7 @@ interface Run {
   log: IssueLog;
   maxLineBytes: number;
   signal: AbortSignal | undefined;
-  /** Null until detected, for --format auto on JSON Lines. */
+  /** Null until detected, for --format auto (from the first record, or from a CSV header). */
   format: ConcreteFormat | null;
   rows: number;
   examples: ParsedExample[];
@@ -70,7 +71,7 @@ export async function parseImportFile(path: string, options: ParseOptions): Prom
     log: new IssueLog(file, maxIssues),
     maxLineBytes,
     signal: options.signal,
-    format: options.format === 'auto' ? (csvContainer ? 'csv' : null) : options.format,
+    format: options.format === 'auto' ? null : options.format,
     rows: 0,
     examples: [],
     pairs: [],
@@ -86,7 +87,7 @@ export async function parseImportFile(path: string, options: ParseOptions): Prom
 
   if (run.format !== null && !mappingIsUsable(run, run.format)) return result();
 
-  let source;
+  let source: LineSource;
   try {
     source = await openLineSource(path, { maxLineBytes, onProgress: options.onProgress, signal: options.signal });
   } catch (error) {
@@ -271,8 +272,18 @@ function readHeader(record: CsvRecord, run: Run): string[] | null {
     }
     seen.add(name);
   }
-  const format = run.format ?? 'csv';
-  for (const field of requiredColumns(format)) {
+  if (!ok) return null;
+  if (run.format === null) {
+    // The header names the columns as JSON keys would: detect from them, every value a string.
+    const detection = detectJsonFormat(Object.fromEntries(header.map((name) => [name, ''])), run.names);
+    if ('problem' in detection) {
+      run.log.add(record.line, undefined, detection.problem.replace('the first record has', 'the header has'));
+      return null;
+    }
+    run.format = detection.format === 'jsonl' ? 'csv' : detection.format;
+    if (!mappingIsUsable(run, run.format)) return null;
+  }
+  for (const field of requiredColumns(run.format)) {
     const name = run.names[field];
     if (!seen.has(name)) {
       run.log.add(record.line, name, `the header has no "${name}" column (the columns are ${quoteList(header)}); the header row is required`);

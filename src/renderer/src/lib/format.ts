@@ -35,15 +35,23 @@ export function clip(text: string, max = 200): string {
 
 /**
  * A dataset name from a file name, within the contract's rule (letters, digits, space . _ -,
- * starting with a letter or digit, at most 100 characters): "hh rlhf (train).jsonl.gz" -> "hh rlhf _train_".
+ * starting with a letter or digit, at most 100 characters): "helpful (v2).jsonl.gz" -> "helpful v2".
  */
 export function datasetNameFromFile(fileName: string): string {
   const stem = fileName.replace(/\.gz$/i, '').replace(/\.(jsonl|json|csv)$/i, '');
   const cleaned = stem
-    .replace(/[^\p{L}\p{N} ._-]+/gu, '_')
+    .replace(/[^\p{L}\p{N} ._-]+/gu, ' ')
+    .replace(/ {2,}/g, ' ')
     .replace(/^[^\p{L}\p{N}]+/u, '')
     .slice(0, 100)
     // A cut can split a surrogate pair; drop the orphaned half.
     .replace(/[\uD800-\uDBFF]$/, '');
   return cleaned.trim();
+}
+
+/** "4.2 MB" */
+export function bytes(size: number): string {
+  if (size < 1024) return `${count(size)} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} kB`;
+  return `${(size / (1024 * 1024)).toFixed(1)} MB`;
 }

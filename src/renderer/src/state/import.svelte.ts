@@ -10,7 +10,7 @@ import {
 } from '../../../shared/contract';
 import { bytesToBase64 } from '../lib/base64';
 import { AppError, errorShape, type Client } from '../lib/client';
-import { count, datasetNameFromFile } from '../lib/format';
+import { bytes, count, datasetNameFromFile } from '../lib/format';
 import { JobWatcher } from '../lib/jobWatcher';
 
 export const fieldKeys = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'completion', 'label'] as const;
@@ -134,7 +134,7 @@ export class ImportState {
         await this.#client.call('uploads.append', { uploadId, offset, base64 });
         const sent = offset + slice.size;
         this.#fraction = (UPLOAD_SHARE * sent) / file.size;
-        this.#phase = `Uploading ${megabytes(sent)} of ${megabytes(file.size)}`;
+        this.#phase = `Uploading ${bytes(sent)} of ${bytes(file.size)}`;
       }
       if (this.#cancelRequested) throw new Cancelled();
       this.#fraction = UPLOAD_SHARE;
@@ -214,10 +214,6 @@ export class ImportState {
     this.fields = emptyFields();
     this.#formKey += 1;
   }
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 function capitalise(text: string): string {
