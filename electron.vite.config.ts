@@ -1,6 +1,18 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import type { Plugin } from 'vite';
+import { CONTENT_SECURITY_POLICY_META } from './src/shared/security';
+
+/** Writes the studio's CSP into index.html from the one definition in src/shared/security.ts. */
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'alol-content-security-policy',
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY_META }, injectTo: 'head-prepend' },
+    ],
+  };
+}
 
 // One build for both ways the studio runs: the Electron shell (index) and plain Node
 // (cli, server, backend, job), so headless use and tests run exactly the code Electron ships.
@@ -30,6 +42,6 @@ export default defineConfig({
     },
   },
   renderer: {
-    plugins: [svelte()],
+    plugins: [contentSecurityPolicy(), svelte()],
   },
 });

@@ -21,7 +21,8 @@ export function defaultProjectDir(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 export function resolveProjectDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, appData?: string): string {
-  return resolve(flag ?? env.ALOL_PROJECT ?? appData ?? defaultProjectDir(env));
+  // An empty ALOL_PROJECT counts as unset, as shells make it easy to export one.
+  return resolve(flag ?? (env.ALOL_PROJECT || undefined) ?? appData ?? defaultProjectDir(env));
 }
 
 export function projectPaths(dir: string): ProjectPaths {

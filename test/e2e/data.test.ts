@@ -190,7 +190,7 @@ describe('Data screen', () => {
     return page.locator(`[data-testid="dataset-row"][data-dataset="${name}"]`);
   }
 
-  it('takes the token out of the address bar and shows the project folder and tensor backend', async () => {
+  it('takes the token out of the address bar, survives a reload, shows the project folder and tensor backend', async () => {
     expect(page.url()).not.toContain('token');
     await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
     const chosen = (await page.getByTestId('backend-chosen').innerText()).trim();
@@ -198,6 +198,10 @@ describe('Data screen', () => {
     await page.getByTestId('backend').locator('summary').click();
     await page.getByTestId('backend-candidates').waitFor();
     await page.getByTestId('datasets-empty').waitFor();
+
+    // The token now lives in sessionStorage: a reload still reaches the backend.
+    await page.reload();
+    await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
   });
 
   it('shows a placeholder line on the screens of later steps', async () => {

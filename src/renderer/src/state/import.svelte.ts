@@ -118,7 +118,7 @@ export class ImportState {
 
     this.#stage = 'uploading';
     this.#fraction = 0;
-    this.#phase = 'Uploading';
+    this.#phase = `Uploading ${bytes(0)} of ${bytes(file.size)}`;
     this.#summary = null;
     this.#error = null;
     this.#jobId = null;
