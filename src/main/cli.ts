@@ -130,7 +130,7 @@ async function main(argv: string[]): Promise<void> {
   const forced = requestedBackend(values.backend, process.env);
   const backend = createBackend({
     projectDir: resolveProjectDir(values.project),
-    shell: 'browser',
+    shell: 'cli',
     backend: () => initBackend(forced),
   });
   try {

@@ -134,7 +134,8 @@ export const AppInfo = z.object({
   version: z.string(),
   projectDir: z.string(),
   schemaVersion: z.number().int(),
-  shell: z.enum(['electron', 'browser']),
+  /** What is showing the studio: the Electron window, a browser, or the alol command. */
+  shell: z.enum(['electron', 'browser', 'cli']),
   backend: BackendReport,
 });
 export type AppInfo = z.infer<typeof AppInfo>;
