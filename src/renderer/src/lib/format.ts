@@ -55,3 +55,24 @@ export function bytes(size: number): string {
   if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} kB`;
   return `${(size / (1024 * 1024)).toFixed(1)} MB`;
 }
+
+const significant = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 });
+
+/** "24.4k", "3.31M", "124M": a parameter count at a glance (the exact one goes in a title). */
+export function compact(value: number): string {
+  const units = [
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const;
+  for (const [size, unit] of units) {
+    // Rounded first, so 999,999 reads "1M", not "1,000k".
+    if (Math.abs(Number(value.toPrecision(3))) >= size) return `${significant.format(value / size)}${unit}`;
+  }
+  return count(value);
+}
+
+/** A token as text you can see: spaces as "·", line breaks as "↵", tabs as "→". */
+export function visibleToken(token: string): string {
+  return token.replace(/ /g, '·').replace(/\r?\n/g, '↵').replace(/\t/g, '→');
+}

@@ -3,7 +3,7 @@ import { errorShape, type Client } from '../lib/client';
 
 export const screens = [
   { id: 'data', label: 'Data', later: null },
-  { id: 'models', label: 'Models', later: 'GPT-2 models arrive here in a later step: load a checkpoint, see its size and origin.' },
+  { id: 'models', label: 'Models', later: null },
   { id: 'runs', label: 'Runs', later: 'Training runs arrive here in a later step: reference model, value head, A-LoL variants and baselines.' },
   { id: 'samples', label: 'Samples', later: 'Sampled responses arrive here in a later step: generate from trained models and browse what they wrote.' },
   { id: 'rate', label: 'Rate', later: 'Pairwise human rating arrives here in a later step: compare two responses for helpfulness and safety.' },

@@ -9,11 +9,18 @@ import { Client } from '../lib/client';
 import { AppState } from './app.svelte';
 import { DatasetsState } from './datasets.svelte';
 import { ImportState } from './import.svelte';
+import { CreateModelState, ModelImportState } from './modelForms.svelte';
+import { ModelsState } from './models.svelte';
+import { TryPromptState } from './tryPrompt.svelte';
 
 export interface Studio {
   app: AppState;
   datasets: DatasetsState;
   importer: ImportState;
+  models: ModelsState;
+  creator: CreateModelState;
+  modelImporter: ModelImportState;
+  tryPrompt: TryPromptState;
 }
 
 const key = Symbol('studio');
@@ -21,10 +28,20 @@ const key = Symbol('studio');
 export function createStudio(bridge: Bridge): Studio {
   const client = new Client(bridge);
   const datasets = new DatasetsState(client);
+  const models = new ModelsState(client);
+  const tryPrompt = new TryPromptState(client, () => models.list);
+  const added = (model: { name: string }): void => {
+    void models.refresh();
+    tryPrompt.offer(model.name);
+  };
   return {
     app: new AppState(client),
     datasets,
     importer: new ImportState(client, () => void datasets.refresh()),
+    models,
+    creator: new CreateModelState(client, () => datasets.list, added),
+    modelImporter: new ModelImportState(client, added),
+    tryPrompt,
   };
 }
 

@@ -1,0 +1,147 @@
+import type { z } from 'zod';
+import type { AppErrorShape, Job, JobProgress } from '../../../shared/contract';
+import { errorShape, type Client } from '../lib/client';
+import { count } from '../lib/format';
+import { JobWatcher } from '../lib/jobWatcher';
+
+export type RunStage = 'idle' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Words for the phases the model jobs report; a phase not listed here shows as it comes. */
+const phaseLabels: Record<string, string> = {
+  tokenizer: 'Training the tokenizer',
+  weights: 'Initialising the weights',
+  reading: 'Reading the folder',
+  writing: 'Writing the checkpoint',
+  loading: 'Loading the model',
+  generating: 'Generating',
+  scoring: 'Scoring',
+};
+
+/**
+ * One job at a time, from the call that starts it to its outcome: stage, progress, parsed result
+ * or error. The forms of the Models screen each hold one; the result's shape is checked against
+ * the schema given, since a job's result crosses the contract as a plain record.
+ */
+export class JobRun<T> {
+  readonly #client: Client;
+  readonly #result: z.ZodType<T>;
+  readonly #what: string;
+
+  #stage = $state.raw<RunStage>('idle');
+  /** null while the job cannot say how far along it is: the bar is then indeterminate. */
+  #fraction = $state.raw<number | null>(null);
+  #phase = $state.raw('');
+  #value = $state.raw<T | null>(null);
+  #error = $state.raw<AppErrorShape | null>(null);
+  #jobId: number | null = null;
+  #cancelRequested = false;
+
+  readonly busy = $derived(this.#stage === 'starting' || this.#stage === 'running');
+
+  /** `what` names the job in messages: "The model creation failed without saying why". */
+  constructor(client: Client, result: z.ZodType<T>, what: string) {
+    this.#client = client;
+    this.#result = result;
+    this.#what = what;
+  }
+
+  get stage(): RunStage {
+    return this.#stage;
+  }
+  get fraction(): number | null {
+    return this.#fraction;
+  }
+  get phase(): string {
+    return this.#phase;
+  }
+  get value(): T | null {
+    return this.#value;
+  }
+  get error(): AppErrorShape | null {
+    return this.#error;
+  }
+
+  /** Starts the job with `start` and follows it; resolves with the result, or null if there is none. */
+  async run(start: () => Promise<{ jobId: number }>): Promise<T | null> {
+    if (this.busy) return null;
+    this.#stage = 'starting';
+    this.#fraction = null;
+    this.#phase = 'Starting';
+    this.#value = null;
+    this.#error = null;
+    this.#jobId = null;
+    this.#cancelRequested = false;
+    // Listening before the job exists: its events may overtake the answer to the start call.
+    const watcher = new JobWatcher(this.#client);
+    try {
+      const { jobId } = await start();
+      this.#jobId = jobId;
+      this.#stage = 'running';
+      if (this.#cancelRequested) void this.cancel();
+      const job = await watcher.wait(jobId, (progress) => this.#progress(progress));
+      return this.#end(job);
+    } catch (error) {
+      this.#stage = 'failed';
+      this.#error = errorShape(error);
+      return null;
+    } finally {
+      watcher.close();
+      this.#jobId = null;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    this.#cancelRequested = true;
+    const jobId = this.#jobId;
+    if (jobId === null) return;
+    this.#phase = 'Cancelling';
+    try {
+      await this.#client.call('jobs.cancel', { jobId });
+    } catch (error) {
+      // The job goes on; its end (or the failure to reach it) still arrives through the watcher.
+      this.#phase = `Could not cancel: ${errorShape(error).message}`;
+    }
+  }
+
+  /** Forgets the last outcome (not a running job). */
+  clear(): void {
+    if (this.busy) return;
+    this.#stage = 'idle';
+    this.#value = null;
+    this.#error = null;
+  }
+
+  #progress(progress: JobProgress): void {
+    const { phase, done, total, message } = progress;
+    this.#fraction = total !== null && total > 0 ? Math.min(1, done / total) : null;
+    const amount = total !== null ? `${count(done)} of ${count(total)}` : done > 0 ? count(done) : '';
+    const label = phaseLabels[phase] ?? capitalise(phase);
+    this.#phase = [label, amount, message ?? ''].filter((part) => part !== '').join(' · ');
+  }
+
+  #end(job: Job): T | null {
+    if (job.status === 'succeeded') {
+      const parsed = this.#result.safeParse(job.result);
+      if (!parsed.success) {
+        this.#stage = 'failed';
+        this.#error = { code: 'bad_response', message: `${capitalise(this.#what)} finished but its result has an unexpected shape` };
+        return null;
+      }
+      this.#stage = 'succeeded';
+      this.#fraction = 1;
+      this.#value = parsed.data;
+      return parsed.data;
+    }
+    if (job.status === 'cancelled') {
+      this.#stage = 'cancelled';
+    } else {
+      this.#stage = 'failed';
+      this.#error = job.error ?? { code: 'failed', message: `${capitalise(this.#what)} failed without saying why` };
+    }
+    return null;
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,187 @@
+import { methods, modelName, ModelSummary, type DatasetSummary } from '../../../shared/contract';
+import type { Client } from '../lib/client';
+import { fieldIssues } from '../lib/issues';
+import { JobRun } from './jobRun.svelte';
+import { pathProblem } from './models.svelte';
+
+const createInput = methods['models.create'].input;
+
+export const shapeKeys = ['layers', 'dim', 'heads', 'context', 'vocab', 'seed'] as const;
+export type ShapeKey = (typeof shapeKeys)[number];
+
+/** The contract's defaults, read from its schema rather than repeated here. */
+export const shapeDefaults: Record<ShapeKey, number> = pickShape(createInput.parse({ name: 'defaults', dataset: 'defaults' }));
+
+/** The contract's bounds per field, for the inputs' min and max. */
+export const shapeBounds: Record<ShapeKey, { min: number | null; max: number | null }> = {
+  layers: bounds(createInput.shape.layers.unwrap()),
+  dim: bounds(createInput.shape.dim.unwrap()),
+  heads: bounds(createInput.shape.heads.unwrap()),
+  context: bounds(createInput.shape.context.unwrap()),
+  vocab: bounds(createInput.shape.vocab.unwrap()),
+  seed: bounds(createInput.shape.seed.unwrap()),
+};
+
+function pickShape(input: Record<ShapeKey, number>): Record<ShapeKey, number> {
+  const { layers, dim, heads, context, vocab, seed } = input;
+  return { layers, dim, heads, context, vocab, seed };
+}
+
+function bounds(schema: { minValue: number | null; maxValue: number | null }): { min: number | null; max: number | null } {
+  return { min: schema.minValue, max: schema.maxValue };
+}
+
+/** Which message, if any, the contract has for a model name; none while it is still empty. */
+function nameProblem(name: string): string | null {
+  if (name.trim() === '') return null;
+  const checked = modelName.safeParse(name);
+  return checked.success ? null : (checked.error.issues[0]?.message ?? 'not a valid name');
+}
+
+function defaultShape(): Record<ShapeKey, number | null> {
+  return { ...shapeDefaults };
+}
+
+/**
+ * GPT-2's parameter count for a shape, the LM head tied to the token embeddings: embeddings, then
+ * per layer 12·d² + 13·d (attention and MLP weights and biases, two layer norms), then the final norm.
+ */
+export function estimateParameters(shape: { vocab: number; context: number; dim: number; layers: number }): number {
+  const { vocab, context, dim: d, layers } = shape;
+  return vocab * d + context * d + layers * (12 * d * d + 13 * d) + 2 * d;
+}
+
+/** The "New model" form: name, dataset, shape, and the models.create job it starts. */
+export class CreateModelState {
+  readonly #client: Client;
+  readonly #datasets: () => DatasetSummary[];
+  readonly #onCreated: (model: ModelSummary) => void;
+  readonly run: JobRun<ModelSummary>;
+
+  #name = $state.raw('');
+  #dataset = $state.raw('');
+  /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
+  shape = $state<Record<ShapeKey, number | null>>(defaultShape());
+
+  /** The dataset chosen, or else the first there is: a select always shows one. */
+  readonly dataset = $derived.by(() => {
+    const list = this.#datasets();
+    return list.some((d) => d.name === this.#dataset) ? this.#dataset : (list[0]?.name ?? '');
+  });
+  readonly nameProblem = $derived(nameProblem(this.#name));
+  /** The contract's complaint per shape field, checked as the person types. */
+  readonly shapeProblems: Partial<Record<ShapeKey, string>> = $derived.by(() => {
+    const checked = createInput.safeParse({ name: 'check', dataset: 'check', ...this.#shapeInput() });
+    return checked.success ? {} : fieldIssues(checked.error, shapeKeys, this.shape);
+  });
+  readonly estimate: number | null = $derived.by(() => {
+    const { vocab, context, dim, layers } = this.shape;
+    if (vocab === null || context === null || dim === null || layers === null) return null;
+    if (Object.keys(this.shapeProblems).length > 0) return null;
+    return estimateParameters({ vocab, context, dim, layers });
+  });
+  readonly canSubmit = $derived.by(
+    () =>
+      this.#name.trim() !== '' &&
+      this.nameProblem === null &&
+      this.dataset !== '' &&
+      Object.keys(this.shapeProblems).length === 0 &&
+      !this.run.busy,
+  );
+
+  constructor(client: Client, datasets: () => DatasetSummary[], onCreated: (model: ModelSummary) => void) {
+    this.#client = client;
+    this.#datasets = datasets;
+    this.#onCreated = onCreated;
+    this.run = new JobRun(client, ModelSummary, 'the model creation');
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+  set name(value: string) {
+    this.#name = value;
+  }
+  get datasetChoice(): string {
+    return this.dataset;
+  }
+  set datasetChoice(value: string) {
+    this.#dataset = value;
+  }
+
+  resetShape(): void {
+    this.shape = defaultShape();
+  }
+
+  async start(): Promise<void> {
+    if (!this.canSubmit) return;
+    const input = { name: this.#name.trim(), dataset: this.dataset, ...this.#shapeInput() };
+    const model = await this.run.run(() => this.#client.call('models.create', input));
+    if (model) {
+      // The shape stays, for the next model of the same kind; the name must change anyway.
+      this.#name = '';
+      this.#onCreated(model);
+    }
+  }
+
+  /** The shape fields that have a value; an empty one is left to the schema to call required. */
+  #shapeInput(): Partial<Record<ShapeKey, number>> {
+    const input: Partial<Record<ShapeKey, number>> = {};
+    for (const key of shapeKeys) {
+      const value = this.shape[key];
+      // A missing key would take the schema's default, so an emptied field is sent as NaN to be refused.
+      input[key] = value ?? Number.NaN;
+    }
+    return input;
+  }
+}
+
+/** The "Import a Hugging Face folder" form and its models.import job. */
+export class ModelImportState {
+  readonly #client: Client;
+  readonly #onImported: (model: ModelSummary) => void;
+  readonly run: JobRun<ModelSummary>;
+  #path = $state.raw('');
+  #name = $state.raw('');
+
+  readonly pathProblem = $derived(pathProblem(this.#path));
+  readonly nameProblem = $derived(nameProblem(this.#name));
+  readonly canSubmit = $derived.by(
+    () =>
+      this.#path.trim() !== '' &&
+      this.pathProblem === null &&
+      this.#name.trim() !== '' &&
+      this.nameProblem === null &&
+      !this.run.busy,
+  );
+
+  constructor(client: Client, onImported: (model: ModelSummary) => void) {
+    this.#client = client;
+    this.#onImported = onImported;
+    this.run = new JobRun(client, ModelSummary, 'the import');
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+  set path(value: string) {
+    this.#path = value;
+  }
+  get name(): string {
+    return this.#name;
+  }
+  set name(value: string) {
+    this.#name = value;
+  }
+
+  async start(): Promise<void> {
+    if (!this.canSubmit) return;
+    const input = { path: this.#path.trim(), name: this.#name.trim() };
+    const model = await this.run.run(() => this.#client.call('models.import', input));
+    if (model) {
+      this.#path = '';
+      this.#name = '';
+      this.#onImported(model);
+    }
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * The Models screen end to end: the real HTTP server (out/main/server.js) on a fresh project whose
+ * dataset the `alol` command imported first, the built UI (out/renderer) in Chromium. A tiny model
+ * is created, listed, tokenized, generated from, exported, and imported back, all through the UI;
+ * the same calls made directly over HTTP are the oracle for what the UI shows. Needs
+ * `npm run build` first, and Chromium (apt-get install chromium).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendNames, Generation, methods, type Input, type Job, type MethodName, type Output } from '../../src/shared/contract';
+import { alol } from '../helpers/cli';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const serverJs = join(repo, 'out/main/server.js');
+const rendererHtml = join(repo, 'out/renderer/index.html');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const TRIPLES = 300;
+const TINY = { layers: 1, dim: 32, heads: 2, context: 64, vocab: 300 } as const;
+const PROMPT = 'Question 7: what is 7 plus 7?';
+const MAX_NEW_TOKENS = 8;
+/** Creating a model trains a tokenizer and starts a tensor backend in a job process: give it room. */
+const JOB_TIMEOUT = 120_000;
+
+interface Listening {
+  event: 'listening';
+  url: string;
+  port: number;
+  token: string;
+}
+
+function isListening(value: unknown): value is Listening {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  return line.event === 'listening' && typeof line.url === 'string' && typeof line.token === 'string';
+}
+
+/** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
+function startServer(projectDir: string): Promise<{ child: ChildProcess; listening: Listening }> {
+  const child = spawn(process.execPath, [serverJs, '--project', projectDir, '--port', '0', '--no-open', '--json'], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`out/main/server.js printed no "listening" line within 30 s. stderr:\n${stderr}`));
+    }, 30_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`out/main/server.js exited (${signal ?? code}) before listening. stderr:\n${stderr}`));
+    });
+    if (!child.stdout) throw new Error('spawned without a stdout pipe');
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return;
+      }
+      if (isListening(parsed)) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({ child, listening: parsed });
+      }
+    });
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Short (prompt, response, reward) triples: enough text for a 300-token tokenizer to learn merges. */
+function triplesFile(): string {
+  const animals = ['cat', 'dog', 'horse', 'sparrow', 'otter', 'lizard'];
+  const lines: string[] = [];
+  for (let i = 1; i <= TRIPLES; i++) {
+    const animal = animals[i % animals.length] ?? 'cat';
+    lines.push(
+      JSON.stringify({
+        prompt: `Question ${i}: what is ${i} plus ${i}?`,
+        response: `The answer is ${2 * i}. A ${animal} would count it on its paws.`,
+        reward: (i % 10) / 10,
+      }),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** GPT-2's parameter count, LM head tied to the token embeddings (as in a Hugging Face checkpoint). */
+function gpt2Parameters(shape: { vocabSize: number; nPositions: number; nEmbd: number; nLayer: number }): number {
+  const { vocabSize, nPositions, nEmbd: d, nLayer } = shape;
+  return vocabSize * d + nPositions * d + nLayer * (12 * d * d + 13 * d) + 2 * d;
+}
+
+/** How the page (locale en-US) writes a parameter count at a glance: three significant digits and a unit. */
+function compactCount(value: number): string {
+  const three = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
+  for (const [size, unit] of [
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const) {
+    if (Number(value.toPrecision(3)) >= size) return `${three.format(value / size)}${unit}`;
+  }
+  return value.toLocaleString('en-US');
+}
+
+// Reported to the console, where the error listener below collects it with everything else.
+const reportCspViolations = `document.addEventListener('securitypolicyviolation', (event) => {
+  console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline code'));
+});`;
+
+describe('Models screen', () => {
+  let projectDir = '';
+  let exportDir = '';
+  let server: ChildProcess | null = null;
+  let listening: Listening;
+  let browser: Browser | null = null;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  /** The same API the page uses, called directly: the oracle for what the page shows. */
+  async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
+    const response = await fetch(new URL(`/api/call/${method}`, listening.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${listening.token}` },
+      body: JSON.stringify(input),
+    });
+    const body: unknown = await response.json();
+    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
+    // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
+    return methods[method].output.parse(body) as Output<M>;
+  }
+
+  async function finishedJob(jobId: number): Promise<Job> {
+    const deadline = Date.now() + JOB_TIMEOUT;
+    for (;;) {
+      const job = await api('jobs.get', { jobId });
+      if (job.status !== 'running') return job;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} still running after ${JOB_TIMEOUT} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  function modelRow(name: string) {
+    return page.locator(`[data-testid="model-row"][data-model="${name}"]`);
+  }
+
+  beforeAll(async () => {
+    for (const [file, what] of [
+      [serverJs, 'out/main/server.js'],
+      [rendererHtml, 'out/renderer/index.html'],
+    ] as const) {
+      if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
+    }
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    }
+
+    projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-models-'));
+    exportDir = await mkdtemp(join(tmpdir(), 'alol-e2e-export-'));
+    const dataFile = join(projectDir, 'demo.jsonl');
+    await writeFile(dataFile, triplesFile());
+    // The dataset arrives through the command line, before the page opens, as a person might do it.
+    const imported = alol(['import', dataFile, '--name', 'demo', '--project', projectDir]);
+    if (imported.status !== 0) throw new Error(`alol import failed (${imported.status}):\n${imported.stderr}`);
+
+    const started = await startServer(projectDir);
+    server = started.child;
+    listening = started.listening;
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
+    page.setDefaultTimeout(15_000);
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const { url } = message.location();
+      consoleErrors.push(url ? `${message.text()} (${url})` : message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+    await page.addInitScript({ content: reportCspViolations });
+    await page.goto(`${listening.url}#token=${listening.token}`);
+    await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) await stopServer(server);
+    if (projectDir) await rm(projectDir, { recursive: true, force: true });
+    if (exportDir) await rm(exportDir, { recursive: true, force: true });
+  });
+
+  it('opens on no models, with the tensor backend the studio runs them on and why', async () => {
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('models-empty').waitFor();
+    await page.getByTestId('try-empty').waitFor();
+
+    const info = await api('app.info', {});
+    const chosen = (await page.getByTestId('models-backend-chosen').innerText()).trim();
+    expect(backendNames).toContain(chosen);
+    expect(chosen).toBe(info.backend.chosen);
+    expect(await page.getByTestId('models-backend-reason').innerText()).toContain(info.backend.reason);
+  });
+
+  it('offers the contract defaults and refuses a shape the contract refuses', async () => {
+    const form = page.getByTestId('create-form');
+    await expect.poll(() => page.getByTestId('create-dataset').inputValue()).toBe('demo');
+    const defaults = methods['models.create'].input.parse({ name: 'x', dataset: 'demo' });
+    for (const key of ['layers', 'dim', 'heads', 'context', 'vocab', 'seed'] as const) {
+      expect(Number(await form.getByTestId(`create-${key}`).inputValue())).toBe(defaults[key]);
+    }
+
+    await form.getByTestId('create-name').fill('tiny');
+    await form.getByTestId('create-heads').fill('3');
+    await form.locator('#create-dim-hint').filter({ hasText: 'dim must be a multiple of heads' }).waitFor();
+    expect(await form.getByTestId('create-dim').getAttribute('aria-invalid')).toBe('true');
+    expect(await form.getByTestId('create-submit').isDisabled()).toBe(true);
+
+    await form.getByTestId('create-vocab').fill('100');
+    await form.locator('#create-vocab-hint').filter({ hasText: 'at least 260' }).waitFor();
+  });
+
+  it(
+    'creates a tiny model from the imported dataset and lists it with its parameter count',
+    async () => {
+      const form = page.getByTestId('create-form');
+      await form.getByTestId('create-name').fill('tiny');
+      for (const [key, value] of Object.entries(TINY)) await form.getByTestId(`create-${key}`).fill(String(value));
+      expect(await form.getByTestId('create-dim').getAttribute('aria-invalid')).toBe('false');
+
+      const request = page.waitForRequest((r) => r.url().endsWith('/api/call/models.create'));
+      await form.getByTestId('create-submit').click();
+      expect((await request).postDataJSON()).toEqual({ name: 'tiny', dataset: 'demo', seed: 0, ...TINY });
+
+      await page.getByTestId('create-result').filter({ hasText: 'tiny' }).waitFor({ timeout: JOB_TIMEOUT });
+      const row = modelRow('tiny');
+      await row.waitFor();
+
+      const [model] = await api('models.list', {});
+      if (!model) throw new Error('models.list is empty after the UI created a model');
+      expect(model.name).toBe('tiny');
+      expect(model.shape).toMatchObject({ nLayer: 1, nEmbd: 32, nHead: 2, nPositions: 64 });
+      expect(model.shape.vocabSize).toBeLessThanOrEqual(TINY.vocab);
+      expect(model.parameters).toBe(gpt2Parameters(model.shape));
+
+      const parameters = row.getByTestId('model-parameters');
+      expect((await parameters.innerText()).trim()).toBe(compactCount(model.parameters));
+      expect(await parameters.getAttribute('title')).toBe(`${model.parameters.toLocaleString('en-US')} parameters`);
+      expect((await row.getByTestId('model-origin').innerText()).trim()).toBe('created');
+      const shape = await row.getByTestId('model-shape').innerText();
+      expect(shape).toContain('1 × 32');
+      expect(shape).toContain('2 heads, context 64');
+      expect(await row.getByTestId('model-tokenizer').innerText()).toBe(model.tokenizer);
+      expect(await row.getByTestId('model-source').innerText()).toContain('demo');
+    },
+    JOB_TIMEOUT + 30_000,
+  );
+
+  it('counts and lists the tokens of a prompt as it is typed', async () => {
+    const form = page.getByTestId('try-form');
+    expect(await form.getByTestId('try-model').inputValue()).toBe('tiny');
+    await form.getByTestId('try-prompt').click();
+    await page.keyboard.type(PROMPT);
+
+    const expected = await api('models.tokenize', { model: 'tiny', text: PROMPT });
+    expect(expected.ids.length).toBeGreaterThan(0);
+    await form.getByTestId('token-count').filter({ hasText: new RegExp(`^${expected.ids.length}$`) }).waitFor();
+    await expect.poll(() => form.getByTestId('token').count()).toBe(expected.ids.length);
+    const first = (await form.getByTestId('token').first().innerText()).replace(/\s+/g, '');
+    expect(first).toBe(`${(expected.tokens[0] ?? '').replace(/ /g, '·')}${expected.ids[0]}`);
+
+    // Emptied, the count follows.
+    await form.getByTestId('try-prompt').fill('');
+    await form.getByTestId('token-count').filter({ hasText: /^0$/ }).waitFor();
+    await form.getByTestId('try-prompt').fill(PROMPT);
+    await form.getByTestId('token-count').filter({ hasText: new RegExp(`^${expected.ids.length}$`) }).waitFor();
+  });
+
+  it(
+    'generates greedily and shows the response, whitespace kept, and why it stopped',
+    async () => {
+      const form = page.getByTestId('try-form');
+      expect(await form.getByTestId('try-greedy').isChecked()).toBe(true);
+      expect(await form.getByTestId('try-temperature').isDisabled()).toBe(true);
+      await form.getByTestId('try-maxNewTokens').fill(String(MAX_NEW_TOKENS));
+
+      const request = page.waitForRequest((r) => r.url().endsWith('/api/call/models.generate'));
+      await form.getByTestId('try-submit').click();
+      const sent = methods['models.generate'].input.parse((await request).postDataJSON());
+      expect(sent).toMatchObject({ model: 'tiny', prompts: [PROMPT], settings: { greedy: true, maxNewTokens: MAX_NEW_TOKENS } });
+
+      const generation = page.getByTestId('generation');
+      await generation.waitFor({ timeout: JOB_TIMEOUT });
+
+      // Greedy decoding is deterministic: the same request over HTTP must give the same text.
+      const { jobId } = await api('models.generate', { model: 'tiny', prompts: [PROMPT], settings: { greedy: true, maxNewTokens: MAX_NEW_TOKENS } });
+      const job = await finishedJob(jobId);
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      const [expected] = Generation.array().parse(job.result?.generations);
+      if (!expected) throw new Error('the generate job returned no generation');
+
+      const reason = (await generation.getByTestId('finish-reason').innerText()).trim();
+      expect(reason).toBe(expected.finishReason);
+      expect(expected.ids.length).toBeLessThanOrEqual(MAX_NEW_TOKENS);
+      if (reason === 'length') expect(expected.ids.length).toBe(MAX_NEW_TOKENS);
+      const response = generation.getByTestId('generation-response');
+      expect(await response.textContent()).toBe(expected.response);
+      expect(await generation.getByTestId('generation-prompt').textContent()).toBe(PROMPT);
+      expect(await response.evaluate((element) => element.ownerDocument.defaultView?.getComputedStyle(element).whiteSpace)).toBe('pre-wrap');
+      expect(await generation.getByTestId('generation-tokens').innerText()).toContain(String(expected.ids.length));
+    },
+    JOB_TIMEOUT * 2 + 30_000,
+  );
+
+  it('exports the model as a Hugging Face folder, and refuses to overwrite one', async () => {
+    const destination = join(exportDir, 'tiny-hf');
+    const row = modelRow('tiny');
+    await row.getByTestId('model-export-toggle').click();
+    const form = page.getByTestId('export-form');
+    await form.waitFor();
+    // The form takes the keyboard at once: typing goes to the destination field.
+    await page.keyboard.type(destination);
+    expect(await form.getByTestId('export-path').inputValue()).toBe(destination);
+    await page.keyboard.press('Enter');
+
+    await form.getByTestId('export-result').waitFor();
+    expect(await form.getByTestId('export-folder').innerText()).toBe(destination);
+    const files = (await form.getByTestId('export-file').allInnerTexts()).map((file) => file.trim());
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+      expect(files).toContain(file);
+      expect(existsSync(join(destination, file)), `${file} in ${destination}`).toBe(true);
+    }
+
+    await form.getByTestId('export-submit').click();
+    await form.getByTestId('export-error').filter({ hasText: 'already holds a model' }).waitFor();
+
+    // Escape closes the form and gives the keyboard back to the row's button.
+    await form.getByTestId('export-path').press('Escape');
+    await form.waitFor({ state: 'detached' });
+    expect(await row.getByTestId('model-export-toggle').evaluate((button) => button.matches(':focus'))).toBe(true);
+  });
+
+  it(
+    'imports the exported folder back as a second model',
+    async () => {
+      const form = page.getByTestId('model-import-form');
+      await form.getByTestId('model-import-path').fill('relative/tiny-hf');
+      await form.getByTestId('model-import-name').fill('tiny copy');
+      await form.locator('#model-import-path-hint').filter({ hasText: 'absolute' }).waitFor();
+      expect(await form.getByTestId('model-import-submit').isDisabled()).toBe(true);
+
+      await form.getByTestId('model-import-path').fill(join(exportDir, 'tiny-hf'));
+      await form.getByTestId('model-import-submit').click();
+      await page.getByTestId('model-import-result').filter({ hasText: 'tiny copy' }).waitFor({ timeout: JOB_TIMEOUT });
+
+      const copy = modelRow('tiny copy');
+      await copy.waitFor();
+      expect((await copy.getByTestId('model-origin').innerText()).trim()).toBe('imported');
+      const models = await api('models.list', {});
+      const [original, imported] = ['tiny', 'tiny copy'].map((name) => models.find((model) => model.name === name));
+      expect(imported?.parameters).toBe(original?.parameters);
+      expect((await copy.getByTestId('model-parameters').innerText()).trim()).toBe(compactCount(imported?.parameters ?? -1));
+
+      // A folder that holds no model fails the job, shown like a failed dataset import.
+      await form.getByTestId('model-import-path').fill(exportDir);
+      await form.getByTestId('model-import-name').fill('nothing');
+      await form.getByTestId('model-import-submit').click();
+      await page.getByTestId('model-import-error').waitFor({ timeout: JOB_TIMEOUT });
+      expect(await page.getByTestId('model-import-error-message').innerText()).not.toBe('');
+      expect(await modelRow('nothing').count()).toBe(0);
+    },
+    JOB_TIMEOUT * 2 + 30_000,
+  );
+
+  it('logged no console errors and no CSP violations but the one refused export it provoked', () => {
+    // Chromium logs every HTTP error answer; the export over an existing model is refused with 409 on purpose.
+    const provoked = /^Failed to load resource: the server responded with a status of 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/call\/models\.export\)$/;
+    expect(consoleErrors.filter((line) => provoked.test(line))).toHaveLength(1);
+    expect(consoleErrors.filter((line) => !provoked.test(line))).toEqual([]);
+  });
+});
