@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createBackend } from './api/backend';
-import { initBackend, requestedBackend } from './lm/backend';
+import { requestedBackend } from './lm/backend';
 import { resolveProjectDir } from './project';
 import type { FromBackend, ToBackend } from './api/backendMessages';
 
@@ -23,7 +23,7 @@ const { values } = parseArgs({
 const backend = createBackend({
   projectDir: resolveProjectDir(typeof values.project === 'string' ? values.project : undefined, process.env, process.env.ALOL_APP_DATA),
   shell: 'electron',
-  backend: () => initBackend(requestedBackend(typeof values.backend === 'string' ? values.backend : undefined, process.env)),
+  forcedBackend: requestedBackend(typeof values.backend === 'string' ? values.backend : undefined, process.env),
 });
 backend.bus.subscribe(({ name, payload }) => send({ type: 'event', name, payload }));
 process.on('message', (message: ToBackend) => {

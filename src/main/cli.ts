@@ -1,19 +1,22 @@
 /**
  * `alol`: the studio from a terminal. Each command is a call through the same contract and
  * services the UI uses (a third adapter beside IPC and HTTP); human output by default, --json for
- * scripts, exit code 1 on failure and 2 on a usage error.
+ * scripts, exit code 1 on failure and 2 on a usage error. Each command declares its own flags, so
+ * a flag that means nothing to it is refused rather than ignored.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
 import { createBackend, type Backend } from './api/backend';
-import { initBackend, requestedBackend } from './lm/backend';
+import { requestedBackend } from './lm/backend';
 import { resolveProjectDir } from './project';
 import { electronStatus } from './electronBinary';
 import { serveFromArgs, SERVE_USAGE } from './http/serveFromArgs';
 import {
   AppError,
+  Generation,
   ImportSummary,
   importFormats,
+  ModelSummary,
   type AppErrorShape,
   type Input,
   type Job,
@@ -26,7 +29,7 @@ const USAGE = `A-LoL Studio command line
 
 Usage: alol <command> [options]
 
-Commands:
+Data:
   import FILE --name NAME [--format F]   import (prompt, response, reward) rows or preference pairs
          formats: ${importFormats.join(', ')}; .gz accepted
          field mapping: --prompt-field --response-field --reward-field --chosen-field
@@ -34,6 +37,19 @@ Commands:
   datasets                               list datasets (latest version of each)
   show DATASET [--version V] [--limit N] [--offset N]
                                          show a dataset's summary, examples and pairs
+Models:
+  models                                 list models
+  model new --name N --data DATASET [--version V] [--layers 2 --dim 128 --heads 4 --context 128 --vocab 512 --seed 0]
+                                         train a tokenizer on a dataset and initialise a GPT-2 model
+  model import DIR --name N              import a Hugging Face GPT-2-family folder
+  model export N DIR                     write a model as a Hugging Face folder
+  tokenize --model N --text T            token ids of a text
+  logprobs --model N (--text T | --ids 1,2,3)
+                                         log p(ids[i+1] | ids[0..i]) for every position
+  generate --model N --prompt T [--prompt T2 ...] [--max-new-tokens 64] [--greedy | --temperature 1
+           --top-k 0 --top-p 1] [--repetition-penalty 1] [--stop S ...] [--seed 0]
+                                         decode (greedy unless a sampling flag is given)
+Studio:
   doctor                                 Node, tensor backend and why, GPU, Electron, project
   studio ${SERVE_USAGE}
                                          serve the studio UI on http://127.0.0.1
@@ -47,38 +63,53 @@ Options for every command:
 
 class UsageError extends Error {}
 
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+const common: Options = {
+  project: { type: 'string' },
+  backend: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
 const fieldFlags = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'completion', 'label'] as const;
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      project: { type: 'string' },
-      backend: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      name: { type: 'string' },
-      format: { type: 'string', default: 'auto' },
-      version: { type: 'string' },
-      limit: { type: 'string', default: '10' },
-      offset: { type: 'string', default: '0' },
-      'prompt-field': { type: 'string' },
-      'response-field': { type: 'string' },
-      'reward-field': { type: 'string' },
-      'chosen-field': { type: 'string' },
-      'rejected-field': { type: 'string' },
-      'completion-field': { type: 'string' },
-      'label-field': { type: 'string' },
-    },
-  });
+interface Command {
+  options: Options;
+  run(backend: Backend, values: Values, positionals: string[]): Promise<void>;
 }
 
-function integer(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${flag}: expected a whole number, got "${text}"`);
+function text(values: Values, flag: string): string | undefined {
+  const value = values[flag];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function required(values: Values, flag: string, command: string): string {
+  const value = text(values, flag);
+  if (value === undefined) throw new UsageError(`${command}: --${flag} is required`);
   return value;
+}
+
+function integer(values: Values, flag: string): number | undefined {
+  const value = text(values, flag);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag}: expected a whole number, got "${value}"`);
+  return n;
+}
+
+function decimal(values: Values, flag: string): number | undefined {
+  const value = text(values, flag);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`--${flag}: expected a number, got "${value}"`);
+  return n;
+}
+
+/** Drops undefined entries, so schema defaults apply to what was not given. */
+function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
@@ -87,117 +118,273 @@ async function call<M extends MethodName>(backend: Backend, method: M, input: In
   return result.value as Output<M>;
 }
 
+/** Starts a job through the contract and waits for it, with a progress bar on a terminal. */
+async function runJob(backend: Backend, json: boolean, start: () => Promise<{ jobId: number }>): Promise<Record<string, unknown>> {
+  const bar = json ? null : new ProgressBar(process.stderr);
+  const finished = new Map<number, Job>();
+  let wanted: number | null = null;
+  let wake: (() => void) | null = null;
+  const off = backend.bus.subscribe((event) => {
+    if (event.name === 'jobs.progress' && event.payload.jobId === wanted) bar?.update(event.payload);
+    if (event.name === 'jobs.finished') {
+      finished.set(event.payload.id, event.payload);
+      wake?.();
+    }
+  });
+  try {
+    const { jobId } = await start();
+    wanted = jobId;
+    while (!finished.has(jobId)) await new Promise<void>((r) => (wake = r));
+    const job = finished.get(jobId) as Job;
+    bar?.end();
+    if (job.status !== 'succeeded') throw AppError.from(job.error ?? { code: job.status, message: `job ${job.status}` });
+    return job.result ?? {};
+  } finally {
+    off();
+  }
+}
+
 function print(json: boolean, value: unknown, human: () => string): void {
   console.log(json ? JSON.stringify(value, null, 2) : human());
 }
 
-async function importCommand(backend: Backend, values: ReturnType<typeof parse>['values'], file: string): Promise<void> {
-  if (!values.name) throw new UsageError('import: --name NAME is required');
-  const fields = Object.fromEntries(
-    fieldFlags.flatMap((f) => {
-      const column = values[`${f}-field`];
-      return typeof column === 'string' ? [[f, column]] : [];
-    }),
-  );
-  const bar = values.json ? null : new ProgressBar(process.stderr);
-  const finished = new Promise<Job>((done) => {
-    backend.bus.subscribe((event) => {
-      if (event.name === 'jobs.progress') bar?.update(event.payload);
-      if (event.name === 'jobs.finished') done(event.payload);
-    });
-  });
-  const { jobId } = await call(backend, 'imports.start', {
-    source: { kind: 'path', path: resolve(file) },
-    name: values.name,
-    format: values.format as Input<'imports.start'>['format'],
-    fields,
-  });
-  const job = await finished;
-  bar?.end();
-  if (job.id !== jobId || job.status !== 'succeeded') throw AppError.from(job.error ?? { code: job.status, message: `import ${job.status}` });
-  const summary = ImportSummary.parse(job.result);
-  print(values.json, summary, () => formatImportSummary(summary));
+function formatModel(m: ModelSummary): string[] {
+  const s = m.shape;
+  return [m.name, m.origin, `${(m.parameters / 1e6).toFixed(2)}M`, `${s.nLayer}x${s.nEmbd}, ${s.nHead} heads, ctx ${s.nPositions}`, m.tokenizer];
 }
 
+const commands: Record<string, Command> = {
+  import: {
+    options: { name: { type: 'string' }, format: { type: 'string', default: 'auto' }, ...Object.fromEntries(fieldFlags.map((f) => [`${f}-field`, { type: 'string' }])) },
+    async run(backend, values, positionals) {
+      const file = positionals[0];
+      if (!file || positionals.length > 1) throw new UsageError('import: give exactly one FILE');
+      const fields = Object.fromEntries(fieldFlags.flatMap((f) => (text(values, `${f}-field`) ? [[f, text(values, `${f}-field`)]] : [])));
+      const json = values.json === true;
+      const result = await runJob(backend, json, () =>
+        call(backend, 'imports.start', {
+          source: { kind: 'path', path: resolve(file) },
+          name: required(values, 'name', 'import'),
+          format: text(values, 'format') as Input<'imports.start'>['format'],
+          fields,
+        }),
+      );
+      const summary = ImportSummary.parse(result);
+      print(json, summary, () => formatImportSummary(summary));
+    },
+  },
+  datasets: {
+    options: {},
+    async run(backend, values) {
+      const list = await call(backend, 'datasets.list', {});
+      print(values.json === true, list, () =>
+        list.length === 0
+          ? 'No datasets yet: alol import FILE --name NAME'
+          : formatTable(
+              ['name', 'version', 'examples', 'pairs', 'format', 'source'],
+              list.map((d) => [d.name, String(d.version), String(d.examples), String(d.pairs), d.format, d.sourceFile]),
+            ),
+      );
+    },
+  },
+  show: {
+    options: { version: { type: 'string' }, limit: { type: 'string', default: '10' }, offset: { type: 'string', default: '0' } },
+    async run(backend, values, positionals) {
+      const dataset = positionals[0];
+      if (!dataset) throw new UsageError('show: give a DATASET name');
+      const version = integer(values, 'version');
+      const which = { dataset, ...(version ? { version } : {}) };
+      const page = { ...which, offset: integer(values, 'offset') ?? 0, limit: integer(values, 'limit') ?? 10 };
+      const summary = await call(backend, 'datasets.get', which);
+      const examples = await call(backend, 'datasets.examples', page);
+      const pairs = await call(backend, 'datasets.pairs', page);
+      print(values.json === true, { dataset: summary, examples: examples.rows, pairs: pairs.rows }, () =>
+        [
+          formatImportSummary(summary.summary),
+          ...examples.rows.map((e) => `#${e.line} reward=${e.reward ?? '-'}\n  prompt:   ${truncate(e.prompt)}\n  response: ${truncate(e.response)}`),
+          ...pairs.rows.map((p) => `#${p.line}\n  prompt:   ${truncate(p.prompt)}\n  chosen:   ${truncate(p.chosen)}\n  rejected: ${truncate(p.rejected)}`),
+        ].join('\n'),
+      );
+    },
+  },
+  models: {
+    options: {},
+    async run(backend, values) {
+      const list = await call(backend, 'models.list', {});
+      print(values.json === true, list, () =>
+        list.length === 0
+          ? 'No models yet: alol model new --name N --data DATASET, or alol model import DIR --name N'
+          : formatTable(['name', 'origin', 'parameters', 'shape', 'tokenizer'], list.map(formatModel)),
+      );
+    },
+  },
+  'model new': {
+    options: {
+      name: { type: 'string' },
+      data: { type: 'string' },
+      version: { type: 'string' },
+      layers: { type: 'string' },
+      dim: { type: 'string' },
+      heads: { type: 'string' },
+      context: { type: 'string' },
+      vocab: { type: 'string' },
+      seed: { type: 'string' },
+    },
+    async run(backend, values) {
+      const input = {
+        name: required(values, 'name', 'model new'),
+        dataset: required(values, 'data', 'model new'),
+        ...defined({
+          version: integer(values, 'version'),
+          layers: integer(values, 'layers'),
+          dim: integer(values, 'dim'),
+          heads: integer(values, 'heads'),
+          context: integer(values, 'context'),
+          vocab: integer(values, 'vocab'),
+          seed: integer(values, 'seed'),
+        }),
+      };
+      const json = values.json === true;
+      const model = ModelSummary.parse(await runJob(backend, json, () => call(backend, 'models.create', input)));
+      print(json, model, () => `Created ${formatModel(model).join('  ')}`);
+    },
+  },
+  'model import': {
+    options: { name: { type: 'string' } },
+    async run(backend, values, positionals) {
+      const dir = positionals[0];
+      if (!dir || positionals.length > 1) throw new UsageError('model import: give exactly one DIR');
+      const json = values.json === true;
+      const input = { path: resolve(dir), name: required(values, 'name', 'model import') };
+      const model = ModelSummary.parse(await runJob(backend, json, () => call(backend, 'models.import', input)));
+      print(json, model, () => `Imported ${formatModel(model).join('  ')}`);
+    },
+  },
+  'model export': {
+    options: {},
+    async run(backend, values, positionals) {
+      const [model, dir] = positionals;
+      if (!model || !dir || positionals.length > 2) throw new UsageError('model export: give a model NAME and a DIR');
+      const out = await call(backend, 'models.export', { model, path: resolve(dir) });
+      print(values.json === true, out, () => `Wrote ${out.files.join(', ')} to ${out.folder}`);
+    },
+  },
+  tokenize: {
+    options: { model: { type: 'string' }, text: { type: 'string' } },
+    async run(backend, values) {
+      const out = await call(backend, 'models.tokenize', { model: required(values, 'model', 'tokenize'), text: required(values, 'text', 'tokenize') });
+      print(values.json === true, out, () => out.ids.map((id, i) => `${id}\t${JSON.stringify(out.tokens[i])}`).join('\n'));
+    },
+  },
+  logprobs: {
+    options: { model: { type: 'string' }, text: { type: 'string' }, ids: { type: 'string' } },
+    async run(backend, values) {
+      const idsText = text(values, 'ids');
+      const ids = idsText?.split(',').map((part) => {
+        const n = Number(part.trim());
+        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--ids: expected whole numbers separated by commas, got "${part}"`);
+        return n;
+      });
+      if ((ids === undefined) === (text(values, 'text') === undefined)) throw new UsageError('logprobs: give --text or --ids');
+      const json = values.json === true;
+      const input = { model: required(values, 'model', 'logprobs'), ...defined({ text: text(values, 'text'), ids }) };
+      const result = await runJob(backend, json, () => call(backend, 'models.logprobs', input));
+      const out = { ids: result.ids as number[], logprobs: result.logprobs as number[] };
+      print(json, out, () => out.logprobs.map((lp, i) => `${out.ids[i + 1]}\t${lp.toFixed(4)}`).join('\n'));
+    },
+  },
+  generate: {
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string', multiple: true },
+      'max-new-tokens': { type: 'string' },
+      greedy: { type: 'boolean' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+    },
+    async run(backend, values) {
+      const prompts = Array.isArray(values.prompt) ? values.prompt.map(String) : [];
+      if (prompts.length === 0) throw new UsageError('generate: --prompt is required');
+      const sampling = ['temperature', 'top-k', 'top-p'].some((f) => text(values, f) !== undefined);
+      if (values.greedy === true && sampling) throw new UsageError('generate: --greedy does not go with --temperature, --top-k or --top-p');
+      const settings = defined({
+        maxNewTokens: integer(values, 'max-new-tokens'),
+        greedy: !sampling,
+        temperature: decimal(values, 'temperature'),
+        topK: integer(values, 'top-k'),
+        topP: decimal(values, 'top-p'),
+        repetitionPenalty: decimal(values, 'repetition-penalty'),
+        stop: Array.isArray(values.stop) ? values.stop.map(String) : undefined,
+        seed: integer(values, 'seed'),
+      });
+      const json = values.json === true;
+      const model = required(values, 'model', 'generate');
+      const result = await runJob(backend, json, () => call(backend, 'models.generate', { model, prompts, settings }));
+      const generations = Generation.array().parse(result.generations);
+      const lines = generations.map((g) => ({ ...g, model, backend: result.backend }));
+      print(json, lines.length === 1 ? lines[0] : lines, () => generations.map((g) => g.prompt + g.response).join('\n---\n'));
+    },
+  },
+  doctor: {
+    options: {},
+    async run(backend, values) {
+      const info = await call(backend, 'app.info', {}).catch((error: unknown) => error as Error);
+      const electron = electronStatus();
+      const report = {
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        projectDir: backend.paths.dir,
+        schemaVersion: info instanceof Error ? null : info.schemaVersion,
+        backend: info instanceof Error ? { error: info.message } : info.backend,
+        gpu: info instanceof Error ? null : info.backend.chosen === 'tensorflow-gpu',
+        electron,
+      };
+      print(values.json === true, report, () =>
+        [
+          `Node:            ${report.node} (${report.platform})`,
+          `Project:         ${report.projectDir} (schema version ${report.schemaVersion ?? '?'})`,
+          info instanceof Error
+            ? `Tensor backend:  none: ${info.message}`
+            : [
+                `Tensor backend:  ${info.backend.chosen} (${info.backend.reason})`,
+                ...info.backend.candidates.map((c) => `  ${c.available ? 'ok  ' : 'no  '} ${c.name}: ${c.detail}`),
+              ].join('\n'),
+          `GPU in use:      ${report.gpu ? 'yes' : 'no'}`,
+          `Electron:        ${electron.usable ? 'usable' : 'not usable'}: ${electron.reason}`,
+        ].join('\n'),
+      );
+    },
+  },
+};
+
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === 'studio') return serveFromArgs(rest);
-  const { values, positionals } = parse(rest);
-  if (command === undefined || ['help', '--help', '-h'].includes(command) || values.help) {
+  const [first, second, ...rest] = argv;
+  if (first === 'studio') return serveFromArgs(argv.slice(1));
+  if (first === undefined || ['help', '--help', '-h'].includes(first)) {
     console.log(USAGE);
     return;
   }
-  const forced = requestedBackend(values.backend, process.env);
+  // Two-word commands ("model new") first, then one-word ones.
+  const twoWords = `${first} ${second ?? ''}`;
+  const [name, args] = twoWords in commands ? [twoWords, rest] : [first, argv.slice(1)];
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${first === 'model' ? twoWords.trim() : first}"; see alol --help`);
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, ...command.options } });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const backend = createBackend({
-    projectDir: resolveProjectDir(values.project),
+    projectDir: resolveProjectDir(text(values, 'project')),
     shell: 'cli',
-    backend: () => initBackend(forced),
+    forcedBackend: requestedBackend(text(values, 'backend'), process.env),
   });
   try {
-    switch (command) {
-      case 'import': {
-        const file = positionals[0];
-        if (!file || positionals.length > 1) throw new UsageError('import: give exactly one FILE');
-        return await importCommand(backend, values, file);
-      }
-      case 'datasets': {
-        const list = await call(backend, 'datasets.list', {});
-        return print(values.json, list, () =>
-          list.length === 0
-            ? 'No datasets yet: alol import FILE --name NAME'
-            : formatTable(
-                ['name', 'version', 'examples', 'pairs', 'format', 'source'],
-                list.map((d) => [d.name, String(d.version), String(d.examples), String(d.pairs), d.format, d.sourceFile]),
-              ),
-        );
-      }
-      case 'show': {
-        const dataset = positionals[0];
-        if (!dataset) throw new UsageError('show: give a DATASET name');
-        const version = integer('version', values.version);
-        const which = { dataset, ...(version ? { version } : {}) };
-        const page = { ...which, offset: integer('offset', values.offset) ?? 0, limit: integer('limit', values.limit) ?? 10 };
-        const summary = await call(backend, 'datasets.get', which);
-        const examples = await call(backend, 'datasets.examples', page);
-        const pairs = await call(backend, 'datasets.pairs', page);
-        return print(values.json, { dataset: summary, examples: examples.rows, pairs: pairs.rows }, () =>
-          [
-            formatImportSummary(summary.summary),
-            ...examples.rows.map((e) => `#${e.line} reward=${e.reward ?? '-'}\n  prompt:   ${truncate(e.prompt)}\n  response: ${truncate(e.response)}`),
-            ...pairs.rows.map((p) => `#${p.line}\n  prompt:   ${truncate(p.prompt)}\n  chosen:   ${truncate(p.chosen)}\n  rejected: ${truncate(p.rejected)}`),
-          ].join('\n'),
-        );
-      }
-      case 'doctor': {
-        const info = await call(backend, 'app.info', {}).catch((error: unknown) => error as Error);
-        const electron = electronStatus();
-        const report = {
-          node: process.version,
-          platform: `${process.platform} ${process.arch}`,
-          projectDir: backend.paths.dir,
-          schemaVersion: info instanceof Error ? null : info.schemaVersion,
-          backend: info instanceof Error ? { error: info.message } : info.backend,
-          gpu: info instanceof Error ? null : info.backend.chosen === 'tensorflow-gpu',
-          electron,
-        };
-        return print(values.json, report, () =>
-          [
-            `Node:            ${report.node} (${report.platform})`,
-            `Project:         ${report.projectDir} (schema version ${report.schemaVersion ?? '?'})`,
-            info instanceof Error
-              ? `Tensor backend:  none: ${info.message}`
-              : [
-                  `Tensor backend:  ${info.backend.chosen} (${info.backend.reason})`,
-                  ...info.backend.candidates.map((c) => `  ${c.available ? 'ok  ' : 'no  '} ${c.name}: ${c.detail}`),
-                ].join('\n'),
-            `GPU in use:      ${report.gpu ? 'yes' : 'no'}`,
-            `Electron:        ${electron.usable ? 'usable' : 'not usable'}: ${electron.reason}`,
-          ].join('\n'),
-        );
-      }
-      default:
-        throw new UsageError(`unknown command "${command}"; see alol --help`);
-    }
+    await command.run(backend, values, positionals);
   } finally {
     backend.close();
   }
@@ -208,7 +395,8 @@ function reportError(error: unknown, json: boolean): number {
     console.error(`alol: ${error.message}`);
     return 2;
   }
-  const shape: AppErrorShape = error instanceof AppError ? error.toShape() : { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+  const shape: AppErrorShape =
+    error instanceof AppError ? error.toShape() : { code: 'internal', message: error instanceof Error ? error.message : String(error) };
   if (json) console.log(JSON.stringify({ error: shape }, null, 2));
   else {
     console.error(`alol: ${shape.message}`);

@@ -140,8 +140,56 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
-export const jobKinds = ['import'] as const;
+export const ModelShape = z.object({
+  vocabSize: z.number().int().positive(),
+  nPositions: z.number().int().positive(),
+  nEmbd: z.number().int().positive(),
+  nLayer: z.number().int().positive(),
+  nHead: z.number().int().positive(),
+});
+
+export const ModelSummary = z.object({
+  id,
+  name: z.string(),
+  origin: z.enum(['imported', 'created', 'trained']),
+  /** Where it came from: the imported folder, or the dataset a tokenizer was trained on. */
+  source: z.string(),
+  parent: z.string().nullable(),
+  shape: ModelShape,
+  parameters: z.number().int().nonnegative(),
+  tokenizer: z.string(),
+  folder: z.string(),
+  createdAt: z.string(),
+});
+export type ModelSummary = z.infer<typeof ModelSummary>;
+
+export const modelName = name;
+
+/** Decoding settings, Hugging Face names and semantics; greedy unless sampling is asked for. */
+export const GenerateSettings = z
+  .object({
+    maxNewTokens: z.number().int().min(1).max(4096).default(64),
+    greedy: z.boolean().default(true),
+    temperature: z.number().positive().max(100).default(1),
+    topK: z.number().int().nonnegative().default(0),
+    topP: z.number().gt(0).max(1).default(1),
+    repetitionPenalty: z.number().positive().max(100).default(1),
+    stop: z.array(z.string().min(1)).max(16).default([]),
+    seed: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+export type GenerateSettings = z.infer<typeof GenerateSettings>;
+
+export const Generation = z.object({
+  prompt: z.string(),
+  response: z.string(),
+  ids: z.array(z.number().int()),
+  finishReason: z.enum(['eos', 'stop', 'length']),
+});
+
+export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs'] as const;
 export const JobKind = z.enum(jobKinds);
+export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
 
@@ -211,6 +259,50 @@ export const methods = {
     output: z.object({ received: z.number().int().nonnegative() }),
   },
   'imports.start': { input: ImportRequest, output: z.object({ jobId: id }) },
+  'models.list': { input: z.object({}).strict(), output: z.array(ModelSummary) },
+  'models.get': { input: z.object({ model: modelName }).strict(), output: ModelSummary },
+  'models.import': {
+    input: z.object({ path: z.string().min(1), name: modelName }).strict(),
+    output: z.object({ jobId: id }),
+  },
+  'models.create': {
+    input: z
+      .object({
+        name: modelName,
+        dataset: datasetName,
+        version: z.number().int().positive().optional(),
+        layers: z.number().int().min(1).max(48).default(2),
+        dim: z.number().int().min(8).max(4096).default(128),
+        heads: z.number().int().min(1).max(64).default(4),
+        context: z.number().int().min(8).max(8192).default(128),
+        vocab: z.number().int().min(260).max(100_000).default(512),
+        seed: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .refine((m) => m.dim % m.heads === 0, { message: 'dim must be a multiple of heads', path: ['dim'] }),
+    output: z.object({ jobId: id }),
+  },
+  'models.export': {
+    input: z.object({ model: modelName, path: z.string().min(1) }).strict(),
+    output: z.object({ folder: z.string(), files: z.array(z.string()) }),
+  },
+  'models.tokenize': {
+    input: z.object({ model: modelName, text: z.string().max(1_000_000) }).strict(),
+    output: z.object({ ids: z.array(z.number().int()), tokens: z.array(z.string()) }),
+  },
+  'models.logprobs': {
+    input: z
+      .object({ model: modelName, text: z.string().max(100_000).optional(), ids: z.array(z.number().int().nonnegative()).max(8192).optional() })
+      .strict()
+      .refine((m) => (m.text === undefined) !== (m.ids === undefined), { message: 'give text or ids, not both' }),
+    output: z.object({ jobId: id }),
+  },
+  'models.generate': {
+    input: z
+      .object({ model: modelName, prompts: z.array(z.string().max(100_000)).min(1).max(64), settings: GenerateSettings.prefault({}) })
+      .strict(),
+    output: z.object({ jobId: id }),
+  },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
   'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },

@@ -67,7 +67,7 @@ describe('alol CLI', () => {
 
   it('gives usage errors exit code 2', () => {
     expect(alol(['frobnicate']).status).toBe(2);
-    expect(alol(['import', fixture('triples.jsonl')]).stderr).toMatch(/--name NAME is required/);
+    expect(alol(['import', fixture('triples.jsonl')]).stderr).toMatch(/--name is required/);
     expect(alol(['datasets', '--no-such-flag']).status).toBe(2);
   });
 

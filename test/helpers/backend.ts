@@ -1,11 +1,10 @@
 import { AppError, type EventName, type EventPayload, type Input, type MethodName, type Output } from '../../src/shared/contract';
 import { createBackend, type Backend } from '../../src/main/api/backend';
-import { initBackend } from '../../src/main/lm/backend';
 import { builtFile } from './built';
 
 /** A real backend on a real project folder, with jobs in real job processes (the built job entry). */
 export function openBackend(projectDir: string): Backend {
-  return createBackend({ projectDir, shell: 'browser', backend: () => initBackend(), jobEntry: builtFile('main/job.js') });
+  return createBackend({ projectDir, shell: 'browser', forcedBackend: null, jobEntry: builtFile('main/job.js') });
 }
 
 export async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {

@@ -13,14 +13,17 @@ import { JobStore } from '../jobs/jobStore';
 import { JobService } from '../jobs/jobService';
 import { EventBus } from './eventBus';
 import { createDispatch, type Dispatch } from './dispatch';
-import { AppError, type AppInfo, type BackendReport, type Handlers } from '../../shared/contract';
+import { AppError, type AppInfo, type Handlers } from '../../shared/contract';
+import { initBackend, type ForcedBackend } from '../lm/backend';
+import { ModelStore } from '../lm/modelStore';
+import { exportModel, tokenize } from '../lm/modelOps';
 import { version } from '../version';
 
 export interface BackendOptions {
   projectDir: string;
   shell: AppInfo['shell'];
-  /** The tensor backend report, asked for only when needed: loading TensorFlow.js takes a while. */
-  backend: () => Promise<BackendReport>;
+  /** A tensor backend the user forced (--backend, ALOL_BACKEND); jobs get the same. */
+  forcedBackend: ForcedBackend | null;
   /** The built job entry; defaults to job.js beside the running bundle. */
   jobEntry?: string;
 }
@@ -46,7 +49,14 @@ export function createBackend(options: BackendOptions): Backend {
   const uploads = new UploadStore(paths.uploads);
   const jobStore = new JobStore(db);
   jobStore.markInterrupted();
-  const jobs = new JobService({ store: jobStore, bus, dbPath: paths.db, entry: options.jobEntry ?? defaultJobEntry() });
+  const jobs = new JobService({
+    store: jobStore,
+    bus,
+    projectDir: paths.dir,
+    entry: options.jobEntry ?? defaultJobEntry(),
+    env: options.forcedBackend ? { ALOL_BACKEND: options.forcedBackend.name } : {},
+  });
+  const models = new ModelStore(db);
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -54,7 +64,7 @@ export function createBackend(options: BackendOptions): Backend {
       projectDir: paths.dir,
       schemaVersion: schemaVersion(db),
       shell: options.shell,
-      backend: await options.backend(),
+      backend: await initBackend(options.forcedBackend),
     }),
     'datasets.list': () => datasets.list(),
     'datasets.get': ({ dataset, version }) => datasets.get(dataset, version),
@@ -71,6 +81,31 @@ export function createBackend(options: BackendOptions): Backend {
       const cleanup = source.kind === 'upload' ? () => uploads.remove(source.uploadId) : undefined;
       const jobId = jobs.start('import', { path: file.path, displayName: file.fileName, name, format, fields }, cleanup);
       return { jobId };
+    },
+    'models.list': () => models.list(),
+    'models.get': ({ model }) => models.get(model),
+    'models.import': ({ path, name }) => {
+      if (!isAbsolute(path)) throw new AppError('invalid_input', `models.import: field "path": must be an absolute path, got "${path}"`);
+      if (models.has(name)) throw new AppError('conflict', `a model named "${name}" exists already`);
+      return { jobId: jobs.start('model.import', { path, name }) };
+    },
+    'models.create': (input) => {
+      if (models.has(input.name)) throw new AppError('conflict', `a model named "${input.name}" exists already`);
+      datasets.get(input.dataset, input.version);
+      return { jobId: jobs.start('model.create', input) };
+    },
+    'models.export': ({ model, path }) => {
+      if (!isAbsolute(path)) throw new AppError('invalid_input', `models.export: field "path": must be an absolute path, got "${path}"`);
+      return exportModel(paths, models.get(model), path);
+    },
+    'models.tokenize': ({ model, text }) => tokenize(paths, models.get(model), text),
+    'models.logprobs': (input) => {
+      models.get(input.model);
+      return { jobId: jobs.start('logprobs', input) };
+    },
+    'models.generate': (input) => {
+      models.get(input.model);
+      return { jobId: jobs.start('generate', input) };
     },
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),

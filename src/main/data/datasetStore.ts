@@ -69,6 +69,12 @@ export class DatasetStore {
       examples: db.prepare<[number, number, number], ExampleRow>(
         'SELECT id, line, prompt, response, reward, reward_source, metadata FROM examples WHERE version_id = ? ORDER BY id LIMIT ? OFFSET ?',
       ),
+      exampleTexts: db.prepare<[number], { prompt: string; response: string }>(
+        'SELECT prompt, response FROM examples WHERE version_id = ? ORDER BY id',
+      ),
+      pairTexts: db.prepare<[number], { prompt: string; chosen: string; rejected: string }>(
+        'SELECT prompt, chosen, rejected FROM preference_pairs WHERE version_id = ? ORDER BY id',
+      ),
       pairs: db.prepare<[number, number, number], PairRow>(
         'SELECT id, line, prompt, chosen, rejected, metadata FROM preference_pairs WHERE version_id = ? ORDER BY id LIMIT ? OFFSET ?',
       ),
@@ -96,6 +102,16 @@ export class DatasetStore {
   pairs(name: string, version: number | undefined, offset: number, limit: number): { total: number; offset: number; rows: Pair[] } {
     const summary = this.get(name, version);
     return { total: summary.pairs, offset, rows: this.q.pairs.all(summary.id, limit, offset).map(toPair) };
+  }
+
+  /** Every text of a version (prompts with their responses, chosen and rejected), streamed from the database. */
+  *texts(name: string, version?: number): Generator<string> {
+    const summary = this.get(name, version);
+    for (const e of this.q.exampleTexts.iterate(summary.id)) yield e.prompt + e.response;
+    for (const p of this.q.pairTexts.iterate(summary.id)) {
+      yield p.prompt + p.chosen;
+      yield p.prompt + p.rejected;
+    }
   }
 
   /** Writes a whole new version in one transaction: all of it is stored, or none of it. */

@@ -55,6 +55,22 @@ export const migrations: readonly string[] = [
     finished_at TEXT
   );
   `,
+  // 2: language models in the project: where each came from and where its checkpoint folder is.
+  `
+  CREATE TABLE models (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    origin      TEXT NOT NULL CHECK (origin IN ('imported', 'created', 'trained')),
+    source      TEXT NOT NULL,
+    parent_id   INTEGER REFERENCES models(id),
+    config      TEXT NOT NULL,
+    parameters  INTEGER NOT NULL,
+    tokenizer   TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -44,7 +44,7 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   const backendReport = initBackend(options.forcedBackend);
   // Started now so app.info answers quickly; a failure is reported there, not as a crash.
   backendReport.catch(() => undefined);
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', backend: () => backendReport });
+  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedBackend: options.forcedBackend });
   const token = randomBytes(24).toString('base64url');
   const listen = (port: number) =>
     startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token, rendererDir: dir, host: options.host, port });

@@ -1,25 +1,46 @@
 /**
- * What each kind of job does, given its parameters. Runs wherever it is called: in the job process
- * for the UI, in-process for the CLI. The trainer-style plain switch keeps every kind in sight.
+ * What each kind of job does, given its parameters. Runs in a job process, one job per process.
+ * A plain switch keeps every kind in sight; parameters are parsed again here because they cross a
+ * process boundary.
  */
 import { z } from 'zod';
 import type { Db } from '../db/openDb';
+import type { ProjectPaths } from '../project';
 import { DatasetStore } from '../data/datasetStore';
 import { importFile } from '../data/importService';
-import { datasetName, FieldMapping, ImportFormat, type JobProgress } from '../../shared/contract';
+import { initBackend, requestedBackend } from '../lm/backend';
+import { createModel, generateText, importModel, scoreLogprobs } from '../lm/modelOps';
+import {
+  datasetName,
+  FieldMapping,
+  GenerateSettings,
+  ImportFormat,
+  methods,
+  ModelSummary,
+  type JobKind,
+  type JobProgress,
+} from '../../shared/contract';
 
 export const ImportJobParams = z
   .object({ path: z.string(), displayName: z.string(), name: datasetName, format: ImportFormat, fields: FieldMapping })
   .strict();
 export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
+const GenerateParams = z.object({ model: z.string(), prompts: z.array(z.string()), settings: GenerateSettings });
+
 export interface JobContext {
   db: Db;
+  paths: ProjectPaths;
   progress: (update: Pick<JobProgress, 'phase' | 'done' | 'total'> & { message?: string }) => void;
   signal: AbortSignal;
 }
 
-export async function runJob(kind: 'import', params: unknown, ctx: JobContext): Promise<Record<string, unknown>> {
+/** The tensor backend for jobs that need one: the same choice, and the same override, as the studio's. */
+async function tensorBackend(): Promise<string> {
+  return (await initBackend(requestedBackend(undefined, process.env))).chosen;
+}
+
+export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): Promise<Record<string, unknown>> {
   switch (kind) {
     case 'import': {
       const p = ImportJobParams.parse(params);
@@ -28,6 +49,21 @@ export async function runJob(kind: 'import', params: unknown, ctx: JobContext): 
         signal: ctx.signal,
         onProgress: (phase, done, total) => ctx.progress({ phase, done, total }),
       });
+    }
+    case 'model.import':
+      return ModelSummary.parse(await importModel(ctx, methods['models.import'].input.parse(params)));
+    case 'model.create': {
+      await tensorBackend();
+      return ModelSummary.parse(await createModel(ctx, methods['models.create'].input.parse(params)));
+    }
+    case 'generate': {
+      const backend = await tensorBackend();
+      return { ...(await generateText(ctx, GenerateParams.parse(params))), backend };
+    }
+    case 'logprobs': {
+      const backend = await tensorBackend();
+      const p = methods['models.logprobs'].input.parse(params);
+      return { ...(await scoreLogprobs(ctx, p)), backend };
     }
   }
 }

@@ -1,8 +1,8 @@
-import type { AppErrorShape, JobProgress } from '../../shared/contract';
+import type { AppErrorShape, JobKind, JobProgress } from '../../shared/contract';
 
 /** Messages between the backend and a job process, over the fork IPC channel. */
 export type ToJob =
-  | { type: 'start'; jobId: number; kind: 'import'; params: unknown; dbPath: string }
+  | { type: 'start'; jobId: number; kind: JobKind; params: unknown; projectDir: string }
   | { type: 'cancel' };
 
 export type FromJob =

@@ -3,6 +3,7 @@
  * nothing else. It opens its own SQLite connection (WAL), runs the job, streams progress, and exits.
  */
 import { openDb } from '../db/openDb';
+import { projectPaths } from '../project';
 import { errorShape } from '../api/errors';
 import { runJob } from './jobKinds';
 import type { FromJob, ToJob } from './jobMessages';
@@ -17,11 +18,13 @@ function send(message: FromJob): Promise<void> {
 }
 
 async function run(message: Extract<ToJob, { type: 'start' }>, signal: AbortSignal): Promise<void> {
-  const db = openDb(message.dbPath);
+  const paths = projectPaths(message.projectDir);
+  const db = openDb(paths.db);
   let last = 0;
   try {
     const result = await runJob(message.kind, message.params, {
       db,
+      paths,
       signal,
       progress: (update) => {
         const now = Date.now();

@@ -14,7 +14,9 @@ const CANCEL_GRACE_MS = 5000;
 export interface JobServiceOptions {
   store: JobStore;
   bus: EventBus;
-  dbPath: string;
+  projectDir: string;
+  /** Extra environment for job processes (a forced tensor backend). */
+  env?: NodeJS.ProcessEnv;
   /** The built job entry (out/main/job.js). */
   entry: string;
   /** The Node binary for job processes: always plain Node, so native modules load as built. */
@@ -32,6 +34,7 @@ export class JobService {
     const jobId = store.create(kind, params);
     const child = fork(this.options.entry, [], {
       execPath: this.options.execPath ?? process.execPath,
+      env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const entry = { child, cancelled: false };
@@ -69,7 +72,7 @@ export class JobService {
       outcome ??= { error: { code: 'crashed', message: `the job process could not run: ${error.message}` } };
       finish('spawn error');
     });
-    child.send({ type: 'start', jobId, kind, params, dbPath: this.options.dbPath } satisfies ToJob);
+    child.send({ type: 'start', jobId, kind, params, projectDir: this.options.projectDir } satisfies ToJob);
     return jobId;
   }
 

@@ -16,8 +16,14 @@ export function isBackendName(value: string): value is BackendName {
   return (backendNames as readonly string[]).includes(value);
 }
 
+export interface ForcedBackend {
+  name: BackendName;
+  /** Who forced it, for the report: "--backend" or "ALOL_BACKEND". */
+  by: string;
+}
+
 /** The backend a user asked for: --backend wins over ALOL_BACKEND. */
-export function requestedBackend(flag: string | undefined, env: NodeJS.ProcessEnv): { name: BackendName; by: string } | null {
+export function requestedBackend(flag: string | undefined, env: NodeJS.ProcessEnv): ForcedBackend | null {
   const [value, by] = flag ? [flag, '--backend'] : env.ALOL_BACKEND ? [env.ALOL_BACKEND, 'ALOL_BACKEND'] : [undefined, ''];
   if (value === undefined) return null;
   if (!isBackendName(value)) throw new Error(`${by}: unknown backend "${value}"; use one of ${backendNames.join(', ')}`);
@@ -87,12 +93,12 @@ let chosen: Promise<BackendReport> | null = null;
  * Starts the best available backend (or the one forced) once per process and says why. A forced
  * backend that cannot start is an error, not a silent fallback.
  */
-export function initBackend(forced: { name: BackendName; by: string } | null = null): Promise<BackendReport> {
+export function initBackend(forced: ForcedBackend | null = null): Promise<BackendReport> {
   chosen ??= pick(forced);
   return chosen;
 }
 
-async function pick(forced: { name: BackendName; by: string } | null): Promise<BackendReport> {
+async function pick(forced: ForcedBackend | null): Promise<BackendReport> {
   // Loaded here, not at the top: TensorFlow.js takes most of a second, and most commands never need it.
   const tf = await import('@tensorflow/tfjs');
   const candidates: Candidate[] = [];

@@ -1,0 +1,95 @@
+/** The models table: each model's origin, shape, tokenizer and checkpoint folder in the project. */
+import type { Db } from '../db/openDb';
+import { AppError, type ModelSummary } from '../../shared/contract';
+import type { GptConfig } from './config';
+
+interface ModelRow {
+  id: number;
+  name: string;
+  origin: ModelSummary['origin'];
+  source: string;
+  parent: string | null;
+  config: string;
+  parameters: number;
+  tokenizer: string;
+  folder: string;
+  weights_sha256: string;
+  created_at: string;
+}
+
+export interface NewModel {
+  name: string;
+  origin: ModelSummary['origin'];
+  source: string;
+  parentId?: number | null;
+  config: GptConfig;
+  parameters: number;
+  tokenizer: string;
+  /** Relative to the project's models folder. */
+  folder: string;
+  weightsSha256: string;
+}
+
+export interface StoredModel extends ModelSummary {
+  config: GptConfig;
+  weightsSha256: string;
+}
+
+export class ModelStore {
+  private readonly q;
+
+  constructor(db: Db) {
+    const select = `SELECT m.*, p.name AS parent FROM models m LEFT JOIN models p ON p.id = m.parent_id`;
+    this.q = {
+      list: db.prepare<[], ModelRow>(`${select} ORDER BY m.name`),
+      byName: db.prepare<[string], ModelRow>(`${select} WHERE m.name = ?`),
+      insert: db.prepare(
+        `INSERT INTO models (name, origin, source, parent_id, config, parameters, tokenizer, folder, weights_sha256, created_at)
+         VALUES (@name, @origin, @source, @parentId, @config, @parameters, @tokenizer, @folder, @weightsSha256, @createdAt)`,
+      ),
+    };
+  }
+
+  list(): StoredModel[] {
+    return this.q.list.all().map(toModel);
+  }
+
+  get(name: string): StoredModel {
+    const row = this.q.byName.get(name);
+    if (!row) throw new AppError('not_found', `no model named "${name}"`);
+    return toModel(row);
+  }
+
+  has(name: string): boolean {
+    return this.q.byName.get(name) !== undefined;
+  }
+
+  add(model: NewModel, now = new Date()): StoredModel {
+    if (this.has(model.name)) throw new AppError('conflict', `a model named "${model.name}" exists already`);
+    this.q.insert.run({
+      ...model,
+      parentId: model.parentId ?? null,
+      config: JSON.stringify(model.config),
+      createdAt: now.toISOString(),
+    });
+    return this.get(model.name);
+  }
+}
+
+function toModel(row: ModelRow): StoredModel {
+  const config = JSON.parse(row.config) as GptConfig;
+  return {
+    id: row.id,
+    name: row.name,
+    origin: row.origin,
+    source: row.source,
+    parent: row.parent,
+    shape: { vocabSize: config.vocabSize, nPositions: config.nPositions, nEmbd: config.nEmbd, nLayer: config.nLayer, nHead: config.nHead },
+    parameters: row.parameters,
+    tokenizer: row.tokenizer,
+    folder: row.folder,
+    createdAt: row.created_at,
+    config,
+    weightsSha256: row.weights_sha256,
+  };
+}
