@@ -11,8 +11,11 @@ import { requestedBackend } from './lm/backend';
 import { resolveProjectDir } from './project';
 import { electronStatus } from './electronBinary';
 import { serveFromArgs, SERVE_USAGE } from './http/serveFromArgs';
+import { z } from 'zod';
 import {
   AppError,
+  RunConfig,
+  type RunSummary,
   Generation,
   ImportSummary,
   importFormats,
@@ -35,6 +38,8 @@ Data:
          field mapping: --prompt-field --response-field --reward-field --chosen-field
                         --rejected-field --completion-field --label-field
   datasets                               list datasets (latest version of each)
+  demo data --name NAME [--seed 1] [--prompts 400]
+                                         generate the built-in demo task as a dataset
   show DATASET [--version V] [--limit N] [--offset N]
                                          show a dataset's summary, examples and pairs
 Models:
@@ -49,6 +54,12 @@ Models:
   generate --model N --prompt T [--prompt T2 ...] [--max-new-tokens 64] [--greedy | --temperature 1
            --top-k 0 --top-p 1] [--repetition-penalty 1] [--stop S ...] [--seed 0]
                                          decode (greedy unless a sampling flag is given)
+Training:
+  train --algo A --data DATASET --init MODEL [--ref MODEL] --out NAME [--steps --batch --grad-accum --lr
+        --eps --beta --kl-beta --seed --reward demo|column|FILE.mjs --value-decodes K ...]
+                                         train with A-LoL, a variant or a baseline (alol train --help)
+  runs                                   list runs
+  run show ID | run resume ID | run cancel ID
 Studio:
   doctor                                 Node, tensor backend and why, GPU, Electron, project
   studio ${SERVE_USAGE}
@@ -77,6 +88,8 @@ const fieldFlags = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'compl
 
 interface Command {
   options: Options;
+  /** Help of its own, beyond the usage summary. */
+  help?: () => string;
   run(backend: Backend, values: Values, positionals: string[]): Promise<void>;
 }
 
@@ -153,7 +166,97 @@ function formatModel(m: ModelSummary): string[] {
   return [m.name, m.origin, `${(m.parameters / 1e6).toFixed(2)}M`, `${s.nLayer}x${s.nEmbd}, ${s.nHead} heads, ctx ${s.nPositions}`, m.tokenizer];
 }
 
+/** The run config's fields as flags (dataVersion -> --data-version), typed and described by the schema itself. */
+const runFields = (() => {
+  const schema = z.toJSONSchema(RunConfig, { io: 'input' }) as { properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>; required?: string[] };
+  return Object.entries(schema.properties).map(([key, field]) => ({
+    key,
+    flag: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    numeric: field.type === 'number' || field.type === 'integer',
+    help: `${field.description ?? ''}${field.default !== undefined ? ` (default ${JSON.stringify(field.default)})` : ''}`,
+    required: schema.required?.includes(key) ?? false,
+  }));
+})();
+
+function runConfigFrom(values: Values): Input<'runs.start'> {
+  const config: Record<string, unknown> = {};
+  for (const field of runFields) {
+    const value = text(values, field.flag);
+    if (value === undefined) continue;
+    config[field.key] = field.numeric ? decimal(values, field.flag) : value;
+  }
+  for (const field of runFields) if (field.required && config[field.key] === undefined) throw new UsageError(`train: --${field.flag} is required`);
+  return config as Input<'runs.start'>;
+}
+
+function formatRun(r: RunSummary): string[] {
+  return [String(r.id), r.algo, r.status, `${r.step}/${r.totalSteps ?? '?'}`, r.config.data, r.config.init, r.outModel];
+}
+
+async function waitForRun(backend: Backend, json: boolean, start: () => Promise<{ runId: number; jobId: number }>): Promise<void> {
+  let runId = 0;
+  await runJob(backend, json, async () => {
+    const started = await start();
+    runId = started.runId;
+    return started;
+  }).catch((error: unknown) => {
+    if (runId && error instanceof AppError && error.code !== 'cancelled') {
+      throw new AppError(error.code, `run ${runId}: ${error.message} (alol run resume ${runId} continues from its last checkpoint)`, error.issues);
+    }
+    throw error;
+  });
+  const run = await call(backend, 'runs.get', { runId });
+  print(json, run, () => `Run ${run.id} ${run.status}: ${run.algo} -> model "${run.outModel}"\n${JSON.stringify(run.summary, null, 2)}`);
+}
+
 const commands: Record<string, Command> = {
+  train: {
+    options: Object.fromEntries(runFields.map((f) => [f.flag, { type: 'string' as const }])),
+    help: () =>
+      ['Usage: alol train [flags] [--json]', '', ...runFields.map((f) => `  --${f.flag.padEnd(16)} ${f.required ? '(required) ' : ''}${f.help}`)].join('\n'),
+    async run(backend, values) {
+      const config = runConfigFrom(values);
+      await waitForRun(backend, values.json === true, () => call(backend, 'runs.start', config));
+    },
+  },
+  runs: {
+    options: {},
+    async run(backend, values) {
+      const list = await call(backend, 'runs.list', {});
+      print(values.json === true, list, () =>
+        list.length === 0 ? 'No runs yet: alol train --help' : formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], list.map(formatRun)),
+      );
+    },
+  },
+  'run show': {
+    options: {},
+    async run(backend, values, positionals) {
+      const runId = Number(positionals[0]);
+      if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run show: give a run ID');
+      const run = await call(backend, 'runs.get', { runId });
+      const metrics = await call(backend, 'runs.metrics', { runId });
+      print(values.json === true, { ...run, metrics }, () =>
+        [formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], [formatRun(run)]), JSON.stringify(run.config, null, 2), run.summary ? JSON.stringify(run.summary, null, 2) : ''].join('\n'),
+      );
+    },
+  },
+  'run resume': {
+    options: {},
+    async run(backend, values, positionals) {
+      const runId = Number(positionals[0]);
+      if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run resume: give a run ID');
+      await waitForRun(backend, values.json === true, () => call(backend, 'runs.resume', { runId }));
+    },
+  },
+  'run cancel': {
+    options: {},
+    async run(backend, values, positionals) {
+      const runId = Number(positionals[0]);
+      if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run cancel: give a run ID');
+      const out = await call(backend, 'runs.cancel', { runId });
+      print(values.json === true, out, () => (out.cancelled ? `Run ${runId} cancelled` : `Run ${runId} was not running here`));
+    },
+  },
   import: {
     options: { name: { type: 'string' }, format: { type: 'string', default: 'auto' }, ...Object.fromEntries(fieldFlags.map((f) => [`${f}-field`, { type: 'string' }])) },
     async run(backend, values, positionals) {
@@ -205,6 +308,14 @@ const commands: Record<string, Command> = {
           ...pairs.rows.map((p) => `#${p.line}\n  prompt:   ${truncate(p.prompt)}\n  chosen:   ${truncate(p.chosen)}\n  rejected: ${truncate(p.rejected)}`),
         ].join('\n'),
       );
+    },
+  },
+  'demo data': {
+    options: { name: { type: 'string' }, seed: { type: 'string' }, prompts: { type: 'string' } },
+    async run(backend, values) {
+      const input = { name: required(values, 'name', 'demo data'), ...defined({ seed: integer(values, 'seed'), trainPrompts: integer(values, 'prompts') }) };
+      const dataset = await call(backend, 'datasets.demo', input);
+      print(values.json === true, dataset, () => formatImportSummary(dataset.summary));
     },
   },
   models: {
@@ -375,7 +486,7 @@ async function main(argv: string[]): Promise<void> {
   if (!command) throw new UsageError(`unknown command "${first === 'model' ? twoWords.trim() : first}"; see alol --help`);
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, ...command.options } });
   if (values.help) {
-    console.log(USAGE);
+    console.log(command.help?.() ?? USAGE);
     return;
   }
   const backend = createBackend({

@@ -140,6 +140,13 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
+export const AppErrorShape = z.object({
+  code: z.string(),
+  message: z.string(),
+  issues: z.array(ImportIssue).optional(),
+});
+export type AppErrorShape = z.infer<typeof AppErrorShape>;
+
 export const ModelShape = z.object({
   vocabSize: z.number().int().positive(),
   nPositions: z.number().int().positive(),
@@ -187,18 +194,71 @@ export const Generation = z.object({
   finishReason: z.enum(['eos', 'stop', 'length']),
 });
 
-export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs'] as const;
+/** The algorithms of ../shared/docs/ALOL.md, named as there. */
+export const algos = ['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'dpo'] as const;
+export const Algo = z.enum(algos);
+export type Algo = z.infer<typeof Algo>;
+
+/**
+ * One training run's settings, with the reference code's defaults and a line of help each: the
+ * same schema makes the CLI flags (alol train) and the run form.
+ */
+export const RunConfig = z
+  .object({
+    algo: Algo.describe('nll (behaviour cloning), wbc, r_gold, r_lol (reward-weighted), a_lol, a_lol_ref_free, a_lol_seq, a_lol_kl (advantage-weighted), dpo (preference pairs)'),
+    data: datasetName.describe('the dataset to train on (its latest version unless dataVersion is given)'),
+    dataVersion: z.number().int().positive().optional().describe('a version of the dataset'),
+    init: modelName.describe('the model the policy starts from'),
+    ref: modelName.optional().describe('the frozen reference policy (default: the init model)'),
+    out: modelName.describe('the name of the trained model'),
+    steps: z.number().int().min(1).max(1_000_000).default(200).describe('update budget in optimizer steps; A-LoL variants take budget x positive fraction'),
+    batch: z.number().int().min(1).max(1024).default(16).describe('sequences per optimizer step'),
+    gradAccum: z.number().int().min(1).max(64).default(1).describe('micro-batches the batch is split into (same update, less memory)'),
+    lr: z.number().positive().max(1).default(1e-4).describe('AdamW learning rate, constant unless schedule is cosine'),
+    schedule: z.enum(['constant', 'cosine']).default('constant').describe('learning-rate schedule (cosine: linear warmup, then cosine decay)'),
+    warmup: z.number().int().nonnegative().default(0).describe('warmup steps for the cosine schedule'),
+    weightDecay: z.number().nonnegative().max(1).default(0).describe('AdamW decoupled weight decay'),
+    maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip (1.0 for small models, 0.3 for large)'),
+    eps: z.number().gt(0).lt(1).default(0.9).describe('importance-weight clip: weights are clamped to [1-eps, 1+eps]'),
+    beta: z.number().positive().default(0.1).describe('DPO temperature'),
+    klBeta: z.number().nonnegative().default(0.2).describe('a_lol_kl: weight of the KL term, in reward units (items with A+ below it are pushed down)'),
+    seed: z.number().int().nonnegative().default(0).describe('seed of sampling, dropout and initialisation'),
+    checkpointEvery: z.number().int().min(1).default(50).describe('steps between checkpoints (resume starts from the last)'),
+    reward: z.string().min(1).default('column').describe('demo, column (the data\'s reward column), or a scoring module FILE.mjs in the project folder'),
+    valueDecodes: z.number().int().min(1).max(16).default(1).describe('decodes of the reference per held-out prompt for value targets (1 = greedy)'),
+    valueEpochs: z.number().int().min(1).max(100).default(10).describe('epochs of value-head fitting (the best epoch is kept)'),
+    maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('longest reference decode for value targets'),
+  })
+  .strict();
+export type RunConfig = z.infer<typeof RunConfig>;
+
+export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
+
+export const RunSummary = z.object({
+  id,
+  algo: Algo,
+  status: RunStatus,
+  config: RunConfig,
+  outModel: z.string(),
+  step: z.number().int().nonnegative(),
+  totalSteps: z.number().int().nonnegative().nullable(),
+  jobId: id.nullable(),
+  summary: z.record(z.string(), z.unknown()).nullable(),
+  error: AppErrorShape.nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunStep = z.object({ runId: id, step: z.number().int().nonnegative(), totalSteps: z.number().int().nonnegative(), metrics: z.record(z.string(), z.number()) });
+export type RunStep = z.infer<typeof RunStep>;
+
+export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train'] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
 
-export const AppErrorShape = z.object({
-  code: z.string(),
-  message: z.string(),
-  issues: z.array(ImportIssue).optional(),
-});
-export type AppErrorShape = z.infer<typeof AppErrorShape>;
 
 export const Job = z.object({
   id,
@@ -238,6 +298,16 @@ export const methods = {
     output: DatasetSummary,
   },
   'datasets.examples': { input: pageRequest, output: page(Example) },
+  'datasets.demo': {
+    input: z
+      .object({
+        name: datasetName,
+        seed: z.number().int().nonnegative().default(1),
+        trainPrompts: z.number().int().min(10).max(5000).default(400),
+      })
+      .strict(),
+    output: DatasetSummary,
+  },
   'datasets.pairs': { input: pageRequest, output: page(Pair) },
   'uploads.create': {
     input: z
@@ -303,6 +373,15 @@ export const methods = {
       .strict(),
     output: z.object({ jobId: id }),
   },
+  'runs.start': { input: RunConfig, output: z.object({ runId: id, jobId: id }) },
+  'runs.list': { input: z.object({}).strict(), output: z.array(RunSummary) },
+  'runs.get': { input: z.object({ runId: id }).strict(), output: RunSummary },
+  'runs.metrics': {
+    input: z.object({ runId: id, sinceStep: z.number().int().nonnegative().default(0) }).strict(),
+    output: z.array(z.object({ step: z.number().int(), metrics: z.record(z.string(), z.number()) })),
+  },
+  'runs.cancel': { input: z.object({ runId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  'runs.resume': { input: z.object({ runId: id }).strict(), output: z.object({ runId: id, jobId: id }) },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
   'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
@@ -319,6 +398,7 @@ export const JobProgress = z.object({
 export type JobProgress = z.infer<typeof JobProgress>;
 
 export const events = {
+  'runs.step': RunStep,
   'jobs.progress': JobProgress,
   'jobs.finished': Job,
 } as const;

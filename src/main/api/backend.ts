@@ -16,6 +16,8 @@ import { createDispatch, type Dispatch } from './dispatch';
 import { AppError, type AppInfo, type Handlers } from '../../shared/contract';
 import { initBackend, type ForcedBackend } from '../lm/backend';
 import { ModelStore } from '../lm/modelStore';
+import { RunStore } from '../alol/runStore';
+import { storeDemoTask } from '../data/demo/storeDemo';
 import { exportModel, tokenize } from '../lm/modelOps';
 import { version } from '../version';
 
@@ -57,6 +59,21 @@ export function createBackend(options: BackendOptions): Backend {
     env: options.forcedBackend ? { ALOL_BACKEND: options.forcedBackend.name } : {},
   });
   const models = new ModelStore(db);
+  const runs = new RunStore(db);
+  runs.markInterrupted();
+  /** Starts (or resumes) a run's job; the run's status follows the job's end. */
+  const startRunJob = (runId: number): number => {
+    const jobId = jobs.start('train', { runId }, (job) => {
+      if (job.status === 'succeeded') runs.finish(runId, 'succeeded', { summary: job.result ?? {} });
+      else if (job.status === 'cancelled') runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
+      else {
+        const crashed = job.error?.code === 'crashed' || job.error?.code === 'interrupted';
+        runs.finish(runId, crashed ? 'interrupted' : 'failed', { error: job.error ?? { code: 'failed', message: 'the run failed' } });
+      }
+    });
+    runs.setJob(runId, jobId);
+    return jobId;
+  };
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -68,6 +85,10 @@ export function createBackend(options: BackendOptions): Backend {
     }),
     'datasets.list': () => datasets.list(),
     'datasets.get': ({ dataset, version }) => datasets.get(dataset, version),
+    'datasets.demo': ({ name, seed, trainPrompts }) => {
+      storeDemoTask(datasets, name, { seed, trainPrompts });
+      return datasets.get(name);
+    },
     'datasets.examples': ({ dataset, version, offset, limit }) => datasets.examples(dataset, version, offset, limit),
     'datasets.pairs': ({ dataset, version, offset, limit }) => datasets.pairs(dataset, version, offset, limit),
     'uploads.create': ({ fileName, size }) => ({ uploadId: uploads.create(fileName, size) }),
@@ -106,6 +127,26 @@ export function createBackend(options: BackendOptions): Backend {
     'models.generate': (input) => {
       models.get(input.model);
       return { jobId: jobs.start('generate', input) };
+    },
+    'runs.start': (config) => {
+      if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
+      models.get(config.init);
+      if (config.ref) models.get(config.ref);
+      datasets.get(config.data, config.dataVersion);
+      const runId = runs.create(config, `run-${Date.now().toString(36)}`);
+      return { runId, jobId: startRunJob(runId) };
+    },
+    'runs.list': () => runs.list(),
+    'runs.get': ({ runId }) => runs.get(runId),
+    'runs.metrics': ({ runId, sinceStep }) => (runs.get(runId), runs.metrics(runId, sinceStep)),
+    'runs.cancel': ({ runId }) => {
+      const run = runs.get(runId);
+      return { cancelled: run.status === 'running' && run.jobId !== null && jobs.cancel(run.jobId) };
+    },
+    'runs.resume': ({ runId }) => {
+      const run = runs.get(runId);
+      if (run.status === 'running' || run.status === 'succeeded') throw new AppError('conflict', `run ${runId} is ${run.status}; only a stopped run resumes`);
+      return { runId, jobId: startRunJob(runId) };
     },
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),

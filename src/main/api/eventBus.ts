@@ -9,7 +9,10 @@ export class EventBus {
   private readonly listeners = new Set<EventListener>();
 
   emit<E extends EventName>(name: E, payload: EventPayload<E>): void {
-    const event = { name, payload } as StudioEvent;
+    this.publish({ name, payload } as StudioEvent);
+  }
+
+  publish(event: StudioEvent): void {
     for (const listener of this.listeners) listener(event);
   }
 

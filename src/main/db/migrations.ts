@@ -71,6 +71,42 @@ export const migrations: readonly string[] = [
     created_at  TEXT NOT NULL
   );
   `,
+  // 3: training runs, their metrics per step, and sampled responses.
+  `
+  CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    algo          TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+    config        TEXT NOT NULL,
+    out_model     TEXT NOT NULL,
+    folder        TEXT NOT NULL,
+    step          INTEGER NOT NULL DEFAULT 0,
+    total_steps   INTEGER,
+    job_id        INTEGER REFERENCES jobs(id),
+    summary       TEXT,
+    error         TEXT,
+    created_at    TEXT NOT NULL,
+    finished_at   TEXT
+  );
+  CREATE TABLE run_metrics (
+    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step    INTEGER NOT NULL,
+    name    TEXT NOT NULL,
+    value   REAL NOT NULL,
+    PRIMARY KEY (run_id, step, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE samples (
+    id          INTEGER PRIMARY KEY,
+    model_id    INTEGER NOT NULL REFERENCES models(id),
+    prompt      TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    settings    TEXT NOT NULL,
+    rewards     TEXT,
+    source      TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+  );
+  CREATE INDEX samples_by_model ON samples (model_id, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -10,6 +10,8 @@ import { DatasetStore } from '../data/datasetStore';
 import { importFile } from '../data/importService';
 import { initBackend, requestedBackend } from '../lm/backend';
 import { createModel, generateText, importModel, scoreLogprobs } from '../lm/modelOps';
+import { trainRun } from '../alol/trainRun';
+import type { StudioEvent } from '../api/eventBus';
 import {
   datasetName,
   FieldMapping,
@@ -32,6 +34,8 @@ export interface JobContext {
   db: Db;
   paths: ProjectPaths;
   progress: (update: Pick<JobProgress, 'phase' | 'done' | 'total'> & { message?: string }) => void;
+  /** Sends a contract event to the studio (run metrics as they come). */
+  emit: (event: StudioEvent) => void;
   signal: AbortSignal;
 }
 
@@ -59,6 +63,10 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     case 'generate': {
       const backend = await tensorBackend();
       return { ...(await generateText(ctx, GenerateParams.parse(params))), backend };
+    }
+    case 'train': {
+      await tensorBackend();
+      return trainRun(ctx, z.object({ runId: z.number().int().positive() }).parse(params).runId);
     }
     case 'logprobs': {
       const backend = await tensorBackend();

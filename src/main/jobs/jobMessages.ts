@@ -1,4 +1,5 @@
 import type { AppErrorShape, JobKind, JobProgress } from '../../shared/contract';
+import type { StudioEvent } from '../api/eventBus';
 
 /** Messages between the backend and a job process, over the fork IPC channel. */
 export type ToJob =
@@ -7,5 +8,6 @@ export type ToJob =
 
 export type FromJob =
   | ({ type: 'progress' } & Pick<JobProgress, 'phase' | 'done' | 'total' | 'message'>)
+  | { type: 'event'; event: StudioEvent }
   | { type: 'result'; result: Record<string, unknown> }
   | { type: 'error'; error: AppErrorShape };

@@ -32,6 +32,7 @@ async function run(message: Extract<ToJob, { type: 'start' }>, signal: AbortSign
         last = now;
         void send({ type: 'progress', ...update });
       },
+      emit: (event) => void send({ type: 'event', event }),
     });
     await send({ type: 'result', result });
   } catch (error) {
@@ -46,8 +47,18 @@ if (!process.send) {
   process.exit(2);
 }
 
+// The studio that started this job is gone (killed, crashed): stop at once; a run resumes later
+// from its last checkpoint, and nothing half-written is committed.
+let done = false;
+process.on('disconnect', () => process.exit(done ? 0 : 3));
+
 const controller = new AbortController();
 process.on('message', (message: ToJob) => {
   if (message.type === 'cancel') controller.abort();
-  else if (message.type === 'start') void run(message, controller.signal).finally(() => process.disconnect());
+  else if (message.type === 'start') {
+    void run(message, controller.signal).finally(() => {
+      done = true;
+      process.disconnect();
+    });
+  }
 });

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { EventBus } from '../api/eventBus';
 import type { JobStore } from './jobStore';
 import type { FromJob, ToJob } from './jobMessages';
-import type { AppErrorShape, Job } from '../../shared/contract';
+import { events, type AppErrorShape, type Job } from '../../shared/contract';
 
 const CANCEL_GRACE_MS = 5000;
 
@@ -29,7 +29,7 @@ export class JobService {
   constructor(private readonly options: JobServiceOptions) {}
 
   /** Starts a job and returns its id at once; `cleanup` runs when it ends, however it ends. */
-  start(kind: Job['kind'], params: Record<string, unknown>, cleanup?: () => void): number {
+  start(kind: Job['kind'], params: Record<string, unknown>, cleanup?: (job: Job) => void): number {
     const { store, bus } = this.options;
     const jobId = store.create(kind, params);
     const child = fork(this.options.entry, [], {
@@ -51,6 +51,12 @@ export class JobService {
           total: message.total,
           ...(message.message ? { message: message.message } : {}),
         });
+      } else if (message.type === 'event') {
+        // A job's events cross a process boundary: only what the contract allows goes on.
+        const { name, payload } = message.event;
+        const parsed = events[name]?.safeParse(payload);
+        if (parsed?.success) bus.publish(message.event);
+        else console.error(`job ${jobId} sent a ${String(name)} event outside the contract`);
       } else if (message.type === 'result') outcome = { result: message.result };
       else outcome = { error: message.error };
     });
@@ -63,7 +69,7 @@ export class JobService {
           : store.finish(jobId, 'failed', {
               error: outcome?.error ?? { code: 'crashed', message: `the job process ended without a result (${exit})` },
             });
-      cleanup?.();
+      cleanup?.(job);
       bus.emit('jobs.finished', job);
     };
     // 'close', not 'exit': it comes after the last message on the IPC channel.

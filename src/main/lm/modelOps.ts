@@ -43,7 +43,7 @@ async function sha256(file: string): Promise<string> {
 }
 
 /** Writes a checkpoint under a temporary name and moves it into place, so a crash leaves no half folder. */
-async function storeModel(
+export async function storeModel(
   ctx: ModelJobContext,
   entry: Omit<NewModel, 'folder' | 'weightsSha256' | 'parameters' | 'config'>,
   write: (dir: string) => Promise<GptConfig>,

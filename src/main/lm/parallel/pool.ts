@@ -15,10 +15,14 @@
  * How a worker loads TypeScript: a worker thread is plain Node, and the Worker constructor does not
  * run the parent's loaders (execArgv ['--import', 'tsx'] still fails on a .ts entry with "Unknown
  * file extension"). So the worker is a one-line inline ES module that calls tsx's API
- * (tsImport from 'tsx/esm/api') on worker.ts; everything it imports, the task module included,
- * then goes through tsx. This works from sources only (vitest, tsx, the benchmark): the
- * electron-vite bundle has no worker entry, and start() says so rather than failing obscurely.
+ * (tsImport from 'tsx/esm/api', resolved from this file) on worker.ts; everything it imports, the
+ * task module included, then goes through tsx. This works from sources only (vitest, tsx, the
+ * benchmark): the electron-vite bundle has no worker entry, and start() says so rather than
+ * failing obscurely. Shipping it needs worker.ts (and the task) as entries of the main build.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { AdamW } from '../optim';
@@ -66,6 +70,20 @@ interface Handle {
 }
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
+// Resolved here, from this file, because an inline worker resolves bare names from the current
+// directory, which need not hold node_modules (the CLI runs in a project folder).
+// require.resolve would give the CommonJS build, which cannot load tsx's ESM half from a worker,
+// so the ESM entry is read from tsx's own package.json.
+const TSX_API_URL = (() => {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+    const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+    const entry = exports['./esm/api']?.import?.default;
+    return entry ? new URL(entry, pathToFileURL(manifest)).href : 'tsx/esm/api';
+  } catch {
+    return 'tsx/esm/api';
+  }
+})();
 
 export class DataParallel<B> {
   private readonly sum: Float32Array;
@@ -99,7 +117,7 @@ export class DataParallel<B> {
         grads: gradsBuffer,
         backend: options.backend ?? 'wasm',
       };
-      const code = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}));`;
+      const code = `import(${JSON.stringify(TSX_API_URL)}).then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}));`;
       const worker = new Worker(code, { eval: true, workerData: data, name: `alol-dp-${i}` });
       const handle: Handle = { worker, grads: new Float32Array(gradsBuffer), pending: null, failure: null };
       handles.push(handle);
@@ -138,7 +156,10 @@ export class DataParallel<B> {
     return this.handles.length;
   }
 
-  /** One optimizer step; the micro-batches are split across the workers in order. */
+  /**
+   * One optimizer step; the micro-batches are split across the workers in order. A worker's error
+   * rejects this step and every later one: close the pool and start another.
+   */
   async step({ optimizer, microBatches, lr, maxGradNorm }: ParallelStepOptions<B>): Promise<ParallelStepResult> {
     if (microBatches.length === 0) throw new Error('DataParallel.step: no micro-batches');
     const started = performance.now();

@@ -1,0 +1,302 @@
+/**
+ * One training run, start to finish, in a job process: data -> tokens -> rewards -> (for A-LoL
+ * variants) value head and advantages -> sampling -> the chosen loss -> checkpoints -> a new
+ * model. Everything random is drawn from one Rng whose state is checkpointed with the weights and
+ * the optimizer, so a run killed at any moment resumes from its last checkpoint and ends with the
+ * same weights as a run never interrupted.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, type RunConfig } from '../../shared/contract';
+import type { JobContext } from '../jobs/jobKinds';
+import { DatasetStore } from '../data/datasetStore';
+import { ModelStore } from '../lm/modelStore';
+import { loadModel, modelFolder, storeModel } from '../lm/modelOps';
+import { readTrainingState, writeHfModel, writeTrainingState } from '../lm/checkpoint';
+import type { NamedTensors } from '../lm/config';
+import type { Gpt } from '../lm/model';
+import type { Tokenizer } from '../lm/tokenizer/index';
+import { padRight, type Example as TokenExample } from '../lm/batch';
+import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
+import { AdamW } from '../lm/optim';
+import { constantSchedule, cosineWithWarmup } from '../lm/schedules';
+import { trainStep } from '../lm/trainer';
+import { Rng } from '../lm/rng';
+import { loadReward, scoreAll } from '../rewards/index';
+import { computeLoss, lossNeeds, type LossInputs } from './losses/index';
+import { RunStore } from './runStore';
+import { fitAdvantages } from './advantageStage';
+import { samplerFor, stepsFor } from './prioritySampler';
+
+/** Bumped when what a checkpoint holds changes, so an old one is refused rather than misread. */
+const CHECKPOINT_FORMAT = 1;
+
+interface Item {
+  prompt: string;
+  response: string;
+  tokens: TokenExample;
+  reward: number | null;
+}
+
+interface PairItem {
+  chosen: TokenExample;
+  rejected: TokenExample;
+}
+
+/** Prompt and response ids that fit the context: the response keeps its start, the prompt its end. */
+export function fitToContext(prompt: number[], response: number[], context: number): TokenExample {
+  const responseRoom = Math.min(response.length, Math.max(1, context - Math.min(prompt.length, Math.floor(context / 2))));
+  const kept = response.slice(0, responseRoom);
+  const promptRoom = context - kept.length;
+  return { prompt: promptRoom > 0 ? prompt.slice(-promptRoom) : [], response: kept };
+}
+
+function splitOf(metadata: Record<string, unknown> | null): string | null {
+  const split = metadata?.split;
+  return typeof split === 'string' ? split : null;
+}
+
+function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): TokenExample {
+  return fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos], context);
+}
+
+/** Per-token log-probs with the response mask shifted to line up with them: lp[b, t] scores token t+1. */
+function responseLogps(model: Gpt, examples: TokenExample[], padId: number, dropoutSeed: number | null): { lp: tf.Tensor2D; mask: tf.Tensor2D } {
+  const batch = padRight(examples, { padId });
+  const lp = tokenLogprobs(model, batch, dropoutSeed === null ? {} : { training: { dropoutSeed } });
+  const mask = tf.tidy(() => {
+    const full = tf.tensor2d(batch.responseMask, [batch.batchSize, batch.length]);
+    return tf.slice(full, [0, 1], [batch.batchSize, batch.length - 1]) as tf.Tensor2D;
+  });
+  return { lp, mask };
+}
+
+function checkpointTensors(policy: Gpt, optimizer: AdamW): NamedTensors {
+  const named: NamedTensors = new Map();
+  for (const [name, t] of policy.weights()) named.set(`policy/${name}`, t);
+  const state = optimizer.state();
+  for (const [name, t] of state.m) named.set(`adam.m/${name}`, t);
+  for (const [name, t] of state.v) named.set(`adam.v/${name}`, t);
+  return named;
+}
+
+function restore(policy: Gpt, optimizer: AdamW, tensors: NamedTensors, optimizerStep: number): void {
+  const take = (prefix: string) =>
+    new Map([...tensors].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t] as const));
+  for (const [name, t] of take('policy/')) {
+    const variable = policy.params.get(name);
+    if (!variable) throw new Error(`checkpoint holds ${name}, which the model does not have`);
+    variable.assign(tf.tensor(t.data, t.shape));
+  }
+  optimizer.loadState({ step: optimizerStep, m: take('adam.m/'), v: take('adam.v/') });
+}
+
+export async function trainRun(ctx: JobContext, runId: number): Promise<Record<string, unknown>> {
+  const runs = new RunStore(ctx.db);
+  const run = runs.get(runId);
+  const cfg: RunConfig = run.config;
+  const needs = lossNeeds(cfg.algo);
+  const models = new ModelStore(ctx.db);
+  if (models.has(cfg.out)) throw new AppError('conflict', `a model named "${cfg.out}" exists already`);
+  const initModel = models.get(cfg.init);
+  const refModel = models.get(cfg.ref ?? cfg.init);
+  const tokenizerOf = (m: typeof initModel) => readFileSync(join(modelFolder(ctx.paths, m), 'tokenizer.json'), 'utf8');
+  if (tokenizerOf(initModel) !== tokenizerOf(refModel)) {
+    throw new AppError('invalid_input', `models "${initModel.name}" and "${refModel.name}" have different tokenizers; a run needs one`);
+  }
+  const dir = join(ctx.paths.dir, 'runs', run.folder);
+  mkdirSync(dir, { recursive: true });
+
+  ctx.progress({ phase: 'loading', done: 0, total: null });
+  const { gpt: policy, tokenizer } = await loadModel(ctx.paths, initModel);
+  const usesReference = needs.reference || needs.signal === 'advantage';
+  const reference = usesReference ? (await loadModel(ctx.paths, refModel)).gpt : null;
+  const eos = policy.config.eosTokenId;
+  const context = policy.config.nPositions;
+  const optimizer = new AdamW(policy.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  try {
+    // Data: the train split where the data has splits; held-out prompts feed the value head.
+    const datasets = new DatasetStore(ctx.db);
+    const dataset = datasets.get(cfg.data, cfg.dataVersion);
+    let items: Item[] = [];
+    let heldOut: Item[] = [];
+    let pairs: PairItem[] = [];
+    if (needs.pairs) {
+      const rows = datasets.pairs(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows;
+      const train = rows.filter((p) => (splitOf(p.metadata) ?? 'train') === 'train');
+      pairs = train.map((p) => ({
+        chosen: encodeExample(tokenizer, eos, context, p.prompt, p.chosen),
+        rejected: encodeExample(tokenizer, eos, context, p.prompt, p.rejected),
+      }));
+      if (pairs.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
+    } else {
+      const rows = datasets.examples(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows;
+      const toItem = (e: (typeof rows)[number]): Item => ({
+        prompt: e.prompt,
+        response: e.response,
+        tokens: encodeExample(tokenizer, eos, context, e.prompt, e.response),
+        reward: e.reward,
+      });
+      const hasSplits = rows.some((e) => splitOf(e.metadata) !== null);
+      items = rows.filter((e) => !hasSplits || splitOf(e.metadata) === 'train').map(toItem);
+      heldOut = hasSplits ? rows.filter((e) => splitOf(e.metadata) === 'validation').map(toItem) : [];
+      if (items.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no examples to train ${cfg.algo} on`);
+    }
+
+    // Rewards: the data's column, or a function scoring every response.
+    let rewards: Float32Array | null = null;
+    let rewardSource = 'none';
+    if (needs.signal !== null) {
+      if (cfg.reward === 'column') {
+        const missing = items.findIndex((i) => i.reward === null);
+        if (missing >= 0) throw new AppError('invalid_input', `${cfg.algo} needs rewards, and example ${missing + 1} of "${dataset.name}" has none: give --reward`);
+        rewards = Float32Array.from(items, (i) => i.reward as number);
+        rewardSource = 'column:reward';
+      } else {
+        ctx.progress({ phase: 'scoring', done: 0, total: items.length });
+        const fn = await loadReward(cfg.reward, { projectDir: ctx.paths.dir });
+        const scored = await scoreAll(fn, items.map((i) => ({ prompt: i.prompt, response: i.response })));
+        rewards = Float32Array.from(scored.rewards);
+        rewardSource = fn.name;
+      }
+    }
+
+    // Advantages (A-LoL variants), cached in the run folder under a key of everything they depend on.
+    let advantageReport: Record<string, unknown> | null = null;
+    let positiveFraction = 1;
+    let signal: Float32Array | null = rewards;
+    if (needs.signal === 'advantage') {
+      if (!reference || !rewards) throw new Error('advantages need the reference and rewards');
+      const stage = await fitAdvantages(ctx, {
+        dir,
+        config: cfg,
+        reference,
+        referenceSha: refModel.weightsSha256,
+        datasetVersionId: dataset.id,
+        tokenizer,
+        items: items.map((i, k) => ({ prompt: i.prompt, promptIds: i.tokens.prompt, reward: rewards![k]! })),
+        heldOut: heldOut.map((i) => ({ prompt: i.prompt, promptIds: i.tokens.prompt, reward: i.reward })),
+        rewardSpec: cfg.reward,
+      });
+      signal = stage.advantages;
+      advantageReport = stage.report;
+      positiveFraction = Number(stage.report.positiveFraction);
+    }
+
+    const sampler = samplerFor(needs.signal, {
+      count: needs.pairs ? pairs.length : items.length,
+      ...(signal && needs.signal === 'advantage' ? { advantages: signal } : {}),
+      ...(signal && needs.signal === 'reward' ? { rewards: signal } : {}),
+    });
+    const totalSteps = needs.signal === 'advantage' ? stepsFor(cfg.steps, positiveFraction) : cfg.steps;
+    const schedule =
+      cfg.schedule === 'cosine' ? cosineWithWarmup({ lr: cfg.lr, warmupSteps: cfg.warmup, totalSteps }) : constantSchedule(cfg.lr);
+
+    // Resume from the last checkpoint, or start from the seed.
+    const checkpointDir = join(dir, 'checkpoint');
+    let rng = new Rng(cfg.seed);
+    let step = 0;
+    const saved = existsSync(checkpointDir) ? readTrainingState(checkpointDir) : null;
+    if (saved) {
+      if (saved.extra.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint in ${checkpointDir} has format ${String(saved.extra.format)}, expected ${CHECKPOINT_FORMAT}`);
+      restore(policy, optimizer, saved.optimizer, Number(saved.extra.optimizerStep));
+      rng = new Rng(saved.rng);
+      step = saved.step;
+      runs.rewindTo(runId, step);
+    }
+    runs.progress(runId, step, totalSteps);
+    const padId = eos;
+    const batchOf = <T>(list: T[], idx: number[]) => idx.map((i) => list[i] as T);
+
+    const started = Date.now();
+    let tokensSeen = 0;
+    let last: Record<string, number> = {};
+    while (step < totalSteps) {
+      ctx.signal.throwIfAborted();
+      const indices = sampler.drawMany(rng, cfg.batch);
+      const groups: number[][] = [];
+      const per = Math.ceil(indices.length / cfg.gradAccum);
+      for (let i = 0; i < indices.length; i += per) groups.push(indices.slice(i, i + per));
+      const micro = groups.map((idx) => ({ idx, dropoutSeed: rng.seed() }));
+      const lossMetrics: Record<string, number[]> = {};
+      const result = trainStep({
+        params: policy.params,
+        optimizer,
+        microBatches: micro,
+        lr: schedule(step),
+        maxGradNorm: cfg.maxGradNorm,
+        loss: (mb) => {
+          const inputs: LossInputs = {};
+          if (needs.pairs) {
+            const chosen = padRight(batchOf(pairs, mb.idx).map((p) => p.chosen), { padId });
+            const rejected = padRight(batchOf(pairs, mb.idx).map((p) => p.rejected), { padId });
+            inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
+            inputs.policyRejected = sequenceLogprobs(policy, rejected, { training: { dropoutSeed: mb.dropoutSeed + 1 } });
+            // The losses detach reference log-probs themselves.
+            inputs.refChosen = sequenceLogprobs(reference as Gpt, chosen);
+            inputs.refRejected = sequenceLogprobs(reference as Gpt, rejected);
+            tokensSeen += chosen.ids.length + rejected.ids.length;
+          } else {
+            const examples = batchOf(items, mb.idx).map((i) => i.tokens);
+            const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);
+            inputs.lp = lp;
+            inputs.mask = mask;
+            tokensSeen += lp.size + examples.length;
+            if (needs.reference) inputs.lpRef = responseLogps(reference as Gpt, examples, padId, null).lp;
+            if (needs.signal === 'reward') inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
+            if (needs.signal === 'advantage') inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
+          }
+          const { loss, metrics } = computeLoss(cfg.algo, inputs, { eps: cfg.eps, beta: cfg.beta, klBeta: cfg.klBeta });
+          for (const [name, value] of Object.entries(metrics)) (lossMetrics[name] ??= []).push(value);
+          return loss;
+        },
+      });
+      step += 1;
+      const seconds = (Date.now() - started) / 1000;
+      last = {
+        loss: result.loss,
+        grad_norm: result.gradNorm,
+        learning_rate: schedule(step - 1),
+        tokens_per_second: tokensSeen / Math.max(seconds, 1e-3),
+        ...Object.fromEntries(Object.entries(lossMetrics).filter(([n]) => n !== 'loss').map(([n, v]) => [n, v.reduce((a, b) => a + b, 0) / v.length])),
+      };
+      runs.record(runId, step, totalSteps, last);
+      ctx.emit({ name: 'runs.step', payload: { runId, step, totalSteps, metrics: last } });
+      ctx.progress({ phase: 'training', done: step, total: totalSteps });
+      if (step % cfg.checkpointEvery === 0 || step === totalSteps) {
+        writeTrainingState(checkpointDir, {
+          step,
+          rng: rng.state(),
+          optimizer: checkpointTensors(policy, optimizer),
+          extra: { format: CHECKPOINT_FORMAT, optimizerStep: optimizer.step, runId },
+        });
+      }
+    }
+
+    ctx.progress({ phase: 'saving', done: totalSteps, total: totalSteps });
+    const weights = policy.weights();
+    const stored = await storeModel(
+      ctx,
+      { name: cfg.out, origin: 'trained', source: `run ${runId}: ${cfg.algo} on ${dataset.name} v${dataset.version}`, parentId: initModel.id, tokenizer: initModel.tokenizer },
+      async (folder) => {
+        writeHfModel(folder, policy.config, weights, { metadata: { run: String(runId), algo: cfg.algo } });
+        await tokenizer.save(folder);
+        return policy.config;
+      },
+    );
+    const summary = {
+      model: stored.name,
+      steps: totalSteps,
+      rewardSource,
+      finalMetrics: last,
+      ...(advantageReport ? { advantages: advantageReport } : {}),
+    };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
+    return summary;
+  } finally {
+    optimizer.dispose();
+    policy.dispose();
+    reference?.dispose();
+  }
+}
