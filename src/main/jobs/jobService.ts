@@ -91,6 +91,11 @@ export class JobService {
     return true;
   }
 
+  /** The process id of a running job, or null when it is not running here. */
+  processId(jobId: number): number | null {
+    return this.running.get(jobId)?.child.pid ?? null;
+  }
+
   /** Ends every running job; for shutdown. */
   stopAll(): void {
     for (const [jobId] of this.running) this.cancel(jobId);
