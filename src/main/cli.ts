@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createBackend, type Backend } from './api/backend';
 import { requestedBackend } from './lm/backend';
 import { resolveProjectDir } from './project';
@@ -54,6 +55,12 @@ Models:
   generate --model N --prompt T [--prompt T2 ...] [--max-new-tokens 64] [--greedy | --temperature 1
            --top-k 0 --top-p 1] [--repetition-penalty 1] [--stop S ...] [--seed 0]
                                          decode (greedy unless a sampling flag is given)
+Sampling and scoring:
+  sample --model M (--prompts DATASET[:split] | --prompts-file FILE.jsonl) [--n K] [--greedy | --temperature
+         --top-k --top-p] [--max-new-tokens 64] [--seed S] [--reward demo] [--out FILE.jsonl]
+                                         sample responses into the project (and a JSONL file)
+  score (--dataset DATASET | --file FILE.jsonl) --reward demo|module:FILE.mjs|A*w+B*w
+                                         score responses with a reward function
 Training:
   train --algo A --data DATASET --init MODEL [--ref MODEL] --out NAME [--steps --batch --grad-accum --lr
         --eps --beta --kl-beta --seed --reward demo|column|FILE.mjs --value-decodes K ...]
@@ -123,6 +130,40 @@ function decimal(values: Values, flag: string): number | undefined {
 /** Drops undefined entries, so schema defaults apply to what was not given. */
 function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Decoding flags as GenerateSettings: greedy unless a sampling flag is given. */
+function decodingSettings(values: Values): Input<'models.generate'>['settings'] {
+  const sampling = ['temperature', 'top-k', 'top-p'].some((f) => text(values, f) !== undefined);
+  if (values.greedy === true && sampling) throw new UsageError('--greedy does not go with --temperature, --top-k or --top-p');
+  return defined({
+    maxNewTokens: integer(values, 'max-new-tokens'),
+    greedy: !sampling,
+    temperature: decimal(values, 'temperature'),
+    topK: integer(values, 'top-k'),
+    topP: decimal(values, 'top-p'),
+    repetitionPenalty: decimal(values, 'repetition-penalty'),
+    stop: Array.isArray(values.stop) ? values.stop.map(String) : undefined,
+    seed: integer(values, 'seed'),
+  });
+}
+
+/** One string field of every line of a JSONL file, with the file and line named when one is missing. */
+function readJsonlField(file: string, field: string): string[] {
+  return readFileSync(resolve(file), 'utf8')
+    .split('\n')
+    .map((line, i) => [line, i + 1] as const)
+    .filter(([line]) => line.trim() !== '')
+    .map(([line, n]) => {
+      let value: unknown;
+      try {
+        value = (JSON.parse(line) as Record<string, unknown>)[field];
+      } catch {
+        throw new UsageError(`${file}:${n}: not valid JSON`);
+      }
+      if (typeof value !== 'string') throw new UsageError(`${file}:${n} field "${field}": expected a string`);
+      return value;
+    });
 }
 
 async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
@@ -420,24 +461,71 @@ const commands: Record<string, Command> = {
     async run(backend, values) {
       const prompts = Array.isArray(values.prompt) ? values.prompt.map(String) : [];
       if (prompts.length === 0) throw new UsageError('generate: --prompt is required');
-      const sampling = ['temperature', 'top-k', 'top-p'].some((f) => text(values, f) !== undefined);
-      if (values.greedy === true && sampling) throw new UsageError('generate: --greedy does not go with --temperature, --top-k or --top-p');
-      const settings = defined({
-        maxNewTokens: integer(values, 'max-new-tokens'),
-        greedy: !sampling,
-        temperature: decimal(values, 'temperature'),
-        topK: integer(values, 'top-k'),
-        topP: decimal(values, 'top-p'),
-        repetitionPenalty: decimal(values, 'repetition-penalty'),
-        stop: Array.isArray(values.stop) ? values.stop.map(String) : undefined,
-        seed: integer(values, 'seed'),
-      });
+      const settings = decodingSettings(values);
       const json = values.json === true;
       const model = required(values, 'model', 'generate');
       const result = await runJob(backend, json, () => call(backend, 'models.generate', { model, prompts, settings }));
       const generations = Generation.array().parse(result.generations);
       const lines = generations.map((g) => ({ ...g, model, backend: result.backend }));
       print(json, lines.length === 1 ? lines[0] : lines, () => generations.map((g) => g.prompt + g.response).join('\n---\n'));
+    },
+  },
+  sample: {
+    options: {
+      model: { type: 'string' },
+      prompts: { type: 'string' },
+      'prompts-file': { type: 'string' },
+      n: { type: 'string' },
+      greedy: { type: 'boolean' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      reward: { type: 'string' },
+      out: { type: 'string' },
+    },
+    async run(backend, values) {
+      const spec = text(values, 'prompts');
+      const file = text(values, 'prompts-file');
+      if ((spec === undefined) === (file === undefined)) throw new UsageError('sample: give --prompts DATASET[:split] or --prompts-file FILE.jsonl');
+      let prompts: Input<'samples.create'>['prompts'];
+      if (spec !== undefined) {
+        const [dataset = '', split] = spec.split(':');
+        prompts = { dataset, ...(split ? { split } : {}) };
+      } else prompts = { texts: readJsonlField(file as string, 'prompt') };
+      const json = values.json === true;
+      const model = required(values, 'model', 'sample');
+      const result = await runJob(backend, json, () =>
+        call(backend, 'samples.create', {
+          model,
+          prompts,
+          ...defined({ n: integer(values, 'n'), reward: text(values, 'reward') }),
+          settings: decodingSettings(values),
+        }),
+      );
+      const rows = (await call(backend, 'samples.list', { source: String(result.source), limit: 10_000 })).rows;
+      const lines = rows.map((s) => JSON.stringify({ prompt: s.prompt, response: s.response, model: s.model, finishReason: s.finishReason, rewards: s.rewards, settings: s.settings }));
+      const out = text(values, 'out');
+      if (out) writeFileSync(resolve(out), lines.join('\n') + '\n');
+      if (json) console.log(lines.join('\n'));
+      else console.log(`${rows.length} responses from ${model} stored (${String(result.source)})${out ? `, written to ${out}` : ''}${result.meanReward !== undefined ? `; mean ${String(result.reward)} ${Number(result.meanReward).toFixed(4)}` : ''}`);
+    },
+  },
+  score: {
+    options: { dataset: { type: 'string' }, file: { type: 'string' }, reward: { type: 'string' } },
+    async run(backend, values) {
+      const dataset = text(values, 'dataset');
+      const file = text(values, 'file');
+      if ((dataset === undefined) === (file === undefined)) throw new UsageError('score: give --dataset DATASET or --file FILE.jsonl');
+      const prompts = file ? readJsonlField(file, 'prompt') : [];
+      const responses = file ? readJsonlField(file, 'response') : [];
+      const out = await call(backend, 'rewards.score', {
+        reward: required(values, 'reward', 'score'),
+        ...(dataset ? { dataset } : { items: prompts.map((prompt, i) => ({ prompt, response: responses[i] ?? '' })) }),
+      });
+      print(values.json === true, out, () => `${out.count} responses scored by ${out.source}: mean ${out.mean?.toFixed(4) ?? '-'}`);
     },
   },
   doctor: {

@@ -253,7 +253,40 @@ export type RunSummary = z.infer<typeof RunSummary>;
 export const RunStep = z.object({ runId: id, step: z.number().int().nonnegative(), totalSteps: z.number().int().nonnegative(), metrics: z.record(z.string(), z.number()) });
 export type RunStep = z.infer<typeof RunStep>;
 
-export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train'] as const;
+export const Sample = z.object({
+  id,
+  model: z.string(),
+  prompt: z.string(),
+  response: z.string(),
+  finishReason: z.enum(['eos', 'stop', 'length']),
+  settings: GenerateSettings,
+  /** Each reward with its source, e.g. {"demo": 0.8, "demo/safety": 1}; null when none was asked for. */
+  rewards: z.record(z.string(), z.number()).nullable(),
+  source: z.string(),
+  createdAt: z.string(),
+});
+export type Sample = z.infer<typeof Sample>;
+
+export const SampleRequest = z
+  .object({
+    model: modelName,
+    /** A dataset's prompts (each distinct prompt once, optionally one split), or prompts given as text. */
+    prompts: z.union([
+      z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict(),
+      z.object({ texts: z.array(z.string().max(100_000)).min(1).max(100_000) }).strict(),
+    ]),
+    /** Responses per prompt. */
+    n: z.number().int().min(1).max(64).default(1),
+    settings: GenerateSettings.prefault({}),
+    /** A reward to score every response with (demo, module:FILE.mjs, a weighted combination). */
+    reward: z.string().min(1).optional(),
+  })
+  .strict();
+export type SampleRequest = z.infer<typeof SampleRequest>;
+
+export const ScoredRow = z.object({ prompt: z.string(), response: z.string(), reward: z.number(), components: z.record(z.string(), z.number()) });
+
+export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train', 'sample'] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
@@ -382,6 +415,30 @@ export const methods = {
   },
   'runs.cancel': { input: z.object({ runId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
   'runs.resume': { input: z.object({ runId: id }).strict(), output: z.object({ runId: id, jobId: id }) },
+  'samples.create': { input: SampleRequest, output: z.object({ jobId: id }) },
+  'samples.list': {
+    input: z
+      .object({
+        model: modelName.optional(),
+        source: z.string().optional(),
+        offset: z.number().int().nonnegative().default(0),
+        limit: z.number().int().min(1).max(10_000).default(50),
+      })
+      .strict(),
+    output: z.object({ total: z.number().int().nonnegative(), offset: z.number().int().nonnegative(), rows: z.array(Sample) }),
+  },
+  'rewards.score': {
+    input: z
+      .object({
+        reward: z.string().min(1),
+        dataset: datasetName.optional(),
+        version: z.number().int().positive().optional(),
+        items: z.array(z.object({ prompt: z.string(), response: z.string() }).strict()).max(100_000).optional(),
+      })
+      .strict()
+      .refine((r) => (r.dataset === undefined) !== (r.items === undefined), { message: 'give a dataset or items, not both' }),
+    output: z.object({ source: z.string(), count: z.number().int(), mean: z.number().nullable(), rows: z.array(ScoredRow) }),
+  },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
   'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },

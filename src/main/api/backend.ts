@@ -18,6 +18,8 @@ import { initBackend, type ForcedBackend } from '../lm/backend';
 import { ModelStore } from '../lm/modelStore';
 import { RunStore } from '../alol/runStore';
 import { storeDemoTask } from '../data/demo/storeDemo';
+import { SampleStore } from '../samples/sampleStore';
+import { loadReward, scoreAll } from '../rewards/index';
 import { exportModel, tokenize } from '../lm/modelOps';
 import { version } from '../version';
 
@@ -60,6 +62,7 @@ export function createBackend(options: BackendOptions): Backend {
   });
   const models = new ModelStore(db);
   const runs = new RunStore(db);
+  const samples = new SampleStore(db);
   runs.markInterrupted();
   /** Starts (or resumes) a run's job; the run's status follows the job's end. */
   const startRunJob = (runId: number): number => {
@@ -147,6 +150,33 @@ export function createBackend(options: BackendOptions): Backend {
       const run = runs.get(runId);
       if (run.status === 'running' || run.status === 'succeeded') throw new AppError('conflict', `run ${runId} is ${run.status}; only a stopped run resumes`);
       return { runId, jobId: startRunJob(runId) };
+    },
+    'samples.create': (input) => {
+      models.get(input.model);
+      if ('dataset' in input.prompts) datasets.get(input.prompts.dataset, input.prompts.version);
+      return { jobId: jobs.start('sample', input) };
+    },
+    'samples.list': ({ model, source, offset, limit }) => samples.page({ model, source }, offset, limit),
+    'rewards.score': async ({ reward, dataset, version, items }) => {
+      const fn = await loadReward(reward, { projectDir: paths.dir });
+      const rows =
+        items ??
+        (() => {
+          const d = datasets.get(dataset as string, version);
+          return datasets.examples(d.name, d.version, 0, Number.MAX_SAFE_INTEGER).rows.map((e) => ({ prompt: e.prompt, response: e.response }));
+        })();
+      const scored = await scoreAll(fn, rows);
+      const mean = scored.rewards.length > 0 ? scored.rewards.reduce((a, b) => a + b, 0) / scored.rewards.length : null;
+      return {
+        source: scored.source,
+        count: rows.length,
+        mean,
+        rows: rows.map((r, i) => ({
+          ...r,
+          reward: scored.rewards[i] as number,
+          components: Object.fromEntries(Object.entries(scored.components).map(([name, column]) => [name, column[i] as number])),
+        })),
+      };
     },
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),

@@ -11,6 +11,7 @@ import { importFile } from '../data/importService';
 import { initBackend, requestedBackend } from '../lm/backend';
 import { createModel, generateText, importModel, scoreLogprobs } from '../lm/modelOps';
 import { trainRun } from '../alol/trainRun';
+import { sampleJob } from '../samples/sampleJob';
 import type { StudioEvent } from '../api/eventBus';
 import {
   datasetName,
@@ -31,6 +32,7 @@ export type ImportJobParams = z.infer<typeof ImportJobParams>;
 const GenerateParams = z.object({ model: z.string(), prompts: z.array(z.string()), settings: GenerateSettings });
 
 export interface JobContext {
+  jobId: number;
   db: Db;
   paths: ProjectPaths;
   progress: (update: Pick<JobProgress, 'phase' | 'done' | 'total'> & { message?: string }) => void;
@@ -67,6 +69,10 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     case 'train': {
       await tensorBackend();
       return trainRun(ctx, z.object({ runId: z.number().int().positive() }).parse(params).runId);
+    }
+    case 'sample': {
+      await tensorBackend();
+      return sampleJob(ctx, ctx.jobId, methods['samples.create'].input.parse(params));
     }
     case 'logprobs': {
       const backend = await tensorBackend();

@@ -23,6 +23,7 @@ async function run(message: Extract<ToJob, { type: 'start' }>, signal: AbortSign
   let last = 0;
   try {
     const result = await runJob(message.kind, message.params, {
+      jobId: message.jobId,
       db,
       paths,
       signal,

@@ -60,6 +60,8 @@ export async function loadReward(spec: string, options: LoadRewardOptions = {}):
 }
 
 async function resolveName(name: string, options: LoadRewardOptions): Promise<RewardFunction> {
+  // A bare FILE.mjs (as `alol train --reward FILE.mjs` takes it) is a module.
+  if (!name.includes(':') && /\.(mjs|js)$/.test(name)) name = `module:${name}`;
   if (name.startsWith('module:')) {
     if (options.projectDir === undefined) throw new AppError('reward_spec', `${name}: user modules load only within a project`);
     return loadModuleReward(options.projectDir, name.slice('module:'.length));

@@ -1,0 +1,77 @@
+/**
+ * Sampling into the store: responses of a model to a dataset's prompts (or given prompts), K per
+ * prompt, decoded in batches, optionally scored, all written to SQLite in one transaction.
+ */
+import { AppError, type SampleRequest } from '../../shared/contract';
+import type { JobContext } from '../jobs/jobKinds';
+import { DatasetStore } from '../data/datasetStore';
+import { ModelStore } from '../lm/modelStore';
+import { loadModel } from '../lm/modelOps';
+import { generate } from '../lm/generate';
+import { loadReward, scoreAll } from '../rewards/index';
+import { SampleStore, type NewSample } from './sampleStore';
+
+const PROMPTS_PER_BATCH = 16;
+
+function datasetPrompts(store: DatasetStore, p: { dataset: string; version?: number | undefined; split?: string | undefined }): string[] {
+  const dataset = store.get(p.dataset, p.version);
+  const seen = new Set<string>();
+  const keep = (prompt: string, metadata: Record<string, unknown> | null) => {
+    if (p.split !== undefined && metadata?.split !== p.split) return;
+    seen.add(prompt);
+  };
+  for (const e of store.examples(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows) keep(e.prompt, e.metadata);
+  for (const e of store.pairs(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows) keep(e.prompt, e.metadata);
+  if (seen.size === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no prompts${p.split ? ` in split "${p.split}"` : ''}`);
+  return [...seen];
+}
+
+export async function sampleJob(ctx: JobContext, jobId: number, request: SampleRequest): Promise<Record<string, unknown>> {
+  const model = new ModelStore(ctx.db).get(request.model);
+  const prompts = 'texts' in request.prompts ? request.prompts.texts : datasetPrompts(new DatasetStore(ctx.db), request.prompts);
+  const reward = request.reward ? await loadReward(request.reward, { projectDir: ctx.paths.dir }) : null;
+  const { gpt, tokenizer } = await loadModel(ctx.paths, model);
+  const { settings } = request;
+  const room = gpt.config.nPositions - settings.maxNewTokens;
+  if (room < 1) throw new AppError('invalid_input', `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`);
+  const source = `sample:${jobId}`;
+  const out: Omit<NewSample, 'rewards'>[] = [];
+  try {
+    const jobs = prompts.flatMap((prompt) => Array.from({ length: request.n }, (_, k) => ({ prompt, k })));
+    for (let i = 0; i < jobs.length; i += PROMPTS_PER_BATCH) {
+      ctx.signal.throwIfAborted();
+      const batch = jobs.slice(i, i + PROMPTS_PER_BATCH);
+      // One seed per batch, from the request's: the same request samples the same responses.
+      const result = generate(
+        gpt,
+        batch.map((b) => tokenizer.encode(b.prompt).slice(-room)),
+        { ...settings, seed: settings.seed + i, eosTokenId: gpt.config.eosTokenId, decode: (ids) => tokenizer.decode(ids) },
+      );
+      batch.forEach((b, j) =>
+        out.push({
+          modelId: model.id,
+          prompt: b.prompt,
+          response: result.text?.[j] ?? tokenizer.decode(result.ids[j] ?? []),
+          finishReason: result.finishReason[j] ?? 'length',
+          settings,
+          source,
+        }),
+      );
+      ctx.progress({ phase: 'sampling', done: Math.min(i + PROMPTS_PER_BATCH, jobs.length), total: jobs.length });
+    }
+  } finally {
+    gpt.dispose();
+  }
+  let rewards: Record<string, number>[] | null = null;
+  if (reward) {
+    ctx.progress({ phase: 'scoring', done: 0, total: out.length });
+    const scored = await scoreAll(reward, out, { signal: ctx.signal });
+    rewards = scored.rewards.map((r, i) => ({
+      [scored.source]: r,
+      ...Object.fromEntries(Object.entries(scored.components).map(([name, column]) => [name, column[i] as number])),
+    }));
+  }
+  new SampleStore(ctx.db).addAll(out.map((s, i) => ({ ...s, rewards: rewards?.[i] ?? null })));
+  const mean = rewards && reward ? rewards.reduce((a, r) => a + (r[reward.name] ?? 0), 0) / rewards.length : null;
+  return { source, count: out.length, prompts: prompts.length, model: model.name, ...(reward ? { reward: reward.name, meanReward: mean } : {}) };
+}
