@@ -466,7 +466,7 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
       return { mse: s / indices.length, values };
     };
 
-    optimizer = new AdamW(head.params, { lr, weightDecay: options.weightDecay ?? FIT_DEFAULTS.weightDecay });
+    optimizer = adamW(head.params, { lr, weightDecay: options.weightDecay ?? FIT_DEFAULTS.weightDecay });
     const reports: EpochReport[] = [];
     let best: { epoch: number; loss: number; weights: NamedTensors } | null = null;
     const order = [...trainRows];
@@ -521,6 +521,19 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
   } finally {
     optimizer?.dispose();
   }
+}
+
+/**
+ * AdamW made inside tf.tidy: its constructor leaves behind the zerosLike tensors its moment
+ * variables were made from (a variable shares its initial tensor's data), and dispose() frees only
+ * the variables, so every fit would leak two tensors per parameter.
+ */
+function adamW(params: Map<string, tf.Variable>, config: { lr: number; weightDecay: number }): AdamW {
+  const made: { optimizer?: AdamW } = {};
+  tf.tidy(() => {
+    made.optimizer = new AdamW(params, config);
+  });
+  return made.optimizer!; // set inside the tidy just above
 }
 
 /**
