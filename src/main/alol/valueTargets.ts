@@ -113,7 +113,7 @@ export async function decodeTargets(options: DecodeTargetsOptions): Promise<Valu
         }
         decodes.push({ ids: out.ids[r]!, text, score: value });
       }
-      rows.push({ promptIds, target: decodes[0]!.score, decodes });
+      rows.push({ promptIds, target: decodes.reduce((s, d) => s + d.score, 0) / K, decodes });
     }
     options.onProgress?.(Math.min(start + batchSize, prompts.length), prompts.length);
   }
