@@ -213,6 +213,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let tokensSeen = 0;
     let last: Record<string, number> = {};
     while (step < totalSteps) {
+      // A step is synchronous TensorFlow.js work: yield once per step so a cancel message gets in.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       ctx.signal.throwIfAborted();
       const indices = sampler.drawMany(rng, cfg.batch);
       const groups: number[][] = [];

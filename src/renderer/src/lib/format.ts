@@ -76,3 +76,25 @@ export function compact(value: number): string {
 export function visibleToken(token: string): string {
   return token.replace(/ /g, '·').replace(/\r?\n/g, '↵').replace(/\t/g, '→');
 }
+
+/** "45 s", "3 min 10 s", "2 h 5 min": a time left, to the precision it deserves. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) {
+    const rest = s % 60;
+    return rest === 0 || s >= 600 ? `${Math.round(s / 60)} min` : `${Math.floor(s / 60)} min ${rest} s`;
+  }
+  const minutes = Math.round(s / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
+}
+
+export function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A help line or message as a sentence: "the name of the model" -> "The name of the model." */
+export function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? capitalise(text) : `${capitalise(text)}.`;
+}

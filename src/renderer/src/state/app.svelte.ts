@@ -4,7 +4,7 @@ import { errorShape, type Client } from '../lib/client';
 export const screens = [
   { id: 'data', label: 'Data', later: null },
   { id: 'models', label: 'Models', later: null },
-  { id: 'runs', label: 'Runs', later: 'Training runs arrive here in a later step: reference model, value head, A-LoL variants and baselines.' },
+  { id: 'runs', label: 'Runs', later: null },
   { id: 'samples', label: 'Samples', later: 'Sampled responses arrive here in a later step: generate from trained models and browse what they wrote.' },
   { id: 'rate', label: 'Rate', later: 'Pairwise human rating arrives here in a later step: compare two responses for helpfulness and safety.' },
   { id: 'results', label: 'Results', later: 'Win rates and reports arrive here in a later step, with confidence intervals and plots.' },

@@ -1,21 +1,11 @@
 import type { z } from 'zod';
 import type { AppErrorShape, Job, JobProgress } from '../../../shared/contract';
 import { errorShape, type Client } from '../lib/client';
-import { count } from '../lib/format';
+import { capitalise } from '../lib/format';
 import { JobWatcher } from '../lib/jobWatcher';
+import { phaseText } from '../lib/phases';
 
 export type RunStage = 'idle' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-/** Words for the phases the model jobs report; a phase not listed here shows as it comes. */
-const phaseLabels: Record<string, string> = {
-  tokenizer: 'Training the tokenizer',
-  weights: 'Initialising the weights',
-  reading: 'Reading the folder',
-  writing: 'Writing the checkpoint',
-  loading: 'Loading the model',
-  generating: 'Generating',
-  scoring: 'Scoring',
-};
 
 /**
  * One job at a time, from the call that starts it to its outcome: stage, progress, parsed result
@@ -112,11 +102,9 @@ export class JobRun<T> {
   }
 
   #progress(progress: JobProgress): void {
-    const { phase, done, total, message } = progress;
+    const { done, total } = progress;
     this.#fraction = total !== null && total > 0 ? Math.min(1, done / total) : null;
-    const amount = total !== null ? `${count(done)} of ${count(total)}` : done > 0 ? count(done) : '';
-    const label = phaseLabels[phase] ?? capitalise(phase);
-    this.#phase = [label, amount, message ?? ''].filter((part) => part !== '').join(' · ');
+    this.#phase = phaseText(progress);
   }
 
   #end(job: Job): T | null {
@@ -140,8 +128,4 @@ export class JobRun<T> {
     }
     return null;
   }
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -11,6 +11,7 @@ import { DatasetsState } from './datasets.svelte';
 import { ImportState } from './import.svelte';
 import { CreateModelState, ModelImportState } from './modelForms.svelte';
 import { ModelsState } from './models.svelte';
+import { RunsState } from './runs.svelte';
 import { TryPromptState } from './tryPrompt.svelte';
 
 export interface Studio {
@@ -21,6 +22,7 @@ export interface Studio {
   creator: CreateModelState;
   modelImporter: ModelImportState;
   tryPrompt: TryPromptState;
+  runs: RunsState;
 }
 
 const key = Symbol('studio');
@@ -42,6 +44,7 @@ export function createStudio(bridge: Bridge): Studio {
     creator: new CreateModelState(client, () => datasets.list, added),
     modelImporter: new ModelImportState(client, added),
     tryPrompt,
+    runs: new RunsState(client, () => models.list, () => datasets.list, added),
   };
 }
 
