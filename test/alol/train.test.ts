@@ -74,6 +74,18 @@ describe('training runs', () => {
     expect(models.find((m) => m.name === 'alol')).toMatchObject({ origin: 'trained', parent: 'sft' });
   });
 
+  it('cancels a run between steps, well before its end', async () => {
+    const backend = await project();
+    const { runId, jobId } = await call(backend, 'runs.start', { ...base, algo: 'nll', out: 'long', steps: 5000 });
+    await nextEvent(backend, 'runs.step', (s) => s.runId === runId && s.step >= 2);
+    const ended = nextEvent(backend, 'jobs.finished', (j) => j.id === jobId);
+    expect(await call(backend, 'runs.cancel', { runId })).toEqual({ cancelled: true });
+    expect((await ended).status).toBe('cancelled');
+    const run = await call(backend, 'runs.get', { runId });
+    expect(run.status).toBe('cancelled');
+    expect(run.step).toBeLessThan(100);
+  });
+
   it('resumes a run killed with SIGKILL and ends with the same weights as an uninterrupted run', async () => {
     const backend = await project();
     const whole = await runToEnd(backend, { ...base, algo: 'nll', out: 'whole' });

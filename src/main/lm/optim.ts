@@ -103,7 +103,7 @@ export class AdamW {
         const decayed = wd !== 0 && this.decay(name) ? tf.mul(p, keep) : p;
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, oneMinusBeta1));
         const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), oneMinusBeta2));
-        const denom = tf.div(tf.add(tf.sqrt(v1), epsilon), sqrtBc2);
+        const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), epsilon);
         m.assign(m1);
         v.assign(v1);
         p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
