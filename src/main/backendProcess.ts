@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createBackend } from './api/backend';
+import { seedDemoProject } from './api/demoProject';
 import { requestedBackend } from './lm/backend';
 import { resolveProjectDir } from './project';
 import type { FromBackend, ToBackend } from './api/backendMessages';
@@ -17,7 +18,7 @@ if (!process.send) {
 }
 
 const { values } = parseArgs({
-  options: { project: { type: 'string' }, backend: { type: 'string' } },
+  options: { project: { type: 'string' }, backend: { type: 'string' }, 'seed-demo': { type: 'boolean' } },
   strict: false,
 });
 const backend = createBackend({
@@ -35,3 +36,4 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 send({ type: 'ready' });
+if (values['seed-demo'] === true) void seedDemoProject(backend, (line) => console.log(line));

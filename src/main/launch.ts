@@ -18,7 +18,7 @@ async function serveInBrowser(reason: string): Promise<void> {
   console.log(`Electron not used: ${reason}.`);
   console.log('Serving the studio in your browser instead.');
   try {
-    await serveFromArgs(args.filter((a) => a !== '--browser'));
+    await serveFromArgs(['--seed-demo', ...args.filter((a) => a !== '--browser')]);
   } catch (error) {
     console.error(`alol studio: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
@@ -27,7 +27,7 @@ async function serveInBrowser(reason: string): Promise<void> {
 
 if (status.usable && status.binary) {
   const startedAt = Date.now();
-  const child = spawn(status.binary, [fileURLToPath(new URL('./index.js', import.meta.url)), ...args], {
+  const child = spawn(status.binary, [fileURLToPath(new URL('./index.js', import.meta.url)), '--seed-demo', ...args], {
     stdio: 'inherit',
     // The Electron shell runs the backend under this same plain Node, where better-sqlite3 was built.
     env: { ...process.env, ALOL_NODE: process.execPath },

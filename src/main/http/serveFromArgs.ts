@@ -3,7 +3,7 @@ import { serveStudio } from './serveStudio';
 import { resolveProjectDir } from '../project';
 import { requestedBackend } from '../lm/backend';
 
-export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME]';
+export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo]';
 
 /** Serves the studio from command-line arguments; the entry of `npm start` (browser mode), server.js and `alol studio`. */
 export async function serveFromArgs(argv: string[]): Promise<void> {
@@ -16,6 +16,7 @@ export async function serveFromArgs(argv: string[]): Promise<void> {
       'no-open': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       backend: { type: 'string' },
+      'seed-demo': { type: 'boolean', default: false },
     },
   });
   const port = values.port === undefined ? null : Number(values.port);
@@ -29,5 +30,6 @@ export async function serveFromArgs(argv: string[]): Promise<void> {
     open: !values['no-open'],
     json: values.json,
     forcedBackend: requestedBackend(values.backend, process.env),
+    seedDemo: values['seed-demo'],
   });
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackend } from '../api/backend';
 import { initBackend } from '../lm/backend';
 import { startHttpServer } from './httpServer';
+import { seedDemoProject } from '../api/demoProject';
 import type { BackendName } from '../../shared/contract';
 
 export interface ServeOptions {
@@ -16,6 +17,8 @@ export interface ServeOptions {
   open: boolean;
   json: boolean;
   forcedBackend: { name: BackendName; by: string } | null;
+  /** Give a new, empty project the demo dataset and model (npm start does). */
+  seedDemo?: boolean;
 }
 
 export const DEFAULT_PORT = 5917;
@@ -67,6 +70,7 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
       (error: unknown) => console.log(`Tensor backend: none (${error instanceof Error ? error.message : String(error)})`),
     );
   }
+  if (options.seedDemo) await seedDemoProject(backend, (line) => console.log(line));
   if (options.open && !process.env.CI && !openBrowser(link) && !options.json) {
     console.log('(no desktop browser to open here: open the link above yourself)');
   }
