@@ -229,7 +229,9 @@ export const RunConfig = z
     valueEpochs: z.number().int().min(1).max(100).default(10).describe('epochs of value-head fitting (the best epoch is kept)'),
     maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('longest reference decode for value targets'),
   })
-  .strict();
+  .strict()
+  // Equal micro-batches: then averaging their mean losses equals the whole batch's mean.
+  .refine((c) => c.batch % c.gradAccum === 0, { message: 'batch must be a multiple of gradAccum', path: ['gradAccum'] });
 export type RunConfig = z.infer<typeof RunConfig>;
 
 export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']);

@@ -65,8 +65,9 @@ export class AdamW {
     this.decay = decay;
     for (const [name, p] of params) {
       // Unnamed variables: tf.Variable names are global to the engine, and two optimizers may coexist.
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // Inside tidy: a variable shares its initial tensor's data, and that tensor must not outlive it.
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 

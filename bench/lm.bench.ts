@@ -1,0 +1,439 @@
+/**
+ * `npm run bench` (tsx bench/lm.bench.ts): language-model speed on this machine, figures only.
+ *
+ * - Training tokens/s (B x T per AdamW step, dropout 0.1, clip 1.0) for the 3.3M-parameter config
+ *   (vocab 512, ctx 128, 4 layers, d 256, 4 heads, batch 16) and the demo config (2 layers, d 128):
+ *   one thread on the backend initBackend() picks, data-parallel over 2 worker threads, the cpu
+ *   backend for scale, and PyTorch CPU (bench/torch_gpt.py, same model and step, at 1 and at 2
+ *   intra-op threads; the faster is compared) when torch imports.
+ * - Where a training step's time goes: forward, backward, optimizer, and the top kernels (tf.profile).
+ * - The matrix product's rate per core, ours against OpenBLAS through PyTorch.
+ * - Sampling tokens/s at batch 8, 64 new tokens, greedy (generate.ts), with and without the KV cache.
+ *
+ * Other sessions share this machine and come and go within a run, so each figure comes with CPU
+ * time as well as wall time, and the load of other processes is printed around each config.
+ * BENCH_STEPS (default 5) sets the timed steps per figure; BENCH_QUICK=1 skips the cpu backend. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/main/lm/backend';
+import { padRight, type Example } from '../src/main/lm/batch';
+import { parameterCount, type GptConfig } from '../src/main/lm/config';
+import { generate } from '../src/main/lm/generate';
+import { Gpt } from '../src/main/lm/model';
+import { AdamW } from '../src/main/lm/optim';
+import { DataParallel, type ParallelStepResult } from '../src/main/lm/parallel/pool';
+import { lmLoss, type GptTaskInit, type LmMicroBatch } from '../src/main/lm/parallel/gptTask';
+import { Rng } from '../src/main/lm/rng';
+import { applyGradients, gradientSum, trainStep } from '../src/main/lm/trainer';
+
+const STEPS = Number(process.env.BENCH_STEPS ?? 5);
+const QUICK = process.env.BENCH_QUICK === '1';
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface BenchConfig {
+  label: string;
+  config: GptConfig;
+  batch: number;
+}
+
+const base = { layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 0 };
+const CONFIGS: BenchConfig[] = [
+  { label: '3.3M (4 layers, d 256)', config: { ...base, vocabSize: 512, nPositions: 128, nLayer: 4, nEmbd: 256, nHead: 4 }, batch: 16 },
+  { label: 'demo (2 layers, d 128)', config: { ...base, vocabSize: 512, nPositions: 128, nLayer: 2, nEmbd: 128, nHead: 4 }, batch: 16 },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** Cores' worth of CPU that other processes used over `ms` (this process is idle meanwhile). */
+async function backgroundLoad(ms = 1000): Promise<number | null> {
+  const read = () => {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3]! + fields[4]!;
+    return { busy: fields.reduce((a, b) => a + b, 0) - idle };
+  };
+  try {
+    const a = read();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = read();
+    return (b.busy - a.busy) / 100 / (ms / 1000); // USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median wall seconds and median CPU seconds of this process (all its threads) per call, after warm-up. */
+async function timeIt(fn: () => unknown, warmup: number, steps: number): Promise<{ wall: number; cpu: number }> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    walls.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1e6);
+  }
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+function fmt(x: number, digits = 0): string {
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** B random sequences of the full context: prompt = the first token, response = the rest (as torch_gpt.py's targets). */
+function randomBatch(rng: Rng, c: GptConfig, batch: number): Example[] {
+  return Array.from({ length: batch }, () => {
+    const ids = Array.from({ length: c.nPositions }, () => rng.int(c.vocabSize));
+    return { prompt: ids.slice(0, 1), response: ids.slice(1) };
+  });
+}
+
+function microBatches(rng: Rng, c: GptConfig, batch: number, parts: number): LmMicroBatch[] {
+  const examples = randomBatch(rng, c, batch);
+  const size = batch / parts;
+  return Array.from({ length: parts }, (_, i) => ({ batch: padRight(examples.slice(i * size, (i + 1) * size), { padId: 0 }), dropoutSeed: rng.seed() }));
+}
+
+function findPython(): string | null {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (probe.status === 0) return python;
+  }
+  return null;
+}
+
+interface TorchResult {
+  torch: string;
+  threads: number;
+  blas: string;
+  tokens_per_s: number;
+  step_seconds: number;
+  /** Process CPU seconds per step, all threads. */
+  cpu_seconds: number;
+  params: number;
+}
+
+function runTorch(python: string, b: BenchConfig, threads: number): TorchResult | string {
+  const c = b.config;
+  const args = [
+    `${root}bench/torch_gpt.py`,
+    ...['--vocab', c.vocabSize, '--ctx', c.nPositions, '--layers', c.nLayer, '--d', c.nEmbd, '--heads', c.nHead, '--batch', b.batch, '--dropout', c.dropout].map(String),
+    ...['--steps', String(Math.max(STEPS, 5)), '--threads', String(threads)],
+  ];
+  const run = spawnSync(python, args, { encoding: 'utf8' });
+  if (run.status !== 0) return `torch_gpt.py failed: ${run.stderr.trim().split('\n').pop()}`;
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as TorchResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+async function trainSingle(b: BenchConfig): Promise<{ tokensPerS: number; stepS: number; cpuS: number }> {
+  const rng = new Rng(1);
+  const model = Gpt.init(b.config, rng);
+  const opt = new AdamW(model.params, { lr: 1e-4 });
+  const { wall: stepS, cpu: cpuS } = await timeIt(
+    () => trainStep({ params: model.params, optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, 1), loss: (mb) => lmLoss(model, mb), lr: 1e-4, maxGradNorm: 1 }),
+    1,
+    STEPS,
+  );
+  opt.dispose();
+  model.dispose();
+  return { tokensPerS: (b.batch * b.config.nPositions) / stepS, stepS, cpuS };
+}
+
+type KernelTable = Map<string, { ms: number; calls: number; worst: { ms: number; shapes: string } }>;
+
+/**
+ * Time per backend kernel: tf.profile times each kernel synchronously on wasm. Its list also holds
+ * the wrappers of custom gradients ('unnamed scope', 'backward'), which would count their inner
+ * kernels twice: only registered backend kernels are summed.
+ */
+async function kernelsOf(f: () => void): Promise<KernelTable> {
+  const backend = tf.getBackend();
+  const profile = await tf.profile(f);
+  const out: KernelTable = new Map();
+  for (const k of profile.kernels) {
+    if (!tf.getKernel(k.name, backend)) continue;
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = out.get(k.name) ?? { ms: 0, calls: 0, worst: { ms: -1, shapes: '' } };
+    e.ms += ms;
+    e.calls += 1;
+    if (ms > e.worst.ms) e.worst = { ms, shapes: `${k.inputShapes.map((s) => `[${s}]`).join(' ')} -> [${k.outputShapes[0] ?? ''}]` };
+    out.set(k.name, e);
+  }
+  return out;
+}
+
+function printKernels(all: KernelTable, total: number, fwd: KernelTable | null, top = 10): void {
+  console.log(`      ${'kernel'.padEnd(22)} ${'total'.padStart(8)} ${'share'.padStart(6)} ${fwd ? 'forward'.padStart(8) : ''} ${'calls'.padStart(6)}  slowest call`);
+  for (const [name, e] of [...all].sort((x, y) => y[1].ms - x[1].ms).slice(0, top)) {
+    const f = fwd ? `${fmt(fwd.get(name)?.ms ?? 0)} ms`.padStart(8) : '';
+    console.log(`      ${name.padEnd(22)} ${`${fmt(e.ms)} ms`.padStart(8)} ${`${fmt((100 * e.ms) / total, 1)}%`.padStart(6)} ${f} ${String(e.calls).padStart(6)}  ${fmt(e.worst.ms, 1)} ms ${e.worst.shapes}`);
+  }
+}
+
+/** forward alone, forward + backward, optimizer alone, and the kernels of one forward + backward. */
+async function breakdown(b: BenchConfig): Promise<void> {
+  const rng = new Rng(2);
+  const model = Gpt.init(b.config, rng);
+  const opt = new AdamW(model.params, { lr: 1e-4 });
+  const mb = microBatches(rng, b.config, b.batch, 1)[0]!;
+  // CPU time: one thread does all of it, and other processes cannot inflate it.
+  const { cpu: forward } = await timeIt(() => tf.tidy(() => lmLoss(model, mb).loss.dataSync()), 1, STEPS);
+  const { cpu: both } = await timeIt(() => {
+    const g = gradientSum(model.params, [mb], (m) => lmLoss(model, m));
+    for (const t of g.sum.values()) t.dispose();
+  }, 1, STEPS);
+  const fixed = new Map([...model.params].map(([k, v]) => [k, tf.randomNormal(v.shape, 0, 1e-3)]));
+  // applyGradients disposes what it is given, so each call gets copies (a cheap copy on wasm).
+  const { cpu: optimizer } = await timeIt(
+    () => applyGradients({ optimizer: opt, sum: new Map([...fixed].map(([k, g]) => [k, g.clone()])), count: 1, lr: 1e-4, maxGradNorm: 1 }),
+    1,
+    STEPS,
+  );
+  for (const g of fixed.values()) g.dispose();
+  const step = both + optimizer;
+  console.log(`    CPU seconds: forward ${fmt(forward, 3)}, backward ${fmt(both - forward, 3)}, optimizer (clip + AdamW) ${fmt(optimizer, 3)} ` +
+    `(${fmt((100 * forward) / step)}% / ${fmt((100 * (both - forward)) / step)}% / ${fmt((100 * optimizer) / step)}%)`);
+
+  const fwd = await kernelsOf(() => tf.tidy(() => void lmLoss(model, mb).loss.dataSync()));
+  const all = await kernelsOf(() => {
+    const g = gradientSum(model.params, [mb], (m) => lmLoss(model, m));
+    for (const t of g.sum.values()) t.dispose();
+  });
+  const total = [...all.values()].reduce((a, e) => a + e.ms, 0);
+  const fwdTotal = [...fwd.values()].reduce((a, e) => a + e.ms, 0);
+  console.log(`    kernels: ${fmt(total / 1000, 3)} s of the forward + backward (forward ${fmt(fwdTotal / 1000, 3)} s); the rest is JavaScript around them. Top kernels:`);
+  printKernels(all, total, fwd);
+  opt.dispose();
+  model.dispose();
+}
+
+interface ParallelFigures {
+  tokensPerS: number;
+  stepS: number;
+  /** Medians over the timed steps. */
+  seconds: { gradients: number; slowestWorker: number; slowestWorkerCpu: number | null; optimizer: number };
+  /** The step time if each worker had a core to itself: its CPU time plus the main thread's share. */
+  idleEstimateS: number | null;
+}
+
+async function trainParallel(b: BenchConfig, workers: number): Promise<ParallelFigures> {
+  const rng = new Rng(1);
+  const model = Gpt.init(b.config, rng);
+  const opt = new AdamW(model.params, { lr: 1e-4 });
+  const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({ task: new URL('../src/main/lm/parallel/gptTask.ts', import.meta.url), init: { config: b.config }, params: model.params, workers });
+  const parts: ParallelStepResult['seconds'][] = [];
+  try {
+    const { wall: stepS } = await timeIt(async () => {
+      const r = await dp.step({ optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, workers), lr: 1e-4, maxGradNorm: 1 });
+      parts.push(r.seconds);
+    }, 1, STEPS);
+    const timed = parts.slice(1);
+    const cpus = timed.map((p) => p.slowestWorkerCpu);
+    const seconds = {
+      gradients: median(timed.map((p) => p.gradients)),
+      slowestWorker: median(timed.map((p) => p.slowestWorker)),
+      slowestWorkerCpu: cpus.every((c) => c !== null) ? median(cpus as number[]) : null,
+      optimizer: median(timed.map((p) => p.optimizer)),
+    };
+    const idleEstimateS = seconds.slowestWorkerCpu === null ? null : seconds.slowestWorkerCpu + (seconds.gradients - seconds.slowestWorker) + seconds.optimizer;
+    return { tokensPerS: (b.batch * b.config.nPositions) / stepS, stepS, seconds, idleEstimateS };
+  } finally {
+    await dp.close();
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+async function trainCpu(b: BenchConfig): Promise<number> {
+  const previous = tf.getBackend();
+  const prod = tf.env().getBool('PROD');
+  tf.env().set('PROD', true); // hushes the cpu backend's "install tfjs-node" banner
+  await tf.setBackend('cpu');
+  try {
+    const rng = new Rng(1);
+    const model = Gpt.init(b.config, rng);
+    const opt = new AdamW(model.params, { lr: 1e-4 });
+    const { wall: stepS } = await timeIt(
+      () => trainStep({ params: model.params, optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, 1), loss: (mb) => lmLoss(model, mb), lr: 1e-4, maxGradNorm: 1 }),
+      0,
+      1,
+    );
+    opt.dispose();
+    model.dispose();
+    return (b.batch * b.config.nPositions) / stepS;
+  } finally {
+    await tf.setBackend(previous);
+    tf.env().set('PROD', prod);
+  }
+}
+
+/**
+ * The products are most of a training step, so their rate per core bounds everything: the wasm
+ * backend's matMul against OpenBLAS's sgemm (what PyTorch calls) on one thread, same shapes, CPU time.
+ */
+async function gemmGap(python: string | null): Promise<void> {
+  console.log(`\n## Matrix products, one core (the largest of the 3.3M model's step)`);
+  for (const [m, k, n] of [[2048, 256, 1024], [2048, 1024, 256], [256, 2048, 1024]] as const) {
+    const a = tf.randomNormal([m, k]);
+    const b = tf.randomNormal([k, n]);
+    const run = () => {
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    };
+    const { cpu } = await timeIt(run, 2, 10);
+    const ours = (2 * m * k * n) / cpu / 1e9;
+    let theirs = '';
+    if (python) {
+      const r = spawnSync(python, [`${root}bench/torch_gpt.py`, '--gemm', String(m), String(k), String(n)], {
+        encoding: 'utf8',
+        env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      });
+      if (r.status === 0) {
+        const g = JSON.parse(r.stdout.trim()) as { gflops: number; blas: string };
+        theirs = `; PyTorch (${g.blas}) ${fmt(g.gflops)} GFLOP/s, ${fmt(g.gflops / ours, 1)}x ours`;
+      }
+    }
+    console.log(`  [${m},${k}] @ [${k},${n}]: ${tf.getBackend()} ${fmt(ours)} GFLOP/s${theirs}`);
+    a.dispose();
+    b.dispose();
+  }
+  console.log('  Products are about two thirds of our step (BatchMatMul in the kernel tables above), and wasm has 128-bit SIMD');
+  console.log('  without fused multiply-add, against AVX2/AVX-512 with FMA for OpenBLAS: the gap per core lives in this kernel, not in how');
+  console.log('  the model or the trainer call it. A product kernel in native code (or a native tfjs backend) is what would close it.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling
+
+/** Greedy decoding (generate.ts) of `newTokens` at batch B from 8-token prompts, never stopping early. */
+function sample(model: Gpt, B: number, newTokens: number, useCache: boolean): { tokensPerS: number; tokensPerCpuS: number; tokens: number[][] } {
+  const rng = new Rng(4);
+  const prompts = Array.from({ length: B }, () => Array.from({ length: 8 }, () => rng.int(model.config.vocabSize)));
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const out = generate(model, prompts, { maxNewTokens: newTokens, eosTokenId: null, useCache });
+  const s = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  if (out.ids.some((ids) => ids.length !== newTokens)) throw new Error('generate stopped early');
+  return { tokensPerS: (B * newTokens) / s, tokensPerCpuS: (B * newTokens) / ((c.user + c.system) / 1e6), tokens: out.ids };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const report = await initBackend();
+  console.log(`# Language-model benchmark`);
+  console.log(`backend: ${report.chosen} (${report.reason}); ${availableParallelism()} cores; Node ${process.versions.node}; ${STEPS} timed steps per figure (median)`);
+  const python = findPython();
+
+  for (const b of CONFIGS) {
+    const tokens = b.batch * b.config.nPositions;
+    const loadBefore = await backgroundLoad();
+    console.log(`\n## Training, ${b.label}: ${fmt(parameterCount(b.config))} parameters, batch ${b.batch} x ${b.config.nPositions} = ${tokens} tokens per step, dropout ${b.config.dropout}`);
+    // PyTorch at its best here: one intra-op thread is faster than two on this machine (OpenBLAS
+    // runs its own threads inside each product, and OpenMP's on top oversubscribe the 2 cores).
+    const torchRuns = python ? [1, availableParallelism()].map((threads) => runTorch(python, b, threads)) : [];
+    const torchOk = torchRuns.filter((r): r is TorchResult => typeof r !== 'string');
+    const torch: TorchResult | string = !python
+      ? 'torch does not import (apt-get install python3-torch libopenblas0-pthread)'
+      : torchOk.length === 0
+        ? String(torchRuns[0])
+        : torchOk.reduce((best, r) => (r.tokens_per_s > best.tokens_per_s ? r : best));
+    const single = await trainSingle(b);
+    console.log(`  ${report.chosen}, one thread:           ${fmt(single.tokensPerS).padStart(6)} tokens/s (${fmt(single.stepS, 3)} s/step; ${fmt(single.cpuS, 3)} CPU s/step, ${fmt(tokens / single.cpuS)} tokens per CPU-second)`);
+    await breakdown(b);
+    let parallel: ParallelFigures | null = null;
+    try {
+      parallel = await trainParallel(b, 2);
+      const s = parallel.seconds;
+      console.log(`  ${report.chosen}, 2 worker threads:     ${fmt(parallel.tokensPerS).padStart(6)} tokens/s (${fmt(parallel.stepS, 3)} s/step: ` +
+        `slowest worker ${fmt(s.slowestWorker, 3)} s${s.slowestWorkerCpu === null ? '' : ` of which ${fmt(s.slowestWorkerCpu, 3)} s on a core`}, ` +
+        `broadcast + gather ${fmt(s.gradients - s.slowestWorker, 3)} s, optimizer ${fmt(s.optimizer, 3)} s)`);
+      if (parallel.idleEstimateS !== null) {
+        console.log(`    with a core per worker (its CPU time + the main thread's part): ${fmt(tokens / parallel.idleEstimateS)} tokens/s, ` +
+          `${fmt(single.cpuS / parallel.idleEstimateS, 2)}x one thread's CPU time`);
+      }
+    } catch (error) {
+      console.log(`  2 worker threads: failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    let parallelWins = false;
+    if (parallel) {
+      // Other processes on this machine come and go within a run, so the wall clock can say more
+      // about them than about us; CPU time per thread does not depend on them (Linux only).
+      const byWall = parallel.tokensPerS / single.tokensPerS;
+      const byCpu = parallel.idleEstimateS === null ? null : single.cpuS / parallel.idleEstimateS;
+      const gain = byCpu ?? byWall;
+      parallelWins = gain > 1.1;
+      console.log(`    verdict: data-parallel is ${byCpu === null ? '' : `${fmt(byCpu, 2)}x one thread by CPU time, `}${fmt(byWall, 2)}x by wall time -> ${parallelWins
+        ? 'use it: each worker runs its own wasm instance on its own core, and the shared-memory exchange plus the one optimizer step cost little against a forward + backward'
+        : 'not worth it: the per-step exchange and the optimizer in the main thread cost as much as the second core saves'}`);
+    }
+    if (!QUICK && b.label.startsWith('demo')) {
+      const cpu = await trainCpu(b);
+      console.log(`  cpu backend (pure JS), one step:   ${fmt(cpu, 1).padStart(6)} tokens/s`);
+    } else {
+      console.log(`  cpu backend: skipped (${QUICK ? 'BENCH_QUICK' : 'minutes per step at this size; measured on the demo config'})`);
+    }
+    if (typeof torch === 'string') {
+      console.log(`  PyTorch: ${torch}`);
+    } else {
+      const useParallel = parallel !== null && parallelWins;
+      const ours = useParallel ? parallel!.tokensPerS : single.tokensPerS;
+      for (const r of torchOk) {
+        console.log(`  PyTorch ${r.torch} CPU, ${r.threads} intra-op thread${r.threads === 1 ? '' : 's'} (${r.blas}): ${fmt(r.tokens_per_s).padStart(6)} tokens/s (${fmt(r.step_seconds, 3)} s/step; ` +
+          `${fmt(r.cpu_seconds, 3)} CPU s/step over all threads)${r === torch ? ' <- the faster, compared below' : ''}`);
+      }
+      console.log(`  ours / PyTorch, wall clock: ${fmt(ours / torch.tokens_per_s, 2)} (${useParallel ? '2 worker threads' : 'one thread'}; target >= 0.5)`);
+      console.log(`  per CPU-second, ours (one thread) / PyTorch: ${fmt(tokens / single.cpuS / (tokens / torch.cpu_seconds), 2)}`);
+      const oursIdle = useParallel && parallel!.idleEstimateS !== null ? tokens / parallel!.idleEstimateS : tokens / single.cpuS;
+      const torchIdle = tokens / (torch.cpu_seconds / availableParallelism());
+      console.log(`  ours / PyTorch with every thread on its own core (estimate from CPU times; PyTorch taken as perfectly parallel, so this errs low): ` +
+        `${fmt(oursIdle)} / ${fmt(torchIdle)} = ${fmt(oursIdle / torchIdle, 2)}`);
+    }
+    const loadAfter = await backgroundLoad();
+    if (loadBefore !== null && loadAfter !== null) {
+      console.log(`  other processes were busy on ${fmt(loadBefore, 2)} cores before these figures and ${fmt(loadAfter, 2)} after${Math.max(loadBefore, loadAfter) > 0.3 ? ': trust the CPU-time figures over the wall-clock ones' : ''}`);
+    }
+  }
+
+  await gemmGap(python);
+
+  console.log(`\n## Sampling, greedy, batch 8, 64 new tokens`);
+  for (const b of CONFIGS) {
+    const model = Gpt.init(b.config, new Rng(3));
+    sample(model, 8, 4, true); // warm-up
+    const withCache = sample(model, 8, 64, true);
+    const without = sample(model, 8, 64, false);
+    const same = JSON.stringify(withCache.tokens) === JSON.stringify(without.tokens);
+    console.log(`  ${b.label}: with KV cache ${fmt(withCache.tokensPerS).padStart(6)} tokens/s (${fmt(withCache.tokensPerCpuS)} per CPU-second); ` +
+      `without ${fmt(without.tokensPerS).padStart(5)} tokens/s (${fmt(without.tokensPerCpuS)}); greedy outputs ${same ? 'identical' : 'DIFFER'} (target >= 1,000 with the cache)`);
+    if (b === CONFIGS[0]) {
+      const t0 = performance.now();
+      const kernels = await kernelsOf(() => void sample(model, 8, 64, true));
+      const wall = performance.now() - t0;
+      const total = [...kernels.values()].reduce((a, e) => a + e.ms, 0);
+      console.log(`    where the cached decode's time goes: kernels ${fmt(total)} ms of ${fmt(wall)} ms (profiled, so slower); top kernels:`);
+      printKernels(kernels, total, null, 8);
+    }
+    model.dispose();
+  }
+  const after = await backgroundLoad();
+  if (after !== null) console.log(`\nbackground load at the end: ${fmt(after, 2)} cores busy with other processes`);
+}
+
+await main();
