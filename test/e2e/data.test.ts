@@ -3,85 +3,13 @@
  * the built UI (out/renderer) in Chromium, driven through its file input like a person would.
  * Assertions read visible text. Needs `npm run build` first, and Chromium (apt-get install chromium).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const serverJs = join(repo, 'out/main/server.js');
-const rendererHtml = join(repo, 'out/renderer/index.html');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { startStudio, type Studio } from './studio';
 
 const TRIPLES = 120;
-
-interface Listening {
-  event: 'listening';
-  url: string;
-  port: number;
-  token: string;
-}
-
-function isListening(value: unknown): value is Listening {
-  if (typeof value !== 'object' || value === null) return false;
-  const line = value as Record<string, unknown>;
-  return line.event === 'listening' && typeof line.url === 'string' && typeof line.token === 'string';
-}
-
-/** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
-function startServer(projectDir: string): Promise<{ child: ChildProcess; listening: Listening }> {
-  const child = spawn(process.execPath, [serverJs, '--project', projectDir, '--port', '0', '--no-open', '--json'], {
-    cwd: repo,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`out/main/server.js printed no "listening" line within 30 s. stderr:\n${stderr}`));
-    }, 30_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`out/main/server.js exited (${signal ?? code}) before listening. stderr:\n${stderr}`));
-    });
-    if (!child.stdout) throw new Error('spawned without a stdout pipe');
-    createInterface({ input: child.stdout }).on('line', (text) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return;
-      }
-      if (isListening(parsed)) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, listening: parsed });
-      }
-    });
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function triplesFile(): string {
   const lines: string[] = [];
@@ -119,65 +47,27 @@ function brokenFile(): string {
   ].join('\n') + '\n';
 }
 
-// Reported to the console, where the error listener below collects it with everything else.
-const reportCspViolations = `document.addEventListener('securitypolicyviolation', (event) => {
-  console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline code'));
-});`;
-
 describe('Data screen', () => {
+  let studio: Studio | null = null;
   let projectDir = '';
-  let server: ChildProcess | null = null;
-  let browser: Browser | null = null;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    for (const [file, what] of [
-      [serverJs, 'out/main/server.js'],
-      [rendererHtml, 'out/renderer/index.html'],
-    ] as const) {
-      if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
-    }
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-    }
-
-    projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-'));
-    await writeFile(join(projectDir, 'helpful-triples.jsonl'), triplesFile());
-    await writeFile(join(projectDir, 'hh-sample.jsonl'), hhFile());
-    await writeFile(join(projectDir, 'broken.jsonl'), brokenFile());
-
-    const started = await startServer(projectDir);
-    server = started.child;
-
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+    studio = await startStudio({
+      prefix: 'alol-e2e-',
+      before: async (dir) => {
+        await writeFile(join(dir, 'helpful-triples.jsonl'), triplesFile());
+        await writeFile(join(dir, 'hh-sample.jsonl'), hhFile());
+        await writeFile(join(dir, 'broken.jsonl'), brokenFile());
+      },
+      page: { viewport: { width: 1280, height: 900 } },
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const { url } = message.location();
-      consoleErrors.push(url ? `${message.text()} (${url})` : message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    await page.addInitScript({ content: reportCspViolations });
-    await page.goto(`${started.listening.url}#token=${started.listening.token}`);
+    ({ projectDir, page, consoleErrors } = studio);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await stopServer(server);
-    if (projectDir) await rm(projectDir, { recursive: true, force: true });
+    await studio?.close();
   });
 
   async function importFile(fileName: string, format?: string): Promise<void> {

@@ -5,22 +5,14 @@
  * the same calls made directly over HTTP are the oracle for what the UI shows. Needs
  * `npm run build` first, and Chromium (apt-get install chromium).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendNames, Generation, methods, type Input, type Job, type MethodName, type Output } from '../../src/shared/contract';
-import { alol } from '../helpers/cli';
-
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const serverJs = join(repo, 'out/main/server.js');
-const rendererHtml = join(repo, 'out/renderer/index.html');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { backendNames, Generation, methods, type Job } from '../../src/shared/contract';
+import { cli, startStudio, type Studio } from './studio';
 
 const TRIPLES = 300;
 const TINY = { layers: 1, dim: 32, heads: 2, context: 64, vocab: 300 } as const;
@@ -28,69 +20,6 @@ const PROMPT = 'Question 7: what is 7 plus 7?';
 const MAX_NEW_TOKENS = 8;
 /** Creating a model trains a tokenizer and starts a tensor backend in a job process: give it room. */
 const JOB_TIMEOUT = 120_000;
-
-interface Listening {
-  event: 'listening';
-  url: string;
-  port: number;
-  token: string;
-}
-
-function isListening(value: unknown): value is Listening {
-  if (typeof value !== 'object' || value === null) return false;
-  const line = value as Record<string, unknown>;
-  return line.event === 'listening' && typeof line.url === 'string' && typeof line.token === 'string';
-}
-
-/** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
-function startServer(projectDir: string): Promise<{ child: ChildProcess; listening: Listening }> {
-  const child = spawn(process.execPath, [serverJs, '--project', projectDir, '--port', '0', '--no-open', '--json'], {
-    cwd: repo,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`out/main/server.js printed no "listening" line within 30 s. stderr:\n${stderr}`));
-    }, 30_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`out/main/server.js exited (${signal ?? code}) before listening. stderr:\n${stderr}`));
-    });
-    if (!child.stdout) throw new Error('spawned without a stdout pipe');
-    createInterface({ input: child.stdout }).on('line', (text) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return;
-      }
-      if (isListening(parsed)) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, listening: parsed });
-      }
-    });
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Short (prompt, response, reward) triples: enough text for a 300-token tokenizer to learn merges. */
 function triplesFile(): string {
@@ -128,32 +57,13 @@ function compactCount(value: number): string {
   return value.toLocaleString('en-US');
 }
 
-// Reported to the console, where the error listener below collects it with everything else.
-const reportCspViolations = `document.addEventListener('securitypolicyviolation', (event) => {
-  console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline code'));
-});`;
-
 describe('Models screen', () => {
+  let studio: Studio | null = null;
   let projectDir = '';
   let exportDir = '';
-  let server: ChildProcess | null = null;
-  let listening: Listening;
-  let browser: Browser | null = null;
   let page: Page;
-  const consoleErrors: string[] = [];
-
-  /** The same API the page uses, called directly: the oracle for what the page shows. */
-  async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
-    const response = await fetch(new URL(`/api/call/${method}`, listening.url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${listening.token}` },
-      body: JSON.stringify(input),
-    });
-    const body: unknown = await response.json();
-    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
-    // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
-    return methods[method].output.parse(body) as Output<M>;
-  }
+  let consoleErrors: string[] = [];
+  let api: Studio['api'];
 
   async function finishedJob(jobId: number): Promise<Job> {
     const deadline = Date.now() + JOB_TIMEOUT;
@@ -170,57 +80,22 @@ describe('Models screen', () => {
   }
 
   beforeAll(async () => {
-    for (const [file, what] of [
-      [serverJs, 'out/main/server.js'],
-      [rendererHtml, 'out/renderer/index.html'],
-    ] as const) {
-      if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
-    }
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-    }
-
-    projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-models-'));
     exportDir = await mkdtemp(join(tmpdir(), 'alol-e2e-export-'));
-    const dataFile = join(projectDir, 'demo.jsonl');
-    await writeFile(dataFile, triplesFile());
-    // The dataset arrives through the command line, before the page opens, as a person might do it.
-    const imported = alol(['import', dataFile, '--name', 'demo', '--project', projectDir]);
-    if (imported.status !== 0) throw new Error(`alol import failed (${imported.status}):\n${imported.stderr}`);
-
-    const started = await startServer(projectDir);
-    server = started.child;
-    listening = started.listening;
-
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+    studio = await startStudio({
+      prefix: 'alol-e2e-models-',
+      before: async (dir) => {
+        const dataFile = join(dir, 'demo.jsonl');
+        await writeFile(dataFile, triplesFile());
+        // The dataset arrives through the command line, before the page opens, as a person might do it.
+        cli(dir, ['import', dataFile, '--name', 'demo']);
+      },
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const { url } = message.location();
-      consoleErrors.push(url ? `${message.text()} (${url})` : message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    await page.addInitScript({ content: reportCspViolations });
-    await page.goto(`${listening.url}#token=${listening.token}`);
+    ({ projectDir, page, consoleErrors, api } = studio);
     await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await stopServer(server);
-    if (projectDir) await rm(projectDir, { recursive: true, force: true });
+    await studio?.close();
     if (exportDir) await rm(exportDir, { recursive: true, force: true });
   });
 

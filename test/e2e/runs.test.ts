@@ -7,127 +7,27 @@
  * calls made directly over HTTP are the oracle for what the page shows. Needs `npm run build`
  * first, and Chromium (apt-get install chromium).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { algos, methods, RunConfig, type Input, type MethodName, type Output } from '../../src/shared/contract';
-import { alol } from '../helpers/cli';
-
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const serverJs = join(repo, 'out/main/server.js');
-const rendererHtml = join(repo, 'out/renderer/index.html');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { algos, RunConfig } from '../../src/shared/contract';
+import { cli, startStudio, type Studio } from './studio';
 
 /** A training job loads the model, maybe fits a value head, then trains: give it room. */
 const RUN_TIMEOUT = 180_000;
-
-interface Listening {
-  event: 'listening';
-  url: string;
-  port: number;
-  token: string;
-}
-
-function isListening(value: unknown): value is Listening {
-  if (typeof value !== 'object' || value === null) return false;
-  const line = value as Record<string, unknown>;
-  return line.event === 'listening' && typeof line.url === 'string' && typeof line.token === 'string';
-}
-
-/** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
-function startServer(projectDir: string): Promise<{ child: ChildProcess; listening: Listening }> {
-  const child = spawn(process.execPath, [serverJs, '--project', projectDir, '--port', '0', '--no-open', '--json'], {
-    cwd: repo,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`out/main/server.js printed no "listening" line within 30 s. stderr:\n${stderr}`));
-    }, 30_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`out/main/server.js exited (${signal ?? code}) before listening. stderr:\n${stderr}`));
-    });
-    if (!child.stdout) throw new Error('spawned without a stdout pipe');
-    createInterface({ input: child.stdout }).on('line', (text) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return;
-      }
-      if (isListening(parsed)) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, listening: parsed });
-      }
-    });
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** The `alol` command on the test's project; throws with its stderr when it fails. */
-function cli(projectDir: string, args: string[]): void {
-  const run = alol([...args, '--project', projectDir]);
-  if (run.status !== 0) throw new Error(`alol ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
-}
 
 /** How the page (locale en-US) writes a share: "80.6%". */
 function percent(value: number): string {
   return new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1 }).format(value);
 }
 
-// Reported to the console, where the error listener below collects it with everything else.
-const reportCspViolations = `document.addEventListener('securitypolicyviolation', (event) => {
-  console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline code'));
-});`;
-
 describe('Runs screen', () => {
+  let studio: Studio | null = null;
   let projectDir = '';
-  let server: ChildProcess | null = null;
-  let listening: Listening;
-  let browser: Browser | null = null;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
+  let api: Studio['api'];
   /** The nll run's id, followed from its start to its end across the tests below. */
   let sftRun = 0;
-
-  /** The same API the page uses, called directly: the oracle for what the page shows. */
-  async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
-    const response = await fetch(new URL(`/api/call/${method}`, listening.url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${listening.token}` },
-      body: JSON.stringify(input),
-    });
-    const body: unknown = await response.json();
-    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
-    // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
-    return methods[method].output.parse(body) as Output<M>;
-  }
 
   function chart(id: string): Locator {
     return page.locator(`[data-testid="run-chart"][data-chart="${id}"]`);
@@ -154,54 +54,20 @@ describe('Runs screen', () => {
   }
 
   beforeAll(async () => {
-    for (const [file, what] of [
-      [serverJs, 'out/main/server.js'],
-      [rendererHtml, 'out/renderer/index.html'],
-    ] as const) {
-      if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
-    }
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-    }
-
-    projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-runs-'));
-    // The data and the first model arrive through the command line, before the page opens.
-    cli(projectDir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
-    cli(projectDir, ['model', 'new', '--name', 'base', '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '128', '--vocab', '300']);
-
-    const started = await startServer(projectDir);
-    server = started.child;
-    listening = started.listening;
-
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+    studio = await startStudio({
+      prefix: 'alol-e2e-runs-',
+      // The data and the first model arrive through the command line, before the page opens.
+      before: (dir) => {
+        cli(dir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
+        cli(dir, ['model', 'new', '--name', 'base', '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '128', '--vocab', '300']);
+      },
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const { url } = message.location();
-      consoleErrors.push(url ? `${message.text()} (${url})` : message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    await page.addInitScript({ content: reportCspViolations });
-    await page.goto(`${listening.url}#token=${listening.token}`);
+    ({ projectDir, page, consoleErrors, api } = studio);
     await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await stopServer(server);
-    if (projectDir) await rm(projectDir, { recursive: true, force: true });
+    await studio?.close();
   });
 
   it('opens on no runs, with the form built from RunConfig: its defaults, help lines and the algorithm’s own fields', async () => {

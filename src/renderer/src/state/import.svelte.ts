@@ -10,7 +10,7 @@ import {
 } from '../../../shared/contract';
 import { bytesToBase64 } from '../lib/base64';
 import { AppError, errorShape, type Client } from '../lib/client';
-import { bytes, count, datasetNameFromFile } from '../lib/format';
+import { bytes, capitalise, count, datasetNameFromFile } from '../lib/format';
 import { JobWatcher } from '../lib/jobWatcher';
 
 export const fieldKeys = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'completion', 'label'] as const;
@@ -214,8 +214,4 @@ export class ImportState {
     this.fields = emptyFields();
     this.#formKey += 1;
   }
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,0 +1,186 @@
+/**
+ * What the end-to-end tests share: the real HTTP server (out/main/server.js) on a fresh project
+ * folder, the built UI (out/renderer) opened in Chromium with its token, every console error and CSP
+ * violation collected, and all of it torn down again. Throws (never skips) when out/ is not built
+ * or Chromium is missing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { methods, type Input, type MethodName, type Output } from '../../src/shared/contract';
+import { alol } from '../helpers/cli';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const serverJs = join(repo, 'out/main/server.js');
+const rendererHtml = join(repo, 'out/renderer/index.html');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+interface Listening {
+  event: 'listening';
+  url: string;
+  port: number;
+  token: string;
+}
+
+function isListening(value: unknown): value is Listening {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  return line.event === 'listening' && typeof line.url === 'string' && typeof line.token === 'string';
+}
+
+/** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
+function startServer(projectDir: string): Promise<{ child: ChildProcess; listening: Listening }> {
+  const child = spawn(process.execPath, [serverJs, '--project', projectDir, '--port', '0', '--no-open', '--json'], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`out/main/server.js printed no "listening" line within 30 s. stderr:\n${stderr}`));
+    }, 30_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`out/main/server.js exited (${signal ?? code}) before listening. stderr:\n${stderr}`));
+    });
+    if (!child.stdout) throw new Error('spawned without a stdout pipe');
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return;
+      }
+      if (isListening(parsed)) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({ child, listening: parsed });
+      }
+    });
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The `alol` command on a test's project; throws with its stderr when it fails. */
+export function cli(projectDir: string, args: string[]): void {
+  const run = alol([...args, '--project', projectDir]);
+  if (run.status !== 0) throw new Error(`alol ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
+}
+
+// Reported to the console, where the error listener collects it with everything else.
+const reportCspViolations = `document.addEventListener('securitypolicyviolation', (event) => {
+  console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline code'));
+});`;
+
+export interface StudioOptions {
+  /** Prefix of the temporary project folder's name. */
+  prefix: string;
+  /** Fills the project folder before the server starts on it. */
+  before?: (projectDir: string) => void | Promise<void>;
+  /** The page's viewport and locale. */
+  page?: Pick<BrowserContextOptions, 'viewport' | 'locale'>;
+}
+
+export interface Studio {
+  page: Page;
+  /** The server's address, without the token. */
+  url: string;
+  projectDir: string;
+  /** Console errors, page errors and CSP violations, as logged. */
+  consoleErrors: string[];
+  /** The same API the page uses, called directly: the oracle for what the page shows. */
+  api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>>;
+  close(): Promise<void>;
+}
+
+/** The server on a fresh project and the page opened on it; close() undoes all of it. */
+export async function startStudio(options: StudioOptions): Promise<Studio> {
+  for (const [file, what] of [
+    [serverJs, 'out/main/server.js'],
+    [rendererHtml, 'out/renderer/index.html'],
+  ] as const) {
+    if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
+  }
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  }
+
+  const projectDir = await mkdtemp(join(tmpdir(), options.prefix));
+  let server: ChildProcess | null = null;
+  let browser: Browser | null = null;
+  const close = async (): Promise<void> => {
+    await browser?.close();
+    if (server) await stopServer(server);
+    await rm(projectDir, { recursive: true, force: true });
+  };
+
+  try {
+    await options.before?.(projectDir);
+    const started = await startServer(projectDir);
+    server = started.child;
+    const { url, token } = started.listening;
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const page = await browser.newPage(options.page ?? { viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
+    page.setDefaultTimeout(15_000);
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const { url: source } = message.location();
+      consoleErrors.push(source ? `${message.text()} (${source})` : message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+    await page.addInitScript({ content: reportCspViolations });
+    await page.goto(`${url}#token=${token}`);
+
+    async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
+      const response = await fetch(new URL(`/api/call/${method}`, url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify(input),
+      });
+      const body: unknown = await response.json();
+      if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
+      // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
+      return methods[method].output.parse(body) as Output<M>;
+    }
+
+    return { page, url, projectDir, consoleErrors, api, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
