@@ -20,7 +20,8 @@
  */
 import { createBackend, type Backend } from '../api/backend';
 import type { ForcedBackend } from '../lm/backend';
-import { AppError, type Algo, type Input, type Job, type MethodName, type Output, type RunConfig } from '../../shared/contract';
+import { z } from 'zod';
+import { AppError, Generation, type Algo, type Input, type Job, type MethodName, type Output, type RunConfig } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { aggregate, aggregateMetrics, formatSpread, summarizeResponses, type MetricName, type ResponseMetrics, type Spread } from '../report/index';
 
@@ -41,6 +42,8 @@ export interface ExperimentBudget {
   steps: number;
   batch: number;
   lr: number;
+  /** pi_ref's other run settings (its schedule, say); RunConfig's defaults otherwise. */
+  refRun?: Partial<Pick<RunConfig, 'schedule' | 'warmup' | 'weightDecay' | 'maxGradNorm' | 'gradAccum'>>;
   /** Other run settings every algorithm shares (eps, klBeta, beta, valueEpochs, ...); RunConfig's defaults otherwise. */
   run?: Partial<Pick<RunConfig, 'eps' | 'beta' | 'klBeta' | 'maxGradNorm' | 'weightDecay' | 'valueDecodes' | 'valueEpochs' | 'maxNewTokens' | 'schedule' | 'warmup' | 'gradAccum'>>;
 }
@@ -79,9 +82,9 @@ export const EXPERIMENT_PRESETS: Record<'full' | 'quick', ExperimentPreset> = {
   full: {
     seeds: [1, 2, 3],
     algos: EXPERIMENT_ALGOS,
-    model: { layers: 2, dim: 128, heads: 4, context: 128, vocab: 512 },
+    model: { layers: 2, dim: 128, heads: 4, context: 128, vocab: 1024 },
     data: { seed: 1, trainPrompts: 400 },
-    budget: { refSteps: 400, refBatch: 16, refLr: 2e-3, steps: 100, batch: 16, lr: 1e-3 },
+    budget: { refSteps: 600, refBatch: 16, refLr: 2e-3, steps: 100, batch: 16, lr: 1e-3 },
     maxNewTokens: 64,
     parallel: 2,
   },
@@ -207,6 +210,9 @@ class Semaphore {
   }
 }
 
+/** What a models.generate job returns. */
+const GenerateJobResult = z.object({ generations: z.array(Generation) });
+
 function scored(prompt: string, response: string): ScoredGeneration {
   const s = scoreDemo(prompt, response);
   return { prompt, response, reward: s.reward, helpfulness: s.helpfulness, safety: s.safety };
@@ -268,23 +274,37 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     log(`data: ${dataset.examples} examples (${trainExamples} train), ${dataset.pairs} pairs; evaluating on ${testPrompts.length} test prompts`);
 
     /** Runs one job under a slot and returns it once finished; throws when it did not succeed. */
-    const job = (what: string, start: () => Promise<{ jobId: number }>): Promise<Job> =>
+    const job = (what: string, start: () => Promise<{ jobId: number }>, quiet = false): Promise<Job> =>
       slots.use(async () => {
         const t0 = Date.now();
         const { jobId } = await start();
         const done = await waiter.wait(jobId);
         if (done.status !== 'succeeded') throw new AppError(done.error?.code ?? 'failed', `${what}: job ${jobId} ${done.status}: ${done.error?.message ?? 'no error recorded'}`);
-        log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        if (!quiet) log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         return done;
       });
 
     const train = async (what: string, config: Input<'runs.start'>): Promise<number> => {
       let runId = 0;
-      await job(what, async () => {
-        const started = await call(backend, 'runs.start', config);
-        runId = started.runId;
-        return started;
+      // A line at each quarter of a run's steps, so long runs show they move.
+      let quarter = 0;
+      const off = backend.bus.subscribe((event) => {
+        if (event.name !== 'runs.step' || event.payload.runId !== runId) return;
+        const { step, totalSteps, metrics } = event.payload;
+        if (step < totalSteps && step >= ((quarter + 1) * totalSteps) / 4) {
+          quarter = Math.floor((4 * step) / totalSteps);
+          log(`${what}: step ${step}/${totalSteps}, loss ${metrics.loss?.toFixed(3) ?? '?'}`);
+        }
       });
+      try {
+        await job(what, async () => {
+          const started = await call(backend, 'runs.start', config);
+          runId = started.runId;
+          return started;
+        });
+      } finally {
+        off();
+      }
       const run = await call(backend, 'runs.get', { runId });
       if (run.status !== 'succeeded') throw new AppError('failed', `${what}: run ${runId} ${run.status}`);
       return run.totalSteps ?? run.step;
@@ -294,11 +314,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const chunks = evenChunks(testPrompts, 64);
       const parts = await Promise.all(
         chunks.map(async (prompts, i) => {
-          const done = await job(`${what}: decode ${i + 1}/${chunks.length}`, () =>
-            call(backend, 'models.generate', { model: modelName, prompts, settings: { maxNewTokens, greedy: true } }),
+          const done = await job(
+            `${what}: decode ${i + 1}/${chunks.length}`,
+            () => call(backend, 'models.generate', { model: modelName, prompts, settings: { maxNewTokens, greedy: true } }),
+            true,
           );
-          // The generate job's result is generateText's: one generation per prompt, in order.
-          const generations = (done.result as { generations: { prompt: string; response: string }[] }).generations;
+          // One generation per prompt, in order; the result crossed a process boundary, so it is checked.
+          const { generations } = GenerateJobResult.parse(done.result);
+          if (generations.length !== prompts.length || generations.some((g, k) => g.prompt !== prompts[k])) {
+            throw new Error(`${what}: the decode job returned ${generations.length} generations for ${prompts.length} prompts, or out of order`);
+          }
           return generations.map((g) => scored(g.prompt, g.response));
         }),
       );
@@ -313,6 +338,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const common = { data: datasetName, seed, checkpointEvery: 1_000_000, reward: 'demo' } as const;
       const refSteps = await train(`seed ${seed}: pi_ref (nll, ${budget.refSteps} steps)`, {
         ...common,
+        ...budget.refRun,
         algo: 'nll',
         init: `${base}-init`,
         out: refName,
@@ -411,8 +437,7 @@ const COLUMNS: { metric: MetricName; title: string; digits: number }[] = [
 export function formatExperimentTable(results: ExperimentResults): string {
   const label = (r: SystemResult) => (r.kind === 'data' ? 'data (test split)' : r.kind === 'reference' ? 'reference (pi_ref)' : r.label);
   const versus = new Map(results.versusNll.map((v) => [v.label, v]));
-  const header = ['system', ...COLUMNS.map((c) => c.title), 'steps', 'reward - nll'];
-  const body = results.rows.map((r) => {
+  const main = results.rows.map((r) => {
     const steps = r.steps.filter((s): s is number => s !== null);
     const v = versus.get(r.label);
     return [
@@ -422,13 +447,25 @@ export function formatExperimentTable(results: ExperimentResults): string {
       v ? `${v.difference.mean >= 0 ? '+' : ''}${v.difference.mean.toFixed(3)} (${v.wins}/${v.seeds} seeds)` : '-',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const s = results.settings;
   const notes = [
     `mean ± sd over ${results.seeds.length} seed(s) (${results.seeds.join(', ')}); greedy decodes of ${s.data.testPrompts} test prompts (<= ${s.maxNewTokens} new tokens), scored by scoreDemo;`,
     `the data row scores the test split's offline responses; steps: optimizer steps taken (A-LoL variants: budget x positive fraction).`,
   ];
-  return [line(header), rule, ...body.map(line), '', ...notes].join('\n');
+  // Each seed's test reward, so a mean is never all there is to see.
+  const perSeed = results.rows.map((r) => [label(r), ...r.perSeed.map((m) => m.reward.toFixed(3))]);
+  return [
+    renderTable(['system', ...COLUMNS.map((c) => c.title), 'steps', 'reward - nll'], main),
+    '',
+    ...notes,
+    '',
+    renderTable(['test reward per seed', ...results.seeds.map((seed) => `seed ${seed}`)], perSeed),
+  ].join('\n');
+}
+
+/** Columns padded to their widest cell: the first left-aligned, the rest right-aligned. */
+function renderTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
