@@ -4,7 +4,7 @@
  *   npx tsx bench/experiment.ts [--seeds 3 | --seed-list 1,2,3] [--quick] [--project DIR] [--keep] [--json FILE]
  *                               [--algos nll,a_lol,...] [--parallel 2]
  *                               [--ref-steps N --ref-lr X --ref-batch N --steps N --lr X --batch N]
- *                               [--ref-warmup N (pi_ref: cosine schedule)] [--kl-beta X] [--eps X]
+ *                               [--ref-warmup N] [--warmup N] (cosine schedules) [--kl-beta X] [--eps X]
  *                               [--layers N --dim N --heads N --context N --vocab N]
  *
  * Needs the built job entry (out/main/job.js: `npm run build`); builds nothing itself. Works in a
@@ -24,7 +24,7 @@ import { Algo } from '../src/shared/contract';
 const usage = `usage: npx tsx bench/experiment.ts [--seeds N | --seed-list S,S,...] [--quick] [--project DIR] [--keep] [--json FILE]
        [--algos a,b,...] [--parallel N] [--backend NAME]
        [--ref-steps N] [--ref-lr X] [--ref-batch N] [--steps N] [--lr X] [--batch N]
-       [--ref-warmup N] [--kl-beta X] [--eps X]
+       [--ref-warmup N] [--warmup N] [--kl-beta X] [--eps X]
        [--layers N] [--dim N] [--heads N] [--context N] [--vocab N]`;
 
 function fail(message: string, code = 2): never {
@@ -57,6 +57,7 @@ const { values } = (() => {
         context: { type: 'string' },
         vocab: { type: 'string' },
         'ref-warmup': { type: 'string' },
+        warmup: { type: 'string' },
         'kl-beta': { type: 'string' },
         eps: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -109,6 +110,9 @@ for (const [flag, key, integer] of budgetFlags) {
 // pi_ref with a cosine schedule after this many warmup steps (absent: the preset's schedule).
 const refWarmup = positive('ref-warmup', values['ref-warmup'], true);
 if (refWarmup !== undefined) preset.budget.refRun = { ...preset.budget.refRun, schedule: 'cosine', warmup: refWarmup };
+// Every algorithm with a cosine schedule after this many warmup steps (absent: the preset's schedule).
+const warmup = positive('warmup', values.warmup, true);
+if (warmup !== undefined) preset.budget.run = { ...preset.budget.run, schedule: 'cosine', warmup };
 const klBeta = positive('kl-beta', values['kl-beta'], false);
 if (klBeta !== undefined) preset.budget.run = { ...preset.budget.run, klBeta };
 const eps = positive('eps', values.eps, false);
