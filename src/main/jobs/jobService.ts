@@ -36,6 +36,8 @@ export class JobService {
       execPath: this.options.execPath ?? process.execPath,
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A job is plain Node running the built entry: no loader hooks of the parent (tsx, vitest).
+      execArgv: [],
     });
     const entry = { child, cancelled: false };
     this.running.set(jobId, entry);
