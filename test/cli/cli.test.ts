@@ -81,9 +81,9 @@ describe('alol CLI', () => {
     };
     expect(report.node).toBe(process.version);
     expect(report.projectDir).toBe(project);
-    expect(report.backend.candidates.map((c) => c.name)).toEqual(
-      report.backend.candidates.length === 4 ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, 4) : expect.any(Array),
-    );
+    // Tried best first, stopping at the first that starts.
+    const names = report.backend.candidates.map((c) => c.name);
+    expect(names).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length));
     expect(report.backend.candidates.at(-1)).toMatchObject({ name: report.backend.chosen, available: true });
     expect(report.backend.reason).not.toBe('');
     expect(report.electron.reason).not.toBe('');

@@ -123,7 +123,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let heldOut: Item[] = [];
     let pairs: PairItem[] = [];
     if (needs.pairs) {
-      const rows = datasets.pairs(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows;
+      const rows = datasets.allPairs(dataset.name, dataset.version);
       const train = rows.filter((p) => (splitOf(p.metadata) ?? 'train') === 'train');
       pairs = train.map((p) => ({
         chosen: encodeExample(tokenizer, eos, context, p.prompt, p.chosen),
@@ -131,7 +131,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       }));
       if (pairs.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
     } else {
-      const rows = datasets.examples(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows;
+      const rows = datasets.allExamples(dataset.name, dataset.version);
       const toItem = (e: (typeof rows)[number]): Item => ({
         prompt: e.prompt,
         response: e.response,

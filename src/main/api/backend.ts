@@ -161,10 +161,7 @@ export function createBackend(options: BackendOptions): Backend {
       const fn = await loadReward(reward, { projectDir: paths.dir });
       const rows =
         items ??
-        (() => {
-          const d = datasets.get(dataset as string, version);
-          return datasets.examples(d.name, d.version, 0, Number.MAX_SAFE_INTEGER).rows.map((e) => ({ prompt: e.prompt, response: e.response }));
-        })();
+        datasets.allExamples(dataset as string, version).map((e) => ({ prompt: e.prompt, response: e.response }));
       const scored = await scoreAll(fn, rows);
       const mean = scored.rewards.length > 0 ? scored.rewards.reduce((a, b) => a + b, 0) / scored.rewards.length : null;
       return {

@@ -104,6 +104,16 @@ export class DatasetStore {
     return { total: summary.pairs, offset, rows: this.q.pairs.all(summary.id, limit, offset).map(toPair) };
   }
 
+  /** Every example of a version (for jobs that train on or sample from all of it). */
+  allExamples(name: string, version?: number): Example[] {
+    // LIMIT -1: SQLite's "no limit".
+    return this.examples(name, version, 0, -1).rows;
+  }
+
+  allPairs(name: string, version?: number): Pair[] {
+    return this.pairs(name, version, 0, -1).rows;
+  }
+
   /** Every text of a version (prompts with their responses, chosen and rejected), streamed from the database. */
   *texts(name: string, version?: number): Generator<string> {
     const summary = this.get(name, version);

@@ -16,7 +16,6 @@ import type { StudioEvent } from '../api/eventBus';
 import {
   datasetName,
   FieldMapping,
-  GenerateSettings,
   ImportFormat,
   methods,
   ModelSummary,
@@ -29,7 +28,6 @@ export const ImportJobParams = z
   .strict();
 export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
-const GenerateParams = z.object({ model: z.string(), prompts: z.array(z.string()), settings: GenerateSettings });
 
 export interface JobContext {
   jobId: number;
@@ -64,7 +62,7 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     }
     case 'generate': {
       const backend = await tensorBackend();
-      return { ...(await generateText(ctx, GenerateParams.parse(params))), backend };
+      return { ...(await generateText(ctx, methods['models.generate'].input.parse(params))), backend };
     }
     case 'train': {
       await tensorBackend();

@@ -20,8 +20,7 @@ function datasetPrompts(store: DatasetStore, p: { dataset: string; version?: num
     if (p.split !== undefined && metadata?.split !== p.split) return;
     seen.add(prompt);
   };
-  for (const e of store.examples(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows) keep(e.prompt, e.metadata);
-  for (const e of store.pairs(dataset.name, dataset.version, 0, Number.MAX_SAFE_INTEGER).rows) keep(e.prompt, e.metadata);
+  for (const e of [...store.allExamples(dataset.name, dataset.version), ...store.allPairs(dataset.name, dataset.version)]) keep(e.prompt, e.metadata);
   if (seen.size === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no prompts${p.split ? ` in split "${p.split}"` : ''}`);
   return [...seen];
 }
