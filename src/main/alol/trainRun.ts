@@ -52,6 +52,9 @@ export function fitToContext(prompt: number[], response: number[], context: numb
   return { prompt: promptRoom > 0 ? prompt.slice(-promptRoom) : [], response: kept };
 }
 
+/** Real tokens of a sequence, not the padding its batch adds. */
+const tokenCount = (e: TokenExample): number => e.prompt.length + e.response.length;
+
 function splitOf(metadata: Record<string, unknown> | null): string | null {
   const split = metadata?.split;
   return typeof split === 'string' ? split : null;
@@ -238,13 +241,13 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
             // The losses detach reference log-probs themselves.
             inputs.refChosen = sequenceLogprobs(reference as Gpt, chosen);
             inputs.refRejected = sequenceLogprobs(reference as Gpt, rejected);
-            tokensSeen += chosen.ids.length + rejected.ids.length;
+            for (const p of batchOf(pairs, mb.idx)) tokensSeen += tokenCount(p.chosen) + tokenCount(p.rejected);
           } else {
             const examples = batchOf(items, mb.idx).map((i) => i.tokens);
             const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);
             inputs.lp = lp;
             inputs.mask = mask;
-            tokensSeen += lp.size + examples.length;
+            for (const e of examples) tokensSeen += tokenCount(e);
             if (needs.reference) inputs.lpRef = responseLogps(reference as Gpt, examples, padId, null).lp;
             if (needs.signal === 'reward') inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
             if (needs.signal === 'advantage') inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
