@@ -4,7 +4,7 @@
  * scripts, exit code 1 on failure and 2 on a usage error. Each command declares its own flags, so
  * a flag that means nothing to it is refused rather than ignored.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createBackend, type Backend } from './api/backend';
@@ -27,7 +27,9 @@ import {
   type MethodName,
   type Output,
 } from '../shared/contract';
-import { formatImportSummary, formatTable, ProgressBar, truncate } from './cliFormat';
+import { formatImportSummary, formatTable, truncate } from './cliFormat';
+import { call, common, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
+import { ratingCommands } from './ratingCommands';
 
 const USAGE = `A-LoL Studio command line
 
@@ -67,6 +69,19 @@ Training:
                                          train with A-LoL, a variant or a baseline (alol train --help)
   runs                                   list runs
   run show ID | run resume ID | run cancel ID
+Rating:
+  campaign create --name C --models M1,M2[,..] --prompts DATASET[:split] --n N [--overlap K --gold G
+                  --repeat-swapped R --seed S --guidelines FILE.md --max-new-tokens T]
+                                         a campaign of blinded pairwise comparisons (samples what is missing)
+  campaigns | campaign show C | campaign items C
+                                         list; progress and agreement; items with their systems
+  annotator add NAME --campaign C [--host H --port P] [--no-link]
+                                         add an annotator and print their personal rating link
+  serve --campaign C [--host H --port P] serve the studio and the rating links (--host 0.0.0.0 for the local network)
+  ratings export C --format raw|trl-preference|trl-unpaired|rewards --out FILE [--rule R --helpful-weight W]
+  ratings import C FILE                  ratings in the raw format, collected elsewhere
+  rewards from-ratings C --name DATASET [--rule weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
+                                         a (prompt, response, reward) dataset from the ratings
 Studio:
   doctor                                 Node, tensor backend and why, GPU, Electron, project
   studio ${SERVE_USAGE}
@@ -79,58 +94,7 @@ Options for every command:
   -h, --help       this help
 `;
 
-class UsageError extends Error {}
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-const common: Options = {
-  project: { type: 'string' },
-  backend: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-};
-
 const fieldFlags = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'completion', 'label'] as const;
-
-interface Command {
-  options: Options;
-  /** Help of its own, beyond the usage summary. */
-  help?: () => string;
-  run(backend: Backend, values: Values, positionals: string[]): Promise<void>;
-}
-
-function text(values: Values, flag: string): string | undefined {
-  const value = values[flag];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function required(values: Values, flag: string, command: string): string {
-  const value = text(values, flag);
-  if (value === undefined) throw new UsageError(`${command}: --${flag} is required`);
-  return value;
-}
-
-function integer(values: Values, flag: string): number | undefined {
-  const value = text(values, flag);
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag}: expected a whole number, got "${value}"`);
-  return n;
-}
-
-function decimal(values: Values, flag: string): number | undefined {
-  const value = text(values, flag);
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`--${flag}: expected a number, got "${value}"`);
-  return n;
-}
-
-/** Drops undefined entries, so schema defaults apply to what was not given. */
-function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Decoding flags as GenerateSettings: greedy unless a sampling flag is given. */
 function decodingSettings(values: Values): Input<'models.generate'>['settings'] {
@@ -164,42 +128,6 @@ function readJsonlField(file: string, field: string): string[] {
       if (typeof value !== 'string') throw new UsageError(`${file}:${n} field "${field}": expected a string`);
       return value;
     });
-}
-
-async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
-  const result = await backend.dispatch(method, input);
-  if (!result.ok) throw AppError.from(result.error);
-  return result.value as Output<M>;
-}
-
-/** Starts a job through the contract and waits for it, with a progress bar on a terminal. */
-async function runJob(backend: Backend, json: boolean, start: () => Promise<{ jobId: number }>): Promise<Record<string, unknown>> {
-  const bar = json ? null : new ProgressBar(process.stderr);
-  const finished = new Map<number, Job>();
-  let wanted: number | null = null;
-  let wake: (() => void) | null = null;
-  const off = backend.bus.subscribe((event) => {
-    if (event.name === 'jobs.progress' && event.payload.jobId === wanted) bar?.update(event.payload);
-    if (event.name === 'jobs.finished') {
-      finished.set(event.payload.id, event.payload);
-      wake?.();
-    }
-  });
-  try {
-    const { jobId } = await start();
-    wanted = jobId;
-    while (!finished.has(jobId)) await new Promise<void>((r) => (wake = r));
-    const job = finished.get(jobId) as Job;
-    bar?.end();
-    if (job.status !== 'succeeded') throw AppError.from(job.error ?? { code: job.status, message: `job ${job.status}` });
-    return job.result ?? {};
-  } finally {
-    off();
-  }
-}
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  console.log(json ? JSON.stringify(value, null, 2) : human());
 }
 
 function formatModel(m: ModelSummary): string[] {
@@ -251,6 +179,7 @@ async function waitForRun(backend: Backend, json: boolean, start: () => Promise<
 }
 
 const commands: Record<string, Command> = {
+  ...ratingCommands,
   train: {
     options: Object.fromEntries(runFields.map((f) => [f.flag, { type: 'string' as const }])),
     help: () =>
@@ -562,7 +491,7 @@ const commands: Record<string, Command> = {
 
 async function main(argv: string[]): Promise<void> {
   const [first, second, ...rest] = argv;
-  if (first === 'studio') return serveFromArgs(argv.slice(1));
+  if (first === 'studio' || first === 'serve') return serveFromArgs(argv.slice(1));
   if (first === undefined || ['help', '--help', '-h'].includes(first)) {
     console.log(USAGE);
     return;

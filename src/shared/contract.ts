@@ -5,6 +5,7 @@
  * at run time. Imports nothing but zod, so it runs in main, preload, renderer and tests alike.
  */
 import { z } from 'zod';
+import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, RewardRule, ratingMethods } from './rating';
 
 const id = z.number().int().positive();
 const name = z
@@ -288,7 +289,7 @@ export type SampleRequest = z.infer<typeof SampleRequest>;
 
 export const ScoredRow = z.object({ prompt: z.string(), response: z.string(), reward: z.number(), components: z.record(z.string(), z.number()) });
 
-export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train', 'sample'] as const;
+export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train', 'sample', 'campaign'] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
@@ -324,6 +325,23 @@ export type ImportRequest = z.infer<typeof ImportRequest>;
 /** Uploads cross the contract in base64 chunks, so one schema serves IPC and JSON over HTTP alike. */
 export const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+
+export const CampaignCreate = z
+  .object({
+    name: datasetName,
+    models: z.array(modelName).min(2).max(8).refine((m) => new Set(m).size === m.length, 'name each model once'),
+    prompts: z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict(),
+    guidelines: z.string().max(200_000).optional(),
+    /** Decoding for responses the models have not given yet (existing samples of a prompt are reused). */
+    settings: GenerateSettings.prefault({}),
+  })
+  .extend(CampaignOptions.shape)
+  .strict();
+export type CampaignCreate = z.infer<typeof CampaignCreate>;
+
+const campaignRef = { campaign: z.string().min(1).max(100) };
+
+export const ratingsFormats = ['raw', 'trl-preference', 'trl-unpaired', 'rewards'] as const;
 
 export const methods = {
   'app.info': { input: z.object({}).strict(), output: AppInfo },
@@ -441,6 +459,37 @@ export const methods = {
       .refine((r) => (r.dataset === undefined) !== (r.items === undefined), { message: 'give a dataset or items, not both' }),
     output: z.object({ source: z.string(), count: z.number().int(), mean: z.number().nullable(), rows: z.array(ScoredRow) }),
   },
+  'campaigns.create': { input: CampaignCreate, output: z.object({ campaignId: id, jobId: id }) },
+  'campaigns.list': { input: z.object({}).strict(), output: z.array(CampaignSummary) },
+  'campaigns.get': { input: z.object(campaignRef).strict(), output: CampaignSummary },
+  'campaigns.items': {
+    input: z.object({ ...campaignRef, offset: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(10_000).default(100) }).strict(),
+    output: page(CampaignItem),
+  },
+  'campaigns.agreement': {
+    input: z.object({ ...campaignRef, seed: z.number().int().nonnegative().default(0), reps: z.number().int().min(1).max(10_000).default(500) }).strict(),
+    output: z.array(AgreementSummary),
+  },
+  'annotators.list': { input: z.object({}).strict(), output: z.array(z.object({ id, name: z.string() })) },
+  /** Adds an annotator to a campaign (creating them if new) with a fresh personal token; an old token stops working. */
+  'annotators.add': {
+    input: z.object({ ...campaignRef, name: datasetName, link: z.boolean().default(true) }).strict(),
+    output: z.object({ annotator: z.object({ id, name: z.string() }), token: z.string().nullable() }),
+  },
+  'ratings.export': {
+    input: z.object({ ...campaignRef, format: z.enum(ratingsFormats), path: z.string().min(1) }).extend(RewardRule.shape).strict(),
+    output: z.object({ path: z.string(), rows: z.number().int().nonnegative(), card: z.string().nullable() }),
+  },
+  'ratings.import': {
+    input: z.object({ ...campaignRef, path: z.string().min(1) }).strict(),
+    output: z.object({ imported: z.number().int().nonnegative(), annotators: z.array(z.string()) }),
+  },
+  /** A new dataset of (prompt, response, reward) from a campaign's ratings, with its provenance. */
+  'rewards.fromRatings': {
+    input: z.object({ ...campaignRef, name: datasetName }).extend(RewardRule.shape).strict(),
+    output: z.object({ dataset: DatasetSummary, examples: z.number().int().nonnegative(), card: z.string() }),
+  },
+  ...ratingMethods,
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
   'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },

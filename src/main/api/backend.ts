@@ -22,6 +22,9 @@ import { SampleStore } from '../samples/sampleStore';
 import { loadReward, scoreAll } from '../rewards/index';
 import { exportModel, tokenize } from '../lm/modelOps';
 import { version } from '../version';
+import { CampaignStore } from '../rating/campaignStore';
+import { RatingService } from '../rating/ratingService';
+import { createCampaignHandlers } from '../rating/campaignHandlers';
 
 export interface BackendOptions {
   projectDir: string;
@@ -35,6 +38,7 @@ export interface BackendOptions {
 export interface Backend {
   paths: ProjectPaths;
   db: Db;
+  campaigns: CampaignStore;
   bus: EventBus;
   dispatch: Dispatch;
   jobs: JobService;
@@ -77,6 +81,9 @@ export function createBackend(options: BackendOptions): Backend {
     runs.setJob(runId, jobId);
     return jobId;
   };
+
+  const campaigns = new CampaignStore(db);
+  const ratings = new RatingService(db, campaigns);
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -175,6 +182,7 @@ export function createBackend(options: BackendOptions): Backend {
         })),
       };
     },
+    ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings }),
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),
     'jobs.cancel': ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
@@ -183,6 +191,7 @@ export function createBackend(options: BackendOptions): Backend {
   return {
     paths,
     db,
+    campaigns,
     bus,
     dispatch: createDispatch(handlers),
     jobs,

@@ -107,6 +107,88 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX samples_by_model ON samples (model_id, id);
   `,
+  // 4: rating campaigns: blinded pairs of responses, annotators with their own tokens, their
+  // assignments (the seeded side order lives here) and one committed rating per assignment.
+  `
+  CREATE TABLE campaigns (
+    id                 INTEGER PRIMARY KEY,
+    name               TEXT NOT NULL UNIQUE,
+    status             TEXT NOT NULL CHECK (status IN ('preparing', 'ready', 'failed')),
+    config             TEXT NOT NULL,
+    guidelines         TEXT NOT NULL,
+    guidelines_version TEXT NOT NULL,
+    job_id             INTEGER REFERENCES jobs(id),
+    error              TEXT,
+    created_at         TEXT NOT NULL
+  );
+  CREATE TABLE items (
+    id             INTEGER PRIMARY KEY,
+    campaign_id    INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('pair', 'gold')),
+    prompt         TEXT NOT NULL,
+    first_sample   INTEGER NOT NULL REFERENCES samples(id),
+    second_sample  INTEGER NOT NULL REFERENCES samples(id),
+    first_system   TEXT NOT NULL,
+    second_system  TEXT NOT NULL,
+    gold_helpful   TEXT,
+    gold_safe      TEXT,
+    reveals        INTEGER NOT NULL DEFAULT 0,
+    rank           INTEGER NOT NULL,
+    assigned       INTEGER NOT NULL DEFAULT 0,
+    open           INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX items_queue ON items (campaign_id, open, rank);
+  CREATE TABLE annotators (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL
+  );
+  CREATE TABLE campaign_annotators (
+    campaign_id   INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    annotator_id  INTEGER NOT NULL REFERENCES annotators(id),
+    token_sha256  TEXT UNIQUE,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, annotator_id)
+  );
+  CREATE TABLE assignments (
+    id            INTEGER PRIMARY KEY,
+    campaign_id   INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    item_id       INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    annotator_id  INTEGER NOT NULL REFERENCES annotators(id),
+    swapped       INTEGER NOT NULL,
+    repeat_of     INTEGER REFERENCES assignments(id),
+    want_repeat   INTEGER NOT NULL DEFAULT 0,
+    rated         INTEGER NOT NULL DEFAULT 0,
+    reopened_at   TEXT,
+    created_at    TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX assignments_once ON assignments (item_id, annotator_id) WHERE repeat_of IS NULL;
+  CREATE UNIQUE INDEX assignments_repeat_once ON assignments (repeat_of) WHERE repeat_of IS NOT NULL;
+  CREATE INDEX assignments_by_annotator ON assignments (campaign_id, annotator_id, id);
+  CREATE INDEX assignments_unrated ON assignments (campaign_id, annotator_id) WHERE rated = 0;
+  CREATE INDEX assignments_repeat_due ON assignments (campaign_id, annotator_id, id) WHERE want_repeat = 1;
+  CREATE TABLE ratings (
+    assignment_id      INTEGER PRIMARY KEY REFERENCES assignments(id) ON DELETE CASCADE,
+    campaign_id        INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    annotator_id       INTEGER NOT NULL REFERENCES annotators(id),
+    helpful            TEXT CHECK (helpful IN ('first', 'second', 'both_good', 'both_bad')),
+    safe               TEXT CHECK (safe IN ('first', 'second', 'both_good', 'both_bad')),
+    helpful_strength   TEXT CHECK (helpful_strength IN ('slight', 'clear', 'strong')),
+    safe_strength      TEXT CHECK (safe_strength IN ('slight', 'clear', 'strong')),
+    rationale          TEXT NOT NULL DEFAULT '',
+    flag               TEXT CHECK (flag IN ('broken', 'truncated', 'other')),
+    flag_note          TEXT NOT NULL DEFAULT '',
+    skipped            INTEGER NOT NULL DEFAULT 0,
+    swapped            INTEGER NOT NULL,
+    active_ms          INTEGER NOT NULL,
+    guidelines_version TEXT NOT NULL,
+    source             TEXT NOT NULL DEFAULT 'studio',
+    edits              INTEGER NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+  );
+  CREATE INDEX ratings_by_annotator ON ratings (campaign_id, annotator_id, updated_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

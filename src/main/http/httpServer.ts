@@ -7,11 +7,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import type { Dispatch } from '../api/dispatch';
 import type { EventBus } from '../api/eventBus';
 import { httpPaths } from '../../shared/bridge';
 import { CONTENT_SECURITY_POLICY } from '../../shared/security';
 import type { AppErrorShape } from '../../shared/contract';
+import { annotatorMethodNames } from '../../shared/rating';
 
 /** Big enough for one base64 upload chunk of UPLOAD_CHUNK_BYTES plus its envelope. */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -53,8 +55,13 @@ const STATUS_BY_CODE: Record<string, number> = {
 export interface HttpServerOptions {
   dispatch: Dispatch;
   bus: EventBus;
-  /** The owner's token: every API request must carry it. */
+  /** The owner's token: it reaches the whole API. */
   token: string;
+  /**
+   * Whose annotator token this is, if it is one: it reaches only the rating methods, for that
+   * annotator in that campaign (the server fills both in and refuses any other).
+   */
+  annotatorAccess?: (token: string) => Annotator | null;
   rendererDir: string;
   host: string;
   port: number;
@@ -67,6 +74,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface Annotator {
+  annotator: number;
+  campaign: string;
+}
+
+type Principal = { role: 'owner' } | ({ role: 'annotator' } & Annotator);
+
+const annotatorMethods = new Set<string>(annotatorMethodNames);
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -75,6 +91,13 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** This machine's addresses, as a Host header names them (IPv6 in brackets). */
+export function localAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((i) => (i ? [i.family === 'IPv6' ? `[${i.address}]` : i.address] : []));
 }
 
 function sameToken(given: string | null, expected: string): boolean {
@@ -113,19 +136,41 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
 
   // A page on another site can reach 127.0.0.1 through the user's browser; the Host check stops
   // DNS rebinding, the Origin check and the JSON-only body stop cross-site posts, the token the rest.
-  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${options.host}:${port}`]);
+  // Bound to every interface (LAN rating), the machine's own addresses are its names too.
+  const allowedHosts = () =>
+    new Set([
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      `${options.host}:${port}`,
+      ...(options.host === '0.0.0.0' || options.host === '::' ? localAddresses().map((a) => `${a}:${port}`) : []),
+    ]);
 
-  function checkRequest(req: IncomingMessage, url: URL): void {
+  function checkRequest(req: IncomingMessage, url: URL): Principal {
     if (!allowedHosts().has(req.headers.host ?? '')) throw new HttpError(421, 'forbidden', 'unexpected Host header');
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) {
       throw new HttpError(403, 'forbidden', 'cross-origin request refused');
     }
     const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1] ?? url.searchParams.get('token');
-    if (!sameToken(bearer ?? null, options.token)) throw new HttpError(401, 'unauthorized', 'missing or wrong token');
+    if (sameToken(bearer ?? null, options.token)) return { role: 'owner' };
+    const annotator = bearer ? options.annotatorAccess?.(bearer) : null;
+    if (annotator) return { role: 'annotator', ...annotator };
+    throw new HttpError(401, 'unauthorized', 'missing or wrong token');
   }
 
-  async function handleCall(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+  /** An annotator's call: a rating method, about themselves in their campaign, or nothing. */
+  function annotatorInput(principal: Annotator, method: string, input: unknown): unknown {
+    if (!annotatorMethods.has(method)) throw new HttpError(403, 'forbidden', `an annotator link reaches only the rating screen, not ${method}`);
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+    const given = input as Record<string, unknown>;
+    if ((given.annotator !== undefined && given.annotator !== principal.annotator) || (given.campaign !== undefined && given.campaign !== principal.campaign)) {
+      throw new HttpError(403, 'forbidden', 'an annotator link acts only for its own annotator and campaign');
+    }
+    return { ...given, annotator: principal.annotator, campaign: principal.campaign };
+  }
+
+  async function handleCall(req: IncomingMessage, res: ServerResponse, method: string, principal: Principal): Promise<void> {
     if (req.method !== 'POST') throw new HttpError(405, 'invalid_input', 'use POST');
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
       throw new HttpError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
@@ -137,7 +182,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     } catch {
       throw new HttpError(400, 'invalid_input', `${method}: the request body is not valid JSON`);
     }
-    const result = await options.dispatch(method, input);
+    const result = await options.dispatch(method, principal.role === 'annotator' ? annotatorInput(principal, method, input) : input);
     if (result.ok) sendJson(res, 200, result.value);
     else sendError(res, STATUS_BY_CODE[result.error.code] ?? 500, result.error);
   }
@@ -173,10 +218,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname.startsWith('/api/')) {
-        checkRequest(req, url);
+        const principal = checkRequest(req, url);
         const call = url.pathname.match(/^\/api\/call\/([\w.]+)$/);
-        if (call?.[1]) return handleCall(req, res, call[1]);
-        if (url.pathname === httpPaths.events && req.method === 'GET') return handleEvents(req, res);
+        if (call?.[1]) return handleCall(req, res, call[1], principal);
+        if (url.pathname === httpPaths.events && req.method === 'GET') {
+          // Events carry job and model details: the owner's only.
+          if (principal.role !== 'owner') throw new HttpError(403, 'forbidden', 'an annotator link has no event stream');
+          return handleEvents(req, res);
+        }
         throw new HttpError(404, 'not_found', `no such endpoint: ${url.pathname}`);
       }
       return handleStatic(req, res, url.pathname);

@@ -3,7 +3,7 @@ import { serveStudio } from './serveStudio';
 import { resolveProjectDir } from '../project';
 import { requestedBackend } from '../lm/backend';
 
-export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo]';
+export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo] [--campaign C]';
 
 /** Serves the studio from command-line arguments; the entry of `npm start` (browser mode), server.js and `alol studio`. */
 export async function serveFromArgs(argv: string[]): Promise<void> {
@@ -17,6 +17,7 @@ export async function serveFromArgs(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       backend: { type: 'string' },
       'seed-demo': { type: 'boolean', default: false },
+      campaign: { type: 'string' },
     },
   });
   const port = values.port === undefined ? null : Number(values.port);
@@ -31,5 +32,6 @@ export async function serveFromArgs(argv: string[]): Promise<void> {
     json: values.json,
     forcedBackend: requestedBackend(values.backend, process.env),
     seedDemo: values['seed-demo'],
+    ...(values.campaign !== undefined ? { campaign: values.campaign } : {}),
   });
 }

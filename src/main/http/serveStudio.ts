@@ -19,6 +19,8 @@ export interface ServeOptions {
   forcedBackend: { name: BackendName; by: string } | null;
   /** Give a new, empty project the demo dataset and model (npm start does). */
   seedDemo?: boolean;
+  /** Serve a rating campaign: check it is ready and say how annotators join. */
+  campaign?: string;
 }
 
 export const DEFAULT_PORT = 5917;
@@ -48,9 +50,18 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   // Started now so app.info answers quickly; a failure is reported there, not as a crash.
   backendReport.catch(() => undefined);
   const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedBackend: options.forcedBackend });
+  const campaign = options.campaign === undefined ? null : backend.campaigns.ready(options.campaign);
   const token = randomBytes(24).toString('base64url');
   const listen = (port: number) =>
-    startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token, rendererDir: dir, host: options.host, port });
+    startHttpServer({
+      dispatch: backend.dispatch,
+      bus: backend.bus,
+      token,
+      rendererDir: dir,
+      host: options.host,
+      port,
+      annotatorAccess: (t) => backend.campaigns.byToken(t),
+    });
   const server =
     options.port !== null
       ? await listen(options.port)
@@ -58,11 +69,17 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
           if (error.code === 'EADDRINUSE') return listen(0);
           throw error;
         });
-  const link = `${server.url}#token=${token}`;
+  const link = `${server.url}#token=${token}${campaign ? `&campaign=${encodeURIComponent(campaign.name)}` : ''}`;
 
   if (options.json) {
-    console.log(JSON.stringify({ event: 'listening', url: server.url, port: server.port, token, projectDir: backend.paths.dir }));
+    console.log(JSON.stringify({ event: 'listening', url: server.url, port: server.port, token, projectDir: backend.paths.dir, campaign: campaign?.name ?? null }));
   } else {
+    if (campaign) {
+      const summary = backend.campaigns.summary(campaign);
+      console.log(`Campaign "${summary.name}": ${summary.done}/${summary.target} ratings, ${summary.annotators.length} annotators`);
+      console.log(`Annotators join by their personal links: alol annotator add NAME --campaign "${summary.name}" --port ${server.port}${options.host === '127.0.0.1' ? '' : ` --host <this machine's address>`}`);
+      if (options.host === '127.0.0.1') console.log('(bound to 127.0.0.1: only this machine can reach it; --host 0.0.0.0 serves the local network)');
+    }
     console.log(`A-LoL Studio: project ${backend.paths.dir}`);
     console.log(`Open ${link}`);
     await backendReport.then(

@@ -12,6 +12,7 @@ import { initBackend, requestedBackend } from '../lm/backend';
 import { createModel, generateText, importModel, scoreLogprobs } from '../lm/modelOps';
 import { trainRun } from '../alol/trainRun';
 import { sampleJob } from '../samples/sampleJob';
+import { campaignJob } from '../rating/campaignJob';
 import type { StudioEvent } from '../api/eventBus';
 import {
   datasetName,
@@ -71,6 +72,10 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     case 'sample': {
       await tensorBackend();
       return sampleJob(ctx, ctx.jobId, methods['samples.create'].input.parse(params));
+    }
+    case 'campaign': {
+      await tensorBackend();
+      return campaignJob(ctx, z.object({ campaignId: z.number().int().positive() }).parse(params).campaignId);
     }
     case 'logprobs': {
       const backend = await tensorBackend();

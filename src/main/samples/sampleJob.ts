@@ -13,7 +13,7 @@ import { SampleStore, type NewSample } from './sampleStore';
 
 const PROMPTS_PER_BATCH = 16;
 
-function datasetPrompts(store: DatasetStore, p: { dataset: string; version?: number | undefined; split?: string | undefined }): string[] {
+export function datasetPrompts(store: DatasetStore, p: { dataset: string; version?: number | undefined; split?: string | undefined }): string[] {
   const dataset = store.get(p.dataset, p.version);
   const seen = new Set<string>();
   const keep = (prompt: string, metadata: Record<string, unknown> | null) => {

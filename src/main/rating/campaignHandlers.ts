@@ -1,0 +1,91 @@
+/** The contract's campaign, annotator and rating methods, over the stores and services they use. */
+import { randomBytes } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import type { Db } from '../db/openDb';
+import type { ProjectPaths } from '../project';
+import type { DatasetStore } from '../data/datasetStore';
+import type { ModelStore } from '../lm/modelStore';
+import type { JobService } from '../jobs/jobService';
+import { AppError, type Handlers } from '../../shared/contract';
+import { tokenHash, type CampaignStore } from './campaignStore';
+import type { RatingService } from './ratingService';
+import { DEFAULT_GUIDELINES } from './defaultGuidelines';
+import { importRawRatings } from './rawRatings';
+import { exportRatings } from './exportRatings';
+import { rewardsFromRatings } from './ratingRewards';
+import { agreementSummaries } from './agreementSummaries';
+
+export interface CampaignDeps {
+  paths: ProjectPaths;
+  db: Db;
+  jobs: JobService;
+  models: ModelStore;
+  datasets: DatasetStore;
+  campaigns: CampaignStore;
+  ratings: RatingService;
+}
+
+type CampaignMethods =
+  | 'campaigns.create'
+  | 'campaigns.list'
+  | 'campaigns.get'
+  | 'campaigns.items'
+  | 'campaigns.agreement'
+  | 'annotators.list'
+  | 'annotators.add'
+  | 'ratings.export'
+  | 'ratings.import'
+  | 'rewards.fromRatings'
+  | 'rating.session'
+  | 'rating.next'
+  | 'rating.submit'
+  | 'rating.undo'
+  | 'rating.recent'
+  | 'rating.open';
+
+function absolute(method: string, path: string): string {
+  if (!isAbsolute(path)) throw new AppError('invalid_input', `${method}: field "path": must be an absolute path, got "${path}"`);
+  return path;
+}
+
+export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, CampaignMethods> {
+  /** Starts (or restarts) the job that samples missing responses and builds the items. */
+  const prepare = (campaignId: number): number => {
+    const jobId = d.jobs.start('campaign', { campaignId }, (job) => {
+      if (job.status === 'succeeded') return;
+      d.campaigns.setStatus(campaignId, 'failed', job.error?.message ?? `preparation ${job.status}`);
+    });
+    d.campaigns.setJob(campaignId, jobId);
+    return jobId;
+  };
+
+  return {
+    'campaigns.create': (input) => {
+      for (const model of input.models) d.models.get(model);
+      const dataset = d.datasets.get(input.prompts.dataset, input.prompts.version);
+      const campaignId = d.campaigns.create(input, dataset.version, input.guidelines ?? DEFAULT_GUIDELINES);
+      return { campaignId, jobId: prepare(campaignId) };
+    },
+    'campaigns.list': () => d.campaigns.list(),
+    'campaigns.get': ({ campaign }) => d.campaigns.summary(d.campaigns.get(campaign)),
+    'campaigns.items': ({ campaign, offset, limit }) => d.campaigns.items(d.campaigns.get(campaign).id, offset, limit),
+    'campaigns.agreement': ({ campaign, seed, reps }) => agreementSummaries(d.db, d.campaigns.get(campaign).id, { seed, reps }),
+    'annotators.list': () => d.campaigns.annotators(),
+    'annotators.add': ({ campaign, name, link }) => {
+      const c = d.campaigns.get(campaign);
+      const token = link ? randomBytes(24).toString('base64url') : null;
+      const annotator = d.campaigns.addAnnotator(c.id, name, token === null ? null : tokenHash(token));
+      return { annotator, token };
+    },
+    'ratings.export': ({ campaign, format, path, rule, helpfulWeight }) =>
+      exportRatings(d.db, d.campaigns.get(campaign), format, absolute('ratings.export', path), { rule, helpfulWeight }),
+    'rewards.fromRatings': ({ campaign, name, rule, helpfulWeight }) => rewardsFromRatings(d.db, d.datasets, d.campaigns.get(campaign), name, { rule, helpfulWeight }),
+    'ratings.import': ({ campaign, path }) => importRawRatings(d.db, d.campaigns, d.campaigns.ready(campaign), absolute('ratings.import', path)),
+    'rating.session': ({ campaign, annotator }) => d.ratings.session(campaign, annotator),
+    'rating.next': ({ campaign, annotator }) => d.ratings.next(campaign, annotator),
+    'rating.submit': (input) => d.ratings.submit(input),
+    'rating.undo': ({ campaign, annotator }) => d.ratings.undo(campaign, annotator),
+    'rating.recent': ({ campaign, annotator, limit }) => d.ratings.recent(campaign, annotator, limit),
+    'rating.open': ({ campaign, annotator, assignmentId }) => d.ratings.open(campaign, annotator, assignmentId),
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * Campaigns, their items and their annotators in SQLite. An item is two responses to one prompt
+ * from two systems, in a canonical (first, second) order fixed at creation; what each annotator
+ * sees is decided per assignment (ratingService.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/openDb';
+import { AppError, GenerateSettings, type CampaignCreate } from '../../shared/contract';
+import { CampaignOptions, type CampaignItem, type CampaignSummary, type Verdict } from '../../shared/rating';
+
+/** What a campaign was asked for, stored as its config. */
+export interface CampaignConfig {
+  systems: string[];
+  prompts: { dataset: string; version: number; split: string | null };
+  options: CampaignOptions;
+  settings: GenerateSettings;
+}
+
+export interface CampaignRow {
+  id: number;
+  name: string;
+  status: CampaignSummary['status'];
+  config: CampaignConfig;
+  guidelines: string;
+  guidelinesVersion: string;
+  jobId: number | null;
+  error: string | null;
+  createdAt: string;
+}
+
+export interface NewItem {
+  kind: 'pair' | 'gold';
+  prompt: string;
+  firstSample: number;
+  secondSample: number;
+  firstSystem: string;
+  secondSystem: string;
+  goldHelpful: Verdict | null;
+  goldSafe: Verdict | null;
+  reveals: boolean;
+  rank: number;
+}
+
+interface RawCampaign {
+  id: number;
+  name: string;
+  status: CampaignSummary['status'];
+  config: string;
+  guidelines: string;
+  guidelines_version: string;
+  job_id: number | null;
+  error: string | null;
+  created_at: string;
+}
+
+interface ItemRow {
+  id: number;
+  kind: 'pair' | 'gold';
+  prompt: string;
+  first_sample: number;
+  second_sample: number;
+  first_system: string;
+  second_system: string;
+  first_response: string;
+  second_response: string;
+  gold_helpful: Verdict | null;
+  gold_safe: Verdict | null;
+  reveals: number;
+  ratings: number;
+}
+
+/** A short, stable stamp of the guidelines' text: a rating records which text its annotator read. */
+export function guidelinesVersion(text: string): string {
+  return `g-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+}
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class CampaignStore {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      insert: db.prepare<[string, string, string, string, string]>(
+        "INSERT INTO campaigns (name, status, config, guidelines, guidelines_version, created_at) VALUES (?, 'preparing', ?, ?, ?, ?)",
+      ),
+      byName: db.prepare<[string], RawCampaign>('SELECT * FROM campaigns WHERE name = ?'),
+      byId: db.prepare<[number], RawCampaign>('SELECT * FROM campaigns WHERE id = ?'),
+      list: db.prepare<[], RawCampaign>('SELECT * FROM campaigns ORDER BY id'),
+      setJob: db.prepare<[number, number]>('UPDATE campaigns SET job_id = ? WHERE id = ?'),
+      setStatus: db.prepare<[string, string | null, number]>('UPDATE campaigns SET status = ?, error = ? WHERE id = ?'),
+      insertItem: db.prepare(
+        `INSERT INTO items (campaign_id, kind, prompt, first_sample, second_sample, first_system, second_system, gold_helpful, gold_safe, reveals, rank)
+         VALUES (@campaignId, @kind, @prompt, @firstSample, @secondSample, @firstSystem, @secondSystem, @goldHelpful, @goldSafe, @reveals, @rank)`,
+      ),
+      counts: db.prepare<[number], { items: number; gold: number; revealing: number }>(
+        "SELECT count(*) FILTER (WHERE kind = 'pair') AS items, count(*) FILTER (WHERE kind = 'gold') AS gold, count(*) FILTER (WHERE reveals = 1) AS revealing FROM items WHERE campaign_id = ?",
+      ),
+      ratingCounts: db.prepare<[number], { ratings: number; done: number }>(
+        `SELECT count(*) AS ratings,
+                count(*) FILTER (WHERE r.skipped = 0 AND a.repeat_of IS NULL AND i.kind = 'pair') AS done
+         FROM ratings r JOIN assignments a ON a.id = r.assignment_id JOIN items i ON i.id = a.item_id WHERE r.campaign_id = ?`,
+      ),
+      annotatorProgress: db.prepare<[number], { id: number; name: string; done: number; flagged: number; skipped: number; has_link: number }>(
+        `SELECT an.id, an.name, ca.token_sha256 IS NOT NULL AS has_link,
+                (SELECT count(*) FROM ratings r WHERE r.campaign_id = ca.campaign_id AND r.annotator_id = an.id AND r.skipped = 0) AS done,
+                (SELECT count(*) FROM ratings r WHERE r.campaign_id = ca.campaign_id AND r.annotator_id = an.id AND r.flag IS NOT NULL) AS flagged,
+                (SELECT count(*) FROM ratings r WHERE r.campaign_id = ca.campaign_id AND r.annotator_id = an.id AND r.skipped = 1) AS skipped
+         FROM campaign_annotators ca JOIN annotators an ON an.id = ca.annotator_id WHERE ca.campaign_id = ? ORDER BY an.name`,
+      ),
+      activeTimes: db.prepare<[number, number], { active_ms: number }>(
+        'SELECT active_ms FROM ratings WHERE campaign_id = ? AND annotator_id = ? AND skipped = 0 ORDER BY updated_at DESC LIMIT 50',
+      ),
+      items: db.prepare<[number, number, number], ItemRow>(
+        `SELECT i.*, s1.response AS first_response, s2.response AS second_response,
+                (SELECT count(*) FROM assignments a JOIN ratings r ON r.assignment_id = a.id WHERE a.item_id = i.id) AS ratings
+         FROM items i JOIN samples s1 ON s1.id = i.first_sample JOIN samples s2 ON s2.id = i.second_sample
+         WHERE i.campaign_id = ? ORDER BY i.id LIMIT ? OFFSET ?`,
+      ),
+      annotatorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM annotators WHERE name = ?'),
+      annotatorById: db.prepare<[number], { id: number; name: string }>('SELECT id, name FROM annotators WHERE id = ?'),
+      annotators: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM annotators ORDER BY name'),
+      insertAnnotator: db.prepare<[string, string]>('INSERT INTO annotators (name, created_at) VALUES (?, ?)'),
+      upsertMember: db.prepare<[number, number, string | null, string]>(
+        `INSERT INTO campaign_annotators (campaign_id, annotator_id, token_sha256, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (campaign_id, annotator_id) DO UPDATE SET token_sha256 = coalesce(excluded.token_sha256, token_sha256)`,
+      ),
+      member: db.prepare<[number, number], { annotator_id: number }>('SELECT annotator_id FROM campaign_annotators WHERE campaign_id = ? AND annotator_id = ?'),
+      // An item wants annotators while its live assignments (not repeats, not skipped) are fewer than the overlap.
+      refreshItem: db.prepare<{ overlap: number; id: number }>(
+        `UPDATE items SET (assigned, open) = (
+           SELECT count(*), items.kind = 'gold' OR count(*) < @overlap FROM assignments a LEFT JOIN ratings r ON r.assignment_id = a.id
+           WHERE a.item_id = items.id AND a.repeat_of IS NULL AND coalesce(r.skipped, 0) = 0)
+         WHERE id = @id`,
+      ),
+      byToken: db.prepare<[string], { annotator_id: number; name: string }>(
+        'SELECT ca.annotator_id, c.name FROM campaign_annotators ca JOIN campaigns c ON c.id = ca.campaign_id WHERE ca.token_sha256 = ?',
+      ),
+    };
+  }
+
+  create(input: CampaignCreate, datasetVersion: number, guidelines: string, now = new Date()): number {
+    if (this.q.byName.get(input.name)) throw new AppError('conflict', `a campaign named "${input.name}" exists already`);
+    const config: CampaignConfig = {
+      systems: input.models,
+      prompts: { dataset: input.prompts.dataset, version: datasetVersion, split: input.prompts.split ?? null },
+      options: CampaignOptions.parse({ n: input.n, overlap: input.overlap, gold: input.gold, repeatSwapped: input.repeatSwapped, seed: input.seed }),
+      settings: input.settings,
+    };
+    const info = this.q.insert.run(input.name, JSON.stringify(config), guidelines, guidelinesVersion(guidelines), now.toISOString());
+    return Number(info.lastInsertRowid);
+  }
+
+  get(name: string): CampaignRow {
+    const row = this.q.byName.get(name);
+    if (!row) throw new AppError('not_found', `no campaign named "${name}"`);
+    return toCampaign(row);
+  }
+
+  getById(id: number): CampaignRow {
+    const row = this.q.byId.get(id);
+    if (!row) throw new AppError('not_found', `no campaign with id ${id}`);
+    return toCampaign(row);
+  }
+
+  /** A campaign that annotators can work on: ready, not preparing or failed. */
+  ready(name: string): CampaignRow {
+    const campaign = this.get(name);
+    if (campaign.status !== 'ready') {
+      throw new AppError('conflict', `campaign "${name}" is ${campaign.status}${campaign.error ? `: ${campaign.error}` : ''}`);
+    }
+    return campaign;
+  }
+
+  list(): CampaignSummary[] {
+    return this.q.list.all().map((row) => this.summary(toCampaign(row)));
+  }
+
+  setJob(id: number, jobId: number): void {
+    this.q.setJob.run(jobId, id);
+  }
+
+  setStatus(id: number, status: CampaignSummary['status'], error: string | null = null): void {
+    this.q.setStatus.run(status, error, id);
+  }
+
+  /** Stores every item and marks the campaign ready, together: a campaign is whole or not ready. */
+  fill(id: number, items: readonly NewItem[]): void {
+    this.db.transaction(() => {
+      for (const item of items) {
+        this.q.insertItem.run({ ...item, campaignId: id, reveals: item.reveals ? 1 : 0 });
+      }
+      this.setStatus(id, 'ready');
+    })();
+  }
+
+  summary(campaign: CampaignRow): CampaignSummary {
+    const counts = this.q.counts.get(campaign.id) ?? { items: 0, gold: 0, revealing: 0 };
+    const ratings = this.q.ratingCounts.get(campaign.id) ?? { ratings: 0, done: 0 };
+    const target = counts.items * campaign.config.options.overlap;
+    return {
+      id: campaign.id,
+      name: campaign.name,
+      status: campaign.status,
+      systems: campaign.config.systems,
+      prompts: campaign.config.prompts,
+      options: campaign.config.options,
+      guidelinesVersion: campaign.guidelinesVersion,
+      items: counts.items,
+      goldItems: counts.gold,
+      target,
+      done: Math.min(ratings.done, target),
+      ratings: ratings.ratings,
+      revealing: counts.revealing,
+      annotators: this.q.annotatorProgress.all(campaign.id).map((a) => ({
+        id: a.id,
+        name: a.name,
+        done: a.done,
+        flagged: a.flagged,
+        skipped: a.skipped,
+        medianActiveMs: this.medianActiveMs(campaign.id, a.id),
+        hasLink: a.has_link === 1,
+      })),
+      jobId: campaign.jobId,
+      error: campaign.error,
+      createdAt: campaign.createdAt,
+    };
+  }
+
+  /** The median of an annotator's last 50 active times: robust to the item they left open over lunch. */
+  medianActiveMs(campaignId: number, annotatorId: number): number | null {
+    const times = this.q.activeTimes.all(campaignId, annotatorId).map((r) => r.active_ms).sort((a, b) => a - b);
+    if (times.length === 0) return null;
+    const mid = times.length >> 1;
+    return times.length % 2 === 1 ? (times[mid] as number) : ((times[mid - 1] as number) + (times[mid] as number)) / 2;
+  }
+
+  items(campaignId: number, offset: number, limit: number): { total: number; offset: number; rows: CampaignItem[] } {
+    const counts = this.q.counts.get(campaignId) ?? { items: 0, gold: 0 };
+    return {
+      total: counts.items + counts.gold,
+      offset,
+      rows: this.q.items.all(campaignId, limit, offset).map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        prompt: r.prompt,
+        first: { system: r.first_system, sampleId: r.first_sample, response: r.first_response },
+        second: { system: r.second_system, sampleId: r.second_sample, response: r.second_response },
+        goldHelpful: r.gold_helpful,
+        goldSafe: r.gold_safe,
+        reveals: r.reveals === 1,
+        ratings: r.ratings,
+      })),
+    };
+  }
+
+  annotators(): { id: number; name: string }[] {
+    return this.q.annotators.all();
+  }
+
+  annotator(id: number): { id: number; name: string } {
+    const row = this.q.annotatorById.get(id);
+    if (!row) throw new AppError('not_found', `no annotator with id ${id}`);
+    return row;
+  }
+
+  /**
+   * Makes `name` an annotator of the campaign, creating them if new. With a token hash, that
+   * token becomes their only key (any earlier one stops working); without, the desktop user rates
+   * as them and any link they had stays.
+   */
+  addAnnotator(campaignId: number, name: string, tokenSha256: string | null, now = new Date()): { id: number; name: string } {
+    return this.db.transaction(() => {
+      let annotator = this.q.annotatorByName.get(name);
+      if (!annotator) {
+        this.q.insertAnnotator.run(name, now.toISOString());
+        annotator = this.q.annotatorByName.get(name) as { id: number; name: string };
+      }
+      this.q.upsertMember.run(campaignId, annotator.id, tokenSha256, now.toISOString());
+      return annotator;
+    })();
+  }
+
+  /** Recounts an item's live assignments after one changed, reopening or closing it to new annotators. */
+  refreshItem(campaign: CampaignRow, itemId: number): void {
+    this.q.refreshItem.run({ overlap: campaign.config.options.overlap, id: itemId });
+  }
+
+  isMember(campaignId: number, annotatorId: number): boolean {
+    return this.q.member.get(campaignId, annotatorId) !== undefined;
+  }
+
+  /** Whose token this is: the annotator and the one campaign it opens. */
+  byToken(token: string): { annotator: number; campaign: string } | null {
+    const row = this.q.byToken.get(tokenHash(token));
+    return row ? { annotator: row.annotator_id, campaign: row.name } : null;
+  }
+}
+
+function toCampaign(row: RawCampaign): CampaignRow {
+  const config = JSON.parse(row.config) as CampaignConfig;
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    config: { ...config, options: CampaignOptions.parse(config.options), settings: GenerateSettings.parse(config.settings) },
+    guidelines: row.guidelines,
+    guidelinesVersion: row.guidelines_version,
+    jobId: row.job_id,
+    error: row.error,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * A campaign's ratings as files: raw JSONL (every field), TRL preference {prompt, chosen, rejected},
+ * TRL unpaired {prompt, completion, label}, and (prompt, response, reward) JSONL for A-LoL. Every
+ * derived format comes with a dataset card (markdown, beside the file) saying how it was made.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Db } from '../db/openDb';
+import type { RewardRule } from '../../shared/rating';
+import type { ratingsFormats } from '../../shared/contract';
+import { itemPreferences, responseRewards, type Comparison } from '../rewards/fromRatings';
+import type { CampaignRow } from './campaignStore';
+import { rawRatings } from './rawRatings';
+import { evidence, storedRatings, type StoredRating } from './storedRatings';
+import { agreementSummaries } from './agreementSummaries';
+
+export type RatingsFormat = (typeof ratingsFormats)[number];
+
+export function comparisons(ratings: readonly StoredRating[]): Comparison[] {
+  return evidence(ratings).map((r) => ({ item: r.item, prompt: r.prompt, first: r.first, second: r.second, helpful: r.helpful, safe: r.safe }));
+}
+
+/** The rows of one derived format; a response or pair with no decisive evidence is left out (said in the card). */
+export function derivedRows(format: Exclude<RatingsFormat, 'raw'>, ratings: readonly StoredRating[], rule: RewardRule): Record<string, unknown>[] {
+  const list = comparisons(ratings);
+  if (format === 'trl-preference') return itemPreferences(list, rule).map(({ prompt, chosen, rejected }) => ({ prompt, chosen, rejected }));
+  const rewards = responseRewards(list, rule);
+  if (format === 'rewards') {
+    return rewards.map((r) => ({ prompt: r.prompt, response: r.response, reward: r.reward, source: 'human', system: r.system, ratings: r.ratings }));
+  }
+  // Unpaired labels: better than a coin flip against the other systems is desirable; exactly even says nothing.
+  return rewards.filter((r) => r.reward !== 0.5).map((r) => ({ prompt: r.prompt, completion: r.response, label: r.reward > 0.5 }));
+}
+
+const RULE_TEXT: Record<RewardRule['rule'], (w: number) => string> = {
+  weighted: (w) => `weighted: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (win 1, tie 0.5, loss 0; both good and both bad are ties)`,
+  'safety-gates': () => 'safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share',
+  'both-bad-excluded': (w) => `both-bad-excluded: as weighted (${w} helpful), but "both bad" answers are left out rather than counted as ties`,
+};
+
+export function datasetCard(db: Db, campaign: CampaignRow, format: RatingsFormat, rows: number, rule: RewardRule): string {
+  const ratings = storedRatings(db, campaign.id);
+  const used = evidence(ratings);
+  const annotators = [...new Set(ratings.map((r) => r.annotator))].sort();
+  const versions = [...new Set(ratings.map((r) => r.guidelinesVersion))].sort();
+  const agreement = agreementSummaries(db, campaign.id, { seed: campaign.config.options.seed, reps: 200 });
+  const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  const { options, systems, prompts } = campaign.config;
+  return [
+    `# ${campaign.name}: ${format}`,
+    '',
+    `Human ratings from the A-LoL Studio campaign "${campaign.name}": blinded pairwise comparisons of ${systems.join(', ')} on ${options.n} prompts of dataset "${prompts.dataset}" (version ${prompts.version}${prompts.split ? `, split ${prompts.split}` : ''}).`,
+    '',
+    '| field | value |',
+    '|---|---|',
+    `| rows | ${rows} |`,
+    `| source | human (${annotators.length} annotators: ${annotators.join(', ') || 'none'}) |`,
+    `| ratings used | ${used.length} of ${ratings.length} (answered pair items, first ratings; gold items, swapped repeats, skips and flagged items left out) |`,
+    `| rule | ${format === 'raw' ? 'none (raw ratings)' : RULE_TEXT[rule.rule](rule.helpfulWeight)} |`,
+    `| tie policy | ${format === 'trl-preference' ? 'items whose two responses get equal rewards give no pair' : format === 'trl-unpaired' ? 'responses with reward exactly 0.5 get no label' : 'ties count half a win'} |`,
+    `| seed | ${options.seed} |`,
+    `| overlap | ${options.overlap} annotators per item |`,
+    `| gold items | ${options.gold} |`,
+    `| swapped repeats | ${options.repeatSwapped} |`,
+    `| guideline versions | ${versions.join(', ') || campaign.guidelinesVersion} |`,
+    '',
+    '## Agreement on overlap items (95% bootstrap intervals)',
+    '',
+    '| criterion | items | raw | Cohen kappa | Fleiss kappa | Krippendorff alpha |',
+    '|---|---|---|---|---|---|',
+    ...agreement.map(
+      (a) =>
+        `| ${a.criterion} | ${a.items} | ${fmt(a.raw.estimate)} | ${fmt(a.cohen.estimate)} [${fmt(a.cohen.low)}, ${fmt(a.cohen.high)}] | ${fmt(a.fleiss.estimate)} [${fmt(a.fleiss.low)}, ${fmt(a.fleiss.high)}] | ${fmt(a.alpha.estimate)} [${fmt(a.alpha.low)}, ${fmt(a.alpha.high)}] |`,
+    ),
+    '',
+  ].join('\n');
+}
+
+export function exportRatings(db: Db, campaign: CampaignRow, format: RatingsFormat, path: string, rule: RewardRule): { path: string; rows: number; card: string | null } {
+  const rows = format === 'raw' ? rawRatings(db, campaign.id) : derivedRows(format, storedRatings(db, campaign.id), rule);
+  writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+  const cardPath = `${path.replace(/\.jsonl$/, '')}.card.md`;
+  writeFileSync(cardPath, datasetCard(db, campaign, format, rows.length, rule));
+  return { path, rows: rows.length, card: cardPath };
+}

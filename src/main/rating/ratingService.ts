@@ -1,0 +1,315 @@
+/**
+ * An annotator's work on a campaign: which item comes next, on which side each response goes,
+ * and every answer committed the moment it is given.
+ *
+ * The queue is computed, not stored: an annotator's next item is (1) an assignment they hold and
+ * have not rated (so a restart resumes exactly there, and an undone item comes back first), else
+ * (2) a swapped repeat that has come due, else (3) the first item in the campaign's seeded order
+ * that still wants an annotator and that they have not seen. Annotators walk the same order, so
+ * overlap items fill early and agreement can be read while the work goes on.
+ */
+import type { Db } from '../db/openDb';
+import { AppError } from '../../shared/contract';
+import type { RatingItem, RatingProgress, RatingSubmit, ShownRating, ShownVerdict, Verdict } from '../../shared/rating';
+import type { CampaignRow, CampaignStore } from './campaignStore';
+
+/** Items an annotator rates between an item and its swapped repeat, so memory of the sides fades. */
+export const REPEAT_GAP = 3;
+/** How many of an annotator's latest decisions stay open to edits. */
+export const EDITABLE = 10;
+
+interface AssignmentRow {
+  id: number;
+  item_id: number;
+  annotator_id: number;
+  swapped: number;
+  repeat_of: number | null;
+  want_repeat: number;
+  rated: number;
+}
+
+interface ShownRow {
+  assignment_id: number;
+  swapped: number;
+  prompt: string;
+  first_response: string;
+  second_response: string;
+}
+
+interface RatingRow {
+  helpful: Verdict | null;
+  safe: Verdict | null;
+  helpful_strength: ShownRating['helpfulStrength'];
+  safe_strength: ShownRating['safeStrength'];
+  rationale: string;
+  flag: ShownRating['flag'];
+  flag_note: string;
+  skipped: number;
+  swapped: number;
+}
+
+/** A well-mixed 32-bit hash of small integers: the seeded coin for sides and repeats. */
+export function mix(...values: number[]): number {
+  let h = 0x811c9dc5;
+  for (const v of values) {
+    h = Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+    h = Math.imul(h ^ (h >>> 12), 0x297a2d39) >>> 0;
+    h = (h ^ (h >>> 15)) >>> 0;
+  }
+  return h;
+}
+
+export function toCanonical(shown: ShownVerdict, swapped: boolean): Verdict {
+  if (shown === 'left') return swapped ? 'second' : 'first';
+  if (shown === 'right') return swapped ? 'first' : 'second';
+  return shown;
+}
+
+export function toShown(verdict: Verdict, swapped: boolean): ShownVerdict {
+  if (verdict === 'first') return swapped ? 'right' : 'left';
+  if (verdict === 'second') return swapped ? 'left' : 'right';
+  return verdict;
+}
+
+export class RatingService {
+  private readonly q;
+
+  constructor(
+    private readonly db: Db,
+    private readonly campaigns: CampaignStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.q = {
+      unrated: db.prepare<[number, number], AssignmentRow>(
+        `SELECT * FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND rated = 0
+         ORDER BY reopened_at IS NULL, reopened_at DESC, id LIMIT 1`,
+      ),
+      dueRepeat: db.prepare<[number, number], AssignmentRow>(
+        'SELECT * FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND want_repeat = 1 AND rated = 1 ORDER BY id LIMIT 1',
+      ),
+      laterCount: db.prepare<[number, number, number], { n: number }>(
+        'SELECT count(*) AS n FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND id > ?',
+      ),
+      nextItem: db.prepare<[number, number], { id: number; kind: 'pair' | 'gold' }>(
+        `SELECT i.id, i.kind FROM items i WHERE i.campaign_id = ? AND i.open = 1
+           AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)
+         ORDER BY i.rank LIMIT 1`,
+      ),
+      insertAssignment: db.prepare<[number, number, number, number, number | null, number, string]>(
+        'INSERT INTO assignments (campaign_id, item_id, annotator_id, swapped, repeat_of, want_repeat, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      clearWantRepeat: db.prepare<[number]>('UPDATE assignments SET want_repeat = 0 WHERE id = ?'),
+      assignment: db.prepare<[number], AssignmentRow & { campaign_id: number }>('SELECT * FROM assignments WHERE id = ?'),
+      shown: db.prepare<[number], ShownRow>(
+        `SELECT a.id AS assignment_id, a.swapped, i.prompt, s1.response AS first_response, s2.response AS second_response
+         FROM assignments a JOIN items i ON i.id = a.item_id
+         JOIN samples s1 ON s1.id = i.first_sample JOIN samples s2 ON s2.id = i.second_sample WHERE a.id = ?`,
+      ),
+      rating: db.prepare<[number], RatingRow>('SELECT * FROM ratings WHERE assignment_id = ?'),
+      upsertRating: db.prepare(
+        `INSERT INTO ratings (assignment_id, campaign_id, annotator_id, helpful, safe, helpful_strength, safe_strength, rationale, flag, flag_note,
+                              skipped, swapped, active_ms, guidelines_version, source, created_at, updated_at)
+         VALUES (@assignmentId, @campaignId, @annotatorId, @helpful, @safe, @helpfulStrength, @safeStrength, @rationale, @flag, @flagNote,
+                 @skipped, @swapped, @activeMs, @guidelinesVersion, @source, @now, @now)
+         ON CONFLICT (assignment_id) DO UPDATE SET helpful = excluded.helpful, safe = excluded.safe,
+           helpful_strength = excluded.helpful_strength, safe_strength = excluded.safe_strength, rationale = excluded.rationale,
+           flag = excluded.flag, flag_note = excluded.flag_note, skipped = excluded.skipped,
+           active_ms = ratings.active_ms + excluded.active_ms, guidelines_version = excluded.guidelines_version,
+           edits = ratings.edits + 1, updated_at = excluded.updated_at`,
+      ),
+      markRated: db.prepare<[number, number]>('UPDATE assignments SET rated = ?, reopened_at = NULL WHERE id = ?'),
+      reopen: db.prepare<[string, number]>('UPDATE assignments SET rated = 0, reopened_at = ? WHERE id = ?'),
+      deleteRating: db.prepare<[number]>('DELETE FROM ratings WHERE assignment_id = ?'),
+      latest: db.prepare<[number, number, number], { assignment_id: number }>(
+        'SELECT assignment_id FROM ratings WHERE campaign_id = ? AND annotator_id = ? ORDER BY updated_at DESC, assignment_id DESC LIMIT ?',
+      ),
+      myDone: db.prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM ratings WHERE campaign_id = ? AND annotator_id = ?'),
+      myOpen: db.prepare<[number, number], { n: number }>(
+        `SELECT count(*) AS n FROM items i WHERE i.campaign_id = ? AND i.open = 1
+           AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
+      ),
+      myHeld: db.prepare<{ campaign: number; annotator: number }, { n: number }>(
+        `SELECT (SELECT count(*) FROM assignments WHERE campaign_id = @campaign AND annotator_id = @annotator AND rated = 0)
+              + (SELECT count(*) FROM assignments WHERE campaign_id = @campaign AND annotator_id = @annotator AND want_repeat = 1) AS n`,
+      ),
+      campaignDone: db.prepare<[number], { n: number }>(
+        `SELECT count(*) AS n FROM ratings r JOIN assignments a ON a.id = r.assignment_id JOIN items i ON i.id = a.item_id
+         WHERE r.campaign_id = ? AND r.skipped = 0 AND a.repeat_of IS NULL AND i.kind = 'pair'`,
+      ),
+      pairItems: db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM items WHERE campaign_id = ? AND kind = 'pair'"),
+    };
+  }
+
+  /** The campaign, checked ready, and the annotator, checked a member of it. */
+  private enter(campaignName: string, annotatorId: number): CampaignRow {
+    const campaign = this.campaigns.ready(campaignName);
+    if (!this.campaigns.isMember(campaign.id, annotatorId)) {
+      throw new AppError('forbidden', `annotator ${annotatorId} is not in campaign "${campaignName}"`);
+    }
+    return campaign;
+  }
+
+  session(campaignName: string, annotatorId: number) {
+    const campaign = this.enter(campaignName, annotatorId);
+    return {
+      campaign: campaign.name,
+      annotator: this.campaigns.annotator(annotatorId),
+      guidelines: campaign.guidelines,
+      guidelinesVersion: campaign.guidelinesVersion,
+      progress: this.progress(campaign, annotatorId),
+    };
+  }
+
+  next(campaignName: string, annotatorId: number): { item: RatingItem | null; progress: RatingProgress } {
+    const campaign = this.enter(campaignName, annotatorId);
+    const assignment = this.db.transaction(() => this.nextAssignment(campaign, annotatorId)).immediate();
+    return { item: assignment === null ? null : this.show(assignment, false), progress: this.progress(campaign, annotatorId) };
+  }
+
+  private nextAssignment(campaign: CampaignRow, annotatorId: number): number | null {
+    const held = this.q.unrated.get(campaign.id, annotatorId);
+    if (held) return held.id;
+    const now = this.clock().toISOString();
+    const due = this.q.dueRepeat.get(campaign.id, annotatorId);
+    if (due && (this.q.laterCount.get(campaign.id, annotatorId, due.id)?.n ?? 0) >= REPEAT_GAP) {
+      this.q.clearWantRepeat.run(due.id);
+      return Number(this.q.insertAssignment.run(campaign.id, due.item_id, annotatorId, due.swapped ^ 1, due.id, 0, now).lastInsertRowid);
+    }
+    const item = this.q.nextItem.get(campaign.id, annotatorId);
+    if (!item) {
+      // Nothing new left: a due repeat need not wait for its gap any more.
+      if (!due) return null;
+      this.q.clearWantRepeat.run(due.id);
+      return Number(this.q.insertAssignment.run(campaign.id, due.item_id, annotatorId, due.swapped ^ 1, due.id, 0, now).lastInsertRowid);
+    }
+    const { seed, repeatSwapped } = campaign.config.options;
+    const swapped = mix(seed, annotatorId, item.id) & 1;
+    const wantRepeat = item.kind === 'pair' && mix(seed, annotatorId, item.id, 1) / 4294967296 < repeatSwapped ? 1 : 0;
+    const id = Number(this.q.insertAssignment.run(campaign.id, item.id, annotatorId, swapped, null, wantRepeat, now).lastInsertRowid);
+    this.campaigns.refreshItem(campaign, item.id);
+    return id;
+  }
+
+  /** The blinded view of an assignment: prompt and the two texts in this annotator's order. */
+  private show(assignmentId: number, withRating: boolean): RatingItem {
+    const row = this.q.shown.get(assignmentId);
+    if (!row) throw new AppError('not_found', `no assignment ${assignmentId}`);
+    const swapped = row.swapped === 1;
+    const rating = withRating ? this.q.rating.get(assignmentId) : undefined;
+    return {
+      assignmentId,
+      prompt: row.prompt,
+      left: swapped ? row.second_response : row.first_response,
+      right: swapped ? row.first_response : row.second_response,
+      rating: rating ? shownRating(rating) : null,
+    };
+  }
+
+  /** An assignment of this annotator in this campaign, or a refusal that names neither's secrets. */
+  private own(campaign: CampaignRow, annotatorId: number, assignmentId: number) {
+    const a = this.q.assignment.get(assignmentId);
+    if (!a || a.campaign_id !== campaign.id || a.annotator_id !== annotatorId) {
+      throw new AppError('not_found', `no assignment ${assignmentId} for this annotator in campaign "${campaign.name}"`);
+    }
+    return a;
+  }
+
+  private editable(campaign: CampaignRow, annotatorId: number, assignmentId: number): boolean {
+    return this.q.latest.all(campaign.id, annotatorId, EDITABLE).some((r) => r.assignment_id === assignmentId);
+  }
+
+  submit(input: RatingSubmit, source = 'studio'): { next: RatingItem | null; progress: RatingProgress } {
+    const campaign = this.enter(input.campaign, input.annotator);
+    const nextId = this.db
+      .transaction(() => {
+        const a = this.own(campaign, input.annotator, input.assignmentId);
+        if (a.rated === 1 && !this.editable(campaign, input.annotator, a.id)) {
+          throw new AppError('conflict', `assignment ${a.id} is not among your last ${EDITABLE} decisions; it can no longer be changed`);
+        }
+        const swapped = a.swapped === 1;
+        this.q.upsertRating.run({
+          assignmentId: a.id,
+          campaignId: campaign.id,
+          annotatorId: input.annotator,
+          helpful: input.helpful ? toCanonical(input.helpful, swapped) : null,
+          safe: input.safe ? toCanonical(input.safe, swapped) : null,
+          helpfulStrength: input.helpfulStrength ?? null,
+          safeStrength: input.safeStrength ?? null,
+          rationale: input.rationale,
+          flag: input.flag ?? null,
+          flagNote: input.flagNote,
+          skipped: input.skip ? 1 : 0,
+          swapped: a.swapped,
+          activeMs: input.activeMs,
+          guidelinesVersion: campaign.guidelinesVersion,
+          source,
+          now: this.clock().toISOString(),
+        });
+        this.q.markRated.run(1, a.id);
+        this.campaigns.refreshItem(campaign, a.item_id);
+        return this.nextAssignment(campaign, input.annotator);
+      })
+      .immediate();
+    return { next: nextId === null ? null : this.show(nextId, false), progress: this.progress(campaign, input.annotator) };
+  }
+
+  /** Takes back the latest decision: the rating is removed and its item comes back first, with the answers it had. */
+  undo(campaignName: string, annotatorId: number): { item: RatingItem | null; progress: RatingProgress } {
+    const campaign = this.enter(campaignName, annotatorId);
+    const item = this.db
+      .transaction(() => {
+        const latest = this.q.latest.get(campaign.id, annotatorId, 1);
+        if (!latest) return null;
+        const shown = this.show(latest.assignment_id, true);
+        const a = this.own(campaign, annotatorId, latest.assignment_id);
+        this.q.deleteRating.run(a.id);
+        this.q.reopen.run(this.clock().toISOString(), a.id);
+        this.campaigns.refreshItem(campaign, a.item_id);
+        return shown;
+      })
+      .immediate();
+    return { item: item ?? this.next(campaignName, annotatorId).item, progress: this.progress(campaign, annotatorId) };
+  }
+
+  recent(campaignName: string, annotatorId: number, limit: number): RatingItem[] {
+    const campaign = this.enter(campaignName, annotatorId);
+    return this.q.latest.all(campaign.id, annotatorId, Math.min(limit, EDITABLE)).map((r) => this.show(r.assignment_id, true));
+  }
+
+  open(campaignName: string, annotatorId: number, assignmentId: number): RatingItem {
+    const campaign = this.enter(campaignName, annotatorId);
+    const a = this.own(campaign, annotatorId, assignmentId);
+    if (a.rated === 1 && !this.editable(campaign, annotatorId, a.id)) {
+      throw new AppError('conflict', `assignment ${a.id} is not among your last ${EDITABLE} decisions`);
+    }
+    return this.show(a.id, true);
+  }
+
+  progress(campaign: CampaignRow, annotatorId: number): RatingProgress {
+    const done = this.q.myDone.get(campaign.id, annotatorId)?.n ?? 0;
+    const remaining = (this.q.myOpen.get(campaign.id, annotatorId)?.n ?? 0) + (this.q.myHeld.get({ campaign: campaign.id, annotator: annotatorId })?.n ?? 0);
+    const target = (this.q.pairItems.get(campaign.id)?.n ?? 0) * campaign.config.options.overlap;
+    const median = this.campaigns.medianActiveMs(campaign.id, annotatorId);
+    return {
+      mine: { done, remaining },
+      campaign: { done: Math.min(this.q.campaignDone.get(campaign.id)?.n ?? 0, target), target },
+      medianActiveMs: median,
+      etaMs: median === null ? null : median * remaining,
+    };
+  }
+}
+
+function shownRating(row: RatingRow): ShownRating {
+  const swapped = row.swapped === 1;
+  return {
+    helpful: row.helpful ? toShown(row.helpful, swapped) : null,
+    safe: row.safe ? toShown(row.safe, swapped) : null,
+    helpfulStrength: row.helpful_strength,
+    safeStrength: row.safe_strength,
+    rationale: row.rationale,
+    flag: row.flag,
+    flagNote: row.flag_note,
+    skipped: row.skipped === 1,
+  };
+}

@@ -1,0 +1,175 @@
+/** `alol campaign ...`, `alol annotator add`, `alol ratings ...` and `alol rewards from-ratings`: the rating loop from a terminal. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatTable } from './cliFormat';
+import { call, decimal, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
+import { DEFAULT_PORT } from './http/serveStudio';
+import { ratingsFormats, type Input } from '../shared/contract';
+import { rewardRules, type AgreementSummary, type CampaignSummary } from '../shared/rating';
+
+function one(positionals: string[], what: string, command: string): string {
+  if (positionals.length !== 1 || !positionals[0]) throw new UsageError(`${command}: give exactly one ${what}`);
+  return positionals[0];
+}
+
+function rule(values: Values): { rule?: (typeof rewardRules)[number]; helpfulWeight?: number } {
+  const name = text(values, 'rule');
+  if (name !== undefined && !(rewardRules as readonly string[]).includes(name)) throw new UsageError(`--rule: one of ${rewardRules.join(', ')}`);
+  const weight = decimal(values, 'helpful-weight');
+  return { ...(name ? { rule: name as (typeof rewardRules)[number] } : {}), ...(weight !== undefined ? { helpfulWeight: weight } : {}) };
+}
+
+const ruleOptions = { rule: { type: 'string' }, 'helpful-weight': { type: 'string' } } as const;
+
+/** An annotator's personal link: the server's address and their token, in the fragment so no log keeps it. */
+export function annotatorLink(host: string, port: number, token: string): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}/#rate=${token}`;
+}
+
+function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null): string {
+  const pct = c.target > 0 ? ` (${Math.round((100 * c.done) / c.target)}%)` : '';
+  const lines = [
+    `Campaign "${c.name}" (${c.status}${c.error ? `: ${c.error}` : ''})`,
+    `  systems:   ${c.systems.join(', ')}`,
+    `  prompts:   ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''}; ${c.options.n} per pair of systems`,
+    `  items:     ${c.items} pairs + ${c.goldItems} gold; overlap ${c.options.overlap}; swapped repeats ${c.options.repeatSwapped}; seed ${c.options.seed}`,
+    `  progress:  ${c.done}/${c.target} ratings${pct}; ${c.ratings} ratings in all`,
+    ...(c.revealing > 0 ? [`  warning:   ${c.revealing} items have a response that names a system (blinding broken there)`] : []),
+    `  guidelines ${c.guidelinesVersion}`,
+  ];
+  if (c.annotators.length > 0) {
+    lines.push(
+      '',
+      formatTable(
+        ['annotator', 'done', 'flagged', 'skipped', 'median s/item', 'link'],
+        c.annotators.map((a) => [a.name, String(a.done), String(a.flagged), String(a.skipped), a.medianActiveMs === null ? '-' : (a.medianActiveMs / 1000).toFixed(1), a.hasLink ? 'yes' : 'no']),
+      ),
+    );
+  }
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  for (const a of agreement ?? []) {
+    lines.push(
+      '',
+      `Agreement, ${a.criterion} (${a.items} overlap items): raw ${f(a.raw.estimate)}, Cohen ${f(a.cohen.estimate)} [${f(a.cohen.low)}, ${f(a.cohen.high)}], Fleiss ${f(a.fleiss.estimate)} [${f(a.fleiss.low)}, ${f(a.fleiss.high)}], alpha ${f(a.alpha.estimate)} [${f(a.alpha.low)}, ${f(a.alpha.high)}]`,
+    );
+    if (a.annotators.length > 0) {
+      lines.push(
+        formatTable(
+          ['annotator', 'n', 'agreement', 'gold acc.', 'self-consistency', 'chose left'],
+          a.annotators.map((x) => [x.annotator, String(x.n), f(x.agreement), f(x.goldAccuracy), f(x.selfConsistency), f(x.positionBias)]),
+        ),
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export const ratingCommands: Record<string, Command> = {
+  'campaign create': {
+    options: {
+      name: { type: 'string' },
+      models: { type: 'string' },
+      prompts: { type: 'string' },
+      n: { type: 'string' },
+      overlap: { type: 'string' },
+      gold: { type: 'string' },
+      'repeat-swapped': { type: 'string' },
+      seed: { type: 'string' },
+      guidelines: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+    },
+    async run(backend, values) {
+      const [dataset, split] = required(values, 'prompts', 'campaign create').split(':', 2) as [string, string | undefined];
+      const guidelines = text(values, 'guidelines');
+      const maxNewTokens = integer(values, 'max-new-tokens');
+      const input: Input<'campaigns.create'> = {
+        name: required(values, 'name', 'campaign create'),
+        models: required(values, 'models', 'campaign create').split(',').map((m) => m.trim()),
+        prompts: { dataset, ...(split ? { split } : {}) },
+        n: integer(values, 'n') ?? (() => { throw new UsageError('campaign create: --n is required'); })(),
+        ...(integer(values, 'overlap') !== undefined ? { overlap: integer(values, 'overlap') } : {}),
+        ...(integer(values, 'gold') !== undefined ? { gold: integer(values, 'gold') } : {}),
+        ...(decimal(values, 'repeat-swapped') !== undefined ? { repeatSwapped: decimal(values, 'repeat-swapped') } : {}),
+        ...(integer(values, 'seed') !== undefined ? { seed: integer(values, 'seed') } : {}),
+        ...(guidelines ? { guidelines: readFileSync(resolve(guidelines), 'utf8') } : {}),
+        ...(maxNewTokens !== undefined ? { settings: { maxNewTokens } } : {}),
+      };
+      const json = values.json === true;
+      await runJob(backend, json, () => call(backend, 'campaigns.create', input));
+      const summary = await call(backend, 'campaigns.get', { campaign: input.name });
+      print(json, summary, () => formatCampaign(summary, null));
+    },
+  },
+  campaigns: {
+    options: {},
+    async run(backend, values) {
+      const list = await call(backend, 'campaigns.list', {});
+      print(values.json === true, list, () =>
+        list.length === 0
+          ? 'No campaigns yet: alol campaign create --help'
+          : formatTable(['name', 'status', 'systems', 'items', 'ratings', 'annotators'], list.map((c) => [c.name, c.status, c.systems.join(', '), String(c.items), `${c.done}/${c.target}`, String(c.annotators.length)])),
+      );
+    },
+  },
+  'campaign show': {
+    options: { reps: { type: 'string' } },
+    async run(backend, values, positionals) {
+      const campaign = one(positionals, 'campaign name', 'campaign show');
+      const summary = await call(backend, 'campaigns.get', { campaign });
+      const agreement = await call(backend, 'campaigns.agreement', { campaign, ...(integer(values, 'reps') !== undefined ? { reps: integer(values, 'reps') } : {}) });
+      print(values.json === true, { ...summary, agreement }, () => formatCampaign(summary, agreement));
+    },
+  },
+  'campaign items': {
+    options: { offset: { type: 'string' }, limit: { type: 'string' } },
+    async run(backend, values, positionals) {
+      const campaign = one(positionals, 'campaign name', 'campaign items');
+      const page = await call(backend, 'campaigns.items', { campaign, offset: integer(values, 'offset') ?? 0, limit: integer(values, 'limit') ?? 10_000 });
+      print(values.json === true, page.rows, () =>
+        formatTable(['id', 'kind', 'first', 'second', 'ratings', 'prompt'], page.rows.map((i) => [String(i.id), i.kind + (i.reveals ? '!' : ''), i.first.system, i.second.system, String(i.ratings), i.prompt.replace(/\s+/g, ' ').slice(0, 60)])),
+      );
+    },
+  },
+  'annotator add': {
+    options: { campaign: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, 'no-link': { type: 'boolean', default: false } },
+    async run(backend, values, positionals) {
+      const name = one(positionals, 'annotator NAME', 'annotator add');
+      const campaign = required(values, 'campaign', 'annotator add');
+      const out = await call(backend, 'annotators.add', { campaign, name, link: values['no-link'] !== true });
+      const link = out.token === null ? null : annotatorLink(text(values, 'host') ?? '127.0.0.1', integer(values, 'port') ?? DEFAULT_PORT, out.token);
+      print(values.json === true, { annotator: out.annotator, campaign, token: out.token, link }, () =>
+        link
+          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link (a new one replaces any earlier):\n${link}\nServe it with: alol serve --campaign "${campaign}"${text(values, 'host') && text(values, 'host') !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}`
+          : `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}" (rates in the desktop app; no link)`,
+      );
+    },
+  },
+  'ratings export': {
+    options: { format: { type: 'string', default: 'raw' }, out: { type: 'string' }, ...ruleOptions },
+    async run(backend, values, positionals) {
+      const campaign = one(positionals, 'campaign name', 'ratings export');
+      const format = text(values, 'format') as (typeof ratingsFormats)[number];
+      if (!(ratingsFormats as readonly string[]).includes(format)) throw new UsageError(`--format: one of ${ratingsFormats.join(', ')}`);
+      const out = await call(backend, 'ratings.export', { campaign, format, path: resolve(required(values, 'out', 'ratings export')), ...rule(values) });
+      print(values.json === true, out, () => `Wrote ${out.rows} rows to ${out.path}${out.card ? `\nDataset card: ${out.card}` : ''}`);
+    },
+  },
+  'ratings import': {
+    options: {},
+    async run(backend, values, positionals) {
+      const [campaign, file] = positionals;
+      if (!campaign || !file || positionals.length !== 2) throw new UsageError('ratings import: give a campaign and a FILE');
+      const out = await call(backend, 'ratings.import', { campaign, path: resolve(file) });
+      print(values.json === true, out, () => `Imported ${out.imported} ratings by ${out.annotators.join(', ')}`);
+    },
+  },
+  'rewards from-ratings': {
+    options: { name: { type: 'string' }, ...ruleOptions },
+    async run(backend, values, positionals) {
+      const campaign = one(positionals, 'campaign name', 'rewards from-ratings');
+      const out = await call(backend, 'rewards.fromRatings', { campaign, name: required(values, 'name', 'rewards from-ratings'), ...rule(values) });
+      print(values.json === true, out, () => `Dataset "${out.dataset.name}" version ${out.dataset.version}: ${out.examples} (prompt, response, reward) rows from human ratings\n\n${out.card}`);
+    },
+  },
+};
