@@ -6,11 +6,16 @@ export const screens = [
   { id: 'models', label: 'Models', later: null },
   { id: 'runs', label: 'Runs', later: null },
   { id: 'samples', label: 'Samples', later: 'Sampled responses arrive here in a later step: generate from trained models and browse what they wrote.' },
-  { id: 'rate', label: 'Rate', later: 'Pairwise human rating arrives here in a later step: compare two responses for helpfulness and safety.' },
+  { id: 'campaigns', label: 'Campaigns', later: null },
+  { id: 'rate', label: 'Rate', later: null },
   { id: 'results', label: 'Results', later: 'Win rates and reports arrive here in a later step, with confidence intervals and plots.' },
 ] as const;
 
 export type Screen = (typeof screens)[number];
+export interface RatingTarget {
+  campaign: string;
+  annotator: number;
+}
 export type ScreenId = Screen['id'];
 
 /** The shell: which screen is shown, and what the backend says about itself. */
@@ -19,6 +24,7 @@ export class AppState {
   #screen = $state.raw<ScreenId>('data');
   #info = $state.raw<AppInfo | null>(null);
   #infoError = $state.raw<AppErrorShape | null>(null);
+  #rating = $state.raw<RatingTarget | null>(null);
 
   readonly current: Screen = $derived(screens.find((screen) => screen.id === this.#screen) ?? screens[0]);
 
@@ -36,8 +42,18 @@ export class AppState {
     return this.#infoError;
   }
 
+  /** Whom the desktop user rates as, in which campaign: chosen on the Campaigns screen or the Rate screen. */
+  get rating(): RatingTarget | null {
+    return this.#rating;
+  }
+
   show(screen: ScreenId): void {
     this.#screen = screen;
+  }
+
+  rate(target: RatingTarget): void {
+    this.#rating = target;
+    this.#screen = 'rate';
   }
 
   async loadInfo(): Promise<void> {
