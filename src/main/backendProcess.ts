@@ -36,4 +36,8 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 send({ type: 'ready' });
-if (values['seed-demo'] === true) void seedDemoProject(backend, (line) => console.log(line));
+if (values['seed-demo'] === true) {
+  seedDemoProject(backend, (line) => console.log(line)).catch((error: unknown) =>
+    console.error(`Demo loop stopped: ${error instanceof Error ? error.message : String(error)} (the next start continues it)`),
+  );
+}

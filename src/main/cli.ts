@@ -30,6 +30,7 @@ import {
 import { formatImportSummary, formatTable, truncate } from './cliFormat';
 import { call, common, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
 import { ratingCommands } from './ratingCommands';
+import { reportCommand } from './reportCommand';
 
 const USAGE = `A-LoL Studio command line
 
@@ -82,6 +83,11 @@ Rating:
   ratings import C FILE                  ratings in the raw format, collected elsewhere
   rewards from-ratings C --name DATASET [--rule weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
                                          a (prompt, response, reward) dataset from the ratings
+  retrain --campaign C [--algo a_lol --ref MODEL --out NAME --steps 100 --lr 2e-3 --rule R --next-campaign C2]
+                                         ratings -> rewards -> A-LoL from the reference -> a campaign of new vs reference
+Results:
+  report --out FILE.html [--campaign C] [--seed 0 --reps 500]
+                                         win rates, leaderboard, agreement, rewards, diversity and training curves as one HTML file
 Studio:
   doctor                                 Node, tensor backend and why, GPU, Electron, project
   studio ${SERVE_USAGE}
@@ -180,6 +186,7 @@ async function waitForRun(backend: Backend, json: boolean, start: () => Promise<
 
 const commands: Record<string, Command> = {
   ...ratingCommands,
+  report: reportCommand,
   train: {
     options: Object.fromEntries(runFields.map((f) => [f.flag, { type: 'string' as const }])),
     help: () =>

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatTable } from './cliFormat';
-import { call, decimal, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
+import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
 import { DEFAULT_PORT } from './http/serveStudio';
 import { ratingsFormats, type Input } from '../shared/contract';
 import { rewardRules, type AgreementSummary, type CampaignSummary } from '../shared/rating';
@@ -66,6 +66,47 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
 }
 
 export const ratingCommands: Record<string, Command> = {
+  retrain: {
+    options: {
+      campaign: { type: 'string' },
+      algo: { type: 'string' },
+      ref: { type: 'string' },
+      out: { type: 'string' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      'next-campaign': { type: 'string' },
+      ...ruleOptions,
+    },
+    async run(backend, values) {
+      const json = values.json === true;
+      const input = {
+        campaign: required(values, 'campaign', 'retrain'),
+        ...defined({
+          algo: text(values, 'algo') as Input<'campaigns.retrain'>['algo'],
+          ref: text(values, 'ref'),
+          out: text(values, 'out'),
+          steps: integer(values, 'steps'),
+          batch: integer(values, 'batch'),
+          lr: decimal(values, 'lr'),
+          seed: integer(values, 'seed'),
+          nextCampaign: text(values, 'next-campaign'),
+        }),
+        ...rule(values),
+      };
+      const s = await call(backend, 'campaigns.retrain', input);
+      // Only microtasks run before runJob listens, so the run's end cannot be missed.
+      await runJob(backend, json, async () => s);
+      // The follow-up campaign's preparation starts as the run ends; wait for it too.
+      const next = await call(backend, 'campaigns.get', { campaign: s.nextCampaign });
+      if (next.status === 'preparing' && next.jobId !== null) await runJob(backend, json, async () => ({ jobId: next.jobId as number }));
+      const summary = await call(backend, 'campaigns.get', { campaign: s.nextCampaign });
+      print(json, { ...s, campaign: summary }, () =>
+        [`Rewards: dataset "${s.dataset}" v${s.version}; run ${s.runId} trained "${s.model}".`, '', formatCampaign(summary, null)].join('\n'),
+      );
+    },
+  },
   'campaign create': {
     options: {
       name: { type: 'string' },

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, RewardRule, ratingMethods } from './rating';
+import { Results, ResultsRequest } from './results';
 
 const id = z.number().int().positive();
 const name = z
@@ -341,6 +342,22 @@ export type CampaignCreate = z.infer<typeof CampaignCreate>;
 
 const campaignRef = { campaign: z.string().min(1).max(100) };
 
+export const RetrainRequest = z
+  .object({
+    campaign: datasetName,
+    algo: Algo.default('a_lol').describe('the algorithm to retrain with'),
+    ref: modelName.optional().describe("the reference policy and starting point (default: the campaign's first system)"),
+    out: modelName.optional().describe('the new model (default: REF-CAMPAIGN)'),
+    steps: z.number().int().min(1).max(1_000_000).default(100).describe('update budget in optimizer steps'),
+    batch: z.number().int().min(1).max(1024).default(16),
+    lr: z.number().positive().max(1).default(2e-3),
+    seed: z.number().int().nonnegative().default(0),
+    nextCampaign: datasetName.optional().describe('the campaign comparing the new model with the reference (default: CAMPAIGN-next)'),
+  })
+  .extend(RewardRule.shape)
+  .strict();
+export type RetrainRequest = z.infer<typeof RetrainRequest>;
+
 export const ratingsFormats = ['raw', 'trl-preference', 'trl-unpaired', 'rewards'] as const;
 
 export const methods = {
@@ -489,7 +506,10 @@ export const methods = {
     input: z.object({ ...campaignRef, name: datasetName }).extend(RewardRule.shape).strict(),
     output: z.object({ dataset: DatasetSummary, examples: z.number().int().nonnegative(), card: z.string() }),
   },
+  /** Ratings -> rewards -> A-LoL from the reference -> (when the run succeeds) a campaign comparing the new model with the reference. */
+  'campaigns.retrain': { input: RetrainRequest, output: z.object({ dataset: z.string(), version: z.number().int().positive(), runId: id, jobId: id, model: z.string(), nextCampaign: z.string() }) },
   ...ratingMethods,
+  'results.get': { input: ResultsRequest, output: Results },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
   'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },

@@ -19,6 +19,13 @@ export async function finished(backend: Backend, start: () => Promise<{ jobId: n
   }
 }
 
+/** Waits for a job that is already running (or has just ended) and returns how it ended. */
+export async function finishedJob(backend: Backend, jobId: number): Promise<Job> {
+  const waiting = nextEvent(backend, 'jobs.finished', (j) => j.id === jobId);
+  const now = await call(backend, 'jobs.get', { jobId });
+  return now.status === 'running' ? waiting : now;
+}
+
 export const TINY_MODEL = { layers: 1, dim: 32, heads: 2, context: 64, vocab: 300 } as const;
 
 /**

@@ -6,7 +6,7 @@ import type { Backend } from '../../src/main/api/backend';
 import { mix, toCanonical, toShown } from '../../src/main/rating/ratingService';
 import { shownVerdicts } from '../../src/shared/rating';
 import { call, openBackend } from '../helpers/backend';
-import { campaignProject } from '../helpers/campaign';
+import { campaignProject, finishedJob } from '../helpers/campaign';
 import { useTempDir } from '../helpers/tempDir';
 
 const tempDir = useTempDir();
@@ -194,4 +194,18 @@ describe('a rating campaign on the real backend', () => {
       expect(e.metadata).toMatchObject({ campaign: C, rule: 'weighted' });
     }
   });
+
+  it('retrains from the ratings and then opens a campaign of the new model against the reference', async () => {
+    const started = await call(backend, 'campaigns.retrain', { campaign: C, steps: 3, batch: 4, seed: 1 });
+    expect(started).toMatchObject({ model: `sys-alpha-${C}`, nextCampaign: `${C}-next`, dataset: `${C}-rewards` });
+    const job = await finishedJob(backend, started.jobId);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const run = await call(backend, 'runs.get', { runId: started.runId });
+    expect(run.config).toMatchObject({ algo: 'a_lol', init: 'sys-alpha', ref: 'sys-alpha', reward: 'column', data: `${C}-rewards` });
+    // The follow-up exists as soon as the run's end is known, and prepares in its own job.
+    const next = await call(backend, 'campaigns.get', { campaign: started.nextCampaign });
+    expect(next.systems).toEqual([`sys-alpha-${C}`, 'sys-alpha']);
+    if (next.status === 'preparing') await finishedJob(backend, next.jobId!);
+    expect((await call(backend, 'campaigns.get', { campaign: started.nextCampaign })).status).toBe('ready');
+  }, 120_000);
 });

@@ -13,7 +13,7 @@ import { JobStore } from '../jobs/jobStore';
 import { JobService } from '../jobs/jobService';
 import { EventBus } from './eventBus';
 import { createDispatch, type Dispatch } from './dispatch';
-import { AppError, type AppInfo, type Handlers } from '../../shared/contract';
+import { AppError, type AppInfo, type Handlers, type RunConfig } from '../../shared/contract';
 import { initBackend, type ForcedBackend } from '../lm/backend';
 import { ModelStore } from '../lm/modelStore';
 import { RunStore } from '../alol/runStore';
@@ -24,7 +24,9 @@ import { exportModel, tokenize } from '../lm/modelOps';
 import { version } from '../version';
 import { CampaignStore } from '../rating/campaignStore';
 import { RatingService } from '../rating/ratingService';
-import { createCampaignHandlers } from '../rating/campaignHandlers';
+import { createCampaign, createCampaignHandlers } from '../rating/campaignHandlers';
+import { campaignResults } from '../report/results';
+import { Retrainer } from '../rating/retrain';
 
 export interface BackendOptions {
   projectDir: string;
@@ -71,7 +73,10 @@ export function createBackend(options: BackendOptions): Backend {
   /** Starts (or resumes) a run's job; the run's status follows the job's end. */
   const startRunJob = (runId: number): number => {
     const jobId = jobs.start('train', { runId }, (job) => {
-      if (job.status === 'succeeded') runs.finish(runId, 'succeeded', { summary: job.result ?? {} });
+      if (job.status === 'succeeded') {
+        runs.finish(runId, 'succeeded', { summary: job.result ?? {} });
+        retrainer.runEnded(runId);
+      }
       else if (job.status === 'cancelled') runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
       else {
         const crashed = job.error?.code === 'crashed' || job.error?.code === 'interrupted';
@@ -82,8 +87,27 @@ export function createBackend(options: BackendOptions): Backend {
     return jobId;
   };
 
+  /** A run's row, after checking everything it names exists (and its output does not). */
+  const createRun = (config: RunConfig): number => {
+    if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
+    models.get(config.init);
+    if (config.ref) models.get(config.ref);
+    datasets.get(config.data, config.dataVersion);
+    return runs.create(config, `run-${Date.now().toString(36)}`);
+  };
   const campaigns = new CampaignStore(db);
   const ratings = new RatingService(db, campaigns);
+  const retrainer = new Retrainer({
+    db,
+    datasets,
+    models,
+    runs,
+    campaigns,
+    createRun,
+    startRunJob,
+    createCampaign: (input) => void createCampaign({ jobs, models, datasets, campaigns }, input),
+  });
+  retrainer.recover();
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -139,11 +163,7 @@ export function createBackend(options: BackendOptions): Backend {
       return { jobId: jobs.start('generate', input) };
     },
     'runs.start': (config) => {
-      if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
-      models.get(config.init);
-      if (config.ref) models.get(config.ref);
-      datasets.get(config.data, config.dataVersion);
-      const runId = runs.create(config, `run-${Date.now().toString(36)}`);
+      const runId = createRun(config);
       return { runId, jobId: startRunJob(runId) };
     },
     'runs.list': () => runs.list(),
@@ -182,7 +202,8 @@ export function createBackend(options: BackendOptions): Backend {
         })),
       };
     },
-    ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings }),
+    ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings, retrainer }),
+    'results.get': (input) => campaignResults(db, input),
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),
     'jobs.cancel': ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),

@@ -189,6 +189,17 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX ratings_by_annotator ON ratings (campaign_id, annotator_id, updated_at);
   `,
+  // 5: retrains: a run on a campaign's rewards, and the campaign that will compare its model.
+  `
+  CREATE TABLE retrains (
+    id             INTEGER PRIMARY KEY,
+    campaign_id    INTEGER NOT NULL REFERENCES campaigns(id),
+    dataset        TEXT NOT NULL,
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    next_campaign  TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

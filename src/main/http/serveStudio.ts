@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackend } from '../api/backend';
 import { initBackend } from '../lm/backend';
 import { startHttpServer } from './httpServer';
-import { seedDemoProject } from '../api/demoProject';
+import { DEMO, seedDemoProject } from '../api/demoProject';
 import type { BackendName } from '../../shared/contract';
 
 export interface ServeOptions {
@@ -69,7 +69,8 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
           if (error.code === 'EADDRINUSE') return listen(0);
           throw error;
         });
-  const link = `${server.url}#token=${token}${campaign ? `&campaign=${encodeURIComponent(campaign.name)}` : ''}`;
+  const focus = campaign?.name ?? (options.seedDemo ? DEMO.campaign : null);
+  const link = `${server.url}#token=${token}${focus ? `&campaign=${encodeURIComponent(focus)}` : ''}`;
 
   if (options.json) {
     console.log(JSON.stringify({ event: 'listening', url: server.url, port: server.port, token, projectDir: backend.paths.dir, campaign: campaign?.name ?? null }));
@@ -87,7 +88,19 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
       (error: unknown) => console.log(`Tensor backend: none (${error instanceof Error ? error.message : String(error)})`),
     );
   }
-  if (options.seedDemo) await seedDemoProject(backend, (line) => console.log(line));
+  if (options.seedDemo) {
+    // The loop runs while the studio is up, so its runs and jobs can be watched as they go.
+    const log = (line: string) => (options.json ? undefined : console.log(line));
+    void seedDemoProject(backend, log).then(
+      (outcome) => {
+        if (!outcome) return;
+        const rateLink = `${server.url}#token=${token}&campaign=${encodeURIComponent(outcome.campaign)}`;
+        if (options.json) console.log(JSON.stringify({ event: 'demo-ready', ...outcome }));
+        else console.log(`Rate now: ${rateLink}`);
+      },
+      (error: unknown) => console.error(`Demo loop stopped: ${error instanceof Error ? error.message : String(error)} (the next start continues it)`),
+    );
+  }
   if (options.open && !process.env.CI && !openBrowser(link) && !options.json) {
     console.log('(no desktop browser to open here: open the link above yourself)');
   }

@@ -6,16 +6,18 @@ import type { ProjectPaths } from '../project';
 import type { DatasetStore } from '../data/datasetStore';
 import type { ModelStore } from '../lm/modelStore';
 import type { JobService } from '../jobs/jobService';
-import { AppError, type Handlers } from '../../shared/contract';
+import { AppError, type CampaignCreate, type Handlers } from '../../shared/contract';
 import { tokenHash, type CampaignStore } from './campaignStore';
 import type { RatingService } from './ratingService';
 import { DEFAULT_GUIDELINES } from './defaultGuidelines';
 import { importRawRatings } from './rawRatings';
 import { exportRatings } from './exportRatings';
 import { rewardsFromRatings } from './ratingRewards';
+import type { Retrainer } from './retrain';
 import { agreementSummaries } from './agreementSummaries';
 
 export interface CampaignDeps {
+  retrainer: Retrainer;
   paths: ProjectPaths;
   db: Db;
   jobs: JobService;
@@ -36,6 +38,7 @@ type CampaignMethods =
   | 'ratings.export'
   | 'ratings.import'
   | 'rewards.fromRatings'
+  | 'campaigns.retrain'
   | 'rating.session'
   | 'rating.next'
   | 'rating.submit'
@@ -48,24 +51,23 @@ function absolute(method: string, path: string): string {
   return path;
 }
 
-export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, CampaignMethods> {
-  /** Starts (or restarts) the job that samples missing responses and builds the items. */
-  const prepare = (campaignId: number): number => {
-    const jobId = d.jobs.start('campaign', { campaignId }, (job) => {
-      if (job.status === 'succeeded') return;
-      d.campaigns.setStatus(campaignId, 'failed', job.error?.message ?? `preparation ${job.status}`);
-    });
-    d.campaigns.setJob(campaignId, jobId);
-    return jobId;
-  };
+/** Creates a campaign and starts the job that samples missing responses and builds its items. */
+export function createCampaign(d: Pick<CampaignDeps, 'jobs' | 'models' | 'datasets' | 'campaigns'>, input: CampaignCreate): { campaignId: number; jobId: number } {
+  for (const model of input.models) d.models.get(model);
+  const dataset = d.datasets.get(input.prompts.dataset, input.prompts.version);
+  const campaignId = d.campaigns.create(input, dataset.version, input.guidelines ?? DEFAULT_GUIDELINES);
+  const jobId = d.jobs.start('campaign', { campaignId }, (job) => {
+    if (job.status === 'succeeded') return;
+    d.campaigns.setStatus(campaignId, 'failed', job.error?.message ?? `preparation ${job.status}`);
+  });
+  d.campaigns.setJob(campaignId, jobId);
+  return { campaignId, jobId };
+}
 
+export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, CampaignMethods> {
   return {
-    'campaigns.create': (input) => {
-      for (const model of input.models) d.models.get(model);
-      const dataset = d.datasets.get(input.prompts.dataset, input.prompts.version);
-      const campaignId = d.campaigns.create(input, dataset.version, input.guidelines ?? DEFAULT_GUIDELINES);
-      return { campaignId, jobId: prepare(campaignId) };
-    },
+    'campaigns.create': (input) => createCampaign(d, input),
+    'campaigns.retrain': (input) => d.retrainer.start(input),
     'campaigns.list': () => d.campaigns.list(),
     'campaigns.get': ({ campaign }) => d.campaigns.summary(d.campaigns.get(campaign)),
     'campaigns.items': ({ campaign, offset, limit }) => d.campaigns.items(d.campaigns.get(campaign).id, offset, limit),

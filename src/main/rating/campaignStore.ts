@@ -142,7 +142,7 @@ export class CampaignStore {
   }
 
   create(input: CampaignCreate, datasetVersion: number, guidelines: string, now = new Date()): number {
-    if (this.q.byName.get(input.name)) throw new AppError('conflict', `a campaign named "${input.name}" exists already`);
+    if (this.has(input.name)) throw new AppError('conflict', `a campaign named "${input.name}" exists already`);
     const config: CampaignConfig = {
       systems: input.models,
       prompts: { dataset: input.prompts.dataset, version: datasetVersion, split: input.prompts.split ?? null },
@@ -157,6 +157,10 @@ export class CampaignStore {
     const row = this.q.byName.get(name);
     if (!row) throw new AppError('not_found', `no campaign named "${name}"`);
     return toCampaign(row);
+  }
+
+  has(name: string): boolean {
+    return this.q.byName.get(name) !== undefined;
   }
 
   getById(id: number): CampaignRow {

@@ -1,0 +1,132 @@
+/**
+ * What the Results screen and `alol report` show: for one campaign (or every campaign pooled), per
+ * criterion the win/tie/loss of every pair of systems with Wilson intervals and a Bradley-Terry
+ * leaderboard with bootstrap intervals and interval-respecting ranks; the annotators' agreement;
+ * per model the reward distributions, diversity and length of its sampled responses; and the
+ * training curves of the runs that made the models. Computed in src/main/report/results.ts.
+ */
+import { z } from 'zod';
+import { AgreementSummary, Criterion } from './rating';
+
+const count = z.number().int().nonnegative();
+
+export const ResultsRequest = z
+  .object({
+    /** One campaign by name; every campaign pooled when left out. */
+    campaign: z.string().min(1).max(100).optional(),
+    /** Seed and replicates of the bootstraps (leaderboard and agreement intervals). */
+    seed: z.number().int().nonnegative().default(0),
+    reps: z.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+export type ResultsRequest = z.infer<typeof ResultsRequest>;
+
+/** An estimate with its 95% interval; all null when there is nothing to estimate from. */
+export const RateInterval = z.object({ estimate: z.number().nullable(), low: z.number().nullable(), high: z.number().nullable() });
+export type RateInterval = z.infer<typeof RateInterval>;
+
+/** System a against system b on one criterion: a's wins, ties and losses, and a's win rate (a tie is half a win). */
+export const PairResult = z.object({
+  a: z.string(),
+  b: z.string(),
+  wins: count,
+  ties: count,
+  losses: count,
+  n: count,
+  /** (wins + ties / 2) / n; null when the two never met. */
+  winRate: z.number().nullable(),
+  /** Wilson 95% interval of winRate. */
+  ci: RateInterval,
+});
+export type PairResult = z.infer<typeof PairResult>;
+
+/** One system's Bradley-Terry score (Elo-like: the average system at 1000, +400 = 10:1 odds). */
+export const LeaderboardRow = z.object({
+  system: z.string(),
+  /** Geometric mean over the systems ranked is 1. */
+  strength: z.number(),
+  score: z.number(),
+  /** Percentile bootstrap 95% interval of the score. */
+  low: z.number(),
+  high: z.number(),
+  /** 1 + the systems whose interval lies wholly above this one's: overlapping systems share a rank. */
+  rank: z.number().int().positive(),
+  /** Comparisons this system was in. */
+  games: count,
+});
+export type LeaderboardRow = z.infer<typeof LeaderboardRow>;
+
+export const CriterionResults = z.object({
+  criterion: Criterion,
+  /** Comparisons counted: answered first ratings of pair items, not flagged or skipped. */
+  comparisons: count,
+  /** Every pair of systems once, a before b in the order of `systems`. */
+  pairs: z.array(PairResult),
+  /** Best first; only systems with at least one comparison. Empty when there is none. */
+  leaderboard: z.array(LeaderboardRow),
+  /** Some group of systems won or lost every game against the rest (or never met it): scores were shrunk towards the average. */
+  regularised: z.boolean(),
+});
+export type CriterionResults = z.infer<typeof CriterionResults>;
+
+export const HistogramBin = z.object({ low: z.number(), high: z.number(), count });
+
+/** One reward over a model's samples; bins share their edges across the models of the results, so they compare. */
+export const RewardDistribution = z.object({
+  name: z.string(),
+  n: count,
+  mean: z.number().nullable(),
+  /** Sample sd (n - 1); null for fewer than two values. */
+  sd: z.number().nullable(),
+  bins: z.array(HistogramBin),
+});
+export type RewardDistribution = z.infer<typeof RewardDistribution>;
+
+/** A model's sampled responses (every sample of it in the project), summarised. */
+export const ModelResults = z.object({
+  model: z.string(),
+  samples: count,
+  rewards: z.array(RewardDistribution),
+  /** Corpus-level distinct-n over all its responses (lower-cased whitespace tokens); 0 with no n-gram. */
+  distinct1: z.number(),
+  distinct2: z.number(),
+  distinct3: z.number(),
+  /** Whitespace-separated words per response; null with no samples. */
+  meanLength: z.number().nullable(),
+  sdLength: z.number().nullable(),
+});
+export type ModelResults = z.infer<typeof ModelResults>;
+
+/** One metric of a run over its steps; long runs are averaged over consecutive steps down to a few hundred points. */
+export const CurveSeries = z.object({ name: z.string(), steps: z.array(z.number().int()), values: z.array(z.number()) });
+export type CurveSeries = z.infer<typeof CurveSeries>;
+
+export const RunCurves = z.object({
+  runId: z.number().int().positive(),
+  algo: z.string(),
+  outModel: z.string(),
+  status: z.string(),
+  step: count,
+  totalSteps: count.nullable(),
+  /** loss first, then every other metric the run logged (speeds aside), by name. */
+  metrics: z.array(CurveSeries),
+});
+export type RunCurves = z.infer<typeof RunCurves>;
+
+export const Results = z.object({
+  /** The campaign asked for, or null for every campaign pooled; the campaigns counted. */
+  campaign: z.string().nullable(),
+  campaigns: z.array(z.string()),
+  /** The systems compared, in campaign order. */
+  systems: z.array(z.string()),
+  seed: count,
+  reps: z.number().int().positive(),
+  criteria: z.array(CriterionResults),
+  /** Agreement per campaign (items and annotators belong to one campaign). */
+  agreement: z.array(z.object({ campaign: z.string(), criteria: z.array(AgreementSummary) })),
+  /** The systems, and (for every campaign pooled) every other model with samples. */
+  models: z.array(ModelResults),
+  /** The runs that trained these models (every run, for every campaign pooled) that logged metrics. */
+  runs: z.array(RunCurves),
+});
+export type Results = z.infer<typeof Results>;
