@@ -94,13 +94,6 @@ describe('Data screen', () => {
     await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
   });
 
-  it('shows a placeholder line on the screens of later steps', async () => {
-    await page.getByTestId('nav-rate').click();
-    await page.getByTestId('later').filter({ hasText: 'later step' }).waitFor();
-    await page.getByTestId('nav-data').click();
-    await page.getByTestId('import-form').waitFor();
-  });
-
   it('imports (prompt, response, reward) triples and lists their counts', async () => {
     await page.getByTestId('import-file').setInputFiles(join(projectDir, 'helpful-triples.jsonl'));
     await page.getByTestId('import-file-name').filter({ hasText: 'helpful-triples.jsonl' }).waitFor();

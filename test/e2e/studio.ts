@@ -34,8 +34,8 @@ function isListening(value: unknown): value is Listening {
 }
 
 /** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
-function startServer(projectDir: string): Promise<{ child: ChildProcess; listening: Listening }> {
-  const child = spawn(process.execPath, [serverJs, '--project', projectDir, '--port', '0', '--no-open', '--json'], {
+function startServer(projectDir: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcess; listening: Listening }> {
+  const child = spawn(process.execPath, [serverJs, '--project', projectDir, ...args, '--no-open', '--json'], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -142,18 +142,7 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     server = started.child;
     const { url, token } = started.listening;
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage(options.page ?? { viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
     page.setDefaultTimeout(15_000);
     const consoleErrors: string[] = [];
@@ -183,4 +172,59 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     await close();
     throw error;
   }
+}
+
+/**
+ * The server on an existing project with more arguments (`--campaign C`, a fixed `--port N`
+ * instead of any free one): its process and its "listening" line. For specs that stop and restart
+ * the server themselves; stop it with stopStudioServer, or kill it.
+ */
+export function startStudioServer(projectDir: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcess; listening: Listening }> {
+  for (const [file, what] of [
+    [serverJs, 'out/main/server.js'],
+    [rendererHtml, 'out/renderer/index.html'],
+  ] as const) {
+    if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
+  }
+  return startServer(projectDir, args);
+}
+
+/** Ends a server from startStudioServer: SIGTERM, then SIGKILL after 5 s. */
+export function stopStudioServer(child: ChildProcess): Promise<void> {
+  return stopServer(child);
+}
+
+/** Chromium as startStudio launches it. */
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  }
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A page in a context of its own (its own sessionStorage), collecting console errors and CSP violations as startStudio's page does. */
+export async function watchedPage(browser: Browser, options: StudioOptions['page'] = { viewport: { width: 1280, height: 1000 }, locale: 'en-US' }): Promise<{ page: Page; consoleErrors: string[] }> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const { url: source } = message.location();
+    consoleErrors.push(source ? `${message.text()} (${source})` : message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+  await page.addInitScript({ content: reportCspViolations });
+  return { page, consoleErrors };
 }

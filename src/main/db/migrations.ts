@@ -138,6 +138,7 @@ export const migrations: readonly string[] = [
     open           INTEGER NOT NULL DEFAULT 1
   );
   CREATE INDEX items_queue ON items (campaign_id, open, rank);
+  CREATE INDEX items_progress ON items (campaign_id, kind, assigned);
   CREATE TABLE annotators (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,

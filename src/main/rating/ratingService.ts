@@ -133,11 +133,6 @@ export class RatingService {
         `SELECT (SELECT count(*) FROM assignments WHERE campaign_id = @campaign AND annotator_id = @annotator AND rated = 0)
               + (SELECT count(*) FROM assignments WHERE campaign_id = @campaign AND annotator_id = @annotator AND want_repeat = 1) AS n`,
       ),
-      campaignDone: db.prepare<[number], { n: number }>(
-        `SELECT count(*) AS n FROM ratings r JOIN assignments a ON a.id = r.assignment_id JOIN items i ON i.id = a.item_id
-         WHERE r.campaign_id = ? AND r.skipped = 0 AND a.repeat_of IS NULL AND i.kind = 'pair'`,
-      ),
-      pairItems: db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM items WHERE campaign_id = ? AND kind = 'pair'"),
     };
   }
 
@@ -289,11 +284,10 @@ export class RatingService {
   progress(campaign: CampaignRow, annotatorId: number): RatingProgress {
     const done = this.q.myDone.get(campaign.id, annotatorId)?.n ?? 0;
     const remaining = (this.q.myOpen.get(campaign.id, annotatorId)?.n ?? 0) + (this.q.myHeld.get({ campaign: campaign.id, annotator: annotatorId })?.n ?? 0);
-    const target = (this.q.pairItems.get(campaign.id)?.n ?? 0) * campaign.config.options.overlap;
     const median = this.campaigns.medianActiveMs(campaign.id, annotatorId);
     return {
       mine: { done, remaining },
-      campaign: { done: Math.min(this.q.campaignDone.get(campaign.id)?.n ?? 0, target), target },
+      campaign: this.campaigns.pairProgress(campaign),
       medianActiveMs: median,
       etaMs: median === null ? null : median * remaining,
     };

@@ -3,9 +3,15 @@ import './lib/zodJitless';
 import './styles/app.css';
 import { mount } from 'svelte';
 import NoToken from './components/NoToken.svelte';
+import RatingApp from './components/RatingApp.svelte';
 import Studio from './components/Studio.svelte';
+import { Client } from './lib/client';
+import { RatingApi } from './lib/ratingApi';
 import { connect } from './lib/transport';
+import { ratingDeskContext } from './state/ratingDesk.svelte';
+import { RatingSession } from './state/ratingSession.svelte';
 import { createStudio, studioContext } from './state/studio';
+import { rateWhenReady } from './state/rateWhenReady';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element to mount into');
@@ -13,6 +19,16 @@ if (!target) throw new Error('index.html has no #app element to mount into');
 const connection = connect();
 if (connection.kind === 'no-token') {
   mount(NoToken, { target });
+} else if (connection.kind === 'annotator') {
+  // An annotator's link: the rating screen alone, its calls without campaign or annotator (the server adds both).
+  const session = new RatingSession(new RatingApi(new Client(connection.bridge), null), { visible: document.visibilityState === 'visible' });
+  mount(RatingApp, { target, props: { session } });
 } else {
-  mount(Studio, { target, context: studioContext(createStudio(connection.bridge)) });
+  const studio = createStudio(connection.bridge);
+  const client = new Client(connection.bridge);
+  const context = new Map<symbol, unknown>([...studioContext(studio), ratingDeskContext(client)]);
+  mount(Studio, { target, context });
+  // A link naming a campaign (npm start's) opens on it, ready to rate once it is.
+  const campaign = new URLSearchParams(window.location.hash.slice(1)).get('campaign');
+  if (campaign) void rateWhenReady(client, studio, campaign);
 }

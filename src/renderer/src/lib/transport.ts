@@ -1,7 +1,9 @@
 /**
  * The two ways the renderer reaches the backend, both behind the shared `Bridge` interface:
  * Electron's preload (`window.alol`) or HTTP on the loopback (fetch for calls, server-sent events
- * for events). Nothing here knows any method; validation happens once, in the client.
+ * for events). Over HTTP the page is the owner's (`#token=`: the whole studio) or an annotator's
+ * (`#rate=`: the rating screen only, with no event stream, which the server refuses them).
+ * Nothing here knows any method; validation happens once, in the client.
  */
 import { httpPaths, type Bridge, type CallResult } from '../../../shared/bridge';
 import {
@@ -17,12 +19,15 @@ import { takeToken } from './token';
 export type Connection =
   | { kind: 'electron'; bridge: Bridge }
   | { kind: 'http'; bridge: Bridge }
+  | { kind: 'annotator'; bridge: Bridge }
   | { kind: 'no-token' };
 
 export function connect(): Connection {
   if (window.alol) return { kind: 'electron', bridge: window.alol };
   const token = takeToken();
-  return token ? { kind: 'http', bridge: new HttpBridge(token) } : { kind: 'no-token' };
+  if (!token) return { kind: 'no-token' };
+  if (token.role === 'annotator') return { kind: 'annotator', bridge: new HttpBridge(token.token, { events: false }) };
+  return { kind: 'http', bridge: new HttpBridge(token.token) };
 }
 
 function describe(cause: unknown): string {
@@ -31,13 +36,14 @@ function describe(cause: unknown): string {
 
 export class HttpBridge implements Bridge {
   readonly #token: string;
-  readonly #events: EventSource;
+  /** Null on an annotator's link: no stream is opened, and `on` never delivers. */
+  readonly #events: EventSource | null;
 
-  constructor(token: string) {
+  constructor(token: string, options: { events: boolean } = { events: true }) {
     this.#token = token;
     // Opened at once rather than on first subscription, so the stream is already live when an
     // import starts and its events are not lost while the connection is being made.
-    this.#events = new EventSource(`${httpPaths.events}?token=${encodeURIComponent(token)}`);
+    this.#events = options.events ? new EventSource(`${httpPaths.events}?token=${encodeURIComponent(token)}`) : null;
   }
 
   async call<M extends MethodName>(method: M, input: Input<M>): Promise<CallResult<M>> {
@@ -87,7 +93,9 @@ export class HttpBridge implements Bridge {
       // Unchecked on purpose: the client validates every payload against the contract.
       listener(payload as EventPayload<E>);
     };
-    this.#events.addEventListener(event, handler);
-    return () => this.#events.removeEventListener(event, handler);
+    const events = this.#events;
+    if (!events) return () => undefined;
+    events.addEventListener(event, handler);
+    return () => events.removeEventListener(event, handler);
   }
 }

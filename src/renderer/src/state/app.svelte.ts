@@ -2,13 +2,13 @@ import type { AppErrorShape, AppInfo } from '../../../shared/contract';
 import { errorShape, type Client } from '../lib/client';
 
 export const screens = [
-  { id: 'data', label: 'Data', later: null },
-  { id: 'models', label: 'Models', later: null },
-  { id: 'runs', label: 'Runs', later: null },
-  { id: 'samples', label: 'Samples', later: 'Sampled responses arrive here in a later step: generate from trained models and browse what they wrote.' },
-  { id: 'campaigns', label: 'Campaigns', later: null },
-  { id: 'rate', label: 'Rate', later: null },
-  { id: 'results', label: 'Results', later: 'Win rates and reports arrive here in a later step, with confidence intervals and plots.' },
+  { id: 'data', label: 'Data' },
+  { id: 'models', label: 'Models' },
+  { id: 'runs', label: 'Runs' },
+  { id: 'samples', label: 'Samples' },
+  { id: 'campaigns', label: 'Campaigns' },
+  { id: 'rate', label: 'Rate' },
+  { id: 'results', label: 'Results' },
 ] as const;
 
 export type Screen = (typeof screens)[number];

@@ -7,11 +7,14 @@ import { getContext } from 'svelte';
 import type { Bridge } from '../../../shared/bridge';
 import { Client } from '../lib/client';
 import { AppState } from './app.svelte';
+import { CampaignsState } from './campaigns.svelte';
 import { DatasetsState } from './datasets.svelte';
 import { ImportState } from './import.svelte';
 import { CreateModelState, ModelImportState } from './modelForms.svelte';
 import { ModelsState } from './models.svelte';
 import { RunsState } from './runs.svelte';
+import { ResultsState } from './results.svelte';
+import { SamplesState } from './samples.svelte';
 import { TryPromptState } from './tryPrompt.svelte';
 
 export interface Studio {
@@ -23,6 +26,9 @@ export interface Studio {
   modelImporter: ModelImportState;
   tryPrompt: TryPromptState;
   runs: RunsState;
+  results: ResultsState;
+  campaigns: CampaignsState;
+  samples: SamplesState;
 }
 
 const key = Symbol('studio');
@@ -36,8 +42,9 @@ export function createStudio(bridge: Bridge): Studio {
     void models.refresh();
     tryPrompt.offer(model.name);
   };
+  const app = new AppState(client);
   return {
-    app: new AppState(client),
+    app,
     datasets,
     importer: new ImportState(client, () => void datasets.refresh()),
     models,
@@ -45,6 +52,9 @@ export function createStudio(bridge: Bridge): Studio {
     modelImporter: new ModelImportState(client, added),
     tryPrompt,
     runs: new RunsState(client, () => models.list, () => datasets.list, added),
+    results: new ResultsState(client),
+    campaigns: new CampaignsState(client, () => models.list, () => datasets.list, (target) => app.rate(target)),
+    samples: new SamplesState(client, () => models.list, () => datasets.list),
   };
 }
 

@@ -1,0 +1,134 @@
+import type { AppErrorShape } from '../../../shared/contract';
+import type { CampaignSummary } from '../../../shared/rating';
+import type { Results, RunCurves } from '../../../shared/results';
+import { errorShape, type Client } from '../lib/client';
+import { mainCharts, moreCharts } from '../lib/runMetrics';
+import type { ChartData } from './runs.svelte';
+
+/** One row of an interval chart: a value with its 95% interval, drawn as a bar from the reference with whiskers. */
+export interface IntervalRow {
+  key: string;
+  label: string;
+  value: number | null;
+  low: number | null;
+  high: number | null;
+  /** Text at the end of the row. */
+  note: string;
+}
+
+/** A run's training curves as the Runs screen draws them: the same charts, from results.get's series. */
+export interface RunCharts {
+  run: RunCurves;
+  charts: ChartData[];
+}
+
+function chartsOf(run: RunCurves): ChartData[] {
+  const series = new Map(run.metrics.map((m) => [m.name, { steps: m.steps, values: m.values }]));
+  const charts: ChartData[] = [];
+  for (const spec of [...mainCharts, ...moreCharts([...series.keys()])]) {
+    const lines = spec.metrics.flatMap((metric) => {
+      const s = series.get(metric.name);
+      return s ? [{ label: metric.label, series: s }] : [];
+    });
+    if (lines.length > 0) charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
+  }
+  return charts;
+}
+
+/**
+ * The Results screen: the campaigns to pick from, the one picked (null: every campaign pooled), and
+ * its results as results.get computes them. Loaded when the screen opens and on Refresh (ratings
+ * arrive without events); an answer to an older request is dropped.
+ */
+export class ResultsState {
+  readonly #client: Client;
+  #campaigns = $state.raw<CampaignSummary[]>([]);
+  #campaign = $state.raw<string | null>(null);
+  #results = $state.raw<Results | null>(null);
+  #loading = $state.raw(false);
+  #error = $state.raw<AppErrorShape | null>(null);
+  #request = 0;
+
+  readonly curves: RunCharts[] = $derived((this.#results?.runs ?? []).map((run) => ({ run, charts: chartsOf(run) })));
+  /** Comparisons counted (the same for both criteria). */
+  readonly comparisons: number = $derived(this.#results?.criteria[0]?.comparisons ?? 0);
+
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  get campaigns(): CampaignSummary[] {
+    return this.#campaigns;
+  }
+  get campaign(): string | null {
+    return this.#campaign;
+  }
+  get results(): Results | null {
+    return this.#results;
+  }
+  get loading(): boolean {
+    return this.#loading;
+  }
+  get error(): AppErrorShape | null {
+    return this.#error;
+  }
+
+  /** The campaigns and the results of the one picked; a picked campaign that is gone falls back to all. */
+  async refresh(): Promise<void> {
+    const request = ++this.#request;
+    this.#loading = true;
+    try {
+      const campaigns = await this.#client.call('campaigns.list', {});
+      if (request !== this.#request) return;
+      this.#campaigns = campaigns;
+      if (this.#campaign !== null && !campaigns.some((c) => c.name === this.#campaign)) this.#campaign = null;
+      await this.#load(request);
+    } catch (error) {
+      if (request !== this.#request) return;
+      this.#error = errorShape(error);
+      this.#loading = false;
+    }
+  }
+
+  async choose(campaign: string | null): Promise<void> {
+    this.#campaign = campaign;
+    const request = ++this.#request;
+    this.#loading = true;
+    try {
+      await this.#load(request);
+    } catch (error) {
+      if (request !== this.#request) return;
+      this.#error = errorShape(error);
+      this.#loading = false;
+    }
+  }
+
+  async #load(request: number): Promise<void> {
+    const results = await this.#client.call('results.get', this.#campaign === null ? {} : { campaign: this.#campaign });
+    if (request !== this.#request) return;
+    this.#results = results;
+    this.#error = null;
+    this.#loading = false;
+  }
+}
+
+const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const scoreFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+const figureFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+
+/** "66.7%"; "—" for none. */
+export function percent(value: number | null): string {
+  return value === null ? '—' : percentFormat.format(value);
+}
+
+/** A Bradley-Terry score: "1060.2". */
+export function score(value: number): string {
+  return scoreFormat.format(value);
+}
+
+/** A figure to three decimals: "0.613"; "—" for none. */
+export function figure(value: number | null): string {
+  return value === null ? '—' : figureFormat.format(value);
+}
+
+export const criterionLabels: Record<string, string> = { helpful: 'Helpfulness', safe: 'Safety' };
