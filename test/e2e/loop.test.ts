@@ -1,0 +1,115 @@
+/**
+ * The whole loop end to end, at a tiny size: npm start's demo loop (data, a model, the reference,
+ * A-LoL and NLL, their samples, a campaign), the studio opened on npm start's link, every item
+ * rated by keyboard in Chromium, the ratings turned into rewards and A-LoL retrained on them from
+ * the Campaigns screen, and `alol report` showing the new model. Needs `npm run build` first, and
+ * Chromium.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/api/demoProject';
+import { methods, type Input, type MethodName, type Output } from '../../src/shared/contract';
+import { openBackend } from '../helpers/backend';
+import { TINY_MODEL } from '../helpers/campaign';
+import { alol } from '../helpers/cli';
+import { launchChromium, startStudioServer, stopStudioServer, watchedPage } from './studio';
+
+const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, steps: 3, batch: 4, lr: 1e-3, valueEpochs: 1, maxNewTokens: 8, items: 4 };
+
+describe('the whole loop, from the demo data to a report on the retrained model', () => {
+  let projectDir = '';
+  let server: ChildProcess | null = null;
+  let browser: Browser | null = null;
+  let page: Page;
+  let consoleErrors: string[] = [];
+  let url = '';
+  let token = '';
+
+  beforeAll(async () => {
+    projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-loop-'));
+    const backend = openBackend(projectDir);
+    try {
+      expect(await seedDemoProject(backend, () => undefined, TINY)).toMatchObject({ campaign: DEMO.campaign });
+    } finally {
+      backend.close();
+    }
+    const started = await startStudioServer(projectDir, ['--port', '0']);
+    server = started.child;
+    url = started.listening.url;
+    token = started.listening.token;
+    browser = await launchChromium();
+    ({ page, consoleErrors } = await watchedPage(browser));
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) await stopStudioServer(server);
+    if (projectDir) await rm(projectDir, { recursive: true, force: true });
+  });
+
+  it('opens npm start\'s link on the demo campaign, rating as the local annotator', async () => {
+    await page.goto(`${url}#token=${token}&campaign=${DEMO.campaign}`);
+    await page.getByTestId('rating-item').waitFor();
+    expect((await page.getByTestId('rating-annotator').innerText()).trim()).toBe(DEMO.annotator);
+    expect((await page.getByTestId('rating-campaign-name').innerText()).trim()).toBe(DEMO.campaign);
+  });
+
+  it('rates every item by keyboard: helpfulness and safety, then Enter', async () => {
+    if (await page.getByTestId('rating-guidelines').count()) await page.keyboard.press('g');
+    for (let i = 0; i < 20; i++) {
+      if (await page.getByTestId('rating-done').count()) break;
+      const item = page.getByTestId('rating-item');
+      const assignment = await item.getAttribute('data-assignment');
+      // The left response is more helpful on even items, the right on odd ones; both are safe.
+      await page.keyboard.press(i % 2 === 0 ? '1' : '2');
+      await page.keyboard.press('e');
+      await page.keyboard.press('Enter');
+      await page.locator(`[data-testid="rating-done"], [data-testid="rating-item"]:not([data-assignment="${assignment}"])`).first().waitFor();
+    }
+    await page.getByTestId('rating-done').waitFor();
+    const summary = await api('campaigns.get', { campaign: DEMO.campaign });
+    expect(summary).toMatchObject({ done: summary.target });
+  });
+
+  it('retrains from the Campaigns screen: rewards from the ratings, A-LoL from the reference, a follow-up campaign', async () => {
+    await page.getByTestId('nav-campaigns').click();
+    await page.locator(`[data-testid="campaign-row"][data-campaign="${DEMO.campaign}"] [data-testid="campaign-open"]`).click();
+    await page.getByTestId('retrain-steps').fill('3');
+    await page.getByTestId('retrain-submit').click();
+    await page.getByTestId('retrain-done').waitFor({ timeout: 120_000 });
+    const model = `${DEMO.alol}-${DEMO.campaign}`;
+    expect((await page.getByTestId('retrain-done').innerText())).toContain(model);
+    const rewards = await api('datasets.examples', { dataset: `${DEMO.campaign}-rewards`, limit: 100 });
+    expect(rewards.rows.length).toBeGreaterThan(0);
+    expect(rewards.rows.every((r) => r.rewardSource === 'human')).toBe(true);
+    const next = await api('campaigns.get', { campaign: `${DEMO.campaign}-next` });
+    expect(next.systems).toEqual([model, DEMO.alol]);
+    expect(consoleErrors).toEqual([]);
+  }, 150_000);
+
+  it('writes a report that shows the new model beside the rated ones', async () => {
+    const out = join(projectDir, 'report.html');
+    const run = alol(['report', '--out', out, '--project', projectDir]);
+    expect(run.status, run.stderr).toBe(0);
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain(`${DEMO.alol}-${DEMO.campaign}`);
+    expect(html).toContain(DEMO.nll);
+    expect(html).toContain('<svg');
+  }, 60_000);
+
+  async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
+    const response = await fetch(new URL(`/api/call/${method}`, url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(input),
+    });
+    const body: unknown = await response.json();
+    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
+    // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
+    return methods[method].output.parse(body) as Output<M>;
+  }
+});
