@@ -62,7 +62,7 @@ Sampling and scoring:
   sample --model M (--prompts DATASET[:split] | --prompts-file FILE.jsonl) [--n K] [--greedy | --temperature
          --top-k --top-p] [--max-new-tokens 64] [--seed S] [--reward demo] [--out FILE.jsonl]
                                          sample responses into the project (and a JSONL file)
-  score (--dataset DATASET | --file FILE.jsonl) --reward demo|module:FILE.mjs|A*w+B*w
+  score (--dataset DATASET | --file FILE.jsonl) --reward demo|module:FILE.mjs|rm:NAME|A*w+B*w
                                          score responses with a reward function
 Training:
   train --algo A --data DATASET --init MODEL [--ref MODEL] --out NAME [--steps --batch --grad-accum --lr
@@ -83,6 +83,8 @@ Rating:
   ratings import C FILE                  ratings in the raw format, collected elsewhere
   rewards from-ratings C --name DATASET [--rule weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
                                          a (prompt, response, reward) dataset from the ratings
+  rewards model C --name RM [--base MODEL --rule R --epochs 20 --held-out 0.2 --seed 0]
+                                         a reward model on the rated pairs (held-out accuracy); use it as --reward rm:RM
   retrain --campaign C [--algo a_lol --ref MODEL --out NAME --steps 100 --lr 2e-3 --rule R --next-campaign C2]
                                          ratings -> rewards -> A-LoL from the reference -> a campaign of new vs reference
 Results:

@@ -181,7 +181,7 @@ export const ratingCommands: Record<string, Command> = {
       const link = out.token === null ? null : annotatorLink(text(values, 'host') ?? '127.0.0.1', integer(values, 'port') ?? DEFAULT_PORT, out.token);
       print(values.json === true, { annotator: out.annotator, campaign, token: out.token, link }, () =>
         link
-          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link (a new one replaces any earlier):\n${link}\nServe it with: alol serve --campaign "${campaign}"${text(values, 'host') && text(values, 'host') !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}`
+          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link (a new one replaces any earlier):\n${link}\nServe it with: alol serve --campaign "${campaign}"${text(values, 'host') && text(values, 'host') !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}${text(values, 'port') !== undefined ? ` --port ${integer(values, 'port')}` : ''}`
           : `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}" (rates in the desktop app; no link)`,
       );
     },
@@ -211,6 +211,29 @@ export const ratingCommands: Record<string, Command> = {
       const campaign = one(positionals, 'campaign name', 'rewards from-ratings');
       const out = await call(backend, 'rewards.fromRatings', { campaign, name: required(values, 'name', 'rewards from-ratings'), ...rule(values) });
       print(values.json === true, out, () => `Dataset "${out.dataset.name}" version ${out.dataset.version}: ${out.examples} (prompt, response, reward) rows from human ratings\n\n${out.card}`);
+    },
+  },
+  'rewards model': {
+    options: { name: { type: 'string' }, base: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, 'held-out': { type: 'string' }, seed: { type: 'string' }, ...ruleOptions },
+    async run(backend, values, positionals) {
+      const campaign = one(positionals, 'campaign name', 'rewards model');
+      const input = {
+        campaign,
+        name: required(values, 'name', 'rewards model'),
+        ...defined({ base: text(values, 'base'), epochs: integer(values, 'epochs'), batch: integer(values, 'batch'), lr: decimal(values, 'lr'), heldOut: decimal(values, 'held-out'), seed: integer(values, 'seed') }),
+        ...rule(values),
+      };
+      const json = values.json === true;
+      const result = await runJob(backend, json, () => call(backend, 'rewards.trainModel', input));
+      const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : 'n/a');
+      const pairs = result.pairs as { total: number; train: number; heldOut: number };
+      print(json, result, () =>
+        [
+          `Reward model "${String(result.name)}" on ${String(result.backbone)}, from campaign "${String(result.campaign)}" (rule ${String(result.rule)}): ${pairs.total} pairs, ${pairs.train} trained on, ${pairs.heldOut} held out.`,
+          `  held-out accuracy ${pct(result.heldOutAccuracy)}, train accuracy ${pct(result.trainAccuracy)}`,
+          `Score with it: --reward ${String(result.reward)}`,
+        ].join('\n'),
+      );
     },
   },
 };

@@ -290,7 +290,7 @@ export type SampleRequest = z.infer<typeof SampleRequest>;
 
 export const ScoredRow = z.object({ prompt: z.string(), response: z.string(), reward: z.number(), components: z.record(z.string(), z.number()) });
 
-export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train', 'sample', 'campaign'] as const;
+export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train', 'sample', 'campaign', 'reward-model'] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
@@ -359,6 +359,22 @@ export const RetrainRequest = z
 export type RetrainRequest = z.infer<typeof RetrainRequest>;
 
 export const ratingsFormats = ['raw', 'trl-preference', 'trl-unpaired', 'rewards'] as const;
+
+/** A learned reward model from a campaign's rated pairs (Bradley-Terry on a frozen backbone); score with the reward rm:NAME. */
+export const RewardModelRequest = z
+  .object({
+    campaign: datasetName,
+    name: datasetName.describe('the reward model; score with the reward rm:NAME'),
+    base: modelName.optional().describe("the frozen backbone (default: the campaign's first system)"),
+    epochs: z.number().int().min(1).max(10_000).default(20),
+    batch: z.number().int().min(1).max(1024).default(16).describe('pairs per optimizer step'),
+    lr: z.number().positive().max(1).default(1e-3),
+    heldOut: z.number().gt(0).lt(1).default(0.2).describe('share of prompts held out (at least one pair)'),
+    seed: z.number().int().nonnegative().default(0),
+  })
+  .extend(RewardRule.shape)
+  .strict();
+export type RewardModelRequest = z.infer<typeof RewardModelRequest>;
 
 export const methods = {
   'app.info': { input: z.object({}).strict(), output: AppInfo },
@@ -507,6 +523,8 @@ export const methods = {
     output: z.object({ dataset: DatasetSummary, examples: z.number().int().nonnegative(), card: z.string() }),
   },
   /** Ratings -> rewards -> A-LoL from the reference -> (when the run succeeds) a campaign comparing the new model with the reference. */
+  /** Trains a reward model in a job; the job's result holds its held-out accuracy. */
+  'rewards.trainModel': { input: RewardModelRequest, output: z.object({ jobId: id }) },
   'campaigns.retrain': { input: RetrainRequest, output: z.object({ dataset: z.string(), version: z.number().int().positive(), runId: id, jobId: id, model: z.string(), nextCampaign: z.string() }) },
   ...ratingMethods,
   'results.get': { input: ResultsRequest, output: Results },

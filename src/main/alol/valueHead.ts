@@ -178,11 +178,22 @@ export class ValueHead {
   }
 
   /**
-   * V(x) for a batch, in [0, maxValue]. hiddenStates: (B, T, D) reference states; promptMask:
-   * (B, T) 1 on prompt tokens, 0 on padding (each row needs at least one 1: an all-padding row
-   * would pool over padding). With `training`, dropout at config.dropout, seeded.
+   * V(x) for a batch, in [0, maxValue]: sigmoid(logits(...)) * maxValue. hiddenStates: (B, T, D)
+   * reference states; promptMask: (B, T) 1 on prompt tokens, 0 on padding (each row needs at least
+   * one 1: an all-padding row would pool over padding). With `training`, dropout at
+   * config.dropout, seeded.
    */
   predict(hiddenStates: tf.Tensor3D, promptMask: tf.Tensor2D, options: { training?: { dropoutSeed: number } } = {}): tf.Tensor1D {
+    const maxValue = this.config.maxValue;
+    return tf.tidy(() => tf.mul(tf.sigmoid(this.logits(hiddenStates, promptMask, options)), maxValue));
+  }
+
+  /**
+   * The summary layer's output before the sigmoid, (B), unbounded: what predict squashes, and what
+   * a scalar head trained on differences (the reward model's Bradley-Terry loss) trains directly.
+   * Same arguments as predict.
+   */
+  logits(hiddenStates: tf.Tensor3D, promptMask: tf.Tensor2D, options: { training?: { dropoutSeed: number } } = {}): tf.Tensor1D {
     const [B, T, D] = hiddenStates.shape;
     const c = this.config;
     if (D !== c.nEmbd) throw new Error(`value head: hidden states have D = ${D}, the head expects ${c.nEmbd}`);
@@ -209,7 +220,7 @@ export class ValueHead {
       const pooled = tf.reshape<tf.Rank.R2>(tf.sum(tf.mul(weights, v), 1), [B, D]); // (B, D)
       const out = dropout(linear(pooled, p2('value.attn.out_proj.weight'), p1('value.attn.out_proj.bias')), 'value.pooled');
       const logit = linear(out, p2('value.summary.weight'), p1('value.summary.bias')); // (B, 1)
-      return tf.reshape(tf.mul(tf.sigmoid(logit), c.maxValue), [B]);
+      return tf.reshape(logit, [B]);
     });
   }
 
@@ -528,7 +539,7 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
  * variables were made from (a variable shares its initial tensor's data), and dispose() frees only
  * the variables, so every fit would leak two tensors per parameter.
  */
-function adamW(params: Map<string, tf.Variable>, config: { lr: number; weightDecay: number }): AdamW {
+export function adamW(params: Map<string, tf.Variable>, config: { lr: number; weightDecay: number }): AdamW {
   const made: { optimizer?: AdamW } = {};
   tf.tidy(() => {
     made.optimizer = new AdamW(params, config);
@@ -550,7 +561,7 @@ function heldOutPrompts(n: number, fraction: number, rng: Rng): number[] {
 }
 
 /** Fisher-Yates, in place, from rng. */
-function shuffle<T>(xs: T[], rng: Rng): void {
+export function shuffle<T>(xs: T[], rng: Rng): void {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [xs[i], xs[j]] = [xs[j]!, xs[i]!];

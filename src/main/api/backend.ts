@@ -185,7 +185,7 @@ export function createBackend(options: BackendOptions): Backend {
     },
     'samples.list': ({ model, source, offset, limit }) => samples.page({ model, source }, offset, limit),
     'rewards.score': async ({ reward, dataset, version, items }) => {
-      const fn = await loadReward(reward, { projectDir: paths.dir });
+      const fn = await loadReward(reward, { projectDir: paths.dir, initTensors: () => initBackend(options.forcedBackend) });
       const rows =
         items ??
         datasets.allExamples(dataset as string, version).map((e) => ({ prompt: e.prompt, response: e.response }));

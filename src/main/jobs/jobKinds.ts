@@ -13,6 +13,7 @@ import { createModel, generateText, importModel, scoreLogprobs } from '../lm/mod
 import { trainRun } from '../alol/trainRun';
 import { sampleJob } from '../samples/sampleJob';
 import { campaignJob } from '../rating/campaignJob';
+import { rewardModelJob } from '../rewards/rewardModel';
 import type { StudioEvent } from '../api/eventBus';
 import {
   datasetName,
@@ -76,6 +77,10 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     case 'campaign': {
       await tensorBackend();
       return campaignJob(ctx, z.object({ campaignId: z.number().int().positive() }).parse(params).campaignId);
+    }
+    case 'reward-model': {
+      const backend = await tensorBackend();
+      return { ...(await rewardModelJob(ctx, params)), backend };
     }
     case 'logprobs': {
       const backend = await tensorBackend();

@@ -15,6 +15,7 @@ import { exportRatings } from './exportRatings';
 import { rewardsFromRatings } from './ratingRewards';
 import type { Retrainer } from './retrain';
 import { agreementSummaries } from './agreementSummaries';
+import { startRewardModel } from '../rewards/rewardModel';
 
 export interface CampaignDeps {
   retrainer: Retrainer;
@@ -38,6 +39,7 @@ type CampaignMethods =
   | 'ratings.export'
   | 'ratings.import'
   | 'rewards.fromRatings'
+  | 'rewards.trainModel'
   | 'campaigns.retrain'
   | 'rating.session'
   | 'rating.next'
@@ -82,6 +84,7 @@ export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, Campaign
     'ratings.export': ({ campaign, format, path, rule, helpfulWeight }) =>
       exportRatings(d.db, d.campaigns.get(campaign), format, absolute('ratings.export', path), { rule, helpfulWeight }),
     'rewards.fromRatings': ({ campaign, name, rule, helpfulWeight }) => rewardsFromRatings(d.db, d.datasets, d.campaigns.get(campaign), name, { rule, helpfulWeight }),
+    'rewards.trainModel': (input) => startRewardModel(d, input),
     'ratings.import': ({ campaign, path }) => importRawRatings(d.db, d.campaigns, d.campaigns.ready(campaign), absolute('ratings.import', path)),
     'rating.session': ({ campaign, annotator }) => d.ratings.session(campaign, annotator),
     'rating.next': ({ campaign, annotator }) => d.ratings.next(campaign, annotator),

@@ -2,6 +2,7 @@
  * A reward named in text, as a run config, a CLI flag or a stored source names it:
  *   "demo"                                  a built-in
  *   "module:scorer.mjs"                     a user module in the project folder
+ *   "rm:helpful-rm"                         a learned reward model in the project (rewardModel.ts)
  *   "demo*0.5+module:scorer.mjs*0.5"        a weighted combination ("combined:" in front is optional)
  * A combination's name is a spec for itself, so a stored source loads back into the same function.
  */
@@ -41,8 +42,10 @@ export function parseRewardSpec(spec: string): RewardTerm[] {
 }
 
 export interface LoadRewardOptions {
-  /** The project folder user modules are found in; without it, module: names are refused. */
+  /** The project folder user modules and reward models are found in; without it, module: and rm: names are refused. */
   projectDir?: string;
+  /** Starts the tensor backend before a reward model (rm:) loads; default: ALOL_BACKEND, else the best available. */
+  initTensors?: () => Promise<unknown>;
 }
 
 export async function loadReward(spec: string, options: LoadRewardOptions = {}): Promise<RewardFunction> {
@@ -66,9 +69,15 @@ async function resolveName(name: string, options: LoadRewardOptions): Promise<Re
     if (options.projectDir === undefined) throw new AppError('reward_spec', `${name}: user modules load only within a project`);
     return loadModuleReward(options.projectDir, name.slice('module:'.length));
   }
+  if (name.startsWith('rm:')) {
+    if (options.projectDir === undefined) throw new AppError('reward_spec', `${name}: reward models load only within a project`);
+    // Imported on use: rewardModel.ts imports the training code, which imports this file.
+    const { loadRewardModelReward } = await import('./rewardModel');
+    return loadRewardModelReward(options.projectDir, name.slice('rm:'.length).trim(), options.initTensors ? { initTensors: options.initTensors } : {});
+  }
   if (name.startsWith('column:')) {
     throw new AppError('reward_spec', `${name} names a column of imported data, not a function: it cannot score new responses`);
   }
   if (isBuiltinReward(name)) return builtinReward(name);
-  throw new AppError('reward_spec', `no reward named "${name}": the built-ins are ${BUILTIN_REWARDS.join(', ')}; a user module is module:FILE`);
+  throw new AppError('reward_spec', `no reward named "${name}": the built-ins are ${BUILTIN_REWARDS.join(', ')}; a user module is module:FILE; a trained reward model is rm:NAME`);
 }

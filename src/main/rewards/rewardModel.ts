@@ -1,0 +1,596 @@
+/**
+ * A learned reward model: a frozen studio GPT (the backbone) with a scalar head, trained on a
+ * campaign's rated pairs with the Bradley-Terry loss, to score responses nobody rated.
+ *
+ *   sequence = prompt + response + EOS (fitted to the backbone's context as training fits it)
+ *     -> the backbone's last-layer states over every real token (padding masked), cached once
+ *     -> the value head's attention pooling -> Linear(D, 1)                        -> r (logit)
+ *   loss per pair = -log sigmoid(r_chosen - r_rejected) = softplus(-(r_chosen - r_rejected))
+ *
+ * The head is valueHead.ts's ValueHead, trained through its unbounded logits(); the backbone is
+ * never updated, so an epoch costs only the head. Bradley-Terry sees only differences, so r is
+ * known up to a constant: after training the summary bias is shifted so that the mean r over the
+ * training responses is 0.
+ *
+ * What a score is: sigmoid(r), in (0, 1); 0.5 is an average rated response, and
+ * sigmoid(r_a - r_b) is the model's probability that a is preferred to b. Bounded on purpose:
+ * A-LoL's value head fits targets in [0, max_value] and the reward-weighted baselines need
+ * rewards >= 0, and a [0, 1] score combines with the built-ins by weights (rm:NAME*0.5+demo*0.5).
+ * The bound costs no ordering (sigmoid is monotone) and does not touch training (the loss is on r).
+ *
+ * Held-out pairs (a seeded share of the prompts, at least one pair) are never trained on and never
+ * choose anything: the head kept is the last epoch's, so held-out accuracy is an honest estimate.
+ *
+ * On disk, models/reward-models/NAME/: head.safetensors (a ValueHead file, maxValue 1) and
+ * reward-model.json (backbone name, folder and weights sha256, campaign, rule, options, metrics).
+ * Names are never reused: a cache keyed by rm:NAME (A-LoL's advantages) stays right.
+ *
+ *   const { head, report } = await fitRewardModel({ backbone, pairs, seed: 0 });
+ *   // report.train.accuracy 0.95, report.heldOut { count: 4, accuracy: 0.75, loss: 0.52 }
+ *   const fn = await loadReward('rm:helpful-rm', { projectDir });   // score(prompt, response) in (0, 1)
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, methods, type RewardModelRequest } from '../../shared/contract';
+import type { RewardRule } from '../../shared/rating';
+import type { Db } from '../db/openDb';
+import type { JobContext } from '../jobs/jobKinds';
+import type { JobService } from '../jobs/jobService';
+import { initBackend, requestedBackend } from '../lm/backend';
+import { readHfConfig, readHfWeights } from '../lm/checkpoint';
+import type { NamedTensors } from '../lm/config';
+import { Gpt } from '../lm/model';
+import { loadModel } from '../lm/modelOps';
+import { ModelStore } from '../lm/modelStore';
+import { Rng } from '../lm/rng';
+import { Tokenizer } from '../lm/tokenizer/index';
+import { trainStep } from '../lm/trainer';
+import { projectPaths, type ProjectPaths } from '../project';
+import { fitToContext } from '../alol/trainRun';
+import { adamW, promptStates, shuffle, stackStates, ValueHead } from '../alol/valueHead';
+import { CampaignStore } from '../rating/campaignStore';
+import { comparisons } from '../rating/exportRatings';
+import { storedRatings } from '../rating/storedRatings';
+import { itemPreferences } from './fromRatings';
+import type { RewardFunction } from './rewardFunction';
+
+export const REWARD_MODEL_FORMAT = 'alol-reward-model';
+export const REWARD_MODEL_FORMAT_VERSION = 1;
+/** Under the project's models folder. */
+export const REWARD_MODELS_FOLDER = 'reward-models';
+const HEAD_FILE = 'head.safetensors';
+const INFO_FILE = 'reward-model.json';
+
+export const REWARD_MODEL_DEFAULTS = { epochs: 20, batchSize: 16, lr: 1e-3, weightDecay: 1e-2, dropout: 0.1, heldOut: 0.2 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// The loss.
+
+/**
+ * Bradley-Terry: mean over pairs of -log sigmoid(r_chosen - r_rejected), as softplus(-d) (stable
+ * for any |d|, exact gradient -sigmoid(-d) / B on r_chosen and +sigmoid(-d) / B on r_rejected).
+ *
+ *   bradleyTerryLoss([2, 0], [0, 0]) // (softplus(-2) + softplus(0)) / 2 = (0.1269 + 0.6931) / 2 = 0.4100
+ */
+export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.mean<tf.Scalar>(tf.softplus(tf.neg(tf.sub(chosen, rejected)))));
+}
+
+/** softplus(-d) in float64, for the reports. */
+function pairLoss(d: number): number {
+  return d > 0 ? Math.log1p(Math.exp(-d)) : -d + Math.log1p(Math.exp(d));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fitting a head on token sequences.
+
+export interface RewardPair {
+  /** prompt + chosen response token ids, as the backbone reads them (encodeSequence). */
+  chosen: readonly number[];
+  rejected: readonly number[];
+}
+
+export interface PairMetrics {
+  count: number;
+  /** Mean Bradley-Terry loss; null with no pairs. */
+  loss: number | null;
+  /** Share of pairs with r_chosen > r_rejected (a tie counts as wrong); null with no pairs. */
+  accuracy: number | null;
+  /** Mean r_chosen - r_rejected; null with no pairs. */
+  meanMargin: number | null;
+}
+
+export interface RewardEpochReport {
+  /** 1-based. */
+  epoch: number;
+  /** Mean of the epoch's batch losses (with dropout, as the weights moved). */
+  trainLoss: number;
+  train: PairMetrics;
+  heldOut: PairMetrics;
+}
+
+export interface RewardFitReport {
+  epochs: RewardEpochReport[];
+  /** Of the kept head (the last epoch's), no dropout. */
+  train: PairMetrics;
+  heldOut: PairMetrics;
+  /** The mean training r subtracted from the summary bias so that r is 0 on average. */
+  center: number;
+  /** Distinct sequences whose states were cached. */
+  sequences: number;
+  /** Held out by group (prompt) or, with a single group, by pair. */
+  splitBy: 'group' | 'pair';
+}
+
+export interface FitRewardModelOptions {
+  /** Frozen: read, never updated. */
+  backbone: Gpt;
+  pairs: readonly RewardPair[];
+  /**
+   * Each pair's group (its prompt): a group's pairs are held out together, so a response seen in
+   * training is not scored again as held out. Default: every pair its own group.
+   */
+  groups?: readonly string[];
+  /** Share of groups held out: round(n * heldOut), at least 1, never all. Default 0.2. */
+  heldOut?: number;
+  epochs?: number;
+  /** Pairs per optimizer step. */
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  /** Head dropout while training; the value head's 0.1. */
+  dropout?: number;
+  nHeads?: number;
+  maxGradNorm?: number | null;
+  /** Seeds the head, the split, the shuffles and dropout. */
+  seed: number;
+  /** Sequences per backbone forward when caching states; default batchSize. */
+  backboneBatchSize?: number;
+  onEpoch?: (epoch: RewardEpochReport) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+function positiveInteger(value: number, what: string): void {
+  if (!(Number.isInteger(value) && value >= 1)) throw new AppError('invalid_input', `${what} must be a whole number >= 1, got ${value}`);
+}
+
+/** Which of n groups to hold out: round(n * fraction), at least 1, at most n - 1. */
+function heldOutGroups(n: number, fraction: number, rng: Rng): Set<number> {
+  const k = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
+  const order = Array.from({ length: n }, (_, i) => i);
+  shuffle(order, rng);
+  return new Set(order.slice(0, k));
+}
+
+/** The head's r for cached states, in batches, no dropout. */
+export function logitsOfStates(head: ValueHead, states: readonly Float32Array[], batchSize = 16): Float32Array {
+  const out = new Float32Array(states.length);
+  for (let start = 0; start < states.length; start += batchSize) {
+    const r = tf.tidy(() => {
+      const { hidden, mask } = stackStates(states.slice(start, start + batchSize), head.config.nEmbd);
+      return head.logits(hidden, mask);
+    });
+    out.set(r.dataSync(), start);
+    r.dispose();
+  }
+  return out;
+}
+
+/** Loss, accuracy and margin of the pairs `indices` from each sequence's r. */
+export function pairMetrics(r: ArrayLike<number>, pairs: readonly { chosen: number; rejected: number }[], indices: readonly number[]): PairMetrics {
+  if (indices.length === 0) return { count: 0, loss: null, accuracy: null, meanMargin: null };
+  let loss = 0;
+  let right = 0;
+  let margin = 0;
+  for (const i of indices) {
+    const p = pairs[i]!;
+    const d = r[p.chosen]! - r[p.rejected]!;
+    loss += pairLoss(d);
+    if (d > 0) right++;
+    margin += d;
+  }
+  const n = indices.length;
+  return { count: n, loss: loss / n, accuracy: right / n, meanMargin: margin / n };
+}
+
+/**
+ * Trains a fresh head on the pairs with the Bradley-Terry loss and AdamW, and returns it with the
+ * last epoch's weights, r centred on the training responses. The backbone's states are computed
+ * once per distinct sequence.
+ */
+export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: ValueHead; report: RewardFitReport }> {
+  const epochs = o.epochs ?? REWARD_MODEL_DEFAULTS.epochs;
+  const batchSize = o.batchSize ?? REWARD_MODEL_DEFAULTS.batchSize;
+  const lr = o.lr ?? REWARD_MODEL_DEFAULTS.lr;
+  const heldOut = o.heldOut ?? REWARD_MODEL_DEFAULTS.heldOut;
+  positiveInteger(epochs, 'epochs');
+  positiveInteger(batchSize, 'batchSize');
+  if (!(lr > 0 && Number.isFinite(lr))) throw new AppError('invalid_input', `lr must be a finite number > 0, got ${lr}`);
+  if (!(heldOut > 0 && heldOut < 1)) throw new AppError('invalid_input', `heldOut must be in (0, 1), got ${heldOut}`);
+  if (o.pairs.length < 2) {
+    throw new AppError('invalid_input', `a reward model needs at least 2 rated pairs (one to train on, one held out), got ${o.pairs.length}`);
+  }
+  if (o.groups && o.groups.length !== o.pairs.length) throw new Error(`fitRewardModel: ${o.groups.length} groups for ${o.pairs.length} pairs`);
+  const context = o.backbone.config.nPositions;
+  o.pairs.forEach((p, i) => {
+    for (const side of ['chosen', 'rejected'] as const) {
+      const n = p[side].length;
+      if (n === 0 || n > context) throw new Error(`fitRewardModel: pair ${i} ${side} has ${n} tokens; it needs 1..${context} (the backbone's context)`);
+    }
+  });
+
+  // Distinct sequences: their states are cached once.
+  const sequences: number[][] = [];
+  const indexOf = new Map<string, number>();
+  const seq = (ids: readonly number[]): number => {
+    const key = ids.join(',');
+    let i = indexOf.get(key);
+    if (i === undefined) {
+      i = sequences.length;
+      indexOf.set(key, i);
+      sequences.push([...ids]);
+    }
+    return i;
+  };
+  const pairs = o.pairs.map((p) => ({ chosen: seq(p.chosen), rejected: seq(p.rejected) }));
+
+  // The split: by group when there are two or more, else by pair.
+  const groupKeys = o.groups ?? o.pairs.map((_, i) => String(i));
+  const distinct = [...new Set(groupKeys)];
+  const splitBy: RewardFitReport['splitBy'] = distinct.length >= 2 ? 'group' : 'pair';
+  const groupOf = splitBy === 'group' ? groupKeys.map((g) => distinct.indexOf(g)) : pairs.map((_, i) => i);
+  const rng = new Rng(o.seed);
+  const held = heldOutGroups(splitBy === 'group' ? distinct.length : pairs.length, heldOut, rng);
+  const trainPairs = pairs.map((_, i) => i).filter((i) => !held.has(groupOf[i]!));
+  const heldOutPairs = pairs.map((_, i) => i).filter((i) => held.has(groupOf[i]!));
+
+  const head = ValueHead.init({ nEmbd: o.backbone.config.nEmbd, maxValue: 1, nHeads: o.nHeads, dropout: o.dropout ?? REWARD_MODEL_DEFAULTS.dropout }, rng);
+  let optimizer: ReturnType<typeof adamW> | null = null;
+  try {
+    o.signal?.throwIfAborted();
+    const states = promptStates(o.backbone, sequences, o.backboneBatchSize ?? batchSize);
+    const D = head.config.nEmbd;
+    optimizer = adamW(head.params, { lr, weightDecay: o.weightDecay ?? REWARD_MODEL_DEFAULTS.weightDecay });
+    const reports: RewardEpochReport[] = [];
+    const order = [...trainPairs];
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      shuffle(order, rng);
+      const losses: number[] = [];
+      for (let start = 0; start < order.length; start += batchSize) {
+        o.signal?.throwIfAborted();
+        const batch = { rows: order.slice(start, start + batchSize), dropoutSeed: rng.seed() };
+        const step = trainStep({
+          params: head.params,
+          optimizer,
+          microBatches: [batch],
+          lr,
+          maxGradNorm: o.maxGradNorm ?? null,
+          loss: (mb) => {
+            // Chosen then rejected, one forward of the head over 2B sequences.
+            const B = mb.rows.length;
+            const { hidden, mask } = stackStates([...mb.rows.map((i) => states[pairs[i]!.chosen]!), ...mb.rows.map((i) => states[pairs[i]!.rejected]!)], D);
+            const r = head.logits(hidden, mask, { training: { dropoutSeed: mb.dropoutSeed } });
+            return bradleyTerryLoss(tf.slice(r, [0], [B]), tf.slice(r, [B], [B]));
+          },
+        });
+        losses.push(step.loss);
+      }
+      const r = logitsOfStates(head, states, batchSize);
+      const report: RewardEpochReport = {
+        epoch,
+        trainLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
+        train: pairMetrics(r, pairs, trainPairs),
+        heldOut: pairMetrics(r, pairs, heldOutPairs),
+      };
+      reports.push(report);
+      await o.onEpoch?.(report);
+    }
+
+    // Centre r on the training responses: a shift of the summary bias, invisible to the loss.
+    const trainSequences = [...new Set(trainPairs.flatMap((i) => [pairs[i]!.chosen, pairs[i]!.rejected]))];
+    const before = logitsOfStates(head, trainSequences.map((i) => states[i]!), batchSize);
+    const center = before.reduce((a, b) => a + b, 0) / before.length;
+    const weights: NamedTensors = head.weights();
+    const bias = weights.get('value.summary.bias')!; // present: valueHeadShapes
+    bias.data[0] = bias.data[0]! - center;
+    head.setWeights(weights);
+
+    const r = logitsOfStates(head, states, batchSize);
+    return {
+      head,
+      report: { epochs: reports, train: pairMetrics(r, pairs, trainPairs), heldOut: pairMetrics(r, pairs, heldOutPairs), center, sequences: sequences.length, splitBy },
+    };
+  } catch (error) {
+    head.dispose();
+    throw error;
+  } finally {
+    optimizer?.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Texts to sequences.
+
+/** prompt + response + EOS as the backbone reads them: the response keeps its start, the prompt its end (as training fits them). */
+export function encodeSequence(tokenizer: Tokenizer, backbone: Pick<Gpt, 'config'>, prompt: string, response: string): number[] {
+  const { eosTokenId, nPositions } = backbone.config;
+  const fitted = fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eosTokenId], nPositions);
+  return [...fitted.prompt, ...fitted.response];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The saved model.
+
+export interface RewardModelInfo {
+  format: typeof REWARD_MODEL_FORMAT;
+  version: number;
+  name: string;
+  backbone: { name: string; folder: string; weightsSha256: string };
+  campaign: string;
+  rule: RewardRule['rule'];
+  helpfulWeight: number;
+  /** What a score is. */
+  output: 'sigmoid(r), r centred on the training responses';
+  options: { epochs: number; batchSize: number; lr: number; heldOut: number; seed: number; dropout: number; weightDecay: number };
+  pairs: { total: number; train: number; heldOut: number; splitBy: RewardFitReport['splitBy'] };
+  metrics: { train: PairMetrics; heldOut: PairMetrics };
+  epochs: RewardEpochReport[];
+  createdAt: string;
+}
+
+export function rewardModelsDir(paths: Pick<ProjectPaths, 'models'>): string {
+  return join(paths.models, REWARD_MODELS_FOLDER);
+}
+
+export function rewardModelDir(paths: Pick<ProjectPaths, 'models'>, name: string): string {
+  return join(rewardModelsDir(paths), name);
+}
+
+/** Writes the folder under a temporary name and moves it into place; an existing name is refused, never overwritten. */
+export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: ValueHead, info: RewardModelInfo): string {
+  const final = rewardModelDir(paths, info.name);
+  if (existsSync(final)) throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
+  mkdirSync(rewardModelsDir(paths), { recursive: true });
+  const staging = join(rewardModelsDir(paths), `.${info.name}.partial-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(staging);
+  try {
+    head.save(join(staging, HEAD_FILE));
+    writeFileSync(join(staging, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+    try {
+      renameSync(staging, final);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
+      throw error;
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return final;
+}
+
+export function readRewardModelInfo(paths: Pick<ProjectPaths, 'models'>, name: string): RewardModelInfo {
+  const dir = rewardModelDir(paths, name);
+  const file = join(dir, INFO_FILE);
+  if (!existsSync(file)) throw new AppError('reward_spec', `rm:${name}: no reward model named "${name}" (no ${file}); train one with alol rewards model CAMPAIGN --name ${name}`);
+  const info = JSON.parse(readFileSync(file, 'utf8')) as RewardModelInfo;
+  if (info.format !== REWARD_MODEL_FORMAT) throw new AppError('reward_spec', `rm:${name}: ${file} is not a reward model (format "${String(info.format)}")`);
+  if (info.version !== REWARD_MODEL_FORMAT_VERSION) {
+    throw new AppError('reward_spec', `rm:${name}: reward model format version ${info.version}; this build reads version ${REWARD_MODEL_FORMAT_VERSION}`);
+  }
+  return info;
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A loaded reward model: the frozen backbone, its tokenizer and the head. */
+export class RewardModel {
+  private constructor(
+    readonly info: RewardModelInfo,
+    readonly backbone: Gpt,
+    readonly tokenizer: Tokenizer,
+    readonly head: ValueHead,
+  ) {}
+
+  /** Reads models/reward-models/NAME and its backbone's folder, checking the backbone's weights are the ones it was trained on. */
+  static async load(projectDir: string, name: string): Promise<RewardModel> {
+    const paths = projectPaths(projectDir);
+    const info = readRewardModelInfo(paths, name);
+    const dir = join(paths.models, info.backbone.folder);
+    const weights = join(dir, 'model.safetensors');
+    if (!existsSync(weights)) throw new AppError('reward_spec', `rm:${name}: its backbone "${info.backbone.name}" is gone (no ${weights})`);
+    if ((await fileSha256(weights)) !== info.backbone.weightsSha256) {
+      throw new AppError('reward_spec', `rm:${name}: the weights in ${dir} are not the backbone "${info.backbone.name}" it was trained on (sha256 differs)`);
+    }
+    const head = ValueHead.load(join(rewardModelDir(paths, name), HEAD_FILE));
+    let backbone: Gpt | null = null;
+    try {
+      const config = readHfConfig(dir);
+      if (config.nEmbd !== head.config.nEmbd) throw new AppError('reward_spec', `rm:${name}: the head expects D = ${head.config.nEmbd}; the backbone has ${config.nEmbd}`);
+      backbone = Gpt.fromWeights(config, readHfWeights(dir, config));
+      return new RewardModel(info, backbone, await Tokenizer.load(dir), head);
+    } catch (error) {
+      head.dispose();
+      backbone?.dispose();
+      throw error;
+    }
+  }
+
+  /** r (unbounded, centred) for each (prompt, response). */
+  logits(items: readonly { prompt: string; response: string }[], batchSize = 16): Float32Array {
+    const sequences = items.map((it) => encodeSequence(this.tokenizer, this.backbone, it.prompt, it.response));
+    const out = new Float32Array(items.length);
+    for (let start = 0; start < sequences.length; start += batchSize) {
+      const states = promptStates(this.backbone, sequences.slice(start, start + batchSize), batchSize);
+      out.set(logitsOfStates(this.head, states, batchSize), start);
+    }
+    return out;
+  }
+
+  /** The reward: sigmoid(r), in (0, 1). */
+  scores(items: readonly { prompt: string; response: string }[], batchSize = 16): Float32Array {
+    return this.logits(items, batchSize).map((r) => 1 / (1 + Math.exp(-r)));
+  }
+
+  dispose(): void {
+    this.head.dispose();
+    this.backbone.dispose();
+  }
+}
+
+/**
+ * Loaded models stay for the life of the process, one per reward model folder and version of its
+ * files (a reward function has no dispose, and the studio's rewards.score loads one per call).
+ */
+const loaded = new Map<string, Promise<RewardModel>>();
+
+export interface RewardModelRewardOptions {
+  /** Starts the tensor backend; default: the process's choice (ALOL_BACKEND, else the best available). */
+  initTensors?: () => Promise<unknown>;
+}
+
+/** `rm:NAME` as a reward function: score(prompt, response) = sigmoid(r). */
+export async function loadRewardModelReward(projectDir: string, name: string, options: RewardModelRewardOptions = {}): Promise<RewardFunction> {
+  if (!/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u.test(name)) throw new AppError('reward_spec', `rm:${name}: not a reward model name (letters, digits, space, dot, dash and underscore)`);
+  const paths = projectPaths(projectDir);
+  const dir = rewardModelDir(paths, name);
+  readRewardModelInfo(paths, name); // a clear error before any tensor work
+  await (options.initTensors ?? (() => initBackend(requestedBackend(undefined, process.env))))();
+  const stamp = [INFO_FILE, HEAD_FILE].map((f) => {
+    const s = statSync(join(dir, f), { throwIfNoEntry: false });
+    return s ? `${s.size}@${s.mtimeMs}` : 'missing';
+  });
+  const key = `${dir}|${stamp.join('|')}`;
+  let model = loaded.get(key);
+  if (!model) {
+    model = RewardModel.load(projectDir, name);
+    loaded.set(key, model);
+    model.catch(() => loaded.delete(key));
+  }
+  const rm = await model;
+  return {
+    name: `rm:${name}`,
+    score: (prompt: string, response: string) => rm.scores([{ prompt, response }])[0]!,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// From a campaign: the handler's checks and the job.
+
+export interface CampaignPair {
+  item: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** The campaign's preferences under the rule: one (chosen, rejected) per item with decisive ratings. */
+export function campaignPairs(db: Db, campaignId: number, rule: RewardRule): CampaignPair[] {
+  return itemPreferences(comparisons(storedRatings(db, campaignId)), rule).map(({ item, prompt, chosen, rejected }) => ({ item, prompt, chosen, rejected }));
+}
+
+/** The method rewards.trainModel: checks what it names and starts the job. */
+export function startRewardModel(
+  d: { db: Db; paths: ProjectPaths; jobs: JobService; models: ModelStore; campaigns: CampaignStore },
+  input: RewardModelRequest,
+): { jobId: number } {
+  const campaign = d.campaigns.get(input.campaign);
+  const base = input.base ?? campaign.config.systems[0];
+  if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" has no systems`);
+  d.models.get(base);
+  if (existsSync(rewardModelDir(d.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
+  const pairs = campaignPairs(d.db, campaign.id, { rule: input.rule, helpfulWeight: input.helpfulWeight });
+  if (pairs.length < 2) {
+    throw new AppError(
+      'invalid_input',
+      `campaign "${campaign.name}" gives ${pairs.length} decisive pair${pairs.length === 1 ? '' : 's'} under the rule ${input.rule}; a reward model needs at least 2 (one to train on, one held out)`,
+    );
+  }
+  return { jobId: d.jobs.start('reward-model', { ...input, base }) };
+}
+
+/** The job: pairs -> the backbone's states -> the head -> the folder. Returns the metrics. */
+export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<Record<string, unknown>> {
+  const input = methods['rewards.trainModel'].input.parse(params);
+  const campaign = new CampaignStore(ctx.db).get(input.campaign);
+  const model = new ModelStore(ctx.db).get(input.base ?? (campaign.config.systems[0] as string));
+  const rule: RewardRule = { rule: input.rule, helpfulWeight: input.helpfulWeight };
+  const pairs = campaignPairs(ctx.db, campaign.id, rule);
+  if (existsSync(rewardModelDir(ctx.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already`);
+  ctx.progress({ phase: 'loading', done: 0, total: null });
+  const { gpt: backbone, tokenizer } = await loadModel(ctx.paths, model);
+  try {
+    const encoded = pairs.map((p) => ({
+      chosen: encodeSequence(tokenizer, backbone, p.prompt, p.chosen),
+      rejected: encodeSequence(tokenizer, backbone, p.prompt, p.rejected),
+    }));
+    ctx.progress({ phase: 'backbone states', done: 0, total: null });
+    const options = {
+      epochs: input.epochs,
+      batchSize: input.batch,
+      lr: input.lr,
+      heldOut: input.heldOut,
+      seed: input.seed,
+      dropout: REWARD_MODEL_DEFAULTS.dropout,
+      weightDecay: REWARD_MODEL_DEFAULTS.weightDecay,
+    };
+    const { head, report } = await fitRewardModel({
+      backbone,
+      pairs: encoded,
+      groups: pairs.map((p) => p.prompt),
+      ...options,
+      signal: ctx.signal,
+      onEpoch: (e) =>
+        ctx.progress({
+          phase: 'training',
+          done: e.epoch,
+          total: input.epochs,
+          message: `loss ${e.trainLoss.toFixed(4)}, train accuracy ${e.train.accuracy?.toFixed(3)}, held-out accuracy ${e.heldOut.accuracy?.toFixed(3)}`,
+        }),
+    });
+    try {
+      const info: RewardModelInfo = {
+        format: REWARD_MODEL_FORMAT,
+        version: REWARD_MODEL_FORMAT_VERSION,
+        name: input.name,
+        backbone: { name: model.name, folder: model.folder, weightsSha256: model.weightsSha256 },
+        campaign: campaign.name,
+        rule: rule.rule,
+        helpfulWeight: rule.helpfulWeight,
+        output: 'sigmoid(r), r centred on the training responses',
+        options,
+        pairs: { total: pairs.length, train: report.train.count, heldOut: report.heldOut.count, splitBy: report.splitBy },
+        metrics: { train: report.train, heldOut: report.heldOut },
+        epochs: report.epochs,
+        createdAt: new Date().toISOString(),
+      };
+      const folder = saveRewardModel(ctx.paths, head, info);
+      return {
+        name: info.name,
+        reward: `rm:${info.name}`,
+        folder,
+        backbone: model.name,
+        campaign: campaign.name,
+        rule: rule.rule,
+        helpfulWeight: rule.helpfulWeight,
+        pairs: info.pairs,
+        trainAccuracy: report.train.accuracy,
+        heldOutAccuracy: report.heldOut.accuracy,
+        trainLoss: report.train.loss,
+        heldOutLoss: report.heldOut.loss,
+        epochs: input.epochs,
+        seed: input.seed,
+      };
+    } finally {
+      head.dispose();
+    }
+  } finally {
+    backbone.dispose();
+  }
+}
