@@ -177,11 +177,13 @@ export const ratingCommands: Record<string, Command> = {
     async run(backend, values, positionals) {
       const name = one(positionals, 'annotator NAME', 'annotator add');
       const campaign = required(values, 'campaign', 'annotator add');
+      const port = integer(values, 'port') ?? DEFAULT_PORT;
+      if (port < 1 || port > 65535) throw new UsageError(`--port: expected a port number (1-65535), got ${port}`);
       const out = await call(backend, 'annotators.add', { campaign, name, link: values['no-link'] !== true });
-      const link = out.token === null ? null : annotatorLink(text(values, 'host') ?? '127.0.0.1', integer(values, 'port') ?? DEFAULT_PORT, out.token);
+      const link = out.token === null ? null : annotatorLink(text(values, 'host') ?? '127.0.0.1', port, out.token);
       print(values.json === true, { annotator: out.annotator, campaign, token: out.token, link }, () =>
         link
-          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link (a new one replaces any earlier):\n${link}\nServe it with: alol serve --campaign "${campaign}"${text(values, 'host') && text(values, 'host') !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}${text(values, 'port') !== undefined ? ` --port ${integer(values, 'port')}` : ''}`
+          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link (a new one replaces any earlier):\n${link}\nServe it with: alol serve --campaign "${campaign}"${text(values, 'host') && text(values, 'host') !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}${text(values, 'port') !== undefined ? ` --port ${port}` : ''}`
           : `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}" (rates in the desktop app; no link)`,
       );
     },
