@@ -5,7 +5,9 @@
  *   (vocab 512, ctx 128, 4 layers, d 256, 4 heads, batch 16) and the demo config (2 layers, d 128):
  *   one thread on the backend initBackend() picks, data-parallel over 2 worker threads, the cpu
  *   backend for scale, and PyTorch CPU (bench/torch_gpt.py, same model and step, at 1 and at 2
- *   intra-op threads; the faster is compared) when torch imports.
+ *   intra-op threads; the faster is compared) when torch imports. On wasm, each figure twice: with
+ *   the stock wasm matrix product and with the native BLAS one (nativeBlas.ts) when it is there
+ *   (one process at 1 and at 2 BLAS threads; each data-parallel worker at 1).
  * - Where a training step's time goes: forward, backward, optimizer, and the top kernels (tf.profile).
  * - The matrix product's rate per core, ours against OpenBLAS through PyTorch.
  * - Sampling tokens/s at batch 8, 64 new tokens, greedy (generate.ts), with and without the KV cache.
@@ -24,6 +26,7 @@ import { parameterCount, type GptConfig } from '../src/main/lm/config';
 import { generate } from '../src/main/lm/generate';
 import { Gpt } from '../src/main/lm/model';
 import { AdamW } from '../src/main/lm/optim';
+import { nativeBlasStatus, setNativeBlasEnabled, setNativeBlasThreads, defaultBlasThreads } from '../src/main/lm/nativeBlas';
 import { DataParallel, type ParallelStepResult } from '../src/main/lm/parallel/pool';
 import { lmLoss, type GptTaskInit, type LmMicroBatch } from '../src/main/lm/parallel/gptTask';
 import { Rng } from '../src/main/lm/rng';
@@ -230,11 +233,17 @@ interface ParallelFigures {
   idleEstimateS: number | null;
 }
 
-async function trainParallel(b: BenchConfig, workers: number): Promise<ParallelFigures> {
+async function trainParallel(b: BenchConfig, workers: number, nativeBlas: boolean): Promise<ParallelFigures> {
   const rng = new Rng(1);
   const model = Gpt.init(b.config, rng);
   const opt = new AdamW(model.params, { lr: 1e-4 });
-  const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({ task: new URL('../src/main/lm/parallel/gptTask.ts', import.meta.url), init: { config: b.config }, params: model.params, workers });
+  const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({
+    task: new URL('../src/main/lm/parallel/gptTask.ts', import.meta.url),
+    init: { config: b.config },
+    params: model.params,
+    workers,
+    nativeBlas,
+  });
   const parts: ParallelStepResult['seconds'][] = [];
   try {
     const { wall: stepS } = await timeIt(async () => {
@@ -283,20 +292,34 @@ async function trainCpu(b: BenchConfig): Promise<number> {
 
 /**
  * The products are most of a training step, so their rate per core bounds everything: the wasm
- * backend's matMul against OpenBLAS's sgemm (what PyTorch calls) on one thread, same shapes, CPU time.
+ * backend's matMul, the same through the native BLAS (one BLAS thread) when it is there, and
+ * OpenBLAS's sgemm through PyTorch on one thread; same shapes, CPU time. The wasm kernels run
+ * synchronously, so a product is timed without reading its result back.
  */
 async function gemmGap(python: string | null): Promise<void> {
   console.log(`\n## Matrix products, one core (the largest of the 3.3M model's step)`);
+  const blas = nativeBlasStatus();
   for (const [m, k, n] of [[2048, 256, 1024], [2048, 1024, 256], [256, 2048, 1024]] as const) {
     const a = tf.randomNormal([m, k]);
     const b = tf.randomNormal([k, n]);
     const run = () => {
       const c = tf.matMul(a, b);
-      c.dataSync();
+      if (tf.getBackend() !== 'wasm') c.dataSync();
       c.dispose();
     };
-    const { cpu } = await timeIt(run, 2, 10);
-    const ours = (2 * m * k * n) / cpu / 1e9;
+    const rate = async (native: boolean) => {
+      setNativeBlasEnabled(native);
+      const { cpu, wall } = await timeIt(run, 2, 10);
+      return { cpu: (2 * m * k * n) / cpu / 1e9, wall: (2 * m * k * n) / wall / 1e9 };
+    };
+    const { cpu: ours } = await rate(false);
+    let native = '';
+    if (blas.installed) {
+      setNativeBlasThreads(1);
+      const r = await rate(true);
+      native = `; wasm + ${blas.vendor} ${fmt(r.cpu)} GFLOP/s (${fmt(r.cpu / ours, 1)}x; ${fmt(r.wall)} by wall time)`;
+      setNativeBlasThreads(defaultBlasThreads());
+    }
     let theirs = '';
     if (python) {
       const r = spawnSync(python, [`${root}bench/torch_gpt.py`, '--gemm', String(m), String(k), String(n)], {
@@ -305,16 +328,16 @@ async function gemmGap(python: string | null): Promise<void> {
       });
       if (r.status === 0) {
         const g = JSON.parse(r.stdout.trim()) as { gflops: number; blas: string };
-        theirs = `; PyTorch (${g.blas}) ${fmt(g.gflops)} GFLOP/s, ${fmt(g.gflops / ours, 1)}x ours`;
+        theirs = `; PyTorch (${g.blas}) ${fmt(g.gflops)} GFLOP/s, ${fmt(g.gflops / ours, 1)}x the wasm kernel`;
       }
     }
-    console.log(`  [${m},${k}] @ [${k},${n}]: ${tf.getBackend()} ${fmt(ours)} GFLOP/s${theirs}`);
+    console.log(`  [${m},${k}] @ [${k},${n}]: ${tf.getBackend()} ${fmt(ours)} GFLOP/s${native}${theirs}`);
     a.dispose();
     b.dispose();
   }
-  console.log('  Products are about two thirds of our step (BatchMatMul in the kernel tables above), and wasm has 128-bit SIMD');
-  console.log('  without fused multiply-add, against AVX2/AVX-512 with FMA for OpenBLAS: the gap per core lives in this kernel, not in how');
-  console.log('  the model or the trainer call it. A product kernel in native code (or a native tfjs backend) is what would close it.');
+  setNativeBlasEnabled(blas.active);
+  console.log('  wasm has 128-bit SIMD without fused multiply-add, against AVX2/AVX-512 with FMA for OpenBLAS: the gap per core lives');
+  console.log('  in this kernel, which is why the native BLAS product (native/blas, nativeBlas.ts) replaces it when it can.');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,35 +377,52 @@ async function main(): Promise<void> {
       : torchOk.length === 0
         ? String(torchRuns[0])
         : torchOk.reduce((best, r) => (r.tokens_per_s > best.tokens_per_s ? r : best));
-    const single = await trainSingle(b);
-    console.log(`  ${report.chosen}, one thread:           ${fmt(single.tokensPerS).padStart(6)} tokens/s (${fmt(single.stepS, 3)} s/step; ${fmt(single.cpuS, 3)} CPU s/step, ${fmt(tokens / single.cpuS)} tokens per CPU-second)`);
+    // Each figure with the stock wasm product and, when the addon and a BLAS are there, the native one.
+    const blas = nativeBlasStatus();
+    const withBlas = blas.installed ? `wasm + ${blas.vendor}` : null;
+    const figures: { label: string; tokensPerS: number }[] = [];
+    const singles: { label: string; native: boolean; threads: number; figures: Awaited<ReturnType<typeof trainSingle>> }[] = [];
+    const singleModes = [
+      { label: `${report.chosen}, one thread`, native: false, threads: 1 },
+      ...(withBlas ? [1, 2].filter((t) => t <= availableParallelism()).map((t) => ({ label: `${withBlas}, one process, ${t} BLAS thread${t === 1 ? '' : 's'}`, native: true, threads: t })) : []),
+    ];
+    for (const mode of singleModes) {
+      setNativeBlasEnabled(mode.native);
+      setNativeBlasThreads(mode.threads);
+      const f = await trainSingle(b);
+      singles.push({ ...mode, figures: f });
+      figures.push({ label: mode.label, tokensPerS: f.tokensPerS });
+      console.log(`  ${`${mode.label}:`.padEnd(46)} ${fmt(f.tokensPerS).padStart(6)} tokens/s (${fmt(f.stepS, 3)} s/step; ${fmt(f.cpuS, 3)} CPU s/step, ${fmt(tokens / f.cpuS)} tokens per CPU-second)`);
+    }
+    if (!withBlas && report.chosen === 'wasm') console.log(`  (no native BLAS product: ${blas.summary})`);
+    // The breakdown on the product the studio uses by default, at one BLAS thread so CPU time is one core's.
+    setNativeBlasEnabled(blas.active);
+    setNativeBlasThreads(1);
+    console.log(`    breakdown (${blas.active ? `${withBlas}, 1 BLAS thread` : report.chosen}):`);
     await breakdown(b);
-    let parallel: ParallelFigures | null = null;
-    try {
-      parallel = await trainParallel(b, 2);
-      const s = parallel.seconds;
-      console.log(`  ${report.chosen}, 2 worker threads:     ${fmt(parallel.tokensPerS).padStart(6)} tokens/s (${fmt(parallel.stepS, 3)} s/step: ` +
-        `slowest worker ${fmt(s.slowestWorker, 3)} s${s.slowestWorkerCpu === null ? '' : ` of which ${fmt(s.slowestWorkerCpu, 3)} s on a core`}, ` +
-        `broadcast + gather ${fmt(s.gradients - s.slowestWorker, 3)} s, optimizer ${fmt(s.optimizer, 3)} s)`);
-      if (parallel.idleEstimateS !== null) {
-        console.log(`    with a core per worker (its CPU time + the main thread's part): ${fmt(tokens / parallel.idleEstimateS)} tokens/s, ` +
-          `${fmt(single.cpuS / parallel.idleEstimateS, 2)}x one thread's CPU time`);
+    setNativeBlasThreads(defaultBlasThreads());
+    const parallels: { label: string; figures: ParallelFigures }[] = [];
+    for (const native of withBlas ? [false, true] : [false]) {
+      const label = `${native ? withBlas : report.chosen}, 2 worker threads${native ? ' (1 BLAS thread each)' : ''}`;
+      try {
+        const parallel = await trainParallel(b, 2, native);
+        parallels.push({ label, figures: parallel });
+        figures.push({ label, tokensPerS: parallel.tokensPerS });
+        const s = parallel.seconds;
+        console.log(`  ${`${label}:`.padEnd(46)} ${fmt(parallel.tokensPerS).padStart(6)} tokens/s (${fmt(parallel.stepS, 3)} s/step: ` +
+          `slowest worker ${fmt(s.slowestWorker, 3)} s${s.slowestWorkerCpu === null ? '' : ` of which ${fmt(s.slowestWorkerCpu, 3)} s on a core`}, ` +
+          `broadcast + gather ${fmt(s.gradients - s.slowestWorker, 3)} s, optimizer ${fmt(s.optimizer, 3)} s)`);
+        // Other processes on this machine come and go within a run, so the wall clock can say more
+        // about them than about us; CPU time per thread does not depend on them (Linux only).
+        const one = singles.find((m) => m.native === native && m.threads === 1)!.figures;
+        const byWall = parallel.tokensPerS / one.tokensPerS;
+        const byCpu = parallel.idleEstimateS === null ? null : one.cpuS / parallel.idleEstimateS;
+        console.log(`    against one process at one thread: ${byCpu === null ? '' : `${fmt(byCpu, 2)}x by CPU time (a core per worker: ${fmt(tokens / parallel.idleEstimateS!)} tokens/s), `}${fmt(byWall, 2)}x by wall time`);
+      } catch (error) {
+        console.log(`  ${label}: failed: ${error instanceof Error ? error.message : String(error)}`);
       }
-    } catch (error) {
-      console.log(`  2 worker threads: failed: ${error instanceof Error ? error.message : String(error)}`);
     }
-    let parallelWins = false;
-    if (parallel) {
-      // Other processes on this machine come and go within a run, so the wall clock can say more
-      // about them than about us; CPU time per thread does not depend on them (Linux only).
-      const byWall = parallel.tokensPerS / single.tokensPerS;
-      const byCpu = parallel.idleEstimateS === null ? null : single.cpuS / parallel.idleEstimateS;
-      const gain = byCpu ?? byWall;
-      parallelWins = gain > 1.1;
-      console.log(`    verdict: data-parallel is ${byCpu === null ? '' : `${fmt(byCpu, 2)}x one thread by CPU time, `}${fmt(byWall, 2)}x by wall time -> ${parallelWins
-        ? 'use it: each worker runs its own wasm instance on its own core, and the shared-memory exchange plus the one optimizer step cost little against a forward + backward'
-        : 'not worth it: the per-step exchange and the optimizer in the main thread cost as much as the second core saves'}`);
-    }
+    setNativeBlasEnabled(blas.active);
     if (!QUICK && b.label.startsWith('demo')) {
       const cpu = await trainCpu(b);
       console.log(`  cpu backend (pure JS), one step:   ${fmt(cpu, 1).padStart(6)} tokens/s`);
@@ -392,18 +432,23 @@ async function main(): Promise<void> {
     if (typeof torch === 'string') {
       console.log(`  PyTorch: ${torch}`);
     } else {
-      const useParallel = parallel !== null && parallelWins;
-      const ours = useParallel ? parallel!.tokensPerS : single.tokensPerS;
       for (const r of torchOk) {
         console.log(`  PyTorch ${r.torch} CPU, ${r.threads} intra-op thread${r.threads === 1 ? '' : 's'} (${r.blas}): ${fmt(r.tokens_per_s).padStart(6)} tokens/s (${fmt(r.step_seconds, 3)} s/step; ` +
           `${fmt(r.cpu_seconds, 3)} CPU s/step over all threads)${r === torch ? ' <- the faster, compared below' : ''}`);
       }
-      console.log(`  ours / PyTorch, wall clock: ${fmt(ours / torch.tokens_per_s, 2)} (${useParallel ? '2 worker threads' : 'one thread'}; target >= 0.5)`);
-      console.log(`  per CPU-second, ours (one thread) / PyTorch: ${fmt(tokens / single.cpuS / (tokens / torch.cpu_seconds), 2)}`);
-      const oursIdle = useParallel && parallel!.idleEstimateS !== null ? tokens / parallel!.idleEstimateS : tokens / single.cpuS;
+      console.log(`  ours / PyTorch (${fmt(torch.tokens_per_s)} tokens/s), wall clock; target >= 0.5:`);
+      for (const f of figures) console.log(`    ${f.label.padEnd(60)} ${fmt(f.tokensPerS).padStart(6)} tokens/s  ${fmt(f.tokensPerS / torch.tokens_per_s, 2)}x`);
+      const best = figures.reduce((x, y) => (y.tokensPerS > x.tokensPerS ? y : x));
+      console.log(`    best: ${best.label}, ${fmt(best.tokensPerS / torch.tokens_per_s, 2)}x PyTorch`);
+      for (const m of singles.filter((m) => m.threads === 1)) {
+        console.log(`  per CPU-second, ${m.label} / PyTorch: ${fmt(tokens / m.figures.cpuS / (tokens / torch.cpu_seconds), 2)}`);
+      }
       const torchIdle = tokens / (torch.cpu_seconds / availableParallelism());
-      console.log(`  ours / PyTorch with every thread on its own core (estimate from CPU times; PyTorch taken as perfectly parallel, so this errs low): ` +
-        `${fmt(oursIdle)} / ${fmt(torchIdle)} = ${fmt(oursIdle / torchIdle, 2)}`);
+      for (const p of parallels.filter((p) => p.figures.idleEstimateS !== null)) {
+        const oursIdle = tokens / p.figures.idleEstimateS!;
+        console.log(`  ${p.label} / PyTorch with every thread on its own core (estimate from CPU times; PyTorch taken as perfectly parallel, so this errs low): ` +
+          `${fmt(oursIdle)} / ${fmt(torchIdle)} = ${fmt(oursIdle / torchIdle, 2)}`);
+      }
     }
     const loadAfter = await backgroundLoad();
     if (loadBefore !== null && loadAfter !== null) {

@@ -3,10 +3,14 @@
  * (tfjs-node), WebAssembly (tfjs-backend-wasm), then pure JavaScript. The two native packages are
  * optional dependencies whose installers download libtensorflow, so they are often absent: each
  * candidate is tried for real and the report says what happened to every one.
+ *
+ * On wasm, matrix products run on a native BLAS when the optional alol-blas addon and a BLAS
+ * library are there (nativeBlas.ts); the wasm candidate's detail and the reason say which, or why not.
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { backendNames, type BackendName, type BackendReport } from '../../shared/contract';
+import { installNativeBlas } from './nativeBlas';
 
 const requireOptional = createRequire(import.meta.url);
 
@@ -53,9 +57,11 @@ async function tryNative(tf: Tf, pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow
   return pkg;
 }
 
-async function tryWasm(tf: Tf): Promise<void> {
+/** Starts wasm, with the BLAS matrix product when it can be had; returns what runs the products. */
+async function tryWasm(tf: Tf): Promise<string> {
   await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+  return installNativeBlas().summary;
 }
 
 async function attempt(tf: Tf, name: BackendName): Promise<Candidate> {
@@ -70,9 +76,10 @@ async function attempt(tf: Tf, name: BackendName): Promise<Candidate> {
       case 'tensorflow':
         await tryNative(tf, '@tensorflow/tfjs-node');
         return { name, available: true, detail: '@tensorflow/tfjs-node (libtensorflow on the CPU)' };
-      case 'wasm':
-        await tryWasm(tf);
-        return { name, available: true, detail: '@tensorflow/tfjs-backend-wasm (SIMD, one core per process)' };
+      case 'wasm': {
+        const products = await tryWasm(tf);
+        return { name, available: true, detail: `@tensorflow/tfjs-backend-wasm (SIMD, one core per process); ${products}` };
+      }
       case 'cpu':
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
         return { name, available: true, detail: 'pure JavaScript (slowest)' };
@@ -108,11 +115,13 @@ async function pick(forced: ForcedBackend | null): Promise<BackendReport> {
     candidates.push(candidate);
     if (candidate.available) {
       const passedOver = candidates.filter((c) => !c.available).map((c) => `${c.name}: ${c.detail}`);
-      const reason = forced
+      const why = forced
         ? `forced by ${forced.by}`
         : passedOver.length === 0
           ? 'the best backend, available'
           : `best available; passed over ${passedOver.join('; ')}`;
+      // What computes wasm's matrix products (most of a training step), first: the BLAS, or the wasm kernel and why.
+      const reason = name === 'wasm' ? `${installNativeBlas().summary}; ${why}` : why;
       return { chosen: name, tfBackend: tf.getBackend(), reason, forcedBy: forced?.by ?? null, candidates };
     }
   }

@@ -12,9 +12,14 @@
  *   wasm; copying rows in JavaScript from one download of a small table takes ~1 ms, and so does
  *   the scatter-add gradient (a one-hot matMul for the same gradient: 46 ms).
  *
+ * With the native BLAS kernel (nativeBlas.ts: OpenBLAS on the wasm heap) every product runs at
+ * the BLAS's rate whatever its flags or batch dims, so the products pass transpose flags instead of
+ * transposing, and bmm multiplies batches directly (nativeBlasActive() decides, when each op runs).
+ *
  * Everything else (softmax, log-softmax, elementwise ops, reductions) is stock TensorFlow.js.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeBlasActive } from './nativeBlas';
 
 type CustomGradientFunc<T extends tf.Tensor> = Parameters<typeof tf.customGrad<T>>[0];
 
@@ -47,12 +52,18 @@ function saved<T extends tf.Tensor>(list: tf.Tensor[], i: number): T {
 /**
  * d(a @ b)/db = a^T @ dy, (K, N). Contracting over the long axis M needs one operand transposed;
  * wasm's transpose costs ~10 ns per element, so transpose whichever of a (M, K) and dy (M, N) is
- * smaller, and in the second case transpose the small (N, K) result back.
+ * smaller, and in the second case transpose the small (N, K) result back. The BLAS takes the flag.
  */
 function weightGrad(a: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  if (nativeBlasActive()) return tf.matMul(a, dy, true, false);
   const [, k] = a.shape;
   const [, n] = dy.shape;
   return k <= n ? tf.matMul(tf.transpose(a), dy) : tf.transpose(tf.matMul(tf.transpose(dy), a) as tf.Tensor2D);
+}
+
+/** a @ b^T: with the flag on the BLAS, else with b transposed first (wasm's flagged products are slow). */
+function timesTransposed(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return nativeBlasActive() ? tf.matMul(a, b, false, true) : tf.matMul(a, tf.transpose(b));
 }
 
 /**
@@ -71,7 +82,7 @@ export const matMul = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor2D>((a: tf.Te
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor2D, s) => {
       const [a, b] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
-      return [tf.matMul(dy, tf.transpose(b)), weightGrad(a, dy)];
+      return [timesTransposed(dy, b), weightGrad(a, dy)];
     },
   };
 });
@@ -85,7 +96,7 @@ const linearOp = customOp3<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D>((
     value: tf.add(tf.matMul(x, w), b),
     gradFunc: (dy: tf.Tensor2D, s): [tf.Tensor, tf.Tensor, tf.Tensor] => {
       const [x, w] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
-      return [tf.matMul(dy, tf.transpose(w)), weightGrad(x, dy), sumRows(dy)];
+      return [timesTransposed(dy, w), weightGrad(x, dy), sumRows(dy)];
     },
   };
 });
@@ -95,13 +106,13 @@ const linearOp = customOp3<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D>((
  * Forward: with fewer rows than embedding dims (decoding) it computes (wte @ h^T)^T, which
  * transposes two small tensors instead of the (V, D) table and keeps the repacked right operand
  * small (see qkvProjections in model.ts); otherwise h @ transpose(wte). Its own gradient spares
- * the table's transposes: dh = dy @ wte is already flag-free.
+ * the table's transposes: dh = dy @ wte is already flag-free. On the BLAS, h @ wte^T with the flag.
  */
 export const tiedHead = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor2D>((h: tf.Tensor2D, wte: tf.Tensor2D, save) => {
   save([h, wte]);
   const [n, d] = h.shape;
   return {
-    value: n < d ? tf.transpose(tf.matMul(wte, tf.transpose(h))) : tf.matMul(h, tf.transpose(wte)),
+    value: nativeBlasActive() ? tf.matMul(h, wte, false, true) : n < d ? tf.transpose(tf.matMul(wte, tf.transpose(h))) : tf.matMul(h, tf.transpose(wte)),
     gradFunc: (dy: tf.Tensor2D, s) => {
       const [h, wte] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
       return [tf.matMul(dy, wte), weightGrad(dy, h)];
@@ -115,9 +126,10 @@ export type BmmMethod = 'depthwise' | 'matMul';
  * The batched-product method for the current backend and M (rows of op(a)): see bmm. On wasm the
  * depthwise form wins from M = 4 up (e.g. N=64, M=T=128, hs=64: 19 ms against 93 ms); at M = 1,
  * a decoding step, its transposes cost more than the product (N=32, T=89: 0.6 ms against 0.19).
+ * With the BLAS kernel, batched products are native again: 'matMul'.
  */
 export function defaultBmmMethod(m: number): BmmMethod {
-  return tf.getBackend() === 'wasm' && m > 1 ? 'depthwise' : 'matMul';
+  return tf.getBackend() === 'wasm' && m > 1 && !nativeBlasActive() ? 'depthwise' : 'matMul';
 }
 
 /**

@@ -39,6 +39,11 @@ export interface DataParallelOptions<Init> {
   /** Worker threads (default 2: one per core here). */
   workers?: number;
   backend?: 'wasm' | 'cpu';
+  /**
+   * Matrix products on the native BLAS in the workers when it is available (nativeBlas.ts), one
+   * BLAS thread each (default true); false keeps the stock wasm kernel, for comparisons.
+   */
+  nativeBlas?: boolean;
 }
 
 export interface ParallelStepOptions<B> {
@@ -93,6 +98,8 @@ export class DataParallel<B> {
     private readonly slots: Slot[],
     private readonly params: Map<string, tf.Variable>,
     private readonly shared: Float32Array,
+    /** What computes each worker's matrix products, e.g. 'wasm + OpenBLAS matmul (libopenblas.so.0, 1 thread)'. */
+    readonly products: readonly string[],
   ) {
     this.sum = new Float32Array(shared.length);
   }
@@ -106,6 +113,7 @@ export class DataParallel<B> {
     const paramsBuffer = new SharedArrayBuffer(total * 4);
     const shared = new Float32Array(paramsBuffer);
     const handles: Handle[] = [];
+    const products: string[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const gradsBuffer = new SharedArrayBuffer(total * 4);
@@ -116,6 +124,7 @@ export class DataParallel<B> {
         params: paramsBuffer,
         grads: gradsBuffer,
         backend: options.backend ?? 'wasm',
+        nativeBlas: options.nativeBlas ?? true,
       };
       const code = `import(${JSON.stringify(TSX_API_URL)}).then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}));`;
       const worker = new Worker(code, { eval: true, workerData: data, name: `alol-dp-${i}` });
@@ -130,7 +139,10 @@ export class DataParallel<B> {
             reject(error);
           };
           worker.on('message', (message: FromWorker) => {
-            if (message.type === 'ready') resolve();
+            if (message.type === 'ready') {
+              products[i] = message.products;
+              resolve();
+            }
             else if (message.type === 'error') fail(new Error(`data-parallel worker ${i}: ${message.message}${message.stack ? `\n${message.stack}` : ''}`));
             else if (message.type === 'done') {
               const pending = handle.pending;
@@ -149,7 +161,7 @@ export class DataParallel<B> {
       await Promise.all(handles.map((h) => h.worker.terminate()));
       throw error;
     }
-    return new DataParallel<B>(handles, slots, options.params, shared);
+    return new DataParallel<B>(handles, slots, options.params, shared, products);
   }
 
   get workers(): number {

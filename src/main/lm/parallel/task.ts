@@ -45,7 +45,7 @@ export type ToWorker<B> = { type: 'step'; microBatches: B[] } | { type: 'close' 
 
 /** Worker -> main. `present` lists the parameters some loss reached; the others' gradient slots are zero. */
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; /** What computes this worker's matrix products (nativeBlasStatus().summary). */ products: string }
   | { type: 'done'; losses: number[]; metrics: Record<string, number[]>; present: string[]; seconds: number; cpuSeconds: number | null }
   | { type: 'error'; message: string; stack?: string };
 
@@ -58,4 +58,6 @@ export interface WorkerData {
   /** Float32 gradient sums, this worker's own, written by it during a step. */
   grads: SharedArrayBuffer;
   backend: 'wasm' | 'cpu';
+  /** On wasm: matrix products on the native BLAS when it is available (one BLAS thread per worker). */
+  nativeBlas: boolean;
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { nativeBlasStatus, setNativeBlasEnabled } from '../nativeBlas';
 import { gradientSum } from '../trainer';
 import type { CreateReplica, FromWorker, ToWorker, WorkerData } from './task';
 
@@ -35,7 +36,9 @@ function send(message: FromWorker): void {
 }
 
 async function main(): Promise<void> {
+  // On wasm this installs the BLAS product if it can, with one BLAS thread (a worker is not the main thread).
   await initBackend({ name: data.backend, by: 'data-parallel worker' });
+  if (!data.nativeBlas) setNativeBlasEnabled(false);
   const task = (await import(data.taskUrl)) as { createReplica?: CreateReplica<unknown, unknown> };
   if (typeof task.createReplica !== 'function') throw new Error(`${data.taskUrl} exports no createReplica`);
   const replica = await task.createReplica(data.init);
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
       send({ type: 'error', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
     }
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', products: data.backend === 'wasm' ? nativeBlasStatus().summary : `${data.backend} backend` });
 }
 
 main().catch((error: unknown) => {
