@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/api/demoProject';
-import { methods, type Input, type MethodName, type Output } from '../../src/shared/contract';
 import { openBackend } from '../helpers/backend';
 import { TINY_MODEL } from '../helpers/campaign';
 import { alol } from '../helpers/cli';
-import { launchChromium, startStudioServer, stopStudioServer, watchedPage } from './studio';
+import { launchChromium, ownerApi, startStudioServer, stopStudioServer, watchedPage } from './studio';
 
 const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, steps: 3, batch: 4, lr: 1e-3, valueEpochs: 1, maxNewTokens: 8, items: 4 };
 
@@ -28,6 +27,7 @@ describe('the whole loop, from the demo data to a report on the retrained model'
   let consoleErrors: string[] = [];
   let url = '';
   let token = '';
+  let api: ReturnType<typeof ownerApi>;
 
   beforeAll(async () => {
     projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-loop-'));
@@ -41,6 +41,7 @@ describe('the whole loop, from the demo data to a report on the retrained model'
     server = started.child;
     url = started.listening.url;
     token = started.listening.token;
+    api = ownerApi(url, token);
     browser = await launchChromium();
     ({ page, consoleErrors } = await watchedPage(browser));
   }, 180_000);
@@ -100,16 +101,4 @@ describe('the whole loop, from the demo data to a report on the retrained model'
     expect(html).toContain(DEMO.nll);
     expect(html).toContain('<svg');
   }, 60_000);
-
-  async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
-    const response = await fetch(new URL(`/api/call/${method}`, url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify(input),
-    });
-    const body: unknown = await response.json();
-    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
-    // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
-    return methods[method].output.parse(body) as Output<M>;
-  }
 });

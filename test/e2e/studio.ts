@@ -143,35 +143,30 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
     const { url, token } = started.listening;
 
     browser = await launchChromium();
-    const page = await browser.newPage(options.page ?? { viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
-    page.setDefaultTimeout(15_000);
-    const consoleErrors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      const { url: source } = message.location();
-      consoleErrors.push(source ? `${message.text()} (${source})` : message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    await page.addInitScript({ content: reportCspViolations });
+    const { page, consoleErrors } = await watchedPage(browser, options.page);
     await page.goto(`${url}#token=${token}`);
-
-    async function api<M extends MethodName>(method: M, input: Input<M>): Promise<Output<M>> {
-      const response = await fetch(new URL(`/api/call/${method}`, url), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-        body: JSON.stringify(input),
-      });
-      const body: unknown = await response.json();
-      if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
-      // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
-      return methods[method].output.parse(body) as Output<M>;
-    }
+    const api = ownerApi(url, token);
 
     return { page, url, projectDir, consoleErrors, api, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** The API as the owner calls it, outputs parsed with the contract: the oracle for what a page shows. */
+export function ownerApi(url: string, token: string): <M extends MethodName>(method: M, input: Input<M>) => Promise<Output<M>> {
+  return async (method, input) => {
+    const response = await fetch(new URL(`/api/call/${method}`, url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(input),
+    });
+    const body: unknown = await response.json();
+    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
+    // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
+    return methods[method].output.parse(body) as Output<typeof method>;
+  };
 }
 
 /**

@@ -310,13 +310,13 @@ export function stackStates(states: readonly Float32Array[], d: number): { hidde
   return { hidden: tf.tensor3d(hidden, [B, T, d]), mask: tf.tensor2d(mask, [B, T]) };
 }
 
-/** V(x) of each cached prompt state, in batches, with no dropout. */
-function valuesOfStates(head: ValueHead, states: readonly Float32Array[], batchSize: number): Float32Array {
+/** The head on each cached state, in batches, with no dropout: V(x) (`values`), or the unbounded score before the sigmoid (`logits`). */
+export function headOnStates(head: ValueHead, states: readonly Float32Array[], batchSize: number, output: 'values' | 'logits' = 'values'): Float32Array {
   const out = new Float32Array(states.length);
   for (let start = 0; start < states.length; start += batchSize) {
     const v = tf.tidy(() => {
       const { hidden, mask } = stackStates(states.slice(start, start + batchSize), head.config.nEmbd);
-      return head.predict(hidden, mask);
+      return output === 'values' ? head.predict(hidden, mask) : head.logits(hidden, mask);
     });
     out.set(v.dataSync(), start);
     v.dispose();
@@ -334,7 +334,7 @@ export function predictValues(reference: Gpt, head: ValueHead, prompts: readonly
   const out = new Float32Array(prompts.length);
   for (let start = 0; start < prompts.length; start += batchSize) {
     const chunk = prompts.slice(start, start + batchSize);
-    out.set(valuesOfStates(head, promptStates(reference, chunk, batchSize), batchSize), start);
+    out.set(headOnStates(head, promptStates(reference, chunk, batchSize), batchSize), start);
   }
   return out;
 }
@@ -471,7 +471,7 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
     const targets = Float32Array.from(rows, (r) => r.target);
 
     const mse = (indices: readonly number[]): { mse: number; values: Float32Array } => {
-      const values = valuesOfStates(head, indices.map((i) => states[promptOf[i]!]!), batchSize);
+      const values = headOnStates(head, indices.map((i) => states[promptOf[i]!]!), batchSize);
       let s = 0;
       indices.forEach((i, j) => (s += (values[j]! - targets[i]!) ** 2));
       return { mse: s / indices.length, values };
@@ -482,7 +482,7 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
     let best: { epoch: number; loss: number; weights: NamedTensors } | null = null;
     const order = [...trainRows];
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      shuffle(order, rng);
+      rng.shuffle(order);
       const losses: number[] = [];
       for (let start = 0; start < order.length; start += batchSize) {
         const batch = { rows: order.slice(start, start + batchSize), dropoutSeed: rng.seed() };
@@ -556,18 +556,11 @@ function heldOutPrompts(n: number, fraction: number, rng: Rng): number[] {
   if (n < 2) throw new Error(`validationFraction ${fraction} needs at least 2 distinct prompts, got ${n}`);
   const k = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
   const order = Array.from({ length: n }, (_, i) => i);
-  shuffle(order, rng);
+  rng.shuffle(order);
   return order.slice(0, k);
 }
 
 /** Fisher-Yates, in place, from rng. */
-export function shuffle<T>(xs: T[], rng: Rng): void {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-}
-
 /** Pearson's r in float64; null when fewer than two values or either side is constant. */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
   const n = a.length;

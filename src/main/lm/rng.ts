@@ -52,6 +52,15 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
+  /** Shuffles `xs` in place (Fisher-Yates, from the end) and returns it. */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [xs[i], xs[j]] = [xs[j] as T, xs[i] as T];
+    }
+    return xs;
+  }
+
   /** Standard normal (Box-Muller). */
   normal(): number {
     const u = 1 - this.uniform();

@@ -15,15 +15,6 @@ import { Rng } from '../lm/rng';
 import { datasetPrompts, sampleJob } from '../samples/sampleJob';
 import { CampaignStore, type NewItem } from './campaignStore';
 
-function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
-
 /** Whether a response names a system: then the annotator could tell whose it is. */
 export function revealsSystem(response: string, systems: readonly string[]): boolean {
   const text = response.toLowerCase();
@@ -40,7 +31,7 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
     throw new AppError('invalid_input', `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${all.length} distinct prompts`);
   }
   if (options.gold > 0 && options.n < 2) throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need n >= 2 prompts`);
-  const prompts = shuffled(all, rng).slice(0, options.n);
+  const prompts = rng.shuffle([...all]).slice(0, options.n);
 
   // One response per (system, prompt): existing samples first, the rest sampled now.
   const responses = new Map<string, Map<string, { id: number; response: string }>>();
@@ -110,7 +101,7 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
       reveals: revealsSystem(a.response, systems) || revealsSystem(b.response, systems),
     });
   }
-  const order = shuffled(items.map((_, i) => i), rng);
+  const order = rng.shuffle(items.map((_, i) => i));
   const ranked = order.map((itemIndex, rank) => ({ ...(items[itemIndex] as Omit<NewItem, 'rank'>), rank }));
   store.fill(campaign.id, ranked);
   return { campaign: campaign.name, items: items.length, prompts: prompts.length, systems };

@@ -49,7 +49,7 @@ import { Tokenizer } from '../lm/tokenizer/index';
 import { trainStep } from '../lm/trainer';
 import { projectPaths, type ProjectPaths } from '../project';
 import { fitToContext } from '../alol/trainRun';
-import { adamW, promptStates, shuffle, stackStates, ValueHead } from '../alol/valueHead';
+import { adamW, headOnStates, promptStates, stackStates, ValueHead } from '../alol/valueHead';
 import { CampaignStore } from '../rating/campaignStore';
 import { comparisons } from '../rating/exportRatings';
 import { storedRatings } from '../rating/storedRatings';
@@ -160,22 +160,13 @@ function positiveInteger(value: number, what: string): void {
 function heldOutGroups(n: number, fraction: number, rng: Rng): Set<number> {
   const k = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
   const order = Array.from({ length: n }, (_, i) => i);
-  shuffle(order, rng);
+  rng.shuffle(order);
   return new Set(order.slice(0, k));
 }
 
 /** The head's r for cached states, in batches, no dropout. */
 export function logitsOfStates(head: ValueHead, states: readonly Float32Array[], batchSize = 16): Float32Array {
-  const out = new Float32Array(states.length);
-  for (let start = 0; start < states.length; start += batchSize) {
-    const r = tf.tidy(() => {
-      const { hidden, mask } = stackStates(states.slice(start, start + batchSize), head.config.nEmbd);
-      return head.logits(hidden, mask);
-    });
-    out.set(r.dataSync(), start);
-    r.dispose();
-  }
-  return out;
+  return headOnStates(head, states, batchSize, 'logits');
 }
 
 /** Loss, accuracy and margin of the pairs `indices` from each sequence's r. */
@@ -256,7 +247,7 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
     const reports: RewardEpochReport[] = [];
     const order = [...trainPairs];
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      shuffle(order, rng);
+      rng.shuffle(order);
       const losses: number[] = [];
       for (let start = 0; start < order.length; start += batchSize) {
         o.signal?.throwIfAborted();

@@ -149,21 +149,21 @@ function writeReplies(task: Task, rng: Rng, perPrompt: number, trapRate: number)
     const dominant = rng.uniform() < PRIMARY_FLAW_RATE ? primary : pick(rng, flaws.filter((k) => k !== primary));
     const text = flawedResponse(task, dominant, rng, true);
     for (let i = 0; i < dominantCopies; i++) replies.push({ text, kind: dominant });
-    const variants = shuffle(rng, Array.from({ length: GOOD_VARIANTS }, (_, i) => i));
+    const variants = rng.shuffle(Array.from({ length: GOOD_VARIANTS }, (_, i) => i));
     for (let i = 0; i < goodCount; i++) replies.push({ text: goodResponse(task, variants[i % variants.length]!), kind: 'good' });
-    others = shuffle(rng, flaws.filter((k) => k !== dominant));
+    others = rng.shuffle(flaws.filter((k) => k !== dominant));
     flawCount = perPrompt - dominantCopies - goodCount;
   } else {
     const text = goodResponse(task, rng.int(GOOD_VARIANTS));
     for (let i = 0; i < dominantCopies; i++) replies.push({ text, kind: 'good' });
-    others = shuffle(rng, [...flaws]);
+    others = rng.shuffle([...flaws]);
     flawCount = perPrompt - dominantCopies;
   }
   for (let i = 0; i < flawCount; i++) {
     const kind = others[i % others.length]!;
     replies.push({ text: flawedResponse(task, kind, rng, false), kind });
   }
-  return shuffle(rng, replies);
+  return rng.shuffle(replies);
 }
 
 /** Each family's share of every split, as close to FAMILY_WEIGHTS as each family's capacity allows. */
@@ -172,13 +172,13 @@ function choosePrompts(seed: number, sizes: Record<DemoSplit, number>): Record<D
   const total = sizes.train + sizes.validation + sizes.test;
   const capacity = DEMO_FAMILIES.map((f) => familyRequests(f).length);
   const quotas = allocate(total, DEMO_FAMILIES.map((f) => FAMILY_WEIGHTS[f]), capacity);
-  const pools = DEMO_FAMILIES.map((f, i) => shuffle(rng, [...familyRequests(f)]).slice(0, quotas[i]));
+  const pools = DEMO_FAMILIES.map((f, i) => rng.shuffle([...familyRequests(f)]).slice(0, quotas[i]));
   const result = { train: [], validation: [], test: [] } as Record<DemoSplit, Request[]>;
   // Small splits first, so each gets its share of every family before training takes the rest.
   for (const split of ['test', 'validation', 'train'] as const) {
     const counts = apportion(sizes[split], pools.map((p) => p.length));
     const chosen = pools.flatMap((pool, i) => pool.splice(0, counts[i]));
-    result[split] = shuffle(rng, chosen);
+    result[split] = rng.shuffle(chosen);
   }
   return result;
 }
@@ -224,14 +224,6 @@ function pick<T>(rng: Rng, items: readonly T[]): T {
 }
 
 /** Fisher-Yates, in place. */
-function shuffle<T>(rng: Rng, items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
-
 /** The seed mixed with the prompt's text (FNV-1a), so a prompt's replies do not depend on its neighbours. */
 function promptSeed(seed: number, prompt: string): number {
   let h = 0x811c9dc5 ^ (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
