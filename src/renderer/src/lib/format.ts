@@ -17,6 +17,11 @@ export function date(iso: string): string {
   return Number.isNaN(parsed.getTime()) ? iso : dates.format(parsed);
 }
 
+/** "0.41 to 0.63": an interval's bounds as `format` writes them; `missing` where either is not defined. */
+export function interval(low: number | null, high: number | null, format: (value: number) => string, missing = '—'): string {
+  return low === null || high === null ? missing : `${format(low)} to ${format(high)}`;
+}
+
 /** "1–50 of 2,312" for a page of `shown` rows starting at `offset`. */
 export function range(offset: number, shown: number, total: number): string {
   if (total === 0) return 'none';

@@ -1,4 +1,3 @@
-import { RetrainState } from './retrain.svelte';
 import { z } from 'zod';
 import {
   CampaignCreate,
@@ -17,8 +16,10 @@ import { errorShape, type Client } from '../lib/client';
 import { fieldIssues } from '../lib/issues';
 import { phaseText } from '../lib/phases';
 import type { RatingTarget } from './app.svelte';
+import { chosenOrFirst } from './choice';
 import { JobRun } from './jobRun.svelte';
-import { pathProblem } from './models.svelte';
+import { PathExport } from './pathExport.svelte';
+import { RetrainState } from './retrain.svelte';
 
 /** How often an open campaign is asked for again while its page is visible: ratings come from elsewhere. */
 const POLL_MS = 4000;
@@ -96,11 +97,7 @@ export class CampaignFormState {
 
   /** The models chosen that the project still has, in the project's order. */
   readonly models: string[] = $derived.by(() => this.#models().filter((m) => this.#chosen.includes(m.name)).map((m) => m.name));
-  /** The dataset chosen, or else the first there is: a select always shows one. */
-  readonly dataset = $derived.by(() => {
-    const list = this.#datasets();
-    return list.some((d) => d.name === this.#dataset) ? this.#dataset : (list[0]?.name ?? '');
-  });
+  readonly dataset = $derived.by(() => chosenOrFirst(this.#datasets(), this.#dataset));
   readonly nameProblem: string | null = $derived.by(() => {
     const name = this.#name.trim();
     if (name === '') return null;
@@ -230,19 +227,13 @@ export type ExportFormat = (typeof ratingsFormats)[number];
 export type ExportResult = Output<'ratings.export'>;
 
 /** Writing a campaign's ratings to a file on the backend's machine. */
-export class RatingsExportState {
+export class RatingsExportState extends PathExport<ExportResult> {
   readonly #client: Client;
   readonly campaign: string;
   #format = $state.raw<ExportFormat>('raw');
-  #path = $state.raw('');
-  #busy = $state.raw(false);
-  #result = $state.raw<ExportResult | null>(null);
-  #error = $state.raw<AppErrorShape | null>(null);
-
-  readonly problem = $derived(pathProblem(this.#path));
-  readonly canSubmit = $derived(this.#path.trim() !== '' && this.problem === null && !this.#busy);
 
   constructor(client: Client, campaign: string) {
+    super();
     this.#client = client;
     this.campaign = campaign;
   }
@@ -253,34 +244,9 @@ export class RatingsExportState {
   set format(value: ExportFormat) {
     this.#format = value;
   }
-  get path(): string {
-    return this.#path;
-  }
-  set path(value: string) {
-    this.#path = value;
-  }
-  get busy(): boolean {
-    return this.#busy;
-  }
-  get result(): ExportResult | null {
-    return this.#result;
-  }
-  get error(): AppErrorShape | null {
-    return this.#error;
-  }
 
-  async start(): Promise<void> {
-    if (!this.canSubmit) return;
-    this.#busy = true;
-    this.#result = null;
-    this.#error = null;
-    try {
-      this.#result = await this.#client.call('ratings.export', { campaign: this.campaign, format: this.#format, path: this.#path.trim() });
-    } catch (error) {
-      this.#error = errorShape(error);
-    } finally {
-      this.#busy = false;
-    }
+  protected write(path: string): Promise<ExportResult> {
+    return this.#client.call('ratings.export', { campaign: this.campaign, format: this.#format, path });
   }
 }
 

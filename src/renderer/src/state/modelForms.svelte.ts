@@ -1,8 +1,9 @@
 import { methods, modelName, ModelSummary, type DatasetSummary } from '../../../shared/contract';
 import type { Client } from '../lib/client';
 import { fieldIssues } from '../lib/issues';
+import { pathProblem } from '../lib/paths';
+import { chosenOrFirst } from './choice';
 import { JobRun } from './jobRun.svelte';
-import { pathProblem } from './models.svelte';
 
 const createInput = methods['models.create'].input;
 
@@ -63,11 +64,7 @@ export class CreateModelState {
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   shape = $state<Record<ShapeKey, number | null>>(defaultShape());
 
-  /** The dataset chosen, or else the first there is: a select always shows one. */
-  readonly dataset = $derived.by(() => {
-    const list = this.#datasets();
-    return list.some((d) => d.name === this.#dataset) ? this.#dataset : (list[0]?.name ?? '');
-  });
+  readonly dataset = $derived.by(() => chosenOrFirst(this.#datasets(), this.#dataset));
   readonly nameProblem = $derived(nameProblem(this.#name));
   /** The contract's complaint per shape field, checked as the person types. */
   readonly shapeProblems: Partial<Record<ShapeKey, string>> = $derived.by(() => {

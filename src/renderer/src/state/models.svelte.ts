@@ -1,64 +1,22 @@
 import type { AppErrorShape, ModelSummary, Output } from '../../../shared/contract';
 import { errorShape, type Client } from '../lib/client';
-
-/**
- * Paths typed here are read on the machine that runs the studio, which is not always this
- * browser's: an absolute path is the only kind that means the same thing to both.
- */
-export function pathProblem(path: string): string | null {
-  const trimmed = path.trim();
-  if (trimmed === '') return null;
-  const absolute = trimmed.startsWith('/') || /^[A-Za-z]:[\\/]/.test(trimmed) || trimmed.startsWith('\\\\');
-  return absolute ? null : 'must be an absolute path, such as /home/me/models/gpt2';
-}
+import { PathExport } from './pathExport.svelte';
 
 export type ExportResult = Output<'models.export'>;
 
 /** Exporting one model to a folder: the destination typed, the call, the files it wrote. */
-export class ExportState {
+export class ExportState extends PathExport<ExportResult> {
   readonly #client: Client;
   readonly model: string;
-  #path = $state.raw('');
-  #busy = $state.raw(false);
-  #result = $state.raw<ExportResult | null>(null);
-  #error = $state.raw<AppErrorShape | null>(null);
-
-  readonly problem = $derived(pathProblem(this.#path));
-  readonly canSubmit = $derived(this.#path.trim() !== '' && this.problem === null && !this.#busy);
 
   constructor(client: Client, model: string) {
+    super();
     this.#client = client;
     this.model = model;
   }
 
-  get path(): string {
-    return this.#path;
-  }
-  set path(value: string) {
-    this.#path = value;
-  }
-  get busy(): boolean {
-    return this.#busy;
-  }
-  get result(): ExportResult | null {
-    return this.#result;
-  }
-  get error(): AppErrorShape | null {
-    return this.#error;
-  }
-
-  async start(): Promise<void> {
-    if (!this.canSubmit) return;
-    this.#busy = true;
-    this.#result = null;
-    this.#error = null;
-    try {
-      this.#result = await this.#client.call('models.export', { model: this.model, path: this.#path.trim() });
-    } catch (error) {
-      this.#error = errorShape(error);
-    } finally {
-      this.#busy = false;
-    }
+  protected write(path: string): Promise<ExportResult> {
+    return this.#client.call('models.export', { model: this.model, path });
   }
 }
 

@@ -10,6 +10,7 @@ import {
 import { algoInfo, type AlgoInfo } from '../lib/algos';
 import { errorShape, type Client } from '../lib/client';
 import { fieldIssues } from '../lib/issues';
+import { chosenOrFirst } from './choice';
 
 export type RunInput = z.input<typeof RunConfig>;
 export type RunKey = keyof RunInput;
@@ -172,20 +173,13 @@ export class RunFormState {
   #error = $state.raw<AppErrorShape | null>(null);
 
   readonly info: AlgoInfo = $derived(algoInfo[this.#algo]);
-  /** The dataset chosen, or else the first there is: a select always shows one. */
-  readonly data = $derived.by(() => {
-    const list = this.#datasets();
-    return list.some((d) => d.name === this.#data) ? this.#data : (list[0]?.name ?? '');
-  });
+  readonly data = $derived.by(() => chosenOrFirst(this.#datasets(), this.#data));
   readonly dataset: DatasetSummary | null = $derived.by(() => this.#datasets().find((d) => d.name === this.data) ?? null);
   readonly dataVersion = $derived.by(() => {
     const latest = this.dataset?.version ?? 1;
     return this.#dataVersion !== null && this.#dataVersion < latest ? this.#dataVersion : null;
   });
-  readonly init = $derived.by(() => {
-    const list = this.#models();
-    return list.some((m) => m.name === this.#init) ? this.#init : (list[0]?.name ?? '');
-  });
+  readonly init = $derived.by(() => chosenOrFirst(this.#models(), this.#init));
   readonly ref = $derived.by(() => (this.#models().some((m) => m.name === this.#ref) ? this.#ref : ''));
   /** "base-a_lol", or "base-a_lol-2" when that model exists: a name to keep or change. */
   readonly suggestedOut = $derived.by(() => {

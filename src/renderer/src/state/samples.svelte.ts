@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { GenerateSettings, SampleRequest, type DatasetSummary, type ModelSummary, type Sample } from '../../../shared/contract';
 import type { Client } from '../lib/client';
 import { fieldIssues } from '../lib/issues';
+import { chosenOrFirst } from './choice';
 import { JobRun } from './jobRun.svelte';
 import { PageState } from './page.svelte';
 
@@ -45,15 +46,8 @@ export class SampleFormState {
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   numbers = $state<Record<SampleNumberKey, number | null>>(defaultNumbers());
 
-  /** The model chosen, or else the first there is: a select always shows one. */
-  readonly model = $derived.by(() => {
-    const list = this.#models();
-    return list.some((m) => m.name === this.#model) ? this.#model : (list[0]?.name ?? '');
-  });
-  readonly dataset = $derived.by(() => {
-    const list = this.#datasets();
-    return list.some((d) => d.name === this.#dataset) ? this.#dataset : (list[0]?.name ?? '');
-  });
+  readonly model = $derived.by(() => chosenOrFirst(this.#models(), this.#model));
+  readonly dataset = $derived.by(() => chosenOrFirst(this.#datasets(), this.#dataset));
   readonly problems: Partial<Record<SampleNumberKey, string>> = $derived.by(() => {
     const numbers = this.numbers;
     const checked = SampleRequest.safeParse(this.#request('check', 'check'));

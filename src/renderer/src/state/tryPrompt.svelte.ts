@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Generation, GenerateSettings, type AppErrorShape, type ModelSummary } from '../../../shared/contract';
 import { errorShape, type Client } from '../lib/client';
 import { fieldIssues } from '../lib/issues';
+import { chosenOrFirst } from './choice';
 import { JobRun } from './jobRun.svelte';
 
 /** Hugging Face's defaults, as the contract has them. */
@@ -104,11 +105,7 @@ export class TryPromptState {
   /** The prompt and model the shown response was generated from. */
   #asked = $state.raw<{ model: string; prompt: string } | null>(null);
 
-  /** The model chosen, or else the first there is: a select always shows one. */
-  readonly model = $derived.by(() => {
-    const list = this.#models();
-    return list.some((m) => m.name === this.#model) ? this.#model : (list[0]?.name ?? '');
-  });
+  readonly model = $derived.by(() => chosenOrFirst(this.#models(), this.#model));
   readonly summary: ModelSummary | null = $derived.by(() => this.#models().find((m) => m.name === this.model) ?? null);
   readonly problems: Partial<Record<NumberSetting, string>> = $derived.by(() => {
     const numbers = this.numbers;
