@@ -167,17 +167,14 @@ export class RatingService {
     if (held) return held.id;
     const now = this.clock().toISOString();
     const due = this.q.dueRepeat.get(campaign.id, annotatorId);
-    if (due && (this.q.laterCount.get(campaign.id, annotatorId, due.id)?.n ?? 0) >= REPEAT_GAP) {
-      this.q.clearWantRepeat.run(due.id);
-      return Number(this.q.insertAssignment.run(campaign.id, due.item_id, annotatorId, due.swapped ^ 1, due.id, 0, now).lastInsertRowid);
-    }
+    const repeat = (original: AssignmentRow): number => {
+      this.q.clearWantRepeat.run(original.id);
+      return Number(this.q.insertAssignment.run(campaign.id, original.item_id, annotatorId, original.swapped ^ 1, original.id, 0, now).lastInsertRowid);
+    };
+    if (due && (this.q.laterCount.get(campaign.id, annotatorId, due.id)?.n ?? 0) >= REPEAT_GAP) return repeat(due);
     const item = this.q.nextItem.get(campaign.id, annotatorId);
-    if (!item) {
-      // Nothing new left: a due repeat need not wait for its gap any more.
-      if (!due) return null;
-      this.q.clearWantRepeat.run(due.id);
-      return Number(this.q.insertAssignment.run(campaign.id, due.item_id, annotatorId, due.swapped ^ 1, due.id, 0, now).lastInsertRowid);
-    }
+    // Nothing new left: a due repeat need not wait for its gap any more.
+    if (!item) return due ? repeat(due) : null;
     const { seed, repeatSwapped } = campaign.config.options;
     const swapped = mix(seed, annotatorId, item.id) & 1;
     const wantRepeat = item.kind === 'pair' && mix(seed, annotatorId, item.id, 1) / 4294967296 < repeatSwapped ? 1 : 0;
