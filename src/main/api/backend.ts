@@ -75,10 +75,11 @@ export function createBackend(options: BackendOptions): Backend {
     const jobId = jobs.start('train', { runId }, (job) => {
       if (job.status === 'succeeded') {
         runs.finish(runId, 'succeeded', { summary: job.result ?? {} });
+        // Defined below (it starts runs through this function); a job ends long after both exist.
         retrainer.runEnded(runId);
-      }
-      else if (job.status === 'cancelled') runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
-      else {
+      } else if (job.status === 'cancelled') {
+        runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
+      } else {
         const crashed = job.error?.code === 'crashed' || job.error?.code === 'interrupted';
         runs.finish(runId, crashed ? 'interrupted' : 'failed', { error: job.error ?? { code: 'failed', message: 'the run failed' } });
       }
