@@ -178,4 +178,22 @@ describe('results.get on a rated campaign', () => {
     expect(await backend.dispatch('results.get', { campaign: 'nope' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(await backend.dispatch('results.get', { reps: 0 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
   });
+
+  it('follows a change to the ratings: a taken-back answer leaves the figures, and comes back with its new verdict', async () => {
+    const before = await call(backend, 'results.get', { campaign: C, reps: 50 });
+    const bob = (await call(backend, 'annotators.list', {})).find((a) => a.name === 'bob')!.id;
+    const who = { campaign: C, annotator: bob };
+    // Bob's latest decisions were gold items; take back until a pair item's answer is out.
+    const kindOf = (assignment: number) => backend.db.prepare('SELECT i.kind FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?').pluck().get(assignment);
+    const undone: number[] = [];
+    do undone.push((await call(backend, 'rating.undo', who)).item!.assignmentId);
+    while (kindOf(undone.at(-1)!) !== 'pair');
+    const during = await call(backend, 'results.get', { campaign: C, reps: 50 });
+    const helpful = (r: typeof before) => r.criteria.find((c) => c.criterion === 'helpful')!.comparisons;
+    expect(helpful(during)).toBe(helpful(before) - 1);
+    const agreementRatings = (r: typeof before) => r.agreement[0]!.criteria[0]!.annotators.reduce((n, a) => n + a.n, 0);
+    expect(agreementRatings(during)).toBe(agreementRatings(before) - 1);
+    for (const assignmentId of undone) await call(backend, 'rating.submit', { ...who, assignmentId, helpful: 'both_bad', safe: 'both_bad', activeMs: 500 });
+    expect(helpful(await call(backend, 'results.get', { campaign: C, reps: 50 }))).toBe(helpful(before));
+  });
 });

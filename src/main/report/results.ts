@@ -11,6 +11,7 @@
  *   // 2 systems, helpful verdicts first, first, both_good, second (a first each time):
  *   // pairs: [{ a, b, wins: 2, ties: 1, losses: 1, n: 4, winRate: 0.625, ci: wilson(2.5, 4) }]
  */
+import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
 import { criteria, type Criterion, type Verdict } from '../../shared/rating';
 import type { CriterionResults, CurveSeries, ModelResults, Results, ResultsRequest, RewardDistribution, RunCurves } from '../../shared/results';
@@ -188,6 +189,23 @@ function runCurves(runs: RunStore, outModels: ReadonlySet<string> | null): RunCu
  * every campaign's in order of first appearance, and the models also every other model with
  * samples; the runs are then every run with metrics (for one campaign: the runs that trained its systems).
  */
+/**
+ * The bootstraps are the slow part (about 0.7 s per criterion at 8,000 ratings) and run in the
+ * server's thread, where annotators' answers wait behind them; results of the same ratings are the
+ * same, so the last few are kept (per database).
+ */
+const caches = new WeakMap<Db, Map<string, unknown>>();
+function remembered<T>(db: Db, key: unknown[], compute: () => T): T {
+  const cache = caches.get(db) ?? new Map<string, unknown>();
+  caches.set(db, cache);
+  const digest = createHash('sha1').update(JSON.stringify(key)).digest('base64');
+  if (cache.has(digest)) return cache.get(digest) as T;
+  const value = compute();
+  cache.set(digest, value);
+  if (cache.size > 16) cache.delete(cache.keys().next().value as string);
+  return value;
+}
+
 export function campaignResults(db: Db, request: ResultsRequest): Results {
   const store = new CampaignStore(db);
   const chosen = request.campaign === undefined ? store.list().map((c) => ({ id: c.id, name: c.name, systems: c.systems })) : [store.get(request.campaign)].map((c) => ({ id: c.id, name: c.name, systems: c.config.systems }));
@@ -196,6 +214,10 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
     evidence(storedRatings(db, c.id)).map((r) => ({ first: r.first.system, second: r.second.system, helpful: r.helpful, safe: r.safe })),
   );
   const boot = { seed: request.seed, reps: request.reps };
+  // What agreement depends on: every rating's last change shows in the count or the latest time.
+  const ratingsState = db.prepare<[number], { n: number; latest: string | null; edits: number }>(
+    'SELECT count(*) AS n, max(updated_at) AS latest, total(edits) AS edits FROM ratings WHERE campaign_id = ?',
+  );
   let models = systems;
   if (request.campaign === undefined) {
     const sampled = db.prepare<[], string>('SELECT m.name FROM models m WHERE EXISTS (SELECT 1 FROM samples s WHERE s.model_id = m.id) ORDER BY m.id').pluck().all();
@@ -207,8 +229,11 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
     systems,
     seed: request.seed,
     reps: request.reps,
-    criteria: criteria.map((criterion) => criterionResults(systems, comparisons, criterion, boot)),
-    agreement: chosen.map((c) => ({ campaign: c.name, criteria: agreementSummaries(db, c.id, boot) })),
+    criteria: criteria.map((criterion) => remembered(db, ['criterion', systems, comparisons, criterion, boot], () => criterionResults(systems, comparisons, criterion, boot))),
+    agreement: chosen.map((c) => ({
+      campaign: c.name,
+      criteria: remembered(db, ['agreement', c.id, ratingsState.get(c.id), boot], () => agreementSummaries(db, c.id, boot)),
+    })),
     models: modelResults(db, models),
     runs: runCurves(new RunStore(db), request.campaign === undefined ? null : new Set(systems)),
   };
