@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpServer, type RunningServer } from '../../src/main/http/httpServer';
+import { localAddresses, startHttpServer, type RunningServer } from '../../src/main/http/httpServer';
 import type { Backend } from '../../src/main/api/backend';
 import { methodNames } from '../../src/shared/contract';
 import { CONTENT_SECURITY_POLICY } from '../../src/shared/security';
@@ -20,13 +20,13 @@ afterEach(async () => {
   }
 });
 
-async function start() {
+async function start(extra: Partial<Parameters<typeof startHttpServer>[0]> = {}) {
   const backend = openBackend(tempDir());
   const rendererDir = join(tempDir(), 'renderer');
   mkdirSync(join(rendererDir, 'assets'), { recursive: true });
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>studio</title>');
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
-  const server = await startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token: TOKEN, rendererDir, host: '127.0.0.1', port: 0 });
+  const server = await startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token: TOKEN, rendererDir, host: '127.0.0.1', port: 0, ...extra });
   running.push({ server, backend });
   return { server, backend };
 }
@@ -53,6 +53,34 @@ function send(port: number, options: { method?: string; path: string; headers?: 
 const json = { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` };
 
 describe('HTTP adapter', () => {
+  it('serves the local network when told to: the machine\'s own addresses are its names, no other', async () => {
+    const { server } = await start({ host: '0.0.0.0' });
+    const lan = localAddresses().find((a) => !a.startsWith('127.') && !a.startsWith('['));
+    expect(lan, 'this machine has a non-loopback IPv4 address').toBeDefined();
+    const call = (host: string) => send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: { ...json, Host: `${host}:${server.port}` }, body: '{}' });
+    expect((await call(lan as string)).status).toBe(200);
+    expect((await call('attacker.example')).status).toBe(421);
+  });
+
+  it('lets an annotator token reach only the rating methods, as that annotator in that campaign', async () => {
+    const annotator = { Authorization: 'Bearer annotator-token', 'Content-Type': 'application/json' };
+    const { server } = await start({ annotatorAccess: (token) => (token === 'annotator-token' ? { annotator: 7, campaign: 'eval' } : null) });
+    const post = (method: string, body: unknown) => send(server.port, { method: 'POST', path: `/api/call/${method}`, headers: annotator, body: JSON.stringify(body) });
+    for (const method of ['datasets.list', 'campaigns.items', 'ratings.export', 'annotators.add', 'app.info']) {
+      const reply = await post(method, {});
+      expect(reply.status, method).toBe(403);
+    }
+    expect((await post('rating.next', { annotator: 8 })).status).toBe(403);
+    expect((await post('rating.next', { campaign: 'other' })).status).toBe(403);
+    // Filled in by the server: the backend is asked about campaign "eval" (which this project lacks).
+    const filled = await post('rating.next', {});
+    expect(filled.status).toBe(404);
+    expect(JSON.parse(filled.body)).toMatchObject({ error: { code: 'not_found', message: expect.stringContaining('"eval"') } });
+    expect((await send(server.port, { path: '/api/events', headers: annotator })).status).toBe(403);
+    const stranger = await send(server.port, { method: 'POST', path: '/api/call/rating.next', headers: { ...annotator, Authorization: 'Bearer wrong' }, body: '{}' });
+    expect(stranger.status).toBe(401);
+  });
+
   it('binds to 127.0.0.1 and answers a call made with the token', async () => {
     const { server } = await start();
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
