@@ -8,6 +8,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ipcChannels } from '../shared/bridge';
 import { CONTENT_SECURITY_POLICY } from '../shared/security';
+import { DEMO } from '../shared/demo';
 import type { FromBackend, ToBackend } from './api/backendMessages';
 import type { DispatchResult } from './api/dispatch';
 
@@ -19,7 +20,8 @@ app.enableSandbox();
 if (!app.requestSingleInstanceLock()) app.quit();
 
 function isTrusted(frame: WebFrameMain | null): boolean {
-  return frame !== null && frame.url === rendererUrl;
+  // The page itself, whatever its #fragment (npm start's names the demo campaign).
+  return frame !== null && frame.url.split('#')[0] === rendererUrl;
 }
 
 function startBackend() {
@@ -75,7 +77,8 @@ function createWindow(): BrowserWindow {
   window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   window.webContents.on('will-navigate', (event) => event.preventDefault());
   window.once('ready-to-show', () => window.show());
-  void window.loadFile(rendererIndex);
+  // npm start's demo loop: open on its campaign, which the page rates once it is ready (as in the browser).
+  void window.loadFile(rendererIndex, process.argv.includes('--seed-demo') ? { hash: `campaign=${DEMO.campaign}` } : {});
   return window;
 }
 

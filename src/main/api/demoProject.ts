@@ -9,18 +9,9 @@
  */
 import type { Backend } from './backend';
 import { AppError, type Input, type Job, type MethodName, type Output } from '../../shared/contract';
+import { DEMO } from '../../shared/demo';
 
-export const DEMO_DATASET = 'demo';
-export const DEMO_MODEL = 'demo-base';
-export const DEMO = {
-  dataset: DEMO_DATASET,
-  base: DEMO_MODEL,
-  ref: 'demo-ref',
-  alol: 'demo-alol',
-  nll: 'demo-nll',
-  campaign: 'demo-eval',
-  annotator: 'you',
-} as const;
+export { DEMO };
 
 /** Sizes of the loop: chosen so the whole of it takes a few minutes on 2 CPU cores (README). */
 export interface DemoSizes {
