@@ -29,7 +29,7 @@ export interface DemoSizes {
 export const DEMO_SIZES: DemoSizes = {
   trainPrompts: 400,
   model: { layers: 2, dim: 128, heads: 4, context: 128, vocab: 512 },
-  refSteps: 400,
+  refSteps: 800,
   steps: 100,
   batch: 16,
   lr: 2e-3,
