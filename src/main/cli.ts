@@ -71,7 +71,7 @@ Training:
   runs                                   list runs
   run show ID | run resume ID | run cancel ID
 Rating:
-  campaign create --name C --models M1,M2[,..] --prompts DATASET[:split] --n N [--overlap K --gold G
+  campaign create --name C --models M1,M2[,..|sample:JOB] --prompts DATASET[:split] --n N [--overlap K --gold G
                   --repeat-swapped R --seed S --guidelines FILE.md --max-new-tokens T]
                                          a campaign of blinded pairwise comparisons (samples what is missing)
   campaigns | campaign show C | campaign items C

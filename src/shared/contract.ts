@@ -327,10 +327,15 @@ export type ImportRequest = z.infer<typeof ImportRequest>;
 export const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
 
+/** A set of stored responses by its source, as sampling jobs name theirs: sample:JOB. */
+export const sampleSetName = z.string().regex(/^sample:\d+$/, 'a sample set is named sample:JOB');
+export const isSampleSet = (system: string): boolean => /^sample:\d+$/.test(system);
+
 export const CampaignCreate = z
   .object({
     name: datasetName,
-    models: z.array(modelName).min(2).max(8).refine((m) => new Set(m).size === m.length, 'name each model once'),
+    /** The systems: models (missing responses are sampled), or sample sets by their source ("sample:12", a sampling job's responses, used as they are). */
+    models: z.array(z.union([sampleSetName, modelName])).min(2).max(8).refine((m) => new Set(m).size === m.length, 'name each system once'),
     prompts: z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict(),
     guidelines: z.string().max(200_000).optional(),
     /** Decoding for responses the models have not given yet (existing samples of a prompt are reused). */

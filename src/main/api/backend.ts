@@ -106,7 +106,7 @@ export function createBackend(options: BackendOptions): Backend {
     campaigns,
     createRun,
     startRunJob,
-    createCampaign: (input) => void createCampaign({ jobs, models, datasets, campaigns }, input),
+    createCampaign: (input) => void createCampaign({ db, jobs, models, datasets, campaigns }, input),
   });
   retrainer.recover();
 

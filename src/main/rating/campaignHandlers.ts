@@ -6,7 +6,7 @@ import type { ProjectPaths } from '../project';
 import type { DatasetStore } from '../data/datasetStore';
 import type { ModelStore } from '../lm/modelStore';
 import type { JobService } from '../jobs/jobService';
-import { AppError, type CampaignCreate, type Handlers } from '../../shared/contract';
+import { AppError, isSampleSet, type CampaignCreate, type Handlers } from '../../shared/contract';
 import { tokenHash, type CampaignStore } from './campaignStore';
 import type { RatingService } from './ratingService';
 import { DEFAULT_GUIDELINES } from './defaultGuidelines';
@@ -54,8 +54,11 @@ function absolute(method: string, path: string): string {
 }
 
 /** Creates a campaign and starts the job that samples missing responses and builds its items. */
-export function createCampaign(d: Pick<CampaignDeps, 'jobs' | 'models' | 'datasets' | 'campaigns'>, input: CampaignCreate): { campaignId: number; jobId: number } {
-  for (const model of input.models) d.models.get(model);
+export function createCampaign(d: Pick<CampaignDeps, 'db' | 'jobs' | 'models' | 'datasets' | 'campaigns'>, input: CampaignCreate): { campaignId: number; jobId: number } {
+  for (const system of input.models) {
+    if (!isSampleSet(system)) d.models.get(system);
+    else if (!d.db.prepare('SELECT 1 FROM samples WHERE source = ? LIMIT 1').get(system)) throw new AppError('not_found', `no samples come from "${system}"`);
+  }
   const dataset = d.datasets.get(input.prompts.dataset, input.prompts.version);
   const campaignId = d.campaigns.create(input, dataset.version, input.guidelines ?? DEFAULT_GUIDELINES);
   const jobId = d.jobs.start('campaign', { campaignId }, (job) => {

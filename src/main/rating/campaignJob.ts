@@ -3,11 +3,12 @@
  * not given yet, and builds the items, all from the campaign's seed.
  *
  * Every pair of systems is compared on the same n prompts, so each system answers each prompt once
- * and one response serves every pair it is in. Gold items are attention checks with a known
+ * and one response serves every pair it is in. A system is a model (its earliest stored response to
+ * a prompt, else one sampled now) or a sample set (the responses of one sampling job, as they are). Gold items are attention checks with a known
  * answer: a system's response to the prompt against its own response to another prompt; the
  * on-topic one is the more helpful (safety has no known answer there and is not scored).
  */
-import { AppError } from '../../shared/contract';
+import { AppError, isSampleSet } from '../../shared/contract';
 import type { Verdict } from '../../shared/rating';
 import type { JobContext } from '../jobs/jobKinds';
 import { DatasetStore } from '../data/datasetStore';
@@ -26,23 +27,36 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
   const campaign = store.getById(campaignId);
   const { systems, prompts: source, options, settings } = campaign.config;
   const rng = new Rng(options.seed);
-  const all = datasetPrompts(new DatasetStore(ctx.db), { dataset: source.dataset, version: source.version, split: source.split ?? undefined });
+  // A sample set answers only the prompts it was sampled on: the campaign's prompts are those every set covers.
+  const fromSet = ctx.db.prepare<[string], { id: number; prompt: string; response: string; model: string }>(
+    'SELECT s.id, s.prompt, s.response, m.name AS model FROM samples s JOIN models m ON m.id = s.model_id WHERE s.source = ? ORDER BY s.id',
+  );
+  const fromModel = ctx.db.prepare<[string], { id: number; prompt: string; response: string; model: string }>(
+    'SELECT s.id, s.prompt, s.response, m.name AS model FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.id',
+  );
+  const sets = systems.filter(isSampleSet).map((set) => ({ set, rows: fromSet.all(set) }));
+  const empty = sets.find((s) => s.rows.length === 0);
+  if (empty) throw new AppError('not_found', `campaign "${campaign.name}": no samples come from "${empty.set}"`);
+  const covered = (prompt: string) => sets.every((s) => s.rows.some((r) => r.prompt === prompt));
+  const all = datasetPrompts(new DatasetStore(ctx.db), { dataset: source.dataset, version: source.version, split: source.split ?? undefined }).filter(covered);
   if (all.length < options.n) {
-    throw new AppError('invalid_input', `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${all.length} distinct prompts`);
+    const where = sets.length > 0 ? ` that ${sets.map((s) => s.set).join(' and ')} answered` : '';
+    throw new AppError('invalid_input', `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${all.length} distinct prompts${where}`);
   }
   if (options.gold > 0 && options.n < 2) throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need n >= 2 prompts`);
   const prompts = rng.shuffle([...all]).slice(0, options.n);
 
-  // One response per (system, prompt): existing samples first, the rest sampled now.
+  // One response per (system, prompt): a sample set's own, or a model's earliest, the rest sampled now.
   const responses = new Map<string, Map<string, { id: number; response: string }>>();
-  const findExisting = ctx.db.prepare<[string], { id: number; prompt: string; response: string }>(
-    'SELECT s.id, s.prompt, s.response FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.id',
-  );
+  const modelNames = new Set<string>();
   const wanted = new Set(prompts);
   for (const system of systems) {
     const found = new Map<string, { id: number; response: string }>();
     const collect = () => {
-      for (const s of findExisting.iterate(system)) if (wanted.has(s.prompt) && !found.has(s.prompt)) found.set(s.prompt, s);
+      for (const s of isSampleSet(system) ? fromSet.iterate(system) : fromModel.iterate(system)) {
+        modelNames.add(s.model);
+        if (wanted.has(s.prompt) && !found.has(s.prompt)) found.set(s.prompt, s);
+      }
     };
     collect();
     const missing = prompts.filter((p) => !found.has(p));
@@ -53,6 +67,7 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
     }
     responses.set(system, found);
   }
+  const names = [...systems.filter((s) => !isSampleSet(s)), ...modelNames];
   const response = (system: string, prompt: string) => {
     const r = responses.get(system)?.get(prompt);
     if (!r) throw new Error(`no response of ${system} to a prompt after sampling`);
@@ -75,7 +90,7 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
           secondSystem: second,
           goldHelpful: null,
           goldSafe: null,
-          reveals: revealsSystem(a.response, systems) || revealsSystem(b.response, systems),
+          reveals: revealsSystem(a.response, names) || revealsSystem(b.response, names),
         });
       }
     }
@@ -98,7 +113,7 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
       secondSystem: system,
       goldHelpful: (onTopicFirst ? 'first' : 'second') satisfies Verdict,
       goldSafe: null,
-      reveals: revealsSystem(a.response, systems) || revealsSystem(b.response, systems),
+      reveals: revealsSystem(a.response, names) || revealsSystem(b.response, names),
     });
   }
   const order = rng.shuffle(items.map((_, i) => i));

@@ -7,7 +7,7 @@
  * while the run trained, or after it was resumed elsewhere, still creates the campaign.
  */
 import type { Db } from '../db/openDb';
-import { AppError, RunConfig, type CampaignCreate, type RetrainRequest } from '../../shared/contract';
+import { AppError, isSampleSet, RunConfig, type CampaignCreate, type RetrainRequest } from '../../shared/contract';
 import type { DatasetStore } from '../data/datasetStore';
 import type { ModelStore } from '../lm/modelStore';
 import type { RunStore } from '../alol/runStore';
@@ -40,7 +40,8 @@ export class Retrainer {
 
   start(request: RetrainRequest) {
     const campaign = this.d.campaigns.get(request.campaign);
-    const ref = request.ref ?? (campaign.config.systems[0] as string);
+    const ref = request.ref ?? campaign.config.systems.find((s) => !isSampleSet(s));
+    if (ref === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares sample sets only: name the reference model (ref)`);
     this.d.models.get(ref);
     const out = request.out ?? `${ref}-${campaign.name}`.slice(0, 100);
     const nextCampaign = request.nextCampaign ?? `${campaign.name}-next`.slice(0, 100);

@@ -33,7 +33,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, methods, type RewardModelRequest } from '../../shared/contract';
+import { AppError, isSampleSet, methods, type RewardModelRequest } from '../../shared/contract';
 import type { RewardRule } from '../../shared/rating';
 import type { Db } from '../db/openDb';
 import type { JobContext } from '../jobs/jobKinds';
@@ -492,8 +492,8 @@ export function startRewardModel(
   input: RewardModelRequest,
 ): { jobId: number } {
   const campaign = d.campaigns.get(input.campaign);
-  const base = input.base ?? campaign.config.systems[0];
-  if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" has no systems`);
+  const base = input.base ?? campaign.config.systems.find((s) => !isSampleSet(s));
+  if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares sample sets only: name the backbone model (base)`);
   d.models.get(base);
   if (existsSync(rewardModelDir(d.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
   const pairs = campaignPairs(d.db, campaign.id, { rule: input.rule, helpfulWeight: input.helpfulWeight });
@@ -510,6 +510,7 @@ export function startRewardModel(
 export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<Record<string, unknown>> {
   const input = methods['rewards.trainModel'].input.parse(params);
   const campaign = new CampaignStore(ctx.db).get(input.campaign);
+  // startRewardModel passes the base it chose.
   const model = new ModelStore(ctx.db).get(input.base ?? (campaign.config.systems[0] as string));
   const rule: RewardRule = { rule: input.rule, helpfulWeight: input.helpfulWeight };
   const pairs = campaignPairs(ctx.db, campaign.id, rule);
