@@ -42,6 +42,9 @@ describe('a campaign whose systems include a sample set', () => {
       const side = item.first.system === set ? item.first : item.second;
       expect(source.get(side.sampleId)).toBe(set);
     }
+    // Results describe the set by its own three responses, not by all of its model's.
+    const results = await call(backend, 'results.get', { campaign: 'with-set', reps: 20 });
+    expect(results.models.find((m) => m.model === set)?.samples).toBe(3);
   });
 
   it('refuses a set it cannot use: unknown, or answering fewer prompts than asked', async () => {

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
+import { isSampleSet } from '../../shared/contract';
 import { criteria, type Criterion, type Verdict } from '../../shared/rating';
 import type { CriterionResults, CurveSeries, ModelResults, Results, ResultsRequest, RewardDistribution, RunCurves } from '../../shared/results';
 import { CampaignStore } from '../rating/campaignStore';
@@ -121,8 +122,10 @@ interface SampleRow {
 
 function modelResults(db: Db, models: readonly string[]): ModelResults[] {
   const query = db.prepare<[string], SampleRow>('SELECT s.response, s.rewards FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.id');
+  // A sample set (a campaign system named sample:JOB) is its own responses, not its model's.
+  const bySource = db.prepare<[string], SampleRow>('SELECT response, rewards FROM samples WHERE source = ? ORDER BY id');
   const perModel = models.map((model) => {
-    const rows = query.all(model);
+    const rows = isSampleSet(model) ? bySource.all(model) : query.all(model);
     const rewards = new Map<string, number[]>();
     for (const row of rows) {
       if (row.rewards === null) continue;
