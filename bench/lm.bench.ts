@@ -142,14 +142,14 @@ function runTorch(python: string, b: BenchConfig, threads: number): TorchResult 
 // ---------------------------------------------------------------------------------------------
 // Training
 
-async function trainSingle(b: BenchConfig): Promise<{ tokensPerS: number; stepS: number; cpuS: number }> {
+async function trainSingle(b: BenchConfig, warmup = 1, steps = STEPS): Promise<{ tokensPerS: number; stepS: number; cpuS: number }> {
   const rng = new Rng(1);
   const model = Gpt.init(b.config, rng);
   const opt = new AdamW(model.params, { lr: 1e-4 });
   const { wall: stepS, cpu: cpuS } = await timeIt(
     () => trainStep({ params: model.params, optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, 1), loss: (mb) => lmLoss(model, mb), lr: 1e-4, maxGradNorm: 1 }),
-    1,
-    STEPS,
+    warmup,
+    steps,
   );
   opt.dispose();
   model.dispose();
@@ -273,17 +273,7 @@ async function trainCpu(b: BenchConfig): Promise<number> {
   tf.env().set('PROD', true); // hushes the cpu backend's "install tfjs-node" banner
   await tf.setBackend('cpu');
   try {
-    const rng = new Rng(1);
-    const model = Gpt.init(b.config, rng);
-    const opt = new AdamW(model.params, { lr: 1e-4 });
-    const { wall: stepS } = await timeIt(
-      () => trainStep({ params: model.params, optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, 1), loss: (mb) => lmLoss(model, mb), lr: 1e-4, maxGradNorm: 1 }),
-      0,
-      1,
-    );
-    opt.dispose();
-    model.dispose();
-    return (b.batch * b.config.nPositions) / stepS;
+    return (await trainSingle(b, 0, 1)).tokensPerS;
   } finally {
     await tf.setBackend(previous);
     tf.env().set('PROD', prod);

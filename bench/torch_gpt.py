@@ -9,6 +9,7 @@ tokens with a mean next-token cross-entropy, timed after warm-up. Prints one JSO
 import argparse
 import json
 import math
+import os
 import statistics
 import time
 
@@ -124,14 +125,14 @@ def main():
         print(json.dumps(gemm_rate(*args.gemm)))
         return
 
-    import os
-
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     torch.manual_seed(0)
     model = Gpt(args.vocab, args.ctx, args.layers, args.d, args.heads, args.dropout)
     model.train()
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and not n.startswith(("wte", "wpe"))]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and not n.startswith(("wte", "wpe")))]
+    # Weight decay on the linear matrices only, as decayByDefault in src/main/lm/optim.ts.
+    decays = {n: p.dim() >= 2 and not n.startswith(("wte", "wpe")) for n, p in model.named_parameters()}
+    decay = [p for n, p in model.named_parameters() if decays[n]]
+    no_decay = [p for n, p in model.named_parameters() if not decays[n]]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-4)
     g = torch.Generator().manual_seed(1)
 

@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { backendNames, type BackendName, type BackendReport } from '../../shared/contract';
-import { installNativeBlas } from './nativeBlas';
+import { installNativeBlas, nativeBlasStatus } from './nativeBlas';
 
 const requireOptional = createRequire(import.meta.url);
 
@@ -121,7 +121,7 @@ async function pick(forced: ForcedBackend | null): Promise<BackendReport> {
           ? 'the best backend, available'
           : `best available; passed over ${passedOver.join('; ')}`;
       // What computes wasm's matrix products (most of a training step), first: the BLAS, or the wasm kernel and why.
-      const reason = name === 'wasm' ? `${installNativeBlas().summary}; ${why}` : why;
+      const reason = name === 'wasm' ? `${nativeBlasStatus().summary}; ${why}` : why;
       return { chosen: name, tfBackend: tf.getBackend(), reason, forcedBy: forced?.by ?? null, candidates };
     }
   }

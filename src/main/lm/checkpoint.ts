@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { parameterShapes, type GptConfig, type NamedTensors } from './config';
+import { parameterShapes, sameShape, type GptConfig, type NamedTensors } from './config';
 import type { RngState } from './rng';
 import { hfConfigJson } from './hfConfig';
 import { writeFilesAtomically, writeFully } from './atomicWrite';
@@ -31,10 +31,6 @@ const LISTED = 20;
 function listed(names: string[]): string {
   const shown = names.slice(0, LISTED).join(', ');
   return names.length > LISTED ? `${shown} and ${names.length - LISTED} more` : shown;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Bitwise, so NaN equals the same NaN and -0 differs from 0, as two copies of one tensor would. */

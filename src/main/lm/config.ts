@@ -62,3 +62,8 @@ export function parameterCount(c: GptConfig): number {
 
 /** Plain named float32 tensors: what checkpoints read and write, with no TensorFlow.js in sight. */
 export type NamedTensors = Map<string, { shape: number[]; data: Float32Array }>;
+
+/** Same rank and the same size on every axis. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -36,7 +36,8 @@ export function modelFolder(paths: ProjectPaths, model: Pick<ModelSummary, 'fold
   return join(paths.models, model.folder);
 }
 
-async function sha256(file: string): Promise<string> {
+/** A file's SHA-256 in hex, streamed. */
+export async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -57,7 +58,7 @@ export async function storeModel(
   try {
     const config = await write(staging);
     ctx.signal.throwIfAborted();
-    const weightsSha256 = await sha256(join(staging, 'model.safetensors'));
+    const weightsSha256 = await fileSha256(join(staging, 'model.safetensors'));
     renameSync(staging, final);
     try {
       return store.add({ ...entry, folder, config, parameters: parameterCount(config), weightsSha256 });

@@ -82,16 +82,16 @@ export function defaultBlasThreads(env: NodeJS.ProcessEnv = process.env): number
 
 interface State {
   tried: boolean;
+  /** The addon and the library it opened, set together once the kernel is installed. */
   addon: BlasAddon | null;
   info: BlasInfo | null;
   /** Why the BLAS kernel is not installed; null once it is. */
   why: string | null;
-  installed: boolean;
   enabled: boolean;
   threads: number | null;
 }
 
-const state: State = { tried: false, addon: null, info: null, why: 'not tried (the wasm backend has not started)', installed: false, enabled: false, threads: null };
+const state: State = { tried: false, addon: null, info: null, why: 'not tried (the wasm backend has not started)', enabled: false, threads: null };
 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -148,7 +148,6 @@ export function installNativeBlas(env: NodeJS.ProcessEnv = process.env): NativeB
   });
   state.addon = loaded.addon;
   state.info = info;
-  state.installed = true;
   state.enabled = true;
   state.why = null;
   setNativeBlasThreads(defaultBlasThreads(env));
@@ -157,7 +156,7 @@ export function installNativeBlas(env: NodeJS.ProcessEnv = process.env): NativeB
 
 /** Switches between the BLAS kernel (when installed) and the stock wasm kernel; returns the status after. */
 export function setNativeBlasEnabled(enabled: boolean): NativeBlasStatus {
-  state.enabled = enabled && state.installed;
+  state.enabled = enabled && state.info !== null;
   return nativeBlasStatus();
 }
 
@@ -184,14 +183,14 @@ export function nativeBlasActive(): boolean {
 export function nativeBlasStatus(): NativeBlasStatus {
   const info = state.info;
   const threads = state.threads === null ? '' : `, ${state.threads} thread${state.threads === 1 ? '' : 's'}`;
-  const summary = state.installed
-    ? state.enabled
-      ? `wasm + ${info!.vendor} matmul (${info!.library}${threads})`
-      : `wasm matmul (${info!.vendor} matmul installed but switched off)`
-    : `wasm matmul (${state.why})`;
+  const summary = !info
+    ? `wasm matmul (${state.why})`
+    : state.enabled
+      ? `wasm + ${info.vendor} matmul (${info.library}${threads})`
+      : `wasm matmul (${info.vendor} matmul installed but switched off)`;
   return {
     active: state.enabled,
-    installed: state.installed,
+    installed: info !== null,
     library: info?.library ?? null,
     vendor: info?.vendor ?? null,
     config: info?.config || null,

@@ -12,7 +12,7 @@
  * p = 0.99 - 0.1 * 0.5 / (0.5 + 1e-8) = 0.89 (the first Adam step moves by lr * sign(g)).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { NamedTensors } from './config';
+import { sameShape, type NamedTensors } from './config';
 
 export interface AdamWConfig {
   /** Learning rate when a step is given none (a schedule usually passes one per step). PyTorch: 1e-3. */
@@ -98,7 +98,7 @@ export class AdamW {
       for (const [name, p] of this.params) {
         const g = grads.get(name);
         if (g === undefined) continue;
-        if (!arraysEqual(g.shape, p.shape)) throw new Error(`AdamW: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
+        if (!sameShape(g.shape, p.shape)) throw new Error(`AdamW: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const decayed = wd !== 0 && this.decay(name) ? tf.mul(p, keep) : p;
@@ -124,7 +124,7 @@ export class AdamW {
       for (const [name, variable] of mine) {
         const entry = saved.get(name);
         if (!entry) throw new Error(`AdamW.loadState: ${label} lacks ${name}`);
-        if (!arraysEqual(entry.shape, variable.shape)) {
+        if (!sameShape(entry.shape, variable.shape)) {
           throw new Error(`AdamW.loadState: ${label}.${name} has shape [${entry.shape}], expected [${variable.shape}]`);
         }
       }
@@ -147,7 +147,7 @@ export class AdamW {
 }
 
 /** sqrt of the sum of squares of every element of every gradient, as one scalar tensor. */
-export function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
+function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
     const squares = [...grads].map((g) => tf.sum(tf.square(g)));
     if (squares.length === 0) return tf.scalar(0);
@@ -180,8 +180,4 @@ function toNamed(tensors: Map<string, tf.Variable>): NamedTensors {
   // A copy: the cpu backend's dataSync hands out its own storage.
   for (const [name, t] of tensors) out.set(name, { shape: [...t.shape], data: new Float32Array(t.dataSync()) });
   return out;
-}
-
-function arraysEqual(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -14,7 +14,7 @@
  * applyGradients here, so both paths share the same arithmetic after the gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, globalNorm, type AdamW } from './optim';
+import { clipByGlobalNorm, type AdamW } from './optim';
 
 /** A loss alone, or with metrics (scalars averaged over the micro-batches, e.g. 'logps/chosen'). */
 export type LossOutput = tf.Scalar | { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
@@ -113,19 +113,11 @@ export function applyGradients({ optimizer, sum, count, lr, maxGradNorm }: Apply
       });
       for (const g of grads.values()) owned.add(g);
     }
-    let norm: number;
-    if (maxGradNorm === null) {
-      const t = globalNorm(grads.values());
-      norm = t.dataSync()[0]!;
-      t.dispose();
-    } else {
-      const clipped = clipByGlobalNorm(grads, maxGradNorm);
-      for (const g of clipped.grads.values()) owned.add(g);
-      grads = clipped.grads;
-      norm = clipped.norm;
-    }
-    optimizer.apply(grads, lr);
-    return norm;
+    // No limit still measures the norm: nothing exceeds Infinity, so the same tensors come back.
+    const clipped = clipByGlobalNorm(grads, maxGradNorm ?? Infinity);
+    for (const g of clipped.grads.values()) owned.add(g);
+    optimizer.apply(clipped.grads, lr);
+    return clipped.norm;
   } finally {
     for (const t of owned) t.dispose();
   }

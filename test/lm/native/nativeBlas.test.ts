@@ -24,7 +24,7 @@ import { AdamW } from '../../../src/main/lm/optim';
 import { lmLoss, type GptTaskInit, type LmMicroBatch } from '../../../src/main/lm/parallel/gptTask';
 import { DataParallel } from '../../../src/main/lm/parallel/pool';
 import { Rng } from '../../../src/main/lm/rng';
-import { gradientSum } from '../../../src/main/lm/trainer';
+import { applyGradients, gradientSum } from '../../../src/main/lm/trainer';
 import type { BackendReport } from '../../../src/shared/contract';
 
 const CONFIG: GptConfig = { vocabSize: 61, nPositions: 24, nEmbd: 64, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 60 };
@@ -291,7 +291,12 @@ describe('the model on the BLAS', () => {
       const parallel = await dp.step({ optimizer: opt, microBatches: mbs, lr: 1e-3, maxGradNorm: null });
       const expectedLoss = single.losses.reduce((a, b) => a + b, 0) / single.losses.length;
       expect(Math.abs(parallel.loss - expectedLoss) / expectedLoss).toBeLessThan(1e-6);
-      for (const t of single.sum.values()) t.dispose();
+      // The same update in one process: the workers' averaged gradients moved every weight alike.
+      const referenceOpt = new AdamW(reference.params, { lr: 1e-3 });
+      const singleNorm = applyGradients({ optimizer: referenceOpt, sum: single.sum, count: single.count, lr: 1e-3, maxGradNorm: null });
+      referenceOpt.dispose();
+      expect(Math.abs(parallel.gradNorm - singleNorm) / singleNorm).toBeLessThan(1e-4);
+      for (const [name, v] of model.params) expect(relative(v.dataSync(), reference.params.get(name)!.dataSync()), name).toBeLessThan(1e-4);
     } finally {
       await dp.close();
       opt.dispose();

@@ -56,7 +56,9 @@ function train(steps: number, seeds: { model: number; data: number; dropout: num
 
 describe('training the Gpt', () => {
   it('drives the loss down on a counting task and moves every parameter', () => {
-    const initial = snapshot(Gpt.init(CONFIG, new Rng(1)));
+    const init = Gpt.init(CONFIG, new Rng(1));
+    const initial = snapshot(init);
+    init.dispose();
     const { losses, weights } = train(60, { model: 1, data: 2, dropout: 3 });
     expect(losses.every(Number.isFinite)).toBe(true);
     const first = losses.slice(0, 3).reduce((a, b) => a + b) / 3;

@@ -40,8 +40,8 @@ export function layoutOf(params: Map<string, tf.Variable>): { slots: Slot[]; tot
   return { slots, total: offset };
 }
 
-/** Main -> worker. */
-export type ToWorker<B> = { type: 'step'; microBatches: B[] } | { type: 'close' };
+/** Main -> worker (the pool ends a worker by terminating it). */
+export type ToWorker<B> = { type: 'step'; microBatches: B[] };
 
 /** Worker -> main. `present` lists the parameters some loss reached; the others' gradient slots are zero. */
 export type FromWorker =

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { sameShape } from '../config';
 import { nativeBlasStatus, setNativeBlasEnabled } from '../nativeBlas';
 import { gradientSum } from '../trainer';
 import type { CreateReplica, FromWorker, ToWorker, WorkerData } from './task';
@@ -35,6 +36,10 @@ function send(message: FromWorker): void {
   port!.postMessage(message);
 }
 
+function sendError(error: unknown): void {
+  send({ type: 'error', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+}
+
 async function main(): Promise<void> {
   // On wasm this installs the BLAS product if it can, with one BLAS thread (a worker is not the main thread).
   await initBackend({ name: data.backend, by: 'data-parallel worker' });
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
   const replica = await task.createReplica(data.init);
   for (const slot of data.slots) {
     const p = replica.params.get(slot.name);
-    if (!p || p.size !== slot.size || p.shape.join() !== slot.shape.join()) {
+    if (!p || !sameShape(p.shape, slot.shape)) {
       throw new Error(`replica parameter ${slot.name}: [${p?.shape ?? 'missing'}], main thread has [${slot.shape}]`);
     }
   }
@@ -53,10 +58,6 @@ async function main(): Promise<void> {
   const grads = new Float32Array(data.grads);
 
   port!.on('message', (message: ToWorker<unknown>) => {
-    if (message.type === 'close') {
-      port!.close();
-      return;
-    }
     try {
       const started = performance.now();
       const cpuStarted = threadCpuSeconds();
@@ -82,12 +83,10 @@ async function main(): Promise<void> {
         cpuSeconds: cpuStarted === null || cpuEnded === null ? null : cpuEnded - cpuStarted,
       });
     } catch (error) {
-      send({ type: 'error', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+      sendError(error);
     }
   });
   send({ type: 'ready', products: data.backend === 'wasm' ? nativeBlasStatus().summary : `${data.backend} backend` });
 }
 
-main().catch((error: unknown) => {
-  send({ type: 'error', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
-});
+main().catch(sendError);
