@@ -23,7 +23,6 @@ import {
   readRewardModelInfo,
   rewardModelDir,
   RewardModel,
-  type RewardEpochReport,
   type RewardPair,
 } from '../../src/main/rewards/rewardModel';
 import { call, openBackend } from '../helpers/backend';

@@ -93,7 +93,7 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
     const key = advantageCacheKey({
       datasetVersion: String(o.datasetVersionId),
       referenceSha: o.referenceSha,
-      valueHeadSha: weightsSha256(head.weights()),
+      valueHeadSha: weightsSha256(head.params),
       rewardFunctionId: fromData ? 'data-rewards' : o.rewardSpec,
     });
     ctx.progress({ phase: 'advantages', done: 0, total: o.items.length });

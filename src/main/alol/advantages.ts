@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../lm/model';
 import { readSafetensors, writeSafetensors } from '../lm/safetensors';
-import { predictValues, type ValueHead } from './valueHead';
+import { distinctSequences, predictValues, type ValueHead } from './valueHead';
 
 /** Bump when the way advantages are computed changes: every cache made before is then stale. */
 export const ADVANTAGE_CODE_VERSION = 'advantages/1';
@@ -59,18 +59,7 @@ export function computeAdvantages(options: { reference: Gpt; head: ValueHead; it
   items.forEach((item, i) => {
     if (typeof item.reward !== 'number' || !Number.isFinite(item.reward)) throw new Error(`computeAdvantages: item ${i} has reward ${String(item.reward)}, not a finite number`);
   });
-  const prompts: number[][] = [];
-  const indexOf = new Map<string, number>();
-  const promptOf = items.map((item) => {
-    const key = item.promptIds.join(',');
-    let i = indexOf.get(key);
-    if (i === undefined) {
-      i = prompts.length;
-      indexOf.set(key, i);
-      prompts.push(item.promptIds);
-    }
-    return i;
-  });
+  const { unique: prompts, indexOf: promptOf } = distinctSequences(items.map((item) => item.promptIds));
   const unique = predictValues(reference, head, prompts, options.batchSize ?? 16);
   const values = Float32Array.from(promptOf, (i) => unique[i]!);
   const advantages = Float32Array.from(items, (item, i) => item.reward - values[i]!);

@@ -18,10 +18,11 @@
  *   const results = await runExperiment({ ...EXPERIMENT_PRESETS.full, projectDir, jobEntry, onLog: console.log });
  *   console.log(formatExperimentTable(results));
  */
-import { createBackend, type Backend } from '../api/backend';
+import { createBackend } from '../api/backend';
+import { call, jobEnd } from '../api/calls';
 import type { ForcedBackend } from '../lm/backend';
 import { z } from 'zod';
-import { AppError, Generation, type Algo, type Input, type Job, type MethodName, type Output, type RunConfig } from '../../shared/contract';
+import { AppError, Generation, type Algo, type Input, type Job, type RunConfig } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { aggregate, aggregateMetrics, formatSpread, summarizeResponses, type MetricName, type ResponseMetrics, type Spread } from '../report/index';
 
@@ -168,45 +169,6 @@ export interface ExperimentResults {
   seconds: number;
 }
 
-/** Dispatch-level errors become AppErrors; a value is the method's output. */
-async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
-  const result = await backend.dispatch(method, input);
-  if (!result.ok) throw AppError.from(result.error);
-  // dispatch parsed the value with this method's output schema.
-  return result.value as Output<M>;
-}
-
-/** Remembers every finished job, so a wait that starts after its job ended still resolves. */
-class JobWaiter {
-  private readonly finished = new Map<number, Job>();
-  private readonly waiting = new Map<number, (job: Job) => void>();
-  private readonly off: () => void;
-
-  constructor(backend: Backend) {
-    this.off = backend.bus.subscribe((event) => {
-      if (event.name !== 'jobs.finished') return;
-      const resolve = this.waiting.get(event.payload.id);
-      if (resolve) {
-        this.waiting.delete(event.payload.id);
-        resolve(event.payload);
-      } else this.finished.set(event.payload.id, event.payload);
-    });
-  }
-
-  wait(jobId: number): Promise<Job> {
-    const done = this.finished.get(jobId);
-    if (done) {
-      this.finished.delete(jobId);
-      return Promise.resolve(done);
-    }
-    return new Promise((resolve) => this.waiting.set(jobId, resolve));
-  }
-
-  close(): void {
-    this.off();
-  }
-}
-
 /** At most `limit` holders at once, first come first served. */
 class Semaphore {
   private active = 0;
@@ -264,7 +226,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const log = (line: string) => options.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
 
   const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedBackend: options.forcedBackend ?? null, jobEntry: options.jobEntry });
-  const waiter = new JobWaiter(backend);
   const slots = new Semaphore(parallel);
   try {
     const info = await call(backend, 'app.info', {});
@@ -295,7 +256,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       slots.use(async () => {
         const t0 = Date.now();
         const { jobId } = await start();
-        const done = await waiter.wait(jobId);
+        const done = await jobEnd(backend, jobId);
         if (done.status !== 'succeeded') throw new AppError(done.error?.code ?? 'failed', `${what}: job ${jobId} ${done.status}: ${done.error?.message ?? 'no error recorded'}`);
         if (!quiet) log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
         return done;
@@ -432,7 +393,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    waiter.close();
     backend.close();
   }
 }

@@ -45,7 +45,7 @@ interface PairItem {
 }
 
 /** Prompt and response ids that fit the context: the response keeps its start, the prompt its end. */
-export function fitToContext(prompt: number[], response: number[], context: number): TokenExample {
+function fitToContext(prompt: number[], response: number[], context: number): TokenExample {
   const responseRoom = Math.min(response.length, Math.max(1, context - Math.min(prompt.length, Math.floor(context / 2))));
   const kept = response.slice(0, responseRoom);
   const promptRoom = context - kept.length;
@@ -60,7 +60,8 @@ function splitOf(metadata: Record<string, unknown> | null): string | null {
   return typeof split === 'string' ? split : null;
 }
 
-function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): TokenExample {
+/** prompt + response + EOS as token ids fitted to the context (fitToContext). */
+export function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): TokenExample {
   return fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos], context);
 }
 
@@ -234,14 +235,15 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         loss: (mb) => {
           const inputs: LossInputs = {};
           if (needs.pairs) {
-            const chosen = padRight(batchOf(pairs, mb.idx).map((p) => p.chosen), { padId });
-            const rejected = padRight(batchOf(pairs, mb.idx).map((p) => p.rejected), { padId });
+            const drawn = batchOf(pairs, mb.idx);
+            const chosen = padRight(drawn.map((p) => p.chosen), { padId });
+            const rejected = padRight(drawn.map((p) => p.rejected), { padId });
             inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
             inputs.policyRejected = sequenceLogprobs(policy, rejected, { training: { dropoutSeed: mb.dropoutSeed + 1 } });
             // The losses detach reference log-probs themselves.
             inputs.refChosen = sequenceLogprobs(reference as Gpt, chosen);
             inputs.refRejected = sequenceLogprobs(reference as Gpt, rejected);
-            for (const p of batchOf(pairs, mb.idx)) tokensSeen += tokenCount(p.chosen) + tokenCount(p.rejected);
+            for (const p of drawn) tokensSeen += tokenCount(p.chosen) + tokenCount(p.rejected);
           } else {
             const examples = batchOf(items, mb.idx).map((i) => i.tokens);
             const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);

@@ -446,19 +446,7 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
   });
 
   // Distinct prompts: their states are cached once, and the split never divides one prompt's rows.
-  const promptOf: number[] = [];
-  const uniquePrompts: number[][] = [];
-  const indexOf = new Map<string, number>();
-  for (const r of rows) {
-    const key = r.promptIds.join(',');
-    let i = indexOf.get(key);
-    if (i === undefined) {
-      i = uniquePrompts.length;
-      indexOf.set(key, i);
-      uniquePrompts.push(r.promptIds);
-    }
-    promptOf.push(i);
-  }
+  const { unique: uniquePrompts, indexOf: promptOf } = distinctSequences(rows.map((r) => r.promptIds));
 
   const rng = new Rng(seed);
   const head = ValueHead.init({ nEmbd: reference.config.nEmbd, maxValue, nHeads: options.nHeads, dropout: options.dropout ?? FIT_DEFAULTS.dropout }, rng);
@@ -548,10 +536,32 @@ export function adamW(params: Map<string, tf.Variable>, config: { lr: number; we
 }
 
 /**
- * Which of n prompts to hold out: round(n * fraction) of them, at least one when fraction > 0,
- * and never all (at least one prompt is left to fit on).
+ * Each distinct token sequence once, in first-seen order, and for every input the index of its
+ * sequence in `unique`: what caches one reference forward per prompt (or per response).
+ *
+ *   distinctSequences([[1, 2], [3], [1, 2]]) // { unique: [[1, 2], [3]], indexOf: [0, 1, 0] }
  */
-function heldOutPrompts(n: number, fraction: number, rng: Rng): number[] {
+export function distinctSequences<T extends readonly number[]>(sequences: readonly T[]): { unique: T[]; indexOf: number[] } {
+  const unique: T[] = [];
+  const seen = new Map<string, number>();
+  const indexOf = sequences.map((ids) => {
+    const key = ids.join(',');
+    let i = seen.get(key);
+    if (i === undefined) {
+      i = unique.length;
+      seen.set(key, i);
+      unique.push(ids);
+    }
+    return i;
+  });
+  return { unique, indexOf };
+}
+
+/**
+ * Which of n prompts (or groups) to hold out: round(n * fraction) of them, at least one when
+ * fraction > 0, and never all (at least one is left to fit on).
+ */
+export function heldOutPrompts(n: number, fraction: number, rng: Rng): number[] {
   if (fraction === 0) return [];
   if (n < 2) throw new Error(`validationFraction ${fraction} needs at least 2 distinct prompts, got ${n}`);
   const k = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
@@ -560,7 +570,6 @@ function heldOutPrompts(n: number, fraction: number, rng: Rng): number[] {
   return order.slice(0, k);
 }
 
-/** Fisher-Yates, in place, from rng. */
 /** Pearson's r in float64; null when fewer than two values or either side is constant. */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
   const n = a.length;

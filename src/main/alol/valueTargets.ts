@@ -153,12 +153,7 @@ export function dataRewardTargets(rows: readonly { promptIds: number[]; reward: 
 export function splitHeldOut<T extends { promptIds: readonly number[] }>(rows: readonly T[], options: { fraction: number; seed: number }): { heldOut: T[]; rest: T[] } {
   const { fraction, seed } = options;
   if (!(fraction >= 0 && fraction <= 1)) throw new Error(`fraction must be in [0, 1], got ${fraction}`);
-  const keys = [...new Set(rows.map((r) => r.promptIds.join(',')))];
-  const rng = new Rng(seed);
-  for (let i = keys.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [keys[i], keys[j]] = [keys[j]!, keys[i]!];
-  }
+  const keys = new Rng(seed).shuffle([...new Set(rows.map((r) => r.promptIds.join(',')))]);
   const k = fraction === 0 ? 0 : Math.min(keys.length, Math.max(1, Math.round(keys.length * fraction)));
   const held = new Set(keys.slice(0, k));
   const heldOut: T[] = [];

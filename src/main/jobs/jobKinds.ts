@@ -30,7 +30,6 @@ export const ImportJobParams = z
   .strict();
 export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
-
 export interface JobContext {
   jobId: number;
   db: Db;
@@ -72,7 +71,7 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     }
     case 'sample': {
       await tensorBackend();
-      return sampleJob(ctx, ctx.jobId, methods['samples.create'].input.parse(params));
+      return sampleJob(ctx, methods['samples.create'].input.parse(params));
     }
     case 'campaign': {
       await tensorBackend();

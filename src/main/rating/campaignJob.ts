@@ -62,7 +62,7 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
     const missing = prompts.filter((p) => !found.has(p));
     if (missing.length > 0) {
       ctx.progress({ phase: `sampling ${system}`, done: 0, total: missing.length });
-      await sampleJob(ctx, ctx.jobId, { model: system, prompts: { texts: missing }, n: 1, settings });
+      await sampleJob(ctx, { model: system, prompts: { texts: missing }, n: 1, settings });
       collect();
     }
     responses.set(system, found);

@@ -30,8 +30,7 @@
  *   const fn = await loadReward('rm:helpful-rm', { projectDir });   // score(prompt, response) in (0, 1)
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, isSampleSet, methods, type RewardModelRequest } from '../../shared/contract';
 import type { RewardRule } from '../../shared/rating';
@@ -42,14 +41,14 @@ import { initBackend, requestedBackend } from '../lm/backend';
 import { readHfConfig, readHfWeights } from '../lm/checkpoint';
 import type { NamedTensors } from '../lm/config';
 import { Gpt } from '../lm/model';
-import { loadModel } from '../lm/modelOps';
+import { fileSha256, loadModel } from '../lm/modelOps';
 import { ModelStore } from '../lm/modelStore';
 import { Rng } from '../lm/rng';
 import { Tokenizer } from '../lm/tokenizer/index';
 import { trainStep } from '../lm/trainer';
 import { projectPaths, type ProjectPaths } from '../project';
-import { fitToContext } from '../alol/trainRun';
-import { adamW, headOnStates, promptStates, stackStates, ValueHead } from '../alol/valueHead';
+import { encodeExample } from '../alol/trainRun';
+import { adamW, distinctSequences, headOnStates, heldOutPrompts, promptStates, stackStates, ValueHead } from '../alol/valueHead';
 import { CampaignStore } from '../rating/campaignStore';
 import { comparisons } from '../rating/exportRatings';
 import { storedRatings } from '../rating/storedRatings';
@@ -156,14 +155,6 @@ function positiveInteger(value: number, what: string): void {
   if (!(Number.isInteger(value) && value >= 1)) throw new AppError('invalid_input', `${what} must be a whole number >= 1, got ${value}`);
 }
 
-/** Which of n groups to hold out: round(n * fraction), at least 1, at most n - 1. */
-function heldOutGroups(n: number, fraction: number, rng: Rng): Set<number> {
-  const k = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
-  const order = Array.from({ length: n }, (_, i) => i);
-  rng.shuffle(order);
-  return new Set(order.slice(0, k));
-}
-
 /** The head's r for cached states, in batches, no dropout. */
 export function logitsOfStates(head: ValueHead, states: readonly Float32Array[], batchSize = 16): Float32Array {
   return headOnStates(head, states, batchSize, 'logits');
@@ -212,20 +203,9 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
     }
   });
 
-  // Distinct sequences: their states are cached once.
-  const sequences: number[][] = [];
-  const indexOf = new Map<string, number>();
-  const seq = (ids: readonly number[]): number => {
-    const key = ids.join(',');
-    let i = indexOf.get(key);
-    if (i === undefined) {
-      i = sequences.length;
-      indexOf.set(key, i);
-      sequences.push([...ids]);
-    }
-    return i;
-  };
-  const pairs = o.pairs.map((p) => ({ chosen: seq(p.chosen), rejected: seq(p.rejected) }));
+  // Distinct sequences: their states are cached once. Pair i's are at 2i (chosen) and 2i + 1.
+  const { unique: sequences, indexOf } = distinctSequences(o.pairs.flatMap((p) => [p.chosen, p.rejected]));
+  const pairs = o.pairs.map((_, i) => ({ chosen: indexOf[2 * i]!, rejected: indexOf[2 * i + 1]! }));
 
   // The split: by group when there are two or more, else by pair.
   const groupKeys = o.groups ?? o.pairs.map((_, i) => String(i));
@@ -233,7 +213,8 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
   const splitBy: RewardFitReport['splitBy'] = distinct.length >= 2 ? 'group' : 'pair';
   const groupOf = splitBy === 'group' ? groupKeys.map((g) => distinct.indexOf(g)) : pairs.map((_, i) => i);
   const rng = new Rng(o.seed);
-  const held = heldOutGroups(splitBy === 'group' ? distinct.length : pairs.length, heldOut, rng);
+  // Both counts are >= 2 here (two groups, or two pairs), so some are held out and some kept.
+  const held = new Set(heldOutPrompts(splitBy === 'group' ? distinct.length : pairs.length, heldOut, rng));
   const trainPairs = pairs.map((_, i) => i).filter((i) => !held.has(groupOf[i]!));
   const heldOutPairs = pairs.map((_, i) => i).filter((i) => held.has(groupOf[i]!));
 
@@ -306,8 +287,7 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
 
 /** prompt + response + EOS as the backbone reads them: the response keeps its start, the prompt its end (as training fits them). */
 export function encodeSequence(tokenizer: Tokenizer, backbone: Pick<Gpt, 'config'>, prompt: string, response: string): number[] {
-  const { eosTokenId, nPositions } = backbone.config;
-  const fitted = fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eosTokenId], nPositions);
+  const fitted = encodeExample(tokenizer, backbone.config.eosTokenId, backbone.config.nPositions, prompt, response);
   return [...fitted.prompt, ...fitted.response];
 }
 
@@ -372,12 +352,6 @@ export function readRewardModelInfo(paths: Pick<ProjectPaths, 'models'>, name: s
     throw new AppError('reward_spec', `rm:${name}: reward model format version ${info.version}; this build reads version ${REWARD_MODEL_FORMAT_VERSION}`);
   }
   return info;
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** A loaded reward model: the frozen backbone, its tokenizer and the head. */
@@ -510,8 +484,9 @@ export function startRewardModel(
 export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<Record<string, unknown>> {
   const input = methods['rewards.trainModel'].input.parse(params);
   const campaign = new CampaignStore(ctx.db).get(input.campaign);
-  // startRewardModel passes the base it chose.
-  const model = new ModelStore(ctx.db).get(input.base ?? (campaign.config.systems[0] as string));
+  // startRewardModel always passes the base it chose (the first model among the systems by default).
+  if (input.base === undefined) throw new AppError('invalid_input', 'a reward-model job needs its base model');
+  const model = new ModelStore(ctx.db).get(input.base);
   const rule: RewardRule = { rule: input.rule, helpfulWeight: input.helpfulWeight };
   const pairs = campaignPairs(ctx.db, campaign.id, rule);
   if (existsSync(rewardModelDir(ctx.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already`);

@@ -25,7 +25,7 @@ export function datasetPrompts(store: DatasetStore, p: { dataset: string; versio
   return [...seen];
 }
 
-export async function sampleJob(ctx: JobContext, jobId: number, request: SampleRequest): Promise<Record<string, unknown>> {
+export async function sampleJob(ctx: JobContext, request: SampleRequest): Promise<Record<string, unknown>> {
   const model = new ModelStore(ctx.db).get(request.model);
   const prompts = 'texts' in request.prompts ? request.prompts.texts : datasetPrompts(new DatasetStore(ctx.db), request.prompts);
   const reward = request.reward ? await loadReward(request.reward, { projectDir: ctx.paths.dir }) : null;
@@ -33,17 +33,21 @@ export async function sampleJob(ctx: JobContext, jobId: number, request: SampleR
   const { settings } = request;
   const room = gpt.config.nPositions - settings.maxNewTokens;
   if (room < 1) throw new AppError('invalid_input', `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`);
-  const source = `sample:${jobId}`;
+  const source = `sample:${ctx.jobId}`;
   const out: Omit<NewSample, 'rewards'>[] = [];
   try {
-    const jobs = prompts.flatMap((prompt) => Array.from({ length: request.n }, (_, k) => ({ prompt, k })));
+    // Each prompt encoded once, then repeated n times.
+    const jobs = prompts.flatMap((prompt) => {
+      const ids = tokenizer.encode(prompt).slice(-room);
+      return Array.from({ length: request.n }, () => ({ prompt, ids }));
+    });
     for (let i = 0; i < jobs.length; i += PROMPTS_PER_BATCH) {
       ctx.signal.throwIfAborted();
       const batch = jobs.slice(i, i + PROMPTS_PER_BATCH);
       // One seed per batch, from the request's: the same request samples the same responses.
       const result = generate(
         gpt,
-        batch.map((b) => tokenizer.encode(b.prompt).slice(-room)),
+        batch.map((b) => b.ids),
         { ...settings, seed: settings.seed + i, eosTokenId: gpt.config.eosTokenId, decode: (ids) => tokenizer.decode(ids) },
       );
       batch.forEach((b, j) =>

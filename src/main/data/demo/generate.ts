@@ -223,7 +223,6 @@ function pick<T>(rng: Rng, items: readonly T[]): T {
   return items[rng.int(items.length)]!;
 }
 
-/** Fisher-Yates, in place. */
 /** The seed mixed with the prompt's text (FNV-1a), so a prompt's replies do not depend on its neighbours. */
 function promptSeed(seed: number, prompt: string): number {
   let h = 0x811c9dc5 ^ (seed >>> 0) ^ Math.floor(seed / 2 ** 32);

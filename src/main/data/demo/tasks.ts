@@ -16,6 +16,7 @@ import {
   type GlossaryEntry,
   type HarmfulTopic,
 } from './tables';
+import { ASSISTANT_TAG, HUMAN_TAG } from '../import/hhTranscript';
 import { hasPhrase, normalize } from './text';
 
 export const DEMO_FAMILIES = ['arithmetic', 'capital', 'conversion', 'rhyme', 'first_letter', 'definition', 'harmful'] as const;
@@ -40,7 +41,7 @@ export interface Request {
 
 /** "\n\nHuman: What is 2 plus 3?\n\nAssistant:": the HH form the studio uses everywhere. */
 export function hhPrompt(request: string): string {
-  return `\n\nHuman: ${request}\n\nAssistant:`;
+  return `${HUMAN_TAG} ${request}${ASSISTANT_TAG}`;
 }
 
 export function capitalize(text: string): string {
