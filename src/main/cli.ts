@@ -23,9 +23,6 @@ import {
   ModelSummary,
   type AppErrorShape,
   type Input,
-  type Job,
-  type MethodName,
-  type Output,
 } from '../shared/contract';
 import { formatImportSummary, formatTable, truncate } from './cliFormat';
 import { call, common, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';

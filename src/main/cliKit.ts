@@ -1,7 +1,7 @@
 /** What every `alol` command is made of: flags, the contract call, a job waited for, output. */
 import type { ParseArgsConfig } from 'node:util';
 import type { Backend } from './api/backend';
-import { AppError, type Input, type Job, type MethodName, type Output } from '../shared/contract';
+import { AppError, type Job } from '../shared/contract';
 import { ProgressBar } from './cliFormat';
 
 export class UsageError extends Error {}
@@ -55,11 +55,7 @@ export function defined<T extends Record<string, unknown>>(record: T): Partial<T
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
-  const result = await backend.dispatch(method, input);
-  if (!result.ok) throw AppError.from(result.error);
-  return result.value as Output<M>;
-}
+export { call } from './api/calls';
 
 /** Starts a job through the contract and waits for it, with a progress bar on a terminal. */
 export async function runJob(backend: Backend, json: boolean, start: () => Promise<{ jobId: number }>): Promise<Record<string, unknown>> {

@@ -124,15 +124,14 @@ export const ratingCommands: Record<string, Command> = {
       const [dataset, split] = required(values, 'prompts', 'campaign create').split(':', 2) as [string, string | undefined];
       const guidelines = text(values, 'guidelines');
       const maxNewTokens = integer(values, 'max-new-tokens');
+      const n = integer(values, 'n');
+      if (n === undefined) throw new UsageError('campaign create: --n is required');
       const input: Input<'campaigns.create'> = {
         name: required(values, 'name', 'campaign create'),
         models: required(values, 'models', 'campaign create').split(',').map((m) => m.trim()),
         prompts: { dataset, ...(split ? { split } : {}) },
-        n: integer(values, 'n') ?? (() => { throw new UsageError('campaign create: --n is required'); })(),
-        ...(integer(values, 'overlap') !== undefined ? { overlap: integer(values, 'overlap') } : {}),
-        ...(integer(values, 'gold') !== undefined ? { gold: integer(values, 'gold') } : {}),
-        ...(decimal(values, 'repeat-swapped') !== undefined ? { repeatSwapped: decimal(values, 'repeat-swapped') } : {}),
-        ...(integer(values, 'seed') !== undefined ? { seed: integer(values, 'seed') } : {}),
+        n,
+        ...defined({ overlap: integer(values, 'overlap'), gold: integer(values, 'gold'), repeatSwapped: decimal(values, 'repeat-swapped'), seed: integer(values, 'seed') }),
         ...(guidelines ? { guidelines: readFileSync(resolve(guidelines), 'utf8') } : {}),
         ...(maxNewTokens !== undefined ? { settings: { maxNewTokens } } : {}),
       };
@@ -158,7 +157,7 @@ export const ratingCommands: Record<string, Command> = {
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'campaign show');
       const summary = await call(backend, 'campaigns.get', { campaign });
-      const agreement = await call(backend, 'campaigns.agreement', { campaign, ...(integer(values, 'reps') !== undefined ? { reps: integer(values, 'reps') } : {}) });
+      const agreement = await call(backend, 'campaigns.agreement', { campaign, ...defined({ reps: integer(values, 'reps') }) });
       print(values.json === true, { ...summary, agreement }, () => formatCampaign(summary, agreement));
     },
   },

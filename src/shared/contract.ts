@@ -18,6 +18,12 @@ const name = z
 
 export const datasetName = name;
 
+/** A file or folder on the backend's machine, named in full: a relative one would depend on the backend's working folder. */
+export const absolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path (on the machine running the studio)');
+
 export const importFormats = [
   'auto',
   'jsonl',
@@ -314,7 +320,7 @@ export const ImportRequest = z
     /** An upload made through uploads.* (the UI), or a path on the backend's machine (the CLI, Electron). */
     source: z.discriminatedUnion('kind', [
       z.object({ kind: z.literal('upload'), uploadId: z.string().regex(/^[a-f0-9]{32}$/) }).strict(),
-      z.object({ kind: z.literal('path'), path: z.string().min(1) }).strict(),
+      z.object({ kind: z.literal('path'), path: absolutePath }).strict(),
     ]),
     name: datasetName,
     format: ImportFormat.default('auto'),
@@ -423,7 +429,7 @@ export const methods = {
   'models.list': { input: z.object({}).strict(), output: z.array(ModelSummary) },
   'models.get': { input: z.object({ model: modelName }).strict(), output: ModelSummary },
   'models.import': {
-    input: z.object({ path: z.string().min(1), name: modelName }).strict(),
+    input: z.object({ path: absolutePath, name: modelName }).strict(),
     output: z.object({ jobId: id }),
   },
   'models.create': {
@@ -444,7 +450,7 @@ export const methods = {
     output: z.object({ jobId: id }),
   },
   'models.export': {
-    input: z.object({ model: modelName, path: z.string().min(1) }).strict(),
+    input: z.object({ model: modelName, path: absolutePath }).strict(),
     output: z.object({ folder: z.string(), files: z.array(z.string()) }),
   },
   'models.tokenize': {
@@ -515,11 +521,11 @@ export const methods = {
     output: z.object({ annotator: z.object({ id, name: z.string() }), token: z.string().nullable() }),
   },
   'ratings.export': {
-    input: z.object({ ...campaignRef, format: z.enum(ratingsFormats), path: z.string().min(1) }).extend(RewardRule.shape).strict(),
+    input: z.object({ ...campaignRef, format: z.enum(ratingsFormats), path: absolutePath }).extend(RewardRule.shape).strict(),
     output: z.object({ path: z.string(), rows: z.number().int().nonnegative(), card: z.string().nullable() }),
   },
   'ratings.import': {
-    input: z.object({ ...campaignRef, path: z.string().min(1) }).strict(),
+    input: z.object({ ...campaignRef, path: absolutePath }).strict(),
     output: z.object({ imported: z.number().int().nonnegative(), annotators: z.array(z.string()) }),
   },
   /** A new dataset of (prompt, response, reward) from a campaign's ratings, with its provenance. */

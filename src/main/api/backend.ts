@@ -3,7 +3,7 @@
  * any adapter. Plain classes with their dependencies passed in, so the CLI, the HTTP server, the
  * Electron backend process and the tests all use the same instances.
  */
-import { basename, isAbsolute } from 'node:path';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb, schemaVersion, type Db } from '../db/openDb';
 import { ensureProject, type ProjectPaths } from '../project';
@@ -129,9 +129,6 @@ export function createBackend(options: BackendOptions): Backend {
     'uploads.create': ({ fileName, size }) => ({ uploadId: uploads.create(fileName, size) }),
     'uploads.append': ({ uploadId, offset, base64 }) => ({ received: uploads.append(uploadId, offset, base64) }),
     'imports.start': ({ source, name, format, fields }) => {
-      if (source.kind === 'path' && !isAbsolute(source.path)) {
-        throw new AppError('invalid_input', `imports.start: field "source.path": must be an absolute path, got "${source.path}"`);
-      }
       const file =
         source.kind === 'upload' ? uploads.resolve(source.uploadId) : { path: source.path, fileName: basename(source.path) };
       const cleanup = source.kind === 'upload' ? () => uploads.remove(source.uploadId) : undefined;
@@ -141,7 +138,6 @@ export function createBackend(options: BackendOptions): Backend {
     'models.list': () => models.list(),
     'models.get': ({ model }) => models.get(model),
     'models.import': ({ path, name }) => {
-      if (!isAbsolute(path)) throw new AppError('invalid_input', `models.import: field "path": must be an absolute path, got "${path}"`);
       if (models.has(name)) throw new AppError('conflict', `a model named "${name}" exists already`);
       return { jobId: jobs.start('model.import', { path, name }) };
     },
@@ -150,10 +146,7 @@ export function createBackend(options: BackendOptions): Backend {
       datasets.get(input.dataset, input.version);
       return { jobId: jobs.start('model.create', input) };
     },
-    'models.export': ({ model, path }) => {
-      if (!isAbsolute(path)) throw new AppError('invalid_input', `models.export: field "path": must be an absolute path, got "${path}"`);
-      return exportModel(paths, models.get(model), path);
-    },
+    'models.export': ({ model, path }) => exportModel(paths, models.get(model), path),
     'models.tokenize': ({ model, text }) => tokenize(paths, models.get(model), text),
     'models.logprobs': (input) => {
       models.get(input.model);

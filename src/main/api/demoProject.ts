@@ -8,7 +8,8 @@
  * of its own and no demo dataset is not touched.
  */
 import type { Backend } from './backend';
-import { AppError, type Input, type Job, type MethodName, type Output } from '../../shared/contract';
+import { AppError, type Input } from '../../shared/contract';
+import { call, jobEnd } from './calls';
 import { DEMO } from '../../shared/demo';
 
 export { DEMO };
@@ -41,30 +42,6 @@ export const DEMO_SIZES: DemoSizes = {
 export interface DemoOutcome {
   campaign: string;
   annotator: number;
-}
-
-async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
-  const result = await backend.dispatch(method, input);
-  if (!result.ok) throw AppError.from(result.error);
-  return result.value as Output<M>;
-}
-
-/** How a job ended, whether it is still running or already over. */
-export function jobEnd(backend: Backend, jobId: number): Promise<Job> {
-  return new Promise((resolve) => {
-    const off = backend.bus.subscribe((event) => {
-      if (event.name === 'jobs.finished' && event.payload.id === jobId) {
-        off();
-        resolve(event.payload);
-      }
-    });
-    void call(backend, 'jobs.get', { jobId }).then((job) => {
-      if (job.status !== 'running') {
-        off();
-        resolve(job);
-      }
-    });
-  });
 }
 
 async function succeeded(backend: Backend, jobId: number, what: string): Promise<void> {

@@ -3,13 +3,13 @@
  * pair items only (every annotator sees every gold item, which would flatter it); gold items count
  * for gold accuracy, swapped repeats for self-consistency.
  */
-import type { Db } from '../db/openDb';
 import { criteria, type AgreementSummary } from '../../shared/rating';
 import { agreementReport, annotatorStats, type RatingFact } from './agreement';
-import { storedRatings } from './storedRatings';
+import type { StoredRating } from './storedRatings';
 
-export function agreementSummaries(db: Db, campaignId: number, options: { seed: number; reps: number }): AgreementSummary[] {
-  const ratings = storedRatings(db, campaignId).filter((r) => !r.skipped);
+/** From a campaign's stored ratings (storedRatings), loaded once by the caller. */
+export function agreementSummaries(stored: readonly StoredRating[], options: { seed: number; reps: number }): AgreementSummary[] {
+  const ratings = stored.filter((r) => !r.skipped);
   const names = new Map(ratings.map((r) => [r.annotatorId, r.annotator]));
   return criteria.map((criterion) => {
     const facts: (RatingFact & { kind: 'pair' | 'gold' })[] = ratings.flatMap((r) => {

@@ -1,6 +1,5 @@
 /** The contract's campaign, annotator and rating methods, over the stores and services they use. */
 import { randomBytes } from 'node:crypto';
-import { isAbsolute } from 'node:path';
 import type { Db } from '../db/openDb';
 import type { ProjectPaths } from '../project';
 import type { DatasetStore } from '../data/datasetStore';
@@ -15,6 +14,7 @@ import { exportRatings } from './exportRatings';
 import { rewardsFromRatings } from './ratingRewards';
 import type { Retrainer } from './retrain';
 import { agreementSummaries } from './agreementSummaries';
+import { storedRatings } from './storedRatings';
 import { startRewardModel } from '../rewards/rewardModel';
 
 export interface CampaignDeps {
@@ -48,11 +48,6 @@ type CampaignMethods =
   | 'rating.recent'
   | 'rating.open';
 
-function absolute(method: string, path: string): string {
-  if (!isAbsolute(path)) throw new AppError('invalid_input', `${method}: field "path": must be an absolute path, got "${path}"`);
-  return path;
-}
-
 /** Creates a campaign and starts the job that samples missing responses and builds its items. */
 export function createCampaign(d: Pick<CampaignDeps, 'db' | 'jobs' | 'models' | 'datasets' | 'campaigns'>, input: CampaignCreate): { campaignId: number; jobId: number } {
   for (const system of input.models) {
@@ -76,7 +71,7 @@ export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, Campaign
     'campaigns.list': () => d.campaigns.list(),
     'campaigns.get': ({ campaign }) => d.campaigns.summary(d.campaigns.get(campaign)),
     'campaigns.items': ({ campaign, offset, limit }) => d.campaigns.items(d.campaigns.get(campaign).id, offset, limit),
-    'campaigns.agreement': ({ campaign, seed, reps }) => agreementSummaries(d.db, d.campaigns.get(campaign).id, { seed, reps }),
+    'campaigns.agreement': ({ campaign, seed, reps }) => agreementSummaries(storedRatings(d.db, d.campaigns.get(campaign).id), { seed, reps }),
     'annotators.list': () => d.campaigns.annotators(),
     'annotators.add': ({ campaign, name, link }) => {
       const c = d.campaigns.get(campaign);
@@ -85,10 +80,10 @@ export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, Campaign
       return { annotator, token };
     },
     'ratings.export': ({ campaign, format, path, rule, helpfulWeight }) =>
-      exportRatings(d.db, d.campaigns.get(campaign), format, absolute('ratings.export', path), { rule, helpfulWeight }),
+      exportRatings(d.db, d.campaigns.get(campaign), format, path, { rule, helpfulWeight }),
     'rewards.fromRatings': ({ campaign, name, rule, helpfulWeight }) => rewardsFromRatings(d.db, d.datasets, d.campaigns.get(campaign), name, { rule, helpfulWeight }),
     'rewards.trainModel': (input) => startRewardModel(d, input),
-    'ratings.import': ({ campaign, path }) => importRawRatings(d.db, d.campaigns, d.campaigns.ready(campaign), absolute('ratings.import', path)),
+    'ratings.import': ({ campaign, path }) => importRawRatings(d.db, d.campaigns, d.campaigns.ready(campaign), path),
     'rating.session': ({ campaign, annotator }) => d.ratings.session(campaign, annotator),
     'rating.next': ({ campaign, annotator }) => d.ratings.next(campaign, annotator),
     'rating.submit': (input) => d.ratings.submit(input),

@@ -185,8 +185,13 @@ export class CampaignStore {
     return campaign;
   }
 
+  /** Every campaign, oldest first, without the counting a summary does. */
+  rows(): CampaignRow[] {
+    return this.q.list.all().map(toCampaign);
+  }
+
   list(): CampaignSummary[] {
-    return this.q.list.all().map((row) => this.summary(toCampaign(row)));
+    return this.rows().map((row) => this.summary(row));
   }
 
   setJob(id: number, jobId: number): void {

@@ -37,12 +37,12 @@ const RULE_TEXT: Record<RewardRule['rule'], (w: number) => string> = {
   'both-bad-excluded': (w) => `both-bad-excluded: as weighted (${w} helpful), but "both bad" answers are left out rather than counted as ties`,
 };
 
-export function datasetCard(db: Db, campaign: CampaignRow, format: RatingsFormat, rows: number, rule: RewardRule): string {
-  const ratings = storedRatings(db, campaign.id);
+/** The card of a file made from a campaign's stored ratings (storedRatings). */
+export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRating[], format: RatingsFormat, rows: number, rule: RewardRule): string {
   const used = evidence(ratings);
   const annotators = [...new Set(ratings.map((r) => r.annotator))].sort();
   const versions = [...new Set(ratings.map((r) => r.guidelinesVersion))].sort();
-  const agreement = agreementSummaries(db, campaign.id, { seed: campaign.config.options.seed, reps: 200 });
+  const agreement = agreementSummaries(ratings, { seed: campaign.config.options.seed, reps: 200 });
   const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
   const { options, systems, prompts } = campaign.config;
   return [
@@ -76,9 +76,10 @@ export function datasetCard(db: Db, campaign: CampaignRow, format: RatingsFormat
 }
 
 export function exportRatings(db: Db, campaign: CampaignRow, format: RatingsFormat, path: string, rule: RewardRule): { path: string; rows: number; card: string | null } {
-  const rows = format === 'raw' ? rawRatings(db, campaign.id) : derivedRows(format, storedRatings(db, campaign.id), rule);
+  const ratings = storedRatings(db, campaign.id);
+  const rows = format === 'raw' ? rawRatings(ratings) : derivedRows(format, ratings, rule);
   writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
   const cardPath = `${path.replace(/\.jsonl$/, '')}.card.md`;
-  writeFileSync(cardPath, datasetCard(db, campaign, format, rows.length, rule));
+  writeFileSync(cardPath, datasetCard(campaign, ratings, format, rows.length, rule));
   return { path, rows: rows.length, card: cardPath };
 }

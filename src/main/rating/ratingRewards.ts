@@ -18,7 +18,8 @@ export function rewardsFromRatings(
   name: string,
   rule: RewardRule,
 ): { dataset: DatasetSummary; examples: number; card: string } {
-  const rewards = responseRewards(comparisons(storedRatings(db, campaign.id)), rule);
+  const ratings = storedRatings(db, campaign.id);
+  const rewards = responseRewards(comparisons(ratings), rule);
   if (rewards.length === 0) throw new AppError('conflict', `campaign "${campaign.name}" has no answered ratings to make rewards from`);
   const source = `campaign:${campaign.name}`;
   const examples: ParsedExample[] = rewards.map((r, i) => ({
@@ -43,6 +44,6 @@ export function rewardsFromRatings(
   return {
     dataset: datasets.get(name, summary.version),
     examples: examples.length,
-    card: datasetCard(db, campaign, 'rewards', examples.length, rule),
+    card: datasetCard(campaign, ratings, 'rewards', examples.length, rule),
   };
 }

@@ -10,7 +10,7 @@ import type { Db } from '../db/openDb';
 import { AppError, type ImportIssue } from '../../shared/contract';
 import { FlagReason, Strength, Verdict } from '../../shared/rating';
 import type { CampaignRow, CampaignStore } from './campaignStore';
-import { storedRatings } from './storedRatings';
+import type { StoredRating } from './storedRatings';
 
 export const RawRating = z
   .object({
@@ -46,9 +46,9 @@ export const RawRating = z
   });
 export type RawRating = z.infer<typeof RawRating>;
 
-/** Every rating of a campaign, oldest first, in the raw format. */
-export function rawRatings(db: Db, campaignId: number): RawRating[] {
-  return storedRatings(db, campaignId).map((r) => ({
+/** A campaign's stored ratings (storedRatings: oldest first) in the raw format. */
+export function rawRatings(ratings: readonly StoredRating[]): RawRating[] {
+  return ratings.map((r) => ({
     item: r.item,
     kind: r.kind,
     prompt: r.prompt,

@@ -17,13 +17,13 @@ import { isSampleSet } from '../../shared/contract';
 import { criteria, type Criterion, type Verdict } from '../../shared/rating';
 import type { CriterionResults, CurveSeries, ModelResults, Results, ResultsRequest, RewardDistribution, RunCurves } from '../../shared/results';
 import { CampaignStore } from '../rating/campaignStore';
-import { evidence, storedRatings } from '../rating/storedRatings';
+import { evidence, storedRatings, type StoredRating } from '../rating/storedRatings';
 import { agreementSummaries } from '../rating/agreementSummaries';
 import { RunStore } from '../alol/runStore';
 import { winTieLoss, type PairOutcome } from './winRates';
 import { bradleyTerry, bradleyTerryBootstrap, type Game, type GameOutcome } from './bradleyTerry';
 import { distinctN, lengthInWords, mean, sampleSd } from './metrics';
-import { clean, niceStep } from './svg';
+import { clean, niceStep } from '../../shared/chartMath';
 
 /** One rated pair item: its systems in canonical order and the verdict per criterion. */
 export interface Comparison {
@@ -211,16 +211,23 @@ function remembered<T>(db: Db, key: unknown[], compute: () => T): T {
 
 export function campaignResults(db: Db, request: ResultsRequest): Results {
   const store = new CampaignStore(db);
-  const chosen = request.campaign === undefined ? store.list().map((c) => ({ id: c.id, name: c.name, systems: c.systems })) : [store.get(request.campaign)].map((c) => ({ id: c.id, name: c.name, systems: c.config.systems }));
+  const chosen = (request.campaign === undefined ? store.rows() : [store.get(request.campaign)]).map((c) => ({
+    id: c.id,
+    name: c.name,
+    systems: c.config.systems,
+    ratings: storedRatings(db, c.id),
+  }));
   const systems = [...new Set(chosen.flatMap((c) => c.systems))];
   const comparisons: Comparison[] = chosen.flatMap((c) =>
-    evidence(storedRatings(db, c.id)).map((r) => ({ first: r.first.system, second: r.second.system, helpful: r.helpful, safe: r.safe })),
+    evidence(c.ratings).map((r) => ({ first: r.first.system, second: r.second.system, helpful: r.helpful, safe: r.safe })),
   );
   const boot = { seed: request.seed, reps: request.reps };
-  // What agreement depends on: every rating's last change shows in the count or the latest time.
-  const ratingsState = db.prepare<[number], { n: number; latest: string | null; edits: number }>(
-    'SELECT count(*) AS n, max(updated_at) AS latest, total(edits) AS edits FROM ratings WHERE campaign_id = ?',
-  );
+  // What agreement depends on: every rating's last change shows in the count, the latest time or the edits.
+  const ratingsState = (ratings: readonly StoredRating[]) => [
+    ratings.length,
+    ratings.reduce((latest, r) => (r.updatedAt > latest ? r.updatedAt : latest), ''),
+    ratings.reduce((n, r) => n + r.edits, 0),
+  ];
   let models = systems;
   if (request.campaign === undefined) {
     const sampled = db.prepare<[], string>('SELECT m.name FROM models m WHERE EXISTS (SELECT 1 FROM samples s WHERE s.model_id = m.id) ORDER BY m.id').pluck().all();
@@ -235,7 +242,7 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
     criteria: criteria.map((criterion) => remembered(db, ['criterion', systems, comparisons, criterion, boot], () => criterionResults(systems, comparisons, criterion, boot))),
     agreement: chosen.map((c) => ({
       campaign: c.name,
-      criteria: remembered(db, ['agreement', c.id, ratingsState.get(c.id), boot], () => agreementSummaries(db, c.id, boot)),
+      criteria: remembered(db, ['agreement', c.id, ratingsState(c.ratings), boot], () => agreementSummaries(c.ratings, boot)),
     })),
     models: modelResults(db, models),
     runs: runCurves(new RunStore(db), request.campaign === undefined ? null : new Set(systems)),
