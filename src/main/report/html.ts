@@ -7,7 +7,8 @@
  */
 import type { AgreementSummary } from '../../shared/rating';
 import type { CriterionResults, ModelResults, RateInterval, Results, RunCurves } from '../../shared/results';
-import { escapeXml as esc, histogramChart, intervalChart, lineChart, shortNumber } from './svg';
+import { shortNumber } from '../../shared/chartMath';
+import { escapeXml as esc, histogramChart, intervalChart, lineChart } from './svg';
 
 export interface ReportOptions {
   generatedAt: Date;

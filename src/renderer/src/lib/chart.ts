@@ -3,6 +3,7 @@
  * view to draw: scales, "nice" ticks, and decimation to at most two points per pixel column (the
  * lowest and highest), so a long run draws quickly and keeps its spikes.
  */
+import { clean, niceStep, shortNumber } from '../../../shared/chartMath';
 import type { Series } from './metricLog';
 
 export interface ChartBox {
@@ -32,26 +33,6 @@ export interface ChartGeometry {
   plot: { x0: number; x1: number; y0: number; y1: number };
 }
 
-/** Step 1, 2 or 5 times a power of ten, giving about `count` intervals over [min, max]. */
-export function niceStep(span: number, count: number): number {
-  if (!(span > 0) || !Number.isFinite(span)) return 1;
-  const raw = span / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const fraction = raw / power;
-  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-  return nice * power;
-}
-
-const short = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
-
-/** A tick or metric value in a few characters: 0.0001 as "1e-4", 12,500 as "12.5k". */
-export function shortNumber(value: number): string {
-  const size = Math.abs(value);
-  if (value === 0) return '0';
-  if (size < 1e-3 || size >= 1e7) return value.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
-  if (size >= 1e4) return `${short.format(value / 1000)}k`;
-  return short.format(value);
-}
 
 function domain(series: Series[], range: { min: number; max: number } | undefined): { min: number; max: number } | null {
   let min = Infinity;
@@ -133,7 +114,7 @@ export function chartGeometry(series: Series[], lastStep: number, box: ChartBox,
   const count = Math.round((yMax - yMin) / yStep);
   for (let k = 0; k <= count; k++) {
     const value = yMin + k * yStep;
-    yTicks.push({ value, at: y(value), label: shortNumber(Number(value.toPrecision(12))) });
+    yTicks.push({ value, at: y(value), label: shortNumber(clean(value)) });
   }
 
   const paths = series.map((s) => pathOf(s, x, y));

@@ -1,9 +1,9 @@
 import type { AppErrorShape } from '../../../shared/contract';
-import type { CampaignSummary } from '../../../shared/rating';
+import type { CampaignSummary, Criterion } from '../../../shared/rating';
 import type { Results, RunCurves } from '../../../shared/results';
 import { errorShape, type Client } from '../lib/client';
 import { mainCharts, moreCharts } from '../lib/runMetrics';
-import type { ChartData } from './runs.svelte';
+import { chartsOf, type ChartData } from './runs.svelte';
 
 /** One row of an interval chart: a value with its 95% interval, drawn as a bar from the reference with whiskers. */
 export interface IntervalRow {
@@ -22,17 +22,9 @@ export interface RunCharts {
   charts: ChartData[];
 }
 
-function chartsOf(run: RunCurves): ChartData[] {
+function runCharts(run: RunCurves): ChartData[] {
   const series = new Map(run.metrics.map((m) => [m.name, { steps: m.steps, values: m.values }]));
-  const charts: ChartData[] = [];
-  for (const spec of [...mainCharts, ...moreCharts([...series.keys()])]) {
-    const lines = spec.metrics.flatMap((metric) => {
-      const s = series.get(metric.name);
-      return s ? [{ label: metric.label, series: s }] : [];
-    });
-    if (lines.length > 0) charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
-  }
-  return charts;
+  return chartsOf([...mainCharts, ...moreCharts([...series.keys()])], (name) => series.get(name));
 }
 
 /**
@@ -49,7 +41,7 @@ export class ResultsState {
   #error = $state.raw<AppErrorShape | null>(null);
   #request = 0;
 
-  readonly curves: RunCharts[] = $derived((this.#results?.runs ?? []).map((run) => ({ run, charts: chartsOf(run) })));
+  readonly curves: RunCharts[] = $derived((this.#results?.runs ?? []).map((run) => ({ run, charts: runCharts(run) })));
   /** Comparisons counted (the same for both criteria). */
   readonly comparisons: number = $derived(this.#results?.criteria[0]?.comparisons ?? 0);
 
@@ -131,4 +123,5 @@ export function figure(value: number | null): string {
   return value === null ? '—' : figureFormat.format(value);
 }
 
-export const criterionLabels: Record<string, string> = { helpful: 'Helpfulness', safe: 'Safety' };
+/** What each criterion is called in headings and labels. */
+export const criterionLabels: Record<Criterion, string> = { helpful: 'Helpfulness', safe: 'Safety' };

@@ -19,6 +19,20 @@ export interface ChartData {
   points: number;
 }
 
+/** The charts of `specs` that have at least one line, each metric's series looked up by its name. */
+export function chartsOf(specs: ChartSpec[], seriesOf: (name: string) => Series | undefined): ChartData[] {
+  const charts: ChartData[] = [];
+  for (const spec of specs) {
+    const lines: ChartData['lines'] = [];
+    for (const metric of spec.metrics) {
+      const series = seriesOf(metric.name);
+      if (series) lines.push({ label: metric.label, series });
+    }
+    if (lines.length > 0) charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
+  }
+  return charts;
+}
+
 /**
  * One run's page: the run as runs.get gives it, kept current by runs.step and job events (and a
  * slow poll for the ones missed), its metrics from runs.metrics and then the live steps, the time
@@ -84,12 +98,12 @@ export class RunView {
   });
   readonly charts: ChartData[] = $derived.by(() => {
     void this.#version;
-    return this.#chartsOf(mainCharts);
+    return chartsOf(mainCharts, (name) => this.#log.series(name));
   });
   /** Logged metrics no main chart shows. */
   readonly moreCharts: ChartData[] = $derived.by(() => {
     void this.#version;
-    return this.#chartsOf(moreCharts(this.#log.names));
+    return chartsOf(moreCharts(this.#log.names), (name) => this.#log.series(name));
   });
 
   constructor(client: Client, runId: number, known: RunSummary | null) {
@@ -264,19 +278,6 @@ export class RunView {
   #stopPoll(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-  }
-
-  #chartsOf(specs: ChartSpec[]): ChartData[] {
-    const charts: ChartData[] = [];
-    for (const spec of specs) {
-      const lines: ChartData['lines'] = [];
-      for (const metric of spec.metrics) {
-        const series = this.#log.series(metric.name);
-        if (series) lines.push({ label: metric.label, series });
-      }
-      if (lines.length > 0) charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
-    }
-    return charts;
   }
 }
 
