@@ -386,7 +386,8 @@ export class CampaignView {
   async refresh(all = false): Promise<void> {
     if (this.#inflight || this.#closed) return;
     this.#inflight = true;
-    this.#refreshing = true;
+    // Only an asked-for refresh shows on the button: the background poll every few seconds would make it flicker.
+    this.#refreshing = all;
     try {
       const summary = await this.#client.call('campaigns.get', { campaign: this.name });
       if (this.#closed) return;
