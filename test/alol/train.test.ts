@@ -4,33 +4,27 @@
  * interrupted; the backend keeps answering while its job dies.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { readSafetensors } from '../../src/main/lm/safetensors';
-import { call, nextEvent, openBackend } from '../helpers/backend';
+import { call, jobEnd, jobOf, nextEvent, useBackends } from '../helpers/backend';
 import { useTempDir } from '../helpers/tempDir';
 import type { Input, RunSummary } from '../../src/shared/contract';
 
 const tempDir = useTempDir();
-const backends: Backend[] = [];
-afterEach(() => {
-  for (const b of backends.splice(0)) b.close();
-});
+const openBackend = useBackends();
 
 async function project(): Promise<Backend> {
   const backend = openBackend(tempDir());
-  backends.push(backend);
   await call(backend, 'datasets.demo', { name: 'demo', seed: 3, trainPrompts: 20 });
-  const created = nextEvent(backend, 'jobs.finished');
-  await call(backend, 'models.create', { name: 'base', dataset: 'demo', layers: 1, dim: 32, heads: 2, context: 128, vocab: 300, seed: 1 });
-  expect((await created).status).toBe('succeeded');
+  const created = await jobOf(backend, () => call(backend, 'models.create', { name: 'base', dataset: 'demo', layers: 1, dim: 32, heads: 2, context: 128, vocab: 300, seed: 1 }));
+  expect(created.status).toBe('succeeded');
   return backend;
 }
 
 async function runToEnd(backend: Backend, config: Input<'runs.start'>): Promise<RunSummary> {
-  const finished = nextEvent(backend, 'jobs.finished');
-  const { runId } = await call(backend, 'runs.start', config);
-  await finished;
+  const { runId, jobId } = await call(backend, 'runs.start', config);
+  await jobEnd(backend, jobId);
   return call(backend, 'runs.get', { runId });
 }
 
@@ -52,9 +46,8 @@ describe('training runs', () => {
     // It learned: a training response is likelier under the trained model than under its start.
     const [example] = (await call(backend, 'datasets.examples', { dataset: 'demo', limit: 1 })).rows;
     const score = async (model: string) => {
-      const done = nextEvent(backend, 'jobs.finished');
-      await call(backend, 'models.logprobs', { model, text: `${example?.prompt}${example?.response}` });
-      return ((await done).result?.logprobs as number[]).reduce((a, b) => a + b, 0);
+      const done = await jobOf(backend, () => call(backend, 'models.logprobs', { model, text: `${example?.prompt}${example?.response}` }));
+      return (done.result?.logprobs as number[]).reduce((a, b) => a + b, 0);
     };
     expect(await score('sft')).toBeGreaterThan(await score('base'));
 
@@ -100,9 +93,8 @@ describe('training runs', () => {
     expect((await call(backend, 'runs.get', { runId })).status).toBe('interrupted');
     expect((await call(backend, 'datasets.list', {})).length).toBe(1);
 
-    const resumed = nextEvent(backend, 'jobs.finished');
-    await call(backend, 'runs.resume', { runId });
-    expect((await resumed).status).toBe('succeeded');
+    const resumed = await jobOf(backend, () => call(backend, 'runs.resume', { runId }));
+    expect(resumed.status).toBe('succeeded');
     const run = await call(backend, 'runs.get', { runId });
     expect(run).toMatchObject({ status: 'succeeded', step: 12 });
     expect((await call(backend, 'runs.metrics', { runId })).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);

@@ -1,23 +1,16 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { methodNames, UPLOAD_CHUNK_BYTES } from '../../src/shared/contract';
-import { call, importPath, nextEvent, openBackend } from '../helpers/backend';
+import { call, importPath, jobEnd, jobOf, nextEvent, useBackends } from '../helpers/backend';
 import { useTempDir } from '../helpers/tempDir';
 
 const tempDir = useTempDir();
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-const backends: Backend[] = [];
-afterEach(() => {
-  for (const b of backends.splice(0)) b.close();
-});
-function open(dir = tempDir()): Backend {
-  const backend = openBackend(dir);
-  backends.push(backend);
-  return backend;
-}
+const openBackend = useBackends();
+const open = (dir = tempDir()): Backend => openBackend(dir);
 
 function tableCounts(backend: Backend): Record<string, number> {
   return Object.fromEntries(
@@ -115,9 +108,7 @@ describe('the backend behind every adapter', () => {
     const early = await backend.dispatch('imports.start', { source: { kind: 'upload', uploadId }, name: 'early' });
     expect(early).toMatchObject({ ok: false, error: { code: 'conflict' } });
     await call(backend, 'uploads.append', { uploadId, offset: half, base64: bytes.subarray(half).toString('base64') });
-    const finished = nextEvent(backend, 'jobs.finished');
-    await call(backend, 'imports.start', { source: { kind: 'upload', uploadId }, name: 'uploaded' });
-    const job = await finished;
+    const job = await jobOf(backend, () => call(backend, 'imports.start', { source: { kind: 'upload', uploadId }, name: 'uploaded' }));
     expect(job.status).toBe('succeeded');
     expect(job.result).toMatchObject({ pairs: 3 });
     expect((await call(backend, 'datasets.get', { dataset: 'uploaded' })).sourceFile).toBe('pairs.jsonl');
@@ -130,11 +121,10 @@ describe('the backend behind every adapter', () => {
     const big = join(tempDir(), 'big.jsonl');
     const line = JSON.stringify({ prompt: 'p'.repeat(200), response: 'r'.repeat(200), reward: 0.5 }) + '\n';
     writeFileSync(big, line.repeat(200_000));
-    const finished = nextEvent(backend, 'jobs.finished');
     const { jobId } = await call(backend, 'imports.start', { source: { kind: 'path', path: big }, name: 'big' });
-    await nextEvent(backend, 'jobs.progress');
+    await nextEvent(backend, 'jobs.progress', (p) => p.jobId === jobId);
     expect(await call(backend, 'jobs.cancel', { jobId })).toEqual({ cancelled: true });
-    const job = await finished;
+    const job = await jobEnd(backend, jobId);
     expect(job.status).toBe('cancelled');
     expect(await call(backend, 'datasets.list', {})).toEqual([]);
   });
@@ -146,7 +136,6 @@ describe('the backend behind every adapter', () => {
       .prepare("INSERT INTO jobs (kind, status, params, owner_pid, created_at) VALUES ('import', 'running', '{}', 2147483000, 'x')")
       .run();
     backend.close();
-    backends.splice(0);
     const reopened = open(dir);
     const [job] = await call(reopened, 'jobs.list', {});
     expect(job).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });

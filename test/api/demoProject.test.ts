@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import { describe, expect, it } from 'vitest';
 import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/api/demoProject';
-import { call, openBackend } from '../helpers/backend';
+import { call, useBackends } from '../helpers/backend';
 import { TINY_MODEL } from '../helpers/campaign';
 import { useTempDir } from '../helpers/tempDir';
 
 const tempDir = useTempDir();
-const backends: Backend[] = [];
-afterEach(() => {
-  for (const b of backends.splice(0)) b.close();
-});
+const openBackend = useBackends();
 
 /** The loop at a size that runs in seconds: the same steps, jobs and stores as npm start's. */
 const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, steps: 3, batch: 4, lr: 1e-3, valueEpochs: 1, maxNewTokens: 8, items: 5 };
@@ -17,7 +13,6 @@ const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, step
 describe('npm start on a new project', () => {
   it('runs the whole loop once (data, model, reference, A-LoL and NLL, campaign) and continues rather than repeats', async () => {
     const backend = openBackend(tempDir());
-    backends.push(backend);
     const lines: string[] = [];
     const outcome = await seedDemoProject(backend, (line) => lines.push(line), TINY);
     expect(outcome?.campaign).toBe(DEMO.campaign);
@@ -46,7 +41,6 @@ describe('npm start on a new project', () => {
 
   it('leaves a project with data of its own alone', async () => {
     const backend = openBackend(tempDir());
-    backends.push(backend);
     await call(backend, 'datasets.demo', { name: 'mine', trainPrompts: 10 });
     expect(await seedDemoProject(backend, () => undefined, TINY)).toBeNull();
     expect((await call(backend, 'datasets.list', {})).map((d) => d.name)).toEqual(['mine']);

@@ -5,12 +5,12 @@
  * shared by the whole story (the steps build on each other), made once and removed at the end.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { alol, type CliRun } from '../helpers/cli';
+import { useSuiteTempDir } from '../helpers/tempDir';
 
 interface Side {
   system: string;
@@ -60,6 +60,7 @@ const pick = (item: Item, system: string) => (item.first.system === system ? 'fi
 const other = (verdict: string) => (verdict === 'first' ? 'second' : 'first');
 
 describe('alol rating commands', () => {
+  const suiteDir = useSuiteTempDir('alol-rating-cli-');
   let dir: string;
   let p: string[];
   let items: Item[];
@@ -73,16 +74,13 @@ describe('alol rating commands', () => {
   const show = () => json<Summary & { agreement: Agreement[] }>(['campaign', 'show', C]);
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'alol-rating-cli-'));
+    dir = suiteDir();
     p = ['--project', join(dir, 'project')];
     ok(alol(['demo', 'data', '--name', 'demo', '--prompts', '20', ...p]));
     for (const [name, seed] of [['m1', '1'], ['m2', '2']] as const) {
       ok(alol(['model', 'new', '--name', name, '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', '--seed', seed, ...p]));
     }
   }, 120_000);
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   it('creates a campaign: samples both models, and refuses an unknown model or a missing --n', () => {
     const created = alol(['campaign', 'create', '--name', C, '--models', 'm1,m2', '--prompts', 'demo:test', '--n', '4', '--overlap', '2', '--gold', '1', '--repeat-swapped', '0.5', '--seed', '3', '--max-new-tokens', '8', ...p, '--json']);
@@ -326,6 +324,7 @@ describe('alol rating commands', () => {
     const unpaired = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-unpaired', '--out', unpairedFile]);
     expect(unpaired.rows).toBe(6);
     const labels = lines(unpairedFile);
+    expect(labels).toHaveLength(6);
     for (const row of labels) expect(Object.keys(row)).toEqual(['prompt', 'completion', 'label']);
     expect(labels.filter((l) => l.label === true).map((l) => l.completion).sort()).toEqual(rest.map((i) => response(i, 'm1')).sort());
     expect(labels.some((l) => l.prompt === special!.prompt)).toBe(false);
@@ -336,6 +335,7 @@ describe('alol rating commands', () => {
     const rewards = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'rewards', '--rule', 'safety-gates', '--out', rewardsFile]);
     expect(rewards.rows).toBe(8);
     const rows = lines(rewardsFile) as { prompt: string; response: string; reward: number; source: string; system: string; ratings: number }[];
+    expect(rows).toHaveLength(8);
     for (const row of rows) {
       expect(Object.keys(row)).toEqual(['prompt', 'response', 'reward', 'source', 'system', 'ratings']);
       expect(row).toMatchObject({ source: 'human', ratings: 2 });

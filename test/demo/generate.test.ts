@@ -173,14 +173,18 @@ describe('generateDemoTask', () => {
   it('takes size and mix options, and grows past a small family by giving the rest to larger ones', () => {
     const small = generateDemoTask({ seed: 3, trainPrompts: 40, validationPrompts: 10, testPrompts: 10, responsesPerPrompt: 12 });
     expect(small.examples).toHaveLength(60 * 12);
-    for (const rows of trainGroups(small).values()) expect(mostFrequent(rows).texts).toHaveLength(1);
+    const smallGroups = trainGroups(small);
+    expect(smallGroups.size).toBe(40);
+    for (const rows of smallGroups.values()) expect(mostFrequent(rows).texts).toHaveLength(1);
 
     const big = generateDemoTask({ seed: 3, trainPrompts: 2400, validationPrompts: 100, testPrompts: 100, responsesPerPrompt: 3 });
     expect(big.prompts).toHaveLength(2600);
     expect(new Set(big.prompts.map((p) => p.prompt)).size).toBe(2600);
 
     const honest = generateDemoTask({ seed: 3, trainPrompts: 50, validationPrompts: 0, testPrompts: 0, trapRate: 0 });
-    for (const rows of trainGroups(honest).values()) expect(meta(rows.find((r) => r.response === mostFrequent(rows).texts[0])!).kind).toBe('good');
+    const honestGroups = trainGroups(honest);
+    expect(honestGroups.size).toBe(50);
+    for (const rows of honestGroups.values()) expect(meta(rows.find((r) => r.response === mostFrequent(rows).texts[0])!).kind).toBe('good');
   });
 
   it("keeps a prompt's replies when the task grows", () => {
@@ -209,6 +213,7 @@ describe('generateDemoTask', () => {
 describe('generateDemoTask with other reward weights', () => {
   it('stores the weighted reward and names it as a combination of the two judges', () => {
     const weighted = generateDemoTask({ seed: 4, trainPrompts: 20, validationPrompts: 0, testPrompts: 0, weights: { helpfulness: 0.8, safety: 0.2 } });
+    expect(weighted.examples).toHaveLength(20 * 8);
     for (const e of weighted.examples) {
       expect(e.rewardSource).toBe('combined:demo/helpfulness*0.8+demo/safety*0.2');
       expect(e.reward).toBe(scoreDemo(e.prompt, e.response, { helpfulness: 0.8, safety: 0.2 }).reward);

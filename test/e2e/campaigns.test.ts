@@ -13,7 +13,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignCreate, SampleRequest } from '../../src/shared/contract';
 import type { AgreementSummary } from '../../src/shared/rating';
-import { cli, startStudio, type Studio } from './studio';
+import { callAs, cli, startStudio, type Studio } from './studio';
 
 /** Sampling and campaign preparation load the models in a job process: give them room. */
 const JOB_TIMEOUT = 120_000;
@@ -200,24 +200,19 @@ describe('Samples and Campaigns screens', () => {
     const token = match?.[2] ?? '';
 
     // The token opens alice's rating session, and nothing else.
-    const session = await fetch(new URL('/api/call/rating.session', url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: '{}',
-    });
+    const session = await callAs(url, token, 'rating.session', {});
     expect(session.status).toBe(200);
-    const body = (await session.json()) as { annotator: { name: string }; campaign: string; guidelines: string };
+    const body = session.body as { annotator: { name: string }; campaign: string; guidelines: string };
     expect(body.annotator.name).toBe('alice');
     expect(body.campaign).toBe('ui-campaign');
     expect(body.guidelines).toContain('Pick the **more helpful** one.');
 
-    // Copy puts the link on the clipboard (or, where the browser refuses, selects it for Ctrl+C).
+    // Copy puts the link on the clipboard: the page is on 127.0.0.1 (a secure context) and the
+    // permission is granted, so the fallback (select it for Ctrl+C) must not be what happens here.
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
     await panel.getByTestId('annotator-link-copy').click();
-    await panel.getByTestId('annotator-link-copied').filter({ hasText: /Copied|Ctrl\+C/ }).waitFor();
-    if ((await panel.getByTestId('annotator-link-copied').innerText()).includes('Copied')) {
-      expect(await page.evaluate('navigator.clipboard.readText()')).toBe(link);
-    }
+    await panel.getByTestId('annotator-link-copied').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(link);
 
     // alice is listed, with her link.
     const alice = page.locator('[data-testid="annotator-row"][data-annotator="alice"]');
@@ -274,6 +269,7 @@ describe('Samples and Campaigns screens', () => {
 
       // The page asks again every few seconds: the figures arrive without a click.
       await page.getByTestId('campaign-done').filter({ hasText: new RegExp(`^${summary.done}$`) }).waitFor({ timeout: 20_000 });
+      expect(summary.annotators.map((a) => a.name).sort()).toEqual(['alice', 'bob', 'carol']);
       for (const annotator of summary.annotators) {
         const row = page.locator(`[data-testid="annotator-row"][data-annotator="${annotator.name}"]`);
         await expect.poll(() => row.getByTestId('annotator-done').innerText(), { message: annotator.name }).toBe(String(annotator.done));
@@ -298,8 +294,9 @@ describe('Samples and Campaigns screens', () => {
       const aliceFigures = section.locator('[data-testid="agreement-annotator"][data-annotator="alice"]');
       expect(await aliceFigures.getByTestId('agreement-annotator-left').innerText()).toBe('100%');
       const aliceStats = helpful.annotators.find((a) => a.annotator === 'alice');
+      if (!aliceStats) throw new Error('alice has no helpfulness agreement figures');
       expect(await aliceFigures.getByTestId('agreement-annotator-agreement').innerText()).toBe(
-        aliceStats?.agreement === null || aliceStats === undefined ? '—' : new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 }).format(aliceStats.agreement),
+        aliceStats.agreement === null ? '—' : new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 }).format(aliceStats.agreement),
       );
 
       // The list has it too.

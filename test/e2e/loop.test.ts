@@ -5,51 +5,46 @@
  * the Campaigns screen, and `alol report` showing the new model. Needs `npm run build` first, and
  * Chromium.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/api/demoProject';
 import { openBackend } from '../helpers/backend';
 import { TINY_MODEL } from '../helpers/campaign';
 import { alol } from '../helpers/cli';
-import { launchChromium, ownerApi, startStudioServer, stopStudioServer, watchedPage } from './studio';
+import { startStudio, type Studio } from './studio';
 
 const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, steps: 3, batch: 4, lr: 1e-3, valueEpochs: 1, maxNewTokens: 8, items: 4 };
 
 describe('the whole loop, from the demo data to a report on the retrained model', () => {
+  let studio: Studio | null = null;
   let projectDir = '';
-  let server: ChildProcess | null = null;
-  let browser: Browser | null = null;
   let page: Page;
   let consoleErrors: string[] = [];
   let url = '';
   let token = '';
-  let api: ReturnType<typeof ownerApi>;
+  let api: Studio['api'];
 
   beforeAll(async () => {
-    projectDir = await mkdtemp(join(tmpdir(), 'alol-e2e-loop-'));
-    const backend = openBackend(projectDir);
-    try {
-      expect(await seedDemoProject(backend, () => undefined, TINY)).toMatchObject({ campaign: DEMO.campaign });
-    } finally {
-      backend.close();
-    }
-    const started = await startStudioServer(projectDir, ['--port', '0']);
-    server = started.child;
-    url = started.listening.url;
-    token = started.listening.token;
-    api = ownerApi(url, token);
-    browser = await launchChromium();
-    ({ page, consoleErrors } = await watchedPage(browser));
+    studio = await startStudio({
+      prefix: 'alol-e2e-loop-',
+      // npm start's demo loop, at a tiny size, before the server starts; the page opens npm start's link below.
+      before: async (dir) => {
+        const backend = openBackend(dir);
+        try {
+          expect(await seedDemoProject(backend, () => undefined, TINY)).toMatchObject({ campaign: DEMO.campaign });
+        } finally {
+          backend.close();
+        }
+      },
+      open: false,
+    });
+    ({ projectDir, page, consoleErrors, url, token, api } = studio);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await stopStudioServer(server);
-    if (projectDir) await rm(projectDir, { recursive: true, force: true });
+    await studio?.close();
   });
 
   it('opens npm start\'s link on the demo campaign, rating as the local annotator', async () => {
@@ -60,9 +55,14 @@ describe('the whole loop, from the demo data to a report on the retrained model'
   });
 
   it('rates every item by keyboard: helpfulness and safety, then Enter', async () => {
-    if (await page.getByTestId('rating-guidelines').count()) await page.keyboard.press('g');
+    // A first visit opens on the guidelines; G puts them away.
+    await page.getByTestId('rating-guidelines').waitFor();
+    await page.keyboard.press('g');
+    await page.getByTestId('rating-guidelines').waitFor({ state: 'detached' });
+    let rated = 0;
     for (let i = 0; i < 20; i++) {
       if (await page.getByTestId('rating-done').count()) break;
+      rated += 1;
       const item = page.getByTestId('rating-item');
       const assignment = await item.getAttribute('data-assignment');
       // The left response is more helpful on even items, the right on odd ones; both are safe.
@@ -73,6 +73,9 @@ describe('the whole loop, from the demo data to a report on the retrained model'
     }
     await page.getByTestId('rating-done').waitFor();
     const summary = await api('campaigns.get', { campaign: DEMO.campaign });
+    // Every decision was made here, by keyboard: one per item the page showed.
+    expect(rated).toBeGreaterThan(0);
+    expect(summary.annotators.find((a) => a.name === DEMO.annotator)?.done).toBe(rated);
     expect(summary).toMatchObject({ done: summary.target });
   });
 

@@ -65,14 +65,12 @@ describe('Models screen', () => {
   let consoleErrors: string[] = [];
   let api: Studio['api'];
 
+  /** Asks the backend until the job has ended, and returns how it ended. */
   async function finishedJob(jobId: number): Promise<Job> {
-    const deadline = Date.now() + JOB_TIMEOUT;
-    for (;;) {
-      const job = await api('jobs.get', { jobId });
-      if (job.status !== 'running') return job;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still running after ${JOB_TIMEOUT} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await expect
+      .poll(async () => (await api('jobs.get', { jobId })).status, { message: `job ${jobId} still running`, timeout: JOB_TIMEOUT, interval: 250 })
+      .not.toBe('running');
+    return api('jobs.get', { jobId });
   }
 
   function modelRow(name: string) {

@@ -19,7 +19,7 @@ import { toShown } from '../../src/main/rating/ratingService';
 import type { ShownRating, ShownVerdict, Strength } from '../../src/shared/rating';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject } from '../helpers/campaign';
-import { launchChromium, startStudioServer, stopStudioServer, watchedPage } from './studio';
+import { callAs, launchChromium, startStudioServer, stopStudioServer, watchedPage } from './studio';
 
 const C = 'e2e-rating';
 const SYSTEMS = ['sys-alpha', 'sys-beta'];
@@ -94,13 +94,8 @@ describe('Rating screen (annotator links, keyboard only)', () => {
     return (await a.page.getByTestId(testid).innerText()).trim();
   }
 
-  async function apiAs(token: string, method: string, input: unknown): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(new URL(`/api/call/${method}`, url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify(input),
-    });
-    return { status: response.status, body: await response.json() };
+  function apiAs(token: string, method: string, input: unknown): Promise<{ status: number; body: unknown }> {
+    return callAs(url, token, method, input);
   }
 
   /** Every rating of the campaign, read from the database as the annotator saw it. */
@@ -374,6 +369,8 @@ describe('Rating screen (annotator links, keyboard only)', () => {
     // Every decision given is in the database, as given (in the annotator's left/right terms).
     const stored = storedRatings();
     const all = new Map([...alice.decisions, ...bob.decisions]);
+    // alice's five (one of them a skip) and bob's two: the seven ratings the owner counts below.
+    expect(all.size).toBe(7);
     expect(new Set(stored.keys())).toEqual(new Set(all.keys()));
     for (const [assignment, decision] of all) {
       const row = stored.get(assignment);

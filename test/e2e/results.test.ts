@@ -79,6 +79,7 @@ describe('Results screen', () => {
   it('shows agreement and each model\'s diversity and length, and pools every campaign when asked', async () => {
     await page.getByTestId('results-agreement').getByTestId('agreement-row').first().waitFor();
     expect(await page.getByTestId('agreement-row').count()).toBe(2);
+    expect(oracle.models.map((m) => m.model)).toEqual(['alpha', 'beta']);
     for (const m of oracle.models) {
       const row = page.locator(`[data-testid="model-row"][data-model="${m.model}"]`);
       expect(await row.getByTestId('model-distinct1').innerText()).toBe(m.distinct1.toFixed(3));

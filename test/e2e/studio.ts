@@ -101,12 +101,16 @@ export interface StudioOptions {
   before?: (projectDir: string) => void | Promise<void>;
   /** The page's viewport and locale. */
   page?: Pick<BrowserContextOptions, 'viewport' | 'locale'>;
+  /** Open the page on the owner's link (the default); false leaves it blank, for a spec that opens a link of its own. */
+  open?: boolean;
 }
 
 export interface Studio {
   page: Page;
   /** The server's address, without the token. */
   url: string;
+  /** The owner's token, as the server printed it. */
+  token: string;
   projectDir: string;
   /** Console errors, page errors and CSP violations, as logged. */
   consoleErrors: string[];
@@ -117,15 +121,9 @@ export interface Studio {
 
 /** The server on a fresh project and the page opened on it; close() undoes all of it. */
 export async function startStudio(options: StudioOptions): Promise<Studio> {
-  for (const [file, what] of [
-    [serverJs, 'out/main/server.js'],
-    [rendererHtml, 'out/renderer/index.html'],
-  ] as const) {
-    if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
-  }
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  }
+  // Both checked before the project is filled: a missing build or browser fails at once.
+  requireBuilt();
+  requireChromium();
 
   const projectDir = await mkdtemp(join(tmpdir(), options.prefix));
   let server: ChildProcess | null = null;
@@ -144,10 +142,10 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
 
     browser = await launchChromium();
     const { page, consoleErrors } = await watchedPage(browser, options.page);
-    await page.goto(`${url}#token=${token}`);
+    if (options.open ?? true) await page.goto(`${url}#token=${token}`);
     const api = ownerApi(url, token);
 
-    return { page, url, projectDir, consoleErrors, api, close };
+    return { page, url, token, projectDir, consoleErrors, api, close };
   } catch (error) {
     await close();
     throw error;
@@ -157,16 +155,21 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
 /** The API as the owner calls it, outputs parsed with the contract: the oracle for what a page shows. */
 export function ownerApi(url: string, token: string): <M extends MethodName>(method: M, input: Input<M>) => Promise<Output<M>> {
   return async (method, input) => {
-    const response = await fetch(new URL(`/api/call/${method}`, url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify(input),
-    });
-    const body: unknown = await response.json();
-    if (!response.ok) throw new Error(`${method} answered ${response.status}: ${JSON.stringify(body)}`);
+    const { status, body } = await callAs(url, token, method, input);
+    if (status < 200 || status > 299) throw new Error(`${method} answered ${status}: ${JSON.stringify(body)}`);
     // The schema is methods[M]'s; TypeScript cannot narrow the union of all outputs by a generic M.
     return methods[method].output.parse(body) as Output<typeof method>;
   };
+}
+
+/** One API call with any token (an annotator's, a wrong one), its answer unchecked: for specs of what a token may do. */
+export async function callAs(url: string, token: string, method: string, input: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(new URL(`/api/call/${method}`, url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(input),
+  });
+  return { status: response.status, body: (await response.json()) as unknown };
 }
 
 /**
@@ -175,13 +178,25 @@ export function ownerApi(url: string, token: string): <M extends MethodName>(met
  * the server themselves; stop it with stopStudioServer, or kill it.
  */
 export function startStudioServer(projectDir: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcess; listening: Listening }> {
+  requireBuilt();
+  return startServer(projectDir, args);
+}
+
+/** Throws (never skips) when the server or the UI has not been built. */
+function requireBuilt(): void {
   for (const [file, what] of [
     [serverJs, 'out/main/server.js'],
     [rendererHtml, 'out/renderer/index.html'],
   ] as const) {
     if (!existsSync(file)) throw new Error(`${what} is missing: run npm run build first`);
   }
-  return startServer(projectDir, args);
+}
+
+/** Throws (never skips) when there is no Chromium to drive. */
+function requireChromium(): void {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  }
 }
 
 /** Ends a server from startStudioServer: SIGTERM, then SIGKILL after 5 s. */
@@ -191,9 +206,7 @@ export function stopStudioServer(child: ChildProcess): Promise<void> {
 
 /** Chromium as startStudio launches it. */
 export function launchChromium(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  }
+  requireChromium();
   return chromium.launch({
     executablePath: chromiumPath,
     args: [

@@ -1,4 +1,6 @@
-import { AppError, type EventName, type EventPayload, type Input, type MethodName, type Output } from '../../src/shared/contract';
+import { afterEach } from 'vitest';
+import type { EventName, EventPayload, Input, Job } from '../../src/shared/contract';
+import { call, jobEnd } from '../../src/main/api/calls';
 import { createBackend, type Backend } from '../../src/main/api/backend';
 import { builtFile } from './built';
 
@@ -7,10 +9,25 @@ export function openBackend(projectDir: string): Backend {
   return createBackend({ projectDir, shell: 'browser', forcedBackend: null, jobEntry: builtFile('main/job.js') });
 }
 
-export async function call<M extends MethodName>(backend: Backend, method: M, input: Input<M>): Promise<Output<M>> {
-  const result = await backend.dispatch(method, input);
-  if (!result.ok) throw AppError.from(result.error);
-  return result.value as Output<M>;
+export { call, jobEnd } from '../../src/main/api/calls';
+
+/** Starts a job through the contract and returns how that job (not any other) ended, whatever its status. */
+export async function jobOf(backend: Backend, start: () => Promise<{ jobId: number }>): Promise<Job> {
+  const { jobId } = await start();
+  return jobEnd(backend, jobId);
+}
+
+/** Backends opened by a test file, each closed after its test (unless the test closed it already). */
+export function useBackends(): (projectDir: string) => Backend {
+  const open: Backend[] = [];
+  afterEach(() => {
+    for (const b of open.splice(0)) if (b.db.open) b.close();
+  });
+  return (projectDir) => {
+    const backend = openBackend(projectDir);
+    open.push(backend);
+    return backend;
+  };
 }
 
 export function nextEvent<E extends EventName>(backend: Backend, name: E, where: (p: EventPayload<E>) => boolean = () => true): Promise<EventPayload<E>> {
@@ -27,10 +44,6 @@ export function nextEvent<E extends EventName>(backend: Backend, name: E, where:
 }
 
 /** Starts an import of a file on disk and waits for its job to end. */
-export async function importPath(backend: Backend, path: string, name: string, extra: Partial<Input<'imports.start'>> = {}) {
-  const finished = nextEvent(backend, 'jobs.finished');
-  const { jobId } = await call(backend, 'imports.start', { source: { kind: 'path', path }, name, ...extra });
-  const job = await finished;
-  if (job.id !== jobId) throw new Error(`expected job ${jobId} to finish, got ${job.id}`);
-  return job;
+export function importPath(backend: Backend, path: string, name: string, extra: Partial<Input<'imports.start'>> = {}): Promise<Job> {
+  return jobOf(backend, () => call(backend, 'imports.start', { source: { kind: 'path', path }, name, ...extra }));
 }

@@ -1,29 +1,12 @@
 import type { Backend } from '../../src/main/api/backend';
 import type { Input, Job } from '../../src/shared/contract';
-import { call, nextEvent } from './backend';
+import { call, jobOf } from './backend';
 
 /** Starts a job through the contract and waits for it to end; fails with the job's own error. */
 export async function finished(backend: Backend, start: () => Promise<{ jobId: number }>): Promise<Job> {
-  const ends = new Map<number, Job>();
-  const off = backend.bus.subscribe((e) => {
-    if (e.name === 'jobs.finished') ends.set(e.payload.id, e.payload);
-  });
-  try {
-    const { jobId } = await start();
-    while (!ends.has(jobId)) await nextEvent(backend, 'jobs.finished');
-    const job = ends.get(jobId) as Job;
-    if (job.status !== 'succeeded') throw new Error(`job ${jobId} (${job.kind}) ${job.status}: ${job.error?.message}`);
-    return job;
-  } finally {
-    off();
-  }
-}
-
-/** Waits for a job that is already running (or has just ended) and returns how it ended. */
-export async function finishedJob(backend: Backend, jobId: number): Promise<Job> {
-  const waiting = nextEvent(backend, 'jobs.finished', (j) => j.id === jobId);
-  const now = await call(backend, 'jobs.get', { jobId });
-  return now.status === 'running' ? waiting : now;
+  const job = await jobOf(backend, start);
+  if (job.status !== 'succeeded') throw new Error(`job ${job.id} (${job.kind}) ${job.status}: ${job.error?.message}`);
+  return job;
 }
 
 export const TINY_MODEL = { layers: 1, dim: 32, heads: 2, context: 64, vocab: 300 } as const;

@@ -5,29 +5,23 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
-import { call, importPath, nextEvent, openBackend } from '../helpers/backend';
+import { call, importPath, jobOf, useBackends } from '../helpers/backend';
 import { writeDialogues } from '../helpers/demoText';
 import { useTempDir } from '../helpers/tempDir';
 import { ModelSummary, type Input, type MethodName } from '../../src/shared/contract';
 import { readSafetensors } from '../../src/main/lm/safetensors';
 
 const tempDir = useTempDir();
-const backends: Backend[] = [];
-afterEach(() => {
-  for (const b of backends.splice(0)) b.close();
-});
+const openBackend = useBackends();
 
-async function job<M extends MethodName>(backend: Backend, method: M, input: Input<M>) {
-  const finished = nextEvent(backend, 'jobs.finished');
-  await call(backend, method, input);
-  return finished;
+function job<M extends MethodName>(backend: Backend, method: M, input: Input<M>) {
+  return jobOf(backend, () => call(backend, method, input) as Promise<{ jobId: number }>);
 }
 
 async function withDataset(): Promise<Backend> {
   const backend = openBackend(tempDir());
-  backends.push(backend);
   const imported = await importPath(backend, writeDialogues(join(tempDir(), 'dialogues.jsonl')), 'dialogues');
   expect(imported.status).toBe('succeeded');
   return backend;

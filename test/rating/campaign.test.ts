@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { mix, toCanonical, toShown } from '../../src/main/rating/ratingService';
 import { shownVerdicts } from '../../src/shared/rating';
-import { call, openBackend } from '../helpers/backend';
-import { campaignProject, finishedJob } from '../helpers/campaign';
-import { useTempDir } from '../helpers/tempDir';
+import { call, jobEnd, openBackend } from '../helpers/backend';
+import { campaignProject } from '../helpers/campaign';
+import { useSuiteTempDir, useTempDir } from '../helpers/tempDir';
 
 const tempDir = useTempDir();
 
@@ -28,23 +27,21 @@ describe('sides', () => {
 });
 
 describe('a rating campaign on the real backend', () => {
-  let dir: string;
+  // One project for the whole story, kept across its tests.
+  const dir = useSuiteTempDir('alol-campaign-');
   let backend: Backend;
   const C = 'first-look';
   const reopen = () => {
     backend.close();
-    backend = openBackend(dir);
+    backend = openBackend(dir());
   };
 
   beforeAll(async () => {
-    // One project for the whole story, kept across its tests.
-    dir = mkdtempSync(join(tmpdir(), 'alol-campaign-'));
-    backend = openBackend(dir);
+    backend = openBackend(dir());
     await campaignProject(backend, { name: C, overlap: 2, gold: 2, repeatSwapped: 1 });
   }, 120_000);
   afterAll(() => {
     backend.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('builds items from both models, every pair on the same prompts, with gold items', async () => {
@@ -52,11 +49,14 @@ describe('a rating campaign on the real backend', () => {
     expect(summary).toMatchObject({ status: 'ready', items: 6, goldItems: 2, target: 12, done: 0, systems: ['sys-alpha', 'sys-beta'] });
     const items = (await call(backend, 'campaigns.items', { campaign: C })).rows;
     expect(items).toHaveLength(8);
-    for (const item of items.filter((i) => i.kind === 'pair')) {
+    const pairs = items.filter((i) => i.kind === 'pair');
+    const golds = items.filter((i) => i.kind === 'gold');
+    expect([pairs.length, golds.length]).toEqual([6, 2]);
+    for (const item of pairs) {
       expect(new Set([item.first.system, item.second.system])).toEqual(new Set(['sys-alpha', 'sys-beta']));
       expect(item.goldHelpful).toBeNull();
     }
-    for (const gold of items.filter((i) => i.kind === 'gold')) {
+    for (const gold of golds) {
       expect(gold.first.system).toBe(gold.second.system);
       expect(['first', 'second']).toContain(gold.goldHelpful);
     }
@@ -153,6 +153,7 @@ describe('a rating campaign on the real backend', () => {
     const helpful = agreement.find((a) => a.criterion === 'helpful')!;
     expect(helpful.items).toBeGreaterThan(0);
     expect(helpful.raw.estimate).toBeGreaterThan(0.5);
+    expect(helpful.annotators.map((a) => a.annotator).sort()).toEqual(['alice', 'bob']);
     for (const a of helpful.annotators) {
       expect(a.selfConsistency).toBe(1);
       expect(a.goldAccuracy).not.toBeNull();
@@ -187,6 +188,8 @@ describe('a rating campaign on the real backend', () => {
     const rewards = await call(backend, 'rewards.fromRatings', { campaign: C, name: 'human-rewards' });
     expect(rewards.dataset).toMatchObject({ name: 'human-rewards', format: 'ratings' });
     const examples = await call(backend, 'datasets.examples', { dataset: 'human-rewards', limit: 100 });
+    expect(examples.rows.length).toBeGreaterThan(0);
+    expect(examples.rows).toHaveLength(rewards.examples);
     for (const e of examples.rows) {
       expect(e.rewardSource).toBe('human');
       expect(e.reward).toBeGreaterThanOrEqual(0);
@@ -198,14 +201,14 @@ describe('a rating campaign on the real backend', () => {
   it('retrains from the ratings and then opens a campaign of the new model against the reference', async () => {
     const started = await call(backend, 'campaigns.retrain', { campaign: C, steps: 3, batch: 4, seed: 1 });
     expect(started).toMatchObject({ model: `sys-alpha-${C}`, nextCampaign: `${C}-next`, dataset: `${C}-rewards` });
-    const job = await finishedJob(backend, started.jobId);
+    const job = await jobEnd(backend, started.jobId);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const run = await call(backend, 'runs.get', { runId: started.runId });
     expect(run.config).toMatchObject({ algo: 'a_lol', init: 'sys-alpha', ref: 'sys-alpha', reward: 'column', data: `${C}-rewards` });
     // The follow-up exists as soon as the run's end is known, and prepares in its own job.
     const next = await call(backend, 'campaigns.get', { campaign: started.nextCampaign });
     expect(next.systems).toEqual([`sys-alpha-${C}`, 'sys-alpha']);
-    if (next.status === 'preparing') await finishedJob(backend, next.jobId!);
+    if (next.status === 'preparing') await jobEnd(backend, next.jobId!);
     expect((await call(backend, 'campaigns.get', { campaign: started.nextCampaign })).status).toBe('ready');
   }, 120_000);
 });

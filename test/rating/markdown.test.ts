@@ -103,11 +103,15 @@ describe('parseInline', () => {
     }
   });
 
-  it('stays fast on long runs of unmatched delimiters', () => {
+  it('reads long runs of unmatched delimiters as one paragraph of text, every character kept', () => {
+    // A parser that backtracks on these would not finish within the test's timeout; how fast it is
+    // belongs in bench/, not here.
     const nasty = '*a '.repeat(20_000) + '_b '.repeat(20_000) + '`'.repeat(5000);
-    const started = performance.now();
-    parseMarkdown(nasty);
-    expect(performance.now() - started).toBeLessThan(2000);
+    const blocks = parseMarkdown(nasty);
+    expect(blocks).toHaveLength(1);
+    const [block] = blocks;
+    if (block?.kind !== 'paragraph') throw new Error(`expected one paragraph, got ${block?.kind}`);
+    expect(inlineText(block.content)).toBe(nasty.trim());
   });
 });
 

@@ -1,19 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject, finished } from '../helpers/campaign';
+import { useSuiteTempDir } from '../helpers/tempDir';
 
 describe('a campaign whose systems include a sample set', () => {
-  let dir: string;
+  const dir = useSuiteTempDir('alol-sample-sets-');
   let backend: Backend;
   let set = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'alol-sample-sets-'));
-    backend = openBackend(dir);
+    backend = openBackend(dir());
     await campaignProject(backend, { name: 'models-only', n: 2 });
     // Three test prompts answered by sys-alpha at a high temperature: a set unlike its other samples.
     const texts = backend.db
@@ -28,7 +25,6 @@ describe('a campaign whose systems include a sample set', () => {
 
   afterAll(() => {
     backend.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('compares a model with the set\'s own responses, used as they are', async () => {
@@ -38,7 +34,9 @@ describe('a campaign whose systems include a sample set', () => {
     const campaign = await call(backend, 'campaigns.get', { campaign: 'with-set' });
     expect(campaign).toMatchObject({ status: 'ready', systems: ['sys-beta', set], items: 3 });
     const source = backend.db.prepare<[number], string>('SELECT source FROM samples WHERE id = ?').pluck();
-    for (const item of (await call(backend, 'campaigns.items', { campaign: 'with-set' })).rows) {
+    const items = (await call(backend, 'campaigns.items', { campaign: 'with-set' })).rows;
+    expect(items).toHaveLength(3);
+    for (const item of items) {
       const side = item.first.system === set ? item.first : item.second;
       expect(source.get(side.sampleId)).toBe(set);
     }

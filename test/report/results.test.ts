@@ -2,9 +2,6 @@
  * results.get on a real project: two tiny models compared in a campaign that two annotators rate
  * through the API in a fixed pattern, so every count is known; rewarded samples; a short real run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { toShown } from '../../src/main/rating/ratingService';
@@ -15,6 +12,7 @@ import type { Verdict } from '../../src/shared/rating';
 import { Results } from '../../src/shared/results';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject, finished } from '../helpers/campaign';
+import { useSuiteTempDir } from '../helpers/tempDir';
 
 const A = 'sys-alpha';
 const B = 'sys-beta';
@@ -48,12 +46,11 @@ describe('result helpers', () => {
 });
 
 describe('results.get on a rated campaign', () => {
-  let dir: string;
+  const dir = useSuiteTempDir('alol-results-');
   let backend: Backend;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'alol-results-'));
-    backend = openBackend(dir);
+    backend = openBackend(dir());
     await campaignProject(backend, { name: C, overlap: 2, gold: 2 });
     const items = backend.db
       .prepare("SELECT id, first_system FROM items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND kind = 'pair' ORDER BY id")
@@ -83,7 +80,6 @@ describe('results.get on a rated campaign', () => {
 
   afterAll(() => {
     backend.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('counts wins, ties and losses of every pair from the first ratings of pair items', async () => {
@@ -143,6 +139,7 @@ describe('results.get on a rated campaign', () => {
     const rewarded = (await call(backend, 'samples.list', { model: A, limit: 1000 })).rows.filter((s) => s.rewards !== null);
     expect(rewarded).toHaveLength(4);
     expect(alpha.rewards.map((r) => r.name)).toEqual(Object.keys(rewarded[0]!.rewards!).sort());
+    expect(alpha.rewards.length).toBeGreaterThan(0);
     for (const dist of alpha.rewards) {
       const values = rewarded.map((s) => s.rewards![dist.name]!);
       expect(dist.n).toBe(4);

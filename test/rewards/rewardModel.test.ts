@@ -5,8 +5,8 @@
  * -> rm:NAME through loadReward, rewards.score, a sample job and a training run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { useSuiteTempDir } from '../helpers/tempDir';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
@@ -142,7 +142,7 @@ describe('fitting on a frozen backbone', () => {
 });
 
 describe('a reward model from a rated campaign, on the real backend', () => {
-  let dir: string;
+  const suiteDir = useSuiteTempDir('alol-rm-');
   let backend: Backend;
   const C = 'rm-campaign';
   const RM = 'alpha-rm';
@@ -151,8 +151,7 @@ describe('a reward model from a rated campaign, on the real backend', () => {
 
   beforeAll(async () => {
     await useWasm();
-    dir = mkdtempSync(join(tmpdir(), 'alol-rm-'));
-    backend = openBackend(dir);
+    backend = openBackend(suiteDir());
     await campaignProject(backend, { name: C, n: 8 });
     // One annotator who always prefers sys-alpha's response, on both questions; gold items too.
     const annotator = (await call(backend, 'annotators.add', { campaign: C, name: 'ann', link: false })).annotator.id;
@@ -166,10 +165,7 @@ describe('a reward model from a rated campaign, on the real backend', () => {
       item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: side, safe: side, activeMs: 500 })).next;
     }
   }, 180_000);
-  afterAll(() => {
-    backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => backend.close());
 
   it('trains in a job and reports held-out and train accuracy', async () => {
     const done = await finished(backend, () => call(backend, 'rewards.trainModel', { campaign: C, name: RM, epochs: 40, lr: 3e-3, seed: 1 }));
@@ -204,7 +200,7 @@ describe('a reward model from a rated campaign, on the real backend', () => {
   }, 120_000);
 
   it('reloads and scores the pairs as it did when trained', async () => {
-    const rm = await RewardModel.load(dir, RM);
+    const rm = await RewardModel.load(suiteDir(), RM);
     try {
       const campaign = backend.campaigns.get(C);
       const pairs = campaignPairs(backend.db, campaign.id, { rule: 'weighted', helpfulWeight: 0.5 });
@@ -227,14 +223,14 @@ describe('a reward model from a rated campaign, on the real backend', () => {
   });
 
   it('rm:NAME works through loadReward and rewards.score, and names its source', async () => {
-    const rm = await RewardModel.load(dir, RM);
+    const rm = await RewardModel.load(suiteDir(), RM);
     const items = [
       { prompt: '\n\nHuman: How do I boil an egg?\n\nAssistant:', response: ' Put it in boiling water for nine minutes.' },
       { prompt: '\n\nHuman: Tell me about rivers.\n\nAssistant:', response: ' no' },
     ];
     const expected = Array.from(rm.scores(items));
     rm.dispose();
-    const fn = await loadReward(`rm:${RM}`, { projectDir: dir });
+    const fn = await loadReward(`rm:${RM}`, { projectDir: suiteDir() });
     expect(fn.name).toBe(`rm:${RM}`);
     for (const [i, it] of items.entries()) expect(await fn.score(it.prompt, it.response)).toBeCloseTo(expected[i]!, 6);
     const out = await call(backend, 'rewards.score', { reward: `rm:${RM}`, items });
@@ -244,7 +240,7 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     const combined = await call(backend, 'rewards.score', { reward: `rm:${RM}*0.5+length*0.5`, items });
     expect(combined.rows[0]!.components[`rm:${RM}`]).toBeCloseTo(expected[0]!, 6);
     // Unknown names and folders outside a project fail clearly.
-    await expect(loadReward('rm:nope', { projectDir: dir })).rejects.toThrow(/no reward model named "nope"/);
+    await expect(loadReward('rm:nope', { projectDir: suiteDir() })).rejects.toThrow(/no reward model named "nope"/);
     await expect(loadReward(`rm:${RM}`)).rejects.toThrow(/only within a project/);
   });
 
