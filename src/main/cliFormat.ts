@@ -1,5 +1,6 @@
 /** Text output of the CLI: tables, summaries, a progress bar on a terminal. */
 import type { ImportSummary, JobProgress } from '../shared/contract';
+import { maxOf } from '../shared/extent';
 
 export function truncate(text: string, max = 100): string {
   const flat = JSON.stringify(text).slice(1, -1);
@@ -7,7 +8,7 @@ export function truncate(text: string, max = 100): string {
 }
 
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => maxOf(rows.map((r) => (r[i] ?? '').length), h.length));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

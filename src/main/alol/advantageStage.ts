@@ -16,6 +16,7 @@ import { loadReward } from '../rewards/index';
 import { ValueHead, VALUE_HEAD_FORMAT_VERSION, fitValueHead } from './valueHead';
 import { dataRewardTargets, decodeTargets, splitHeldOut, type ValueTargets } from './valueTargets';
 import { advantageCacheKey, computeAdvantages, loadAdvantages, saveAdvantages, weightsSha256 } from './advantages';
+import { maxOf } from '../../shared/extent';
 
 interface StageItem {
   prompt: string;
@@ -42,7 +43,7 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
   if (negative >= 0) {
     throw new AppError('invalid_input', `A-LoL's value head predicts in [0, max reward]; item ${negative + 1} has reward ${o.items[negative]?.reward}: shift the rewards to be non-negative`);
   }
-  const maxValue = Math.max(1, ...o.items.map((i) => i.reward));
+  const maxValue = maxOf(o.items.map((i) => i.reward), 1);
   const fromData = cfg.reward === 'column';
   const held = o.heldOut.length > 0 ? o.heldOut : splitHeldOut(o.items, { fraction: 0.1, seed: cfg.seed }).heldOut;
 

@@ -31,6 +31,7 @@ import { linear, MASKED } from '../lm/ops';
 import { Rng } from '../lm/rng';
 import { readSafetensors, writeSafetensors } from '../lm/safetensors';
 import { trainStep } from '../lm/trainer';
+import { maxOf } from '../../shared/extent';
 
 export interface ValueHeadConfig {
   /** D: the reference's hidden size. */
@@ -300,7 +301,7 @@ export function stackStates(states: readonly Float32Array[], d: number): { hidde
     return n;
   });
   const B = states.length;
-  const T = Math.max(...lengths);
+  const T = maxOf(lengths);
   const hidden = new Float32Array(B * T * d);
   const mask = new Float32Array(B * T);
   states.forEach((s, b) => {

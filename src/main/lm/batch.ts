@@ -19,6 +19,7 @@
  *   // positions  [0, 1, 2,   0, 0, 0]
  */
 import * as tf from '@tensorflow/tfjs';
+import { maxOf } from '../../shared/extent';
 
 /** One scored or trained sequence; the response includes the EOS the caller appended. */
 export interface Example {
@@ -54,7 +55,7 @@ export function padRight(examples: Example[], options: { padId: number; maxLengt
     checkTokens(e.response, `example ${i} response`);
   });
   const B = examples.length;
-  const T = Math.max(...examples.map((e) => e.prompt.length + e.response.length));
+  const T = maxOf(examples.map((e) => e.prompt.length + e.response.length));
   if (options.maxLength !== undefined && T > options.maxLength) {
     throw new Error(`padRight: a sequence of ${T} tokens exceeds the maximum of ${options.maxLength}`);
   }
@@ -98,7 +99,7 @@ export function padLeft(prompts: number[][], padId: number): LeftPadded {
     checkTokens(p, `prompt ${i}`);
   });
   const B = prompts.length;
-  const T = Math.max(...prompts.map((p) => p.length));
+  const T = maxOf(prompts.map((p) => p.length));
   const ids = new Int32Array(B * T).fill(padId);
   const attentionMask = new Float32Array(B * T);
   const positions = new Int32Array(B * T);

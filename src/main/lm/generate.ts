@@ -21,6 +21,7 @@ import { padLeft } from './batch';
 import { KvCache, type Gpt } from './model';
 import { Rng } from './rng';
 import { checkSamplingOptions, nextToken, type SamplingOptions } from './sampling';
+import { minOf } from '../../shared/extent';
 
 export type FinishReason = 'eos' | 'stop' | 'length';
 
@@ -116,7 +117,7 @@ export function generate(model: Gpt, prompts: number[][], options: GenerateOptio
         seen[b]!.add(token);
         if (stops.length > 0 && decode) {
           const text = decode(out[b]!);
-          const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+          const at = minOf(stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
           if (Number.isFinite(at)) {
             texts[b] = text.slice(0, at);
             out[b] = out[b]!.slice(0, tokensBefore(out[b]!, texts[b]!, decode));

@@ -28,6 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdamW } from '../optim';
 import { applyGradients, mean, meanMetrics, type StepResult } from '../trainer';
 import { layoutOf, type FromWorker, type Slot, type ToWorker, type WorkerData } from './task';
+import { maxOf } from '../../../shared/extent';
 
 export interface DataParallelOptions<Init> {
   /** A module exporting createReplica (see task.ts), as a file URL. */
@@ -219,8 +220,8 @@ export class DataParallel<B> {
       metrics: meanMetrics(metrics),
       seconds: {
         gradients: (gradientsDone - started) / 1000,
-        slowestWorker: Math.max(...replies.map((r) => r?.seconds ?? 0)),
-        slowestWorkerCpu: replies.some((r) => r !== null && r.cpuSeconds === null) ? null : Math.max(...replies.map((r) => r?.cpuSeconds ?? 0)),
+        slowestWorker: maxOf(replies.map((r) => r?.seconds ?? 0)),
+        slowestWorkerCpu: replies.some((r) => r !== null && r.cpuSeconds === null) ? null : maxOf(replies.map((r) => r?.cpuSeconds ?? 0)),
         optimizer: (done - gradientsDone) / 1000,
       },
     };
