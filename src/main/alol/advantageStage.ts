@@ -6,7 +6,7 @@
  * input never does.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
 import type { JobContext } from '../jobs/jobKinds';
@@ -14,9 +14,25 @@ import type { Gpt } from '../lm/model';
 import type { Tokenizer } from '../lm/tokenizer/index';
 import { loadReward } from '../rewards/index';
 import { ValueHead, VALUE_HEAD_FORMAT_VERSION, fitValueHead } from './valueHead';
-import { dataRewardTargets, decodeTargets, splitHeldOut, type ValueTargets } from './valueTargets';
+import { dataRewardTargets, decodeTargets, type ValueTargets } from './valueTargets';
 import { advantageCacheKey, computeAdvantages, loadAdvantages, saveAdvantages, weightsSha256 } from './advantages';
 import { maxOf } from '../../shared/extent';
+
+/** The share of training prompts held out for the value head when the data has no validation split. */
+export const VALUE_HOLD_OUT = 0.1;
+/** Fewer held-out targets than this and the fit is reported with a warning. */
+export const MIN_VALUE_TARGETS = 20;
+
+/** How well V fits its held-out targets: shown on the run page and printed by the CLI. */
+interface ValueFit {
+  targets: string;
+  rows: number;
+  bestEpoch: number;
+  mse: number;
+  pearson: number | null;
+  warning?: string;
+  cached?: boolean;
+}
 
 interface StageItem {
   prompt: string;
@@ -32,8 +48,10 @@ export interface AdvantageStageOptions {
   datasetVersionId: number;
   tokenizer: Tokenizer;
   items: StageItem[];
-  /** Held-out rows (the data's validation split); without them 10% of the training prompts are held out. */
+  /** Held-out rows: the data's validation split, else VALUE_HOLD_OUT of the training prompts, carved out of training by the run. */
   heldOut: { prompt: string; promptIds: number[]; reward: number | null }[];
+  /** Where the held-out rows came from, for the report. */
+  heldOutFrom: 'validation split' | 'training prompts held out of training';
   rewardSpec: string;
 }
 
@@ -45,15 +63,20 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
   }
   const maxValue = maxOf(o.items.map((i) => i.reward), 1);
   const fromData = cfg.reward === 'column';
-  const held = o.heldOut.length > 0 ? o.heldOut : splitHeldOut(o.items, { fraction: 0.1, seed: cfg.seed }).heldOut;
+  const held = o.heldOut;
+  if (held.length === 0) throw new AppError('invalid_input', 'the value head needs held-out prompts: none were carved out of training');
 
   const headKey = createHash('sha256')
     .update(JSON.stringify([o.datasetVersionId, o.referenceSha, o.rewardSpec, cfg.valueDecodes, cfg.valueEpochs, cfg.maxNewTokens, cfg.seed, maxValue, VALUE_HEAD_FORMAT_VERSION]))
     .digest('hex');
   const headPath = join(o.dir, `value-head-${headKey.slice(0, 16)}.safetensors`);
   let head: ValueHead;
-  let fit: Record<string, unknown> = { cached: true };
-  if (existsSync(headPath)) head = ValueHead.load(headPath);
+  const fitPath = headPath.replace(/\.safetensors$/, '.fit.json');
+  let fit: ValueFit;
+  if (existsSync(headPath) && existsSync(fitPath)) {
+    head = ValueHead.load(headPath);
+    fit = { ...(JSON.parse(readFileSync(fitPath, 'utf8')) as ValueFit), cached: true };
+  }
   else {
     let targets: ValueTargets;
     if (fromData) {
@@ -87,8 +110,13 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
       onEpoch: (e) => ctx.progress({ phase: 'value head', done: e.epoch, total: cfg.valueEpochs }),
     });
     head = fitted.head;
-    head.save(headPath);
     fit = { targets: targets.source, rows: targets.rows.length, bestEpoch: fitted.report.bestEpoch, mse: fitted.report.train.mse, pearson: fitted.report.train.pearson };
+    if (fit.rows < MIN_VALUE_TARGETS) {
+      fit.warning = `the value head was fitted on only ${fit.rows} held-out targets (fewer than ${MIN_VALUE_TARGETS}): its estimate, and so every advantage, is noisy`;
+    }
+    // The fit's figures go beside the head, so a run that reuses the head still reports them.
+    writeFileSync(fitPath, JSON.stringify(fit));
+    head.save(headPath);
   }
   try {
     const key = advantageCacheKey({
@@ -104,8 +132,11 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
     return {
       advantages: result.advantages,
       report: {
-        valueTargets: fromData ? 'the data\'s own rewards (no reward function given)' : `decodes of the reference scored by ${o.rewardSpec}`,
+        valueTargets: fromData
+          ? "the data's own rewards on held-out prompts (no reward function given): V estimates the data's average reward there, not the reference's expected reward"
+          : `the reference's decodes of held-out prompts, scored by ${o.rewardSpec} (V estimates the reference's expected reward)`,
         valueFit: fit,
+        heldOut: { from: o.heldOutFrom, rows: held.length, trainItems: o.items.length },
         positiveFraction: result.stats.positiveFraction,
         meanAdvantage: result.stats.meanAdvantage,
       },

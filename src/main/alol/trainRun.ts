@@ -26,7 +26,8 @@ import { Rng } from '../lm/rng';
 import { loadReward, scoreAll } from '../rewards/index';
 import { computeLoss, lossNeeds, type LossInputs } from './losses/index';
 import { RunStore } from './runStore';
-import { fitAdvantages } from './advantageStage';
+import { fitAdvantages, VALUE_HOLD_OUT } from './advantageStage';
+import { splitHeldOut } from './valueTargets';
 import { samplerFor, stepsFor } from './prioritySampler';
 
 /** Bumped when what a checkpoint holds changes, so an old one is refused rather than misread. */
@@ -125,6 +126,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     const dataset = datasets.get(cfg.data, cfg.dataVersion);
     let items: Item[] = [];
     let heldOut: Item[] = [];
+    let heldOutFrom: 'validation split' | 'training prompts held out of training' = 'validation split';
     let pairs: PairItem[] = [];
     if (needs.pairs) {
       const rows = datasets.allPairs(dataset.name, dataset.version);
@@ -145,6 +147,15 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       const hasSplits = rows.some((e) => splitOf(e.metadata) !== null);
       items = rows.filter((e) => !hasSplits || splitOf(e.metadata) === 'train').map(toItem);
       heldOut = hasSplits ? rows.filter((e) => splitOf(e.metadata) === 'validation').map(toItem) : [];
+      if (needs.signal === 'advantage' && heldOut.length === 0) {
+        // V must be fitted on prompts the policy never trains on, or its estimate of those prompts'
+        // returns leaks into their advantages: without a validation split, 10% of the training
+        // prompts (seeded, by prompt) become the value head's targets and leave training.
+        const split = splitHeldOut(items.map((item) => ({ item, promptIds: item.tokens.prompt })), { fraction: VALUE_HOLD_OUT, seed: cfg.seed });
+        heldOut = split.heldOut.map((r) => r.item);
+        items = split.rest.map((r) => r.item);
+        heldOutFrom = 'training prompts held out of training';
+      }
       if (items.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no examples to train ${cfg.algo} on`);
     }
 
@@ -181,6 +192,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         tokenizer,
         items: items.map((i, k) => ({ prompt: i.prompt, promptIds: i.tokens.prompt, reward: rewards![k]! })),
         heldOut: heldOut.map((i) => ({ prompt: i.prompt, promptIds: i.tokens.prompt, reward: i.reward })),
+        heldOutFrom,
         rewardSpec: cfg.reward,
       });
       signal = stage.advantages;
