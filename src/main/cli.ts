@@ -497,6 +497,7 @@ const commands: Record<string, Command> = {
 
 async function main(argv: string[]): Promise<void> {
   const [first, second, ...rest] = argv;
+  // Resolves only once the server has shut down (SIGINT/SIGTERM), so the exit below ends a finished server.
   if (first === 'studio' || first === 'serve') return serveFromArgs(argv.slice(1));
   if (first === undefined || ['help', '--help', '-h'].includes(first)) {
     console.log(USAGE);

@@ -19,6 +19,7 @@ async function serveInBrowser(reason: string): Promise<void> {
   console.log('Serving the studio in your browser instead.');
   try {
     await serveFromArgs(['--seed-demo', ...args.filter((a) => a !== '--browser')]);
+    process.exit(0);
   } catch (error) {
     console.error(`alol studio: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { formatTable } from './cliFormat';
 import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
 import { DEFAULT_PORT } from './http/serveStudio';
+import { networkUrls } from './http/httpServer';
 import { ratingsFormats, type Input } from '../shared/contract';
 import { rewardRules, type AgreementSummary, type CampaignSummary } from '../shared/rating';
 
@@ -179,10 +180,16 @@ export const ratingCommands: Record<string, Command> = {
       const port = integer(values, 'port') ?? DEFAULT_PORT;
       if (port < 1 || port > 65535) throw new UsageError(`--port: expected a port number (1-65535), got ${port}`);
       const out = await call(backend, 'annotators.add', { campaign, name, link: values['no-link'] !== true });
-      const link = out.token === null ? null : annotatorLink(text(values, 'host') ?? '127.0.0.1', port, out.token);
-      print(values.json === true, { annotator: out.annotator, campaign, token: out.token, link }, () =>
+      const host = text(values, 'host') ?? '127.0.0.1';
+      // A wildcard host is no address to open: one link per address the network reaches this machine by.
+      const wildcard = host === '0.0.0.0' || host === '::';
+      const token = out.token;
+      const links = token === null ? [] : wildcard ? networkUrls(host, port).map((u) => `${u}#rate=${token}`) : [annotatorLink(host, port, token)];
+      if (token !== null && links.length === 0) throw new UsageError(`--host ${host}: this machine has no network address to make a link with`);
+      const link = links[0] ?? null;
+      print(values.json === true, { annotator: out.annotator, campaign, token: out.token, link, links }, () =>
         link
-          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link (a new one replaces any earlier):\n${link}\nServe it with: alol serve --campaign "${campaign}"${text(values, 'host') && text(values, 'host') !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}${text(values, 'port') !== undefined ? ` --port ${port}` : ''}`
+          ? `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}". Personal link${links.length > 1 ? 's (one per address of this machine; any of them works)' : ''} (a new one replaces any earlier):\n${links.join('\n')}\nServe it with: alol serve --campaign "${campaign}"${host !== '127.0.0.1' ? ` --host 0.0.0.0` : ''}${text(values, 'port') !== undefined ? ` --port ${port}` : ''}`
           : `Annotator "${out.annotator.name}" (id ${out.annotator.id}) in campaign "${campaign}" (rates in the desktop app; no link)`,
       );
     },

@@ -145,6 +145,11 @@ export const AppInfo = z.object({
   /** What is showing the studio: the Electron window, a browser, or the alol command. */
   shell: z.enum(['electron', 'browser', 'cli']),
   backend: BackendReport,
+  /**
+   * How the HTTP server is bound, when the studio is served over HTTP (null in the Electron window
+   * and the CLI): `urls` are the addresses others on the network open (empty on loopback).
+   */
+  server: z.object({ host: z.string(), port: z.number().int(), network: z.boolean(), urls: z.array(z.string()) }).nullable(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 

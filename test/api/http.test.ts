@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { localAddresses, startHttpServer, type RunningServer } from '../../src/main/http/httpServer';
+import { localAddresses, networkUrls, startHttpServer, type RunningServer } from '../../src/main/http/httpServer';
 import type { Backend } from '../../src/main/api/backend';
 import { methodNames } from '../../src/shared/contract';
 import { CONTENT_SECURITY_POLICY } from '../../src/shared/security';
@@ -180,5 +180,44 @@ describe('HTTP adapter', () => {
     const finished = frames.join('').split('\n\n').find((f) => f.startsWith('event: jobs.finished'));
     const payload = JSON.parse(finished?.split('\ndata: ')[1] ?? 'null');
     expect(payload).toMatchObject({ id: JSON.parse(started.body).jobId, status: 'succeeded', result: { examples: 5 } });
+  });
+
+  it('on close answers the request under way, refuses new connections, then resolves', async () => {
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const backend = openBackend(tempDir());
+    // The call is held inside dispatch (as a transaction would be) until the test lets it go.
+    const dispatch: typeof backend.dispatch = async (method, input) => {
+      entered();
+      await gate;
+      return backend.dispatch(method, input);
+    };
+    const { server } = await start({ dispatch });
+    const underWay = send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: json, body: '{}' });
+    await inside;
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await expect(send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: json, body: '{}' })).rejects.toThrow(/ECONNREFUSED/);
+    expect(closed).toBe(false);
+    release();
+    const answer = await underWay;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual([]);
+    await closing;
+    expect(closed).toBe(true);
+    backend.close();
+  });
+
+  it('names the network addresses of a bind: none on loopback, each non-loopback IPv4 for 0.0.0.0, the address itself otherwise', () => {
+    expect(networkUrls('127.0.0.1', 5917)).toEqual([]);
+    expect(networkUrls('::1', 5917)).toEqual([]);
+    expect(networkUrls('localhost', 5917)).toEqual([]);
+    const lan = localAddresses().filter((a) => !a.startsWith('127.') && !a.startsWith('['));
+    expect(lan.length, 'this machine has a non-loopback IPv4 address').toBeGreaterThan(0);
+    expect(networkUrls('0.0.0.0', 5917)).toEqual(lan.map((a) => `http://${a}:5917/`));
+    expect(networkUrls('192.168.1.20', 80)).toEqual(['http://192.168.1.20:80/']);
+    expect(networkUrls('fd00::2', 80)).toEqual(['http://[fd00::2]:80/']);
   });
 });

@@ -35,6 +35,8 @@ export interface BackendOptions {
   forcedBackend: ForcedBackend | null;
   /** The built job entry; defaults to job.js beside the running bundle. */
   jobEntry?: string;
+  /** How the HTTP server serving this backend is bound (app.info's `server`); none outside HTTP. */
+  server?: () => AppInfo['server'];
 }
 
 export interface Backend {
@@ -117,6 +119,7 @@ export function createBackend(options: BackendOptions): Backend {
       schemaVersion: schemaVersion(db),
       shell: options.shell,
       backend: await initBackend(options.forcedBackend),
+      server: options.server?.() ?? null,
     }),
     'datasets.list': () => datasets.list(),
     'datasets.get': ({ dataset, version }) => datasets.get(dataset, version),

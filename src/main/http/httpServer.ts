@@ -71,7 +71,8 @@ export interface RunningServer {
   server: Server;
   url: string;
   port: number;
-  close(): Promise<void>;
+  /** Stops accepting connections, answers the requests under way (for up to graceMs), then resolves. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface Annotator {
@@ -98,6 +99,28 @@ export function localAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flat()
     .flatMap((i) => (i ? [i.family === 'IPv6' ? `[${i.address}]` : i.address] : []));
+}
+
+/** Whether a bind address reaches only this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * The addresses others on the network reach a server bound to `host` by, as URLs: every
+ * non-loopback address of this machine for a wildcard bind (IPv4 for 0.0.0.0, both families for
+ * ::), the address itself for a specific one, none for loopback. IPv6 link-local addresses are left
+ * out: a browser cannot open them without a zone.
+ */
+export function networkUrls(host: string, port: number): string[] {
+  if (isLoopback(host)) return [];
+  const url = (address: string, family: string) => `http://${family === 'IPv6' ? `[${address}]` : address}:${port}/`;
+  if (host !== '0.0.0.0' && host !== '::') return [url(host, host.includes(':') ? 'IPv6' : 'IPv4')];
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((i) =>
+      i && !i.internal && (i.family === 'IPv4' || (host === '::' && !/^fe80:/i.test(i.address))) ? [url(i.address, i.family)] : [],
+    );
 }
 
 function sameToken(given: string | null, expected: string): boolean {
@@ -214,7 +237,13 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
+  // Once closing, a connection is closed as soon as its request is answered (keep-alive ends).
+  let closing = false;
   const server = createServer((req, res) => {
+    if (closing) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname.startsWith('/api/')) {
@@ -257,13 +286,21 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
         server,
         port,
         url: `http://${hostForUrl}:${port}/`,
-        close: () =>
+        close: (graceMs = 10_000) =>
           new Promise<void>((done) => {
+            // No new connections; requests under way are answered (each a whole transaction), then
+            // their connections close; past graceMs whatever is left is cut.
+            closing = true;
             unsubscribe();
             clearInterval(heartbeat);
             for (const client of clients) client.end();
-            server.close(() => done());
-            server.closeAllConnections();
+            const force = setTimeout(() => server.closeAllConnections(), graceMs);
+            force.unref();
+            server.close(() => {
+              clearTimeout(force);
+              done();
+            });
+            server.closeIdleConnections();
           }),
       });
     });

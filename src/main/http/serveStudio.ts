@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '../api/backend';
 import { initBackend } from '../lm/backend';
-import { startHttpServer } from './httpServer';
+import { isLoopback, networkUrls, startHttpServer, type RunningServer } from './httpServer';
 import { DEMO, seedDemoProject } from '../api/demoProject';
 import type { BackendName } from '../../shared/contract';
 
@@ -43,13 +43,17 @@ function openBrowser(url: string): boolean {
   }
 }
 
+/** Serves until SIGINT or SIGTERM, then shuts down cleanly and resolves. */
 export async function serveStudio(options: ServeOptions): Promise<void> {
   const dir = rendererDir();
   if (!existsSync(`${dir}/index.html`)) throw new Error(`${dir}/index.html is missing: run npm run build first`);
   const backendReport = initBackend(options.forcedBackend);
   // Started now so app.info answers quickly; a failure is reported there, not as a crash.
   backendReport.catch(() => undefined);
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedBackend: options.forcedBackend });
+  let running: RunningServer | null = null;
+  const serverInfo = () =>
+    running && { host: options.host, port: running.port, network: !isLoopback(options.host), urls: networkUrls(options.host, running.port) };
+  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedBackend: options.forcedBackend, server: serverInfo });
   const campaign = options.campaign === undefined ? null : backend.campaigns.ready(options.campaign);
   const token = randomBytes(24).toString('base64url');
   const listen = (port: number) =>
@@ -69,20 +73,39 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
           if (error.code === 'EADDRINUSE') return listen(0);
           throw error;
         });
+  running = server;
   const focus = campaign?.name ?? (options.seedDemo ? DEMO.campaign : null);
-  const link = `${server.url}#token=${token}${focus ? `&campaign=${encodeURIComponent(focus)}` : ''}`;
+  const fragment = `#token=${token}${focus ? `&campaign=${encodeURIComponent(focus)}` : ''}`;
+  // Bound to a wildcard, the printed address is not one a browser opens: the loopback one is.
+  const localUrl = options.host === '0.0.0.0' || options.host === '::' ? `http://127.0.0.1:${server.port}/` : server.url;
+  const link = `${localUrl}${fragment}`;
+  const lanUrls = networkUrls(options.host, server.port);
 
   if (options.json) {
-    console.log(JSON.stringify({ event: 'listening', url: server.url, port: server.port, token, projectDir: backend.paths.dir, campaign: campaign?.name ?? null }));
+    console.log(
+      JSON.stringify({
+        event: 'listening',
+        url: server.url,
+        port: server.port,
+        token,
+        projectDir: backend.paths.dir,
+        campaign: campaign?.name ?? null,
+        lanUrls,
+        links: [link, ...lanUrls.map((u) => `${u}${fragment}`)],
+      }),
+    );
   } else {
     if (campaign) {
       const summary = backend.campaigns.summary(campaign);
       console.log(`Campaign "${summary.name}": ${summary.done}/${summary.target} ratings, ${summary.annotators.length} annotators`);
-      console.log(`Annotators join by their personal links: alol annotator add NAME --campaign "${summary.name}" --port ${server.port}${options.host === '127.0.0.1' ? '' : ` --host <this machine's address>`}`);
-      if (options.host === '127.0.0.1') console.log('(bound to 127.0.0.1: only this machine can reach it; --host 0.0.0.0 serves the local network)');
+      const hostFlag = lanUrls.length > 0 ? ` --host ${options.host}` : '';
+      console.log(`Annotators join by their personal links (one per address): alol annotator add NAME --campaign "${summary.name}" --port ${server.port}${hostFlag}`);
+      if (isLoopback(options.host)) console.log(`(bound to ${options.host}: only this machine can reach it; --host 0.0.0.0 serves the local network)`);
     }
     console.log(`A-LoL Studio: project ${backend.paths.dir}`);
     console.log(`Open ${link}`);
+    for (const url of lanUrls) console.log(`  or, from the network: ${url}${fragment}`);
+    if (!isLoopback(options.host) && lanUrls.length === 0) console.log('(no network address found on this machine)');
     await backendReport.then(
       (report) => console.log(`Tensor backend: ${report.chosen} (${report.reason})`),
       (error: unknown) => console.log(`Tensor backend: none (${error instanceof Error ? error.message : String(error)})`),
@@ -105,12 +128,23 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
     console.log('(no desktop browser to open here: open the link above yourself)');
   }
 
-  const shutdown = () => {
-    void server.close().then(() => {
-      backend.close();
-      process.exit(0);
-    });
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  // Until SIGINT or SIGTERM: then no new requests, the ones under way answered (each rating its
+  // own committed transaction), job processes stopped and SQLite closed; the promise resolves after.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const on = (name: NodeJS.Signals) => () => {
+      // A second signal during the shutdown is the default one: it ends the process at once.
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(name);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  if (!options.json) console.log(`${signal}: stopping (the requests under way finish first)`);
+  await server.close();
+  backend.close();
+  if (options.json) console.log(JSON.stringify({ event: 'stopped', signal }));
+  else console.log('Stopped; every answer given is saved.');
 }
