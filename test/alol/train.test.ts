@@ -55,7 +55,8 @@ describe('training runs', () => {
     const alol = await runToEnd(backend, { ...base, algo: 'a_lol', init: 'sft', out: 'alol', reward: 'demo', valueEpochs: 2, maxNewTokens: 16 });
     expect(alol.status).toBe('succeeded');
     const advantages = alol.summary?.advantages as { positiveFraction: number; valueTargets: string };
-    expect(advantages.valueTargets).toMatch(/decodes of the reference/);
+    expect(advantages.valueTargets).toMatch(/the reference's decodes of held-out prompts, scored by demo/);
+    expect((alol.summary?.advantages as { heldOut: { from: string } }).heldOut.from).toBe('validation split');
     expect(alol.totalSteps).toBe(Math.max(1, Math.round(12 * advantages.positiveFraction)));
     const alolMetrics = await call(backend, 'runs.metrics', { runId: alol.id });
     expect(Object.keys(alolMetrics[0]?.metrics ?? {})).toEqual(expect.arrayContaining(['alol/weight_mean', 'alol/clipped_low', 'alol/clipped_high', 'alol/positive_fraction']));
