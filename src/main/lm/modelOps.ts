@@ -14,6 +14,7 @@ import { parameterCount, type GptConfig } from './config';
 import { ModelStore, type NewModel, type StoredModel } from './modelStore';
 import { readHfConfig, readHfWeights, writeHfModel } from './checkpoint';
 import { Tokenizer } from './tokenizer/index';
+import { describeSample, tokenizerSample } from './tokenizer/trainingSample';
 import { Gpt } from './model';
 import { generate } from './generate';
 import { logprobsOf } from './logprobs';
@@ -115,15 +116,9 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
   const datasets = new DatasetStore(ctx.db);
   const dataset = datasets.get(o.dataset, o.version);
   ctx.progress({ phase: 'tokenizer', done: 0, total: null });
-  const texts: string[] = [];
-  let size = 0;
-  for (const text of datasets.texts(dataset.name, dataset.version)) {
-    if (size >= TOKENIZER_TEXT_LIMIT) break;
-    texts.push(text);
-    size += text.length;
-  }
-  if (texts.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no text to train a tokenizer on`);
-  const tokenizer = Tokenizer.train(texts, { vocabSize: o.vocab, specialTokens: ['<|endoftext|>'] });
+  const sample = tokenizerSample(datasets.texts(dataset.name, dataset.version), { maxChars: TOKENIZER_TEXT_LIMIT, seed: o.seed });
+  if (sample.texts.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no text to train a tokenizer on`);
+  const tokenizer = Tokenizer.train(sample.texts, { vocabSize: o.vocab, specialTokens: ['<|endoftext|>'] });
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error('the trained tokenizer has no <|endoftext|>');
   const config: GptConfig = {
@@ -139,7 +134,8 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
   };
   ctx.progress({ phase: 'weights', done: 0, total: null });
   const source = `${dataset.name} v${dataset.version}`;
-  return storeModel(ctx, { name: o.name, origin: 'created', source, tokenizer: describeTokenizer(tokenizer, source) }, async (dir) => {
+  const trainedOn = `${describeSample(sample, o.seed)} of ${source}`;
+  return storeModel(ctx, { name: o.name, origin: 'created', source, tokenizer: describeTokenizer(tokenizer, trainedOn) }, async (dir) => {
     const gpt = Gpt.init(config, new Rng(o.seed));
     try {
       writeHfModel(dir, config, gpt.weights(), { metadata: { seed: String(o.seed) } });
