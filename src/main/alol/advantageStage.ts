@@ -15,7 +15,7 @@ import type { Tokenizer } from '../lm/tokenizer/index';
 import { loadReward } from '../rewards/index';
 import { ValueHead, VALUE_HEAD_FORMAT_VERSION, fitValueHead } from './valueHead';
 import { dataRewardTargets, decodeTargets, type ValueTargets } from './valueTargets';
-import { advantageCacheKey, computeAdvantages, loadAdvantages, saveAdvantages, weightsSha256 } from './advantages';
+import { advantageCacheKey, computeAdvantagesResumably, loadAdvantages, weightsSha256 } from './advantages';
 import { maxOf } from '../../shared/extent';
 
 /** The share of training prompts held out for the value head when the data has no validation split. */
@@ -125,10 +125,17 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
       valueHeadSha: weightsSha256(head.params),
       rewardFunctionId: fromData ? 'data-rewards' : o.rewardSpec,
     });
-    ctx.progress({ phase: 'advantages', done: 0, total: o.items.length });
-    const cached = loadAdvantages(o.dir, key, o.items.length);
-    const result = cached ?? computeAdvantages({ reference, head, items: o.items.map((i) => ({ promptIds: i.promptIds, reward: i.reward })) });
-    if (!cached) saveAdvantages(o.dir, key, result);
+    const result =
+      loadAdvantages(o.dir, key, o.items.length) ??
+      (await computeAdvantagesResumably({
+        reference,
+        head,
+        items: o.items.map((i) => ({ promptIds: i.promptIds, reward: i.reward })),
+        dir: o.dir,
+        key,
+        onProgress: (done, total) => ctx.progress({ phase: 'advantages (prompts)', done, total }),
+        signal: ctx.signal,
+      }));
     return {
       advantages: result.advantages,
       report: {

@@ -10,7 +10,7 @@
  *   // result.advantages Float32Array(N); result.stats { positiveFraction: 0.41, meanAdvantage: -0.02, ... }
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../lm/model';
@@ -55,12 +55,75 @@ export interface Advantages {
  */
 export function computeAdvantages(options: { reference: Gpt; head: ValueHead; items: readonly AdvantageItem[]; batchSize?: number }): Advantages {
   const { reference, head, items } = options;
+  const { unique: prompts, indexOf: promptOf } = distinctPrompts(items);
+  return fromPromptValues(items, promptOf, predictValues(reference, head, prompts, options.batchSize ?? 16));
+}
+
+/**
+ * computeAdvantages for data at full size, as the run's job does it: the prompts' values are
+ * computed a chunk of whole batches at a time, with progress after each chunk, and the values so
+ * far are kept beside the cache (atomically), so a job killed mid-pass resumes at its last chunk.
+ * Because chunks hold whole batches in the same order, the result equals computeAdvantages' bit
+ * for bit. The finished result is saved under the key, and the partial file removed.
+ */
+export async function computeAdvantagesResumably(options: {
+  reference: Gpt;
+  head: ValueHead;
+  items: readonly AdvantageItem[];
+  dir: string;
+  key: string;
+  batchSize?: number;
+  /** Batches per chunk (default 64). */
+  chunkBatches?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}): Promise<Advantages> {
+  const { reference, head, items, dir, key } = options;
+  const batchSize = options.batchSize ?? 16;
+  const chunk = batchSize * (options.chunkBatches ?? 64);
+  const { unique: prompts, indexOf: promptOf } = distinctPrompts(items);
+  const partialPath = advantageCachePath(dir, key).replace(/\.safetensors$/, '.partial.safetensors');
+  const values = new Float32Array(prompts.length);
+  let done = 0;
+  if (existsSync(partialPath)) {
+    const { tensors, metadata } = readSafetensors(partialPath);
+    const saved = tensors.get('values')?.data;
+    // A partial file of another key or prompt count is stale, not a resume point.
+    if (metadata.format === PARTIAL_FORMAT && metadata.key === key && Number(metadata.prompts) === prompts.length && saved && saved.length % batchSize === 0) {
+      values.set(saved);
+      done = saved.length;
+    }
+  }
+  options.onProgress?.(done, prompts.length);
+  while (done < prompts.length) {
+    const end = Math.min(done + chunk, prompts.length);
+    values.set(predictValues(reference, head, prompts.slice(done, end), batchSize), done);
+    done = end;
+    if (done < prompts.length) {
+      writeSafetensors(partialPath, new Map([['values', { shape: [done], data: values.slice(0, done) }]]), { format: PARTIAL_FORMAT, key, prompts: String(prompts.length) });
+    }
+    options.onProgress?.(done, prompts.length);
+    // The pass is synchronous TensorFlow.js work: let progress messages out and a cancel in.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    options.signal?.throwIfAborted();
+  }
+  const result = fromPromptValues(items, promptOf, values);
+  saveAdvantages(dir, key, result);
+  rmSync(partialPath, { force: true });
+  return result;
+}
+
+const PARTIAL_FORMAT = 'alol-advantages-partial';
+
+function distinctPrompts(items: readonly AdvantageItem[]): { unique: number[][]; indexOf: number[] } {
   if (items.length === 0) throw new Error('computeAdvantages: no items');
   items.forEach((item, i) => {
     if (typeof item.reward !== 'number' || !Number.isFinite(item.reward)) throw new Error(`computeAdvantages: item ${i} has reward ${String(item.reward)}, not a finite number`);
   });
-  const { unique: prompts, indexOf: promptOf } = distinctSequences(items.map((item) => item.promptIds));
-  const unique = predictValues(reference, head, prompts, options.batchSize ?? 16);
+  return distinctSequences(items.map((item) => item.promptIds));
+}
+
+function fromPromptValues(items: readonly AdvantageItem[], promptOf: readonly number[], unique: Float32Array): Advantages {
   const values = Float32Array.from(promptOf, (i) => unique[i]!);
   const advantages = Float32Array.from(items, (item, i) => item.reward - values[i]!);
   return { advantages, values, stats: advantageStats(advantages, values, items.map((item) => item.reward)) };

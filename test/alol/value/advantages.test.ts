@@ -6,6 +6,7 @@ import {
   advantageCacheKey,
   advantageCachePath,
   computeAdvantages,
+  computeAdvantagesResumably,
   loadAdvantages,
   saveAdvantages,
   weightsSha256,
@@ -52,6 +53,36 @@ describe('advantages', () => {
       // And V(x) of a prompt alone, to float error.
       expect(Math.abs(result.values[i]! - predictValues(reference, head, [item.promptIds])[0]!)).toBeLessThan(1e-5);
     });
+  });
+
+  it('a pass stopped after a chunk resumes from its partial file and ends bit-identical to one uninterrupted pass', async () => {
+    const dir = tempDir();
+    const key = 'c'.repeat(64);
+    // 40 distinct prompts, 3 chunks of 2 batches of 8 prompts.
+    const many = Array.from({ length: 80 }, (_, i) => ({ promptIds: [0, 1 + (i % 20), 1 + (Math.floor(i / 20) % 2)], reward: (i % 10) / 10 }));
+    const whole = computeAdvantages({ reference, head, items: many, batchSize: 8 });
+    const stop = new AbortController();
+    const seen: number[] = [];
+    await expect(
+      computeAdvantagesResumably({ reference, head, items: many, dir, key, batchSize: 8, chunkBatches: 2, signal: stop.signal, onProgress: (done) => {
+        seen.push(done);
+        if (done === 16) stop.abort(new Error('killed'));
+      } }),
+    ).rejects.toThrow('killed');
+    expect(seen).toEqual([0, 16]);
+    expect(loadAdvantages(dir, key)).toBeNull();
+    const resumed: number[] = [];
+    const result = await computeAdvantagesResumably({ reference, head, items: many, dir, key, batchSize: 8, chunkBatches: 2, onProgress: (done) => resumed.push(done) });
+    // It started at the saved chunk, not at 0.
+    expect(resumed).toEqual([16, 32, 40]);
+    expect(Array.from(result.values)).toEqual(Array.from(whole.values));
+    expect(Array.from(result.advantages)).toEqual(Array.from(whole.advantages));
+    expect(result.stats).toEqual(whole.stats);
+    expect(Array.from(loadAdvantages(dir, key)?.advantages ?? [])).toEqual(Array.from(whole.advantages));
+    // A partial file of another key is not a resume point.
+    const other = await computeAdvantagesResumably({ reference, head, items: many, dir, key: 'd'.repeat(64), batchSize: 8, chunkBatches: 2, onProgress: (done) => resumed.push(done) });
+    expect(resumed.slice(3)).toEqual([0, 16, 32, 40]);
+    expect(Array.from(other.advantages)).toEqual(Array.from(whole.advantages));
   });
 
   it('reports the positive fraction and the means', () => {
