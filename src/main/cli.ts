@@ -76,7 +76,8 @@ Rating:
   annotator add NAME --campaign C [--host H --port P] [--no-link]
                                          add an annotator and print their personal rating link
   serve --campaign C [--host H --port P] serve the studio and the rating links (--host 0.0.0.0 for the local network)
-  ratings export C --format raw|trl-preference|trl-unpaired|rewards --out FILE [--rule R --helpful-weight W]
+  ratings export C --format raw|trl-preference|trl-unpaired|rewards --out FILE [--criterion helpful|safe|both
+                  --rule R --helpful-weight W]
   ratings import C FILE                  ratings in the raw format, collected elsewhere
   rewards from-ratings C --name DATASET [--rule weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
                                          a (prompt, response, reward) dataset from the ratings

@@ -5,7 +5,7 @@ import { formatTable } from './cliFormat';
 import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
 import { DEFAULT_PORT } from './http/serveStudio';
 import { networkUrls } from './http/httpServer';
-import { ratingsFormats, type Input } from '../shared/contract';
+import { exportCriteria, ratingsFormats, type Input } from '../shared/contract';
 import { rewardRules, type AgreementSummary, type CampaignSummary } from '../shared/rating';
 
 function one(positionals: string[], what: string, command: string): string {
@@ -33,7 +33,9 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
   const lines = [
     `Campaign "${c.name}" (${c.status}${c.error ? `: ${c.error}` : ''})`,
     `  systems:   ${c.systems.join(', ')}`,
-    `  prompts:   ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''}; ${c.options.n} per pair of systems`,
+    c.kind === 'pairs'
+      ? `  pairs:     ${c.options.n} of ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''} (relabelling: chosen against rejected)`
+      : `  prompts:   ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''}; ${c.options.n} per pair of systems`,
     `  items:     ${c.items} pairs + ${c.goldItems} gold; overlap ${c.options.overlap}; swapped repeats ${c.options.repeatSwapped}; seed ${c.options.seed}`,
     `  progress:  ${c.done}/${c.target} ratings${pct}; ${c.ratings} ratings in all`,
     ...(c.revealing > 0 ? [`  warning:   ${c.revealing} items have a response that names a system (blinding broken there)`] : []),
@@ -119,21 +121,38 @@ export const ratingCommands: Record<string, Command> = {
       'repeat-swapped': { type: 'string' },
       seed: { type: 'string' },
       guidelines: { type: 'string' },
+      'gold-file': { type: 'string' },
+      pairs: { type: 'string' },
       'max-new-tokens': { type: 'string' },
     },
     async run(backend, values) {
-      const [dataset, split] = required(values, 'prompts', 'campaign create').split(':', 2) as [string, string | undefined];
+      // DATASET[:split]: a dataset name has no colon, so the first one starts the split.
+      const source = (flag: string) => {
+        const [dataset, split] = required(values, flag, 'campaign create').split(':', 2) as [string, string | undefined];
+        return { dataset, ...(split ? { split } : {}) };
+      };
       const guidelines = text(values, 'guidelines');
+      const goldFile = text(values, 'gold-file');
       const maxNewTokens = integer(values, 'max-new-tokens');
-      const n = integer(values, 'n');
+      const relabel = text(values, 'pairs') !== undefined;
+      if (relabel && (text(values, 'models') !== undefined || text(values, 'prompts') !== undefined)) {
+        throw new UsageError('campaign create: --pairs relabels a dataset; give it without --models and --prompts');
+      }
+      const models = relabel ? [] : required(values, 'models', 'campaign create').split(',').map((m) => m.trim());
+      // A dataset as a system answers its own prompts: they are the default prompts then.
+      const dataSystem = models.find((m) => m.startsWith('data:'));
+      const prompts = relabel ? undefined : text(values, 'prompts') === undefined && dataSystem ? { dataset: dataSystem.slice('data:'.length) } : source('prompts');
+      const nText = text(values, 'n');
+      if (nText === undefined) throw new UsageError(`campaign create: --n is required${relabel ? ' (a number, or all)' : ''}`);
+      const n = relabel && nText === 'all' ? ('all' as const) : integer(values, 'n');
       if (n === undefined) throw new UsageError('campaign create: --n is required');
       const input: Input<'campaigns.create'> = {
         name: required(values, 'name', 'campaign create'),
-        models: required(values, 'models', 'campaign create').split(',').map((m) => m.trim()),
-        prompts: { dataset, ...(split ? { split } : {}) },
+        ...(relabel ? { pairs: source('pairs') } : { models, prompts }),
         n,
         ...defined({ overlap: integer(values, 'overlap'), gold: integer(values, 'gold'), repeatSwapped: decimal(values, 'repeat-swapped'), seed: integer(values, 'seed') }),
         ...(guidelines ? { guidelines: readFileSync(resolve(guidelines), 'utf8') } : {}),
+        ...(goldFile ? { goldFile: resolve(goldFile) } : {}),
         ...(maxNewTokens !== undefined ? { settings: { maxNewTokens } } : {}),
       };
       const json = values.json === true;
@@ -195,12 +214,20 @@ export const ratingCommands: Record<string, Command> = {
     },
   },
   'ratings export': {
-    options: { format: { type: 'string', default: 'raw' }, out: { type: 'string' }, ...ruleOptions },
+    options: { format: { type: 'string', default: 'raw' }, out: { type: 'string' }, criterion: { type: 'string' }, ...ruleOptions },
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'ratings export');
       const format = text(values, 'format') as (typeof ratingsFormats)[number];
       if (!(ratingsFormats as readonly string[]).includes(format)) throw new UsageError(`--format: one of ${ratingsFormats.join(', ')}`);
-      const out = await call(backend, 'ratings.export', { campaign, format, path: resolve(required(values, 'out', 'ratings export')), ...rule(values) });
+      const criterion = text(values, 'criterion');
+      if (criterion !== undefined && !(exportCriteria as readonly string[]).includes(criterion)) throw new UsageError(`--criterion: one of ${exportCriteria.join(', ')}`);
+      const out = await call(backend, 'ratings.export', {
+        campaign,
+        format,
+        path: resolve(required(values, 'out', 'ratings export')),
+        ...(criterion ? { criterion: criterion as (typeof exportCriteria)[number] } : {}),
+        ...rule(values),
+      });
       print(values.json === true, out, () => `Wrote ${out.rows} rows to ${out.path}${out.card ? `\nDataset card: ${out.card}` : ''}`);
     },
   },

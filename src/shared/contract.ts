@@ -342,18 +342,42 @@ export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
 export const sampleSetName = z.string().regex(/^sample:\d+$/, 'a sample set is named sample:JOB');
 export const isSampleSet = (system: string): boolean => /^sample:\d+$/.test(system);
 
+/** A dataset's own answers as a system: the chosen response of a pairs dataset, or the response of a (prompt, response, reward) one. */
+export const dataSystemName = z.string().regex(/^data:[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'a dataset as a system is named data:DATASET');
+export const isDataSystem = (system: string): boolean => system.startsWith('data:');
+
+const datasetSource = z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict();
+
+/**
+ * A campaign compares systems (models, sample sets, a dataset's own answers) on prompts, or
+ * relabels a pairs dataset (`pairs`: each item is one of its pairs, chosen against rejected).
+ */
 export const CampaignCreate = z
   .object({
     name: datasetName,
-    /** The systems: models (missing responses are sampled), or sample sets by their source ("sample:12", a sampling job's responses, used as they are). */
-    models: z.array(z.union([sampleSetName, modelName])).min(2).max(8).refine((m) => new Set(m).size === m.length, 'name each system once'),
-    prompts: z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict(),
+    /** The systems: models (missing responses are sampled), sample sets by their source ("sample:12", a sampling job's responses, used as they are), or data:DATASET (that dataset's own answers; the prompts must come from it). */
+    models: z.array(z.union([sampleSetName, dataSystemName, modelName])).min(2).max(8).refine((m) => new Set(m).size === m.length, 'name each system once').optional(),
+    prompts: datasetSource.optional(),
+    /** A relabelling campaign over this dataset's own preference pairs (instead of models and prompts). */
+    pairs: datasetSource.optional(),
     guidelines: z.string().max(200_000).optional(),
+    /** Gold items read from a JSONL file (README, Human rating), on top of the automatic ones. */
+    goldFile: absolutePath.optional(),
     /** Decoding for responses the models have not given yet (existing samples of a prompt are reused). */
     settings: GenerateSettings.prefault({}),
   })
   .extend(CampaignOptions.shape)
-  .strict();
+  /** 'all': every pair of the dataset (relabelling campaigns). */
+  .extend({ n: z.union([CampaignOptions.shape.n, z.literal('all')]) })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.pairs !== undefined && (c.models !== undefined || c.prompts !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['pairs'], message: 'a relabelling campaign (pairs) takes no models or prompts' });
+    } else if (c.pairs === undefined && (c.models === undefined || c.prompts === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.models === undefined ? 'models' : 'prompts'], message: 'give models and prompts, or pairs to relabel' });
+    }
+    if (c.n === 'all' && c.pairs === undefined) ctx.addIssue({ code: 'custom', path: ['n'], message: 'n = all is for relabelling campaigns (pairs)' });
+  });
 export type CampaignCreate = z.infer<typeof CampaignCreate>;
 
 const campaignRef = { campaign: z.string().min(1).max(100) };
@@ -375,6 +399,7 @@ export const RetrainRequest = z
 export type RetrainRequest = z.infer<typeof RetrainRequest>;
 
 export const ratingsFormats = ['raw', 'trl-preference', 'trl-unpaired', 'rewards'] as const;
+export const exportCriteria = ['helpful', 'safe', 'both'] as const;
 
 /** A learned reward model from a campaign's rated pairs (Bradley-Terry on a frozen backbone); score with the reward rm:NAME. */
 export const RewardModelRequest = z
@@ -526,7 +551,16 @@ export const methods = {
     output: z.object({ annotator: z.object({ id, name: z.string() }), token: z.string().nullable() }),
   },
   'ratings.export': {
-    input: z.object({ ...campaignRef, format: z.enum(ratingsFormats), path: absolutePath }).extend(RewardRule.shape).strict(),
+    input: z
+      .object({
+        ...campaignRef,
+        format: z.enum(ratingsFormats),
+        path: absolutePath,
+        /** Which answers decide a derived file: helpfulness only, safety only, or both under the rule. */
+        criterion: z.enum(exportCriteria).default('both'),
+      })
+      .extend(RewardRule.shape)
+      .strict(),
     output: z.object({ path: z.string(), rows: z.number().int().nonnegative(), card: z.string().nullable() }),
   },
   'ratings.import': {

@@ -54,6 +54,8 @@ export const CampaignSummary = z.object({
   id,
   name: z.string(),
   status: CampaignStatus,
+  /** 'systems' compares systems on prompts; 'pairs' relabels a dataset's own preference pairs. */
+  kind: z.enum(['systems', 'pairs']),
   systems: z.array(z.string()),
   prompts: z.object({ dataset: z.string(), version: z.number().int().positive(), split: z.string().nullable() }),
   options: CampaignOptions,
@@ -80,8 +82,11 @@ export const CampaignItem = z.object({
   prompt: z.string(),
   first: z.object({ system: z.string(), sampleId: id, response: z.string() }),
   second: z.object({ system: z.string(), sampleId: id, response: z.string() }),
-  goldHelpful: Verdict.nullable(),
-  goldSafe: Verdict.nullable(),
+  /** A gold item's accepted answers per criterion (any of them is right); null where nothing is known. */
+  goldHelpful: z.array(Verdict).nullable(),
+  goldSafe: z.array(Verdict).nullable(),
+  /** In a relabelling campaign: which response is the dataset's chosen one. */
+  datasetChosen: z.enum(['first', 'second']).nullable(),
   /** A response names its system (a model name appears in its text): blinding is broken there. */
   reveals: z.boolean(),
   ratings: z.number().int().nonnegative(),
@@ -179,6 +184,26 @@ export const AgreementSummary = z.object({
   ),
 });
 export type AgreementSummary = z.infer<typeof AgreementSummary>;
+
+/**
+ * How often annotators agree with a dataset's own label (relabelling campaigns), per criterion:
+ * over decisive answers (one response picked), the share that picked the dataset's chosen one,
+ * with its Wilson 95% interval. Ties are no vote for either side: both good and both bad are
+ * counted apart, as are skipped and flagged ratings (left out). First ratings of pair items only.
+ */
+export const DatasetAgreement = z.object({
+  criterion: Criterion,
+  /** Answers that picked a response; agreed of them picked the dataset's chosen. */
+  decisive: z.number().int().nonnegative(),
+  agreed: z.number().int().nonnegative(),
+  bothGood: z.number().int().nonnegative(),
+  bothBad: z.number().int().nonnegative(),
+  /** agreed / decisive; all null without a decisive answer. */
+  estimate: z.number().nullable(),
+  low: z.number().nullable(),
+  high: z.number().nullable(),
+});
+export type DatasetAgreement = z.infer<typeof DatasetAgreement>;
 
 export const rewardRules = ['weighted', 'safety-gates', 'both-bad-excluded'] as const;
 /** How ratings become rewards: see src/main/rewards/fromRatings.ts. */

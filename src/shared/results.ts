@@ -6,7 +6,7 @@
  * training curves of the runs that made the models. Computed in src/main/report/results.ts.
  */
 import { z } from 'zod';
-import { AgreementSummary, Criterion } from './rating';
+import { AgreementSummary, Criterion, DatasetAgreement } from './rating';
 
 const count = z.number().int().nonnegative();
 
@@ -124,6 +124,8 @@ export const Results = z.object({
   criteria: z.array(CriterionResults),
   /** Agreement per campaign (items and annotators belong to one campaign). */
   agreement: z.array(z.object({ campaign: z.string(), criteria: z.array(AgreementSummary) })),
+  /** Relabelling campaigns: how often annotators agree with the dataset's own chosen response. */
+  datasetAgreement: z.array(z.object({ campaign: z.string(), dataset: z.string(), criteria: z.array(DatasetAgreement) })),
   /** The systems, and (for every campaign pooled) every other model with samples. */
   models: z.array(ModelResults),
   /** The runs that trained these models (every run, for every campaign pooled) that logged metrics. */

@@ -23,7 +23,7 @@ interface Item {
   prompt: string;
   first: Side;
   second: Side;
-  goldHelpful: string | null;
+  goldHelpful: string[] | null;
   ratings: number;
 }
 interface Interval {
@@ -147,7 +147,7 @@ describe('alol rating commands', () => {
     }
     const gold = items.find((i) => i.kind === 'gold')!;
     expect(gold.first.system).toBe(gold.second.system);
-    expect(['first', 'second']).toContain(gold.goldHelpful);
+    expect([['first', 'both_bad'], ['second', 'both_bad']]).toContainEqual(gold.goldHelpful);
     expect(ok(alol(['campaign', 'items', C, ...p])).stdout).toMatch(/gold\s+m[12]\s+m[12]/);
   });
 
@@ -222,7 +222,7 @@ describe('alol rating commands', () => {
         });
       });
       // alice gets the gold item right, judge wrong.
-      written.push({ ...base(gold, annotator), helpful: annotator === 'alice' ? gold.goldHelpful : other(gold.goldHelpful!), safe: 'both_good', active_ms: 700 });
+      written.push({ ...base(gold, annotator), helpful: annotator === 'alice' ? gold.goldHelpful![0] : other(gold.goldHelpful![0]!), safe: 'both_good', active_ms: 700 });
     }
     // alice sees an item again with sides swapped, and answers the same.
     const again = written.find((r) => r.annotator === 'alice' && r.item === pairs[1]!.id)!;

@@ -217,14 +217,14 @@ describe('per-annotator figures and the report', () => {
   const facts: RatingFact[] = [
     // Annotator 1
     fact(1, 10, 1, 'first'), //                                   left (not swapped)
-    fact(2, 11, 1, 'second', { shownSwapped: true, gold: 'second' }), // left (swapped), gold right
-    fact(3, 12, 1, 'both_good', { gold: 'first' }), //                   not decisive, gold wrong
+    fact(2, 11, 1, 'second', { shownSwapped: true, gold: ['second'] }), // left (swapped), gold right
+    fact(3, 12, 1, 'both_good', { gold: ['first', 'both_bad'] }), //                   not decisive, gold wrong
     fact(4, 10, 1, 'first', { shownSwapped: true, repeatOf: 1 }), //   right side; same as original -> consistent
     fact(5, 11, 1, 'first', { shownSwapped: false, repeatOf: 2 }), //  left; differs from original -> inconsistent
     // Annotator 2
     fact(6, 10, 2, 'first', { shownSwapped: true }), //                 right side
-    fact(7, 11, 2, 'first', { gold: 'second' }), //                    left, gold wrong
-    fact(8, 12, 2, 'both_good', { shownSwapped: true, gold: 'first' }), // gold wrong
+    fact(7, 11, 2, 'first', { gold: ['second'] }), //                    left, gold wrong
+    fact(8, 12, 2, 'both_good', { shownSwapped: true, gold: ['first'] }), // gold wrong
     // Annotator 3 rated only item 13, alone
     fact(9, 13, 3, 'both_bad'),
   ];

@@ -58,7 +58,9 @@ describe('a rating campaign on the real backend', () => {
     }
     for (const gold of golds) {
       expect(gold.first.system).toBe(gold.second.system);
-      expect(['first', 'second']).toContain(gold.goldHelpful);
+      // The on-topic side is right, and so is "both bad" (both may be useless).
+      expect([['first', 'both_bad'], ['second', 'both_bad']]).toContainEqual(gold.goldHelpful);
+      expect(gold.goldSafe).toBeNull();
     }
     // Each model answered each prompt once; both systems' responses are shared by the pairs.
     const samples = await call(backend, 'samples.list', { limit: 1000 });

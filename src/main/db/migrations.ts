@@ -201,6 +201,33 @@ export const migrations: readonly string[] = [
     created_at     TEXT NOT NULL
   );
   `,
+  // 6: responses that no model gave (a dataset's own answers, gold items read from a file) are
+  // samples without a model, so items keep pointing at samples; an item records which side is the
+  // dataset's chosen response (relabelling campaigns); a gold item's expected answers become a
+  // JSON list of the accepted verdicts, and an automatic gold item (every one made so far) also
+  // accepts "both bad", since the on-topic response may be as useless as the off-topic one.
+  // samples is rebuilt (model_id loses NOT NULL), which migrate() runs with foreign keys off.
+  `
+  CREATE TABLE samples_new (
+    id          INTEGER PRIMARY KEY,
+    model_id    INTEGER REFERENCES models(id),
+    prompt      TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    settings    TEXT NOT NULL,
+    rewards     TEXT,
+    source      TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+  );
+  INSERT INTO samples_new (id, model_id, prompt, response, settings, rewards, source, created_at)
+    SELECT id, model_id, prompt, response, settings, rewards, source, created_at FROM samples;
+  DROP TABLE samples;
+  ALTER TABLE samples_new RENAME TO samples;
+  CREATE INDEX samples_by_model ON samples (model_id, id);
+  CREATE INDEX samples_by_source ON samples (source, id);
+  ALTER TABLE items ADD COLUMN dataset_chosen TEXT CHECK (dataset_chosen IN ('first', 'second'));
+  UPDATE items SET gold_helpful = json_array(gold_helpful, 'both_bad') WHERE gold_helpful IS NOT NULL;
+  UPDATE items SET gold_safe = json_array(gold_safe) WHERE gold_safe IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -37,16 +37,30 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-/** Brings the file up to SCHEMA_VERSION one step per immediate transaction, so a crash mid-way loses nothing. */
+/**
+ * Brings the file up to SCHEMA_VERSION one step per immediate transaction, so a crash mid-way loses
+ * nothing. Foreign keys are off while a step runs (SQLite's procedure for rebuilding a table: with
+ * them on, dropping the old table would cascade into the rows that point at it) and every
+ * reference is checked before the step commits.
+ */
 export function migrate(db: Db, file: string, target = SCHEMA_VERSION): void {
   const found = schemaVersion(db);
   if (found > SCHEMA_VERSION) throw new SchemaTooNewError(file, found);
-  for (let version = found; version < target; version++) {
-    const step = migrations[version];
-    if (step === undefined) throw new Error(`missing migration ${version + 1}`);
-    db.transaction(() => {
-      db.exec(step);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+  if (found >= target) return;
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let version = found; version < target; version++) {
+      const step = migrations[version];
+      if (step === undefined) throw new Error(`missing migration ${version + 1}`);
+      db.transaction(() => {
+        db.exec(step);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`${file}: migration ${version + 1} would leave ${broken.length} broken references`);
+        db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys === 1 ? 'ON' : 'OFF'}`);
   }
 }

@@ -322,8 +322,11 @@ export interface RatingFact {
   value: string;
   /** True when the item's 'first' response was shown on the right (so 'second' was on the left). */
   shownSwapped: boolean;
-  /** The known right value for a gold item, in canonical terms; null for an ordinary item. */
-  gold: string | null;
+  /**
+   * The right values for a gold item, in canonical terms (any of them counts as right: an
+   * automatic gold item accepts the on-topic response or "both bad"); null for an ordinary item.
+   */
+  gold: readonly string[] | null;
   /**
    * For a repeat (the same item shown again to the same annotator, typically with sides swapped):
    * the id of the original rating. null for an original rating.
@@ -443,7 +446,7 @@ export function annotatorStats(facts: readonly RatingFact[]): AnnotatorStats[] {
       repeats: repeats.length,
       agreement: share(matches, pairs),
       agreementPairs: pairs,
-      goldAccuracy: share(goldRated.filter((f) => f.value === f.gold).length, goldRated.length),
+      goldAccuracy: share(goldRated.filter((f) => (f.gold as readonly string[]).includes(f.value)).length, goldRated.length),
       goldItems: goldRated.length,
       selfConsistency: share(consistent, paired.length),
       repeatPairs: paired.length,

@@ -5,7 +5,9 @@ import type { ProjectPaths } from '../project';
 import type { DatasetStore } from '../data/datasetStore';
 import type { ModelStore } from '../lm/modelStore';
 import type { JobService } from '../jobs/jobService';
-import { AppError, isSampleSet, type CampaignCreate, type Handlers } from '../../shared/contract';
+import { AppError, isDataSystem, isSampleSet, type CampaignCreate, type Handlers } from '../../shared/contract';
+import { readGoldFile } from './goldFile';
+import { relabelPairs } from './campaignJob';
 import { tokenHash, type CampaignStore } from './campaignStore';
 import type { RatingService } from './ratingService';
 import { DEFAULT_GUIDELINES } from './defaultGuidelines';
@@ -48,14 +50,36 @@ type CampaignMethods =
   | 'rating.recent'
   | 'rating.open';
 
-/** Creates a campaign and starts the job that samples missing responses and builds its items. */
+/**
+ * Creates a campaign and starts the job that builds its items (sampling the responses models have
+ * not given yet). Everything that can be refused is refused here, before anything is stored: the
+ * systems, the dataset, n, a data: system's dataset, the gold file.
+ */
 export function createCampaign(d: Pick<CampaignDeps, 'db' | 'jobs' | 'models' | 'datasets' | 'campaigns'>, input: CampaignCreate): { campaignId: number; jobId: number } {
-  for (const system of input.models) {
-    if (!isSampleSet(system)) d.models.get(system);
-    else if (!d.db.prepare('SELECT 1 FROM samples WHERE source = ? LIMIT 1').get(system)) throw new AppError('not_found', `no samples come from "${system}"`);
+  if (d.campaigns.has(input.name)) throw new AppError('conflict', `a campaign named "${input.name}" exists already`);
+  let datasetVersion: number;
+  let n: number;
+  if (input.pairs) {
+    const dataset = d.datasets.get(input.pairs.dataset, input.pairs.version);
+    const pairs = relabelPairs(d.datasets, { ...input.pairs, version: dataset.version });
+    n = input.n === 'all' ? pairs.length : input.n;
+    if (n > pairs.length) throw new AppError('invalid_input', `n = ${n} but dataset "${dataset.name}" has ${pairs.length} pairs${input.pairs.split ? ` in split "${input.pairs.split}"` : ''}`);
+    datasetVersion = dataset.version;
+  } else {
+    const prompts = input.prompts as NonNullable<CampaignCreate['prompts']>;
+    for (const system of input.models ?? []) {
+      if (isDataSystem(system)) {
+        const name = system.slice('data:'.length);
+        if (name !== prompts.dataset) throw new AppError('invalid_input', `${system} answers only its own prompts: take the prompts from dataset "${name}"`);
+      } else if (!isSampleSet(system)) d.models.get(system);
+      else if (!d.db.prepare('SELECT 1 FROM samples WHERE source = ? LIMIT 1').get(system)) throw new AppError('not_found', `no samples come from "${system}"`);
+    }
+    datasetVersion = d.datasets.get(prompts.dataset, prompts.version).version;
+    if (input.n === 'all') throw new AppError('invalid_input', 'n = all is for relabelling campaigns (pairs)');
+    n = input.n;
   }
-  const dataset = d.datasets.get(input.prompts.dataset, input.prompts.version);
-  const campaignId = d.campaigns.create(input, dataset.version, input.guidelines ?? DEFAULT_GUIDELINES);
+  const gold = input.goldFile ? readGoldFile(input.goldFile) : undefined;
+  const campaignId = d.campaigns.create(input, { datasetVersion, n, ...(gold ? { gold } : {}) }, input.guidelines ?? DEFAULT_GUIDELINES);
   const jobId = d.jobs.start('campaign', { campaignId }, (job) => {
     if (job.status === 'succeeded') return;
     d.campaigns.setStatus(campaignId, 'failed', job.error?.message ?? `preparation ${job.status}`);
@@ -79,8 +103,8 @@ export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, Campaign
       const annotator = d.campaigns.addAnnotator(c.id, name, token === null ? null : tokenHash(token));
       return { annotator, token };
     },
-    'ratings.export': ({ campaign, format, path, rule, helpfulWeight }) =>
-      exportRatings(d.db, d.campaigns.get(campaign), format, path, { rule, helpfulWeight }),
+    'ratings.export': ({ campaign, format, path, criterion, rule, helpfulWeight }) =>
+      exportRatings(d.db, d.campaigns.get(campaign), format, path, { rule, helpfulWeight }, criterion),
     'rewards.fromRatings': ({ campaign, name, rule, helpfulWeight }) => rewardsFromRatings(d.db, d.datasets, d.campaigns.get(campaign), name, { rule, helpfulWeight }),
     'rewards.trainModel': (input) => startRewardModel(d, input),
     'ratings.import': ({ campaign, path }) => importRawRatings(d.db, d.campaigns, d.campaigns.ready(campaign), path),

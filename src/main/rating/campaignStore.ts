@@ -6,14 +6,24 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
 import { AppError, GenerateSettings, type CampaignCreate } from '../../shared/contract';
-import { CampaignOptions, type CampaignItem, type CampaignSummary, type Verdict } from '../../shared/rating';
+import { CampaignOptions, Verdict, type CampaignItem, type CampaignSummary } from '../../shared/rating';
+import type { GoldFileItem } from './goldFile';
 
 /** What a campaign was asked for, stored as its config. */
 export interface CampaignConfig {
+  /** 'pairs' relabels the dataset's preference pairs (prompts); absent in campaigns made before relabelling existed. */
+  kind?: 'systems' | 'pairs';
   systems: string[];
   prompts: { dataset: string; version: number; split: string | null };
   options: CampaignOptions;
   settings: GenerateSettings;
+  /** Gold items read from a file at creation (so the job never reads a file that may have changed since). */
+  goldFile?: { file: string; items: GoldFileItem[] };
+}
+
+/** The systems of a relabelling campaign: the dataset's chosen and rejected responses. */
+export function pairSystems(dataset: string): [string, string] {
+  return [`data:${dataset}:chosen`, `data:${dataset}:rejected`];
 }
 
 export interface CampaignRow {
@@ -35,8 +45,10 @@ export interface NewItem {
   secondSample: number;
   firstSystem: string;
   secondSystem: string;
-  goldHelpful: Verdict | null;
-  goldSafe: Verdict | null;
+  /** Accepted answers of a gold item per criterion; null where nothing is known. */
+  goldHelpful: Verdict[] | null;
+  goldSafe: Verdict[] | null;
+  datasetChosen: 'first' | 'second' | null;
   reveals: boolean;
   rank: number;
 }
@@ -63,10 +75,16 @@ interface ItemRow {
   second_system: string;
   first_response: string;
   second_response: string;
-  gold_helpful: Verdict | null;
-  gold_safe: Verdict | null;
+  gold_helpful: string | null;
+  gold_safe: string | null;
+  dataset_chosen: 'first' | 'second' | null;
   reveals: number;
   ratings: number;
+}
+
+/** A gold column as stored since migration 6: a JSON list of accepted verdicts, or null. */
+export function goldAnswers(column: string | null): Verdict[] | null {
+  return column === null ? null : Verdict.array().parse(JSON.parse(column));
 }
 
 /** A short, stable stamp of the guidelines' text: a rating records which text its annotator read. */
@@ -92,8 +110,8 @@ export class CampaignStore {
       setJob: db.prepare<[number, number]>('UPDATE campaigns SET job_id = ? WHERE id = ?'),
       setStatus: db.prepare<[string, string | null, number]>('UPDATE campaigns SET status = ?, error = ? WHERE id = ?'),
       insertItem: db.prepare(
-        `INSERT INTO items (campaign_id, kind, prompt, first_sample, second_sample, first_system, second_system, gold_helpful, gold_safe, reveals, rank)
-         VALUES (@campaignId, @kind, @prompt, @firstSample, @secondSample, @firstSystem, @secondSystem, @goldHelpful, @goldSafe, @reveals, @rank)`,
+        `INSERT INTO items (campaign_id, kind, prompt, first_sample, second_sample, first_system, second_system, gold_helpful, gold_safe, dataset_chosen, reveals, rank)
+         VALUES (@campaignId, @kind, @prompt, @firstSample, @secondSample, @firstSystem, @secondSystem, @goldHelpful, @goldSafe, @datasetChosen, @reveals, @rank)`,
       ),
       counts: db.prepare<[number], { items: number; gold: number; revealing: number }>(
         "SELECT count(*) FILTER (WHERE kind = 'pair') AS items, count(*) FILTER (WHERE kind = 'gold') AS gold, count(*) FILTER (WHERE reveals = 1) AS revealing FROM items WHERE campaign_id = ?",
@@ -148,13 +166,26 @@ export class CampaignStore {
     };
   }
 
-  create(input: CampaignCreate, datasetVersion: number, guidelines: string, now = new Date()): number {
+  /**
+   * Records a campaign, preparing. `n` is resolved by the caller (a relabelling campaign's "all" is
+   * its dataset's pair count); `gold` holds the items of a gold file, already read and checked.
+   */
+  create(
+    input: CampaignCreate,
+    resolved: { datasetVersion: number; n: number; gold?: CampaignConfig['goldFile'] },
+    guidelines: string,
+    now = new Date(),
+  ): number {
     if (this.has(input.name)) throw new AppError('conflict', `a campaign named "${input.name}" exists already`);
+    const source = input.pairs ?? input.prompts;
+    if (!source) throw new AppError('invalid_input', 'give models and prompts, or pairs to relabel');
     const config: CampaignConfig = {
-      systems: input.models,
-      prompts: { dataset: input.prompts.dataset, version: datasetVersion, split: input.prompts.split ?? null },
-      options: CampaignOptions.parse({ n: input.n, overlap: input.overlap, gold: input.gold, repeatSwapped: input.repeatSwapped, seed: input.seed }),
+      kind: input.pairs ? 'pairs' : 'systems',
+      systems: input.pairs ? pairSystems(input.pairs.dataset) : (input.models ?? []),
+      prompts: { dataset: source.dataset, version: resolved.datasetVersion, split: source.split ?? null },
+      options: CampaignOptions.parse({ n: resolved.n, overlap: input.overlap, gold: input.gold, repeatSwapped: input.repeatSwapped, seed: input.seed }),
       settings: input.settings,
+      ...(resolved.gold ? { goldFile: resolved.gold } : {}),
     };
     const info = this.q.insert.run(input.name, JSON.stringify(config), guidelines, guidelinesVersion(guidelines), now.toISOString());
     return Number(info.lastInsertRowid);
@@ -206,7 +237,13 @@ export class CampaignStore {
   fill(id: number, items: readonly NewItem[]): void {
     this.db.transaction(() => {
       for (const item of items) {
-        this.q.insertItem.run({ ...item, campaignId: id, reveals: item.reveals ? 1 : 0 });
+        this.q.insertItem.run({
+          ...item,
+          campaignId: id,
+          goldHelpful: item.goldHelpful === null ? null : JSON.stringify(item.goldHelpful),
+          goldSafe: item.goldSafe === null ? null : JSON.stringify(item.goldSafe),
+          reveals: item.reveals ? 1 : 0,
+        });
       }
       this.setStatus(id, 'ready');
     })();
@@ -219,6 +256,7 @@ export class CampaignStore {
       id: campaign.id,
       name: campaign.name,
       status: campaign.status,
+      kind: campaign.config.kind ?? 'systems',
       systems: campaign.config.systems,
       prompts: campaign.config.prompts,
       options: campaign.config.options,
@@ -270,8 +308,9 @@ export class CampaignStore {
         prompt: r.prompt,
         first: { system: r.first_system, sampleId: r.first_sample, response: r.first_response },
         second: { system: r.second_system, sampleId: r.second_sample, response: r.second_response },
-        goldHelpful: r.gold_helpful,
-        goldSafe: r.gold_safe,
+        goldHelpful: goldAnswers(r.gold_helpful),
+        goldSafe: goldAnswers(r.gold_safe),
+        datasetChosen: r.dataset_chosen,
         reveals: r.reveals === 1,
         ratings: r.ratings,
       })),

@@ -2,26 +2,38 @@
  * A campaign's ratings as files: raw JSONL (every field), TRL preference {prompt, chosen, rejected},
  * TRL unpaired {prompt, completion, label}, and (prompt, response, reward) JSONL for A-LoL. Every
  * derived format comes with a dataset card (markdown, beside the file) saying how it was made.
+ *
+ * A derived file follows one criterion or both: with `helpful` (or `safe`) only that question's
+ * answers decide, whatever the rule (each comparison then counts that answer for both criteria, so
+ * every rule reduces to the share on it); `both` combines them under the rule. In a relabelling
+ * campaign the preference comes from the annotators' answers, not from the dataset's label.
  */
 import { writeFileSync } from 'node:fs';
 import type { Db } from '../db/openDb';
 import type { RewardRule } from '../../shared/rating';
-import type { ratingsFormats } from '../../shared/contract';
+import type { exportCriteria, ratingsFormats } from '../../shared/contract';
 import { itemPreferences, responseRewards, type Comparison } from '../rewards/fromRatings';
 import type { CampaignRow } from './campaignStore';
 import { rawRatings } from './rawRatings';
 import { evidence, storedRatings, type StoredRating } from './storedRatings';
 import { agreementSummaries } from './agreementSummaries';
+import { datasetAgreement } from './datasetAgreement';
 
 export type RatingsFormat = (typeof ratingsFormats)[number];
+export type ExportCriterion = (typeof exportCriteria)[number];
 
-export function comparisons(ratings: readonly StoredRating[]): Comparison[] {
-  return evidence(ratings).map((r) => ({ item: r.item, prompt: r.prompt, first: r.first, second: r.second, helpful: r.helpful, safe: r.safe }));
+/** The comparisons a file is made from; with one criterion, its answer stands for both. */
+export function comparisons(ratings: readonly StoredRating[], criterion: ExportCriterion = 'both'): Comparison[] {
+  return evidence(ratings).map((r) => {
+    const helpful = criterion === 'both' ? r.helpful : r[criterion];
+    const safe = criterion === 'both' ? r.safe : r[criterion];
+    return { item: r.item, prompt: r.prompt, first: r.first, second: r.second, helpful, safe };
+  });
 }
 
 /** The rows of one derived format; a response or pair with no decisive evidence is left out (said in the card). */
-export function derivedRows(format: Exclude<RatingsFormat, 'raw'>, ratings: readonly StoredRating[], rule: RewardRule): Record<string, unknown>[] {
-  const list = comparisons(ratings);
+export function derivedRows(format: Exclude<RatingsFormat, 'raw'>, ratings: readonly StoredRating[], rule: RewardRule, criterion: ExportCriterion = 'both'): Record<string, unknown>[] {
+  const list = comparisons(ratings, criterion);
   if (format === 'trl-preference') return itemPreferences(list, rule).map(({ prompt, chosen, rejected }) => ({ prompt, chosen, rejected }));
   const rewards = responseRewards(list, rule);
   if (format === 'rewards') {
@@ -37,18 +49,43 @@ const RULE_TEXT: Record<RewardRule['rule'], (w: number) => string> = {
   'both-bad-excluded': (w) => `both-bad-excluded: as weighted (${w} helpful), but "both bad" answers are left out rather than counted as ties`,
 };
 
+const CRITERION_TEXT: Record<ExportCriterion, string> = {
+  helpful: 'helpfulness only: the helpfulness answers decide (the rule applied to them alone)',
+  safe: 'safety only: the safety answers decide (the rule applied to them alone)',
+  both: 'both: helpfulness and safety combined under the rule',
+};
+
+/** The card's section on agreement with the dataset's own label (relabelling campaigns). */
+function datasetAgreementSection(campaign: CampaignRow, ratings: readonly StoredRating[]): string[] {
+  if (campaign.config.kind !== 'pairs') return [];
+  const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  return [
+    `## Agreement with the dataset's own label ("${campaign.config.prompts.dataset}" chosen)`,
+    '',
+    "Over decisive answers (a response picked), the share that picked the dataset's chosen response, with a Wilson 95% interval; both good and both bad are no vote for either side and are counted apart.",
+    '',
+    '| criterion | decisive | agreed | share [95% interval] | both good | both bad |',
+    '|---|---|---|---|---|---|',
+    ...datasetAgreement(ratings).map((a) => `| ${a.criterion} | ${a.decisive} | ${a.agreed} | ${fmt(a.estimate)} [${fmt(a.low)}, ${fmt(a.high)}] | ${a.bothGood} | ${a.bothBad} |`),
+    '',
+  ];
+}
+
 /** The card of a file made from a campaign's stored ratings (storedRatings). */
-export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRating[], format: RatingsFormat, rows: number, rule: RewardRule): string {
+export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRating[], format: RatingsFormat, rows: number, rule: RewardRule, criterion: ExportCriterion = 'both'): string {
   const used = evidence(ratings);
   const annotators = [...new Set(ratings.map((r) => r.annotator))].sort();
   const versions = [...new Set(ratings.map((r) => r.guidelinesVersion))].sort();
   const agreement = agreementSummaries(ratings, { seed: campaign.config.options.seed, reps: 200 });
   const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
   const { options, systems, prompts } = campaign.config;
+  const where = `dataset "${prompts.dataset}" (version ${prompts.version}${prompts.split ? `, split ${prompts.split}` : ''})`;
   return [
-    `# ${campaign.name}: ${format}`,
+    `# ${campaign.name}: ${format}${format !== 'raw' && criterion !== 'both' ? ` (${criterion})` : ''}`,
     '',
-    `Human ratings from the A-LoL Studio campaign "${campaign.name}": blinded pairwise comparisons of ${systems.join(', ')} on ${options.n} prompts of dataset "${prompts.dataset}" (version ${prompts.version}${prompts.split ? `, split ${prompts.split}` : ''}).`,
+    campaign.config.kind === 'pairs'
+      ? `Human ratings from the A-LoL Studio campaign "${campaign.name}": a blinded relabelling of ${options.n} preference pairs of ${where}, each pair's chosen against its rejected response on sides drawn per annotator, rated for helpfulness and safety separately.`
+      : `Human ratings from the A-LoL Studio campaign "${campaign.name}": blinded pairwise comparisons of ${systems.join(', ')} on ${options.n} prompts of ${where}.`,
     '',
     '| field | value |',
     '|---|---|',
@@ -56,6 +93,7 @@ export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRatin
     `| source | human (${annotators.length} annotators: ${annotators.join(', ') || 'none'}) |`,
     `| ratings used | ${used.length} of ${ratings.length} (answered pair items, first ratings; gold items, swapped repeats, skips and flagged items left out) |`,
     `| rule | ${format === 'raw' ? 'none (raw ratings)' : RULE_TEXT[rule.rule](rule.helpfulWeight)} |`,
+    ...(format === 'raw' ? [] : [`| criterion | ${CRITERION_TEXT[criterion]} |`]),
     `| tie policy | ${format === 'trl-preference' ? 'items whose two responses get equal rewards give no pair' : format === 'trl-unpaired' ? 'responses with reward exactly 0.5 get no label' : 'ties count half a win'} |`,
     `| seed | ${options.seed} |`,
     `| overlap | ${options.overlap} annotators per item |`,
@@ -72,14 +110,22 @@ export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRatin
         `| ${a.criterion} | ${a.items} | ${fmt(a.raw.estimate)} | ${fmt(a.cohen.estimate)} [${fmt(a.cohen.low)}, ${fmt(a.cohen.high)}] | ${fmt(a.fleiss.estimate)} [${fmt(a.fleiss.low)}, ${fmt(a.fleiss.high)}] | ${fmt(a.alpha.estimate)} [${fmt(a.alpha.low)}, ${fmt(a.alpha.high)}] |`,
     ),
     '',
+    ...datasetAgreementSection(campaign, ratings),
   ].join('\n');
 }
 
-export function exportRatings(db: Db, campaign: CampaignRow, format: RatingsFormat, path: string, rule: RewardRule): { path: string; rows: number; card: string | null } {
+export function exportRatings(
+  db: Db,
+  campaign: CampaignRow,
+  format: RatingsFormat,
+  path: string,
+  rule: RewardRule,
+  criterion: ExportCriterion = 'both',
+): { path: string; rows: number; card: string | null } {
   const ratings = storedRatings(db, campaign.id);
-  const rows = format === 'raw' ? rawRatings(ratings) : derivedRows(format, ratings, rule);
+  const rows = format === 'raw' ? rawRatings(ratings) : derivedRows(format, ratings, rule, criterion);
   writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
   const cardPath = `${path.replace(/\.jsonl$/, '')}.card.md`;
-  writeFileSync(cardPath, datasetCard(campaign, ratings, format, rows.length, rule));
+  writeFileSync(cardPath, datasetCard(campaign, ratings, format, rows.length, rule, criterion));
   return { path, rows: rows.length, card: cardPath };
 }

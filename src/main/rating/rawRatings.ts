@@ -32,7 +32,11 @@ export const RawRating = z
     skipped: z.boolean().default(false),
     /** A swapped repeat of the annotator's own earlier rating of the item. */
     repeat: z.boolean().default(false),
-    gold_helpful: Verdict.nullable().optional(),
+    /** A gold item's accepted answers (read back for reference; the campaign's own item decides). */
+    gold_helpful: z.union([Verdict, z.array(Verdict)]).nullable().optional(),
+    gold_safe: z.array(Verdict).nullable().optional(),
+    /** In a relabelling campaign: which response is the dataset's chosen one. */
+    dataset_chosen: z.enum(['first', 'second']).nullable().optional(),
     active_ms: z.number().int().nonnegative().default(0),
     guidelines_version: z.string().optional(),
     source: z.string().optional(),
@@ -66,6 +70,8 @@ export function rawRatings(ratings: readonly StoredRating[]): RawRating[] {
     skipped: r.skipped,
     repeat: r.repeatOf !== null,
     gold_helpful: r.goldHelpful,
+    gold_safe: r.goldSafe,
+    dataset_chosen: r.datasetChosen,
     active_ms: r.activeMs,
     guidelines_version: r.guidelinesVersion,
     source: r.source,

@@ -1,6 +1,7 @@
 /** Every rating of a campaign with its item, both responses and their systems: what exports, agreement and rewards read. */
 import type { Db } from '../db/openDb';
 import type { FlagReason, Strength, Verdict } from '../../shared/rating';
+import { goldAnswers } from './campaignStore';
 
 export interface StoredRating {
   assignmentId: number;
@@ -9,8 +10,11 @@ export interface StoredRating {
   prompt: string;
   first: { system: string; sampleId: number; response: string };
   second: { system: string; sampleId: number; response: string };
-  goldHelpful: Verdict | null;
-  goldSafe: Verdict | null;
+  /** A gold item's accepted answers per criterion; null where nothing is known. */
+  goldHelpful: Verdict[] | null;
+  goldSafe: Verdict[] | null;
+  /** In a relabelling campaign: which response is the dataset's chosen one. */
+  datasetChosen: 'first' | 'second' | null;
   annotatorId: number;
   annotator: string;
   /** The first response was shown on the right. */
@@ -44,8 +48,9 @@ interface Row {
   second_sample: number;
   first_response: string;
   second_response: string;
-  gold_helpful: Verdict | null;
-  gold_safe: Verdict | null;
+  gold_helpful: string | null;
+  gold_safe: string | null;
+  dataset_chosen: 'first' | 'second' | null;
   annotator_id: number;
   annotator: string;
   swapped: number;
@@ -70,7 +75,7 @@ export function storedRatings(db: Db, campaignId: number): StoredRating[] {
   return db
     .prepare<[number], Row>(
       `SELECT r.*, i.id AS item, i.kind, i.prompt, i.first_system, i.second_system, i.first_sample, i.second_sample,
-              i.gold_helpful, i.gold_safe, s1.response AS first_response, s2.response AS second_response,
+              i.gold_helpful, i.gold_safe, i.dataset_chosen, s1.response AS first_response, s2.response AS second_response,
               an.name AS annotator, a.repeat_of
        FROM ratings r JOIN assignments a ON a.id = r.assignment_id JOIN items i ON i.id = a.item_id
        JOIN samples s1 ON s1.id = i.first_sample JOIN samples s2 ON s2.id = i.second_sample
@@ -85,8 +90,9 @@ export function storedRatings(db: Db, campaignId: number): StoredRating[] {
       prompt: r.prompt,
       first: { system: r.first_system, sampleId: r.first_sample, response: r.first_response },
       second: { system: r.second_system, sampleId: r.second_sample, response: r.second_response },
-      goldHelpful: r.gold_helpful,
-      goldSafe: r.gold_safe,
+      goldHelpful: goldAnswers(r.gold_helpful),
+      goldSafe: goldAnswers(r.gold_safe),
+      datasetChosen: r.dataset_chosen,
       annotatorId: r.annotator_id,
       annotator: r.annotator,
       swapped: r.swapped === 1,

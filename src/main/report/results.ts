@@ -13,7 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
-import { isSampleSet } from '../../shared/contract';
+import { isDataSystem, isSampleSet } from '../../shared/contract';
+import { datasetAgreement } from '../rating/datasetAgreement';
 import { criteria, type Criterion, type Verdict } from '../../shared/rating';
 import type { CriterionResults, CurveSeries, ModelResults, Results, ResultsRequest, RewardDistribution, RunCurves } from '../../shared/results';
 import { CampaignStore } from '../rating/campaignStore';
@@ -125,7 +126,7 @@ function modelResults(db: Db, models: readonly string[]): ModelResults[] {
   // A sample set (a campaign system named sample:JOB) is its own responses, not its model's.
   const bySource = db.prepare<[string], SampleRow>('SELECT response, rewards FROM samples WHERE source = ? ORDER BY id');
   const perModel = models.map((model) => {
-    const rows = isSampleSet(model) ? bySource.all(model) : query.all(model);
+    const rows = isSampleSet(model) || isDataSystem(model) ? bySource.all(model) : query.all(model);
     const rewards = new Map<string, number[]>();
     for (const row of rows) {
       if (row.rewards === null) continue;
@@ -216,6 +217,7 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
     name: c.name,
     systems: c.config.systems,
     ratings: storedRatings(db, c.id),
+    relabelled: c.config.kind === 'pairs' ? c.config.prompts.dataset : null,
   }));
   const systems = [...new Set(chosen.flatMap((c) => c.systems))];
   const comparisons: Comparison[] = chosen.flatMap((c) =>
@@ -244,6 +246,7 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
       campaign: c.name,
       criteria: remembered(db, ['agreement', c.id, ratingsState(c.ratings), boot], () => agreementSummaries(c.ratings, boot)),
     })),
+    datasetAgreement: chosen.flatMap((c) => (c.relabelled === null ? [] : [{ campaign: c.name, dataset: c.relabelled, criteria: datasetAgreement(c.ratings) }])),
     models: modelResults(db, models),
     runs: runCurves(new RunStore(db), request.campaign === undefined ? null : new Set(systems)),
   };
