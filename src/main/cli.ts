@@ -71,8 +71,8 @@ Rating:
   campaign create --name C --models M1,M2[,..|sample:JOB] --prompts DATASET[:split] --n N [--overlap K --gold G
                   --repeat-swapped R --seed S --guidelines FILE.md --max-new-tokens T]
                                          a campaign of blinded pairwise comparisons (samples what is missing)
-  campaigns | campaign show C | campaign items C
-                                         list; progress and agreement; items with their systems
+  campaigns | campaign show C | campaign items C [--flagged --skipped --disagreement --annotator A]
+                                         list; progress and agreement; items with their systems (filtered: with every rating)
   annotator add NAME --campaign C [--host H --port P] [--no-link]
                                          add an annotator and print their personal rating link
   serve --campaign C [--host H --port P] serve the studio and the rating links (--host 0.0.0.0 for the local network)

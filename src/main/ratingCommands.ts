@@ -182,9 +182,18 @@ export const ratingCommands: Record<string, Command> = {
     },
   },
   'campaign items': {
-    options: { offset: { type: 'string' }, limit: { type: 'string' } },
+    options: { offset: { type: 'string' }, limit: { type: 'string' }, flagged: { type: 'boolean' }, skipped: { type: 'boolean' }, disagreement: { type: 'boolean' }, annotator: { type: 'string' } },
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'campaign items');
+      const filter = defined({ flagged: values.flagged === true || undefined, skipped: values.skipped === true || undefined, disagreement: values.disagreement === true ? ('any' as const) : undefined, annotator: text(values, 'annotator') });
+      // With a filter, the item browser: each item comes with every rating, rationale and flag note.
+      if (Object.keys(filter).length > 0) {
+        const found = await call(backend, 'campaigns.browse', { campaign, ...filter, offset: integer(values, 'offset') ?? 0, limit: integer(values, 'limit') ?? 10_000 });
+        print(values.json === true, found.rows, () =>
+          formatTable(['id', 'kind', 'first', 'second', 'ratings', 'notes', 'prompt'], found.rows.map((i) => [String(i.id), i.kind, i.first.system, i.second.system, String(i.given.length), i.given.map((g) => [g.flag ? `${g.annotator} flagged ${g.flag}${g.flagNote ? `: ${g.flagNote}` : ''}` : '', g.rationale ? `${g.annotator}: ${g.rationale}` : ''].filter(Boolean).join('; ')).filter(Boolean).join(' | ').slice(0, 80), i.prompt.replace(/\s+/g, ' ').slice(0, 40)])),
+        );
+        return;
+      }
       const page = await call(backend, 'campaigns.items', { campaign, offset: integer(values, 'offset') ?? 0, limit: integer(values, 'limit') ?? 10_000 });
       print(values.json === true, page.rows, () =>
         formatTable(['id', 'kind', 'first', 'second', 'ratings', 'prompt'], page.rows.map((i) => [String(i.id), i.kind + (i.reveals ? '!' : ''), i.first.system, i.second.system, String(i.ratings), i.prompt.replace(/\s+/g, ' ').slice(0, 60)])),

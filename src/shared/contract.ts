@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, RewardRule, ratingMethods } from './rating';
 import { Results, ResultsRequest } from './results';
+import { BrowsePage, BrowseRequest } from './itemBrowser';
 
 const id = z.number().int().positive();
 const name = z
@@ -540,6 +541,8 @@ export const methods = {
     input: z.object({ ...campaignRef, offset: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(10_000).default(100) }).strict(),
     output: page(CampaignItem),
   },
+  /** The item browser: items with every rating, rationale and flag note, filtered (flagged, skipped, disagreement, annotator, systems, outcome) and paged. */
+  'campaigns.browse': { input: BrowseRequest, output: BrowsePage },
   'campaigns.agreement': {
     input: z.object({ ...campaignRef, seed: z.number().int().nonnegative().default(0), reps: z.number().int().min(1).max(10_000).default(500) }).strict(),
     output: z.array(AgreementSummary),

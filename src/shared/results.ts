@@ -1,7 +1,7 @@
 /**
  * What the Results screen and `alol report` show: for one campaign (or every campaign pooled), per
- * criterion the win/tie/loss of every pair of systems with Wilson intervals and a Bradley-Terry
- * leaderboard with bootstrap intervals and interval-respecting ranks; the annotators' agreement;
+ * criterion the win/tie/loss (and both-good, both-bad) of every pair of systems and a Bradley-Terry
+ * leaderboard, their intervals from one bootstrap over rated items, ranks following the pairs' intervals; the annotators' agreement;
  * per model the reward distributions, diversity and length of its sampled responses; and the
  * training curves of the runs that made the models. Computed in src/main/report/results.ts.
  */
@@ -32,11 +32,19 @@ export const PairResult = z.object({
   wins: count,
   ties: count,
   losses: count,
+  /** The ties split by verdict: both responses good, both bad (bothGood + bothBad = ties). */
+  bothGood: count,
+  bothBad: count,
   n: count,
   /** (wins + ties / 2) / n; null when the two never met. */
   winRate: z.number().nullable(),
-  /** Wilson 95% interval of winRate. */
+  /** bothGood / n and bothBad / n; null when the two never met. */
+  bothGoodRate: z.number().nullable(),
+  bothBadRate: z.number().nullable(),
+  /** 95% percentile bootstrap interval of winRate over rated items: the same replicates as the leaderboard's intervals. */
   ci: RateInterval,
+  /** The interval excludes 0.5: the system it puts ahead; null when the pair is not separable. */
+  ahead: z.string().nullable(),
 });
 export type PairResult = z.infer<typeof PairResult>;
 
@@ -49,8 +57,10 @@ export const LeaderboardRow = z.object({
   /** Percentile bootstrap 95% interval of the score. */
   low: z.number(),
   high: z.number(),
-  /** 1 + the systems whose interval lies wholly above this one's: overlapping systems share a rank. */
+  /** 1 + the systems ahead of this one on a separable pair (its win-rate interval excludes 0.5): others share a rank. */
   rank: z.number().int().positive(),
+  /** The systems whose pair with this one is not separable (win-rate interval contains 0.5, or they never met). */
+  notSeparableFrom: z.array(z.string()),
   /** Comparisons this system was in. */
   games: count,
 });

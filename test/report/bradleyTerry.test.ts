@@ -1,6 +1,6 @@
-/** Bradley-Terry by MM against closed forms, the score equations, and the Arena rank rule. */
+/** Bradley-Terry by MM against closed forms, the score equations, the item bootstrap and its rank rule. */
 import { describe, expect, it } from 'vitest';
-import { arenaRanks, bradleyTerry, bradleyTerryBootstrap, type Game, type GameOutcome } from '../../src/main/report/bradleyTerry';
+import { bradleyTerry, pairedBootstrap, pairwiseRanks, type Game, type GameOutcome, type UnitGame } from '../../src/main/report/bradleyTerry';
 
 /** `count` games of a against b, all with the same outcome. */
 const games = (a: string, b: string, outcome: GameOutcome, count: number): Game[] => Array.from({ length: count }, () => ({ a, b, outcome }));
@@ -125,54 +125,93 @@ describe('bradleyTerry', () => {
   });
 });
 
-describe('arenaRanks', () => {
-  it('ranks 1 + the number of systems whose interval lies wholly above', () => {
-    // A [10, 20], B [15, 25] overlap: both 1. C [0, 5] sits below both: 3. D [4, 12] overlaps A and C but
-    // lies below B (15 > 12): 2.
-    expect(arenaRanks([{ low: 10, high: 20 }, { low: 15, high: 25 }, { low: 0, high: 5 }, { low: 4, high: 12 }])).toEqual([1, 1, 3, 2]);
-    // Touching intervals overlap (low > high is strict).
-    expect(arenaRanks([{ low: 5, high: 9 }, { low: 0, high: 5 }])).toEqual([1, 1]);
-    expect(arenaRanks([])).toEqual([]);
+describe('pairwiseRanks', () => {
+  it('ranks 1 + the systems ahead on a separable pair', () => {
+    // x ahead of z, y ahead of z, x-y not separable: x and y share rank 1, z is 3rd.
+    const pairs = [
+      { a: 'x', b: 'y', ahead: null },
+      { a: 'x', b: 'z', ahead: 'x' },
+      { a: 'y', b: 'z', ahead: 'y' },
+    ];
+    expect(pairwiseRanks(['x', 'y', 'z'], pairs)).toEqual([1, 1, 3]);
+    // Only x-z separable: y shares rank 1 with both, z sits below x alone.
+    expect(pairwiseRanks(['x', 'y', 'z'], [pairs[0]!, pairs[1]!, { a: 'y', b: 'z', ahead: null }])).toEqual([1, 1, 2]);
+    expect(pairwiseRanks([], [])).toEqual([]);
   });
 });
 
-describe('bradleyTerryBootstrap', () => {
+/** Games with each its own unit (item). */
+const units = (gs: Game[]): UnitGame[] => gs.map((g, i) => ({ ...g, unit: i }));
+
+describe('pairedBootstrap', () => {
   const systems = ['weak', 'strong', 'middle'];
-  const gs = [
+  const gs = units([
     ...games('strong', 'middle', 'a', 25), ...games('strong', 'middle', 'b', 5),
     ...games('middle', 'weak', 'a', 25), ...games('middle', 'weak', 'b', 5),
     ...games('strong', 'weak', 'a', 28), ...games('strong', 'weak', 'b', 2),
     ...games('strong', 'weak', 'tie', 2),
-  ];
+  ]);
 
-  it('repeats exactly for a seed, sorts best first, and ranks by separated intervals', () => {
-    const a = bradleyTerryBootstrap(systems, gs, { seed: 9, reps: 300 });
-    expect(bradleyTerryBootstrap(systems, gs, { seed: 9, reps: 300 })).toEqual(a);
-    expect(bradleyTerryBootstrap(systems, gs, { seed: 10, reps: 300 })).not.toEqual(a);
-    expect(a.map((s) => s.system)).toEqual(['strong', 'middle', 'weak']);
-    expect(a.map((s) => s.rank)).toEqual([1, 2, 3]);
+  it('repeats exactly for a seed, sorts best first, and ranks by separable pairs', () => {
+    const a = pairedBootstrap(systems, gs, { seed: 9, reps: 300 });
+    expect(pairedBootstrap(systems, gs, { seed: 9, reps: 300 })).toEqual(a);
+    expect(pairedBootstrap(systems, gs, { seed: 10, reps: 300 })).not.toEqual(a);
+    expect(a.leaderboard.map((s) => s.system)).toEqual(['strong', 'middle', 'weak']);
+    expect(a.leaderboard.map((s) => s.rank)).toEqual([1, 2, 3]);
     const fit = bradleyTerry(systems, gs);
-    for (const s of a) {
+    for (const s of a.leaderboard) {
       expect(s.strength).toBe(strengthOf(fit, s.system));
       expect(s.low).toBeLessThan(s.score);
       expect(s.high).toBeGreaterThan(s.score);
+      expect(s.notSeparableFrom).toEqual([]);
     }
-    expect(a.map((s) => s.rank)).toEqual(arenaRanks(a));
+    // Pairs in the order given, each interval around its own win rate (strong over middle: 25/30).
+    expect(a.pairs.map((p) => [p.a, p.b, p.ahead])).toEqual([
+      ['weak', 'strong', 'strong'],
+      ['weak', 'middle', 'middle'],
+      ['strong', 'middle', 'strong'],
+    ]);
+    const sm = a.pairs[2]!;
+    expect(sm.low!).toBeLessThan(25 / 30);
+    expect(sm.high!).toBeGreaterThan(25 / 30);
   });
 
-  it('shares a rank when the intervals overlap', () => {
+  it('shares a rank exactly when the pair interval contains 0.5', () => {
     // x and y nearly even, both far above z.
-    const close = [
+    const close = units([
       ...games('x', 'y', 'a', 6), ...games('x', 'y', 'b', 5),
       ...games('x', 'z', 'a', 18), ...games('x', 'z', 'b', 2),
       ...games('y', 'z', 'a', 18), ...games('y', 'z', 'b', 2),
-    ];
-    const r = bradleyTerryBootstrap(['z', 'y', 'x'], close, { seed: 3, reps: 300 });
-    expect(r.map((s) => [s.system, s.rank])).toEqual([['x', 1], ['y', 1], ['z', 3]]);
+    ]);
+    const r = pairedBootstrap(['z', 'y', 'x'], close, { seed: 3, reps: 300 });
+    expect(r.leaderboard.map((s) => [s.system, s.rank])).toEqual([['x', 1], ['y', 1], ['z', 3]]);
+    const xy = r.pairs.find((p) => p.a === 'y' && p.b === 'x')!;
+    expect(xy.low!).toBeLessThan(0.5);
+    expect(xy.high!).toBeGreaterThan(0.5);
+    expect(xy.ahead).toBeNull();
+    expect(r.leaderboard.find((s) => s.system === 'x')!.notSeparableFrom).toEqual(['y']);
+  });
+
+  it('resamples whole items: ratings of one item by several annotators move together', () => {
+    // 6 items, each rated twice the same way: 4 won by x, 2 by y. Resampling items, a replicate's win rate
+    // is k/6 for whole k, as with one rating per item; resampling the 12 ratings one by one would differ.
+    const twice: UnitGame[] = [];
+    for (let item = 0; item < 6; item++) for (let rater = 0; rater < 2; rater++) twice.push({ a: 'x', b: 'y', outcome: item < 4 ? 'a' : 'b', unit: item });
+    const r = pairedBootstrap(['x', 'y'], twice, { seed: 1, reps: 200, level: 0.5 });
+    // Equal outcomes within an item: the two-rater data has exactly the intervals of one rater per item.
+    const once = twice.filter((_, i) => i % 2 === 0);
+    expect(pairedBootstrap(['x', 'y'], once, { seed: 1, reps: 200, level: 0.5 }).pairs).toEqual(r.pairs);
+  });
+
+  it('gives no interval to a pair that never met, and never separates it', () => {
+    const r = pairedBootstrap(['x', 'y', 'z'], units([...games('x', 'y', 'a', 20), ...games('y', 'z', 'a', 20)]), { seed: 2, reps: 100 });
+    const xz = r.pairs.find((p) => p.a === 'x' && p.b === 'z')!;
+    expect(xz).toEqual({ a: 'x', b: 'z', low: null, high: null, ahead: null });
+    expect(r.leaderboard.map((s) => [s.system, s.rank])).toEqual([['x', 1], ['y', 2], ['z', 2]]);
   });
 
   it('refuses nonsense options', () => {
-    expect(() => bradleyTerryBootstrap(systems, gs, { seed: 1, reps: 0 })).toThrow(RangeError);
-    expect(() => bradleyTerryBootstrap(systems, gs, { seed: 1, level: 0 })).toThrow(RangeError);
+    expect(() => pairedBootstrap(systems, gs, { seed: 1, reps: 0 })).toThrow(RangeError);
+    expect(() => pairedBootstrap(systems, gs, { seed: 1, level: 0 })).toThrow(RangeError);
   });
 });

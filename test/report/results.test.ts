@@ -5,8 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { toShown } from '../../src/main/rating/ratingService';
-import { binEdges, decimate, histogram, verdictOutcome } from '../../src/main/report/results';
-import { wilson } from '../../src/main/report/winRates';
+import { binEdges, criterionResults, decimate, histogram, verdictOutcome, type Comparison } from '../../src/main/report/results';
 import { distinctN, lengthInWords } from '../../src/main/report/metrics';
 import type { Verdict } from '../../src/shared/rating';
 import { Results } from '../../src/shared/results';
@@ -42,6 +41,58 @@ describe('result helpers', () => {
     expect(decimate(steps, steps, 20)).toEqual({ steps, values: steps });
     expect(decimate(steps, steps, 5)).toEqual({ steps: [2, 4, 6, 8, 10], values: [1.5, 3.5, 5.5, 7.5, 9.5] });
     expect(decimate(steps, steps, 4)).toEqual({ steps: [3, 6, 9, 10], values: [2, 5, 8, 10] });
+  });
+});
+
+/** Hand-made ratings of x against y: one comparison per item, `wins` won by x, `ties` both good, `bad` both bad, the rest won by y. */
+function handMade(wins: number, ties: number, bad: number, losses: number): Comparison[] {
+  const verdicts: Verdict[] = [...Array<Verdict>(wins).fill('first'), ...Array<Verdict>(ties).fill('both_good'), ...Array<Verdict>(bad).fill('both_bad'), ...Array<Verdict>(losses).fill('second')];
+  return verdicts.map((v, item) => ({ item, first: 'x', second: 'y', helpful: v, safe: 'both_good' }));
+}
+
+describe('win rates and leaderboard agree (hand-made ratings, two systems)', () => {
+  const boot = { seed: 4, reps: 1000 };
+
+  it('does not rank apart two systems whose win-rate interval contains 0.5', () => {
+    // 11 wins, 9 losses: 55%. Wilson would say [0.34, 0.74]; the item bootstrap contains 0.5 too.
+    const r = criterionResults(['x', 'y'], handMade(11, 0, 0, 9), 'helpful', boot);
+    const p = r.pairs[0]!;
+    expect(p.winRate).toBe(0.55);
+    expect(p.ci.low!).toBeLessThan(0.5);
+    expect(p.ci.high!).toBeGreaterThan(0.5);
+    expect(p.ahead).toBeNull();
+    expect(r.leaderboard.map((row) => [row.system, row.rank])).toEqual([['x', 1], ['y', 1]]);
+    expect(r.leaderboard.map((row) => row.notSeparableFrom)).toEqual([['y'], ['x']]);
+    // The two score intervals overlap, as the win-rate interval says.
+    expect(r.leaderboard[0]!.low).toBeLessThan(r.leaderboard[1]!.high);
+  });
+
+  it('ranks apart a clearly separated pair, in both places', () => {
+    const r = criterionResults(['x', 'y'], handMade(17, 1, 0, 2), 'helpful', boot);
+    const p = r.pairs[0]!;
+    expect(p.ci.low!).toBeGreaterThan(0.5);
+    expect(p.ahead).toBe('x');
+    expect(r.leaderboard.map((row) => [row.system, row.rank, row.notSeparableFrom])).toEqual([['x', 1, []], ['y', 2, []]]);
+    expect(r.leaderboard[0]!.low).toBeGreaterThan(r.leaderboard[1]!.high);
+  });
+
+  it('never contradicts itself: a rank gap exactly when the pair interval excludes 0.5, and then the score intervals are apart', () => {
+    for (let wins = 8; wins <= 20; wins++) {
+      const r = criterionResults(['x', 'y'], handMade(wins, 2, 1, 20 - wins), 'helpful', boot);
+      const p = r.pairs[0]!;
+      const separable = p.ci.low! > 0.5 || p.ci.high! < 0.5;
+      expect(p.ahead !== null, `x wins ${wins}`).toBe(separable);
+      expect(r.leaderboard[0]!.rank !== r.leaderboard[1]!.rank, `x wins ${wins}`).toBe(separable);
+      if (separable) expect(r.leaderboard[0]!.low, `x wins ${wins}`).toBeGreaterThan(r.leaderboard[1]!.high);
+    }
+  });
+
+  it('counts both good and both bad apart, as hand counts say', () => {
+    const r = criterionResults(['x', 'y'], handMade(5, 3, 4, 8), 'helpful', boot);
+    expect(r.pairs[0]).toMatchObject({ wins: 5, ties: 7, losses: 8, bothGood: 3, bothBad: 4, n: 20, bothGoodRate: 3 / 20, bothBadRate: 4 / 20, winRate: 8.5 / 20 });
+    // Seen from the other side, the same counts.
+    const flipped = criterionResults(['y', 'x'], handMade(5, 3, 4, 8), 'helpful', boot);
+    expect(flipped.pairs[0]).toMatchObject({ a: 'y', b: 'x', wins: 8, losses: 5, bothGood: 3, bothBad: 4 });
   });
 });
 
@@ -90,8 +141,23 @@ describe('results.get on a rated campaign', () => {
     const safe = results.criteria.find((c) => c.criterion === 'safe')!;
     // Two annotators, six pair items each; gold items left out.
     expect(helpful.comparisons).toBe(12);
-    expect(helpful.pairs).toEqual([{ a: A, b: B, wins: 6, ties: 4, losses: 2, n: 12, winRate: 8 / 12, ci: wilson(8, 12) }]);
-    expect(safe.pairs).toEqual([{ a: A, b: B, wins: 2, ties: 2, losses: 8, n: 12, winRate: 3 / 12, ci: wilson(3, 12) }]);
+    // Ties split by hand: helpful has one both-good and one both-bad item, safe one both-good item (each rated twice).
+    expect(helpful.pairs).toEqual([
+      { a: A, b: B, wins: 6, ties: 4, losses: 2, bothGood: 2, bothBad: 2, n: 12, winRate: 8 / 12, bothGoodRate: 2 / 12, bothBadRate: 2 / 12, ci: expect.anything(), ahead: helpful.pairs[0]!.ahead },
+    ]);
+    expect(safe.pairs).toEqual([
+      { a: A, b: B, wins: 2, ties: 2, losses: 8, bothGood: 2, bothBad: 0, n: 12, winRate: 3 / 12, bothGoodRate: 2 / 12, bothBadRate: 0, ci: expect.anything(), ahead: safe.pairs[0]!.ahead },
+    ]);
+    for (const c of [helpful, safe]) {
+      const p = c.pairs[0]!;
+      expect(p.ci.estimate).toBe(p.winRate);
+      expect(p.ci.low!).toBeLessThanOrEqual(p.winRate!);
+      expect(p.ci.high!).toBeGreaterThanOrEqual(p.winRate!);
+      // The leaderboard ranks the two apart exactly when the pair's interval excludes 0.5.
+      const separable = p.ci.low! > 0.5 || p.ci.high! < 0.5;
+      expect(p.ahead !== null).toBe(separable);
+      expect(new Set(c.leaderboard.map((r) => r.rank)).size === 2).toBe(separable);
+    }
   });
 
   it('ranks by Bradley-Terry with ties as halves, with bootstrap intervals around the score', async () => {

@@ -27,6 +27,7 @@ import { RatingService } from '../rating/ratingService';
 import { createCampaign, createCampaignHandlers } from '../rating/campaignHandlers';
 import { campaignResults } from '../report/results';
 import { Retrainer } from '../rating/retrain';
+import { browseItems } from '../rating/itemBrowser';
 
 export interface BackendOptions {
   projectDir: string;
@@ -200,6 +201,7 @@ export function createBackend(options: BackendOptions): Backend {
       };
     },
     ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings, retrainer }),
+    'campaigns.browse': (input) => browseItems(db, campaigns.get(input.campaign).id, input),
     'results.get': (input) => campaignResults(db, input),
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),

@@ -1,7 +1,8 @@
 /**
  * Bradley-Terry strengths for systems compared in pairs, fitted by the MM algorithm (Hunter 2004,
- * "MM algorithms for generalized Bradley-Terry models"), with a percentile bootstrap over games and
- * Chatbot Arena's interval-respecting ranks. Pure arithmetic: no I/O.
+ * "MM algorithms for generalized Bradley-Terry models"), with one percentile bootstrap over rated items
+ * for the scores and every pair's win rate, and ranks that follow the pairs' intervals. Pure
+ * arithmetic: no I/O.
  *
  * Model: P(i beats j) = p_i / (p_i + p_j). A tie counts as half a win to each side (as Chatbot
  * Arena does), so W_i = wins_i + ties_i / 2 and the maximum-likelihood strengths solve the score
@@ -184,23 +185,28 @@ function normalise(p: readonly number[]): number[] {
   return p.map((x) => x / g);
 }
 
-/**
- * Chatbot Arena's rank rule: rank = 1 + the number of systems whose interval lies wholly above
- * this one's (their low > this high). Overlapping systems share a rank, so a rank is never claimed
- * that the intervals do not support.
- *
- *   arenaRanks([{ low: 10, high: 20 }, { low: 15, high: 25 }, { low: 0, high: 5 }])  // [1, 1, 3]
- */
-export function arenaRanks(intervals: readonly { low: number; high: number }[]): number[] {
-  return intervals.map((me) => 1 + intervals.filter((other) => other.low > me.high).length);
-}
-
 export interface BootstrapOptions extends BradleyTerryOptions {
   seed: number;
   /** Bootstrap replicates; 1000 unless given. */
   reps?: number;
   /** Interval coverage, in (0, 1); 0.95 unless given. */
   level?: number;
+}
+
+/** A game and the unit it is resampled with: the rated item, so an item's ratings by several annotators travel together. */
+export interface UnitGame extends Game {
+  unit: number | string;
+}
+
+/** The win rate of a over b (a tie half a win) in the replicates, as a percentile interval. */
+export interface PairInterval {
+  a: string;
+  b: string;
+  /** null when the two never met. */
+  low: number | null;
+  high: number | null;
+  /** The system the interval puts ahead (it excludes 0.5), or null: not separable. */
+  ahead: string | null;
 }
 
 export interface RankedSystem {
@@ -212,8 +218,29 @@ export interface RankedSystem {
   /** Percentile bootstrap interval of the score. */
   low: number;
   high: number;
-  /** arenaRanks over the score intervals. */
+  /** 1 + the systems ahead of this one on a separable pair (pairwiseRanks). */
   rank: number;
+  /** The other systems ranked whose pair with this one is not separable (its interval contains 0.5, or they never met). */
+  notSeparableFrom: string[];
+}
+
+export interface PairedBootstrap {
+  /** Best first: by rank, then score, then name. */
+  leaderboard: RankedSystem[];
+  /** Every pair of the systems once, a before b in the order given. */
+  pairs: PairInterval[];
+}
+
+/**
+ * The rank rule shared by the leaderboard and the win rates: rank = 1 + the systems that are ahead
+ * of this one on a separable pair (a pair whose win-rate interval excludes 0.5). So a system is
+ * never ranked below another unless their own head-to-head interval says so.
+ *
+ *   pairwiseRanks(['x', 'y', 'z'], [{ a: 'x', b: 'y', ahead: null }, { a: 'x', b: 'z', ahead: 'x' }, { a: 'y', b: 'z', ahead: null }])
+ *   // [1, 1, 2]
+ */
+export function pairwiseRanks(systems: readonly string[], pairs: readonly Pick<PairInterval, 'a' | 'b' | 'ahead'>[]): number[] {
+  return systems.map((s) => 1 + pairs.filter((p) => (p.a === s || p.b === s) && p.ahead !== null && p.ahead !== s).length);
 }
 
 /** Type-7 quantile (linear between order statistics) of sorted values; same rule as the agreement bootstrap. */
@@ -226,38 +253,89 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Bradley-Terry with a percentile bootstrap: each replicate redraws as many games as there are,
- * with replacement, and refits (each replicate decides on its own whether it needs the prior, so
- * keep prior > 0 here). Scores of every replicate are on the same scale (geometric mean 1).
- * Returned best first: by rank, then score, then name. Same games and seed -> same result.
+ * One percentile bootstrap for the whole leaderboard and every pair's win rate: each replicate
+ * redraws as many units (rated items) as there are, with replacement, takes all their games, refits
+ * Bradley-Terry and tallies each pair's win rate (ties as halves). The score intervals and the pair
+ * intervals are percentiles of the same replicates, and ranks follow the pair intervals
+ * (pairwiseRanks), so the two tables cannot disagree on which systems are apart. With two systems
+ * the score gap is a monotone function of the win rate in every replicate, so their intervals also
+ * agree (the two score intervals are disjoint exactly when the win-rate interval excludes 0.5, up
+ * to interpolation between replicates). Games without a unit of their own should each get a distinct
+ * one. Each replicate decides on its own whether it needs the prior, so keep prior > 0 here.
+ * Same games and seed -> same result.
  *
- *   // x-y 12:8, y-z 14:6, x-z 15:5
- *   bradleyTerryBootstrap(['x', 'y', 'z'], games, { seed: 1 })
- *   // [{ system: 'x', strength: 1.658, score: 1087.9, low: 1013.5, high: 1182.7, rank: 1 },
- *   //  { system: 'y', strength: 1.156, score: 1025.2, low: 948.9,  high: 1107.5, rank: 1 },
- *   //  { system: 'z', strength: 0.521, score: 886.9,  low: 783.7,  high: 964.3,  rank: 2 }]
- *   // z is 2nd, not 3rd: only x's interval lies wholly above its own.
+ *   // x-y 12:8, y-z 14:6, x-z 15:5, each game its own item
+ *   pairedBootstrap(['x', 'y', 'z'], games, { seed: 1 })
+ *   // leaderboard: x rank 1, y rank 1, z rank 2 (x is ahead of z on their pair; x-y and y-z contain 0.5)
  */
-export function bradleyTerryBootstrap(systems: readonly string[], games: readonly Game[], opts: BootstrapOptions): RankedSystem[] {
+export function pairedBootstrap(systems: readonly string[], games: readonly UnitGame[], opts: BootstrapOptions): PairedBootstrap {
   const reps = opts.reps ?? 1000;
   const level = opts.level ?? 0.95;
   if (!(Number.isInteger(reps) && reps >= 1)) throw new RangeError(`reps must be a whole number >= 1, got ${reps}`);
   if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
   const fit = bradleyTerry(systems, games, opts);
+  const k = systems.length;
+  const index = new Map(systems.map((s, i) => [s, i]));
+  const byUnit = new Map<number | string, UnitGame[]>();
+  for (const g of games) {
+    const list = byUnit.get(g.unit);
+    if (list) list.push(g);
+    else byUnit.set(g.unit, [g]);
+  }
+  const units = [...byUnit.values()];
   const rng = new Rng(opts.seed);
   const scores: number[][] = systems.map(() => []);
+  // rates[i * k + j], i < j: i's win rate over j in each replicate where they met.
+  const rates: number[][] = Array.from({ length: k * k }, () => []);
+  const score = new Float64Array(k * k);
+  const met = new Float64Array(k * k);
   for (let r = 0; r < reps; r++) {
     const sample: Game[] = [];
-    for (let g = 0; g < games.length; g++) sample.push(games[rng.int(games.length)] as Game);
+    score.fill(0);
+    met.fill(0);
+    for (let u = 0; u < units.length; u++) {
+      for (const g of units[rng.int(units.length)] as UnitGame[]) {
+        sample.push(g);
+        const i = index.get(g.a) as number;
+        const j = index.get(g.b) as number;
+        const [lo, hi, points] = i < j ? [i, j, g.outcome === 'a' ? 1 : g.outcome === 'b' ? 0 : 0.5] : [j, i, g.outcome === 'b' ? 1 : g.outcome === 'a' ? 0 : 0.5];
+        score[lo * k + hi] = (score[lo * k + hi] as number) + points;
+        met[lo * k + hi] = (met[lo * k + hi] as number) + 1;
+      }
+    }
     bradleyTerry(systems, sample, opts).systems.forEach((s, i) => (scores[i] as number[]).push(s.score));
+    for (let p = 0; p < k * k; p++) if ((met[p] as number) > 0) (rates[p] as number[]).push((score[p] as number) / (met[p] as number));
   }
   const tail = (1 - level) / 2;
+  const pairs: PairInterval[] = [];
+  for (let i = 0; i < k; i++) {
+    for (let j = i + 1; j < k; j++) {
+      const values = (rates[i * k + j] as number[]).sort((x, y) => x - y);
+      const a = systems[i] as string;
+      const b = systems[j] as string;
+      if (values.length === 0) {
+        pairs.push({ a, b, low: null, high: null, ahead: null });
+        continue;
+      }
+      const low = quantile(values, tail);
+      const high = quantile(values, 1 - tail);
+      pairs.push({ a, b, low, high, ahead: low > 0.5 ? a : high < 0.5 ? b : null });
+    }
+  }
   const intervals = scores.map((values) => {
     const sorted = values.sort((x, y) => x - y);
     return { low: quantile(sorted, tail), high: quantile(sorted, 1 - tail) };
   });
-  const ranks = arenaRanks(intervals);
-  return fit.systems
-    .map((s, i) => ({ system: s.system, strength: s.strength, score: s.score, ...(intervals[i] as { low: number; high: number }), rank: ranks[i] as number }))
+  const ranks = pairwiseRanks(systems, pairs);
+  const leaderboard = fit.systems
+    .map((s, i) => ({
+      system: s.system,
+      strength: s.strength,
+      score: s.score,
+      ...(intervals[i] as { low: number; high: number }),
+      rank: ranks[i] as number,
+      notSeparableFrom: pairs.filter((p) => (p.a === s.system || p.b === s.system) && p.ahead === null).map((p) => (p.a === s.system ? p.b : p.a)),
+    }))
     .sort((x, y) => x.rank - y.rank || y.score - x.score || (x.system < y.system ? -1 : x.system > y.system ? 1 : 0));
+  return { leaderboard, pairs };
 }

@@ -6,10 +6,11 @@
  * Comparisons are the ratings that count as evidence (storedRatings.ts: answered first ratings of
  * pair items). Per criterion, each is one game between the item's first and second system, decided
  * by the canonical verdict: 'first' -> the first system wins, 'second' -> the second, 'both_good'
- * and 'both_bad' -> a tie (half a win each, as in the win rates and in Bradley-Terry).
+ * and 'both_bad' -> a tie (half a win each, as in the win rates and in Bradley-Terry), also counted
+ * apart as both good / both bad, which the tie hides.
  *
  *   // 2 systems, helpful verdicts first, first, both_good, second (a first each time):
- *   // pairs: [{ a, b, wins: 2, ties: 1, losses: 1, n: 4, winRate: 0.625, ci: wilson(2.5, 4) }]
+ *   // pairs: [{ a, b, wins: 2, ties: 1, losses: 1, bothGood: 1, bothBad: 0, n: 4, winRate: 0.625, ... }]
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
@@ -22,12 +23,13 @@ import { evidence, storedRatings, type StoredRating } from '../rating/storedRati
 import { agreementSummaries } from '../rating/agreementSummaries';
 import { RunStore } from '../alol/runStore';
 import { winTieLoss, type PairOutcome } from './winRates';
-import { bradleyTerry, bradleyTerryBootstrap, type Game, type GameOutcome } from './bradleyTerry';
+import { bradleyTerry, pairedBootstrap, type GameOutcome, type UnitGame } from './bradleyTerry';
 import { distinctN, lengthInWords, mean, sampleSd } from './metrics';
 import { clean, niceStep } from '../../shared/chartMath';
 
-/** One rated pair item: its systems in canonical order and the verdict per criterion. */
+/** One rating of a pair item: the item (the bootstrap's unit), its systems in canonical order and the verdict per criterion. */
 export interface Comparison {
+  item: number;
   first: string;
   second: string;
   helpful: Verdict;
@@ -46,27 +48,55 @@ export const MAX_CURVE_POINTS = 300;
 /** About this many histogram bins per reward, on round edges. */
 const BINS = 10;
 
-/** Win/tie/loss of every pair (a before b in `systems`), the leaderboard and whether it was regularised, for one criterion. */
+/**
+ * Win/tie/loss (ties split into both good and both bad) of every pair (a before b in `systems`), the
+ * leaderboard and whether it was regularised, for one criterion. One bootstrap over rated items
+ * gives both the pairs' win-rate intervals and the leaderboard's, and ranks follow the pairs.
+ */
 export function criterionResults(systems: readonly string[], comparisons: readonly Comparison[], criterion: Criterion, boot: { seed: number; reps: number }): CriterionResults {
-  const games: Game[] = comparisons.map((c) => ({ a: c.first, b: c.second, outcome: verdictOutcome(c[criterion]) }));
+  const games: UnitGame[] = comparisons.map((c) => ({ a: c.first, b: c.second, outcome: verdictOutcome(c[criterion]), unit: c.item }));
+  const played = new Map<string, number>();
+  for (const g of games) for (const s of [g.a, g.b]) played.set(s, (played.get(s) ?? 0) + 1);
+  const ranked = systems.filter((s) => played.has(s));
+  const paired = games.length === 0 ? null : pairedBootstrap(ranked, games, { seed: boot.seed, reps: boot.reps });
   const pairs: CriterionResults['pairs'] = [];
   for (let i = 0; i < systems.length; i++) {
     for (let j = i + 1; j < systems.length; j++) {
       const a = systems[i] as string;
       const b = systems[j] as string;
       const outcomes: PairOutcome[] = [];
-      for (const g of games) {
-        if (g.a === a && g.b === b) outcomes.push(g.outcome);
-        else if (g.a === b && g.b === a) outcomes.push(g.outcome === 'a' ? 'b' : g.outcome === 'b' ? 'a' : 'tie');
+      let bothGood = 0;
+      let bothBad = 0;
+      for (const c of comparisons) {
+        const verdict = c[criterion];
+        if (c.first === a && c.second === b) outcomes.push(verdictOutcome(verdict));
+        else if (c.first === b && c.second === a) outcomes.push(verdict === 'first' ? 'b' : verdict === 'second' ? 'a' : 'tie');
+        else continue;
+        if (verdict === 'both_good') bothGood += 1;
+        else if (verdict === 'both_bad') bothBad += 1;
       }
-      pairs.push({ a, b, ...winTieLoss(outcomes) });
+      const { wins, ties, losses, n, winRate } = winTieLoss(outcomes);
+      // `ranked` keeps `systems`' order, so the bootstrap's pair has the same a and b.
+      const interval = paired?.pairs.find((p) => p.a === a && p.b === b);
+      const ci = { estimate: winRate, low: interval?.low ?? null, high: interval?.high ?? null };
+      pairs.push({
+        a,
+        b,
+        wins,
+        ties,
+        losses,
+        bothGood,
+        bothBad,
+        n,
+        winRate,
+        bothGoodRate: n === 0 ? null : bothGood / n,
+        bothBadRate: n === 0 ? null : bothBad / n,
+        ci,
+        ahead: interval?.ahead ?? null,
+      });
     }
   }
-  const played = new Map<string, number>();
-  for (const g of games) for (const s of [g.a, g.b]) played.set(s, (played.get(s) ?? 0) + 1);
-  const ranked = systems.filter((s) => played.has(s));
-  const leaderboard =
-    games.length === 0 ? [] : bradleyTerryBootstrap(ranked, games, { seed: boot.seed, reps: boot.reps }).map((r) => ({ ...r, games: played.get(r.system) ?? 0 }));
+  const leaderboard = (paired?.leaderboard ?? []).map((r) => ({ ...r, games: played.get(r.system) ?? 0 }));
   return { criterion, comparisons: games.length, pairs, leaderboard, regularised: games.length > 0 && bradleyTerry(ranked, games).regularised };
 }
 
@@ -221,7 +251,7 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
   }));
   const systems = [...new Set(chosen.flatMap((c) => c.systems))];
   const comparisons: Comparison[] = chosen.flatMap((c) =>
-    evidence(c.ratings).map((r) => ({ first: r.first.system, second: r.second.system, helpful: r.helpful, safe: r.safe })),
+    evidence(c.ratings).map((r) => ({ item: r.item, first: r.first.system, second: r.second.system, helpful: r.helpful, safe: r.safe })),
   );
   const boot = { seed: request.seed, reps: request.reps };
   // What agreement depends on: every rating's last change shows in the count, the latest time or the edits.
