@@ -213,6 +213,10 @@ export const algos = ['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free'
 export const Algo = z.enum(algos);
 export type Algo = z.infer<typeof Algo>;
 
+/** Which responses of a pairs dataset a single-response run trains on (RunConfig.pairs). */
+export const pairsModes = ['both', 'chosen', 'rejected'] as const;
+export type PairsMode = (typeof pairsModes)[number];
+
 /**
  * One training run's settings, with the reference code's defaults and a line of help each: the
  * same schema makes the CLI flags (alol train) and the run form.
@@ -222,6 +226,10 @@ export const RunConfig = z
     algo: Algo.describe('nll (behaviour cloning), wbc, r_gold, r_lol (reward-weighted), a_lol, a_lol_ref_free, a_lol_seq, a_lol_kl (advantage-weighted), dpo (preference pairs)'),
     data: datasetName.describe('the dataset to train on (its latest version unless dataVersion is given)'),
     dataVersion: z.number().int().positive().optional().describe('a version of the dataset'),
+    pairs: z
+      .enum(pairsModes)
+      .optional()
+      .describe("train on a pairs dataset's responses as single responses: both (prompt+chosen and prompt+rejected, each with its own reward), chosen or rejected; not for dpo, which takes the pairs themselves"),
     init: modelName.describe('the model the policy starts from'),
     ref: modelName.optional().describe('the frozen reference policy (default: the init model)'),
     out: modelName.describe('the name of the trained model'),
@@ -238,7 +246,13 @@ export const RunConfig = z
     klBeta: z.number().nonnegative().default(0.2).describe('a_lol_kl: weight of the KL term, in reward units (items with A+ below it are pushed down)'),
     seed: z.number().int().nonnegative().default(0).describe('seed of sampling, dropout and initialisation'),
     checkpointEvery: z.number().int().min(1).default(50).describe('steps between checkpoints (resume starts from the last)'),
-    reward: z.string().min(1).default('column').describe('demo, column (the data\'s reward column), or a scoring module FILE.mjs in the project folder'),
+    reward: z
+      .string()
+      .min(1)
+      .default('column')
+      .describe(
+        "column (the data's reward column; human ratings: the dataset alol rewards from-ratings makes), label (with pairs: chosen 1, rejected 0), rm:NAME (a reward model), demo, a scoring module FILE.mjs in the project folder, or a weighted sum such as demo*0.5+rm:NAME*0.5",
+      ),
     valueDecodes: z.number().int().min(1).max(16).default(1).describe('decodes of the reference per held-out prompt for value targets (1 = greedy)'),
     valueEpochs: z.number().int().min(1).max(100).default(10).describe('epochs of value-head fitting (the best epoch is kept)'),
     maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('longest reference decode for value targets'),

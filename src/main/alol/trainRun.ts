@@ -29,6 +29,7 @@ import { RunStore } from './runStore';
 import { fitAdvantages, VALUE_HOLD_OUT } from './advantageStage';
 import { splitHeldOut } from './valueTargets';
 import { samplerFor, stepsFor } from './prioritySampler';
+import { checkRunData, exampleRows, LABEL_CHOSEN, LABEL_REJECTED, LABEL_REWARD, pairResponses, splitOf, type RunRow } from './runData';
 
 /** Bumped when what a checkpoint holds changes, so an old one is refused rather than misread. */
 const CHECKPOINT_FORMAT = 1;
@@ -55,11 +56,6 @@ function fitToContext(prompt: number[], response: number[], context: number): To
 
 /** Real tokens of a sequence, not the padding its batch adds. */
 const tokenCount = (e: TokenExample): number => e.prompt.length + e.response.length;
-
-function splitOf(metadata: Record<string, unknown> | null): string | null {
-  const split = metadata?.split;
-  return typeof split === 'string' ? split : null;
-}
 
 /** prompt + response + EOS as token ids fitted to the context (fitToContext). */
 export function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): TokenExample {
@@ -97,6 +93,33 @@ function restore(policy: Gpt, optimizer: AdamW, tensors: NamedTensors, optimizer
   optimizer.loadState({ step: optimizerStep, m: take('adam.m/'), v: take('adam.v/') });
 }
 
+/** What the run trained on, for its summary: where the items came from, how many, their rewards. */
+function dataReport(source: string, trainItems: number, heldOutItems: number, rewards: Float32Array | null, labels: boolean): Record<string, unknown> {
+  const report: Record<string, unknown> = { source, trainItems, heldOutItems };
+  if (rewards && rewards.length > 0) {
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    for (const r of rewards) {
+      min = Math.min(min, r);
+      max = Math.max(max, r);
+      sum += r;
+    }
+    report.rewards = { count: rewards.length, mean: sum / rewards.length, min, max };
+    if (labels) {
+      // Counted by exact value: the two counts sum to the items exactly when every label is 1 or 0.
+      let chosen = 0;
+      let rejected = 0;
+      for (const r of rewards) {
+        if (r === LABEL_CHOSEN) chosen++;
+        else if (r === LABEL_REJECTED) rejected++;
+      }
+      report.labels = { chosen, rejected };
+    }
+  }
+  return report;
+}
+
 export async function trainRun(ctx: JobContext, runId: number): Promise<Record<string, unknown>> {
   const runs = new RunStore(ctx.db);
   const run = runs.get(runId);
@@ -124,6 +147,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     // Data: the train split where the data has splits; held-out prompts feed the value head.
     const datasets = new DatasetStore(ctx.db);
     const dataset = datasets.get(cfg.data, cfg.dataVersion);
+    checkRunData(cfg, dataset);
     let items: Item[] = [];
     let heldOut: Item[] = [];
     let heldOutFrom: 'validation split' | 'training prompts held out of training' = 'validation split';
@@ -137,16 +161,17 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       }));
       if (pairs.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
     } else {
-      const rows = datasets.allExamples(dataset.name, dataset.version);
-      const toItem = (e: (typeof rows)[number]): Item => ({
+      // A pairs dataset's responses are single responses here, each with its pair's label as its data reward.
+      const rows: RunRow[] = cfg.pairs ? pairResponses(datasets.allPairs(dataset.name, dataset.version), cfg.pairs) : exampleRows(datasets.allExamples(dataset.name, dataset.version));
+      const toItem = (e: RunRow): Item => ({
         prompt: e.prompt,
         response: e.response,
         tokens: encodeExample(tokenizer, eos, context, e.prompt, e.response),
         reward: e.reward,
       });
-      const hasSplits = rows.some((e) => splitOf(e.metadata) !== null);
-      items = rows.filter((e) => !hasSplits || splitOf(e.metadata) === 'train').map(toItem);
-      heldOut = hasSplits ? rows.filter((e) => splitOf(e.metadata) === 'validation').map(toItem) : [];
+      const hasSplits = rows.some((e) => e.split !== null);
+      items = rows.filter((e) => !hasSplits || e.split === 'train').map(toItem);
+      heldOut = hasSplits ? rows.filter((e) => e.split === 'validation').map(toItem) : [];
       if (needs.signal === 'advantage' && heldOut.length === 0) {
         // V must be fitted on prompts the policy never trains on, or its estimate of those prompts'
         // returns leaks into their advantages: without a validation split, 10% of the training
@@ -163,11 +188,12 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let rewards: Float32Array | null = null;
     let rewardSource = 'none';
     if (needs.signal !== null) {
-      if (cfg.reward === 'column') {
+      if (cfg.reward === 'column' || cfg.reward === LABEL_REWARD) {
+        // checkRunData let label through only with pairs, whose every response carries its label.
         const missing = items.findIndex((i) => i.reward === null);
         if (missing >= 0) throw new AppError('invalid_input', `${cfg.algo} needs rewards, and example ${missing + 1} of "${dataset.name}" has none: give --reward`);
         rewards = Float32Array.from(items, (i) => i.reward as number);
-        rewardSource = 'column:reward';
+        rewardSource = cfg.reward === LABEL_REWARD ? 'label (chosen 1, rejected 0)' : 'column:reward';
       } else {
         ctx.progress({ phase: 'scoring', done: 0, total: items.length });
         const fn = await loadReward(cfg.reward, { projectDir: ctx.paths.dir });
@@ -185,7 +211,10 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       if (!reference || !rewards) throw new Error('advantages need the reference and rewards');
       const stage = await fitAdvantages(ctx, {
         dir,
-        config: cfg,
+        // A pair's label is the data's own reward, as a column is: no function to score the
+        // reference's decodes, so V is fitted to the held-out responses' labels (rewardSpec keeps
+        // "label" in the cache key).
+        config: cfg.reward === LABEL_REWARD ? { ...cfg, reward: 'column' } : cfg,
         reference,
         referenceSha: refModel.weightsSha256,
         datasetVersionId: dataset.id,
@@ -308,6 +337,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       model: stored.name,
       steps: totalSteps,
       rewardSource,
+      data: dataReport(needs.pairs ? 'pairs' : cfg.pairs ? `pairs (${cfg.pairs})` : 'examples', needs.pairs ? pairs.length : items.length, heldOut.length, rewards, cfg.reward === LABEL_REWARD && needs.signal !== null),
       finalMetrics: last,
       ...(advantageReport ? { advantages: advantageReport } : {}),
     };

@@ -17,6 +17,7 @@ import { AppError, type AppInfo, type Handlers, type RunConfig } from '../../sha
 import { initBackend, type ForcedBackend } from '../lm/backend';
 import { ModelStore } from '../lm/modelStore';
 import { RunStore } from '../alol/runStore';
+import { checkRunData } from '../alol/runData';
 import { storeDemoTask } from '../data/demo/storeDemo';
 import { SampleStore } from '../samples/sampleStore';
 import { loadReward, scoreAll } from '../rewards/index';
@@ -96,7 +97,7 @@ export function createBackend(options: BackendOptions): Backend {
     if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
     models.get(config.init);
     if (config.ref) models.get(config.ref);
-    datasets.get(config.data, config.dataVersion);
+    checkRunData(config, datasets.get(config.data, config.dataVersion));
     return runs.create(config, `run-${Date.now().toString(36)}`);
   };
   const campaigns = new CampaignStore(db);

@@ -3,6 +3,7 @@
  *   "demo"                                  a built-in
  *   "module:scorer.mjs"                     a user module in the project folder
  *   "rm:helpful-rm"                         a learned reward model in the project (rewardModel.ts)
+ *   "label", "column"                       data, not functions: a run reads them from its dataset (alol/runData.ts)
  *   "demo*0.5+module:scorer.mjs*0.5"        a weighted combination ("combined:" in front is optional)
  * A combination's name is a spec for itself, so a stored source loads back into the same function.
  */
@@ -74,6 +75,9 @@ async function resolveName(name: string, options: LoadRewardOptions): Promise<Re
     // Imported on use: rewardModel.ts imports the training code, which imports this file.
     const { loadRewardModelReward } = await import('./rewardModel');
     return loadRewardModelReward(options.projectDir, name.slice('rm:'.length).trim(), options.initTensors ? { initTensors: options.initTensors } : {});
+  }
+  if (name === 'label') {
+    throw new AppError('reward_spec', "label is a preference pair's own label (chosen 1, rejected 0), not a function: it rewards a pairs dataset's responses in training only (alol train --pairs both --reward label), on its own, not in a sum");
   }
   if (name.startsWith('column:')) {
     throw new AppError('reward_spec', `${name} names a column of imported data, not a function: it cannot score new responses`);
