@@ -25,6 +25,10 @@ export type ResultsRequest = z.infer<typeof ResultsRequest>;
 export const RateInterval = z.object({ estimate: z.number().nullable(), low: z.number().nullable(), high: z.number().nullable() });
 export type RateInterval = z.infer<typeof RateInterval>;
 
+/** The one rule the win rates and the leaderboard share, in the words the Results screen, the report and the README use. */
+export const SEPARATION_RULE =
+  'Two systems are separable when their win rate’s 95% interval excludes 50%; a system ranks below another only then. Both tables come from the same bootstrap over rated items.';
+
 /** System a against system b on one criterion: a's wins, ties and losses, and a's win rate (a tie is half a win). */
 export const PairResult = z.object({
   a: z.string(),

@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { reportHtml } from '../../src/main/report/html';
 import { escapeXml, histogramChart, intervalChart, lineChart, niceAxis } from '../../src/main/report/svg';
-import { wilson } from '../../src/main/report/winRates';
-import { Results } from '../../src/shared/results';
+import { Results, SEPARATION_RULE } from '../../src/shared/results';
 
 const hostile = '<img src="https://evil.example/x.png" onerror="alert(1)">';
 
@@ -29,25 +28,26 @@ function sample(): Results {
       {
         criterion: 'helpful',
         comparisons: 12,
-        pairs: [{ a: 'sys-alpha', b: 'sys-beta', wins: 6, ties: 4, losses: 2, n: 12, winRate: 8 / 12, ci: wilson(8, 12) }],
+        pairs: [{ a: 'sys-alpha', b: 'sys-beta', wins: 6, ties: 4, losses: 2, bothGood: 1, bothBad: 3, n: 12, winRate: 8 / 12, bothGoodRate: 1 / 12, bothBadRate: 3 / 12, ci: { estimate: 8 / 12, low: 0.4167, high: 0.875 }, ahead: null }],
         leaderboard: [
-          { system: 'sys-alpha', strength: Math.SQRT2, score: 1060.2, low: 990.5, high: 1140.1, rank: 1, games: 12 },
-          { system: 'sys-beta', strength: Math.SQRT1_2, score: 939.8, low: 859.9, high: 1009.5, rank: 1, games: 12 },
+          { system: 'sys-alpha', strength: Math.SQRT2, score: 1060.2, low: 990.5, high: 1140.1, rank: 1, notSeparableFrom: ['sys-beta'], games: 12 },
+          { system: 'sys-beta', strength: Math.SQRT1_2, score: 939.8, low: 859.9, high: 1009.5, rank: 1, notSeparableFrom: ['sys-alpha'], games: 12 },
         ],
         regularised: false,
       },
       {
         criterion: 'safe',
         comparisons: 12,
-        pairs: [{ a: 'sys-alpha', b: 'sys-beta', wins: 2, ties: 2, losses: 8, n: 12, winRate: 0.25, ci: wilson(3, 12) }],
+        pairs: [{ a: 'sys-alpha', b: 'sys-beta', wins: 2, ties: 2, losses: 8, bothGood: 2, bothBad: 0, n: 12, winRate: 0.25, bothGoodRate: 2 / 12, bothBadRate: 0, ci: { estimate: 0.25, low: 0.0833, high: 0.4583 }, ahead: 'sys-beta' }],
         leaderboard: [
-          { system: 'sys-beta', strength: 1.73, score: 1095.4, low: 1020, high: 1200, rank: 1, games: 12 },
-          { system: 'sys-alpha', strength: 0.577, score: 904.6, low: 800, high: 980, rank: 2, games: 12 },
+          { system: 'sys-beta', strength: 1.73, score: 1095.4, low: 1020, high: 1200, rank: 1, notSeparableFrom: [], games: 12 },
+          { system: 'sys-alpha', strength: 0.577, score: 904.6, low: 800, high: 980, rank: 2, notSeparableFrom: [], games: 12 },
         ],
         regularised: true,
       },
     ],
     agreement: [{ campaign: 'pilot', criteria: [agreement('helpful'), agreement('safe')] }],
+    datasetAgreement: [],
     models: [
       {
         model: 'sys-alpha',
@@ -106,10 +106,15 @@ describe('reportHtml', () => {
 
   it('shows the systems, the win rates with their intervals, the leaderboard and charts', () => {
     for (const system of ['sys-alpha', 'sys-beta']) expect(html).toContain(system);
-    const ci = wilson(8, 12);
     expect(html).toContain('66.7%');
-    expect(html).toContain(`[${(ci.low! * 100).toFixed(1)}%, ${(ci.high! * 100).toFixed(1)}%]`);
+    expect(html).toContain('[41.7%, 87.5%]');
     expect(html).toContain('25.0%');
+    // Both good and both bad beside win/tie/loss, and the pair's separability in the same words as the leaderboard's.
+    expect(html).toContain('8.3% <span class="muted">(1)</span>');
+    expect(html).toContain('25.0% <span class="muted">(3)</span>');
+    expect(html).toContain('<span class="muted">not separable</span>');
+    expect(html).toContain('sys-beta ahead');
+    expect(html).toContain(escapeXml(SEPARATION_RULE));
     expect(html).toContain('1060.2');
     expect(html).toContain('[990.5, 1140.1]');
     expect(html).toMatch(/shrunk towards the average/);

@@ -9,6 +9,7 @@ import type { AgreementSummary } from '../../shared/rating';
 import type { CriterionResults, ModelResults, RateInterval, Results, RunCurves } from '../../shared/results';
 import { shortNumber } from '../../shared/chartMath';
 import { escapeXml as esc, histogramChart, intervalChart, lineChart } from './svg';
+import { SEPARATION_RULE } from '../../shared/results';
 
 export interface ReportOptions {
   generatedAt: Date;
@@ -44,20 +45,30 @@ function winRates(c: CriterionResults): string {
     String(p.wins),
     String(p.ties),
     String(p.losses),
+    `${percent(p.bothGoodRate)} <span class="muted">(${p.bothGood})</span>`,
+    `${percent(p.bothBadRate)} <span class="muted">(${p.bothBad})</span>`,
     String(p.n),
     `<strong>${percent(p.winRate)}</strong>`,
     interval(p.ci, percent),
+    p.n === 0 ? '<span class="muted">never met</span>' : p.ahead === null ? '<span class="muted">not separable</span>' : `${esc(p.ahead)} ahead`,
   ]);
   const chart = intervalChart(
-    c.pairs.map((p) => ({ label: `${p.a} vs ${p.b}`, value: p.winRate, low: p.ci.low, high: p.ci.high, note: p.winRate === null ? 'never compared' : `${percent(p.winRate)} (n = ${p.n})` })),
-    { min: 0, max: 1, reference: 0.5, label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: win rate of the first system of each pair, with 95% Wilson intervals`, format: (v) => `${Math.round(v * 100)}%` },
+    c.pairs.map((p) => ({ label: `${p.a} vs ${p.b}`, value: p.winRate, low: p.ci.low, high: p.ci.high, note: p.winRate === null ? 'never compared' : `${percent(p.winRate)} (n = ${p.n})${p.ahead === null ? ', not separable' : ''}` })),
+    { min: 0, max: 1, reference: 0.5, label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: win rate of the first system of each pair, with 95% bootstrap intervals`, format: (v) => `${Math.round(v * 100)}%` },
   );
-  return `${table(['Pair (a vs b)', 'a wins', 'ties', 'a loses', 'n', 'a’s win rate', '95% interval'], rows, new Set([1, 2, 3, 4, 5]))}<figure>${chart}<figcaption>Win rate of a over b, a tie counted as half a win; whiskers are 95% Wilson intervals; the line marks 50%.</figcaption></figure>`;
+  return `${table(['Pair (a vs b)', 'a wins', 'ties', 'a loses', 'both good', 'both bad', 'n', 'a’s win rate', '95% interval', 'separable'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}<figure>${chart}<figcaption>Win rate of a over b, a tie counted as half a win; whiskers are 95% bootstrap intervals over rated items; the line marks 50%.</figcaption></figure>`;
 }
 
 function leaderboard(c: CriterionResults): string {
   if (c.leaderboard.length === 0) return '<p class="muted">No comparisons yet.</p>';
-  const rows = c.leaderboard.map((r) => [String(r.rank), esc(r.system), `<strong>${r.score.toFixed(1)}</strong>`, `[${r.low.toFixed(1)}, ${r.high.toFixed(1)}]`, String(r.games)]);
+  const rows = c.leaderboard.map((r) => [
+    String(r.rank),
+    esc(r.system),
+    `<strong>${r.score.toFixed(1)}</strong>`,
+    `[${r.low.toFixed(1)}, ${r.high.toFixed(1)}]`,
+    String(r.games),
+    r.notSeparableFrom.length === 0 ? '–' : r.notSeparableFrom.map(esc).join(', '),
+  ]);
   const chart = intervalChart(
     c.leaderboard.map((r) => ({ label: `${r.rank}. ${r.system}`, value: r.score, low: r.low, high: r.high, note: r.score.toFixed(1) })),
     { reference: 1000, label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: Bradley-Terry scores with 95% bootstrap intervals`, format: (v) => String(Math.round(v)) },
@@ -65,7 +76,7 @@ function leaderboard(c: CriterionResults): string {
   const note = c.regularised
     ? '<p class="note">Some system won or lost every comparison against the rest (or never met it): its score was shrunk towards the average by one virtual game, half won, against an average system, so it is less extreme than the data alone would say.</p>'
     : '';
-  return `${table(['Rank', 'System', 'Score', '95% interval', 'Comparisons'], rows, new Set([0, 2, 4]))}${note}<figure>${chart}<figcaption>Elo-like scale: the average system at 1000, 400 points = 10:1 odds. Systems whose intervals overlap share a rank.</figcaption></figure>`;
+  return `${table(['Rank', 'System', 'Score', '95% interval', 'Comparisons', 'Not separable from'], rows, new Set([0, 2, 4]))}${note}<figure>${chart}<figcaption>Elo-like scale: the average system at 1000, 400 points = 10:1 odds. ${esc(SEPARATION_RULE)}</figcaption></figure>`;
 }
 
 function agreement(campaign: string, summaries: readonly AgreementSummary[]): string {
@@ -173,12 +184,12 @@ export function reportHtml(results: Results, options: ReportOptions): string {
     `<header><h1>Results: ${esc(scope)}</h1><p class="meta">Systems: ${results.systems.length === 0 ? 'none' : results.systems.map((s) => `<strong>${esc(s)}</strong>`).join(', ')} · ${comparisons} rated comparisons${
       results.campaign === null && results.campaigns.length > 0 ? ` · campaigns: ${results.campaigns.map(esc).join(', ')}` : ''
     } · generated ${esc(options.generatedAt.toISOString())} by A-LoL Studio ${esc(options.version)} (bootstrap seed ${results.seed}, ${results.reps} replicates)</p></header>`,
-    `<section id="win-rates"><h2>Win rates</h2>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${winRates(c)}`).join('')}</section>`,
+    `<section id="win-rates"><h2>Win rates</h2><p>${esc(SEPARATION_RULE)}</p>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${winRates(c)}`).join('')}</section>`,
     `<section id="leaderboard"><h2>Leaderboard (Bradley-Terry)</h2>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${leaderboard(c)}`).join('')}</section>`,
     `<section id="agreement"><h2>Agreement between annotators</h2>${results.agreement.length === 0 ? '<p class="muted">No campaign.</p>' : results.agreement.map((a) => agreement(a.campaign, a.criteria)).join('')}</section>`,
     `<section id="models"><h2>Sampled responses per model</h2>${models(results.models)}</section>`,
     `<section id="training"><h2>Training curves</h2>${curves(results.runs)}</section>`,
-    `<footer><p>Comparisons are the first ratings of pair items (not gold items, swapped repeats, skipped or flagged ones). Per criterion, “both good” and “both bad” are ties, counted as half a win to each side. Win-rate intervals are Wilson score intervals at 95%; Bradley-Terry strengths are fitted by MM with ties as half wins, with percentile bootstrap intervals over comparisons, and a system’s rank is 1 + the systems whose interval lies wholly above its own. Distinct-n is corpus-level over lower-cased whitespace tokens.</p></footer>`,
+    `<footer><p>Comparisons are the first ratings of pair items (not gold items, swapped repeats, skipped or flagged ones). Per criterion, “both good” and “both bad” are ties, counted as half a win to each side. Both good and both bad are also counted apart, per pair. Bradley-Terry strengths are fitted by MM with ties as half wins. One percentile bootstrap over rated items (all of an item’s ratings travel together) gives the 95% intervals of the win rates and of the scores; a pair is separable when its win-rate interval excludes 50%, and a system’s rank is 1 + the systems ahead of it on a separable pair. Distinct-n is corpus-level over lower-cased whitespace tokens.</p></footer>`,
   ];
   return `<!doctype html>
 <html lang="en">

@@ -20,6 +20,8 @@ import { chosenOrFirst } from './choice';
 import { JobRun } from './jobRun.svelte';
 import { PathExport } from './pathExport.svelte';
 import { RetrainState } from './retrain.svelte';
+import { CampaignItemsState } from './campaignItems.svelte';
+import type { ItemFilter } from '../../../shared/itemBrowser';
 
 /** How often an open campaign is asked for again while its page is visible: ratings come from elsewhere. */
 const POLL_MS = 4000;
@@ -267,6 +269,7 @@ export class CampaignView {
   readonly name: string;
   readonly exporter: RatingsExportState;
   readonly retrain: RetrainState;
+  readonly items: CampaignItemsState;
   readonly #client: Client;
   readonly #rate: (target: RatingTarget) => void;
   readonly #origin: () => string;
@@ -322,6 +325,7 @@ export class CampaignView {
     this.#origin = origin;
     this.exporter = new RatingsExportState(client, name);
     this.retrain = new RetrainState(client, name);
+    this.items = new CampaignItemsState(client, name);
   }
 
   get summary(): CampaignSummary | null {
@@ -572,6 +576,12 @@ export class CampaignsState {
     if (this.#open?.name === name) return;
     this.#open?.close();
     this.#open = new CampaignView(this.#client, name, this.#list.find((c) => c.name === name) ?? null, this.#rate, this.#origin);
+  }
+
+  /** Opens a campaign's page with its item browser showing what `filter` selects (the items behind a Results figure). */
+  openItems(campaign: string, filter: ItemFilter): void {
+    this.openCampaign(campaign);
+    this.#open?.items.show(filter);
   }
 
   closeCampaign(): void {

@@ -1,6 +1,7 @@
 import type { AppErrorShape } from '../../../shared/contract';
 import type { CampaignSummary, Criterion } from '../../../shared/rating';
 import type { Results, RunCurves } from '../../../shared/results';
+export { SEPARATION_RULE } from '../../../shared/results';
 import { errorShape, type Client } from '../lib/client';
 import { mainCharts, moreCharts } from '../lib/runMetrics';
 import { chartsOf, type ChartData } from './runs.svelte';
