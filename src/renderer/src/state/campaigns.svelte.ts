@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  absolutePath,
   CampaignCreate,
   GenerateSettings,
   ratingsFormats,
@@ -79,6 +80,9 @@ function defaultNumbers(): Record<NumberKey, number | null> {
 const MIN_MODELS = 2;
 const MAX_MODELS = 8;
 
+/** What a campaign rates: systems compared on a dataset's prompts, or a dataset's own pairs (relabelling). */
+export type CampaignKind = 'systems' | 'pairs';
+
 /** The "New campaign" form: its fields, checked against the contract as they change, and the preparation job. */
 export class CampaignFormState {
   readonly #client: Client;
@@ -94,12 +98,32 @@ export class CampaignFormState {
   #dataset = $state.raw('');
   #split = $state.raw('');
   #guidelines = $state.raw('');
+  #kind = $state.raw<CampaignKind>('systems');
+  /** Relabelling: every pair of the dataset rather than n of them. */
+  #allPairs = $state.raw(false);
+  /** Comparing: the dataset's own answers as one more system (data:DATASET). */
+  #withData = $state.raw(false);
+  #goldFile = $state.raw('');
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   numbers = $state<Record<NumberKey, number | null>>(defaultNumbers());
 
-  /** The models chosen that the project still has, in the project's order. */
-  readonly models: string[] = $derived.by(() => this.#models().filter((m) => this.#chosen.includes(m.name)).map((m) => m.name));
-  readonly dataset = $derived.by(() => chosenOrFirst(this.#datasets(), this.#dataset));
+  /** The datasets this kind of campaign can use: any for prompts, those with pairs for relabelling. */
+  readonly datasetChoices: DatasetSummary[] = $derived.by(() => (this.#kind === 'pairs' ? this.#datasets().filter((d) => d.pairs > 0) : this.#datasets()));
+  readonly dataset = $derived.by(() => chosenOrFirst(this.datasetChoices, this.#dataset));
+  /** The systems compared: the models chosen that the project still has, in the project's order, and the dataset's own answers when asked for. */
+  readonly models: string[] = $derived.by(() => [
+    ...this.#models().filter((m) => this.#chosen.includes(m.name)).map((m) => m.name),
+    ...(this.#withData && this.dataset !== '' ? [`data:${this.dataset}`] : []),
+  ]);
+  readonly goldFileProblem: string | null = $derived.by(() => {
+    const path = this.#goldFile.trim();
+    if (path === '') return null;
+    const checked = absolutePath.safeParse(path);
+    return checked.success ? null : (checked.error.issues[0]?.message ?? 'not a path');
+  });
+  readonly datasetProblem: string | null = $derived.by(() =>
+    this.#kind === 'pairs' && this.#datasets().length > 0 && this.datasetChoices.length === 0 ? 'no dataset has preference pairs: import one on the Data screen' : null,
+  );
   readonly nameProblem: string | null = $derived.by(() => {
     const name = this.#name.trim();
     if (name === '') return null;
@@ -108,6 +132,7 @@ export class CampaignFormState {
     return this.#taken(name) ? 'a campaign of this name exists already' : null;
   });
   readonly modelsProblem: string | null = $derived.by(() => {
+    if (this.#kind === 'pairs') return null;
     const n = this.models.length;
     if (n < MIN_MODELS) return `pick ${MIN_MODELS} or more models (${n} picked)`;
     if (n > MAX_MODELS) return `at most ${MAX_MODELS} models`;
@@ -117,6 +142,11 @@ export class CampaignFormState {
     const numbers = this.numbers;
     const options = CampaignOptions.safeParse(this.#optionsInput());
     const problems: Partial<Record<NumberKey, string>> = options.success ? {} : fieldIssues(options.error, optionKeys, numbers);
+    if (this.#kind === 'pairs') {
+      // Nothing is sampled; n is a number of pairs, or all of them.
+      const { n, ...rest } = problems;
+      return this.#allPairs ? rest : { ...rest, ...(n ? { n } : {}) };
+    }
     const settings = GenerateSettings.safeParse({ maxNewTokens: numbers.maxNewTokens ?? Number.NaN });
     if (!settings.success) return { ...problems, ...fieldIssues(settings.error, ['maxNewTokens'] as const, numbers) };
     // A response needs room in every model's context beside the prompt.
@@ -130,6 +160,8 @@ export class CampaignFormState {
       this.#name.trim() !== '' &&
       this.nameProblem === null &&
       this.modelsProblem === null &&
+      this.datasetProblem === null &&
+      this.goldFileProblem === null &&
       this.dataset !== '' &&
       Object.keys(this.problems).length === 0 &&
       !this.run.busy,
@@ -182,6 +214,30 @@ export class CampaignFormState {
   set guidelines(value: string) {
     this.#guidelines = value;
   }
+  get kind(): CampaignKind {
+    return this.#kind;
+  }
+  set kind(value: CampaignKind) {
+    this.#kind = value;
+  }
+  get allPairs(): boolean {
+    return this.#allPairs;
+  }
+  set allPairs(value: boolean) {
+    this.#allPairs = value;
+  }
+  get withData(): boolean {
+    return this.#withData;
+  }
+  set withData(value: boolean) {
+    this.#withData = value;
+  }
+  get goldFile(): string {
+    return this.#goldFile;
+  }
+  set goldFile(value: string) {
+    this.#goldFile = value;
+  }
 
   resetNumbers(): void {
     this.numbers = defaultNumbers();
@@ -191,14 +247,16 @@ export class CampaignFormState {
   get input(): Input<'campaigns.create'> {
     const split = this.#split.trim();
     const guidelines = this.#guidelines;
-    return {
+    const goldFile = this.#goldFile.trim();
+    const source = { dataset: this.dataset, ...(split !== '' ? { split } : {}) };
+    const common = {
       name: this.#name.trim(),
-      models: this.models,
-      prompts: { dataset: this.dataset, ...(split !== '' ? { split } : {}) },
       ...this.#optionsInput(),
       ...(guidelines.trim() !== '' ? { guidelines } : {}),
-      settings: { maxNewTokens: this.numbers.maxNewTokens ?? Number.NaN },
+      ...(goldFile !== '' ? { goldFile } : {}),
     };
+    if (this.#kind === 'pairs') return { ...common, pairs: source, ...(this.#allPairs ? { n: 'all' as const } : {}) };
+    return { ...common, models: this.models, prompts: source, settings: { maxNewTokens: this.numbers.maxNewTokens ?? Number.NaN } };
   }
 
   async start(): Promise<void> {
