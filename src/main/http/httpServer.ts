@@ -229,8 +229,13 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     } catch {
       throw new HttpError(404, 'not_found', `not found: ${pathname}`);
     }
+    // Browsers honour COOP only on a trustworthy origin (loopback here) and log an error for it
+    // on any other, such as a LAN address: there it is left out, since it would do nothing.
+    const { 'Cross-Origin-Opener-Policy': coop, ...others } = SECURITY_HEADERS;
+    const loopback = /^(127\.[\d.]+|localhost|\[::1\]):\d+$/.test(req.headers.host ?? '');
     res.writeHead(200, {
-      ...SECURITY_HEADERS,
+      ...others,
+      ...(loopback && coop ? { 'Cross-Origin-Opener-Policy': coop } : {}),
       'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': body.length,
     });

@@ -56,6 +56,12 @@ export class AppState {
     this.#screen = 'rate';
   }
 
+  /** A screen as a route names it (Back, a reload): the Rate screen with its rater, or without one (the chooser). */
+  follow(screen: ScreenId, rating: RatingTarget | null): void {
+    if (screen === 'rate') this.#rating = rating;
+    this.#screen = screen;
+  }
+
   async loadInfo(): Promise<void> {
     try {
       this.#info = await this.#client.call('app.info', {});
