@@ -63,7 +63,8 @@ Sampling and scoring:
                                          score responses with a reward function
 Training:
   train --algo A --data DATASET --init MODEL [--ref MODEL] --out NAME [--steps --batch --grad-accum --lr
-        --eps --beta --kl-beta --seed --reward demo|column|FILE.mjs --value-decodes K ...]
+        --eps --beta --kl-beta --seed --reward demo|column|label|rm:NAME|FILE.mjs --value-decodes K ...]
+        [--pairs both|chosen|rejected]   (a pairs dataset's responses as single responses, e.g. --reward label)
                                          train with A-LoL, a variant or a baseline (alol train --help)
   runs                                   list runs
   run show ID | run resume ID | run cancel ID
@@ -83,6 +84,8 @@ Rating:
                                          a (prompt, response, reward) dataset from the ratings
   rewards model C --name RM [--base MODEL --rule R --epochs 20 --held-out 0.2 --seed 0]
                                          a reward model on the rated pairs (held-out accuracy); use it as --reward rm:RM
+  rewards model --dataset DATASET[:split] --name RM --base MODEL [--epochs 20 --held-out 0.2 --seed 0]
+                                         the same on a dataset's own pairs (default: its train split)
   retrain --campaign C [--algo a_lol --ref MODEL --out NAME --steps 100 --lr 2e-3 --rule R --next-campaign C2]
                                          ratings -> rewards -> A-LoL from the reference -> a campaign of new vs reference
 Results:

@@ -258,23 +258,39 @@ export const ratingCommands: Record<string, Command> = {
     },
   },
   'rewards model': {
-    options: { name: { type: 'string' }, base: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, 'held-out': { type: 'string' }, seed: { type: 'string' }, ...ruleOptions },
+    options: { name: { type: 'string' }, dataset: { type: 'string' }, base: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, 'held-out': { type: 'string' }, seed: { type: 'string' }, ...ruleOptions },
     async run(backend, values, positionals) {
-      const campaign = one(positionals, 'campaign name', 'rewards model');
-      const input = {
-        campaign,
+      const training = {
         name: required(values, 'name', 'rewards model'),
-        ...defined({ base: text(values, 'base'), epochs: integer(values, 'epochs'), batch: integer(values, 'batch'), lr: decimal(values, 'lr'), heldOut: decimal(values, 'held-out'), seed: integer(values, 'seed') }),
-        ...rule(values),
+        ...defined({ epochs: integer(values, 'epochs'), batch: integer(values, 'batch'), lr: decimal(values, 'lr'), heldOut: decimal(values, 'held-out'), seed: integer(values, 'seed') }),
       };
+      // Either a campaign (positional) or --dataset DATASET[:split], never both.
+      const data = text(values, 'dataset');
+      let input: Input<'rewards.trainModel'>;
+      if (data !== undefined) {
+        if (positionals.length > 0) throw new UsageError('rewards model: give a campaign or --dataset, not both');
+        if (text(values, 'rule') !== undefined || text(values, 'helpful-weight') !== undefined) throw new UsageError('rewards model: --rule and --helpful-weight are for a campaign\'s ratings; a dataset\'s pairs are chosen and rejected already');
+        const colon = data.lastIndexOf(':');
+        const dataset = colon > 0 ? data.slice(0, colon) : data;
+        const split = colon > 0 ? data.slice(colon + 1) : undefined;
+        if (split === '') throw new UsageError(`--dataset ${data}: name the split after the colon, or leave the colon out`);
+        input = { dataset, ...defined({ split }), base: required(values, 'base', 'rewards model --dataset'), ...training };
+      } else {
+        input = { campaign: one(positionals, 'campaign name (or --dataset DATASET[:split])', 'rewards model'), ...defined({ base: text(values, 'base') }), ...training, ...rule(values) };
+      }
       const json = values.json === true;
       const result = await runJob(backend, json, () => call(backend, 'rewards.trainModel', input));
       const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : 'n/a');
-      const pairs = result.pairs as { total: number; train: number; heldOut: number };
+      const pairs = result.pairs as { total: number; train: number; heldOut: number; heldOutPrompts: number };
+      const interval = result.heldOutInterval as { low: number | null; high: number | null };
+      const dataset = result.dataset as { name: string; version: number; split: string | null } | null;
+      const from = dataset
+        ? `dataset "${dataset.name}" v${dataset.version}${dataset.split === null ? '' : ` (split ${dataset.split})`}`
+        : `campaign "${String(result.campaign)}" (rule ${String(result.rule)})`;
       print(json, result, () =>
         [
-          `Reward model "${String(result.name)}" on ${String(result.backbone)}, from campaign "${String(result.campaign)}" (rule ${String(result.rule)}): ${pairs.total} pairs, ${pairs.train} trained on, ${pairs.heldOut} held out.`,
-          `  held-out accuracy ${pct(result.heldOutAccuracy)}, train accuracy ${pct(result.trainAccuracy)}`,
+          `Reward model "${String(result.name)}" on ${String(result.backbone)}, from ${from}: ${pairs.total} pairs, ${pairs.train} trained on, ${pairs.heldOut} held out (${pairs.heldOutPrompts} whole prompts).`,
+          `  held-out accuracy ${pct(result.heldOutAccuracy)} (95% Wilson interval ${pct(interval.low)} to ${pct(interval.high)}), train accuracy ${pct(result.trainAccuracy)}`,
           `Score with it: --reward ${String(result.reward)}`,
         ].join('\n'),
       );

@@ -414,23 +414,49 @@ export const RetrainRequest = z
 export type RetrainRequest = z.infer<typeof RetrainRequest>;
 
 export const ratingsFormats = ['raw', 'trl-preference', 'trl-unpaired', 'rewards'] as const;
+/** The files of an exported model (a Hugging Face GPT-2 folder). */
+export const modelFiles = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
 export const exportCriteria = ['helpful', 'safe', 'both'] as const;
 
-/** A learned reward model from a campaign's rated pairs (Bradley-Terry on a frozen backbone); score with the reward rm:NAME. */
-export const RewardModelRequest = z
+/** How a reward model is trained, whatever its pairs come from. */
+const rewardModelTraining = {
+  name: datasetName.describe('the reward model; score with the reward rm:NAME'),
+  epochs: z.number().int().min(1).max(10_000).default(20),
+  batch: z.number().int().min(1).max(1024).default(16).describe('pairs per optimizer step'),
+  lr: z.number().positive().max(1).default(1e-3),
+  heldOut: z.number().gt(0).lt(1).default(0.2).describe('share of prompts held out, whole (at least one)'),
+  seed: z.number().int().nonnegative().default(0),
+};
+
+/** From a campaign's rated pairs, under a rule. */
+export const RewardModelFromCampaign = z
   .object({
     campaign: datasetName,
-    name: datasetName.describe('the reward model; score with the reward rm:NAME'),
     base: modelName.optional().describe("the frozen backbone (default: the campaign's first system)"),
-    epochs: z.number().int().min(1).max(10_000).default(20),
-    batch: z.number().int().min(1).max(1024).default(16).describe('pairs per optimizer step'),
-    lr: z.number().positive().max(1).default(1e-3),
-    heldOut: z.number().gt(0).lt(1).default(0.2).describe('share of prompts held out (at least one pair)'),
-    seed: z.number().int().nonnegative().default(0),
+    ...rewardModelTraining,
   })
   .extend(RewardRule.shape)
   .strict();
+
+/** From a dataset's own (chosen, rejected) pairs: the split named, else the train split, else all of them. */
+export const RewardModelFromDataset = z
+  .object({
+    dataset: datasetName,
+    version: z.number().int().positive().optional(),
+    split: z.string().min(1).max(100).optional().describe('the pairs of this split (default: the train split, or every pair when the data has no splits)'),
+    base: modelName.describe('the frozen backbone'),
+    ...rewardModelTraining,
+  })
+  .strict();
+
+/**
+ * A learned reward model (Bradley-Terry on a frozen backbone), from a campaign's ratings or a
+ * dataset's pairs: one source or the other, told apart by its field; score with the reward rm:NAME.
+ */
+export const RewardModelRequest = z.union([RewardModelFromCampaign, RewardModelFromDataset]);
 export type RewardModelRequest = z.infer<typeof RewardModelRequest>;
+export type RewardModelFromCampaign = z.infer<typeof RewardModelFromCampaign>;
+export type RewardModelFromDataset = z.infer<typeof RewardModelFromDataset>;
 
 export const methods = {
   'app.info': { input: z.object({}).strict(), output: AppInfo },

@@ -64,6 +64,10 @@ describe('Results screen', () => {
       await expect.poll(() => row.getByTestId('winrate-value').innerText()).toBe(percent(pair.winRate!));
       expect(await row.getByTestId('winrate-counts').innerText()).toBe(`${pair.wins} / ${pair.ties} / ${pair.losses}`);
       expect(await row.getByTestId('winrate-ci').innerText()).toBe(`${percent(pair.ci.low!)} to ${percent(pair.ci.high!)}`);
+      // Both good and both bad apart, and whether the pair is separable: the leaderboard below says the same.
+      expect(await row.getByTestId('winrate-both-good').innerText()).toBe(`${percent(pair.bothGoodRate!)} (${pair.bothGood})`);
+      expect(await row.getByTestId('winrate-both-bad').innerText()).toBe(`${percent(pair.bothBadRate!)} (${pair.bothBad})`);
+      expect(await row.getByTestId('winrate-separable').innerText()).toBe(pair.ahead === null ? 'not separable' : `${pair.ahead} ahead`);
       expect(await block.getByTestId('winrate-chart').count()).toBe(1);
 
       const board = page.locator(`[data-testid="leaderboard"][data-criterion="${c.criterion}"]`);
@@ -73,6 +77,8 @@ describe('Results screen', () => {
       expect(await rows.getByTestId('leaderboard-score').allInnerTexts()).toEqual(c.leaderboard.map((r) => score(r.score)));
       expect(await rows.getByTestId('leaderboard-ci').allInnerTexts()).toEqual(c.leaderboard.map((r) => `${score(r.low)} to ${score(r.high)}`));
       expect(await board.locator('[data-testid="leaderboard-chart"] circle').count()).toBe(c.leaderboard.length);
+      expect(await rows.getByTestId('leaderboard-not-separable').allInnerTexts()).toEqual(c.leaderboard.map((r) => (r.notSeparableFrom.length === 0 ? '—' : r.notSeparableFrom.join(', '))));
+      expect(new Set(c.leaderboard.map((r) => r.rank)).size === 2).toBe(pair.ahead !== null);
     }
   });
 
