@@ -32,7 +32,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, isSampleSet, methods, type RewardModelRequest } from '../../shared/contract';
+import { AppError, isSampleSet, methods, type RewardModelFromDataset, type RewardModelRequest } from '../../shared/contract';
 import type { RewardRule } from '../../shared/rating';
 import type { Db } from '../db/openDb';
 import type { JobContext } from '../jobs/jobKinds';
@@ -52,6 +52,9 @@ import { adamW, distinctSequences, headOnStates, heldOutPrompts, promptStates, s
 import { CampaignStore } from '../rating/campaignStore';
 import { comparisons } from '../rating/exportRatings';
 import { storedRatings } from '../rating/storedRatings';
+import { wilson, type RateInterval } from '../report/winRates';
+import { DatasetStore } from '../data/datasetStore';
+import { splitOf } from '../alol/runData';
 import { itemPreferences } from './fromRatings';
 import type { RewardFunction } from './rewardFunction';
 
@@ -61,6 +64,8 @@ export const REWARD_MODEL_FORMAT_VERSION = 1;
 export const REWARD_MODELS_FOLDER = 'reward-models';
 const HEAD_FILE = 'head.safetensors';
 const INFO_FILE = 'reward-model.json';
+/** The held-out pairs' ids (dataset pair rows, or campaign items): what the model never trained on. */
+const HELD_OUT_FILE = 'held-out.json';
 
 export const REWARD_MODEL_DEFAULTS = { epochs: 20, batchSize: 16, lr: 1e-3, weightDecay: 1e-2, dropout: 0.1, heldOut: 0.2 } as const;
 
@@ -121,6 +126,8 @@ export interface RewardFitReport {
   sequences: number;
   /** Held out by group (prompt) or, with a single group, by pair. */
   splitBy: 'group' | 'pair';
+  /** Indices (into the pairs given) of the held-out pairs, ascending. */
+  heldOutPairs: number[];
 }
 
 export interface FitRewardModelOptions {
@@ -272,7 +279,7 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
     const r = logitsOfStates(head, states, batchSize);
     return {
       head,
-      report: { epochs: reports, train: pairMetrics(r, pairs, trainPairs), heldOut: pairMetrics(r, pairs, heldOutPairs), center, sequences: sequences.length, splitBy },
+      report: { epochs: reports, train: pairMetrics(r, pairs, trainPairs), heldOut: pairMetrics(r, pairs, heldOutPairs), center, sequences: sequences.length, splitBy, heldOutPairs },
     };
   } catch (error) {
     head.dispose();
@@ -299,14 +306,17 @@ export interface RewardModelInfo {
   version: number;
   name: string;
   backbone: { name: string; folder: string; weightsSha256: string };
-  campaign: string;
-  rule: RewardRule['rule'];
-  helpfulWeight: number;
+  /** The source of the pairs: a campaign under a rule, or a dataset's own pairs (the other fields null). */
+  campaign: string | null;
+  rule: RewardRule['rule'] | null;
+  helpfulWeight: number | null;
+  dataset: { name: string; version: number; split: string | null } | null;
   /** What a score is. */
   output: 'sigmoid(r), r centred on the training responses';
   options: { epochs: number; batchSize: number; lr: number; heldOut: number; seed: number; dropout: number; weightDecay: number };
   pairs: { total: number; train: number; heldOut: number; splitBy: RewardFitReport['splitBy'] };
-  metrics: { train: PairMetrics; heldOut: PairMetrics };
+  /** heldOutAccuracy: the held-out accuracy with its Wilson 95% interval (report/winRates.ts). */
+  metrics: { train: PairMetrics; heldOut: PairMetrics; heldOutAccuracy: RateInterval };
   epochs: RewardEpochReport[];
   createdAt: string;
 }
@@ -320,7 +330,7 @@ export function rewardModelDir(paths: Pick<ProjectPaths, 'models'>, name: string
 }
 
 /** Writes the folder under a temporary name and moves it into place; an existing name is refused, never overwritten. */
-export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: ValueHead, info: RewardModelInfo): string {
+export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: ValueHead, info: RewardModelInfo, heldOut?: HeldOutPairs): string {
   const final = rewardModelDir(paths, info.name);
   if (existsSync(final)) throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
   mkdirSync(rewardModelsDir(paths), { recursive: true });
@@ -329,6 +339,7 @@ export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: Value
   try {
     head.save(join(staging, HEAD_FILE));
     writeFileSync(join(staging, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+    if (heldOut) writeFileSync(join(staging, HELD_OUT_FILE), `${JSON.stringify(heldOut)}\n`);
     try {
       renameSync(staging, final);
     } catch (error) {
@@ -342,10 +353,21 @@ export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: Value
   return final;
 }
 
+export interface HeldOutPairs {
+  of: 'dataset pairs' | 'campaign items';
+  ids: number[];
+}
+
+/** The held-out pairs a reward model was saved with; null for a model saved without them. */
+export function readHeldOutPairs(paths: Pick<ProjectPaths, 'models'>, name: string): HeldOutPairs | null {
+  const file = join(rewardModelDir(paths, name), HELD_OUT_FILE);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HeldOutPairs) : null;
+}
+
 export function readRewardModelInfo(paths: Pick<ProjectPaths, 'models'>, name: string): RewardModelInfo {
   const dir = rewardModelDir(paths, name);
   const file = join(dir, INFO_FILE);
-  if (!existsSync(file)) throw new AppError('reward_spec', `rm:${name}: no reward model named "${name}" (no ${file}); train one with alol rewards model CAMPAIGN --name ${name}`);
+  if (!existsSync(file)) throw new AppError('reward_spec', `rm:${name}: no reward model named "${name}" (no ${file}); train one with alol rewards model CAMPAIGN --name ${name}, or alol rewards model --dataset DATASET --name ${name} --base MODEL`);
   const info = JSON.parse(readFileSync(file, 'utf8')) as RewardModelInfo;
   if (info.format !== REWARD_MODEL_FORMAT) throw new AppError('reward_spec', `rm:${name}: ${file} is not a reward model (format "${String(info.format)}")`);
   if (info.version !== REWARD_MODEL_FORMAT_VERSION) {
@@ -446,7 +468,7 @@ export async function loadRewardModelReward(projectDir: string, name: string, op
 }
 
 // ---------------------------------------------------------------------------------------------
-// From a campaign: the handler's checks and the job.
+// From a campaign or a dataset: the handler's checks and the job.
 
 export interface CampaignPair {
   item: number;
@@ -460,16 +482,49 @@ export function campaignPairs(db: Db, campaignId: number, rule: RewardRule): Cam
   return itemPreferences(comparisons(storedRatings(db, campaignId)), rule).map(({ item, prompt, chosen, rejected }) => ({ item, prompt, chosen, rejected }));
 }
 
+/** A pair a reward model trains on or holds out, with the id it is recorded by. */
+interface SourcePair {
+  id: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/**
+ * A dataset's own (chosen, rejected) pairs: those of the split named; without one, the train
+ * split where the data has splits (validation and test pairs stay out of reach), else every pair.
+ */
+export function datasetPairs(datasets: DatasetStore, input: Pick<RewardModelFromDataset, 'dataset' | 'version' | 'split'>): { pairs: SourcePair[]; version: number; split: string | null } {
+  const summary = datasets.get(input.dataset, input.version);
+  const which = `dataset "${summary.name}" v${summary.version}`;
+  if (summary.pairs === 0) throw new AppError('invalid_input', `${which} has no preference pairs (it holds ${summary.examples} single-response examples): a reward model trains on (chosen, rejected) pairs`);
+  const rows = datasets.allPairs(summary.name, summary.version);
+  const splits = new Set(rows.map((p) => splitOf(p.metadata)));
+  const split = input.split ?? (splits.has('train') ? 'train' : null);
+  const chosen = split === null ? rows : rows.filter((p) => splitOf(p.metadata) === split);
+  if (chosen.length === 0) {
+    const named = [...splits].filter((x): x is string => x !== null);
+    throw new AppError('invalid_input', `${which} has no pairs in the split "${split}"${named.length > 0 ? ` (its splits: ${named.join(', ')})` : ' (its pairs have no split)'}`);
+  }
+  if (chosen.length < 2) throw new AppError('invalid_input', `${which} gives 1 pair${split === null ? '' : ` in the split "${split}"`}; a reward model needs at least 2 (one to train on, one held out)`);
+  return { pairs: chosen.map((p) => ({ id: p.id, prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })), version: summary.version, split };
+}
+
 /** The method rewards.trainModel: checks what it names and starts the job. */
 export function startRewardModel(
   d: { db: Db; paths: ProjectPaths; jobs: JobService; models: ModelStore; campaigns: CampaignStore },
   input: RewardModelRequest,
 ): { jobId: number } {
+  if (existsSync(rewardModelDir(d.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
+  if ('dataset' in input) {
+    d.models.get(input.base);
+    datasetPairs(new DatasetStore(d.db), input);
+    return { jobId: d.jobs.start('reward-model', input) };
+  }
   const campaign = d.campaigns.get(input.campaign);
   const base = input.base ?? campaign.config.systems.find((s) => !isSampleSet(s));
   if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares sample sets only: name the backbone model (base)`);
   d.models.get(base);
-  if (existsSync(rewardModelDir(d.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
   const pairs = campaignPairs(d.db, campaign.id, { rule: input.rule, helpfulWeight: input.helpfulWeight });
   if (pairs.length < 2) {
     throw new AppError(
@@ -483,12 +538,25 @@ export function startRewardModel(
 /** The job: pairs -> the backbone's states -> the head -> the folder. Returns the metrics. */
 export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<Record<string, unknown>> {
   const input = methods['rewards.trainModel'].input.parse(params);
-  const campaign = new CampaignStore(ctx.db).get(input.campaign);
+  // Where the pairs come from, and what the saved model records of it.
+  let pairs: SourcePair[];
+  let source: Pick<RewardModelInfo, 'campaign' | 'rule' | 'helpfulWeight' | 'dataset'>;
+  let heldOutOf: HeldOutPairs['of'];
+  if ('dataset' in input) {
+    const data = datasetPairs(new DatasetStore(ctx.db), input);
+    pairs = data.pairs;
+    source = { campaign: null, rule: null, helpfulWeight: null, dataset: { name: input.dataset, version: data.version, split: data.split } };
+    heldOutOf = 'dataset pairs';
+  } else {
+    const campaign = new CampaignStore(ctx.db).get(input.campaign);
+    const rule: RewardRule = { rule: input.rule, helpfulWeight: input.helpfulWeight };
+    pairs = campaignPairs(ctx.db, campaign.id, rule).map((p) => ({ id: p.item, prompt: p.prompt, chosen: p.chosen, rejected: p.rejected }));
+    source = { campaign: campaign.name, rule: rule.rule, helpfulWeight: rule.helpfulWeight, dataset: null };
+    heldOutOf = 'campaign items';
+  }
   // startRewardModel always passes the base it chose (the first model among the systems by default).
   if (input.base === undefined) throw new AppError('invalid_input', 'a reward-model job needs its base model');
   const model = new ModelStore(ctx.db).get(input.base);
-  const rule: RewardRule = { rule: input.rule, helpfulWeight: input.helpfulWeight };
-  const pairs = campaignPairs(ctx.db, campaign.id, rule);
   if (existsSync(rewardModelDir(ctx.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already`);
   ctx.progress({ phase: 'loading', done: 0, total: null });
   const { gpt: backbone, tokenizer } = await loadModel(ctx.paths, model);
@@ -507,6 +575,7 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
       dropout: REWARD_MODEL_DEFAULTS.dropout,
       weightDecay: REWARD_MODEL_DEFAULTS.weightDecay,
     };
+    // Held out by prompt: a prompt's pairs all train or all stay out.
     const { head, report } = await fitRewardModel({
       backbone,
       pairs: encoded,
@@ -522,33 +591,35 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
         }),
     });
     try {
+      const held = report.heldOut;
+      // accuracy = right / count exactly, so the rounding only undoes floating point.
+      const heldOutAccuracy = wilson(held.accuracy === null ? 0 : Math.round(held.accuracy * held.count), held.count);
       const info: RewardModelInfo = {
         format: REWARD_MODEL_FORMAT,
         version: REWARD_MODEL_FORMAT_VERSION,
         name: input.name,
         backbone: { name: model.name, folder: model.folder, weightsSha256: model.weightsSha256 },
-        campaign: campaign.name,
-        rule: rule.rule,
-        helpfulWeight: rule.helpfulWeight,
+        ...source,
         output: 'sigmoid(r), r centred on the training responses',
         options,
         pairs: { total: pairs.length, train: report.train.count, heldOut: report.heldOut.count, splitBy: report.splitBy },
-        metrics: { train: report.train, heldOut: report.heldOut },
+        metrics: { train: report.train, heldOut: report.heldOut, heldOutAccuracy },
         epochs: report.epochs,
         createdAt: new Date().toISOString(),
       };
-      const folder = saveRewardModel(ctx.paths, head, info);
+      const heldOutIds = report.heldOutPairs.map((i) => pairs[i]!.id);
+      const folder = saveRewardModel(ctx.paths, head, info, { of: heldOutOf, ids: heldOutIds });
+      const heldOutPrompts = new Set(report.heldOutPairs.map((i) => pairs[i]!.prompt)).size;
       return {
         name: info.name,
         reward: `rm:${info.name}`,
         folder,
         backbone: model.name,
-        campaign: campaign.name,
-        rule: rule.rule,
-        helpfulWeight: rule.helpfulWeight,
-        pairs: info.pairs,
+        ...source,
+        pairs: { ...info.pairs, heldOutPrompts },
         trainAccuracy: report.train.accuracy,
         heldOutAccuracy: report.heldOut.accuracy,
+        heldOutInterval: { level: 0.95, low: heldOutAccuracy.low, high: heldOutAccuracy.high },
         trainLoss: report.train.loss,
         heldOutLoss: report.heldOut.loss,
         epochs: input.epochs,
