@@ -1,6 +1,7 @@
 /**
  * A learned reward model: a frozen studio GPT (the backbone) with a scalar head, trained on a
- * campaign's rated pairs with the Bradley-Terry loss, to score responses nobody rated.
+ * campaign's rated pairs or a dataset's own (chosen, rejected) pairs with the Bradley-Terry loss,
+ * to score responses nobody rated.
  *
  *   sequence = prompt + response + EOS (fitted to the backbone's context as training fits it)
  *     -> the backbone's last-layer states over every real token (padding masked), cached once
@@ -18,11 +19,12 @@
  * rewards >= 0, and a [0, 1] score combines with the built-ins by weights (rm:NAME*0.5+demo*0.5).
  * The bound costs no ordering (sigmoid is monotone) and does not touch training (the loss is on r).
  *
- * Held-out pairs (a seeded share of the prompts, at least one pair) are never trained on and never
- * choose anything: the head kept is the last epoch's, so held-out accuracy is an honest estimate.
+ * Held-out pairs (a seeded share of the prompts, whole, at least one) are never trained on and never
+ * choose anything: the head kept is the last epoch's, so held-out accuracy is an honest estimate,
+ * reported with its Wilson 95% interval; their ids are saved beside the model (held-out.json).
  *
  * On disk, models/reward-models/NAME/: head.safetensors (a ValueHead file, maxValue 1) and
- * reward-model.json (backbone name, folder and weights sha256, campaign, rule, options, metrics).
+ * reward-model.json (backbone name, folder and weights sha256, campaign and rule or dataset, options, metrics).
  * Names are never reused: a cache keyed by rm:NAME (A-LoL's advantages) stays right.
  *
  *   const { head, report } = await fitRewardModel({ backbone, pairs, seed: 0 });
