@@ -33,3 +33,20 @@ export function transcriptTurns(prompt: string): Turn[] {
   // the responses fill. Any other empty turn stays: the conversation had it.
   return trimmed.filter((t, index) => t.text !== '' || (t.speaker !== null && index !== trimmed.length - 1));
 }
+
+/**
+ * The turn the responses answer: the last human turn (a prompt without speakers is its own last
+ * turn); -1 for no turns.
+ */
+export function lastHumanTurn(turns: readonly Turn[]): number {
+  for (let i = turns.length - 1; i >= 0; i--) if (turns[i]?.speaker === 'Human') return i;
+  return turns.length - 1;
+}
+
+/**
+ * Where a folded conversation starts: the turn before the last human turn (what it replies to),
+ * so the exchange the responses follow stays whole; 0 when there is nothing earlier to fold.
+ */
+export function foldPoint(turns: readonly Turn[]): number {
+  return Math.max(0, lastHumanTurn(turns) - 1);
+}

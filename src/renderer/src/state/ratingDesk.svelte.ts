@@ -114,7 +114,16 @@ export class RatingDesk {
     const key = `${rater.annotator}@${rater.campaign}`;
     let session = this.#sessions.get(key);
     if (!session) {
-      session = new RatingSession(new RatingApi(this.#client, rater), { visible: document.visibilityState === 'visible' });
+      // Made outside the asking screen's effects: a $derived belongs to the effect it was made in
+      // and freezes at its last value once that effect is destroyed, so a session made while the
+      // Rate screen rendered went stale (Submit stayed disabled) after a visit to another screen.
+      // A root effect of its own lives as long as the desk keeps the session.
+      const made = { session: null as RatingSession | null };
+      $effect.root(() => {
+        made.session = new RatingSession(new RatingApi(this.#client, rater), { visible: document.visibilityState === 'visible' });
+      });
+      if (!made.session) throw new Error('$effect.root did not run its function');
+      session = made.session;
       this.#sessions.set(key, session);
     }
     return session;

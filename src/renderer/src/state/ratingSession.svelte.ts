@@ -4,10 +4,12 @@
  * render it and hand it keys and clicks; what a key does is decided here.
  *
  * Flow (Prodigy-like): answer both questions (and optionally a strength, a rationale), then Enter
- * commits. Not auto-advance: the optional strength and rationale come after the answers, a slip of
- * the second key would otherwise commit at once, and a deliberate Enter keeps each decision one
- * visible step. Every decision is committed the moment it is made (the server keeps no draft);
- * Backspace takes the last one back, and the last ten can be reopened and changed.
+ * commits. Auto-advance is off unless the annotator turns it on (remembered in this browser): the
+ * optional strength and rationale come after the answers, so a slip of the second key would
+ * otherwise commit at once, and a deliberate Enter keeps each decision one visible step. Annotators
+ * who give no strengths can turn it on: the second answer then submits. Every decision is
+ * committed the moment it is made (the server keeps no draft); Backspace takes the last one back,
+ * and the last ten can be reopened and changed.
  */
 import type { AppErrorShape, Output } from '../../../shared/contract';
 import type { Criterion, FlagReason, RatingItem, RatingProgress, ShownRating, ShownVerdict, Strength } from '../../../shared/rating';
@@ -42,7 +44,20 @@ export const answerKeys: Record<Criterion, Readonly<Record<string, ShownVerdict>
 export const strengthKeys: Record<Criterion, string> = { helpful: '5', safe: 't' };
 /** While the flag panel is open, the digits choose its reason. */
 export const flagKeys: Readonly<Record<string, FlagReason>> = { '1': 'broken', '2': 'truncated', '3': 'other' };
+/**
+ * Scrolling: the arrows and PageUp/PageDown move both responses together; these move one region
+ * each, in pairs one above the other on the keyboard (U over J, A over Z, S over X).
+ */
+export const scrollKeys: Readonly<Record<string, ViewCommand>> = {
+  u: 'conversation-up',
+  j: 'conversation-down',
+  a: 'left-up',
+  z: 'left-down',
+  s: 'right-up',
+  x: 'right-down',
+};
 export const actionKeys = {
+  fold: 'o',
   submit: 'Enter',
   undo: 'Backspace',
   flag: 'f',
@@ -102,6 +117,10 @@ export const keyHelp: readonly KeyHelpGroup[] = [
       { keys: [actionKeys.back], does: 'Leave a text field; close a panel; stop changing an earlier decision' },
       { keys: [actionKeys.recent], does: 'Your last 10 decisions: ↑ ↓ to choose, Enter to change one' },
       { keys: ['↓', '↑', 'PageDown', 'PageUp'], does: 'Scroll both responses together' },
+      { keys: ['u', 'j'], does: 'Scroll the conversation up, down' },
+      { keys: ['a', 'z'], does: 'Scroll response A up, down' },
+      { keys: ['s', 'x'], does: 'Scroll response B up, down' },
+      { keys: [actionKeys.fold], does: 'Fold or show the earlier turns of the conversation' },
       { keys: [actionKeys.guidelines], does: 'Show or hide the guidelines' },
       { keys: actionKeys.help, does: 'Show or hide these keys' },
     ],
@@ -127,7 +146,56 @@ export interface KeyPress {
 }
 
 /** What the view does with the DOM after a key: the session holds no elements. */
-export type ViewCommand = 'focus-rationale' | 'focus-note' | 'blur' | 'line-down' | 'line-up' | 'page-down' | 'page-up';
+export type ViewCommand =
+  | 'focus-rationale'
+  | 'focus-note'
+  | 'blur'
+  | 'line-down'
+  | 'line-up'
+  | 'page-down'
+  | 'page-up'
+  | 'conversation-up'
+  | 'conversation-down'
+  | 'left-up'
+  | 'left-down'
+  | 'right-up'
+  | 'right-down';
+
+/** Where the session keeps what this browser remembers (localStorage in the page; absent in some embeddings). */
+export type Remembered = Pick<Storage, 'getItem' | 'setItem'>;
+
+const AUTO_ADVANCE_KEY = 'alol:rating:auto-advance';
+
+/** The key under which a browser remembers that this annotator saw this version of this campaign's guidelines. */
+export function guidelinesSeenKey(info: Pick<SessionInfo, 'campaign' | 'annotator' | 'guidelinesVersion'>): string {
+  return `alol:rating:guidelines-seen:${JSON.stringify([info.campaign, info.annotator.name, info.guidelinesVersion])}`;
+}
+
+/** The page's localStorage, or null where reading it throws (storage disabled) or there is none. */
+function pageStorage(): Remembered | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
+
+function recall(storage: Remembered | null, key: string): string | null {
+  try {
+    return storage?.getItem(key) ?? null;
+  } catch {
+    // Storage refused (a locked-down browser): nothing is remembered.
+    return null;
+  }
+}
+
+function remember(storage: Remembered | null, key: string, value: string): void {
+  try {
+    storage?.setItem(key, value);
+  } catch {
+    // As above: the preference lasts this page only.
+  }
+}
 
 export interface KeyResult {
   /** The key was ours: the view prevents the browser's default. */
@@ -160,6 +228,7 @@ export class RatingSession {
   readonly #api: RatingApi;
   readonly #now: () => number;
   readonly #clock: ActiveClock;
+  readonly #storage: Remembered | null;
 
   #phase = $state.raw<Phase>('loading');
   #info = $state.raw<SessionInfo | null>(null);
@@ -171,6 +240,9 @@ export class RatingSession {
   #editing = $state.raw(false);
   #panel = $state.raw<Panel>('none');
   #guidelines = $state.raw(false);
+  #autoAdvance = $state.raw(false);
+  /** Earlier turns of the conversation folded away (kept from item to item). */
+  #folded = $state.raw(false);
   #recent = $state.raw<RatingItem[]>([]);
   #recentIndex = $state.raw(0);
   #busy = $state.raw(false);
@@ -194,10 +266,12 @@ export class RatingSession {
     return mine ? { done: mine.done, total: mine.done + mine.remaining } : null;
   });
 
-  constructor(api: RatingApi, options: { now?: () => number; visible?: boolean } = {}) {
+  constructor(api: RatingApi, options: { now?: () => number; visible?: boolean; storage?: Remembered | null } = {}) {
     this.#api = api;
     this.#now = options.now ?? (() => performance.now());
     this.#clock = new ActiveClock(this.#now(), options.visible ?? true);
+    this.#storage = options.storage === undefined ? pageStorage() : options.storage;
+    this.#autoAdvance = recall(this.#storage, AUTO_ADVANCE_KEY) === 'on';
   }
 
   get phase(): Phase {
@@ -226,6 +300,13 @@ export class RatingSession {
   }
   get guidelinesOpen(): boolean {
     return this.#guidelines;
+  }
+  /** Submit as soon as both questions are answered (off unless turned on; remembered in this browser). */
+  get autoAdvance(): boolean {
+    return this.#autoAdvance;
+  }
+  get folded(): boolean {
+    return this.#folded;
   }
   get recent(): RatingItem[] {
     return this.#recent;
@@ -256,8 +337,11 @@ export class RatingSession {
       const [info, next] = await Promise.all([this.#api.call('rating.session', {}), this.#api.call('rating.next', {})]);
       this.#info = info;
       this.#progress = next.progress;
-      // A first visit opens on the guidelines; G or Esc puts them away.
-      if (next.progress.mine.done === 0) this.#guidelines = true;
+      // A first visit opens on the guidelines (first for this annotator, campaign and version of the
+      // text, in this browser; without storage, before the first decision); G or Esc puts them away.
+      const seenKey = guidelinesSeenKey(info);
+      if (this.#storage ? recall(this.#storage, seenKey) === null : next.progress.mine.done === 0) this.#guidelines = true;
+      remember(this.#storage, seenKey, new Date().toISOString());
       this.#show(next.item);
       this.#phase = 'ready';
     } catch (error) {
@@ -286,6 +370,19 @@ export class RatingSession {
     const keep = preference(verdict) ? this.#answers[strengthKey] : null;
     this.#answers = { ...this.#answers, [criterion]: verdict, [strengthKey]: keep };
     this.#notice = `${criterion === 'helpful' ? 'More helpful' : 'Safer'}: ${verdictLabel[verdict]}`;
+    // Not while flagging (the flag wants its reason) nor while changing an earlier decision (its
+    // answers are all there already, so any one key would commit the change before it is complete).
+    if (this.#autoAdvance && this.complete && !this.#flagging && !this.#editing) void this.submit();
+  }
+
+  setAutoAdvance(on: boolean): void {
+    this.#autoAdvance = on;
+    remember(this.#storage, AUTO_ADVANCE_KEY, on ? 'on' : 'off');
+    this.#notice = on ? 'Auto-advance on: the second answer submits' : 'Auto-advance off: Enter submits';
+  }
+
+  toggleFold(): void {
+    this.#folded = !this.#folded;
   }
 
   setStrength(criterion: Criterion, strength: Strength | null): void {
@@ -336,6 +433,9 @@ export class RatingSession {
   }
   toggleGuidelines(): void {
     this.#guidelines = !this.#guidelines;
+  }
+  closeGuidelines(): void {
+    this.#guidelines = false;
   }
   closePanel(): void {
     this.#panel = 'none';
@@ -535,12 +635,19 @@ export class RatingSession {
       return NOT_OURS;
     }
     if (this.#panel === 'recent') return this.#recentKey(key);
+    // The guidelines lie over the item: G or Esc puts them away, other keys wait.
+    if (this.#guidelines) {
+      if (key === actionKeys.back || key === actionKeys.guidelines) {
+        this.closeGuidelines();
+        return DONE;
+      }
+      return NOT_OURS;
+    }
 
     if (key === actionKeys.back) {
-      // The innermost thing first: the flag, then the earlier decision being changed, then the guidelines.
+      // The innermost thing first: the flag, then the earlier decision being changed.
       if (this.#flagging) this.toggleFlag();
       else if (this.#editing) this.cancelEdit();
-      else if (this.#guidelines) this.#guidelines = false;
       else return NOT_OURS;
       return DONE;
     }
@@ -557,6 +664,12 @@ export class RatingSession {
       return DONE;
     }
     if (this.#phase !== 'ready' || !this.#item) return { handled: this.#isOurs(key) };
+    const region = scrollKeys[key];
+    if (region) return { handled: true, command: region };
+    if (key === actionKeys.fold) {
+      this.toggleFold();
+      return DONE;
+    }
     // One decision at a time: keys that change the item wait for the call in flight.
     if (this.#busy) return { handled: this.#isOurs(key) };
 
@@ -616,7 +729,8 @@ export class RatingSession {
       key in answerKeys.helpful ||
       key in answerKeys.safe ||
       key === strengthKeys.helpful ||
-      key === strengthKeys.safe
+      key === strengthKeys.safe ||
+      key in scrollKeys
     );
   }
 }
