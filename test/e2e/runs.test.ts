@@ -120,6 +120,23 @@ describe('Runs screen', () => {
     await form.getByTestId('run-algo').selectOption('dpo');
     expect(Number(await form.getByTestId('run-beta').inputValue())).toBe(defaults.beta);
     expect(await form.getByTestId('run-eps').count()).toBe(0);
+    // dpo takes the pairs themselves: no choice of their responses.
+    expect(await form.getByTestId('run-pairs').count()).toBe(0);
+
+    // The demo data holds pairs too: a single-response run may train on their responses instead,
+    // each with its own reward; the pairs' label, not the examples' column.
+    await form.getByTestId('run-algo').selectOption('a_lol');
+    expect(await form.getByTestId('run-pairs').inputValue()).toBe('');
+    await form.getByTestId('run-pairs').selectOption('both');
+    await form.locator('#run-reward-hint').filter({ hasText: 'pairs carry no reward column' }).waitFor();
+    expect(await form.getByTestId('run-submit').isDisabled()).toBe(true);
+    await form.getByTestId('run-reward').fill('label');
+    await form.locator('#run-reward-hint').filter({ hasText: /label \(with pairs: chosen 1, rejected 0\)/ }).waitFor();
+    await expect.poll(() => form.getByTestId('run-submit').isDisabled()).toBe(false);
+    await form.getByTestId('run-value-settings').filter({ hasText: 'the pairs’ labels' }).waitFor();
+    await form.getByTestId('run-pairs').selectOption('');
+    await form.locator('#run-reward-hint').filter({ hasText: 'label is a pair’s own label' }).waitFor();
+    await form.getByTestId('run-reward').fill(defaults.reward);
     await form.getByTestId('run-algo').selectOption('nll');
 
     // A value the contract refuses is named, and the form cannot be sent.

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import {
   algos,
+  pairsModes,
   RunConfig,
   type Algo,
+  type PairsMode,
   type AppErrorShape,
   type DatasetSummary,
   type ModelSummary,
@@ -16,7 +18,7 @@ export type RunInput = z.input<typeof RunConfig>;
 export type RunKey = keyof RunInput;
 
 /** Chosen from the project's lists or typed as names: the form's first rows. */
-export type BasicKey = 'algo' | 'data' | 'dataVersion' | 'init' | 'ref' | 'out';
+export type BasicKey = 'algo' | 'data' | 'dataVersion' | 'pairs' | 'init' | 'ref' | 'out';
 /** Everything else: the run's settings, each with the contract's default. */
 export type SettingKey = Exclude<RunKey, BasicKey>;
 export type NumberKey = { [K in SettingKey]-?: NonNullable<RunInput[K]> extends number ? K : never }[SettingKey];
@@ -33,8 +35,11 @@ export interface FieldContext {
   reward: string;
 }
 
-/** Value targets come from reference decodes unless the reward is the data's own column. */
-const decodes = (c: FieldContext): boolean => c.info.signal === 'advantage' && c.reward.trim() !== 'column';
+/** Rewards the data carries itself (a column, a pair's label): no function to score decodes with. */
+export const isDataReward = (reward: string): boolean => reward.trim() === 'column' || reward.trim() === 'label';
+
+/** Value targets come from reference decodes unless the reward is the data's own. */
+const decodes = (c: FieldContext): boolean => c.info.signal === 'advantage' && !isDataReward(c.reward);
 
 /**
  * Labels and places: the form's own words. A Record over the contract's keys, so a field added to
@@ -65,6 +70,7 @@ export const basicLabels: Record<BasicKey, string> = {
   algo: 'Algorithm',
   data: 'Dataset',
   dataVersion: 'Version',
+  pairs: 'Responses',
   init: 'Start from',
   ref: 'Reference',
   out: 'Out model',
@@ -147,7 +153,10 @@ function defaultTexts(): Record<TextKey, string> {
 }
 
 /** Reward functions every project has; a scoring module FILE.mjs in the project folder is typed. */
-export const rewardSuggestions = ['column', 'demo'] as const;
+export const rewardSuggestions = ['column', 'label', 'demo'] as const;
+
+/** The pairs select's choices: '' is the dataset's own single-response examples. */
+export const pairsChoices: readonly (PairsMode | '')[] = ['', ...pairsModes];
 
 /** The "New run" form: every field of RunConfig, and the runs.start call it makes. */
 export class RunFormState {
@@ -160,6 +169,8 @@ export class RunFormState {
   #data = $state.raw('');
   /** null: the dataset's latest version. */
   #dataVersion = $state.raw<number | null>(null);
+  /** '': no choice made (the dataset's examples, or both sides of its pairs when it has no examples). */
+  #pairs = $state.raw<PairsMode | ''>('');
   #init = $state.raw('');
   /** '': the init model is the reference too. */
   #ref = $state.raw('');
@@ -178,6 +189,15 @@ export class RunFormState {
   readonly dataVersion = $derived.by(() => {
     const latest = this.dataset?.version ?? 1;
     return this.#dataVersion !== null && this.#dataVersion < latest ? this.#dataVersion : null;
+  });
+  /** Whether the run may train on the dataset's pairs' responses: a single-response algorithm on data with pairs. */
+  readonly pairsApply = $derived(!this.info.pairs && (this.dataset?.pairs ?? 0) > 0);
+  /** The responses a single-response run takes from the pairs; '' for the dataset's examples. */
+  readonly pairs: PairsMode | '' = $derived.by(() => {
+    if (!this.pairsApply) return '';
+    if (this.#pairs !== '') return this.#pairs;
+    // A pairs-only dataset has nothing else to offer: both sides, as the paper trains on them.
+    return this.dataset?.examples === 0 ? 'both' : '';
   });
   readonly init = $derived.by(() => chosenOrFirst(this.#models(), this.#init));
   readonly ref = $derived.by(() => (this.#models().some((m) => m.name === this.#ref) ? this.#ref : ''));
@@ -207,6 +227,7 @@ export class RunFormState {
   readonly input: Record<string, unknown> = $derived.by(() => {
     const input: Record<string, unknown> = { algo: this.#algo, data: this.data, init: this.init, out: this.out.trim() };
     if (this.dataVersion !== null) input.dataVersion = this.dataVersion;
+    if (this.pairs !== '') input.pairs = this.pairs;
     if (this.info.reference && this.ref !== '') input.ref = this.ref;
     for (const key of [...this.shown.training, ...this.shown.value, ...this.shown.advanced]) {
       // A missing key would take the schema's default, so an emptied field is sent as NaN to be refused.
@@ -222,6 +243,7 @@ export class RunFormState {
       algo: this.#algo,
       data: this.data,
       dataVersion: this.dataVersion,
+      pairs: this.pairs,
       init: this.init,
       ref: this.ref,
       out: this.out.trim() === '' ? null : this.out,
@@ -240,15 +262,13 @@ export class RunFormState {
     const dataset = this.dataset;
     // Older versions are not in the list; the backend checks those.
     if (problems.data === undefined && dataset && this.dataVersion === null) {
+      const reward = this.texts.reward.trim();
       if (this.info.pairs && dataset.pairs === 0) problems.data = `${this.#algo} trains on preference pairs, and this dataset has none`;
-      else if (!this.info.pairs && dataset.examples === 0) problems.data = `${this.#algo} trains on single responses, and this dataset has none`;
-      else if (
-        problems.reward === undefined &&
-        this.info.signal !== null &&
-        this.texts.reward.trim() === 'column' &&
-        dataset.summary.rewardMin === null
-      ) {
-        problems.reward = 'this dataset has no reward column: name a reward function';
+      else if (!this.info.pairs && this.pairs === '' && dataset.examples === 0) problems.data = `${this.#algo} trains on single responses, and this dataset has none`;
+      else if (problems.reward === undefined && this.info.signal !== null) {
+        if (this.pairs !== '' && reward === 'column') problems.reward = 'pairs carry no reward column: use label (chosen 1, rejected 0), rm:NAME or a function';
+        else if (this.pairs === '' && reward === 'label') problems.reward = 'label is a pair’s own label: choose the pairs’ responses under Responses';
+        else if (this.pairs === '' && reward === 'column' && dataset.summary.rewardMin === null) problems.reward = 'this dataset has no reward column: name a reward function';
       }
     }
     return problems;
@@ -277,6 +297,7 @@ export class RunFormState {
   set dataChoice(value: string) {
     this.#data = value;
     this.#dataVersion = null;
+    this.#pairs = '';
   }
   /** The version select's value: '' for the latest. */
   get versionChoice(): string {
@@ -284,6 +305,13 @@ export class RunFormState {
   }
   set versionChoice(value: string) {
     this.#dataVersion = value === '' ? null : Number(value);
+  }
+  /** The Responses select's value. */
+  get pairsChoice(): PairsMode | '' {
+    return this.pairs;
+  }
+  set pairsChoice(value: PairsMode | '') {
+    this.#pairs = value;
   }
   get initChoice(): string {
     return this.init;
