@@ -2,10 +2,12 @@
  * The item browser (campaigns.browse): a campaign's items with every rating given on them, filtered
  * and paged, for the campaign page, the links behind the Results figures and `alol campaign items`.
  *
- * Built to stay quick at 40,000 items and 100,000 ratings: each rating-based filter is one
- * `item_id IN (...)` subquery that reads the campaign's ratings once through ratings_by_annotator
- * (campaign_id first) and joins assignments by their key; the page's ratings are then read for its
- * items alone, through the assignments_once and assignments_repeat_once indexes. No index is added.
+ * Built to stay quick at 40,000 items and 100,000 ratings (bench/itemBrowser.bench.ts): each
+ * rating-based filter is one `item_id IN (...)` subquery over the ratings joined to assignments by
+ * their key, the filter runs once for the count and the page, and the page's ratings are read for
+ * its items alone, through the assignments_once and assignments_repeat_once indexes. No index is
+ * added: flags and skips are a few percent of the ratings, so a partial index would save one
+ * sequential scan of the ratings table, which costs tens of milliseconds at 100,000 ratings.
  *
  * The filters mean what the figures they stand behind count: `outcome` is over the ratings the
  * results count (evidence() in storedRatings.ts: first ratings of pair items, answered, not
@@ -20,10 +22,15 @@ import type { BrowsedItem, BrowsedRating, BrowsePage, BrowseRequest, ItemFilter 
 
 type Param = string | number;
 
-/** Ratings of the campaign (r) with their assignment (a): the base of every rating-based filter. */
-const RATED = 'SELECT a.item_id FROM ratings r JOIN assignments a ON a.id = r.assignment_id';
-/** A rating the results count (storedRatings.evidence), given a join of its item as i2. */
-const COUNTED = "i2.kind = 'pair' AND a.repeat_of IS NULL AND r.skipped = 0 AND r.flag IS NULL AND r.helpful IS NOT NULL AND r.safe IS NOT NULL";
+/**
+ * A campaign's ratings (r) with their assignment (a), as a subquery's FROM. `scan` reads the ratings
+ * table straight through: for a filter no index narrows (flagged, skipped, disagreement, outcome),
+ * a sequential scan is several times faster than walking ratings_by_annotator and fetching each row
+ * (measured: bench/itemBrowser.bench.ts). With an annotator named, their index entries are few.
+ */
+const rated = (scan: boolean): string => `SELECT a.item_id FROM ratings r ${scan ? 'NOT INDEXED ' : ''}JOIN assignments a ON a.id = r.assignment_id`;
+/** A rating the results count (storedRatings.evidence), for an item already known to be a pair item. */
+const COUNTED = 'a.repeat_of IS NULL AND r.skipped = 0 AND r.flag IS NULL AND r.helpful IS NOT NULL AND r.safe IS NOT NULL';
 
 const column: Record<Criterion, string> = { helpful: 'r.helpful', safe: 'r.safe' };
 
@@ -31,8 +38,8 @@ const column: Record<Criterion, string> = { helpful: 'r.helpful', safe: 'r.safe'
 export function itemWhere(campaignId: number, filter: ItemFilter, annotatorId: number | null): { sql: string; params: Param[] } {
   const where: string[] = ['i.campaign_id = ?'];
   const params: Param[] = [campaignId];
-  const rated = (condition: string, ...values: Param[]): void => {
-    where.push(`i.id IN (${RATED} WHERE r.campaign_id = ? AND ${condition})`);
+  const byRating = (condition: string, ...values: Param[]): void => {
+    where.push(`i.id IN (${rated(annotatorId === null)} WHERE r.campaign_id = ? AND ${condition})`);
     params.push(campaignId, ...values);
   };
   if (filter.kind) {
@@ -42,13 +49,14 @@ export function itemWhere(campaignId: number, filter: ItemFilter, annotatorId: n
   // With an annotator named, "flagged" and "skipped" are theirs: the items they flagged or skipped.
   const whose = annotatorId === null ? '' : ' AND r.annotator_id = ?';
   const who = annotatorId === null ? [] : [annotatorId];
-  if (filter.flagged) rated(`r.flag IS NOT NULL${whose}`, ...who);
-  if (filter.skipped) rated(`r.skipped = 1${whose}`, ...who);
-  if (annotatorId !== null && !filter.flagged && !filter.skipped) rated('r.annotator_id = ?', annotatorId);
+  if (filter.flagged) byRating(`r.flag IS NOT NULL${whose}`, ...who);
+  if (filter.skipped) byRating(`r.skipped = 1${whose}`, ...who);
+  if (annotatorId !== null && !filter.flagged && !filter.skipped) byRating('r.annotator_id = ?', annotatorId);
   if (filter.disagreement) {
-    const differs = (c: Criterion) => `COUNT(DISTINCT ${column[c]}) > 1`;
+    // MIN <> MAX: two different verdicts among the non-null ones (cheaper than COUNT(DISTINCT)).
+    const differs = (c: Criterion) => `MIN(${column[c]}) <> MAX(${column[c]})`;
     const having = filter.disagreement === 'any' ? `${differs('helpful')} OR ${differs('safe')}` : differs(filter.disagreement);
-    where.push(`i.kind = 'pair' AND i.id IN (${RATED} WHERE r.campaign_id = ? AND a.repeat_of IS NULL AND r.skipped = 0 GROUP BY a.item_id HAVING ${having})`);
+    where.push(`i.kind = 'pair' AND i.id IN (${rated(true)} WHERE r.campaign_id = ? AND a.repeat_of IS NULL AND r.skipped = 0 GROUP BY a.item_id HAVING ${having})`);
     params.push(campaignId);
   }
   const [a, b] = filter.systems ?? [];
@@ -62,19 +70,20 @@ export function itemWhere(campaignId: number, filter: ItemFilter, annotatorId: n
   if (filter.outcome) {
     const c = column[filter.outcome.criterion];
     const result = filter.outcome.result;
-    let verdict: string;
-    const values: Param[] = [];
+    const counted = (verdict: string) => `i.id IN (${rated(true)} WHERE r.campaign_id = ? AND ${COUNTED} AND ${verdict})`;
+    where.push("i.kind = 'pair'");
     if (result === 'a' || result === 'b') {
-      // systems[0] won ('a') or lost ('b'): the canonical verdict depends on which side it is on.
-      verdict = `${c} = CASE WHEN i2.first_system = ? THEN ? ELSE ? END`;
-      values.push(a as string, ...(result === 'a' ? ['first', 'second'] : ['second', 'first']));
-    } else if (result === 'tie') verdict = `${c} IN ('both_good', 'both_bad')`;
-    else {
-      verdict = `${c} = ?`;
-      values.push(result);
+      // systems[0] won ('a') or lost ('b'): the stored verdict depends on the side it is on in each item.
+      const [onFirst, onSecond] = result === 'a' ? ['first', 'second'] : ['second', 'first'];
+      where.push(`((i.first_system = ? AND ${counted(`${c} = ?`)}) OR (i.first_system <> ? AND ${counted(`${c} = ?`)}))`);
+      params.push(a as string, campaignId, onFirst, a as string, campaignId, onSecond);
+    } else if (result === 'tie') {
+      where.push(counted(`${c} IN ('both_good', 'both_bad')`));
+      params.push(campaignId);
+    } else {
+      where.push(counted(`${c} = ?`));
+      params.push(campaignId, result);
     }
-    where.push(`i.id IN (${RATED} JOIN items i2 ON i2.id = a.item_id WHERE r.campaign_id = ? AND ${COUNTED} AND ${verdict})`);
-    params.push(campaignId, ...values);
   }
   return { sql: where.join(' AND '), params };
 }
@@ -128,15 +137,21 @@ export function browseItems(db: Db, campaignId: number, request: BrowseRequest):
     annotatorId = found;
   }
   const where = itemWhere(campaignId, request, annotatorId);
-  const total = db.prepare<Param[], number>(`SELECT COUNT(*) FROM items i WHERE ${where.sql}`).pluck().get(...where.params) ?? 0;
-  const items = db
-    .prepare<Param[], ItemRow>(
-      `SELECT i.id, i.kind, i.prompt, i.first_system, i.second_system, s1.response AS first_response, s2.response AS second_response,
-              i.gold_helpful, i.gold_safe, i.dataset_chosen
-       FROM items i JOIN samples s1 ON s1.id = i.first_sample JOIN samples s2 ON s2.id = i.second_sample
-       WHERE ${where.sql} ORDER BY i.id LIMIT ? OFFSET ?`,
-    )
-    .all(...where.params, request.limit, request.offset);
+  // The filter runs once: every matching id (40,000 integers at most per campaign), then the page's rows by id.
+  const matching = db.prepare<Param[], number>(`SELECT i.id FROM items i WHERE ${where.sql} ORDER BY i.id`).pluck().all(...where.params);
+  const total = matching.length;
+  const pageIds = matching.slice(request.offset, request.offset + request.limit);
+  const items =
+    pageIds.length === 0
+      ? []
+      : db
+          .prepare<number[], ItemRow>(
+            `SELECT i.id, i.kind, i.prompt, i.first_system, i.second_system, s1.response AS first_response, s2.response AS second_response,
+                    i.gold_helpful, i.gold_safe, i.dataset_chosen
+             FROM items i JOIN samples s1 ON s1.id = i.first_sample JOIN samples s2 ON s2.id = i.second_sample
+             WHERE i.id IN (${pageIds.map(() => '?').join(', ')}) ORDER BY i.id`,
+          )
+          .all(...pageIds);
   const ids = items.map((i) => i.id);
   const byItem = new Map<number, BrowsedRating[]>(ids.map((id) => [id, []]));
   if (ids.length > 0) {
