@@ -524,6 +524,11 @@ export const methods = {
     input: z.object({ model: modelName, path: absolutePath }).strict(),
     output: z.object({ folder: z.string(), files: z.array(z.string()) }),
   },
+  /** One of a model's files as models.export writes it, in base64: a browser saves it (no path on the server's machine). */
+  'models.download': {
+    input: z.object({ model: modelName, file: z.enum(modelFiles) }).strict(),
+    output: z.object({ filename: z.string(), base64: z.string() }),
+  },
   'models.tokenize': {
     input: z.object({ model: modelName, text: z.string().max(1_000_000) }).strict(),
     output: z.object({ ids: z.array(z.number().int()), tokens: z.array(z.string()) }),
@@ -605,6 +610,19 @@ export const methods = {
       .extend(RewardRule.shape)
       .strict(),
     output: z.object({ path: z.string(), rows: z.number().int().nonnegative(), card: z.string().nullable() }),
+  },
+  /** What ratings.export writes, returned instead: a browser saves the file and its card (no path on the server's machine). */
+  'ratings.download': {
+    input: z
+      .object({ ...campaignRef, format: z.enum(ratingsFormats), criterion: z.enum(exportCriteria).default('both') })
+      .extend(RewardRule.shape)
+      .strict(),
+    output: z.object({
+      filename: z.string(),
+      content: z.string(),
+      rows: z.number().int().nonnegative(),
+      card: z.object({ filename: z.string(), content: z.string() }),
+    }),
   },
   'ratings.import': {
     input: z.object({ ...campaignRef, path: absolutePath }).strict(),

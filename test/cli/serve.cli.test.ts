@@ -5,6 +5,7 @@
  * survive a restart on the same port, and app.info telling the UI how the server is bound.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -147,6 +148,33 @@ describe('alol serve and alol studio as long-running servers', () => {
       expect(await again.exit).toBe(0);
     }
   }, 120_000);
+
+  it('returns an export for the browser to save, the same as the file written; a missing folder is refused in words', async () => {
+    const out = join(suiteDir(), 'ratings.jsonl');
+    ok(alol(['ratings', 'export', C, '--format', 'trl-preference', '--out', out, ...p]));
+    const served = await serve(['studio', '--port', '0', ...p]);
+    try {
+      const { url, token } = served.listening;
+      const download = await callAs(url, token, 'ratings.download', { campaign: C, format: 'trl-preference' });
+      expect(download.status).toBe(200);
+      expect(download.body.filename).toBe(`${C}-trl-preference.jsonl`);
+      expect(download.body.content).toBe(readFileSync(out, 'utf8'));
+      expect((download.body.card as { content: string }).content).toBe(readFileSync(join(suiteDir(), 'ratings.card.md'), 'utf8'));
+      const missing = await callAs(url, token, 'ratings.export', { campaign: C, format: 'raw', path: '/no/such/folder/r.jsonl' });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error).toMatchObject({ code: 'invalid_input', message: expect.stringContaining('folder /no/such/folder does not exist') });
+      const weights = await callAs(url, token, 'models.download', { model: 'm1', file: 'config.json' });
+      expect(weights.status).toBe(200);
+      expect(JSON.parse(Buffer.from(weights.body.base64 as string, 'base64').toString('utf8'))).toMatchObject({ n_layer: 1, n_embd: 32 });
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exit).toBe(0);
+    }
+    const refused = alol(['ratings', 'export', C, '--out', '/no/such/folder/r.jsonl', ...p]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('folder /no/such/folder does not exist');
+    expect(refused.stderr).not.toContain('ENOENT');
+  }, 60_000);
 
   it('studio runs until SIGINT and exits 0; app.info says it is bound to loopback', async () => {
     const served = await serve(['studio', '--port', '0', ...p]);

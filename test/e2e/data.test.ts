@@ -89,7 +89,7 @@ describe('Data screen', () => {
     await page.getByTestId('backend-candidates').waitFor();
     await page.getByTestId('datasets-empty').waitFor();
 
-    // The token now lives in sessionStorage: a reload still reaches the backend.
+    // The token now lives in localStorage: a reload still reaches the backend.
     await page.reload();
     await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
   });

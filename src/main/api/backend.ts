@@ -3,7 +3,8 @@
  * any adapter. Plain classes with their dependencies passed in, so the CLI, the HTTP server, the
  * Electron backend process and the tests all use the same instances.
  */
-import { basename } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb, schemaVersion, type Db } from '../db/openDb';
 import { ensureProject, type ProjectPaths } from '../project';
@@ -21,7 +22,8 @@ import { checkRunData } from '../alol/runData';
 import { storeDemoTask } from '../data/demo/storeDemo';
 import { SampleStore } from '../samples/sampleStore';
 import { loadReward, scoreAll } from '../rewards/index';
-import { exportModel, tokenize } from '../lm/modelOps';
+import { exportModel, modelFolder, tokenize } from '../lm/modelOps';
+import { ratingsContent } from '../rating/exportRatings';
 import { version } from '../version';
 import { CampaignStore } from '../rating/campaignStore';
 import { RatingService } from '../rating/ratingService';
@@ -152,6 +154,12 @@ export function createBackend(options: BackendOptions): Backend {
       return { jobId: jobs.start('model.create', input) };
     },
     'models.export': ({ model, path }) => exportModel(paths, models.get(model), path),
+    'models.download': ({ model, file }) => ({ filename: file, base64: readFileSync(join(modelFolder(paths, models.get(model)), file)).toString('base64') }),
+    'ratings.download': ({ campaign, format, criterion, rule, helpfulWeight }) => {
+      const { rows, content, card } = ratingsContent(db, campaigns.get(campaign), format, { rule, helpfulWeight }, criterion);
+      const base = `${campaign}-${format}${criterion === 'both' ? '' : `-${criterion}`}`;
+      return { filename: `${base}.jsonl`, content, rows, card: { filename: `${base}.card.md`, content: card } };
+    },
     'models.tokenize': ({ model, text }) => tokenize(paths, models.get(model), text),
     'models.logprobs': (input) => {
       models.get(input.model);

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Db } from '../db/openDb';
 import type { ProjectPaths } from '../project';
 import { DatasetStore } from '../data/datasetStore';
-import { AppError, type GenerateSettings, type ModelSummary } from '../../shared/contract';
+import { AppError, modelFiles, type GenerateSettings, type ModelSummary } from '../../shared/contract';
 import { parameterCount, type GptConfig } from './config';
 import { ModelStore, type NewModel, type StoredModel } from './modelStore';
 import { readHfConfig, readHfWeights, writeHfModel } from './checkpoint';
@@ -21,7 +21,7 @@ import { logprobsOf } from './logprobs';
 import { Rng } from './rng';
 
 /** The files of a checkpoint folder that make a model, in Hugging Face's layout. */
-export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
+export const MODEL_FILES = modelFiles;
 
 /** Most text a tokenizer is trained on: more adds time, not quality, at the sizes we train. */
 const TOKENIZER_TEXT_LIMIT = 8 * 1024 * 1024;

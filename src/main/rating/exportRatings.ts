@@ -9,6 +9,7 @@
  * campaign the preference comes from the annotators' answers, not from the dataset's label.
  */
 import { writeFileSync } from 'node:fs';
+import { existingFolder } from '../data/outputPath';
 import type { Db } from '../db/openDb';
 import type { RewardRule } from '../../shared/rating';
 import type { exportCriteria, ratingsFormats } from '../../shared/contract';
@@ -114,6 +115,23 @@ export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRatin
   ].join('\n');
 }
 
+/** A file's rows and its card, as exportRatings writes them and ratings.download returns them. */
+export function ratingsContent(
+  db: Db,
+  campaign: CampaignRow,
+  format: RatingsFormat,
+  rule: RewardRule,
+  criterion: ExportCriterion = 'both',
+): { rows: number; content: string; card: string } {
+  const ratings = storedRatings(db, campaign.id);
+  const rows = format === 'raw' ? rawRatings(ratings) : derivedRows(format, ratings, rule, criterion);
+  return {
+    rows: rows.length,
+    content: rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
+    card: datasetCard(campaign, ratings, format, rows.length, rule, criterion),
+  };
+}
+
 export function exportRatings(
   db: Db,
   campaign: CampaignRow,
@@ -122,10 +140,10 @@ export function exportRatings(
   rule: RewardRule,
   criterion: ExportCriterion = 'both',
 ): { path: string; rows: number; card: string | null } {
-  const ratings = storedRatings(db, campaign.id);
-  const rows = format === 'raw' ? rawRatings(ratings) : derivedRows(format, ratings, rule, criterion);
-  writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+  existingFolder(path);
+  const { rows, content, card } = ratingsContent(db, campaign, format, rule, criterion);
+  writeFileSync(path, content);
   const cardPath = `${path.replace(/\.jsonl$/, '')}.card.md`;
-  writeFileSync(cardPath, datasetCard(campaign, ratings, format, rows.length, rule, criterion));
-  return { path, rows: rows.length, card: cardPath };
+  writeFileSync(cardPath, card);
+  return { path, rows, card: cardPath };
 }

@@ -19,7 +19,7 @@ import { phaseText } from '../lib/phases';
 import type { RatingTarget } from './app.svelte';
 import { chosenOrFirst } from './choice';
 import { JobRun } from './jobRun.svelte';
-import { PathExport } from './pathExport.svelte';
+import { PathExport, type Download } from './pathExport.svelte';
 import { RetrainState } from './retrain.svelte';
 import { CampaignItemsState } from './campaignItems.svelte';
 import type { ItemFilter } from '../../../shared/itemBrowser';
@@ -307,6 +307,19 @@ export class RatingsExportState extends PathExport<ExportResult> {
 
   protected write(path: string): Promise<ExportResult> {
     return this.#client.call('ratings.export', { campaign: this.campaign, format: this.#format, path });
+  }
+
+  override get downloads(): { key: string; label: string }[] {
+    return [
+      { key: 'rows', label: `${this.campaign}-${this.#format}.jsonl` },
+      { key: 'card', label: 'its dataset card' },
+    ];
+  }
+
+  protected override async fetchDownload(key: string): Promise<Download> {
+    const out = await this.#client.call('ratings.download', { campaign: this.campaign, format: this.#format });
+    if (key === 'card') return { filename: out.card.filename, blob: new Blob([out.card.content], { type: 'text/markdown' }) };
+    return { filename: out.filename, blob: new Blob([out.content], { type: 'application/jsonl' }) };
   }
 }
 

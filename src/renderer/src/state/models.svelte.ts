@@ -1,6 +1,7 @@
-import type { AppErrorShape, ModelSummary, Output } from '../../../shared/contract';
+import { modelFiles, type AppErrorShape, type ModelSummary, type Output } from '../../../shared/contract';
+import { base64Blob } from '../lib/download';
 import { errorShape, type Client } from '../lib/client';
-import { PathExport } from './pathExport.svelte';
+import { PathExport, type Download } from './pathExport.svelte';
 
 export type ExportResult = Output<'models.export'>;
 
@@ -17,6 +18,17 @@ export class ExportState extends PathExport<ExportResult> {
 
   protected write(path: string): Promise<ExportResult> {
     return this.#client.call('models.export', { model: this.model, path });
+  }
+
+  override get downloads(): { key: string; label: string }[] {
+    return modelFiles.map((file) => ({ key: file, label: file }));
+  }
+
+  protected override async fetchDownload(key: string): Promise<Download> {
+    const file = modelFiles.find((f) => f === key);
+    if (!file) throw new Error(`a model has no file ${key}`);
+    const { filename, base64 } = await this.#client.call('models.download', { model: this.model, file });
+    return { filename, blob: base64Blob(base64) };
   }
 }
 
