@@ -1,31 +1,33 @@
 /**
- * The paper's main claim at small scale, on the demo task (src/main/alol/experiment.ts):
+ * The paper's main claim at small scale (src/main/alol/experiment.ts): settings chosen on dev, then
+ * frozen and run on fresh seeds and a second task seed, with paired bootstrap intervals.
  *
- *   npx tsx bench/experiment.ts [--seeds 3 | --seed-list 1,2,3] [--quick] [--project DIR] [--keep] [--json FILE]
- *                               [--algos nll,a_lol,...] [--parallel 2]
- *                               [--ref-steps N --ref-lr X --ref-batch N --steps N --lr X --batch N]
- *                               [--ref-warmup N] [--warmup N] (cosine schedules) [--kl-beta X] [--eps X]
- *                               [--layers N --dim N --heads N --context N --vocab N]
+ *   npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE]
+ *                               [--algos nll,a_lol,...] [--parallel 2] [--backend NAME]
+ *                               [--seeds 1,2,3,4,5] [--task2 2:1,2,3 | --no-task2] [--selection-seed 100]
+ *                               [--grid-lr 1e-3,2e-3,4e-3] [--grid-steps 100] [--ref-steps N] [--test-prompts N]
  *
  * Needs the built job entry (out/main/job.js: `npm run build`); builds nothing itself. Works in a
- * new temporary project (removed afterwards unless --keep), or in --project DIR. Prints progress
- * lines, the table, whether each A-LoL variant beat NLL, and the wall time. --quick is a tiny
- * version (1 seed, a tiny model, a few steps) that shows the pipeline works, not the claim.
+ * new temporary project (removed afterwards unless --keep), or in --project DIR. Writes the results
+ * (settings, dev grid, per-seed per-prompt rewards, summaries, backend, BLAS, commit, Node, date)
+ * to bench/results/experiment-demo.json unless --quick (then only with --out); any change from the
+ * full preset is recorded in the file as a reduction. `npm run experiment:table` then puts the
+ * table in the README.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset } from '../src/main/alol/experiment';
+import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset, type Provenance } from '../src/main/alol/experiment';
 import { requestedBackend, type ForcedBackend } from '../src/main/lm/backend';
 import { Algo } from '../src/shared/contract';
 
-const usage = `usage: npx tsx bench/experiment.ts [--seeds N | --seed-list S,S,...] [--quick] [--project DIR] [--keep] [--json FILE]
+const usage = `usage: npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE]
        [--algos a,b,...] [--parallel N] [--backend NAME]
-       [--ref-steps N] [--ref-lr X] [--ref-batch N] [--steps N] [--lr X] [--batch N]
-       [--ref-warmup N] [--warmup N] [--kl-beta X] [--eps X]
-       [--layers N] [--dim N] [--heads N] [--context N] [--vocab N]`;
+       [--seeds S,S,...] [--task2 TASKSEED:S,S,... | --no-task2] [--selection-seed N]
+       [--grid-lr X,X,...] [--grid-steps N,N,...] [--ref-steps N] [--test-prompts N]`;
 
 function fail(message: string, code = 2): never {
   console.error(message);
@@ -36,30 +38,24 @@ const { values } = (() => {
   try {
     return parseArgs({
       options: {
-        seeds: { type: 'string' },
-        'seed-list': { type: 'string' },
         quick: { type: 'boolean', default: false },
+        task: { type: 'string', default: 'demo' },
+        out: { type: 'string' },
+        'no-out': { type: 'boolean', default: false },
         project: { type: 'string' },
+        'job-entry': { type: 'string' },
         keep: { type: 'boolean', default: false },
-        json: { type: 'string' },
         algos: { type: 'string' },
         parallel: { type: 'string' },
         backend: { type: 'string' },
+        seeds: { type: 'string' },
+        task2: { type: 'string' },
+        'no-task2': { type: 'boolean', default: false },
+        'selection-seed': { type: 'string' },
+        'grid-lr': { type: 'string' },
+        'grid-steps': { type: 'string' },
         'ref-steps': { type: 'string' },
-        'ref-lr': { type: 'string' },
-        'ref-batch': { type: 'string' },
-        steps: { type: 'string' },
-        lr: { type: 'string' },
-        batch: { type: 'string' },
-        layers: { type: 'string' },
-        dim: { type: 'string' },
-        heads: { type: 'string' },
-        context: { type: 'string' },
-        vocab: { type: 'string' },
-        'ref-warmup': { type: 'string' },
-        warmup: { type: 'string' },
-        'kl-beta': { type: 'string' },
-        eps: { type: 'string' },
+        'test-prompts': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -71,57 +67,26 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
+if (values.task !== 'demo' && values.task !== 'hh') fail(`--task: expected demo or hh, got "${values.task}"`);
 
-function positive(flag: string, text: string | undefined, integer: boolean): number | undefined {
+function numbers(flag: string, text: string, integer: boolean): number[] {
+  const xs = text.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || !xs.every((n) => Number.isFinite(n) && n >= 0 && (!integer || Number.isInteger(n)))) {
+    fail(`--${flag}: expected ${integer ? 'whole ' : ''}numbers >= 0 separated by commas, got "${text}"`);
+  }
+  return xs;
+}
+function one(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!(Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)))) fail(`--${flag}: expected a ${integer ? 'whole ' : ''}number > 0, got "${text}"`);
+  const [n] = numbers(flag, text, true);
+  if (!(n! > 0)) fail(`--${flag}: expected a whole number > 0, got "${text}"`);
   return n;
 }
 
-const jobEntry = fileURLToPath(new URL('../out/main/job.js', import.meta.url));
+// A long run may take a copy of out/ (--job-entry), so that a rebuild of out/ meanwhile cannot change its jobs' code.
+const jobEntry = values['job-entry'] ? resolve(values['job-entry']) : fileURLToPath(new URL('../out/main/job.js', import.meta.url));
 if (!existsSync(jobEntry)) fail(`${jobEntry} is missing: run \`npm run build\` first (this script runs the built job entry)`, 1);
 
-const preset: ExperimentPreset = structuredClone(EXPERIMENT_PRESETS[values.quick ? 'quick' : 'full']);
-const seedCount = positive('seeds', values.seeds, true);
-if (seedCount !== undefined) preset.seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
-if (values['seed-list'] !== undefined) {
-  preset.seeds = values['seed-list'].split(',').map((x) => Number(x.trim()));
-  if (!preset.seeds.every((x) => Number.isInteger(x) && x >= 0)) fail(`--seed-list: expected whole numbers separated by commas, got "${values['seed-list']}"`);
-}
-if (values.algos !== undefined) {
-  const parsed = values.algos.split(',').map((a) => Algo.safeParse(a.trim()));
-  const bad = parsed.findIndex((p) => !p.success);
-  if (bad >= 0) fail(`--algos: unknown algorithm "${values.algos.split(',')[bad]}"; use some of ${Algo.options.join(', ')}`);
-  preset.algos = parsed.map((p) => p.data!);
-}
-const budgetFlags = [
-  ['ref-steps', 'refSteps', true],
-  ['ref-lr', 'refLr', false],
-  ['ref-batch', 'refBatch', true],
-  ['steps', 'steps', true],
-  ['lr', 'lr', false],
-  ['batch', 'batch', true],
-] as const;
-for (const [flag, key, integer] of budgetFlags) {
-  const v = positive(flag, values[flag], integer);
-  if (v !== undefined) preset.budget[key] = v;
-}
-// pi_ref with a cosine schedule after this many warmup steps (absent: the preset's schedule).
-const refWarmup = positive('ref-warmup', values['ref-warmup'], true);
-if (refWarmup !== undefined) preset.budget.refRun = { ...preset.budget.refRun, schedule: 'cosine', warmup: refWarmup };
-// Every algorithm with a cosine schedule after this many warmup steps (absent: the preset's schedule).
-const warmup = positive('warmup', values.warmup, true);
-if (warmup !== undefined) preset.budget.run = { ...preset.budget.run, schedule: 'cosine', warmup };
-const klBeta = positive('kl-beta', values['kl-beta'], false);
-if (klBeta !== undefined) preset.budget.run = { ...preset.budget.run, klBeta };
-const eps = positive('eps', values.eps, false);
-if (eps !== undefined) preset.budget.run = { ...preset.budget.run, eps };
-for (const key of ['layers', 'dim', 'heads', 'context', 'vocab'] as const) {
-  const v = positive(key, values[key], true);
-  if (v !== undefined) preset.model[key] = v;
-}
-preset.parallel = positive('parallel', values.parallel, true) ?? preset.parallel;
 let forcedBackend: ForcedBackend | null = null;
 try {
   forcedBackend = requestedBackend(values.backend, process.env);
@@ -129,35 +94,108 @@ try {
   fail(error instanceof Error ? error.message : String(error));
 }
 
+let algos: Algo[] | undefined;
+if (values.algos !== undefined) {
+  const parsed = values.algos.split(',').map((a) => Algo.safeParse(a.trim()));
+  const bad = parsed.findIndex((p) => !p.success);
+  if (bad >= 0) fail(`--algos: unknown algorithm "${values.algos.split(',')[bad]}"; use some of ${EXPERIMENT_ALGOS.join(', ')}`);
+  algos = parsed.map((p) => p.data!);
+}
+const parallel = one('parallel', values.parallel);
+
+/** Where the results came from: the commit (and whether the tree had changes), Node, the machine, when. */
+function provenance(): Provenance {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: fileURLToPath(new URL('.', import.meta.url)), encoding: 'utf8' }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const commit = git('rev-parse', 'HEAD');
+  const status = git('status', '--porcelain');
+  return {
+    commit: commit === null ? 'unknown' : status ? `${commit} dirty` : commit,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    loadAverageAtStart: Number(loadavg()[0]!.toFixed(2)),
+    date: new Date().toISOString(),
+  };
+}
+
 // Job processes run the built JavaScript (out/main/job.js). fork() hands them this process's
 // execArgv, which under tsx loads tsx's module hooks into every job: about a second more per job
-// start, and this experiment starts about a hundred jobs. They need none of it.
+// start, and this experiment starts hundreds of jobs. They need none of it.
 process.execArgv = process.execArgv.filter((arg, i, all) => !/tsx/.test(arg) && !/tsx/.test(all[i + 1] ?? ''));
 
+const here = fileURLToPath(new URL('.', import.meta.url));
+const outFile = values['no-out'] ? null : values.out ? resolve(values.out) : values.quick ? null : join(here, 'results', `experiment-${values.task}.json`);
 const projectDir = values.project ? resolve(values.project) : mkdtempSync(join(tmpdir(), 'alol-experiment-'));
-console.log(
-  `A-LoL vs NLL on the demo task${values.quick ? ' (quick: a pipeline check, not the claim)' : ''}: seeds ${preset.seeds.join(', ')}; ` +
-    `algorithms ${preset.algos.join(', ')}\n` +
-    `model ${JSON.stringify(preset.model)}; budget ${JSON.stringify(preset.budget)}`,
-);
 const t0 = Date.now();
+const where = provenance();
+
+/** What differs from the full preset, in words: recorded so a reduced run never passes for the full one. */
+function differences(full: object, used: object, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const key of new Set([...Object.keys(full), ...Object.keys(used)])) {
+    const a = (full as Record<string, unknown>)[key];
+    const b = (used as Record<string, unknown>)[key];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) out.push(...differences(a, b, `${prefix}${key}.`));
+    else out.push(`${prefix}${key} ${JSON.stringify(b)} instead of ${JSON.stringify(a)}`);
+  }
+  return out;
+}
+
 try {
-  const results = await runExperiment({ ...preset, projectDir, jobEntry, forcedBackend, onLog: (line) => console.log(line) });
-  console.log(`\n${formatExperimentTable(results)}\n`);
-  for (const v of results.versusNll.filter((x) => x.label.startsWith('a_lol'))) {
-    const holds = v.wins === v.seeds && v.difference.mean > 0;
-    console.log(`${v.label}: ${holds ? 'beats' : 'does not beat'} NLL on test reward in ${v.wins} of ${v.seeds} seed(s) (mean difference ${v.difference.mean.toFixed(3)})`);
+  if (values.task === 'demo') {
+    const preset: ExperimentPreset = structuredClone(EXPERIMENT_PRESETS[values.quick ? 'quick' : 'full']);
+    if (algos) preset.algos = algos;
+    if (parallel !== undefined) preset.parallel = parallel;
+    if (values.seeds !== undefined) preset.tasks[0]!.seeds = numbers('seeds', values.seeds, true);
+    if (values['no-task2']) preset.tasks = preset.tasks.slice(0, 1);
+    if (values.task2 !== undefined) {
+      const m = /^(\d+):(.+)$/.exec(values.task2);
+      if (!m) fail(`--task2: expected TASKSEED:S,S,..., got "${values.task2}"`);
+      preset.tasks = [preset.tasks[0]!, { taskSeed: Number(m[1]), seeds: numbers('task2', m[2]!, true) }];
+    }
+    const selectionSeed = values['selection-seed'] === undefined ? undefined : numbers('selection-seed', values['selection-seed'], true)[0];
+    if (selectionSeed !== undefined) preset.selection.seed = selectionSeed;
+    if (values['grid-lr'] !== undefined) preset.grid.lr = numbers('grid-lr', values['grid-lr'], false);
+    if (values['grid-steps'] !== undefined) preset.grid.steps = numbers('grid-steps', values['grid-steps'], true);
+    const refSteps = one('ref-steps', values['ref-steps']);
+    if (refSteps !== undefined) preset.budget.refSteps = refSteps;
+    const testPrompts = one('test-prompts', values['test-prompts']);
+    if (testPrompts !== undefined) preset.testPrompts = testPrompts;
+    if (!values.quick) {
+      const { reductions: _r, ...full } = EXPERIMENT_PRESETS.full;
+      const { reductions: _u, ...used } = preset;
+      // Left out of the run: the algorithms of ALOL.md that the preset or the flags did not include.
+      const leftOut = EXPERIMENT_ALGOS.filter((a) => !preset.algos.includes(a));
+      preset.reductions = [...differences(full, used), ...(leftOut.length > 0 ? [`algorithms left out for time: ${leftOut.join(', ')}`] : [])];
+    }
+    console.log(
+      `A-LoL vs NLL on the demo task${values.quick ? ' (quick: a pipeline check, not the claim)' : ''}: algorithms ${preset.algos.join(', ')}; ` +
+        `grid lr ${preset.grid.lr.join(', ')} x steps ${preset.grid.steps.join(', ')} on dev; tasks ${preset.tasks.map((t) => `${t.taskSeed} (seeds ${t.seeds.join(', ')})`).join(', ')}\n` +
+        `model ${JSON.stringify(preset.model)}; budget ${JSON.stringify(preset.budget)}; commit ${where.commit}; load average ${where.loadAverageAtStart}`,
+    );
+    const results = await runExperiment({ ...preset, projectDir, jobEntry, forcedBackend, onLog: (line) => console.log(line) });
+    console.log(`\n${formatExperimentTable(results)}\n`);
+    if (outFile) {
+      mkdirSync(dirname(outFile), { recursive: true });
+      writeFileSync(outFile, `${JSON.stringify({ ...results, provenance: where })}\n`);
+      console.log(`results written to ${outFile}`);
+    }
+    console.log(`wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`);
+  } else {
+    fail('--task hh: not built yet');
   }
-  if (values.json) {
-    writeFileSync(resolve(values.json), JSON.stringify(results, null, 2));
-    console.log(`results (every decode, per seed) written to ${resolve(values.json)}`);
-  }
-  const seconds = Math.round((Date.now() - t0) / 1000);
-  console.log(`wall time ${Math.floor(seconds / 60)} min ${seconds % 60} s on backend ${results.settings.backend}, ${results.settings.parallel} job(s) at once`);
 } catch (error) {
-  console.error(`experiment failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`experiment failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 } finally {
   if (!values.project && !values.keep) rmSync(projectDir, { recursive: true, force: true });
   else console.log(`project kept at ${projectDir}`);
+  console.log(`elapsed ${Math.round((Date.now() - t0) / 1000)} s`);
 }

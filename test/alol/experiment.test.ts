@@ -1,58 +1,113 @@
 /**
- * The experiment end to end in its quick form (one seed, a tiny model, a few steps): every job in a
- * real job process through the backend's dispatch, every row in the table with finite figures.
- * Whether A-LoL beats NLL is the full run's question (bench/experiment.ts), far too slow for a test.
+ * The experiment end to end in its quick form (selection on dev over a 2-point grid, then 2 seeds
+ * on frozen settings; a tiny model, a few steps): every job in a real job process through the
+ * backend's dispatch. Whether A-LoL beats NLL is the full run's question (bench/experiment.ts), far
+ * too slow for a test. The statistics are checked with hand-computed values.
  */
 import { describe, expect, it } from 'vitest';
-import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment } from '../../src/main/alol/experiment';
-import { METRIC_NAMES } from '../../src/main/report/index';
+import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment } from '../../src/main/alol/experiment';
+import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict } from '../../src/main/alol/experimentStats';
 import { builtFile } from '../helpers/built';
 import { useTempDir } from '../helpers/tempDir';
 
 const tempDir = useTempDir('alol-experiment-');
 
+describe('experiment statistics', () => {
+  it('means each seed over its prompts, then the seeds', () => {
+    // Seed means 0.5 and 0.2 (three prompts vs two): (0.5 + 0.2) / 2, not the mean of all five.
+    expect(meanOfSeeds([[0.2, 0.5, 0.8], [0.1, 0.3]])).toBeCloseTo(0.35, 12);
+  });
+
+  it('pairs differences by seed and prompt, and refuses tables of different shapes', () => {
+    expect(pairedDifference([[1, 0.5], [0.25, 0]], [[0.5, 0.5], [0, 1]])).toEqual([[0.5, 0], [0.25, -1]]);
+    expect(() => pairedDifference([[1]], [[1], [1]])).toThrow(/1 seeds against 2/);
+    expect(() => pairedDifference([[1, 2]], [[1]])).toThrow(/seed 0 has 2 prompts against 1/);
+  });
+
+  it('gives a zero-width interval when nothing varies, and brackets the mean otherwise', () => {
+    const flat = twoLevelBootstrap([[0.3, 0.3], [0.3, 0.3, 0.3]], { resamples: 50, seed: 1 });
+    expect(flat.mean).toBeCloseTo(0.3, 12);
+    expect(flat.lo).toBeCloseTo(0.3, 12);
+    expect(flat.hi).toBeCloseTo(0.3, 12);
+    // Two seeds, each constant over prompts: only the seed level varies, so every resample's mean is
+    // 0, 0.5 or 1 (both draws seed 0, one each, both seed 1), and the 95% interval spans [0, 1].
+    const seeds = twoLevelBootstrap([[0, 0, 0], [1, 1, 1]], { resamples: 400, seed: 7 });
+    expect(seeds.mean).toBe(0.5);
+    expect(seeds.lo).toBe(0);
+    expect(seeds.hi).toBe(1);
+    // Seeded: the same settings give the same interval.
+    const table = [[0.1, 0.9, 0.4], [0.6, 0.2, 0.7]];
+    expect(twoLevelBootstrap(table, { resamples: 300, seed: 3 })).toEqual(twoLevelBootstrap(table, { resamples: 300, seed: 3 }));
+  });
+
+  it('says what an interval shows and no more', () => {
+    expect(verdict({ mean: 0.1, lo: 0.02, hi: 0.2 }, 'NLL')).toBe('better than NLL');
+    expect(verdict({ mean: -0.1, lo: -0.2, hi: -0.01 }, 'pi_ref')).toBe('worse than pi_ref');
+    expect(verdict({ mean: 0.1, lo: -0.01, hi: 0.2 }, 'NLL')).toBe('no better than NLL: interval includes 0');
+  });
+});
+
 describe('runExperiment (quick)', () => {
-  it('trains pi_ref and every algorithm from it, decodes the test prompts and tabulates every row', { timeout: 300_000 }, async () => {
+  it('chooses each setting on dev, freezes it for 2 fresh seeds on test, and summarizes paired differences', { timeout: 300_000 }, async () => {
     const lines: string[] = [];
     const quick = EXPERIMENT_PRESETS.quick;
     const results = await runExperiment({ ...quick, projectDir: tempDir(), jobEntry: builtFile('main/job.js'), onLog: (l) => lines.push(l) });
 
-    const labels = results.rows.map((r) => r.label);
-    expect(labels).toEqual(['data', 'reference', ...EXPERIMENT_ALGOS]);
-    expect(EXPERIMENT_ALGOS).toEqual(expect.arrayContaining(['nll', 'wbc', 'dpo', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl']));
-    for (const row of results.rows) {
-      expect(row.perSeed).toHaveLength(1);
-      // Every test prompt decoded once (the data row: every offline response of those prompts).
-      const prompts = new Set(row.generations[0]!.map((g) => g.prompt));
-      expect(prompts.size, row.label).toBe(quick.testPrompts);
-      if (row.kind !== 'data') expect(row.generations[0], row.label).toHaveLength(quick.testPrompts!);
-      for (const metric of METRIC_NAMES) {
-        expect(Number.isFinite(row.summary[metric].mean), `${row.label} ${metric}`).toBe(true);
-        // One seed: the spread is undefined, not zero.
-        expect(row.summary[metric].sd).toBeNull();
+    // Selection: every algorithm at every grid point, on the dev prompts, and the best one frozen.
+    const { selection } = results;
+    expect(selection.split).toBe('validation');
+    expect(selection.prompts).toHaveLength(quick.devPrompts!);
+    expect(selection.grid).toHaveLength(quick.algos.length * quick.grid.lr.length * quick.grid.steps.length);
+    for (const algo of quick.algos) {
+      const mine = selection.grid.filter((g) => g.algo === algo);
+      expect(mine.map((g) => g.lr)).toEqual(quick.grid.lr);
+      for (const g of mine) {
+        expect(g.devReward).toBeGreaterThanOrEqual(0);
+        expect(g.devReward).toBeLessThanOrEqual(1);
       }
-      for (const metric of ['reward', 'helpfulness', 'safety', 'distinct1', 'distinct2', 'distinct3'] as const) {
-        expect(row.summary[metric].mean).toBeGreaterThanOrEqual(0);
-        expect(row.summary[metric].mean).toBeLessThanOrEqual(1);
+      // The first of the best (ties go to grid order).
+      const best = mine.reduce((a, b) => (b.devReward > a.devReward ? b : a));
+      expect(selection.chosen[algo]).toEqual({ lr: best.lr, steps: best.steps });
+    }
+
+    // Evaluation: the frozen settings, 2 seeds, every test prompt, none of them a dev prompt.
+    const [task] = results.tasks;
+    expect(results.tasks).toHaveLength(1);
+    expect(task!.seeds).toEqual([1, 2]);
+    expect(task!.prompts).toHaveLength(quick.testPrompts!);
+    expect(task!.prompts.filter((p) => selection.prompts.includes(p))).toEqual([]);
+    expect(task!.systems.map((s) => s.label)).toEqual(['reference', ...quick.algos]);
+    for (const system of task!.systems) {
+      expect(system.rewards).toHaveLength(2);
+      for (const row of system.rewards) {
+        expect(row).toHaveLength(quick.testPrompts!);
+        for (const r of row) expect(r >= 0 && r <= 1, `${system.label} reward ${r}`).toBe(true);
       }
+      // The per-seed figures are those of the same decodes as the per-prompt rewards.
+      system.metrics.forEach((m, i) => expect(m.reward).toBeCloseTo(system.rewards[i]!.reduce((a, b) => a + b, 0) / quick.testPrompts!, 3));
+      if (system.algo !== null) expect(system.setting).toEqual(selection.chosen[system.algo]);
     }
-    // The steps each run took: pi_ref's budget, the algorithms' (A-LoL variants: budget x positive fraction).
-    expect(results.rows.find((r) => r.kind === 'reference')?.steps).toEqual([quick.budget.refSteps]);
-    for (const row of results.rows.filter((r) => r.kind === 'algo')) {
-      const [steps] = row.steps;
-      if (row.label.startsWith('a_lol')) expect(steps).toBeLessThanOrEqual(quick.budget.steps);
-      else expect(steps).toBe(quick.budget.steps);
-    }
-    // The data row is the offline responses themselves: 8 per test prompt, their stored rewards' mean.
-    expect(results.rows[0]!.generations[0]).toHaveLength(8 * quick.testPrompts!);
-    expect(results.versusNll.map((v) => v.label)).toEqual(EXPERIMENT_ALGOS.filter((a) => a !== 'nll'));
+    expect(task!.systems[0]!.stepsTaken).toEqual([quick.budget.refSteps, quick.budget.refSteps]);
+
+    // The summary: differences paired by seed and prompt, their intervals around them.
+    const rewardsOf = (label: string) => task!.systems.find((s) => s.label === label)!.rewards;
+    const alol = task!.summary.find((s) => s.label === 'a_lol')!;
+    const byHand = meanOfSeeds(pairedDifference(rewardsOf('a_lol'), rewardsOf('nll')));
+    expect(alol.vsNll!.mean).toBeCloseTo(byHand, 12);
+    expect(alol.vsNll!.lo).toBeLessThanOrEqual(alol.vsNll!.mean + 1e-12);
+    expect(alol.vsNll!.hi).toBeGreaterThanOrEqual(alol.vsNll!.mean - 1e-12);
+    expect(alol.vsNllVerdict).toBe(verdict(alol.vsNll!, 'NLL'));
+    const nll = task!.summary.find((s) => s.label === 'nll')!;
+    expect(nll.vsNll).toBeNull();
+    expect(nll.vsReference!.mean).toBeCloseTo(meanOfSeeds(pairedDifference(rewardsOf('nll'), rewardsOf('reference'))), 12);
+    expect(task!.summary.find((s) => s.label === 'reference')!.vsReference).toBeNull();
 
     const table = formatExperimentTable(results);
-    const lines0 = table.split('\n');
-    for (const name of ['data (test split)', 'reference (pi_ref)', ...EXPERIMENT_ALGOS]) {
-      expect(lines0.some((l) => l.startsWith(`${name} `)), name).toBe(true);
-    }
+    for (const name of ['| reference (pi_ref) |', '| nll |', '| a_lol |', '| data (test split', '| dev reward |']) expect(table).toContain(name);
+    expect(table).toContain(alol.vsNllVerdict!);
     expect(table).not.toMatch(/NaN|Infinity|undefined/);
-    expect(lines.some((l) => /pi_ref \(nll, 4 steps\): done/.test(l))).toBe(true);
+    expect(lines.some((l) => /selection: a_lol frozen at lr/.test(l))).toBe(true);
+    // The results are plain data: they survive JSON as they are.
+    expect(JSON.parse(JSON.stringify(results))).toEqual(results);
   });
 });

@@ -1,19 +1,26 @@
 /**
  * The paper's main comparison at small scale, on the built-in demo task (ALOL.md, "Claims worth
  * reproducing"): with the same data and the same update budget, do A-LoL variants reach a higher
- * mean reward than NLL on held-out test prompts?
+ * mean reward than NLL, and than their own start pi_ref, on held-out test prompts?
  *
- * Protocol, per seed (everything through the backend's dispatch, every model job in a job process,
- * exactly as the UI and the CLI would do it):
- * 1. a fresh model (models.create) from the demo dataset, its weights from the seed;
- * 2. pi_ref: NLL (behaviour cloning) on the training split from that model;
- * 3. from pi_ref, every algorithm with one budget (steps, batch, lr; A-LoL variants take budget x
- *    positive fraction, as the paper does), pi_ref as the frozen reference, the demo reward;
- * 4. greedy decodes (EOS stops) of every test prompt by pi_ref and by each trained model, scored
- *    with scoreDemo; the test split's own offline responses are scored as the "data" row.
- * One pi_ref per seed: the seed then covers the whole pipeline (initialisation, pi_ref's training,
- * the value head and each algorithm's sampling), so the spread over seeds is the spread a user
- * repeating the pipeline would see. The data set is the same for every seed and every algorithm.
+ * Protocol (everything through the backend's dispatch, every model job in a job process, exactly
+ * as the UI and the CLI would do it):
+ * 1. Selection, on dev only. One selection seed, on the first task's data: a fresh model, pi_ref by
+ *    NLL, then every algorithm at every point of a small grid (learning rate x step budget) from
+ *    pi_ref; each is decoded greedily on the dev prompts and scored. Dev is the demo data's
+ *    validation split: its prompts are disjoint from test by construction, the policy never trains
+ *    on them, and they are also where A-LoL's value head takes its targets (pi_ref's decodes of
+ *    them). Each algorithm's setting with the best mean dev reward is frozen (ties: the first in
+ *    grid order). Test prompts are never decoded before the settings are frozen.
+ * 2. Evaluation: for each task (the demo data generated with a task seed) and each fresh seed (the
+ *    model's initialisation, pi_ref's and each algorithm's data order and sampling), a fresh model,
+ *    pi_ref by NLL, then every algorithm with its frozen setting, greedy decodes of every test
+ *    prompt scored by scoreDemo. A later task's test prompts that are also dev prompts of the
+ *    selection task are dropped from its evaluation (and counted).
+ * 3. Statistics: per system the mean test reward, and the paired differences (same seed, same
+ *    prompt) against pi_ref and against NLL, each with a 95% two-level bootstrap interval
+ *    (experimentStats.ts). The results are plain data: bench/experiment.ts writes them as JSON and
+ *    bench/experimentTable.ts makes the README's table from that file.
  *
  *   const results = await runExperiment({ ...EXPERIMENT_PRESETS.full, projectDir, jobEntry, onLog: console.log });
  *   console.log(formatExperimentTable(results));
@@ -22,9 +29,10 @@ import { createBackend } from '../api/backend';
 import { call, jobEnd } from '../api/calls';
 import type { ForcedBackend } from '../lm/backend';
 import { z } from 'zod';
-import { AppError, Generation, type Algo, type Input, type Job, type RunConfig } from '../../shared/contract';
+import { AppError, Generation, type Algo, type BackendReport, type Input, type Job, type RunConfig } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
-import { aggregate, aggregateMetrics, formatSpread, summarizeResponses, type MetricName, type ResponseMetrics, type Spread } from '../report/index';
+import { summarizeResponses, type ResponseMetrics } from '../report/index';
+import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict, type BootstrapSettings, type Interval } from './experimentStats';
 
 export interface ModelShapeOptions {
   layers: number;
@@ -35,155 +43,226 @@ export interface ModelShapeOptions {
 }
 
 export interface ExperimentBudget {
-  /** pi_ref: NLL steps, batch and learning rate from the freshly created model. */
+  /** pi_ref: NLL steps, batch and learning rate from the freshly created model (fixed, not selected). */
   refSteps: number;
   refBatch: number;
   refLr: number;
-  /** Every algorithm from pi_ref: the same steps, batch and learning rate. */
-  steps: number;
+  /** Every algorithm's batch (its learning rate and step budget come from the grid). */
   batch: number;
-  lr: number;
   /** pi_ref's other run settings (its schedule, say); RunConfig's defaults otherwise. */
   refRun?: Partial<Pick<RunConfig, 'schedule' | 'warmup' | 'weightDecay' | 'maxGradNorm' | 'gradAccum'>>;
   /** Other run settings every algorithm shares (eps, klBeta, beta, valueEpochs, ...); RunConfig's defaults otherwise. */
   run?: Partial<Pick<RunConfig, 'eps' | 'beta' | 'klBeta' | 'maxGradNorm' | 'weightDecay' | 'valueDecodes' | 'valueEpochs' | 'maxNewTokens' | 'schedule' | 'warmup' | 'gradAccum'>>;
 }
 
-export interface ExperimentOptions {
+/** The settings tried per algorithm on dev: every learning rate with every step budget. */
+export interface SelectionGrid {
+  lr: number[];
+  steps: number[];
+}
+
+export interface AlgoSetting {
+  lr: number;
+  steps: number;
+}
+
+/** The demo data generated with `taskSeed`, evaluated with fresh `seeds`. */
+export interface TaskPlan {
+  taskSeed: number;
+  seeds: number[];
+}
+
+export interface ExperimentPreset {
+  algos: Algo[];
+  model: ModelShapeOptions;
+  /** Training prompts of the demo data (validation and test: 100 prompts each). */
+  trainPrompts: number;
+  budget: ExperimentBudget;
+  grid: SelectionGrid;
+  /** Where settings are chosen: the dev prompts of this task, with this seed (not one of the evaluation seeds). */
+  selection: { taskSeed: number; seed: number };
+  /** The first task should be the selection's: its dev and test prompts are then disjoint by construction. */
+  tasks: TaskPlan[];
+  /** Longest greedy decode (EOS stops it earlier). */
+  maxNewTokens: number;
+  /** Jobs at once (each job process uses about one core on the wasm backend). */
+  parallel: number;
+  bootstrap: BootstrapSettings;
+  /** Only the first N test (dev) prompts; a full run uses every one. */
+  testPrompts?: number;
+  devPrompts?: number;
+  /** What was cut from the intended protocol to fit the time, in words (recorded in the results). */
+  reductions?: string[];
+}
+
+export interface ExperimentOptions extends ExperimentPreset {
   /** The studio project to work in (a new temporary folder is the usual choice). */
   projectDir: string;
   /** The built job entry (out/main/job.js): jobs run in their own processes. */
   jobEntry: string;
   forcedBackend?: ForcedBackend | null;
-  seeds: number[];
-  algos: Algo[];
-  budget: ExperimentBudget;
-  model?: ModelShapeOptions;
-  /** The demo dataset: its seed and training prompts (validation and test: 100 prompts each). */
-  data?: { seed: number; trainPrompts: number };
-  /** Longest greedy decode on a test prompt (EOS stops it earlier). */
-  maxNewTokens?: number;
-  /** Evaluate only the first N test prompts (for quick runs; a full run uses every one). */
-  testPrompts?: number;
-  /** Jobs at once (each job process uses about one core on the wasm backend). */
-  parallel?: number;
-  /** A prefix for the names of the dataset and models, so one project can hold several experiments. */
+  /** A prefix for the names of the datasets and models, so one project can hold several experiments. */
   tag?: string;
   onLog?: (line: string) => void;
 }
 
-/** Everything but the project, the job entry and the log: a full run's settings, or a quick one's. */
-export type ExperimentPreset = Required<Pick<ExperimentOptions, 'seeds' | 'algos' | 'budget' | 'model' | 'data' | 'maxNewTokens' | 'parallel'>> &
-  Pick<ExperimentOptions, 'testPrompts'>;
-
-/** Every algorithm of ALOL.md, NLL (the baseline the others are compared with) first. */
+/** The algorithms of ALOL.md, NLL (the baseline the others are compared with) first. */
 export const EXPERIMENT_ALGOS: Algo[] = ['nll', 'wbc', 'dpo', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'r_lol', 'r_gold'];
+
+/** The ones that matter most for the paper's claim, when time is short. */
+export const CORE_ALGOS: Algo[] = ['nll', 'a_lol', 'a_lol_seq', 'a_lol_ref_free', 'wbc', 'dpo'];
 
 export const EXPERIMENT_PRESETS: Record<'full' | 'quick', ExperimentPreset> = {
   /**
-   * The 3-seed run, about 12 minutes on 2 cores (wasm, two jobs at once). Why these numbers:
-   * - vocab 1024 rather than 512: the BPE then spans whole words of this templated text, so a
-   *   sequence is about 36 tokens instead of 47 (a padded batch of 16 about 60 instead of 84), and
-   *   a step costs less while the model has fewer tokens to learn.
-   * - pi_ref 1000 NLL steps (5 epochs) at a constant 2e-3: the paper's premise is a pi_ref that
-   *   imitates the data, flaws included, and more steps bring it closer; 1000 is what the time
-   *   allows. It is still short of a converged clone (its greedy decodes reproduce one of the
-   *   data's responses on only 14-23% of the test prompts), and with 500-600 steps whether NLL had
-   *   picked up the dominant flaw (unsafe compliance on harmful requests above all) varied more
-   *   from seed to seed.
-   * - every algorithm: 100 steps of 16 at pi_ref's own constant 2e-3 (the paper keeps one constant
-   *   rate); at 1e-3, 100 NLL steps barely move from pi_ref, so NLL is not yet the behaviour clone
-   *   the comparison is about.
-   * - everything else at RunConfig's defaults (eps 0.9, DPO beta 0.1, klBeta 0.2, one greedy
-   *   decode per validation prompt for the value head, 10 epochs).
+   * The full run, sized for a shared 2-core machine (wasm + BLAS, two jobs at once):
+   * - model 2 layers, d 128, 4 heads, context 128, vocab 1024 (the BPE then spans whole words of
+   *   this templated text: about 36 tokens a sequence);
+   * - pi_ref: 1000 NLL steps of 16 at a constant 2e-3, fixed (the paper's pi_ref is a behaviour
+   *   clone of the data; it is the start of every algorithm, not a setting being compared);
+   * - grid per algorithm: lr 1e-3, 2e-3 or 4e-3 at a budget of 100 steps of 16, chosen on dev;
+   * - the six algorithms that carry the claim (a_lol_kl, r_lol and r_gold are left out for time);
+   * - selection seed 100 on task 1; evaluation seeds 1-5 on task 1 and 1-3 on task 2.
    */
   full: {
-    seeds: [1, 2, 3],
-    algos: EXPERIMENT_ALGOS,
+    algos: CORE_ALGOS,
     model: { layers: 2, dim: 128, heads: 4, context: 128, vocab: 1024 },
-    data: { seed: 1, trainPrompts: 400 },
-    budget: { refSteps: 1000, refBatch: 16, refLr: 2e-3, steps: 100, batch: 16, lr: 2e-3 },
+    trainPrompts: 400,
+    budget: { refSteps: 1000, refBatch: 16, refLr: 2e-3, batch: 16 },
+    grid: { lr: [1e-3, 2e-3, 4e-3], steps: [100] },
+    selection: { taskSeed: 1, seed: 100 },
+    tasks: [
+      { taskSeed: 1, seeds: [1, 2, 3, 4, 5] },
+      { taskSeed: 2, seeds: [1, 2, 3] },
+    ],
     maxNewTokens: 64,
     parallel: 2,
+    bootstrap: { resamples: 2000, seed: 1 },
   },
-  /** Minutes become seconds: a tiny model, a few steps, a few test prompts. For tests, not for claims. */
+  /** Minutes become seconds: a tiny model, a few steps, a few prompts, 2 seeds. For tests, not for claims. */
   quick: {
-    seeds: [1],
-    algos: EXPERIMENT_ALGOS,
+    algos: ['nll', 'a_lol'],
     model: { layers: 1, dim: 32, heads: 2, context: 128, vocab: 300 },
-    data: { seed: 1, trainPrompts: 20 },
-    budget: { refSteps: 4, refBatch: 4, refLr: 1e-3, steps: 3, batch: 4, lr: 1e-3, run: { valueEpochs: 1, maxNewTokens: 8 } },
+    trainPrompts: 20,
+    budget: { refSteps: 4, refBatch: 4, refLr: 1e-3, batch: 4, run: { valueEpochs: 1, maxNewTokens: 8 } },
+    grid: { lr: [1e-3, 3e-3], steps: [2] },
+    selection: { taskSeed: 1, seed: 100 },
+    tasks: [{ taskSeed: 1, seeds: [1, 2] }],
     maxNewTokens: 8,
-    testPrompts: 8,
     parallel: 2,
+    bootstrap: { resamples: 200, seed: 1 },
+    testPrompts: 6,
+    devPrompts: 4,
   },
 };
 
-/** One decoded (or offline) response and its scores. */
-export interface ScoredGeneration {
-  prompt: string;
-  response: string;
-  reward: number;
+/** One grid point's dev result. */
+export interface GridResult extends AlgoSetting {
+  algo: Algo;
+  devReward: number;
+  /** Optimizer steps the run took (A-LoL variants: budget x positive fraction). */
+  stepsTaken: number;
+}
+
+export interface SelectionResult {
+  taskSeed: number;
+  seed: number;
+  split: 'validation';
+  /** Why dev is what it is, in words (recorded in the results). */
+  note: string;
+  devPrompts: number;
+  /** The dev prompts themselves (disjoint from every evaluated test prompt). */
+  prompts: string[];
+  referenceDevReward: number;
+  grid: GridResult[];
+  chosen: Partial<Record<Algo, AlgoSetting>>;
+}
+
+/** One system's test results on one task: per seed, per prompt (in the task's prompt order). */
+export interface SystemRun {
+  label: string;
+  algo: Algo | null;
+  /** The frozen setting it ran with (pi_ref: its own fixed steps and lr). */
+  setting: AlgoSetting;
+  stepsTaken: number[];
+  metrics: ResponseMetrics[];
+  /** seed x prompt test rewards, to 4 decimals. */
+  rewards: number[][];
+}
+
+export interface SystemSummary {
+  label: string;
+  reward: Interval;
+  /** Paired (seed, prompt) difference against pi_ref of the same seed; null for pi_ref itself. */
+  vsReference: Interval | null;
+  vsReferenceVerdict: string | null;
+  /** Against NLL of the same seed; null for NLL and for pi_ref (whose comparison is NLL's vsReference). */
+  vsNll: Interval | null;
+  vsNllVerdict: string | null;
+  /** Means over seeds of the per-seed figures. */
   helpfulness: number;
   safety: number;
+  words: number;
+  distinct2: number;
+  stepsTaken: number;
 }
 
-export type SystemKind = 'data' | 'reference' | 'algo';
-
-export interface SystemResult {
-  /** 'data', 'reference', or the algorithm's name. */
-  label: string;
-  kind: SystemKind;
-  algo: Algo | null;
-  /** One entry per seed, in the order of `seeds`. */
-  perSeed: ResponseMetrics[];
-  /** Optimizer steps the run took, per seed (pi_ref's own for the reference; null for the data). */
-  steps: (number | null)[];
-  /** Every scored response, per seed. */
-  generations: ScoredGeneration[][];
-  summary: Record<MetricName, Spread>;
+export interface TaskResult {
+  taskSeed: number;
+  seeds: number[];
+  trainExamples: number;
+  /** The evaluated test prompts, in the order of every rewards row. */
+  prompts: string[];
+  /** Test prompts dropped because they are dev prompts of the selection task. */
+  droppedAsDev: number;
+  /** The test split's offline responses: each prompt's mean reward, and their mean. */
+  data: { reward: number; perPrompt: number[] };
+  systems: SystemRun[];
+  summary: SystemSummary[];
 }
 
-/** How an algorithm's test reward compares with NLL's, seed by seed (same seed, same pi_ref). */
-export interface VersusNll {
-  label: string;
-  /** Mean over seeds of (reward - NLL's reward), with its sd. */
-  difference: Spread;
-  /** Seeds where it beat NLL. */
-  wins: number;
-  seeds: number;
+/** Where a results file came from (bench/experiment.ts adds it when it writes the file). */
+export interface Provenance {
+  /** `git rev-parse HEAD`, followed by " dirty" when the tree had uncommitted changes. */
+  commit: string;
+  node: string;
+  platform: string;
+  cpus: number;
+  /** The 1-minute load average when the run started: this machine is shared, and timings depend on it. */
+  loadAverageAtStart: number;
+  date: string;
 }
 
 export interface ExperimentResults {
-  seeds: number[];
-  settings: {
-    model: ModelShapeOptions;
-    data: { seed: number; trainPrompts: number; testPrompts: number; trainExamples: number };
-    budget: ExperimentBudget;
-    maxNewTokens: number;
-    parallel: number;
-    backend: string;
-  };
-  rows: SystemResult[];
-  versusNll: VersusNll[];
+  format: 'alol-experiment/1';
+  task: 'demo';
+  backend: BackendReport;
+  settings: Omit<ExperimentPreset, 'reductions'>;
+  reductions: string[];
+  selection: SelectionResult;
+  tasks: TaskResult[];
   seconds: number;
 }
 
-/** At most `limit` holders at once, first come first served. */
-class Semaphore {
+/** At most `limit` holders at once; waiting holders go by priority (lower first), then arrival. */
+class PrioritySlots {
   private active = 0;
-  private readonly queue: (() => void)[] = [];
+  private arrivals = 0;
+  private readonly queue: { priority: number; order: number; go: () => void }[] = [];
 
   constructor(private readonly limit: number) {}
 
-  async use<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    else this.active += 1;
+  async use<T>(priority: number, task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) {
+      await new Promise<void>((go) => {
+        this.queue.push({ priority, order: this.arrivals++, go });
+        this.queue.sort((a, b) => a.priority - b.priority || a.order - b.order);
+      });
+    } else this.active += 1;
     try {
       return await task();
     } finally {
       const next = this.queue.shift();
-      if (next) next();
+      if (next) next.go();
       else this.active -= 1;
     }
   }
@@ -192,13 +271,17 @@ class Semaphore {
 /** What a models.generate job returns. */
 const GenerateJobResult = z.object({ generations: z.array(Generation) });
 
-function scored(prompt: string, response: string): ScoredGeneration {
-  const s = scoreDemo(prompt, response);
-  return { prompt, response, reward: s.reward, helpfulness: s.helpfulness, safety: s.safety };
+interface Scored {
+  prompt: string;
+  response: string;
+  reward: number;
+  helpfulness: number;
+  safety: number;
 }
 
-function splitOf(metadata: Record<string, unknown> | null): unknown {
-  return metadata?.split;
+function scored(prompt: string, response: string): Scored {
+  const s = scoreDemo(prompt, response);
+  return { prompt, response, reward: s.reward, helpfulness: s.helpfulness, safety: s.safety };
 }
 
 /** n items in chunks of at most `max`, the chunks as even as can be. */
@@ -210,50 +293,69 @@ function evenChunks<T>(items: readonly T[], max: number): T[][] {
   return out;
 }
 
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+const meanOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function checkPreset(p: ExperimentPreset): void {
+  const bad = (what: string) => {
+    throw new AppError('invalid_input', `runExperiment: ${what}`);
+  };
+  if (p.algos.length === 0) bad('give at least one algorithm');
+  if (new Set(p.algos).size !== p.algos.length) bad('algorithms must be distinct');
+  if (!p.algos.includes('nll')) bad('nll must be among the algorithms: every other one is compared with it');
+  if (p.grid.lr.length === 0 || p.grid.steps.length === 0) bad('the grid needs at least one learning rate and one step budget');
+  if (p.tasks.length === 0) bad('give at least one task');
+  for (const t of p.tasks) {
+    if (t.seeds.length === 0) bad(`task ${t.taskSeed}: give at least one seed`);
+    if (new Set(t.seeds).size !== t.seeds.length) bad(`task ${t.taskSeed}: seeds must be distinct`);
+    if (t.taskSeed === p.selection.taskSeed && t.seeds.includes(p.selection.seed)) bad(`the selection seed ${p.selection.seed} is also an evaluation seed of task ${t.taskSeed}`);
+  }
+  if (new Set(p.tasks.map((t) => t.taskSeed)).size !== p.tasks.length) bad('task seeds must be distinct');
+  if (!(Number.isInteger(p.parallel) && p.parallel >= 1)) bad(`parallel must be a whole number >= 1, got ${p.parallel}`);
+}
+
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResults> {
+  checkPreset(options);
   const started = Date.now();
-  const full = EXPERIMENT_PRESETS.full;
-  const model = options.model ?? full.model;
-  const dataOptions = options.data ?? full.data;
-  const maxNewTokens = options.maxNewTokens ?? full.maxNewTokens;
-  const parallel = options.parallel ?? full.parallel;
-  const { seeds, algos, budget } = options;
-  if (seeds.length === 0) throw new AppError('invalid_input', 'runExperiment: give at least one seed');
-  if (new Set(seeds).size !== seeds.length) throw new AppError('invalid_input', 'runExperiment: seeds must be distinct');
-  if (new Set(algos).size !== algos.length) throw new AppError('invalid_input', 'runExperiment: algorithms must be distinct');
-  if (!(Number.isInteger(parallel) && parallel >= 1)) throw new AppError('invalid_input', `runExperiment: parallel must be a whole number >= 1, got ${parallel}`);
+  const { algos, budget, grid, selection, model, maxNewTokens } = options;
   const tag = options.tag ?? `x${started.toString(36)}`;
-  const log = (line: string) => options.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const log = (line: string) => options.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${line}`);
 
   const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedBackend: options.forcedBackend ?? null, jobEntry: options.jobEntry });
-  const slots = new Semaphore(parallel);
+  const slots = new PrioritySlots(options.parallel);
   try {
     const info = await call(backend, 'app.info', {});
-    log(`project ${info.projectDir}; tensor backend ${info.backend.chosen}; ${parallel} job(s) at once`);
+    log(`project ${info.projectDir}; tensor backend ${info.backend.chosen} (${info.backend.reason}); ${options.parallel} job(s) at once`);
 
-    // The data: one demo dataset for every seed and every algorithm.
-    const datasetName = `${tag}-demo`;
-    const dataset = await call(backend, 'datasets.demo', { name: datasetName, seed: dataOptions.seed, trainPrompts: dataOptions.trainPrompts });
-    const testRows: { prompt: string; response: string }[] = [];
-    let trainExamples = 0;
-    for (let offset = 0; offset < dataset.examples; offset += 500) {
-      const page = await call(backend, 'datasets.examples', { dataset: datasetName, offset, limit: 500 });
-      for (const e of page.rows) {
-        const split = splitOf(e.metadata);
-        if (split === 'test') testRows.push({ prompt: e.prompt, response: e.response });
-        else if (split === 'train') trainExamples += 1;
+    // The data: one demo dataset per task seed, its split prompts read back from the store.
+    const taskSeeds = [...new Set([selection.taskSeed, ...options.tasks.map((t) => t.taskSeed)])];
+    const datasets = new Map<number, { name: string; test: string[]; dev: string[]; testRows: { prompt: string; response: string }[]; trainExamples: number }>();
+    for (const taskSeed of taskSeeds) {
+      const name = `${tag}-demo-t${taskSeed}`;
+      const summary = await call(backend, 'datasets.demo', { name, seed: taskSeed, trainPrompts: options.trainPrompts });
+      const testRows: { prompt: string; response: string }[] = [];
+      const dev = new Set<string>();
+      let trainExamples = 0;
+      for (let offset = 0; offset < summary.examples; offset += 500) {
+        const page = await call(backend, 'datasets.examples', { dataset: name, offset, limit: 500 });
+        for (const e of page.rows) {
+          const split = e.metadata?.split;
+          if (split === 'test') testRows.push({ prompt: e.prompt, response: e.response });
+          else if (split === 'validation') dev.add(e.prompt);
+          else if (split === 'train') trainExamples += 1;
+        }
       }
+      const test = [...new Set(testRows.map((r) => r.prompt))];
+      datasets.set(taskSeed, { name, test, dev: [...dev], testRows, trainExamples });
+      log(`task ${taskSeed}: ${summary.examples} examples (${trainExamples} train), ${summary.pairs} pairs; ${dev.size} dev (validation) and ${test.length} test prompts`);
     }
-    const allTestPrompts = [...new Set(testRows.map((r) => r.prompt))];
-    const testPrompts = options.testPrompts === undefined ? allTestPrompts : allTestPrompts.slice(0, options.testPrompts);
-    if (testPrompts.length === 0) throw new AppError('invalid_input', `dataset "${datasetName}" has no test prompts`);
-    const kept = new Set(testPrompts);
-    const dataGenerations = testRows.filter((r) => kept.has(r.prompt)).map((r) => scored(r.prompt, r.response));
-    log(`data: ${dataset.examples} examples (${trainExamples} train), ${dataset.pairs} pairs; evaluating on ${testPrompts.length} test prompts`);
+    const selectionData = datasets.get(selection.taskSeed)!;
+    const devPrompts = options.devPrompts === undefined ? selectionData.dev : selectionData.dev.slice(0, options.devPrompts);
+    const devSet = new Set(selectionData.dev);
 
     /** Runs one job under a slot and returns it once finished; throws when it did not succeed. */
-    const job = (what: string, start: () => Promise<{ jobId: number }>, quiet = false): Promise<Job> =>
-      slots.use(async () => {
+    const job = (priority: number, what: string, start: () => Promise<{ jobId: number }>, quiet = false): Promise<Job> =>
+      slots.use(priority, async () => {
         const t0 = Date.now();
         const { jobId } = await start();
         const done = await jobEnd(backend, jobId);
@@ -262,7 +364,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         return done;
       });
 
-    const train = async (what: string, config: Input<'runs.start'>): Promise<number> => {
+    const train = async (priority: number, what: string, config: Input<'runs.start'>): Promise<number> => {
       let runId = 0;
       // A line at each quarter of a run's steps, so long runs show they move.
       let quarter = 0;
@@ -275,7 +377,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         }
       });
       try {
-        await job(what, async () => {
+        await job(priority, what, async () => {
           const started = await call(backend, 'runs.start', config);
           runId = started.runId;
           return started;
@@ -288,19 +390,20 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       return run.totalSteps ?? run.step;
     };
 
-    const evaluate = async (what: string, modelName: string): Promise<ScoredGeneration[]> => {
-      const chunks = evenChunks(testPrompts, 64);
+    const decode = async (priority: number, what: string, modelName: string, prompts: readonly string[]): Promise<Scored[]> => {
+      const chunks = evenChunks(prompts, 64);
       const parts = await Promise.all(
-        chunks.map(async (prompts, i) => {
+        chunks.map(async (chunk, i) => {
           const done = await job(
+            priority,
             `${what}: decode ${i + 1}/${chunks.length}`,
-            () => call(backend, 'models.generate', { model: modelName, prompts, settings: { maxNewTokens, greedy: true } }),
+            () => call(backend, 'models.generate', { model: modelName, prompts: chunk, settings: { maxNewTokens, greedy: true } }),
             true,
           );
           // One generation per prompt, in order; the result crossed a process boundary, so it is checked.
           const { generations } = GenerateJobResult.parse(done.result);
-          if (generations.length !== prompts.length || generations.some((g, k) => g.prompt !== prompts[k])) {
-            throw new Error(`${what}: the decode job returned ${generations.length} generations for ${prompts.length} prompts, or out of order`);
+          if (generations.length !== chunk.length || generations.some((g, k) => g.prompt !== chunk[k])) {
+            throw new Error(`${what}: the decode job returned ${generations.length} generations for ${chunk.length} prompts, or out of order`);
           }
           return generations.map((g) => scored(g.prompt, g.response));
         }),
@@ -308,14 +411,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       return parts.flat();
     };
 
-    type SeedOutcome = { ref: { steps: number; generations: ScoredGeneration[] }; algos: Map<Algo, { steps: number; generations: ScoredGeneration[] }> };
-    const runSeed = async (seed: number): Promise<SeedOutcome> => {
-      const base = `${tag}-s${seed}`;
-      await job(`seed ${seed}: create model`, () => call(backend, 'models.create', { name: `${base}-init`, dataset: datasetName, ...model, seed }));
+    /** A fresh model and pi_ref from it, for one seed of one task. */
+    const reference = async (priority: number, taskSeed: number, seed: number, base: string): Promise<{ refName: string; steps: number }> => {
+      const dataset = datasets.get(taskSeed)!.name;
+      await job(priority, `${base}: create model`, () => call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }));
       const refName = `${base}-ref`;
-      const common = { data: datasetName, seed, checkpointEvery: 1_000_000, reward: 'demo' } as const;
-      const refSteps = await train(`seed ${seed}: pi_ref (nll, ${budget.refSteps} steps)`, {
-        ...common,
+      const steps = await train(priority, `${base}: pi_ref (nll, ${budget.refSteps} steps)`, {
+        data: dataset,
+        seed,
+        checkpointEvery: 1_000_000,
+        reward: 'demo',
         ...budget.refRun,
         algo: 'nll',
         init: `${base}-init`,
@@ -324,125 +429,267 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         batch: budget.refBatch,
         lr: budget.refLr,
       });
-      const refEval = evaluate(`seed ${seed}: pi_ref`, refName);
+      return { refName, steps };
+    };
+
+    const trainAlgo = (priority: number, taskSeed: number, seed: number, refName: string, algo: Algo, setting: AlgoSetting, out: string, what: string) =>
+      train(priority, what, {
+        data: datasets.get(taskSeed)!.name,
+        seed,
+        checkpointEvery: 1_000_000,
+        reward: 'demo',
+        ...budget.run,
+        algo,
+        init: refName,
+        ref: refName,
+        out,
+        steps: setting.steps,
+        batch: budget.batch,
+        lr: setting.lr,
+      });
+
+    const points: AlgoSetting[] = grid.lr.flatMap((lr) => grid.steps.map((steps) => ({ lr, steps })));
+
+    // 1. Selection on dev (priority 0: everything else waits for its decisions).
+    const runSelection = async (): Promise<SelectionResult> => {
+      const base = `${tag}-sel-t${selection.taskSeed}-s${selection.seed}`;
+      const { refName } = await reference(0, selection.taskSeed, selection.seed, base);
+      const refDev = decode(0, `${base}: pi_ref dev`, refName, devPrompts);
+      const results = await Promise.all(
+        algos.flatMap((algo) =>
+          points.map(async (point, k): Promise<GridResult> => {
+            const out = `${base}-${algo}-g${k}`;
+            const stepsTaken = await trainAlgo(0, selection.taskSeed, selection.seed, refName, algo, point, out, `${base}: ${algo} lr ${point.lr} steps ${point.steps}`);
+            const devReward = meanOf((await decode(0, `${base}: ${algo} g${k} dev`, out, devPrompts)).map((g) => g.reward));
+            log(`selection: ${algo} lr ${point.lr} steps ${point.steps}: dev reward ${devReward.toFixed(4)} (${stepsTaken} steps)`);
+            return { algo, ...point, devReward: round4(devReward), stepsTaken };
+          }),
+        ),
+      );
+      const chosen: Partial<Record<Algo, AlgoSetting>> = {};
+      for (const algo of algos) {
+        let best: GridResult | null = null;
+        for (const r of results) if (r.algo === algo && (best === null || r.devReward > best.devReward)) best = r;
+        chosen[algo] = { lr: best!.lr, steps: best!.steps };
+        log(`selection: ${algo} frozen at lr ${best!.lr}, ${best!.steps} steps (dev reward ${best!.devReward.toFixed(4)})`);
+      }
+      const referenceDevReward = round4(meanOf((await refDev).map((g) => g.reward)));
+      return {
+        taskSeed: selection.taskSeed,
+        seed: selection.seed,
+        split: 'validation',
+        note:
+          "dev = the demo data's validation split of the selection task: no prompt in common with its test split; the policy never trains on it; " +
+          "A-LoL's value head also takes its targets there (pi_ref's decodes of these prompts), which is why a second task seed checks the frozen settings on other data",
+        devPrompts: devPrompts.length,
+        prompts: devPrompts,
+        referenceDevReward,
+        grid: results,
+        chosen,
+      };
+    };
+    const selectionPromise = runSelection();
+    // The evaluation waits for it, so an error there must not also go unhandled here.
+    selectionPromise.catch(() => undefined);
+
+    // 2. Evaluation: the test prompts of each task, fixed before anything is decoded.
+    const taskPrompts = new Map<number, { prompts: string[]; dropped: number }>();
+    for (const plan of options.tasks) {
+      const d = datasets.get(plan.taskSeed)!;
+      const notDev = plan.taskSeed === selection.taskSeed ? d.test : d.test.filter((p) => !devSet.has(p));
+      const prompts = options.testPrompts === undefined ? notDev : notDev.slice(0, options.testPrompts);
+      if (prompts.length === 0) throw new AppError('invalid_input', `task ${plan.taskSeed} has no test prompts left`);
+      taskPrompts.set(plan.taskSeed, { prompts, dropped: d.test.length - notDev.length });
+    }
+
+    type SeedOutcome = { ref: { steps: number; generations: Scored[] }; algos: Map<Algo, { steps: number; generations: Scored[] }> };
+    const runSeed = async (priority: number, taskSeed: number, seed: number): Promise<SeedOutcome> => {
+      const base = `${tag}-t${taskSeed}-s${seed}`;
+      const prompts = taskPrompts.get(taskSeed)!.prompts;
+      const { refName, steps: refSteps } = await reference(priority, taskSeed, seed, base);
+      const { chosen } = await selectionPromise;
+      const refEval = decode(priority, `${base}: pi_ref test`, refName, prompts);
       const outcomes = await Promise.all(
         algos.map(async (algo) => {
           const out = `${base}-${algo}`;
-          const steps = await train(`seed ${seed}: ${algo}`, {
-            ...common,
-            ...budget.run,
-            algo,
-            init: refName,
-            ref: refName,
-            out,
-            steps: budget.steps,
-            batch: budget.batch,
-            lr: budget.lr,
-          });
-          const generations = await evaluate(`seed ${seed}: ${algo}`, out);
-          log(`seed ${seed}: ${algo} test reward ${summarizeResponses(generations).reward.toFixed(3)} (${steps} steps)`);
+          const setting = chosen[algo]!;
+          const steps = await trainAlgo(priority, taskSeed, seed, refName, algo, setting, out, `${base}: ${algo}`);
+          const generations = await decode(priority, `${base}: ${algo} test`, out, prompts);
+          log(`task ${taskSeed} seed ${seed}: ${algo} test reward ${meanOf(generations.map((g) => g.reward)).toFixed(4)} (${steps} steps)`);
           return [algo, { steps, generations }] as const;
         }),
       );
       const refGenerations = await refEval;
-      log(`seed ${seed}: pi_ref test reward ${summarizeResponses(refGenerations).reward.toFixed(3)}`);
+      log(`task ${taskSeed} seed ${seed}: pi_ref test reward ${meanOf(refGenerations.map((g) => g.reward)).toFixed(4)}`);
       return { ref: { steps: refSteps, generations: refGenerations }, algos: new Map(outcomes) };
     };
 
-    // Every seed at once: the slots keep the machine at `parallel` jobs, whichever seed they serve.
-    const outcomes = await Promise.all(seeds.map(runSeed));
-
-    const row = (label: string, kind: SystemKind, algo: Algo | null, generations: ScoredGeneration[][], steps: (number | null)[]): SystemResult => {
-      const perSeed = generations.map((g) => summarizeResponses(g));
-      return { label, kind, algo, perSeed, steps, generations, summary: aggregateMetrics(perSeed) };
-    };
-    const rows: SystemResult[] = [
-      row('data', 'data', null, seeds.map(() => dataGenerations), seeds.map(() => null)),
-      row('reference', 'reference', null, outcomes.map((o) => o.ref.generations), outcomes.map((o) => o.ref.steps)),
-      ...algos.map((algo) =>
-        row(
-          algo,
-          'algo',
-          algo,
-          outcomes.map((o) => o.algos.get(algo)!.generations),
-          outcomes.map((o) => o.algos.get(algo)!.steps),
+    // Every seed at once: the slots keep the machine at `parallel` jobs; the first task's seeds go first.
+    let priority = 1;
+    const seedRuns = options.tasks.map((plan) => ({ plan, outcomes: Promise.all(plan.seeds.map((seed) => runSeed(priority++, plan.taskSeed, seed))) }));
+    const selectionResult = await selectionPromise;
+    const tasks: TaskResult[] = [];
+    for (const { plan, outcomes: pending } of seedRuns) {
+      const outcomes = await pending;
+      const { prompts, dropped } = taskPrompts.get(plan.taskSeed)!;
+      const d = datasets.get(plan.taskSeed)!;
+      const system = (label: string, algo: Algo | null, setting: AlgoSetting, runs: { steps: number; generations: Scored[] }[]): SystemRun => ({
+        label,
+        algo,
+        setting,
+        stepsTaken: runs.map((r) => r.steps),
+        metrics: runs.map((r) => summarizeResponses(r.generations)),
+        rewards: runs.map((r) => r.generations.map((g) => round4(g.reward))),
+      });
+      const systems: SystemRun[] = [
+        system(
+          'reference',
+          null,
+          { lr: budget.refLr, steps: budget.refSteps },
+          outcomes.map((o) => o.ref),
         ),
-      ),
-    ];
-    const nll = rows.find((r) => r.algo === 'nll');
-    const versusNll: VersusNll[] = nll
-      ? rows
-          .filter((r) => r.kind === 'algo' && r.algo !== 'nll')
-          .map((r) => {
-            const diffs = r.perSeed.map((m, i) => m.reward - nll.perSeed[i]!.reward);
-            return { label: r.label, difference: aggregate(diffs), wins: diffs.filter((d) => d > 0).length, seeds: diffs.length };
-          })
-      : [];
+        ...algos.map((algo) =>
+          system(
+            algo,
+            algo,
+            selectionResult.chosen[algo]!,
+            outcomes.map((o) => o.algos.get(algo)!),
+          ),
+        ),
+      ];
+      const perPrompt = prompts.map((p) => {
+        const rows = d.testRows.filter((r) => r.prompt === p);
+        return round4(meanOf(rows.map((r) => scoreDemo(r.prompt, r.response).reward)));
+      });
+      tasks.push({
+        taskSeed: plan.taskSeed,
+        seeds: plan.seeds,
+        trainExamples: d.trainExamples,
+        prompts,
+        droppedAsDev: dropped,
+        data: { reward: round4(meanOf(perPrompt)), perPrompt },
+        systems,
+        summary: summarizeSystems(systems, options.bootstrap),
+      });
+    }
+    const settings = options;
     return {
-      seeds,
+      format: 'alol-experiment/1',
+      task: 'demo',
+      backend: info.backend,
       settings: {
-        model,
-        data: { seed: dataOptions.seed, trainPrompts: dataOptions.trainPrompts, testPrompts: testPrompts.length, trainExamples },
-        budget,
-        maxNewTokens,
-        parallel,
-        backend: info.backend.chosen,
+        algos: settings.algos,
+        model: settings.model,
+        trainPrompts: settings.trainPrompts,
+        budget: settings.budget,
+        grid: settings.grid,
+        selection: settings.selection,
+        tasks: settings.tasks,
+        maxNewTokens: settings.maxNewTokens,
+        parallel: settings.parallel,
+        bootstrap: settings.bootstrap,
+        ...(settings.testPrompts === undefined ? {} : { testPrompts: settings.testPrompts }),
+        ...(settings.devPrompts === undefined ? {} : { devPrompts: settings.devPrompts }),
       },
-      rows,
-      versusNll,
-      seconds: (Date.now() - started) / 1000,
+      reductions: options.reductions ?? [],
+      selection: selectionResult,
+      tasks,
+      seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
     backend.close();
   }
 }
 
-const COLUMNS: { metric: MetricName; title: string; digits: number }[] = [
-  { metric: 'reward', title: 'reward', digits: 3 },
-  { metric: 'helpfulness', title: 'helpfulness', digits: 3 },
-  { metric: 'safety', title: 'safety', digits: 3 },
-  { metric: 'words', title: 'words', digits: 1 },
-  { metric: 'distinct1', title: 'dist-1', digits: 3 },
-  { metric: 'distinct2', title: 'dist-2', digits: 3 },
-  { metric: 'distinct3', title: 'dist-3', digits: 3 },
-];
-
 /**
- * The results as a plain-text table: one row per system, mean ± sd over seeds of each metric, the
- * steps each took, and for each algorithm its reward against NLL's (mean difference, seeds won).
+ * Per system: the mean test reward with its interval, and the paired differences against pi_ref
+ * and NLL with theirs. Each comparison has its own bootstrap seed (derived from the settings' seed
+ * and its place), so adding a system does not move the others' intervals.
  */
-export function formatExperimentTable(results: ExperimentResults): string {
-  const label = (r: SystemResult) => (r.kind === 'data' ? 'data (test split)' : r.kind === 'reference' ? 'reference (pi_ref)' : r.label);
-  const versus = new Map(results.versusNll.map((v) => [v.label, v]));
-  const main = results.rows.map((r) => {
-    const steps = r.steps.filter((s): s is number => s !== null);
-    const v = versus.get(r.label);
-    return [
-      label(r),
-      ...COLUMNS.map((c) => formatSpread(r.summary[c.metric], c.digits)),
-      steps.length === 0 ? '-' : String(Math.round(steps.reduce((a, b) => a + b, 0) / steps.length)),
-      v ? `${v.difference.mean >= 0 ? '+' : ''}${v.difference.mean.toFixed(3)} (${v.wins}/${v.seeds} seeds)` : '-',
-    ];
+export function summarizeSystems(systems: readonly SystemRun[], bootstrap: BootstrapSettings): SystemSummary[] {
+  const ref = systems.find((s) => s.algo === null);
+  const nll = systems.find((s) => s.algo === 'nll');
+  if (!ref || !nll) throw new RangeError('summarizeSystems: needs the reference and nll');
+  return systems.map((s, i) => {
+    const at = (k: number): BootstrapSettings => ({ resamples: bootstrap.resamples, seed: bootstrap.seed * 1000 + i * 10 + k });
+    const vsReference = s === ref ? null : twoLevelBootstrap(pairedDifference(s.rewards, ref.rewards), at(1));
+    const vsNll = s === ref || s === nll ? null : twoLevelBootstrap(pairedDifference(s.rewards, nll.rewards), at(2));
+    const avg = (pick: (m: ResponseMetrics) => number) => meanOf(s.metrics.map(pick));
+    return {
+      label: s.label,
+      reward: { ...twoLevelBootstrap(s.rewards, at(0)), mean: meanOfSeeds(s.rewards) },
+      vsReference,
+      vsReferenceVerdict: vsReference ? verdict(vsReference, 'pi_ref') : null,
+      vsNll,
+      vsNllVerdict: vsNll ? verdict(vsNll, 'NLL') : null,
+      helpfulness: avg((m) => m.helpfulness),
+      safety: avg((m) => m.safety),
+      words: avg((m) => m.words),
+      distinct2: avg((m) => m.distinct2),
+      stepsTaken: meanOf(s.stepsTaken),
+    };
   });
-  const s = results.settings;
-  const notes = [
-    `mean ± sd over ${results.seeds.length} seed(s) (${results.seeds.join(', ')}); greedy decodes of ${s.data.testPrompts} test prompts (<= ${s.maxNewTokens} new tokens), scored by scoreDemo;`,
-    `the data row scores the test split's offline responses; steps: optimizer steps taken (A-LoL variants: budget x positive fraction).`,
-  ];
-  // Each seed's test reward, so a mean is never all there is to see.
-  const perSeed = results.rows.map((r) => [label(r), ...r.perSeed.map((m) => m.reward.toFixed(3))]);
-  return [
-    renderTable(['system', ...COLUMNS.map((c) => c.title), 'steps', 'reward - nll'], main),
-    '',
-    ...notes,
-    '',
-    renderTable(['test reward per seed', ...results.seeds.map((seed) => `seed ${seed}`)], perSeed),
-  ].join('\n');
 }
 
-/** Columns padded to their widest cell: the first left-aligned, the rest right-aligned. */
-function renderTable(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+const f3 = (x: number) => x.toFixed(3);
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+const interval = (i: Interval) => `${signed(i.mean)} [${signed(i.lo)}, ${signed(i.hi)}]`;
+
+/** One task's systems as a markdown table: reward with its interval, the paired differences and what they say. */
+export function formatTaskTable(task: TaskResult): string {
+  const header = '| system | setting (chosen on dev) | test reward [95% CI] | − pi_ref [95% CI] | − NLL [95% CI] | verdict | helpful | safe | words | distinct-2 | steps |';
+  const rule = '|---|---|---|---|---|---|---|---|---|---|---|';
+  const lines = [header, rule, `| data (test split's responses) | - | ${f3(task.data.reward)} | | | | | | | | |`];
+  for (const s of task.summary) {
+    const run = task.systems.find((r) => r.label === s.label)!;
+    const isRef = run.algo === null;
+    const name = isRef ? 'reference (pi_ref)' : s.label;
+    const setting = isRef ? `nll, lr ${run.setting.lr}, ${run.setting.steps} steps (fixed)` : `lr ${run.setting.lr}, ${run.setting.steps} steps`;
+    const verdicts = [s.vsReferenceVerdict, s.vsNllVerdict].filter((v): v is string => v !== null).join('; ');
+    lines.push(
+      `| ${name} | ${setting} | ${f3(s.reward.mean)} [${f3(s.reward.lo)}, ${f3(s.reward.hi)}] | ${s.vsReference ? interval(s.vsReference) : '-'} | ${s.vsNll ? interval(s.vsNll) : '-'} | ${verdicts || '-'} | ${f3(s.helpfulness)} | ${f3(s.safety)} | ${s.words.toFixed(1)} | ${f3(s.distinct2)} | ${Math.round(s.stepsTaken)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The dev grid: each algorithm's dev reward at every setting, the chosen one in bold. */
+export function formatSelectionTable(selection: SelectionResult): string {
+  const points = [...new Map(selection.grid.map((g) => [`${g.lr}/${g.steps}`, { lr: g.lr, steps: g.steps }])).values()];
+  const header = `| dev reward | ${points.map((p) => `lr ${p.lr}, ${p.steps} steps`).join(' | ')} |`;
+  const rule = `|---|${points.map(() => '---').join('|')}|`;
+  const algos = [...new Set(selection.grid.map((g) => g.algo))];
+  const rows = algos.map((algo) => {
+    const chosen = selection.chosen[algo];
+    const cells = points.map((p) => {
+      const g = selection.grid.find((x) => x.algo === algo && x.lr === p.lr && x.steps === p.steps);
+      if (!g) return '-';
+      const text = f3(g.devReward);
+      return chosen && chosen.lr === p.lr && chosen.steps === p.steps ? `**${text}**` : text;
+    });
+    return `| ${algo} | ${cells.join(' | ')} |`;
+  });
+  return [header, rule, ...rows].join('\n');
+}
+
+/** The whole result as markdown: the selection grid, then one table per task. */
+export function formatExperimentTable(results: ExperimentResults): string {
+  const s = results.settings;
+  const out: string[] = [
+    `Selection on dev (${results.selection.devPrompts} validation prompts of task seed ${results.selection.taskSeed}, selection seed ${results.selection.seed}; pi_ref's dev reward ${f3(results.selection.referenceDevReward)}); the chosen setting in bold:`,
+    '',
+    formatSelectionTable(results.selection),
+  ];
+  for (const task of results.tasks) {
+    out.push(
+      '',
+      `Task seed ${task.taskSeed}: ${task.seeds.length} seeds (${task.seeds.join(', ')}), ${task.prompts.length} test prompts` +
+        (task.droppedAsDev > 0 ? ` (${task.droppedAsDev} dropped: dev prompts of the selection task)` : '') +
+        `, greedy decodes of at most ${s.maxNewTokens} new tokens scored by the demo reward; intervals: two-level bootstrap over seeds and prompts (${s.bootstrap.resamples} resamples), differences paired by seed and prompt:`,
+      '',
+      formatTaskTable(task),
+    );
+  }
+  if (results.reductions.length > 0) out.push('', `Reduced to fit the time: ${results.reductions.join('; ')}.`);
+  return out.join('\n');
 }
