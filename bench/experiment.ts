@@ -113,7 +113,8 @@ function provenance(): Provenance {
     }
   };
   const commit = git('rev-parse', 'HEAD');
-  const status = git('status', '--porcelain');
+  // Tracked files only: an untracked file (a scratch folder, a node_modules link) does not change what ran.
+  const status = git('status', '--porcelain', '--untracked-files=no');
   return {
     commit: commit === null ? 'unknown' : status ? `${commit} dirty` : commit,
     node: process.version,
