@@ -71,6 +71,13 @@ const HELD_OUT_FILE = 'held-out.json';
 
 export const REWARD_MODEL_DEFAULTS = { epochs: 20, batchSize: 16, lr: 1e-3, weightDecay: 1e-2, dropout: 0.1, heldOut: 0.2 } as const;
 
+/**
+ * The backbone's states of every distinct sequence are cached while their float32s fit in this
+ * many bytes. Past it (HH-RLHF's 320k responses at context 128 and D 128 would need about 20 GB),
+ * each batch's states are recomputed when used: memory stays bounded, at a backbone forward per use.
+ */
+export const STATE_CACHE_BYTES = 1024 ** 3;
+
 // ---------------------------------------------------------------------------------------------
 // The loss.
 
@@ -124,8 +131,10 @@ export interface RewardFitReport {
   heldOut: PairMetrics;
   /** The mean training r subtracted from the summary bias so that r is 0 on average. */
   center: number;
-  /** Distinct sequences whose states were cached. */
+  /** Distinct sequences. */
   sequences: number;
+  /** Whether their backbone states were cached once (within stateCacheBytes) or recomputed per batch. */
+  statesCached: boolean;
   /** Held out by group (prompt) or, with a single group, by pair. */
   splitBy: 'group' | 'pair';
   /** Indices (into the pairs given) of the held-out pairs, ascending. */
@@ -156,6 +165,8 @@ export interface FitRewardModelOptions {
   seed: number;
   /** Sequences per backbone forward when caching states; default batchSize. */
   backboneBatchSize?: number;
+  /** Cache the backbone's states while they fit in this many bytes (default STATE_CACHE_BYTES); past it, recompute them per batch. */
+  stateCacheBytes?: number;
   onEpoch?: (epoch: RewardEpochReport) => void | Promise<void>;
   signal?: AbortSignal;
 }
@@ -231,8 +242,21 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
   let optimizer: ReturnType<typeof adamW> | null = null;
   try {
     o.signal?.throwIfAborted();
-    const states = promptStates(o.backbone, sequences, o.backboneBatchSize ?? batchSize);
     const D = head.config.nEmbd;
+    const backboneBatch = o.backboneBatchSize ?? batchSize;
+    let tokens = 0;
+    for (const s of sequences) tokens += s.length;
+    const cache = tokens * D * 4 <= (o.stateCacheBytes ?? STATE_CACHE_BYTES) ? promptStates(o.backbone, sequences, backboneBatch) : null;
+    const statesOf = (indices: readonly number[]): Float32Array[] =>
+      cache ? indices.map((i) => cache[i]!) : promptStates(o.backbone, indices.map((i) => sequences[i]!), backboneBatch);
+    // Uncached, a slice of sequences at a time, so that only one slice's states are held.
+    const slice = cache ? Number.MAX_SAFE_INTEGER : 64 * Math.max(backboneBatch, batchSize);
+    const logitsOf = (indices: readonly number[]): Float32Array => {
+      const out = new Float32Array(indices.length);
+      for (let start = 0; start < indices.length; start += slice) out.set(logitsOfStates(head, statesOf(indices.slice(start, start + slice)), batchSize), start);
+      return out;
+    };
+    const everySequence = sequences.map((_, i) => i);
     optimizer = adamW(head.params, { lr, weightDecay: o.weightDecay ?? REWARD_MODEL_DEFAULTS.weightDecay });
     const reports: RewardEpochReport[] = [];
     const order = [...trainPairs];
@@ -241,7 +265,10 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
       const losses: number[] = [];
       for (let start = 0; start < order.length; start += batchSize) {
         o.signal?.throwIfAborted();
-        const batch = { rows: order.slice(start, start + batchSize), dropoutSeed: rng.seed() };
+        const rows = order.slice(start, start + batchSize);
+        // Chosen then rejected: read (or computed) before the step, outside its gradient tape.
+        const batchStates = statesOf([...rows.map((i) => pairs[i]!.chosen), ...rows.map((i) => pairs[i]!.rejected)]);
+        const batch = { rows, dropoutSeed: rng.seed() };
         const step = trainStep({
           params: head.params,
           optimizer,
@@ -251,14 +278,14 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
           loss: (mb) => {
             // Chosen then rejected, one forward of the head over 2B sequences.
             const B = mb.rows.length;
-            const { hidden, mask } = stackStates([...mb.rows.map((i) => states[pairs[i]!.chosen]!), ...mb.rows.map((i) => states[pairs[i]!.rejected]!)], D);
+            const { hidden, mask } = stackStates(batchStates, D);
             const r = head.logits(hidden, mask, { training: { dropoutSeed: mb.dropoutSeed } });
             return bradleyTerryLoss(tf.slice(r, [0], [B]), tf.slice(r, [B], [B]));
           },
         });
         losses.push(step.loss);
       }
-      const r = logitsOfStates(head, states, batchSize);
+      const r = logitsOf(everySequence);
       const report: RewardEpochReport = {
         epoch,
         trainLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
@@ -271,17 +298,26 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
 
     // Centre r on the training responses: a shift of the summary bias, invisible to the loss.
     const trainSequences = [...new Set(trainPairs.flatMap((i) => [pairs[i]!.chosen, pairs[i]!.rejected]))];
-    const before = logitsOfStates(head, trainSequences.map((i) => states[i]!), batchSize);
+    const before = logitsOf(trainSequences);
     const center = before.reduce((a, b) => a + b, 0) / before.length;
     const weights: NamedTensors = head.weights();
     const bias = weights.get('value.summary.bias')!; // present: valueHeadShapes
     bias.data[0] = bias.data[0]! - center;
     head.setWeights(weights);
 
-    const r = logitsOfStates(head, states, batchSize);
+    const r = logitsOf(everySequence);
     return {
       head,
-      report: { epochs: reports, train: pairMetrics(r, pairs, trainPairs), heldOut: pairMetrics(r, pairs, heldOutPairs), center, sequences: sequences.length, splitBy, heldOutPairs },
+      report: {
+        epochs: reports,
+        train: pairMetrics(r, pairs, trainPairs),
+        heldOut: pairMetrics(r, pairs, heldOutPairs),
+        center,
+        sequences: sequences.length,
+        statesCached: cache !== null,
+        splitBy,
+        heldOutPairs,
+      },
     };
   } catch (error) {
     head.dispose();
