@@ -56,6 +56,19 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedBackend: options.forcedBackend, server: serverInfo });
   const campaign = options.campaign === undefined ? null : backend.campaigns.ready(options.campaign);
   const token = randomBytes(24).toString('base64url');
+  // Listened for from here on, so a signal during start-up also ends in a clean shutdown.
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    const on = (name: NodeJS.Signals) => () => {
+      // A second signal during the shutdown is the default one: it ends the process at once.
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(name);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
   const listen = (port: number) =>
     startHttpServer({
       dispatch: backend.dispatch,
@@ -117,7 +130,7 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
     void seedDemoProject(backend, log).then(
       (outcome) => {
         if (!outcome) return;
-        const rateLink = `${server.url}#token=${token}&campaign=${encodeURIComponent(outcome.campaign)}`;
+        const rateLink = `${localUrl}#token=${token}&campaign=${encodeURIComponent(outcome.campaign)}`;
         if (options.json) console.log(JSON.stringify({ event: 'demo-ready', ...outcome }));
         else console.log(`Rate now: ${rateLink}`);
       },
@@ -128,20 +141,10 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
     console.log('(no desktop browser to open here: open the link above yourself)');
   }
 
-  // Until SIGINT or SIGTERM: then no new requests, the ones under way answered (each rating its
-  // own committed transaction), job processes stopped and SQLite closed; the promise resolves after.
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const on = (name: NodeJS.Signals) => () => {
-      // A second signal during the shutdown is the default one: it ends the process at once.
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(name);
-    };
-    const onInt = on('SIGINT');
-    const onTerm = on('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  // Until SIGINT or SIGTERM (listened for since start-up): then no new requests, the ones under
+  // way answered (each rating its own committed transaction), job processes stopped and SQLite
+  // closed; the promise resolves after.
+  const signal = await stopRequested;
   if (!options.json) console.log(`${signal}: stopping (the requests under way finish first)`);
   await server.close();
   backend.close();

@@ -41,9 +41,15 @@ export function startRouter(studio: Studio): () => void {
       if (hash === location.hash) return;
       const url = `${location.pathname}${location.search}${hash}`;
       // The first write names where the page already is: no entry for Back to stop at.
-      if (first && !initial) history.replaceState(history.state, '', url);
-      else history.pushState(null, '', url);
+      const replace = first && !initial;
       first = false;
+      try {
+        if (replace) history.replaceState(history.state, '', url);
+        else history.pushState(null, '', url);
+      } catch {
+        // A page the history API may not rewrite (some file: URLs): the fragment still moves.
+        location.hash = hash;
+      }
     });
   });
   return () => {
