@@ -5,10 +5,11 @@
  * screen's agreement with the dataset, checked against a hand computation, and an export per
  * criterion. Needs `npm run build` first, Chromium, and ../shared/data (a line says when absent).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignCreate } from '../../src/shared/contract';
 import type { CampaignItem, RatingItem } from '../../src/shared/rating';
 import { alol } from '../helpers/cli';
 import { callAs, cli, launchChromium, startStudio, watchedPage, type Studio } from './studio';
@@ -130,4 +131,36 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
     expect(rows.filter(agrees)).toHaveLength(3);
     expect(readFileSync(exported.card as string, 'utf8')).toContain('| helpful | 4 | 3 | 0.750 [0.301, 0.954] | 0 | 0 |');
   }, 120_000);
+
+  it('creates a relabelling campaign with a gold file from the Campaigns screen', async () => {
+    const gold = join(studio.projectDir, 'gold.jsonl');
+    writeFileSync(gold, JSON.stringify({ prompt: 'Capital of France?', a: 'Paris.', b: 'Bananas.', expected: { helpful: ['a'], safe: ['both_good'] } }) + '\n');
+    const { page } = studio;
+    await page.getByTestId('nav-campaigns').click();
+    const form = page.getByTestId('campaign-form');
+    if (!(await form.isVisible())) await page.getByTestId('campaigns-new').click();
+    await form.waitFor();
+    await form.getByTestId('campaign-name').fill('ui-relabel');
+    await form.getByTestId('campaign-kind-pairs').check();
+    // Relabelling picks no models and samples nothing.
+    expect(await form.getByTestId('campaign-models').count()).toBe(0);
+    expect(await form.getByTestId('campaign-maxNewTokens').count()).toBe(0);
+    await expect.poll(() => form.getByTestId('campaign-dataset').inputValue()).toBe('hh');
+    await form.getByTestId('campaign-n').fill('3');
+    await form.getByTestId('campaign-gold-file').fill('gold.jsonl');
+    await form.locator('#campaign-gold-file-hint').filter({ hasText: 'absolute path' }).waitFor();
+    expect(await form.getByTestId('campaign-submit').isDisabled()).toBe(true);
+    await form.getByTestId('campaign-gold-file').fill(gold);
+
+    const request = page.waitForRequest((r) => r.url().endsWith('/api/call/campaigns.create'));
+    await form.getByTestId('campaign-submit').click();
+    // As the contract reads it (its defaults filled in): pairs, no models or prompts.
+    expect((await request).postDataJSON()).toEqual(CampaignCreate.parse({ name: 'ui-relabel', pairs: { dataset: 'hh' }, n: 3, overlap: 1, gold: 0, repeatSwapped: 0, seed: 0, goldFile: gold }));
+    const result = page.getByTestId('campaign-create-result');
+    const failed = page.getByTestId('campaign-create-error');
+    await result.or(failed).waitFor({ timeout: 60_000 });
+    if (await failed.isVisible()) throw new Error(`the preparation failed: ${await failed.innerText()}`);
+    expect(await studio.api('campaigns.get', { campaign: 'ui-relabel' })).toMatchObject({ status: 'ready', kind: 'pairs', items: 3, goldItems: 1, systems: ['data:hh:chosen', 'data:hh:rejected'] });
+    expect(studio.consoleErrors).toEqual([]);
+  }, 90_000);
 });
