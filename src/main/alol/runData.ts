@@ -51,12 +51,6 @@ export function exampleRows(examples: readonly Example[]): RunRow[] {
   return examples.map((e) => ({ prompt: e.prompt, response: e.response, reward: e.reward, split: splitOf(e.metadata), side: null }));
 }
 
-/** Rewards the data carries itself rather than a function computes: the column, a pair's label. */
-export const isDataReward = (spec: string): boolean => {
-  const s = spec.trim();
-  return s === 'column' || s === LABEL_REWARD;
-};
-
 /**
  * Refuses, before a run starts, data and reward settings that cannot go together, with what to
  * do instead. The dataset is the version the run names.
