@@ -80,6 +80,7 @@ export const ratingCommands: Record<string, Command> = {
       lr: { type: 'string' },
       seed: { type: 'string' },
       'next-campaign': { type: 'string' },
+      force: { type: 'boolean', default: false },
       ...ruleOptions,
     },
     async run(backend, values) {
@@ -96,9 +97,11 @@ export const ratingCommands: Record<string, Command> = {
           seed: integer(values, 'seed'),
           nextCampaign: text(values, 'next-campaign'),
         }),
+        force: values.force === true,
         ...rule(values),
       };
       const s = await call(backend, 'campaigns.retrain', input);
+      if (!json) for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`);
       // Only microtasks run before runJob listens, so the run's end cannot be missed.
       await runJob(backend, json, async () => s);
       // The follow-up campaign's preparation starts as the run ends; wait for it too.
@@ -106,7 +109,12 @@ export const ratingCommands: Record<string, Command> = {
       if (next.status === 'preparing' && next.jobId !== null) await runJob(backend, json, async () => ({ jobId: next.jobId as number }));
       const summary = await call(backend, 'campaigns.get', { campaign: s.nextCampaign });
       print(json, { ...s, campaign: summary }, () =>
-        [`Rewards: dataset "${s.dataset}" v${s.version}; run ${s.runId} trained "${s.model}".`, '', formatCampaign(summary, null)].join('\n'),
+        [
+          `Rewards: dataset "${s.dataset}" v${s.version}; run ${s.runId} trained "${s.model}".`,
+          s.annotators.length > 0 ? `The follow-up keeps its annotators (${s.annotators.join(', ')}): their personal links now open "${s.nextCampaign}".` : '',
+          '',
+          formatCampaign(summary, null),
+        ].join('\n'),
       );
     },
   },

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, RewardRule, ratingMethods } from './rating';
 import { Results, ResultsRequest } from './results';
 import { BrowsePage, BrowseRequest } from './itemBrowser';
+import { RetrainPlan } from './retrainPlan';
 
 const id = z.number().int().positive();
 const name = z
@@ -408,6 +409,7 @@ export const RetrainRequest = z
     lr: z.number().positive().max(1).default(2e-3),
     seed: z.number().int().nonnegative().default(0),
     nextCampaign: datasetName.optional().describe('the campaign comparing the new model with the reference (default: CAMPAIGN-next)'),
+    force: z.boolean().default(false).describe('retrain even below the minimum evidence (retrainPlan names what falls short)'),
   })
   .extend(RewardRule.shape)
   .strict();
@@ -636,7 +638,12 @@ export const methods = {
   /** Ratings -> rewards -> A-LoL from the reference -> (when the run succeeds) a campaign comparing the new model with the reference. */
   /** Trains a reward model in a job; the job's result holds its held-out accuracy. */
   'rewards.trainModel': { input: RewardModelRequest, output: z.object({ jobId: id }) },
-  'campaigns.retrain': { input: RetrainRequest, output: z.object({ dataset: z.string(), version: z.number().int().positive(), runId: id, jobId: id, model: z.string(), nextCampaign: z.string() }) },
+  'campaigns.retrain': {
+    input: RetrainRequest,
+    output: z.object({ dataset: z.string(), version: z.number().int().positive(), runId: id, jobId: id, model: z.string(), nextCampaign: z.string(), annotators: z.array(z.string()), warnings: z.array(z.string()) }),
+  },
+  /** What campaigns.retrain would do, before it starts: names, evidence against the minimums, refusals and warnings. */
+  'campaigns.retrainPlan': { input: RetrainRequest, output: RetrainPlan },
   ...ratingMethods,
   'results.get': { input: ResultsRequest, output: Results },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },

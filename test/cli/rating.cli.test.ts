@@ -383,7 +383,11 @@ describe('alol rating commands', () => {
   });
 
   it('retrains from the ratings and ends with the follow-up campaign ready', () => {
-    const run = alol(['retrain', '--campaign', C, '--steps', '2', '--batch', '4', '--seed', '1', ...p, '--json']);
+    // Below the minimum evidence: refused with the numbers, then forced.
+    const refused = alol(['retrain', '--campaign', C, '--steps', '2', ...p]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/only \d+ rated pairs; retraining needs at least 30 \(use --force to override\)/);
+    const run = alol(['retrain', '--campaign', C, '--steps', '2', '--batch', '4', '--seed', '1', '--force', ...p, '--json']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const out = run.json() as { dataset: string; runId: number; model: string; nextCampaign: string; campaign: Summary };

@@ -82,16 +82,24 @@ describe('the whole loop, from the demo data to a report on the retrained model'
   it('retrains from the Campaigns screen: rewards from the ratings, A-LoL from the reference, a follow-up campaign', async () => {
     await page.getByTestId('nav-campaigns').click();
     await page.locator(`[data-testid="campaign-row"][data-campaign="${DEMO.campaign}"] [data-testid="campaign-open"]`).click();
+    const model = `${DEMO.alol}-${DEMO.campaign}`;
+    // The names are shown before anything starts; the tiny campaign is below the minimum evidence, so it needs forcing.
+    await page.getByTestId('retrain-model').filter({ hasText: model }).waitFor();
+    expect(await page.getByTestId('retrain-next').innerText()).toBe(`${DEMO.campaign}-next`);
+    expect(await page.getByTestId('retrain-shortfalls').innerText()).toMatch(/only \d+ rated pairs; retraining needs at least 30/);
     await page.getByTestId('retrain-steps').fill('3');
+    expect(await page.getByTestId('retrain-submit').isDisabled()).toBe(true);
+    await page.getByTestId('retrain-force').check();
     await page.getByTestId('retrain-submit').click();
     await page.getByTestId('retrain-done').waitFor({ timeout: 120_000 });
-    const model = `${DEMO.alol}-${DEMO.campaign}`;
     expect((await page.getByTestId('retrain-done').innerText())).toContain(model);
     const rewards = await api('datasets.examples', { dataset: `${DEMO.campaign}-rewards`, limit: 100 });
     expect(rewards.rows.length).toBeGreaterThan(0);
     expect(rewards.rows.every((r) => r.rewardSource === 'human')).toBe(true);
     const next = await api('campaigns.get', { campaign: `${DEMO.campaign}-next` });
     expect(next.systems).toEqual([model, DEMO.alol]);
+    // The follow-up keeps the annotator who rated here.
+    expect(next.annotators.map((a) => a.name)).toEqual([DEMO.annotator]);
     expect(consoleErrors).toEqual([]);
   }, 150_000);
 

@@ -201,7 +201,8 @@ describe('a rating campaign on the real backend', () => {
   });
 
   it('retrains from the ratings and then opens a campaign of the new model against the reference', async () => {
-    const started = await call(backend, 'campaigns.retrain', { campaign: C, steps: 3, batch: 4, seed: 1 });
+    // A tiny campaign: below the minimum evidence, so forced (test/rating/retrain.test.ts covers the refusal).
+    const started = await call(backend, 'campaigns.retrain', { campaign: C, steps: 3, batch: 4, seed: 1, force: true });
     expect(started).toMatchObject({ model: `sys-alpha-${C}`, nextCampaign: `${C}-next`, dataset: `${C}-rewards` });
     const job = await jobEnd(backend, started.jobId);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');

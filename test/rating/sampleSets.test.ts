@@ -59,7 +59,7 @@ describe('a campaign whose systems include a sample set', () => {
     const who = { campaign: 'with-set', annotator: (await call(backend, 'annotators.add', { campaign: 'with-set', name: 'ann', link: false })).annotator.id };
     let item = (await call(backend, 'rating.next', who)).item;
     while (item) item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: 'left', safe: 'both_good', activeMs: 100 })).next;
-    const started = await call(backend, 'campaigns.retrain', { campaign: 'with-set', steps: 2, batch: 2 });
+    const started = await call(backend, 'campaigns.retrain', { campaign: 'with-set', steps: 2, batch: 2, force: true });
     expect(started.model).toBe('sys-beta-with-set');
   });
 });

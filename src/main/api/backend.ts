@@ -211,6 +211,7 @@ export function createBackend(options: BackendOptions): Backend {
     },
     ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings, retrainer }),
     'campaigns.browse': (input) => browseItems(db, campaigns.get(input.campaign).id, input),
+    'campaigns.retrainPlan': (input) => retrainer.plan(input),
     'results.get': (input) => campaignResults(db, input),
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { algos, type Algo, type Output } from '../../../shared/contract';
-import type { Client } from '../lib/client';
+import { algos, type Algo, type AppErrorShape, type Output } from '../../../shared/contract';
+import type { RetrainPlan } from '../../../shared/retrainPlan';
+import { errorShape, type Client } from '../lib/client';
 import { JobRun } from './jobRun.svelte';
 
 export type Retrained = Output<'campaigns.retrain'>;
@@ -8,7 +9,9 @@ export type Retrained = Output<'campaigns.retrain'>;
 /**
  * One campaign's "retrain" action: its ratings become rewards, the algorithm trains from the
  * reference on them, and the run's end brings a follow-up campaign of the new model against the
- * reference. The run is followed like any job; the follow-up's name is known from the start.
+ * reference. Before it starts, the plan (campaigns.retrainPlan) names the model and the follow-up,
+ * the annotators it keeps, and what falls short of the minimum evidence: then it retrains only when
+ * "retrain anyway" (force) is ticked. The run is followed like any job.
  */
 export class RetrainState {
   readonly #client: Client;
@@ -16,9 +19,15 @@ export class RetrainState {
   readonly run: JobRun<Record<string, unknown>>;
   #algo = $state.raw<Algo>('a_lol');
   #steps = $state.raw(100);
+  #force = $state.raw(false);
+  #plan = $state.raw<RetrainPlan | null>(null);
+  #planError = $state.raw<AppErrorShape | null>(null);
   #started = $state.raw<Retrained | null>(null);
+  #planRequest = 0;
 
   readonly algos = algos;
+  /** Below the minimums and not forced: the button waits for "retrain anyway". */
+  readonly blocked = $derived((this.#plan?.shortfalls.length ?? 0) > 0 && !this.#force);
 
   constructor(client: Client, campaign: string) {
     this.#client = client;
@@ -31,6 +40,8 @@ export class RetrainState {
   }
   set algo(value: Algo) {
     this.#algo = value;
+    // The held-out minimum depends on the algorithm (only A-LoL's variants fit a value head).
+    void this.loadPlan();
   }
   get steps(): number {
     return this.#steps;
@@ -38,13 +49,42 @@ export class RetrainState {
   set steps(value: number) {
     this.#steps = value;
   }
+  get force(): boolean {
+    return this.#force;
+  }
+  set force(value: boolean) {
+    this.#force = value;
+  }
+  get plan(): RetrainPlan | null {
+    return this.#plan;
+  }
+  get planError(): AppErrorShape | null {
+    return this.#planError;
+  }
   get started(): Retrained | null {
     return this.#started;
   }
+  get canStart(): boolean {
+    return this.#plan !== null && !this.blocked && !this.run.busy && this.#steps >= 1;
+  }
+
+  /** Asks what a retrain would do now; an answer to an older request is dropped. */
+  async loadPlan(): Promise<void> {
+    const request = ++this.#planRequest;
+    try {
+      const plan = await this.#client.call('campaigns.retrainPlan', { campaign: this.campaign, algo: this.#algo });
+      if (request !== this.#planRequest) return;
+      this.#plan = plan;
+      this.#planError = null;
+    } catch (error) {
+      if (request === this.#planRequest) this.#planError = errorShape(error);
+    }
+  }
 
   async start(): Promise<void> {
+    if (!this.canStart) return;
     await this.run.run(async () => {
-      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.#steps });
+      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.#steps, force: this.#force });
       this.#started = started;
       return started;
     });
