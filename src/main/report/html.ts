@@ -98,6 +98,22 @@ function agreement(campaign: string, summaries: readonly AgreementSummary[]): st
   }`;
 }
 
+/** Relabelling campaigns: how often annotators agree with the dataset's own chosen response (datasetAgreement.ts). */
+function datasetAgreement(entries: Results['datasetAgreement']): string {
+  return entries
+    .map((e) => {
+      const rows = e.criteria.map((a) => [
+        esc(CRITERION_TITLES[a.criterion] ?? a.criterion),
+        `${percent(a.estimate)} <span class="muted">${interval(a, percent)}</span>`,
+        `${a.agreed} of ${a.decisive}`,
+        String(a.bothGood),
+        String(a.bothBad),
+      ]);
+      return `<h3>Campaign ${esc(e.campaign)}, dataset ${esc(e.dataset)}</h3>${table(['Criterion', 'Agrees with the dataset', 'Decisive answers', 'Both good', 'Both bad'], rows, new Set([1, 2, 3, 4]))}`;
+    })
+    .join('');
+}
+
 function models(list: readonly ModelResults[]): string {
   if (list.length === 0) return '<p class="muted">No model has sampled responses.</p>';
   const rows = list.map((m) => [
@@ -187,6 +203,11 @@ export function reportHtml(results: Results, options: ReportOptions): string {
     `<section id="win-rates"><h2>Win rates</h2><p>${esc(SEPARATION_RULE)}</p>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${winRates(c)}`).join('')}</section>`,
     `<section id="leaderboard"><h2>Leaderboard (Bradley-Terry)</h2>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${leaderboard(c)}`).join('')}</section>`,
     `<section id="agreement"><h2>Agreement between annotators</h2>${results.agreement.length === 0 ? '<p class="muted">No campaign.</p>' : results.agreement.map((a) => agreement(a.campaign, a.criteria)).join('')}</section>`,
+    ...(results.datasetAgreement.length > 0
+      ? [
+          `<section id="dataset-agreement"><h2>Agreement with the dataset</h2><p>Of the answers that picked a response, the share that picked the dataset’s own chosen one, with a Wilson 95% interval; both good and both bad pick neither and are counted apart.</p>${datasetAgreement(results.datasetAgreement)}</section>`,
+        ]
+      : []),
     `<section id="models"><h2>Sampled responses per model</h2>${models(results.models)}</section>`,
     `<section id="training"><h2>Training curves</h2>${curves(results.runs)}</section>`,
     `<footer><p>Comparisons are the first ratings of pair items (not gold items, swapped repeats, skipped or flagged ones). Per criterion, “both good” and “both bad” are ties, counted as half a win to each side. Both good and both bad are also counted apart, per pair. Bradley-Terry strengths are fitted by MM with ties as half wins. One percentile bootstrap over rated items (all of an item’s ratings travel together) gives the 95% intervals of the win rates and of the scores; a pair is separable when its win-rate interval excludes 50%, and a system’s rank is 1 + the systems ahead of it on a separable pair. Distinct-n is corpus-level over lower-cased whitespace tokens.</p></footer>`,
