@@ -45,8 +45,8 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
     lines.push(
       '',
       formatTable(
-        ['annotator', 'done', 'flagged', 'skipped', 'median s/item', 'link'],
-        c.annotators.map((a) => [a.name, String(a.done), String(a.flagged), String(a.skipped), a.medianActiveMs === null ? '-' : (a.medianActiveMs / 1000).toFixed(1), a.hasLink ? 'yes' : 'no']),
+        ['annotator', 'done', 'remaining', 'flagged', 'skipped', 'median s/item', 'link'],
+        c.annotators.map((a) => [a.name, String(a.done), String(a.remaining), String(a.flagged), String(a.skipped), a.medianActiveMs === null ? '-' : (a.medianActiveMs / 1000).toFixed(1), a.hasLink ? 'yes' : 'no']),
       ),
     );
   }

@@ -43,8 +43,11 @@ export const CampaignStatus = z.enum(['preparing', 'ready', 'failed']);
 export const AnnotatorProgress = z.object({
   id,
   name: z.string(),
+  /** This annotator's queue, as their Rate screen shows it (RatingProgress.mine): decisions made, and what is left for them. */
   done: z.number().int().nonnegative(),
+  remaining: z.number().int().nonnegative(),
   flagged: z.number().int().nonnegative(),
+  /** Skips, those still to come back included. */
   skipped: z.number().int().nonnegative(),
   medianActiveMs: z.number().nonnegative().nullable(),
   hasLink: z.boolean(),
@@ -117,7 +120,11 @@ export const RatingItem = z.object({
 export type RatingItem = z.infer<typeof RatingItem>;
 
 export const RatingProgress = z.object({
-  /** This annotator: items rated, and items still open to them. */
+  /**
+   * This annotator: decisions made (answers, flags, final skips; gold items and repeats included),
+   * and what the queue will still serve them (swapped repeats and skips that come back included):
+   * done + remaining never grows while they work, and remaining is 0 exactly when next has no item.
+   */
   mine: z.object({ done: z.number().int().nonnegative(), remaining: z.number().int().nonnegative() }),
   /** The campaign: pair-item ratings given and wanted. */
   campaign: z.object({ done: z.number().int().nonnegative(), target: z.number().int().nonnegative() }),

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
 import { AppError, GenerateSettings, type CampaignCreate } from '../../shared/contract';
+import { wantsRepeat } from './seededCoins';
 import { CampaignOptions, Verdict, type CampaignItem, type CampaignSummary } from '../../shared/rating';
 import type { GoldFileItem } from './goldFile';
 
@@ -96,6 +97,14 @@ export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/**
+ * SQL over a rating `r`: a skip that comes back, once, at the end of its annotator's queue. That is
+ * a skip given as the assignment's first answer in the studio (edits = 0); the answer given when it
+ * comes back is an edit, so a second skip is final. Imported skips (another tool's) are final as
+ * they are. While a skip is to come back, its item stays with its annotator (not reopened to others).
+ */
+export const RETURNING_SKIP = "(r.skipped = 1 AND r.edits = 0 AND r.source NOT LIKE 'import:%')";
+
 export class CampaignStore {
   private readonly q;
 
@@ -128,9 +137,8 @@ export class CampaignStore {
         `SELECT count(*) AS n FROM assignments a JOIN items i ON i.id = a.item_id
          WHERE a.campaign_id = ? AND a.rated = 0 AND a.repeat_of IS NULL AND i.kind = 'pair'`,
       ),
-      annotatorProgress: db.prepare<[number], { id: number; name: string; done: number; flagged: number; skipped: number; has_link: number }>(
+      annotatorProgress: db.prepare<[number], { id: number; name: string; flagged: number; skipped: number; has_link: number }>(
         `SELECT an.id, an.name, ca.token_sha256 IS NOT NULL AS has_link,
-                (SELECT count(*) FROM ratings r WHERE r.campaign_id = ca.campaign_id AND r.annotator_id = an.id AND r.skipped = 0) AS done,
                 (SELECT count(*) FROM ratings r WHERE r.campaign_id = ca.campaign_id AND r.annotator_id = an.id AND r.flag IS NOT NULL) AS flagged,
                 (SELECT count(*) FROM ratings r WHERE r.campaign_id = ca.campaign_id AND r.annotator_id = an.id AND r.skipped = 1) AS skipped
          FROM campaign_annotators ca JOIN annotators an ON an.id = ca.annotator_id WHERE ca.campaign_id = ? ORDER BY an.name`,
@@ -153,13 +161,36 @@ export class CampaignStore {
          ON CONFLICT (campaign_id, annotator_id) DO UPDATE SET token_sha256 = coalesce(excluded.token_sha256, token_sha256)`,
       ),
       member: db.prepare<[number, number], { annotator_id: number }>('SELECT annotator_id FROM campaign_annotators WHERE campaign_id = ? AND annotator_id = ?'),
-      // An item wants annotators while its live assignments (not repeats, not skipped) are fewer than the overlap.
+      // An item wants annotators while its live assignments (not repeats, not skipped, or skipped
+      // and coming back to their annotator) are fewer than the overlap. assigned counts the live
+      // ones not skipped, as pairProgress reads it.
       refreshItem: db.prepare<{ overlap: number; id: number }>(
         `UPDATE items SET (assigned, open) = (
-           SELECT count(*), items.kind = 'gold' OR count(*) < @overlap FROM assignments a LEFT JOIN ratings r ON r.assignment_id = a.id
-           WHERE a.item_id = items.id AND a.repeat_of IS NULL AND coalesce(r.skipped, 0) = 0)
+           SELECT count(*) FILTER (WHERE coalesce(r.skipped, 0) = 0),
+                  items.kind = 'gold' OR count(*) FILTER (WHERE coalesce(r.skipped, 0) = 0 OR ${RETURNING_SKIP}) < @overlap
+           FROM assignments a LEFT JOIN ratings r ON r.assignment_id = a.id
+           WHERE a.item_id = items.id AND a.repeat_of IS NULL)
          WHERE id = @id`,
       ),
+      // One annotator's queue, as queueCounts adds it up.
+      myRatings: db.prepare<[number, number], { n: number; coming_back: number }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE ${RETURNING_SKIP}) AS coming_back FROM ratings r WHERE r.campaign_id = ? AND r.annotator_id = ?`,
+      ),
+      myHeld: db.prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND rated = 0'),
+      myRepeats: db.prepare<[number, number], { n: number }>(
+        `SELECT count(*) AS n FROM assignments a LEFT JOIN ratings r ON r.assignment_id = a.id
+         WHERE a.campaign_id = ? AND a.annotator_id = ? AND a.want_repeat = 1 AND (r.assignment_id IS NULL OR r.skipped = 0 OR ${RETURNING_SKIP})`,
+      ),
+      myOpen: db.prepare<[number, number], { n: number }>(
+        `SELECT count(*) AS n FROM items i WHERE i.campaign_id = ? AND i.open = 1
+           AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
+      ),
+      myOpenPairs: db
+        .prepare<[number, number], number>(
+          `SELECT i.id FROM items i WHERE i.campaign_id = ? AND i.open = 1 AND i.kind = 'pair'
+             AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
+        )
+        .pluck(),
       byToken: db.prepare<[string], { annotator_id: number; name: string }>(
         'SELECT ca.annotator_id, c.name FROM campaign_annotators ca JOIN campaigns c ON c.id = ca.campaign_id WHERE ca.token_sha256 = ?',
       ),
@@ -270,7 +301,7 @@ export class CampaignStore {
       annotators: this.q.annotatorProgress.all(campaign.id).map((a) => ({
         id: a.id,
         name: a.name,
-        done: a.done,
+        ...this.queueCounts(campaign, a.id),
         flagged: a.flagged,
         skipped: a.skipped,
         medianActiveMs: this.medianActiveMs(campaign.id, a.id),
@@ -287,6 +318,29 @@ export class CampaignStore {
     const pairs = this.q.pairItems.get(campaign.id) ?? { n: 0, assigned: 0 };
     const target = pairs.n * campaign.config.options.overlap;
     return { done: Math.min(pairs.assigned - (this.q.heldPairs.get(campaign.id)?.n ?? 0), target), target };
+  }
+
+  /**
+   * One annotator's queue, the figures the Rate screen, the campaign page and `campaign show` all
+   * give: done = decisions made (answers, flags, final skips; gold items and repeats included),
+   * remaining = what the queue will still serve them: items held, skips that come back, repeats
+   * owed, and the items still open to them with the repeats the seeded coin will ask of those.
+   * done + remaining stays the same while they work; it shrinks when others take shared items
+   * (overlap below the number of annotators), and grows only when another annotator gives an item
+   * up for good (a second skip) and it opens to them again.
+   */
+  queueCounts(campaign: CampaignRow, annotatorId: number): { done: number; remaining: number } {
+    const ratings = this.q.myRatings.get(campaign.id, annotatorId) ?? { n: 0, coming_back: 0 };
+    const { seed, repeatSwapped } = campaign.config.options;
+    const repeatsAhead =
+      repeatSwapped > 0 ? this.q.myOpenPairs.all(campaign.id, annotatorId).filter((id) => wantsRepeat('pair', seed, annotatorId, id, repeatSwapped)).length : 0;
+    const remaining =
+      (this.q.myHeld.get(campaign.id, annotatorId)?.n ?? 0) +
+      ratings.coming_back +
+      (this.q.myRepeats.get(campaign.id, annotatorId)?.n ?? 0) +
+      (this.q.myOpen.get(campaign.id, annotatorId)?.n ?? 0) +
+      repeatsAhead;
+    return { done: ratings.n - ratings.coming_back, remaining };
   }
 
   /** The median of an annotator's last 50 active times: robust to the item they left open over lunch. */

@@ -5,13 +5,19 @@
  * The queue is computed, not stored: an annotator's next item is (1) an assignment they hold and
  * have not rated (so a restart resumes exactly there, and an undone item comes back first), else
  * (2) a swapped repeat that has come due, else (3) the first item in the campaign's seeded order
- * that still wants an annotator and that they have not seen. Annotators walk the same order, so
- * overlap items fill early and agreement can be read while the work goes on.
+ * that still wants an annotator and that they have not seen, else (4) a repeat still waiting for
+ * its gap, else (5) an item they skipped, once: the end of their queue. Annotators walk the same
+ * order, so overlap items fill early and agreement can be read while the work goes on.
+ *
+ * Nothing is served that the progress does not count, and the reverse (campaignStore.queueCounts):
+ * "all done" is exactly an empty queue, and the total (done + remaining) never grows while an
+ * annotator works, since repeats are counted from the seeded coin before their items are handed out.
  */
 import type { Db } from '../db/openDb';
 import { AppError } from '../../shared/contract';
 import type { RatingItem, RatingProgress, RatingSubmit, ShownRating, ShownVerdict, Verdict } from '../../shared/rating';
-import type { CampaignRow, CampaignStore } from './campaignStore';
+import { RETURNING_SKIP, type CampaignRow, type CampaignStore } from './campaignStore';
+import { swappedFor, wantsRepeat } from './seededCoins';
 
 /** Items an annotator rates between an item and its swapped repeat, so memory of the sides fades. */
 export const REPEAT_GAP = 3;
@@ -48,17 +54,7 @@ interface RatingRow {
   swapped: number;
 }
 
-/** A well-mixed 32-bit hash of small integers: the seeded coin for sides and repeats. */
-export function mix(...values: number[]): number {
-  let h = 0x811c9dc5;
-  for (const v of values) {
-    h = Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0;
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
-    h = Math.imul(h ^ (h >>> 12), 0x297a2d39) >>> 0;
-    h = (h ^ (h >>> 15)) >>> 0;
-  }
-  return h;
-}
+export { mix } from './seededCoins';
 
 export function toCanonical(shown: ShownVerdict, swapped: boolean): Verdict {
   if (shown === 'left') return swapped ? 'second' : 'first';
@@ -85,9 +81,17 @@ export class RatingService {
         `SELECT * FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND rated = 0
          ORDER BY reopened_at IS NULL, reopened_at DESC, id LIMIT 1`,
       ),
+      // A repeat waits for an answer to its original: none comes of a skipped one (a skip that comes
+      // back brings its repeat along once answered).
       dueRepeat: db.prepare<[number, number], AssignmentRow>(
-        'SELECT * FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND want_repeat = 1 AND rated = 1 ORDER BY id LIMIT 1',
+        `SELECT a.* FROM assignments a JOIN ratings r ON r.assignment_id = a.id
+         WHERE a.campaign_id = ? AND a.annotator_id = ? AND a.want_repeat = 1 AND a.rated = 1 AND r.skipped = 0 ORDER BY a.id LIMIT 1`,
       ),
+      returningSkip: db.prepare<[number, number], AssignmentRow>(
+        `SELECT a.* FROM assignments a JOIN ratings r ON r.assignment_id = a.id
+         WHERE a.campaign_id = ? AND a.annotator_id = ? AND a.rated = 1 AND ${RETURNING_SKIP} ORDER BY r.updated_at, a.id LIMIT 1`,
+      ),
+      isReturningSkip: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM ratings r WHERE r.assignment_id = ? AND ${RETURNING_SKIP}`),
       laterCount: db.prepare<[number, number, number], { n: number }>(
         'SELECT count(*) AS n FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND id > ?',
       ),
@@ -123,15 +127,6 @@ export class RatingService {
       deleteRating: db.prepare<[number]>('DELETE FROM ratings WHERE assignment_id = ?'),
       latest: db.prepare<[number, number, number], { assignment_id: number }>(
         'SELECT assignment_id FROM ratings WHERE campaign_id = ? AND annotator_id = ? ORDER BY updated_at DESC, assignment_id DESC LIMIT ?',
-      ),
-      myDone: db.prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM ratings WHERE campaign_id = ? AND annotator_id = ?'),
-      myOpen: db.prepare<[number, number], { n: number }>(
-        `SELECT count(*) AS n FROM items i WHERE i.campaign_id = ? AND i.open = 1
-           AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
-      ),
-      myHeld: db.prepare<{ campaign: number; annotator: number }, { n: number }>(
-        `SELECT (SELECT count(*) FROM assignments WHERE campaign_id = @campaign AND annotator_id = @annotator AND rated = 0)
-              + (SELECT count(*) FROM assignments WHERE campaign_id = @campaign AND annotator_id = @annotator AND want_repeat = 1) AS n`,
       ),
     };
   }
@@ -173,11 +168,14 @@ export class RatingService {
     };
     if (due && (this.q.laterCount.get(campaign.id, annotatorId, due.id)?.n ?? 0) >= REPEAT_GAP) return repeat(due);
     const item = this.q.nextItem.get(campaign.id, annotatorId);
-    // Nothing new left: a due repeat need not wait for its gap any more.
-    if (!item) return due ? repeat(due) : null;
+    if (!item) {
+      // Nothing new left: a due repeat need not wait for its gap any more; then the skips come back.
+      if (due) return repeat(due);
+      return this.q.returningSkip.get(campaign.id, annotatorId)?.id ?? null;
+    }
     const { seed, repeatSwapped } = campaign.config.options;
-    const swapped = mix(seed, annotatorId, item.id) & 1;
-    const wantRepeat = item.kind === 'pair' && mix(seed, annotatorId, item.id, 1) / 4294967296 < repeatSwapped ? 1 : 0;
+    const swapped = swappedFor(seed, annotatorId, item.id);
+    const wantRepeat = wantsRepeat(item.kind, seed, annotatorId, item.id, repeatSwapped) ? 1 : 0;
     const id = Number(this.q.insertAssignment.run(campaign.id, item.id, annotatorId, swapped, null, wantRepeat, now).lastInsertRowid);
     this.campaigns.refreshItem(campaign, item.id);
     return id;
@@ -216,7 +214,8 @@ export class RatingService {
     const nextId = this.db
       .transaction(() => {
         const a = this.own(campaign, input.annotator, input.assignmentId);
-        if (a.rated === 1 && !this.editable(campaign, input.annotator, a.id)) {
+        // A skip that came back at the end of the queue is answered whenever it comes, however old.
+        if (a.rated === 1 && !this.editable(campaign, input.annotator, a.id) && !this.q.isReturningSkip.get(a.id)) {
           throw new AppError('conflict', `assignment ${a.id} is not among your last ${EDITABLE} decisions; it can no longer be changed`);
         }
         const swapped = a.swapped === 1;
@@ -279,8 +278,7 @@ export class RatingService {
   }
 
   progress(campaign: CampaignRow, annotatorId: number): RatingProgress {
-    const done = this.q.myDone.get(campaign.id, annotatorId)?.n ?? 0;
-    const remaining = (this.q.myOpen.get(campaign.id, annotatorId)?.n ?? 0) + (this.q.myHeld.get({ campaign: campaign.id, annotator: annotatorId })?.n ?? 0);
+    const { done, remaining } = this.campaigns.queueCounts(campaign, annotatorId);
     const median = this.campaigns.medianActiveMs(campaign.id, annotatorId);
     return {
       mine: { done, remaining },
