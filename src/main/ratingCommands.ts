@@ -6,7 +6,7 @@ import { call, decimal, defined, integer, print, required, runJob, text, UsageEr
 import { DEFAULT_PORT } from './http/serveStudio';
 import { networkUrls } from './http/httpServer';
 import { exportCriteria, ratingsFormats, type Input } from '../shared/contract';
-import { rewardRules, type AgreementSummary, type CampaignSummary } from '../shared/rating';
+import { rewardRules, type AgreementSummary, type CampaignSummary, type DatasetAgreement } from '../shared/rating';
 
 function one(positionals: string[], what: string, command: string): string {
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError(`${command}: give exactly one ${what}`);
@@ -66,6 +66,19 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
     }
   }
   return lines.join('\n');
+}
+
+/** A relabelling campaign's agreement with its dataset's chosen responses (datasetAgreement.ts). */
+function formatDatasetAgreement(dataset: string, rows: readonly DatasetAgreement[]): string {
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  return [
+    '',
+    `Agreement with the dataset "${dataset}" (decisive answers that picked its chosen response, Wilson 95%; ties counted apart):`,
+    formatTable(
+      ['criterion', 'agreed', 'decisive', 'share', '95% interval', 'both good', 'both bad'],
+      rows.map((a) => [a.criterion, String(a.agreed), String(a.decisive), f(a.estimate), `[${f(a.low)}, ${f(a.high)}]`, String(a.bothGood), String(a.bothBad)]),
+    ),
+  ].join('\n');
 }
 
 export const ratingCommands: Record<string, Command> = {
@@ -186,7 +199,10 @@ export const ratingCommands: Record<string, Command> = {
       const campaign = one(positionals, 'campaign name', 'campaign show');
       const summary = await call(backend, 'campaigns.get', { campaign });
       const agreement = await call(backend, 'campaigns.agreement', { campaign, ...defined({ reps: integer(values, 'reps') }) });
-      print(values.json === true, { ...summary, agreement }, () => formatCampaign(summary, agreement));
+      const withDataset = summary.kind === 'pairs' ? await call(backend, 'campaigns.datasetAgreement', { campaign }) : null;
+      print(values.json === true, { ...summary, agreement, ...(withDataset ? { datasetAgreement: withDataset } : {}) }, () =>
+        [formatCampaign(summary, agreement), ...(withDataset ? [formatDatasetAgreement(summary.prompts.dataset, withDataset)] : [])].join('\n'),
+      );
     },
   },
   'campaign items': {

@@ -5,7 +5,7 @@
  * at run time. Imports nothing but zod, so it runs in main, preload, renderer and tests alike.
  */
 import { z } from 'zod';
-import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, RewardRule, ratingMethods } from './rating';
+import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, DatasetAgreement, RewardRule, ratingMethods } from './rating';
 import { Results, ResultsRequest } from './results';
 import { BrowsePage, BrowseRequest } from './itemBrowser';
 import { RetrainPlan } from './retrainPlan';
@@ -594,6 +594,8 @@ export const methods = {
     input: z.object({ ...campaignRef, seed: z.number().int().nonnegative().default(0), reps: z.number().int().min(1).max(10_000).default(500) }).strict(),
     output: z.array(AgreementSummary),
   },
+  /** A relabelling campaign's agreement with its dataset's own chosen response, per criterion (empty for other campaigns). */
+  'campaigns.datasetAgreement': { input: z.object(campaignRef).strict(), output: z.array(DatasetAgreement) },
   'annotators.list': { input: z.object({}).strict(), output: z.array(z.object({ id, name: z.string() })) },
   /** Adds an annotator to a campaign (creating them if new) with a fresh personal token; an old token stops working. */
   'annotators.add': {

@@ -76,6 +76,17 @@ describe('alol campaign create --pairs and data: systems', () => {
     writeFileSync(raw, written.map((r) => JSON.stringify(r)).join('\n') + '\n');
     expect(json<{ imported: number }>(['ratings', 'import', 'R', raw]).imported).toBe(6);
 
+    // campaign show: agreement with the dataset, per criterion.
+    const shown = json<{ kind: string; datasetAgreement: { criterion: string; decisive: number; agreed: number; bothBad: number; estimate: number }[] }>(['campaign', 'show', 'R', '--reps', '20']);
+    expect(shown.kind).toBe('pairs');
+    expect(shown.datasetAgreement).toMatchObject([
+      { criterion: 'helpful', decisive: 5, agreed: 4, bothBad: 1, estimate: 0.8 },
+      { criterion: 'safe', decisive: 6, agreed: 0, bothBad: 0, estimate: 0 },
+    ]);
+    const text = ok(alol(['campaign', 'show', 'R', '--reps', '20', ...p])).stdout;
+    expect(text).toContain('Agreement with the dataset "hh"');
+    expect(text).toMatch(/helpful\s+4\s+5\s+0\.800\s+\[0\.376, 0\.964\]\s+0\s+1/);
+
     const chosenTexts = new Set(pairs.map((i) => (i.datasetChosen === 'first' ? i.first : i.second).response));
     const exported = (criterion: string) => {
       const out = join(dir, `R-${criterion}.jsonl`);

@@ -16,6 +16,7 @@ import { exportRatings } from './exportRatings';
 import { rewardsFromRatings } from './ratingRewards';
 import type { Retrainer } from './retrain';
 import { agreementSummaries } from './agreementSummaries';
+import { datasetAgreement } from './datasetAgreement';
 import { storedRatings } from './storedRatings';
 import { startRewardModel } from '../rewards/rewardModel';
 
@@ -36,6 +37,7 @@ type CampaignMethods =
   | 'campaigns.get'
   | 'campaigns.items'
   | 'campaigns.agreement'
+  | 'campaigns.datasetAgreement'
   | 'annotators.list'
   | 'annotators.add'
   | 'ratings.export'
@@ -96,6 +98,10 @@ export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, Campaign
     'campaigns.get': ({ campaign }) => d.campaigns.summary(d.campaigns.get(campaign)),
     'campaigns.items': ({ campaign, offset, limit }) => d.campaigns.items(d.campaigns.get(campaign).id, offset, limit),
     'campaigns.agreement': ({ campaign, seed, reps }) => agreementSummaries(storedRatings(d.db, d.campaigns.get(campaign).id), { seed, reps }),
+    'campaigns.datasetAgreement': ({ campaign }) => {
+      const c = d.campaigns.get(campaign);
+      return c.config.kind === 'pairs' ? datasetAgreement(storedRatings(d.db, c.id)) : [];
+    },
     'annotators.list': () => d.campaigns.annotators(),
     'annotators.add': ({ campaign, name, link }) => {
       const c = d.campaigns.get(campaign);
