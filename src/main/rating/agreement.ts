@@ -408,7 +408,7 @@ const share = (hits: number, total: number): number | null => (total === 0 ? nul
  * Per-annotator figures, ascending annotator id.
  *
  *   // Annotator 1: item 10 'first' (not swapped, so left), item 11 'second' (swapped, so left),
- *   // gold 'second' on item 11 -> right; a swapped repeat of item 10 saying 'first' -> consistent
+ *   // gold ['second'] on item 11 -> right; a swapped repeat of item 10 saying 'first' -> consistent
  *   // (its left was 'second', so that choice was the right side).
  *   // Annotator 2 rated item 10 'second': 1 pair with annotator 1, not matching.
  *   annotatorStats(facts)[0]
