@@ -2,7 +2,7 @@
  * The paper's main claim at small scale (src/main/alol/experiment.ts): settings chosen on dev, then
  * frozen and run on fresh seeds and a second task seed, with paired bootstrap intervals.
  *
- *   npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE]
+ *   npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]
  *                               [--algos nll,a_lol,...] [--parallel 2] [--backend NAME]
  *                               [--seeds 1,2,3,4,5] [--task2 2:1,2,3 | --no-task2] [--selection-seed 100]
  *                               [--grid-lr 1e-3,2e-3,4e-3] [--grid-steps 100] [--ref-steps N] [--test-prompts N]
@@ -21,10 +21,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset, type Provenance } from '../src/main/alol/experiment';
+import { HH_PRESETS, formatHhTable, runHhExperiment, type HhPreset } from '../src/main/alol/experimentHh';
 import { requestedBackend, type ForcedBackend } from '../src/main/lm/backend';
 import { Algo } from '../src/shared/contract';
 
-const usage = `usage: npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE]
+const usage = `usage: npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]
        [--algos a,b,...] [--parallel N] [--backend NAME]
        [--seeds S,S,...] [--task2 TASKSEED:S,S,... | --no-task2] [--selection-seed N]
        [--grid-lr X,X,...] [--grid-steps N,N,...] [--ref-steps N] [--test-prompts N]`;
@@ -44,6 +45,7 @@ const { values } = (() => {
         'no-out': { type: 'boolean', default: false },
         project: { type: 'string' },
         'job-entry': { type: 'string' },
+        data: { type: 'string' },
         keep: { type: 'boolean', default: false },
         algos: { type: 'string' },
         parallel: { type: 'string' },
@@ -190,7 +192,30 @@ try {
     }
     console.log(`wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`);
   } else {
-    fail('--task hh: not built yet');
+    const preset: HhPreset = structuredClone(HH_PRESETS[values.quick ? 'quick' : 'full']);
+    if (algos) preset.algos = algos;
+    if (parallel !== undefined) preset.parallel = parallel;
+    if (values.seeds !== undefined) preset.seeds = numbers('seeds', values.seeds, true);
+    const testPrompts = one('test-prompts', values['test-prompts']);
+    if (testPrompts !== undefined) preset.testPrompts = testPrompts;
+    const refSteps = one('ref-steps', values['ref-steps']);
+    if (refSteps !== undefined) preset.budget.refSteps = refSteps;
+    if (!values.quick) {
+      const { reductions: _r, ...full } = HH_PRESETS.full;
+      const { reductions: _u, ...used } = preset;
+      preset.reductions = differences(full, used);
+    }
+    const dataFile = resolve(values.data ?? join(here, '..', '..', 'shared', 'data', 'hh-rlhf-harmless-base-test.jsonl.gz'));
+    if (!existsSync(dataFile)) fail(`${dataFile} is missing: give the HH-RLHF file with --data FILE`, 1);
+    console.log(`A-LoL on HH-RLHF pairs (small scale): algorithms ${preset.algos.join(', ')}; seeds ${preset.seeds.join(', ')}; commit ${where.commit}; load average ${where.loadAverageAtStart}`);
+    const results = await runHhExperiment({ ...preset, dataFile, projectDir, jobEntry, forcedBackend, onLog: (line) => console.log(line) });
+    console.log(`\n${formatHhTable(results)}\n`);
+    if (outFile) {
+      mkdirSync(dirname(outFile), { recursive: true });
+      writeFileSync(outFile, `${JSON.stringify({ ...results, provenance: where })}\n`);
+      console.log(`results written to ${outFile}`);
+    }
+    console.log(`wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`);
   }
 } catch (error) {
   console.error(`experiment failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

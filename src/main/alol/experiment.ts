@@ -26,12 +26,12 @@
  *   console.log(formatExperimentTable(results));
  */
 import { createBackend } from '../api/backend';
-import { call, jobEnd } from '../api/calls';
+import { call } from '../api/calls';
 import type { ForcedBackend } from '../lm/backend';
-import { z } from 'zod';
-import { AppError, Generation, type Algo, type BackendReport, type Input, type Job, type RunConfig } from '../../shared/contract';
+import { AppError, type Algo, type BackendReport, type RunConfig } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';
+import { experimentJobs, PrioritySlots } from './experimentJobs';
 import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict, type BootstrapSettings, type Interval } from './experimentStats';
 
 export interface ModelShapeOptions {
@@ -177,6 +177,8 @@ export interface SelectionResult {
   chosen: Partial<Record<Algo, AlgoSetting>>;
 }
 
+export type SystemMetrics = Pick<ResponseMetrics, 'count' | 'reward' | 'words' | 'distinct1' | 'distinct2' | 'distinct3'> & Partial<Pick<ResponseMetrics, 'helpfulness' | 'safety'>>;
+
 /** One system's test results on one task: per seed, per prompt (in the task's prompt order). */
 export interface SystemRun {
   label: string;
@@ -184,7 +186,8 @@ export interface SystemRun {
   /** The frozen setting it ran with (pi_ref: its own fixed steps and lr). */
   setting: AlgoSetting;
   stepsTaken: number[];
-  metrics: ResponseMetrics[];
+  /** Per seed; helpfulness and safety only where the reward has those parts (the demo's). */
+  metrics: SystemMetrics[];
   /** seed x prompt test rewards, to 4 decimals. */
   rewards: number[][];
 }
@@ -198,9 +201,9 @@ export interface SystemSummary {
   /** Against NLL of the same seed; null for NLL and for pi_ref (whose comparison is NLL's vsReference). */
   vsNll: Interval | null;
   vsNllVerdict: string | null;
-  /** Means over seeds of the per-seed figures. */
-  helpfulness: number;
-  safety: number;
+  /** Means over seeds of the per-seed figures (helpfulness and safety: null where the reward has no such parts). */
+  helpfulness: number | null;
+  safety: number | null;
   words: number;
   distinct2: number;
   stepsTaken: number;
@@ -243,34 +246,6 @@ export interface ExperimentResults {
   seconds: number;
 }
 
-/** At most `limit` holders at once; waiting holders go by priority (lower first), then arrival. */
-class PrioritySlots {
-  private active = 0;
-  private arrivals = 0;
-  private readonly queue: { priority: number; order: number; go: () => void }[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async use<T>(priority: number, task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) {
-      await new Promise<void>((go) => {
-        this.queue.push({ priority, order: this.arrivals++, go });
-        this.queue.sort((a, b) => a.priority - b.priority || a.order - b.order);
-      });
-    } else this.active += 1;
-    try {
-      return await task();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next.go();
-      else this.active -= 1;
-    }
-  }
-}
-
-/** What a models.generate job returns. */
-const GenerateJobResult = z.object({ generations: z.array(Generation) });
-
 interface Scored {
   prompt: string;
   response: string;
@@ -282,15 +257,6 @@ interface Scored {
 function scored(prompt: string, response: string): Scored {
   const s = scoreDemo(prompt, response);
   return { prompt, response, reward: s.reward, helpfulness: s.helpfulness, safety: s.safety };
-}
-
-/** n items in chunks of at most `max`, the chunks as even as can be. */
-function evenChunks<T>(items: readonly T[], max: number): T[][] {
-  const count = Math.max(1, Math.ceil(items.length / max));
-  const size = Math.ceil(items.length / count);
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -353,63 +319,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const devPrompts = options.devPrompts === undefined ? selectionData.dev : selectionData.dev.slice(0, options.devPrompts);
     const devSet = new Set(selectionData.dev);
 
-    /** Runs one job under a slot and returns it once finished; throws when it did not succeed. */
-    const job = (priority: number, what: string, start: () => Promise<{ jobId: number }>, quiet = false): Promise<Job> =>
-      slots.use(priority, async () => {
-        const t0 = Date.now();
-        const { jobId } = await start();
-        const done = await jobEnd(backend, jobId);
-        if (done.status !== 'succeeded') throw new AppError(done.error?.code ?? 'failed', `${what}: job ${jobId} ${done.status}: ${done.error?.message ?? 'no error recorded'}`);
-        if (!quiet) log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        return done;
-      });
-
-    const train = async (priority: number, what: string, config: Input<'runs.start'>): Promise<number> => {
-      let runId = 0;
-      // A line at each quarter of a run's steps, so long runs show they move.
-      let quarter = 0;
-      const off = backend.bus.subscribe((event) => {
-        if (event.name !== 'runs.step' || event.payload.runId !== runId) return;
-        const { step, totalSteps, metrics } = event.payload;
-        if (step < totalSteps && step >= ((quarter + 1) * totalSteps) / 4) {
-          quarter = Math.floor((4 * step) / totalSteps);
-          log(`${what}: step ${step}/${totalSteps}, loss ${metrics.loss?.toFixed(3) ?? '?'}`);
-        }
-      });
-      try {
-        await job(priority, what, async () => {
-          const started = await call(backend, 'runs.start', config);
-          runId = started.runId;
-          return started;
-        });
-      } finally {
-        off();
-      }
-      const run = await call(backend, 'runs.get', { runId });
-      if (run.status !== 'succeeded') throw new AppError('failed', `${what}: run ${runId} ${run.status}`);
-      return run.totalSteps ?? run.step;
-    };
-
-    const decode = async (priority: number, what: string, modelName: string, prompts: readonly string[]): Promise<Scored[]> => {
-      const chunks = evenChunks(prompts, 64);
-      const parts = await Promise.all(
-        chunks.map(async (chunk, i) => {
-          const done = await job(
-            priority,
-            `${what}: decode ${i + 1}/${chunks.length}`,
-            () => call(backend, 'models.generate', { model: modelName, prompts: chunk, settings: { maxNewTokens, greedy: true } }),
-            true,
-          );
-          // One generation per prompt, in order; the result crossed a process boundary, so it is checked.
-          const { generations } = GenerateJobResult.parse(done.result);
-          if (generations.length !== chunk.length || generations.some((g, k) => g.prompt !== chunk[k])) {
-            throw new Error(`${what}: the decode job returned ${generations.length} generations for ${chunk.length} prompts, or out of order`);
-          }
-          return generations.map((g) => scored(g.prompt, g.response));
-        }),
-      );
-      return parts.flat();
-    };
+    const { job, train, decode: decodeText } = experimentJobs(backend, slots, log);
+    const decode = async (priority: number, what: string, modelName: string, prompts: readonly string[]): Promise<Scored[]> =>
+      (await decodeText(priority, what, modelName, prompts, maxNewTokens)).map((g) => scored(g.prompt, g.response));
 
     /** A fresh model and pi_ref from it, for one seed of one task. */
     const reference = async (priority: number, taskSeed: number, seed: number, base: string): Promise<{ refName: string; steps: number }> => {
@@ -614,7 +526,8 @@ export function summarizeSystems(systems: readonly SystemRun[], bootstrap: Boots
     const at = (k: number): BootstrapSettings => ({ resamples: bootstrap.resamples, seed: bootstrap.seed * 1000 + i * 10 + k });
     const vsReference = s === ref ? null : twoLevelBootstrap(pairedDifference(s.rewards, ref.rewards), at(1));
     const vsNll = s === ref || s === nll ? null : twoLevelBootstrap(pairedDifference(s.rewards, nll.rewards), at(2));
-    const avg = (pick: (m: ResponseMetrics) => number) => meanOf(s.metrics.map(pick));
+    const avg = (pick: (m: SystemMetrics) => number) => meanOf(s.metrics.map(pick));
+    const part = (pick: (m: SystemMetrics) => number | undefined) => (s.metrics.every((m) => pick(m) !== undefined) ? avg((m) => pick(m)!) : null);
     return {
       label: s.label,
       reward: { ...twoLevelBootstrap(s.rewards, at(0)), mean: meanOfSeeds(s.rewards) },
@@ -622,8 +535,8 @@ export function summarizeSystems(systems: readonly SystemRun[], bootstrap: Boots
       vsReferenceVerdict: vsReference ? verdict(vsReference, 'pi_ref') : null,
       vsNll,
       vsNllVerdict: vsNll ? verdict(vsNll, 'NLL') : null,
-      helpfulness: avg((m) => m.helpfulness),
-      safety: avg((m) => m.safety),
+      helpfulness: part((m) => m.helpfulness),
+      safety: part((m) => m.safety),
       words: avg((m) => m.words),
       distinct2: avg((m) => m.distinct2),
       stepsTaken: meanOf(s.stepsTaken),
@@ -632,22 +545,28 @@ export function summarizeSystems(systems: readonly SystemRun[], bootstrap: Boots
 }
 
 const f3 = (x: number) => x.toFixed(3);
+const f3orDash = (x: number | null) => (x === null ? '-' : x.toFixed(3));
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 const interval = (i: Interval) => `${signed(i.mean)} [${signed(i.lo)}, ${signed(i.hi)}]`;
 
 /** One task's systems as a markdown table: reward with its interval, the paired differences and what they say. */
 export function formatTaskTable(task: TaskResult): string {
-  const header = '| system | setting (chosen on dev) | test reward [95% CI] | − pi_ref [95% CI] | − NLL [95% CI] | verdict | helpful | safe | words | distinct-2 | steps |';
+  return formatSystemsTable(task.summary, task.systems, 'setting (chosen on dev)', [{ label: "data (test split's responses)", reward: task.data.reward }]);
+}
+
+/** Systems as a markdown table, with rows for the data's own responses (no interval) first. */
+export function formatSystemsTable(summary: readonly SystemSummary[], systems: readonly SystemRun[], settingTitle: string, dataRows: { label: string; reward: number }[]): string {
+  const header = `| system | ${settingTitle} | test reward [95% CI] | − pi_ref [95% CI] | − NLL [95% CI] | verdict | helpful | safe | words | distinct-2 | steps |`;
   const rule = '|---|---|---|---|---|---|---|---|---|---|---|';
-  const lines = [header, rule, `| data (test split's responses) | - | ${f3(task.data.reward)} | | | | | | | | |`];
-  for (const s of task.summary) {
-    const run = task.systems.find((r) => r.label === s.label)!;
+  const lines = [header, rule, ...dataRows.map((d) => `| ${d.label} | - | ${f3(d.reward)} | | | | | | | | |`)];
+  for (const s of summary) {
+    const run = systems.find((r) => r.label === s.label)!;
     const isRef = run.algo === null;
     const name = isRef ? 'reference (pi_ref)' : s.label;
     const setting = isRef ? `nll, lr ${run.setting.lr}, ${run.setting.steps} steps (fixed)` : `lr ${run.setting.lr}, ${run.setting.steps} steps`;
     const verdicts = [s.vsReferenceVerdict, s.vsNllVerdict].filter((v): v is string => v !== null).join('; ');
     lines.push(
-      `| ${name} | ${setting} | ${f3(s.reward.mean)} [${f3(s.reward.lo)}, ${f3(s.reward.hi)}] | ${s.vsReference ? interval(s.vsReference) : '-'} | ${s.vsNll ? interval(s.vsNll) : '-'} | ${verdicts || '-'} | ${f3(s.helpfulness)} | ${f3(s.safety)} | ${s.words.toFixed(1)} | ${f3(s.distinct2)} | ${Math.round(s.stepsTaken)} |`,
+      `| ${name} | ${setting} | ${f3(s.reward.mean)} [${f3(s.reward.lo)}, ${f3(s.reward.hi)}] | ${s.vsReference ? interval(s.vsReference) : '-'} | ${s.vsNll ? interval(s.vsNll) : '-'} | ${verdicts || '-'} | ${f3orDash(s.helpfulness)} | ${f3orDash(s.safety)} | ${s.words.toFixed(1)} | ${f3(s.distinct2)} | ${Math.round(s.stepsTaken)} |`,
     );
   }
   return lines.join('\n');
