@@ -3,7 +3,7 @@
  * so a reload keeps the screen and Back returns to the previous one. In the fragment, since the
  * server serves one page for every path, and the fragment never reaches the server's logs.
  */
-import { screens, type RatingTarget, type ScreenId } from '../state/app.svelte';
+import { screens, type RatingTarget, type ScreenId } from './app.svelte';
 
 export interface Route {
   screen: ScreenId;

@@ -4,7 +4,7 @@
  * address) sets the state. A fragment that is no route (a token link's `campaign=`) is left for the
  * code that reads it and replaced by the route once the state changes.
  */
-import { formatRoute, parseRoute, type Route } from '../lib/route';
+import { formatRoute, parseRoute, type Route } from './route';
 import type { Studio } from './studio';
 
 function current(studio: Studio): Route {
