@@ -312,7 +312,7 @@ export class RatingsExportState extends PathExport<ExportResult> {
   override get downloads(): { key: string; label: string }[] {
     return [
       { key: 'rows', label: `${this.campaign}-${this.#format}.jsonl` },
-      { key: 'card', label: 'its dataset card' },
+      { key: 'card', label: `${this.campaign}-${this.#format}.card.md` },
     ];
   }
 
