@@ -149,6 +149,18 @@ describe('HTTP adapter', () => {
     expect((await send(server.port, { path: '/', headers: { Host: 'evil.example' } })).status).toBe(421);
   });
 
+  it('sends COOP on a loopback address only, where browsers honour it, and the same CSP on a LAN address', async () => {
+    const { server } = await start({ host: '0.0.0.0' });
+    const lan = localAddresses().find((a) => !a.startsWith('127.') && !a.startsWith('['));
+    expect(lan, 'this machine has a non-loopback IPv4 address').toBeDefined();
+    const local = await send(server.port, { path: '/' });
+    expect(local.headers['cross-origin-opener-policy']).toBe('same-origin');
+    const remote = await send(server.port, { path: '/', headers: { Host: `${lan}:${server.port}` } });
+    expect(remote.status).toBe(200);
+    expect(remote.headers['cross-origin-opener-policy']).toBeUndefined();
+    expect(remote.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+  });
+
   it('streams job events as server-sent events', async () => {
     const { server } = await start();
     const frames: string[] = [];
