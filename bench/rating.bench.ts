@@ -136,10 +136,11 @@ async function grow(backend: Backend): Promise<Fixture> {
       const seed = seeds[i % seeds.length] as (typeof seeds)[number];
       const raters = Math.min(OVERLAP, Math.max(0, RATINGS - ratings));
       const skips = Array.from({ length: raters }, () => (rand(50) === 0 ? 1 : 0));
-      // As refreshItem keeps them: live (not skipped) assignments, and open while fewer than the overlap.
+      // As refreshItem keeps them: live (not skipped) assignments, and open while fewer than the
+      // overlap, counting the skips (first answers, so each is to come back to its annotator).
       const live = skips.filter((skip) => skip === 0).length;
       const itemId = Number(
-        insertItem.run(campaign.id, `${seed.prompt} (variant ${i})`, seed.first_sample, seed.second_sample, seed.first_system, seed.second_system, maxRank + 1 + i, live, live < OVERLAP ? 1 : 0)
+        insertItem.run(campaign.id, `${seed.prompt} (variant ${i})`, seed.first_sample, seed.second_sample, seed.first_system, seed.second_system, maxRank + 1 + i, live, raters < OVERLAP ? 1 : 0)
           .lastInsertRowid,
       );
       for (let k = 0; k < raters; k++) {

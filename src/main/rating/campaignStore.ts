@@ -173,8 +173,12 @@ export class CampaignStore {
          WHERE id = @id`,
       ),
       // One annotator's queue, as queueCounts adds it up.
-      myRatings: db.prepare<[number, number], { n: number; coming_back: number }>(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE ${RETURNING_SKIP}) AS coming_back FROM ratings r WHERE r.campaign_id = ? AND r.annotator_id = ?`,
+      // Two counts, each from an index: all of an annotator's ratings (covering), and the skips among
+      // them to come back (the few rows of ratings_skipped), not a read of every rating (~13 ms at
+      // 10,000 ratings; bench/rating.bench.ts).
+      myRatings: db.prepare<{ campaign: number; annotator: number }, { n: number; coming_back: number }>(
+        `SELECT (SELECT count(*) FROM ratings WHERE campaign_id = @campaign AND annotator_id = @annotator) AS n,
+                (SELECT count(*) FROM ratings r WHERE r.campaign_id = @campaign AND r.annotator_id = @annotator AND r.skipped = 1 AND ${RETURNING_SKIP}) AS coming_back`,
       ),
       myHeld: db.prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND rated = 0'),
       myRepeats: db.prepare<[number, number], { n: number }>(
@@ -330,7 +334,7 @@ export class CampaignStore {
    * up for good (a second skip) and it opens to them again.
    */
   queueCounts(campaign: CampaignRow, annotatorId: number): { done: number; remaining: number } {
-    const ratings = this.q.myRatings.get(campaign.id, annotatorId) ?? { n: 0, coming_back: 0 };
+    const ratings = this.q.myRatings.get({ campaign: campaign.id, annotator: annotatorId }) ?? { n: 0, coming_back: 0 };
     const { seed, repeatSwapped } = campaign.config.options;
     const repeatsAhead =
       repeatSwapped > 0 ? this.q.myOpenPairs.all(campaign.id, annotatorId).filter((id) => wantsRepeat('pair', seed, annotatorId, id, repeatSwapped)).length : 0;
