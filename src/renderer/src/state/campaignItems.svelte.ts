@@ -33,8 +33,8 @@ export class CampaignItemsState {
   #annotator = $state.raw('');
   #systems = $state.raw<string[] | null>(null);
   #outcome = $state.raw<ItemFilter['outcome'] | null>(null);
-  /** Bumped when a filter is set from elsewhere (a Results link), so the browser brings itself into view. */
-  #shown = $state.raw(0);
+  /** A filter was set from elsewhere (a Results link): the browser brings itself into view, once. */
+  #scrollWanted = $state.raw(false);
 
   /** The filter from a Results figure, in words; null when there is none. */
   readonly linked: string | null = $derived.by(() => {
@@ -92,8 +92,13 @@ export class CampaignItemsState {
     this.#annotator = value;
     void this.page.load(0);
   }
-  get shown(): number {
-    return this.#shown;
+  get scrollWanted(): boolean {
+    return this.#scrollWanted;
+  }
+
+  /** The browser is in view: a later visit to the page opens at its top. */
+  scrolled(): void {
+    this.#scrollWanted = false;
   }
 
   /** Drops the systems and outcome a Results link set, keeping the rest. */
@@ -111,7 +116,7 @@ export class CampaignItemsState {
     this.#annotator = filter.annotator ?? '';
     this.#systems = filter.systems ?? null;
     this.#outcome = filter.outcome ?? null;
-    this.#shown += 1;
+    this.#scrollWanted = true;
     void this.page.load(0);
   }
 }
