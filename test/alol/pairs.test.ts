@@ -76,6 +76,13 @@ describe('training on a pairs dataset', () => {
     expect((await importPath(backend, pairsFile(dir, 'pairs', Array.from({ length: 30 }, () => null)), 'pairs')).status).toBe('succeeded');
     const splits = [...Array.from({ length: 24 }, () => 'train'), ...Array.from({ length: 6 }, () => 'validation'), 'test', 'test'];
     expect((await importPath(backend, pairsFile(dir, 'splitpairs', splits), 'splitpairs')).status).toBe('succeeded');
+    // "longpairs": prompts longer than half the context, a short chosen and a long rejected reply, so
+    // the two responses of a pair keep different amounts of their prompt when fitted to the context.
+    const long = Array.from({ length: 30 }, (_, p) =>
+      JSON.stringify({ prompt: `\n\nHuman: ${'tell me more about question '.repeat(6)}${p}?\n\nAssistant:`, chosen: ` yes ${p}.`, rejected: ` no ${'really no '.repeat(8)}${p}.` }),
+    );
+    writeFileSync(join(dir, 'longpairs.jsonl'), `${long.join('\n')}\n`);
+    expect((await importPath(backend, join(dir, 'longpairs.jsonl'), 'longpairs')).status).toBe('succeeded');
     const created = await jobOf(backend, () => call(backend, 'models.create', { name: 'base', dataset: 'pairs', layers: 1, dim: 32, heads: 2, context: 64, vocab: 300, seed: 1 }));
     expect(created.status).toBe('succeeded');
   }, 120_000);
@@ -114,6 +121,14 @@ describe('training on a pairs dataset', () => {
     const metrics = await call(backend, 'runs.metrics', { runId: run.id });
     // The batches' share of positive advantages: every drawn item is a chosen response, no rejected one is ever drawn.
     expect(metrics.map((m) => m.metrics['alol/positive_fraction'])).toEqual([1, 1, 1, 1, 1]);
+  }, 180_000);
+
+  it('holds a long prompt out with both its responses, though the context keeps different parts of it for each', async () => {
+    const run = await runToEnd({ ...base, algo: 'a_lol', data: 'longpairs', pairs: 'both', reward: 'label', out: 'alol-long', valueEpochs: 2 });
+    expect(run.status).toBe('succeeded');
+    // 3 of the 30 prompts held out, whole: 6 responses; 27 chosen and 27 rejected train.
+    expect(run.summary?.data).toMatchObject({ trainItems: 54, heldOutItems: 6, labels: { chosen: 27, rejected: 27 } });
+    expect((run.summary?.advantages as { positiveFraction: number }).positiveFraction).toBe(0.5);
   }, 180_000);
 
   it('a_lol on the chosen side takes the validation split as held-out value prompts', async () => {

@@ -1,10 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { alol } from '../helpers/cli';
 import { useTempDir } from '../helpers/tempDir';
 
 const tempDir = useTempDir();
+const HH_RLHF = fileURLToPath(new URL('../../../shared/data/hh-rlhf-harmless-base-test.jsonl.gz', import.meta.url));
 
 describe('alol train --pairs', () => {
   it('trains a_lol on both responses of an imported pairs file with label rewards, and refuses pairs for dpo', () => {
@@ -37,5 +39,24 @@ describe('alol train --pairs', () => {
     const nll = alol(['train', '--algo', 'nll', '--data', 'prefs', '--init', 'base', '--out', 'nll', ...p]);
     expect(nll.status).toBe(1);
     expect(nll.stderr).toMatch(/holds preference pairs only: train nll on their responses with pairs \(--pairs\) both, chosen or rejected/);
+  });
+
+  if (!existsSync(HH_RLHF)) console.log(`NOTE: ${HH_RLHF} is absent: the real-data --pairs test did not run`);
+  it.runIf(existsSync(HH_RLHF))('trains a_lol on both sides of the real HH-RLHF pairs: 4,624 responses, half of them dropped', () => {
+    const p = ['--project', tempDir()];
+    expect(alol(['import', HH_RLHF, '--name', 'hh', ...p]).status).toBe(0);
+    expect(alol(['model', 'new', '--name', 'base', '--data', 'hh', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', ...p]).status).toBe(0);
+    const trained = alol(['train', '--algo', 'a_lol', '--data', 'hh', '--pairs', 'both', '--reward', 'label', '--init', 'base', '--out', 'alol', '--steps', '4', '--batch', '4', '--value-epochs', '1', ...p, '--json']);
+    expect(trained.stderr).toBe('');
+    const run = trained.json() as { status: string; totalSteps: number; summary: { data: { trainItems: number; heldOutItems: number; labels: { chosen: number; rejected: number } }; advantages: { positiveFraction: number } } };
+    expect(run.status).toBe('succeeded');
+    const { data } = run.summary;
+    // 2,312 pairs, two responses each; a held-out prompt takes both of its responses out.
+    expect(data.trainItems + data.heldOutItems).toBe(2 * 2312);
+    expect(data.heldOutItems).toBeGreaterThan(0);
+    expect(data.labels.chosen).toBe(data.trainItems / 2);
+    expect(data.labels.rejected).toBe(data.trainItems / 2);
+    expect(run.summary.advantages.positiveFraction).toBe(0.5);
+    expect(run.totalSteps).toBe(2);
   });
 });

@@ -176,7 +176,17 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         // V must be fitted on prompts the policy never trains on, or its estimate of those prompts'
         // returns leaks into their advantages: without a validation split, 10% of the training
         // prompts (seeded, by prompt) become the value head's targets and leave training.
-        const split = splitHeldOut(items.map((item) => ({ item, promptIds: item.tokens.prompt })), { fraction: VALUE_HOLD_OUT, seed: cfg.seed });
+        // By prompt text, not by the prompt's ids: a prompt too long for the context keeps as much
+        // of its end as each response leaves room for, so the two responses of one pair may carry
+        // different prompt ids, and a split by ids could train on one while holding out the other.
+        // splitHeldOut keys rows by their ids: one number per distinct prompt text stands in.
+        const promptNumber = new Map<string, number>();
+        const keyed = items.map((item) => {
+          let n = promptNumber.get(item.prompt);
+          if (n === undefined) promptNumber.set(item.prompt, (n = promptNumber.size));
+          return { item, promptIds: [n] };
+        });
+        const split = splitHeldOut(keyed, { fraction: VALUE_HOLD_OUT, seed: cfg.seed });
         heldOut = split.heldOut.map((r) => r.item);
         items = split.rest.map((r) => r.item);
         heldOutFrom = 'training prompts held out of training';
