@@ -76,7 +76,9 @@ Rating:
                                          list; progress and agreement; items with their systems (filtered: with every rating)
   annotator add NAME --campaign C [--host H --port P] [--no-link]
                                          add an annotator and print their personal rating link
+                                         (--host 0.0.0.0: one link per network address of this machine)
   serve --campaign C [--host H --port P] serve the studio and the rating links (--host 0.0.0.0 for the local network)
+                                         until Ctrl-C or SIGTERM; links survive a restart on the same port
   ratings export C --format raw|trl-preference|trl-unpaired|rewards --out FILE [--criterion helpful|safe|both
                   --rule R --helpful-weight W]
   ratings import C FILE                  ratings in the raw format, collected elsewhere
