@@ -4,8 +4,13 @@
  * backend's dispatch. Whether A-LoL beats NLL is the full run's question (bench/experiment.ts), far
  * too slow for a test. The statistics are checked with hand-computed values.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment } from '../../src/main/alol/experiment';
+import { readHhPairs, splitByPrompt } from '../../src/main/alol/experimentHh';
 import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict } from '../../src/main/alol/experimentStats';
 import { builtFile } from '../helpers/built';
 import { useTempDir } from '../helpers/tempDir';
@@ -44,6 +49,30 @@ describe('experiment statistics', () => {
     expect(verdict({ mean: 0.1, lo: 0.02, hi: 0.2 }, 'NLL')).toBe('better than NLL');
     expect(verdict({ mean: -0.1, lo: -0.2, hi: -0.01 }, 'pi_ref')).toBe('worse than pi_ref');
     expect(verdict({ mean: 0.1, lo: -0.01, hi: 0.2 }, 'NLL')).toBe('no better than NLL: interval includes 0');
+  });
+});
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const hhFile = join(root, '..', 'shared', 'data', 'hh-rlhf-harmless-base-test.jsonl.gz');
+
+describe('the HH-RLHF experiment data', () => {
+  it('reads every pair of the bundled file with its prompt, and holds out 20% of the prompts whole', () => {
+    const { pairs, lines, skipped } = readHhPairs(hhFile);
+    expect(lines).toBe(2312);
+    expect(skipped).toBe(0);
+    expect(pairs).toHaveLength(2312);
+    for (const p of pairs) {
+      expect(p.chosen.startsWith(p.prompt) && p.rejected.startsWith(p.prompt)).toBe(true);
+      expect(p.prompt.endsWith('\n\nAssistant:')).toBe(true);
+    }
+    const prompts = new Set(pairs.map((p) => p.prompt));
+    const { test, train } = splitByPrompt(pairs, 0.2, 1);
+    expect(test).toHaveLength(Math.round(prompts.size * 0.2));
+    expect(train.size + test.length).toBe(prompts.size);
+    expect(test.filter((p) => train.has(p))).toEqual([]);
+    // Seeded: the same seed gives the same split, another seed another one.
+    expect(splitByPrompt(pairs, 0.2, 1).test).toEqual(test);
+    expect(splitByPrompt(pairs, 0.2, 2).test).not.toEqual(test);
   });
 });
 
@@ -109,5 +138,26 @@ describe('runExperiment (quick)', () => {
     expect(lines.some((l) => /selection: a_lol frozen at lr/.test(l))).toBe(true);
     // The results are plain data: they survive JSON as they are.
     expect(JSON.parse(JSON.stringify(results))).toEqual(results);
+
+    // The README's table comes from the results file, between its markers and nowhere else.
+    const dir = tempDir();
+    const resultsFile = join(dir, 'experiment-demo.json');
+    const provenance = { commit: 'abc123 dirty', node: 'v20', platform: 'linux x64', cpus: 2, loadAverageAtStart: 1, date: '2026-01-01T00:00:00.000Z' };
+    writeFileSync(resultsFile, JSON.stringify({ ...results, provenance }));
+    const readme = join(dir, 'README.md');
+    writeFileSync(readme, 'before\n<!-- experiment:demo:start -->\nold table\n<!-- experiment:demo:end -->\nafter\n');
+    const script = (...args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'experimentTable.ts'), '--readme', readme, '--demo', resultsFile, '--hh', join(dir, 'none.json'), ...args], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+    script();
+    const written = readFileSync(readme, 'utf8');
+    expect(written.startsWith('before\n<!-- experiment:demo:start -->\nA small-scale reproduction')).toBe(true);
+    expect(written.endsWith('<!-- experiment:demo:end -->\nafter\n')).toBe(true);
+    expect(written).not.toContain('old table');
+    expect(written).toContain(table);
+    expect(written).toContain('commit abc123 (with uncommitted changes)');
+    expect(script('--check')).toMatch(/match the results files/);
   });
 });
