@@ -88,9 +88,10 @@ Rating:
                                          a reward model on the rated pairs (held-out accuracy); use it as --reward rm:RM
   rewards model --dataset DATASET[:split] --name RM --base MODEL [--epochs 20 --held-out 0.2 --seed 0]
                                          the same on a dataset's own pairs (default: its train split)
-  retrain --campaign C [--algo a_lol --ref MODEL --out NAME --steps 100 --lr 2e-3 --rule R --next-campaign C2 --force]
+  retrain --campaign C [--algo a_lol --ref MODEL --out NAME --steps 100 --lr 2e-3 --rule R --next-campaign C2 --force --plan]
                                          ratings -> rewards -> A-LoL from the reference -> a campaign of new vs reference
-                                         (below the minimum evidence it refuses, naming the numbers, unless --force)
+                                         (below the minimum evidence it refuses, naming the numbers, unless --force;
+                                         --plan says the names it would make and the evidence, and starts nothing)
 Results:
   report --out FILE.html [--campaign C] [--seed 0 --reps 500]
                                          win rates, leaderboard, agreement, rewards, diversity and training curves as one HTML file

@@ -94,6 +94,7 @@ export const ratingCommands: Record<string, Command> = {
       seed: { type: 'string' },
       'next-campaign': { type: 'string' },
       force: { type: 'boolean', default: false },
+      plan: { type: 'boolean', default: false },
       ...ruleOptions,
     },
     async run(backend, values) {
@@ -113,6 +114,20 @@ export const ratingCommands: Record<string, Command> = {
         force: values.force === true,
         ...rule(values),
       };
+      if (values.plan === true) {
+        // What it would do and stand on, before anything starts.
+        const plan = await call(backend, 'campaigns.retrainPlan', input);
+        const e = plan.evidence;
+        print(json, plan, () =>
+          [
+            `Would train "${plan.model}" from "${plan.ref}" on the dataset "${plan.dataset}", then open the campaign "${plan.nextCampaign}"${plan.annotators.length > 0 ? ` with ${plan.annotators.join(', ')} (their links move to it)` : ''}.`,
+            `Evidence: ${e.ratedPairs} rated pairs (at least ${plan.minimums.ratedPairs}); ${e.overlapItems} items rated by ${plan.minimums.annotatorsPerItem}+ annotators${e.heldOutTargets === null ? '' : `; ${e.heldOutTargets} held-out targets (at least ${plan.minimums.heldOutTargets})`}.`,
+            ...plan.shortfalls.map((x) => `refused: ${x}`),
+            ...plan.warnings.map((x) => `warning: ${x}`),
+          ].join('\n'),
+        );
+        return;
+      }
       const s = await call(backend, 'campaigns.retrain', input);
       if (!json) for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`);
       // Only microtasks run before runJob listens, so the run's end cannot be missed.

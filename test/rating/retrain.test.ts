@@ -11,6 +11,7 @@ import type { StoredRating } from '../../src/main/rating/storedRatings';
 import type { Verdict } from '../../src/shared/rating';
 import { call, jobEnd, openBackend } from '../helpers/backend';
 import { campaignProject } from '../helpers/campaign';
+import { alol } from '../helpers/cli';
 import { useSuiteTempDir } from '../helpers/tempDir';
 
 let nextId = 1;
@@ -143,6 +144,19 @@ describe('retraining a real campaign, with its guardrails', () => {
     // Nothing was made.
     expect((await call(backend, 'datasets.list', {})).map((d) => d.name)).not.toContain(`${C}-rewards`);
   });
+
+  it('says the same through alol retrain --plan, and alol retrain refuses with the numbers', () => {
+    const plan = alol(['retrain', '--campaign', C, '--plan', '--project', dir()]);
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(`Would train "sys-alpha-${C}" from "sys-alpha" on the dataset "${C}-rewards", then open the campaign "${C}-next" with alice, bob (their links move to it).`);
+    expect(plan.stdout).toContain('refused: only 6 rated pairs; retraining needs at least 30 (use --force to override)');
+    const json = alol(['retrain', '--campaign', C, '--plan', '--json', '--project', dir()]).json() as { model: string; shortfalls: string[] };
+    expect(json.model).toBe(`sys-alpha-${C}`);
+    expect(json.shortfalls).toHaveLength(2);
+    const refused = alol(['retrain', '--campaign', C, '--steps', '2', '--project', dir()]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('only 6 rated pairs; retraining needs at least 30 (use --force to override)');
+  }, 60_000);
 
   it('refuses below the minimums, naming each number, and makes nothing', async () => {
     const refused = await backend.dispatch('campaigns.retrain', { campaign: C, steps: 2, batch: 2 });
