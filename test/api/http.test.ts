@@ -66,7 +66,7 @@ describe('HTTP adapter', () => {
     const annotator = { Authorization: 'Bearer annotator-token', 'Content-Type': 'application/json' };
     const { server } = await start({ annotatorAccess: (token) => (token === 'annotator-token' ? { annotator: 7, campaign: 'eval' } : null) });
     const post = (method: string, body: unknown) => send(server.port, { method: 'POST', path: `/api/call/${method}`, headers: annotator, body: JSON.stringify(body) });
-    for (const method of ['datasets.list', 'campaigns.items', 'ratings.export', 'annotators.add', 'app.info']) {
+    for (const method of ['datasets.list', 'campaigns.items', 'campaigns.browse', 'campaigns.retrainPlan', 'ratings.export', 'annotators.add', 'app.info']) {
       const reply = await post(method, {});
       expect(reply.status, method).toBe(403);
     }
