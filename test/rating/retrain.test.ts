@@ -4,13 +4,14 @@
  * anything starts, a refusal that creates nothing, --force past it, and a follow-up campaign that
  * keeps the annotators, whose existing links then open it.
  */
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/api/backend';
 import { ALPHA_WARNING, fewestHeldOutRows, RETRAIN_MINIMUMS, retrainEvidence } from '../../src/main/rating/retrain';
 import type { StoredRating } from '../../src/main/rating/storedRatings';
 import type { Verdict } from '../../src/shared/rating';
-import { call, jobEnd, openBackend } from '../helpers/backend';
-import { campaignProject } from '../helpers/campaign';
+import { call, importPath, jobEnd, openBackend } from '../helpers/backend';
+import { campaignProject, finished } from '../helpers/campaign';
 import { alol } from '../helpers/cli';
 import { useSuiteTempDir } from '../helpers/tempDir';
 
@@ -156,6 +157,15 @@ describe('retraining a real campaign, with its guardrails', () => {
     const refused = alol(['retrain', '--campaign', C, '--steps', '2', '--project', dir()]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('only 6 rated pairs; retraining needs at least 30 (use --force to override)');
+  }, 60_000);
+
+  it('asks for the reference when the campaign compares no model (a relabelled dataset)', async () => {
+    expect((await importPath(backend, fileURLToPath(new URL('../fixtures/hh-pairs.jsonl', import.meta.url)), 'hh')).status).toBe('succeeded');
+    await finished(backend, () => call(backend, 'campaigns.create', { name: 'relabelled', pairs: { dataset: 'hh' }, n: 3 }));
+    await expect(call(backend, 'campaigns.retrainPlan', { campaign: 'relabelled' })).rejects.toThrow(
+      'campaign "relabelled" compares no model (only sample sets or a dataset\'s answers): name the reference model (ref)',
+    );
+    expect(await call(backend, 'campaigns.retrainPlan', { campaign: 'relabelled', ref: 'sys-beta' })).toMatchObject({ ref: 'sys-beta', model: 'sys-beta-relabelled' });
   }, 60_000);
 
   it('refuses below the minimums, naming each number, and makes nothing', async () => {
