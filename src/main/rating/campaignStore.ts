@@ -189,12 +189,10 @@ export class CampaignStore {
         `SELECT count(*) AS n FROM items i WHERE i.campaign_id = ? AND i.open = 1
            AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
       ),
-      myOpenPairs: db
-        .prepare<[number, number], number>(
-          `SELECT i.id FROM items i WHERE i.campaign_id = ? AND i.open = 1 AND i.kind = 'pair'
-             AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
-        )
-        .pluck(),
+      myOpenItems: db.prepare<[number, number], { id: number; kind: 'pair' | 'gold' }>(
+        `SELECT i.id, i.kind FROM items i WHERE i.campaign_id = ? AND i.open = 1
+           AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.item_id = i.id AND x.annotator_id = ? AND x.repeat_of IS NULL)`,
+      ),
       byToken: db.prepare<[string], { annotator_id: number; name: string }>(
         'SELECT ca.annotator_id, c.name FROM campaign_annotators ca JOIN campaigns c ON c.id = ca.campaign_id WHERE ca.token_sha256 = ?',
       ),
@@ -336,14 +334,15 @@ export class CampaignStore {
   queueCounts(campaign: CampaignRow, annotatorId: number): { done: number; remaining: number } {
     const ratings = this.q.myRatings.get({ campaign: campaign.id, annotator: annotatorId }) ?? { n: 0, coming_back: 0 };
     const { seed, repeatSwapped } = campaign.config.options;
-    const repeatsAhead =
-      repeatSwapped > 0 ? this.q.myOpenPairs.all(campaign.id, annotatorId).filter((id) => wantsRepeat('pair', seed, annotatorId, id, repeatSwapped)).length : 0;
-    const remaining =
-      (this.q.myHeld.get(campaign.id, annotatorId)?.n ?? 0) +
-      ratings.coming_back +
-      (this.q.myRepeats.get(campaign.id, annotatorId)?.n ?? 0) +
-      (this.q.myOpen.get(campaign.id, annotatorId)?.n ?? 0) +
-      repeatsAhead;
+    // The items still open to them, each with the repeat its coin asks for (a count alone without repeats).
+    let ahead: number;
+    if (repeatSwapped > 0) {
+      const open = this.q.myOpenItems.all(campaign.id, annotatorId);
+      ahead = open.length + open.filter((i) => wantsRepeat(i.kind, seed, annotatorId, i.id, repeatSwapped)).length;
+    } else {
+      ahead = this.q.myOpen.get(campaign.id, annotatorId)?.n ?? 0;
+    }
+    const remaining = (this.q.myHeld.get(campaign.id, annotatorId)?.n ?? 0) + ratings.coming_back + (this.q.myRepeats.get(campaign.id, annotatorId)?.n ?? 0) + ahead;
     return { done: ratings.n - ratings.coming_back, remaining };
   }
 
