@@ -3,6 +3,7 @@
  * frozen and run on fresh seeds and a second task seed, with paired bootstrap intervals.
  *
  *   npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]
+ *                               [--tag TAG --resume] (demo: in --project DIR, keep what an interrupted run with that tag finished)
  *                               [--algos nll,a_lol,...] [--parallel 2] [--backend NAME]
  *                               [--seeds 1,2,3,4,5] [--task2 2:1,2,3 | --no-task2] [--selection-seed 100]
  *                               [--grid-lr 1e-3,2e-3,4e-3] [--grid-steps 100] [--ref-steps N] [--test-prompts N]
@@ -26,6 +27,7 @@ import { requestedBackend, type ForcedBackend } from '../src/main/lm/backend';
 import { Algo } from '../src/shared/contract';
 
 const usage = `usage: npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]
+       [--tag TAG --resume]
        [--algos a,b,...] [--parallel N] [--backend NAME]
        [--seeds S,S,...] [--task2 TASKSEED:S,S,... | --no-task2] [--selection-seed N]
        [--grid-lr X,X,...] [--grid-steps N,N,...] [--ref-steps N] [--test-prompts N]`;
@@ -46,6 +48,8 @@ const { values } = (() => {
         project: { type: 'string' },
         'job-entry': { type: 'string' },
         data: { type: 'string' },
+        tag: { type: 'string' },
+        resume: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         algos: { type: 'string' },
         parallel: { type: 'string' },
@@ -183,7 +187,16 @@ try {
         `grid lr ${preset.grid.lr.join(', ')} x steps ${preset.grid.steps.join(', ')} on dev; tasks ${preset.tasks.map((t) => `${t.taskSeed} (seeds ${t.seeds.join(', ')})`).join(', ')}\n` +
         `model ${JSON.stringify(preset.model)}; budget ${JSON.stringify(preset.budget)}; commit ${where.commit}; load average ${where.loadAverageAtStart}`,
     );
-    const results = await runExperiment({ ...preset, projectDir, jobEntry, forcedBackend, onLog: (line) => console.log(line) });
+    if (values.resume && !(values.project && values.tag)) fail('--resume: give the interrupted run\'s --project DIR and --tag TAG (its log names them)');
+    const results = await runExperiment({
+      ...preset,
+      projectDir,
+      jobEntry,
+      forcedBackend,
+      ...(values.tag === undefined ? {} : { tag: values.tag }),
+      resume: values.resume,
+      onLog: (line) => console.log(line),
+    });
     console.log(`\n${formatExperimentTable(results)}\n`);
     if (outFile) {
       mkdirSync(dirname(outFile), { recursive: true });

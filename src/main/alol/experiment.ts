@@ -28,7 +28,7 @@
 import { createBackend } from '../api/backend';
 import { call } from '../api/calls';
 import type { ForcedBackend } from '../lm/backend';
-import { AppError, type Algo, type BackendReport, type RunConfig } from '../../shared/contract';
+import { AppError, type Algo, type BackendReport, type Input, type RunConfig } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';
 import { experimentJobs, PrioritySlots } from './experimentJobs';
@@ -103,6 +103,12 @@ export interface ExperimentOptions extends ExperimentPreset {
   forcedBackend?: ForcedBackend | null;
   /** A prefix for the names of the datasets and models, so one project can hold several experiments. */
   tag?: string;
+  /**
+   * Picks up an interrupted run in the same project and tag: the datasets, models and training
+   * runs that finished are used as they are (training is deterministic in its seed); the rest run.
+   * Decodes always run again.
+   */
+  resume?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -293,12 +299,20 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const info = await call(backend, 'app.info', {});
     log(`project ${info.projectDir}; tensor backend ${info.backend.chosen} (${info.backend.reason}); ${options.parallel} job(s) at once`);
 
+    // What an interrupted run in this project left finished: its models and their runs.
+    const finishedModels = new Set(options.resume ? (await call(backend, 'models.list', {})).map((m) => m.name) : []);
+    const finishedRuns = new Map(
+      options.resume ? (await call(backend, 'runs.list', {})).filter((r) => r.status === 'succeeded' && finishedModels.has(r.outModel)).map((r) => [r.outModel, r.totalSteps ?? r.step]) : [],
+    );
+    const knownDatasets = new Set(options.resume ? (await call(backend, 'datasets.list', {})).map((d) => d.name) : []);
+    if (options.resume) log(`resuming: ${finishedModels.size} models, ${finishedRuns.size} finished runs kept`);
+
     // The data: one demo dataset per task seed, its split prompts read back from the store.
     const taskSeeds = [...new Set([selection.taskSeed, ...options.tasks.map((t) => t.taskSeed)])];
     const datasets = new Map<number, { name: string; test: string[]; dev: string[]; testRows: { prompt: string; response: string }[]; trainExamples: number }>();
     for (const taskSeed of taskSeeds) {
       const name = `${tag}-demo-t${taskSeed}`;
-      const summary = await call(backend, 'datasets.demo', { name, seed: taskSeed, trainPrompts: options.trainPrompts });
+      const summary = knownDatasets.has(name) ? await call(backend, 'datasets.get', { dataset: name }) : await call(backend, 'datasets.demo', { name, seed: taskSeed, trainPrompts: options.trainPrompts });
       const testRows: { prompt: string; response: string }[] = [];
       const dev = new Set<string>();
       let trainExamples = 0;
@@ -319,14 +333,22 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const devPrompts = options.devPrompts === undefined ? selectionData.dev : selectionData.dev.slice(0, options.devPrompts);
     const devSet = new Set(selectionData.dev);
 
-    const { job, train, decode: decodeText } = experimentJobs(backend, slots, log);
+    const { job, train: trainJob, decode: decodeText } = experimentJobs(backend, slots, log);
+    const train = async (priority: number, what: string, config: Input<'runs.start'>): Promise<number> => {
+      const done = finishedRuns.get(config.out);
+      if (done !== undefined) {
+        log(`${what}: kept from the interrupted run (${done} steps)`);
+        return done;
+      }
+      return trainJob(priority, what, config);
+    };
     const decode = async (priority: number, what: string, modelName: string, prompts: readonly string[]): Promise<Scored[]> =>
       (await decodeText(priority, what, modelName, prompts, maxNewTokens)).map((g) => scored(g.prompt, g.response));
 
     /** A fresh model and pi_ref from it, for one seed of one task. */
     const reference = async (priority: number, taskSeed: number, seed: number, base: string): Promise<{ refName: string; steps: number }> => {
       const dataset = datasets.get(taskSeed)!.name;
-      await job(priority, `${base}: create model`, () => call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }));
+      if (!finishedModels.has(`${base}-init`)) await job(priority, `${base}: create model`, () => call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }));
       const refName = `${base}-ref`;
       const steps = await train(priority, `${base}: pi_ref (nll, ${budget.refSteps} steps)`, {
         data: dataset,
