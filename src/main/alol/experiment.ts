@@ -31,7 +31,7 @@ import type { ForcedBackend } from '../lm/backend';
 import { AppError, type Algo, type BackendReport, type Input, type RunConfig } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';
-import { experimentJobs, PrioritySlots } from './experimentJobs';
+import { experimentJobs, finishedDecodes, PrioritySlots } from './experimentJobs';
 import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict, type BootstrapSettings, type Interval } from './experimentStats';
 
 export interface ModelShapeOptions {
@@ -105,8 +105,8 @@ export interface ExperimentOptions extends ExperimentPreset {
   tag?: string;
   /**
    * Picks up an interrupted run in the same project and tag: the datasets, models and training
-   * runs that finished are used as they are (training is deterministic in its seed); the rest run.
-   * Decodes always run again.
+   * runs and greedy decodes that finished are used as they are (training is deterministic in its
+   * seed); the rest run.
    */
   resume?: boolean;
   onLog?: (line: string) => void;
@@ -333,7 +333,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const devPrompts = options.devPrompts === undefined ? selectionData.dev : selectionData.dev.slice(0, options.devPrompts);
     const devSet = new Set(selectionData.dev);
 
-    const { job, train: trainJob, decode: decodeText } = experimentJobs(backend, slots, log);
+    const decoded = options.resume ? await finishedDecodes(backend) : new Map<string, { prompt: string; response: string }[]>();
+    if (options.resume) log(`resuming: ${decoded.size} finished decodes kept`);
+    const { job, train: trainJob, decode: decodeText } = experimentJobs(backend, slots, log, decoded);
     const train = async (priority: number, what: string, config: Input<'runs.start'>): Promise<number> => {
       const done = finishedRuns.get(config.out);
       if (done !== undefined) {

@@ -59,7 +59,40 @@ export interface ExperimentJobs {
   decode(priority: number, what: string, model: string, prompts: readonly string[], maxNewTokens: number): Promise<{ prompt: string; response: string }[]>;
 }
 
-export function experimentJobs(backend: Backend, slots: PrioritySlots, log: (line: string) => void): ExperimentJobs {
+/** A decode's identity: the model, the prompts in order and the settings that change its output. */
+function decodeKey(model: string, prompts: readonly string[], maxNewTokens: number): string {
+  return JSON.stringify([model, maxNewTokens, prompts]);
+}
+
+/**
+ * The greedy decodes an earlier process in this project finished (the generate jobs' own results),
+ * by decodeKey, so that a resumed experiment does not decode them again.
+ */
+export async function finishedDecodes(backend: Backend): Promise<Map<string, { prompt: string; response: string }[]>> {
+  const out = new Map<string, { prompt: string; response: string }[]>();
+  const [latest] = await call(backend, 'jobs.list', { limit: 1 });
+  for (let jobId = 1; latest !== undefined && jobId <= latest.id; jobId++) {
+    let done: Job;
+    try {
+      done = await call(backend, 'jobs.get', { jobId });
+    } catch {
+      continue;
+    }
+    if (done.kind !== 'generate' || done.status !== 'succeeded') continue;
+    const params = z.object({ model: z.string(), prompts: z.array(z.string()), settings: z.object({ maxNewTokens: z.number(), greedy: z.boolean() }).partial() }).safeParse(done.params);
+    const result = GenerateJobResult.safeParse(done.result);
+    if (!params.success || !result.success || params.data.settings.greedy !== true || params.data.settings.maxNewTokens === undefined) continue;
+    out.set(decodeKey(params.data.model, params.data.prompts, params.data.settings.maxNewTokens), result.data.generations.map((g) => ({ prompt: g.prompt, response: g.response })));
+  }
+  return out;
+}
+
+export function experimentJobs(
+  backend: Backend,
+  slots: PrioritySlots,
+  log: (line: string) => void,
+  decoded: ReadonlyMap<string, { prompt: string; response: string }[]> = new Map(),
+): ExperimentJobs {
   const job: ExperimentJobs['job'] = (priority, what, start, quiet = false) =>
     slots.use(priority, async () => {
       const t0 = Date.now();
@@ -100,6 +133,8 @@ export function experimentJobs(backend: Backend, slots: PrioritySlots, log: (lin
     const chunks = evenChunks(prompts, 64);
     const parts = await Promise.all(
       chunks.map(async (chunk, i) => {
+        const kept = decoded.get(decodeKey(model, chunk, maxNewTokens));
+        if (kept && kept.length === chunk.length && kept.every((g, k) => g.prompt === chunk[k])) return kept;
         const done = await job(
           priority,
           `${what}: decode ${i + 1}/${chunks.length}`,
