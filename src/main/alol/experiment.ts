@@ -633,6 +633,6 @@ export function formatExperimentTable(results: ExperimentResults): string {
       formatTaskTable(task),
     );
   }
-  if (results.reductions.length > 0) out.push('', `Reduced to fit the time: ${results.reductions.join('; ')}.`);
+  if (results.reductions.length > 0) out.push('', `Changed from the full preset (to fit the time on this machine): ${results.reductions.join('; ')}.`);
   return out.join('\n');
 }
