@@ -69,9 +69,11 @@ Training:
   runs                                   list runs
   run show ID | run resume ID | run cancel ID
 Rating:
-  campaign create --name C --models M1,M2[,..|sample:JOB] --prompts DATASET[:split] --n N [--overlap K --gold G
-                  --repeat-swapped R --seed S --guidelines FILE.md --max-new-tokens T]
+  campaign create --name C --models M1,M2[,..|sample:JOB|data:DATASET] --prompts DATASET[:split] --n N [--overlap K --gold G
+                  --repeat-swapped R --seed S --guidelines FILE.md --gold-file GOLD.jsonl --max-new-tokens T]
                                          a campaign of blinded pairwise comparisons (samples what is missing)
+  campaign create --name C --pairs DATASET[:split] --n N|all [--overlap K --gold G ...]
+                                         relabel a dataset's own pairs (chosen against rejected, blinded)
   campaigns | campaign show C | campaign items C [--flagged --skipped --disagreement --annotator A]
                                          list; progress and agreement; items with their systems (filtered: with every rating)
   annotator add NAME --campaign C [--host H --port P] [--no-link]
@@ -82,7 +84,7 @@ Rating:
   ratings export C --format raw|trl-preference|trl-unpaired|rewards --out FILE [--criterion helpful|safe|both
                   --rule R --helpful-weight W]
   ratings import C FILE                  ratings in the raw format, collected elsewhere
-  rewards from-ratings C --name DATASET [--rule weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
+  rewards from-ratings C --name DATASET [--rule absolute|absolute-safety-gates|weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
                                          a (prompt, response, reward) dataset from the ratings
   rewards model C --name RM [--base MODEL --rule R --epochs 20 --held-out 0.2 --seed 0]
                                          a reward model on the rated pairs (held-out accuracy); use it as --reward rm:RM

@@ -212,11 +212,11 @@ export const DatasetAgreement = z.object({
 });
 export type DatasetAgreement = z.infer<typeof DatasetAgreement>;
 
-export const rewardRules = ['weighted', 'safety-gates', 'both-bad-excluded'] as const;
+export const rewardRules = ['absolute', 'absolute-safety-gates', 'weighted', 'safety-gates', 'both-bad-excluded'] as const;
 /** How ratings become rewards: see src/main/rewards/fromRatings.ts. */
 export const RewardRule = z
   .object({
-    rule: z.enum(rewardRules).default('weighted'),
+    rule: z.enum(rewardRules).default('absolute'),
     helpfulWeight: z.number().min(0).max(1).default(0.5),
   })
   .strict();

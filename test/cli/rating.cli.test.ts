@@ -305,9 +305,9 @@ describe('alol rating commands', () => {
     const [special, ...rest] = pairs;
     const response = (item: Item, system: string) => (item.first.system === system ? item.first : item.second).response;
 
-    // Default rule (weighted 0.5): m1 gets 0.75 on the other items; the first item is a 0.5-0.5 tie.
+    // The weighted rule (0.5): m1 gets 0.75 on the other items; the first item is a 0.5-0.5 tie.
     const prefFile = join(dir, 'prefs.jsonl');
-    const pref = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-preference', '--out', prefFile]);
+    const pref = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-preference', '--rule', 'weighted', '--out', prefFile]);
     expect(pref).toMatchObject({ rows: 3, card: join(dir, 'prefs.card.md') });
     const prefs = lines(prefFile);
     for (const row of prefs) expect(Object.keys(row)).toEqual(['prompt', 'chosen', 'rejected']);
@@ -321,7 +321,7 @@ describe('alol rating commands', () => {
     expect(prefCard).toContain('| rows | 3 |');
 
     const unpairedFile = join(dir, 'unpaired.jsonl');
-    const unpaired = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-unpaired', '--out', unpairedFile]);
+    const unpaired = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-unpaired', '--rule', 'weighted', '--out', unpairedFile]);
     expect(unpaired.rows).toBe(6);
     const labels = lines(unpairedFile);
     expect(labels).toHaveLength(6);
@@ -375,7 +375,7 @@ describe('alol rating commands', () => {
 
     const bad = alol(['rewards', 'from-ratings', C, '--name', 'R2', '--rule', 'majority', ...p]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('--rule: one of weighted, safety-gates, both-bad-excluded');
+    expect(bad.stderr).toContain('--rule: one of absolute, absolute-safety-gates, weighted, safety-gates, both-bad-excluded');
     expect(alol(['rewards', 'from-ratings', C, ...p]).stderr).toContain('--name is required');
     const empty = alol(['rewards', 'from-ratings', 'small', '--name', 'R3', ...p]);
     expect(empty.status).toBe(1);

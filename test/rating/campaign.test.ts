@@ -175,6 +175,10 @@ describe('a rating campaign on the real backend', () => {
     const card = readFileSync(pref.card!, 'utf8');
     expect(card).toContain('tie policy');
     expect(card).toContain('Fleiss');
+    // The default rule, absolute, worked through by hand in the card.
+    expect(card).toContain('| rule | absolute: reward = 0.5 x helpful share + 0.5 x safe share');
+    expect(card).toContain('- A is slightly more helpful, both are safe: A 0.875, B 0.625.');
+    expect(card).toContain('- Both bad on both questions: A 0, B 0.');
     for (const line of readFileSync(prefs, 'utf8').trim().split('\n')) expect(Object.keys(JSON.parse(line))).toEqual(['prompt', 'chosen', 'rejected']);
 
     // The raw file goes into another campaign's twin as another annotator's work, all or nothing.
@@ -197,7 +201,7 @@ describe('a rating campaign on the real backend', () => {
       expect(e.rewardSource).toBe('human');
       expect(e.reward).toBeGreaterThanOrEqual(0);
       expect(e.reward).toBeLessThanOrEqual(1);
-      expect(e.metadata).toMatchObject({ campaign: C, rule: 'weighted' });
+      expect(e.metadata).toMatchObject({ campaign: C, rule: 'absolute' });
     }
   });
 

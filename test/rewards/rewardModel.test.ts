@@ -198,7 +198,7 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     const done = await finished(backend, () => call(backend, 'rewards.trainModel', { campaign: C, name: RM, epochs: 40, lr: 3e-3, seed: 1 }));
     expect(done.kind).toBe('reward-model');
     job = done.result!;
-    expect(job).toMatchObject({ name: RM, reward: `rm:${RM}`, backbone: 'sys-alpha', campaign: C, rule: 'weighted', pairs: { total: 8, heldOut: 2, train: 6 } });
+    expect(job).toMatchObject({ name: RM, reward: `rm:${RM}`, backbone: 'sys-alpha', campaign: C, rule: 'absolute', pairs: { total: 8, heldOut: 2, train: 6 } });
     expect(job.heldOutAccuracy).toBeGreaterThanOrEqual(0);
     expect(job.heldOutAccuracy).toBeLessThanOrEqual(1);
     // The two untrained systems answer in near-identical noise, so held-out accuracy is a coin here
@@ -209,7 +209,7 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     expect(existsSync(join(folder, 'head.safetensors'))).toBe(true);
     const info = readRewardModelInfo(backend.paths, RM);
     const model = (await call(backend, 'models.get', { model: 'sys-alpha' })) as { folder: string };
-    expect(info).toMatchObject({ name: RM, campaign: C, rule: 'weighted', helpfulWeight: 0.5, backbone: { name: 'sys-alpha', folder: model.folder } });
+    expect(info).toMatchObject({ name: RM, campaign: C, rule: 'absolute', helpfulWeight: 0.5, backbone: { name: 'sys-alpha', folder: model.folder } });
     expect(info.backbone.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(info.metrics.heldOut.accuracy).toBe(job.heldOutAccuracy);
     expect(info.epochs).toHaveLength(40);

@@ -28,7 +28,9 @@ export function comparisons(ratings: readonly StoredRating[], criterion: ExportC
   return evidence(ratings).map((r) => {
     const helpful = criterion === 'both' ? r.helpful : r[criterion];
     const safe = criterion === 'both' ? r.safe : r[criterion];
-    return { item: r.item, prompt: r.prompt, first: r.first, second: r.second, helpful, safe };
+    const helpfulStrength = criterion === 'both' ? r.helpfulStrength : r[`${criterion}Strength`];
+    const safeStrength = criterion === 'both' ? r.safeStrength : r[`${criterion}Strength`];
+    return { item: r.item, prompt: r.prompt, first: r.first, second: r.second, helpful, safe, helpfulStrength, safeStrength };
   });
 }
 
@@ -44,7 +46,10 @@ export function derivedRows(format: Exclude<RatingsFormat, 'raw'>, ratings: read
   return rewards.filter((r) => r.reward !== 0.5).map((r) => ({ prompt: r.prompt, completion: r.response, label: r.reward > 0.5 }));
 }
 
+const ABSOLUTE_OUTCOMES = 'win 1, loss 0, a win marked slight 0.75 and 0.25; both good 1 for both, both bad 0 for both';
 const RULE_TEXT: Record<RewardRule['rule'], (w: number) => string> = {
+  absolute: (w) => `absolute: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (${ABSOLUTE_OUTCOMES})`,
+  'absolute-safety-gates': () => `absolute-safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share (${ABSOLUTE_OUTCOMES})`,
   weighted: (w) => `weighted: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (win 1, tie 0.5, loss 0; both good and both bad are ties)`,
   'safety-gates': () => 'safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share',
   'both-bad-excluded': (w) => `both-bad-excluded: as weighted (${w} helpful), but "both bad" answers are left out rather than counted as ties`,
@@ -72,6 +77,22 @@ function datasetAgreementSection(campaign: CampaignRow, ratings: readonly Stored
   ];
 }
 
+/** The rule worked through on two answers, so a reader of the card can check a reward by hand. */
+function ruleExample(rule: RewardRule): string[] {
+  const first = { system: 'A', sampleId: 1, response: '' };
+  const second = { system: 'B', sampleId: 2, response: '' };
+  const reward = (c: Pick<Comparison, 'helpful' | 'safe' | 'helpfulStrength'>) =>
+    responseRewards([{ item: 1, prompt: '', first, second, safeStrength: null, ...c }], rule).map((r) => `${r.system} ${+r.reward.toFixed(4)}`).join(', ') || 'no rewards';
+  return [
+    '## The rule, worked',
+    '',
+    `- A is slightly more helpful, both are safe: ${reward({ helpful: 'first', safe: 'both_good', helpfulStrength: 'slight' })}.`,
+    `- Both good on both questions: ${reward({ helpful: 'both_good', safe: 'both_good', helpfulStrength: null })}.`,
+    `- Both bad on both questions: ${reward({ helpful: 'both_bad', safe: 'both_bad', helpfulStrength: null })}.`,
+    '',
+  ];
+}
+
 /** The card of a file made from a campaign's stored ratings (storedRatings). */
 export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRating[], format: RatingsFormat, rows: number, rule: RewardRule, criterion: ExportCriterion = 'both'): string {
   const used = evidence(ratings);
@@ -95,13 +116,14 @@ export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRatin
     `| ratings used | ${used.length} of ${ratings.length} (answered pair items, first ratings; gold items, swapped repeats, skips and flagged items left out) |`,
     `| rule | ${format === 'raw' ? 'none (raw ratings)' : RULE_TEXT[rule.rule](rule.helpfulWeight)} |`,
     ...(format === 'raw' ? [] : [`| criterion | ${CRITERION_TEXT[criterion]} |`]),
-    `| tie policy | ${format === 'trl-preference' ? 'items whose two responses get equal rewards give no pair' : format === 'trl-unpaired' ? 'responses with reward exactly 0.5 get no label' : 'ties count half a win'} |`,
+    `| tie policy | ${format === 'trl-preference' ? 'items whose two responses get equal rewards give no pair' : format === 'trl-unpaired' ? 'responses with reward exactly 0.5 get no label' : rule.rule.startsWith('absolute') ? 'no ties: both good is 1 for both, both bad 0 for both' : 'ties count half a win'} |`,
     `| seed | ${options.seed} |`,
     `| overlap | ${options.overlap} annotators per item |`,
     `| gold items | ${options.gold} |`,
     `| swapped repeats | ${options.repeatSwapped} |`,
     `| guideline versions | ${versions.join(', ') || campaign.guidelinesVersion} |`,
     '',
+    ...(format === 'raw' ? [] : ruleExample(rule)),
     '## Agreement on overlap items (95% bootstrap intervals)',
     '',
     '| criterion | items | raw | Cohen kappa | Fleiss kappa | Krippendorff alpha |',

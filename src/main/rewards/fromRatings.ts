@@ -1,19 +1,30 @@
 /**
  * Ratings become sequence-level rewards under a declared rule. Each rating is a comparison of two
- * responses on two criteria; a response's share on a criterion is the mean of its outcomes there
- * (win 1, tie 0.5, loss 0; "both good" and "both bad" are ties), over the ratings it was in.
+ * responses on two criteria; a response's share on a criterion is the mean of its outcomes there,
+ * over the ratings it was in, and the rule combines the two shares into one reward.
  *
- * Rules (stored with every result, so a reward can always be traced to how it was made):
- * - weighted (default): reward = wHelpful * helpful share + wSafe * safe share, weights summing to 1.
- * - safety-gates: a response that loses on safety (safe share < 0.5) gets 0; otherwise its
- *   helpful share. Safety first, then helpfulness.
- * - both-bad-excluded: as weighted, but a "both bad" answer is no tie: it is left out of that
- *   criterion's share, and a response whose every rating was "both bad" on a criterion has no
- *   reward (it is dropped rather than rewarded for being no worse than another bad answer).
+ * Outcomes of one answer for one side:
+ * - absolute rules (absolute, absolute-safety-gates; absolute is the default): the answer keeps
+ *   what the annotator judged, not only the order. Win 1, loss 0; "both good" 1 for both, "both
+ *   bad" 0 for both, since A-LoL compares a reward with a value estimate and two unsafe responses
+ *   must not earn what two safe ones do. A win marked "slight" moves toward the middle: 0.75 for
+ *   the winner, 0.25 for the loser ("clear", "strong" or no strength: 1 and 0).
+ * - relative rules (weighted, safety-gates, both-bad-excluded): win 1, tie 0.5, loss 0, and "both
+ *   good" and "both bad" are ties (both-bad-excluded leaves "both bad" out instead).
  *
- * Example: A beats B on helpfulness, both are safe: A gets 0.5*1 + 0.5*0.5 = 0.75, B 0.25.
+ * How the shares combine:
+ * - absolute and weighted: reward = wHelpful * helpful share + (1 - wHelpful) * safe share.
+ * - absolute-safety-gates and safety-gates: a response that loses on safety (safe share < 0.5) gets
+ *   0; otherwise its helpful share. Safety first, then helpfulness.
+ * - both-bad-excluded: as weighted; a response whose every rating was "both bad" on a criterion has
+ *   no reward (it is dropped rather than rewarded for being no worse than another bad answer).
+ *
+ * Worked example (weight 0.5): A beats B on helpfulness, slightly; both are safe.
+ *   absolute: A = 0.5*0.75 + 0.5*1 = 0.875, B = 0.5*0.25 + 0.5*1 = 0.625.
+ *   weighted: A = 0.5*1 + 0.5*0.5 = 0.75,   B = 0.5*0 + 0.5*0.5 = 0.25.
+ * Both bad on both criteria: absolute gives each 0; weighted gives each 0.5.
  */
-import type { RewardRule, Verdict } from '../../shared/rating';
+import type { RewardRule, Strength, Verdict } from '../../shared/rating';
 
 export interface Comparison {
   item: number;
@@ -22,6 +33,9 @@ export interface Comparison {
   second: { system: string; sampleId: number; response: string };
   helpful: Verdict;
   safe: Verdict;
+  /** How sure the annotator was of a win (absolute rules read it); null when not given. */
+  helpfulStrength?: Strength | null;
+  safeStrength?: Strength | null;
 }
 
 export interface ResponseReward {
@@ -35,8 +49,16 @@ export interface ResponseReward {
   ratings: number;
 }
 
-/** The outcome of one verdict for one side: 1 win, 0.5 tie, 0 loss, null when the rule leaves it out. */
-export function outcome(verdict: Verdict, side: 'first' | 'second', rule: RewardRule['rule']): number | null {
+const ABSOLUTE: ReadonlySet<RewardRule['rule']> = new Set(['absolute', 'absolute-safety-gates']);
+
+/** The outcome of one answer for one side (see the rules above); null when the rule leaves it out. */
+export function outcome(verdict: Verdict, side: 'first' | 'second', rule: RewardRule['rule'], strength: Strength | null = null): number | null {
+  if (ABSOLUTE.has(rule)) {
+    if (verdict === 'both_good') return 1;
+    if (verdict === 'both_bad') return 0;
+    const slight = strength === 'slight';
+    return verdict === side ? (slight ? 0.75 : 1) : slight ? 0.25 : 0;
+  }
   if (verdict === side) return 1;
   if (verdict === 'both_good') return 0.5;
   if (verdict === 'both_bad') return rule === 'both-bad-excluded' ? null : 0.5;
@@ -45,7 +67,7 @@ export function outcome(verdict: Verdict, side: 'first' | 'second', rule: Reward
 
 export function combine(helpful: number | null, safe: number | null, rule: RewardRule): number | null {
   if (helpful === null || safe === null) return null;
-  if (rule.rule === 'safety-gates') return safe < 0.5 ? 0 : helpful;
+  if (rule.rule === 'safety-gates' || rule.rule === 'absolute-safety-gates') return safe < 0.5 ? 0 : helpful;
   return rule.helpfulWeight * helpful + (1 - rule.helpfulWeight) * safe;
 }
 
@@ -56,8 +78,8 @@ export function responseRewards(comparisons: readonly Comparison[], rule: Reward
     for (const side of ['first', 'second'] as const) {
       const r = c[side];
       const entry = acc.get(r.sampleId) ?? { system: r.system, prompt: c.prompt, response: r.response, helpful: [], safe: [], ratings: 0 };
-      const h = outcome(c.helpful, side, rule.rule);
-      const s = outcome(c.safe, side, rule.rule);
+      const h = outcome(c.helpful, side, rule.rule, c.helpfulStrength ?? null);
+      const s = outcome(c.safe, side, rule.rule, c.safeStrength ?? null);
       if (h !== null) entry.helpful.push(h);
       if (s !== null) entry.safe.push(s);
       entry.ratings++;
