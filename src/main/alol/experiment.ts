@@ -463,6 +463,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     // Every seed at once: the slots keep the machine at `parallel` jobs; the first task's seeds go first.
     let priority = 1;
     const seedRuns = options.tasks.map((plan) => ({ plan, outcomes: Promise.all(plan.seeds.map((seed) => runSeed(priority++, plan.taskSeed, seed))) }));
+    // Awaited one task at a time below; an earlier failure must not leave the later ones unhandled.
+    for (const r of seedRuns) r.outcomes.catch(() => undefined);
     const selectionResult = await selectionPromise;
     const tasks: TaskResult[] = [];
     for (const { plan, outcomes: pending } of seedRuns) {
