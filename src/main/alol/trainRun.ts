@@ -18,6 +18,7 @@ import type { NamedTensors } from '../lm/config';
 import type { Gpt } from '../lm/model';
 import type { Tokenizer } from '../lm/tokenizer/index';
 import { padRight, type Example as TokenExample } from '../lm/batch';
+import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
 import { AdamW } from '../lm/optim';
 import { constantSchedule, cosineWithWarmup } from '../lm/schedules';
@@ -37,13 +38,15 @@ const CHECKPOINT_FORMAT = 1;
 interface Item {
   prompt: string;
   response: string;
-  tokens: TokenExample;
+  /** Its tokens' index in the run's PackedExamples. */
+  example: number;
   reward: number | null;
 }
 
+/** The indices of a pair's two encoded examples. */
 interface PairItem {
-  chosen: TokenExample;
-  rejected: TokenExample;
+  chosen: number;
+  rejected: number;
 }
 
 /** Prompt and response ids that fit the context: the response keeps its start, the prompt its end. */
@@ -152,12 +155,13 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let heldOut: Item[] = [];
     let heldOutFrom: 'validation split' | 'training prompts held out of training' = 'validation split';
     let pairs: PairItem[] = [];
+    const encoded = new PackedExamples();
     if (needs.pairs) {
       const rows = datasets.allPairs(dataset.name, dataset.version);
       const train = rows.filter((p) => (splitOf(p.metadata) ?? 'train') === 'train');
       pairs = train.map((p) => ({
-        chosen: encodeExample(tokenizer, eos, context, p.prompt, p.chosen),
-        rejected: encodeExample(tokenizer, eos, context, p.prompt, p.rejected),
+        chosen: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.chosen)),
+        rejected: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.rejected)),
       }));
       if (pairs.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
     } else {
@@ -166,7 +170,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       const toItem = (e: RunRow): Item => ({
         prompt: e.prompt,
         response: e.response,
-        tokens: encodeExample(tokenizer, eos, context, e.prompt, e.response),
+        example: encoded.push(encodeExample(tokenizer, eos, context, e.prompt, e.response)),
         reward: e.reward,
       });
       const hasSplits = rows.some((e) => e.split !== null);
@@ -229,8 +233,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         referenceSha: refModel.weightsSha256,
         datasetVersionId: dataset.id,
         tokenizer,
-        items: items.map((i, k) => ({ prompt: i.prompt, promptIds: i.tokens.prompt, reward: rewards![k]! })),
-        heldOut: heldOut.map((i) => ({ prompt: i.prompt, promptIds: i.tokens.prompt, reward: i.reward })),
+        items: items.map((i, k) => ({ prompt: i.prompt, promptIds: encoded.prompt(i.example), reward: rewards![k]! })),
+        heldOut: heldOut.map((i) => ({ prompt: i.prompt, promptIds: encoded.prompt(i.example), reward: i.reward })),
         heldOutFrom,
         rewardSpec: cfg.reward,
       });
@@ -287,16 +291,16 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
           const inputs: LossInputs = {};
           if (needs.pairs) {
             const drawn = batchOf(pairs, mb.idx);
-            const chosen = padRight(drawn.map((p) => p.chosen), { padId });
-            const rejected = padRight(drawn.map((p) => p.rejected), { padId });
+            const chosen = padRight(drawn.map((p) => encoded.get(p.chosen)), { padId });
+            const rejected = padRight(drawn.map((p) => encoded.get(p.rejected)), { padId });
             inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
             inputs.policyRejected = sequenceLogprobs(policy, rejected, { training: { dropoutSeed: mb.dropoutSeed + 1 } });
             // The losses detach reference log-probs themselves.
             inputs.refChosen = sequenceLogprobs(reference as Gpt, chosen);
             inputs.refRejected = sequenceLogprobs(reference as Gpt, rejected);
-            for (const p of drawn) tokensSeen += tokenCount(p.chosen) + tokenCount(p.rejected);
+            for (const p of drawn) tokensSeen += encoded.tokenCount(p.chosen) + encoded.tokenCount(p.rejected);
           } else {
-            const examples = batchOf(items, mb.idx).map((i) => i.tokens);
+            const examples = batchOf(items, mb.idx).map((i) => encoded.get(i.example));
             const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);
             inputs.lp = lp;
             inputs.mask = mask;
