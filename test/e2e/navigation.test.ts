@@ -194,6 +194,17 @@ describe('Navigation, tabs and links', () => {
     expect(await readFile(await card.path(), 'utf8')).toContain(C);
     await page.getByTestId('ratings-export-saved').filter({ hasText: `${C}-raw.jsonl, ${C}-raw.card.md` }).waitFor();
 
+    // A derived file follows the chosen question and rule: its card says which.
+    await page.getByTestId('ratings-export-format').selectOption('trl-preference');
+    await page.getByTestId('ratings-export-criterion').selectOption('helpful');
+    await page.getByTestId('ratings-export-rule').selectOption('weighted');
+    const [prefCard] = await Promise.all([page.waitForEvent('download'), downloads.locator('[data-file="card"]').click()]);
+    const prefText = await readFile(await prefCard.path(), 'utf8');
+    expect(prefText).toContain('| rule | weighted: reward = 0.5 x helpful share');
+    expect(prefText).toContain('| criterion | helpfulness only');
+    expect(prefText).toBe((await studio.api('ratings.download', { campaign: C, format: 'trl-preference', criterion: 'helpful', rule: 'weighted' })).card.content);
+    await page.getByTestId('ratings-export-format').selectOption('raw');
+
     await page.getByTestId('nav-models').click();
     const row = page.locator('[data-testid="model-row"][data-model="sys-alpha"]');
     await row.getByTestId('model-export-toggle').click();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   absolutePath,
   CampaignCreate,
+  exportCriteria,
   GenerateSettings,
   ratingsFormats,
   type AppErrorShape,
@@ -12,7 +13,7 @@ import {
   type ModelSummary,
   type Output,
 } from '../../../shared/contract';
-import { CampaignOptions, type AgreementSummary, type CampaignSummary } from '../../../shared/rating';
+import { CampaignOptions, RewardRule, type AgreementSummary, type CampaignSummary } from '../../../shared/rating';
 import { errorShape, type Client } from '../lib/client';
 import { fieldIssues } from '../lib/issues';
 import { phaseText } from '../lib/phases';
@@ -284,6 +285,8 @@ export class CampaignFormState {
 }
 
 export type ExportFormat = (typeof ratingsFormats)[number];
+export type ExportCriterion = (typeof exportCriteria)[number];
+export type RewardRuleName = RewardRule['rule'];
 export type ExportResult = Output<'ratings.export'>;
 
 /** Writing a campaign's ratings to a file on the backend's machine. */
@@ -291,6 +294,9 @@ export class RatingsExportState extends PathExport<ExportResult> {
   readonly #client: Client;
   readonly campaign: string;
   #format = $state.raw<ExportFormat>('raw');
+  /** Which answers decide a derived file, and the rule that turns them into rewards (the raw file takes neither). */
+  criterion = $state<ExportCriterion>('both');
+  rule = $state<RewardRuleName>(RewardRule.parse({}).rule);
 
   constructor(client: Client, campaign: string) {
     super();
@@ -306,7 +312,7 @@ export class RatingsExportState extends PathExport<ExportResult> {
   }
 
   protected write(path: string): Promise<ExportResult> {
-    return this.#client.call('ratings.export', { campaign: this.campaign, format: this.#format, path });
+    return this.#client.call('ratings.export', { campaign: this.campaign, format: this.#format, path, criterion: this.criterion, rule: this.rule });
   }
 
   override get downloads(): { key: string; label: string }[] {
@@ -317,7 +323,7 @@ export class RatingsExportState extends PathExport<ExportResult> {
   }
 
   protected override async fetchDownload(key: string): Promise<Download> {
-    const out = await this.#client.call('ratings.download', { campaign: this.campaign, format: this.#format });
+    const out = await this.#client.call('ratings.download', { campaign: this.campaign, format: this.#format, criterion: this.criterion, rule: this.rule });
     if (key === 'card') return { filename: out.card.filename, blob: new Blob([out.card.content], { type: 'text/markdown' }) };
     return { filename: out.filename, blob: new Blob([out.content], { type: 'application/jsonl' }) };
   }
