@@ -141,5 +141,10 @@ describe('svg charts', () => {
     expect(histogramChart([{ low: 0, high: 1, count: 3 }], { label: 'h' })).toContain('<rect');
     expect(lineChart([1, 2], [3, 4], { label: 'l' })).toContain('<polyline');
     expect(lineChart([], [], { label: 'l' })).toContain('no points');
+    // A curve of 300,000 steps (a long run) draws: its extremes are not spread into Math.max.
+    const steps = Array.from({ length: 300_000 }, (_, i) => i + 1);
+    const long = lineChart(steps, steps.map((s) => 1 / s), { label: 'long' });
+    expect(long).toContain('<polyline');
+    expect(long).toContain('300k');
   });
 });

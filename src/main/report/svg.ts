@@ -9,6 +9,7 @@
  */
 
 import { clean, niceStep, shortNumber } from '../../shared/chartMath';
+import { maxOf, minOf } from '../../shared/extent';
 
 /** Text for an HTML or SVG text node or a quoted attribute value. */
 export function escapeXml(text: string): string {
@@ -167,8 +168,9 @@ export function lineChart(steps: readonly number[], values: readonly number[], o
   const parts: string[] = [svgOpen(width, height, opts.label)];
   const n = Math.min(steps.length, values.length);
   if (n === 0) return `${parts[0]}<text class="value" x="${width / 2}" y="${height / 2}" text-anchor="middle">no points</text></svg>`;
-  const xAxis = niceAxis(0, Math.max(1, ...steps), 4);
-  const yAxis = niceAxis(Math.min(...values), Math.max(...values), 3);
+  // A run's curve has a point per step: as many as a long run takes, too many to spread into a call.
+  const xAxis = niceAxis(0, maxOf(steps, 1), 4);
+  const yAxis = niceAxis(minOf(values), maxOf(values), 3);
   const x0 = box.left;
   const x1 = width - box.right;
   const y0 = height - box.bottom;
