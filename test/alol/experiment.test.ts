@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment } from '../../src/main/alol/experiment';
+import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, summarizeVerdicts, type SystemSummary } from '../../src/main/alol/experiment';
 import { readHhPairs, splitByPrompt } from '../../src/main/alol/experimentHh';
 import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict } from '../../src/main/alol/experimentStats';
 import { builtFile } from '../helpers/built';
@@ -43,6 +43,33 @@ describe('experiment statistics', () => {
     // Seeded: the same settings give the same interval.
     const table = [[0.1, 0.9, 0.4], [0.6, 0.2, 0.7]];
     expect(twoLevelBootstrap(table, { resamples: 300, seed: 3 })).toEqual(twoLevelBootstrap(table, { resamples: 300, seed: 3 }));
+  });
+
+  it('puts each system under the verdict its interval gives, and says what NLL did to pi_ref', () => {
+    const row = (label: string, vsReference: [number, number, number] | null, vsNll: [number, number, number] | null): SystemSummary => ({
+      label,
+      reward: { mean: 0.5, lo: 0.4, hi: 0.6 },
+      vsReference: vsReference && { mean: vsReference[0], lo: vsReference[1], hi: vsReference[2] },
+      vsReferenceVerdict: vsReference && verdict({ mean: vsReference[0], lo: vsReference[1], hi: vsReference[2] }, 'pi_ref'),
+      vsNll: vsNll && { mean: vsNll[0], lo: vsNll[1], hi: vsNll[2] },
+      vsNllVerdict: vsNll && verdict({ mean: vsNll[0], lo: vsNll[1], hi: vsNll[2] }, 'NLL'),
+      helpfulness: null,
+      safety: null,
+      words: 10,
+      distinct2: 0.3,
+      stepsTaken: 100,
+    });
+    const text = summarizeVerdicts([
+      row('reference', null, null),
+      row('nll', [-0.05, -0.08, -0.02], null),
+      row('a_lol', [0.04, 0.01, 0.07], [0.09, 0.05, 0.12]),
+      row('dpo', [-0.1, -0.2, -0.05], [-0.05, -0.1, 0.01]),
+    ]);
+    expect(text).toBe(
+      'NLL against its own start pi_ref: −0.050 [−0.080, −0.020], worse than pi_ref. ' +
+        'Against NLL (same seed, same prompt) — better: a_lol; no better, interval includes 0: dpo; worse: none. ' +
+        'Against pi_ref — better: a_lol; no better, interval includes 0: none; worse: dpo.',
+    );
   });
 
   it('says what an interval shows and no more', () => {

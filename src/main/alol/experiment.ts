@@ -598,6 +598,29 @@ export function formatSystemsTable(summary: readonly SystemSummary[], systems: r
   return lines.join('\n');
 }
 
+/**
+ * The table's verdicts in one paragraph, computed from the same intervals (so the words cannot
+ * drift from the figures): which systems beat NLL, which do not, and what NLL did to pi_ref.
+ */
+export function summarizeVerdicts(summary: readonly SystemSummary[]): string {
+  const group = (pick: (s: SystemSummary) => Interval | null) => {
+    const better: string[] = [];
+    const same: string[] = [];
+    const worse: string[] = [];
+    for (const s of summary) {
+      const i = pick(s);
+      if (!i) continue;
+      (i.lo > 0 ? better : i.hi < 0 ? worse : same).push(s.label);
+    }
+    const list = (xs: string[]) => (xs.length === 0 ? 'none' : xs.join(', '));
+    return `better: ${list(better)}; no better, interval includes 0: ${list(same)}; worse: ${list(worse)}`;
+  };
+  const nll = summary.find((s) => s.label === 'nll');
+  const nllRef = nll?.vsReference ? `NLL against its own start pi_ref: ${signed(nll.vsReference.mean)} [${signed(nll.vsReference.lo)}, ${signed(nll.vsReference.hi)}], ${nll.vsReferenceVerdict}. ` : '';
+  const others = summary.filter((s) => s.label !== 'nll');
+  return `${nllRef}Against NLL (same seed, same prompt) — ${group((s) => s.vsNll)}. Against pi_ref — ${group((s) => (others.includes(s) ? s.vsReference : null))}.`;
+}
+
 /** The dev grid: each algorithm's dev reward at every setting, the chosen one in bold. */
 export function formatSelectionTable(selection: SelectionResult): string {
   const points = [...new Map(selection.grid.map((g) => [`${g.lr}/${g.steps}`, { lr: g.lr, steps: g.steps }])).values()];
@@ -633,6 +656,8 @@ export function formatExperimentTable(results: ExperimentResults): string {
         `, greedy decodes of at most ${s.maxNewTokens} new tokens scored by the demo reward; intervals: two-level bootstrap over seeds and prompts (${s.bootstrap.resamples} resamples), differences paired by seed and prompt:`,
       '',
       formatTaskTable(task),
+      '',
+      summarizeVerdicts(task.summary),
     );
   }
   if (results.reductions.length > 0) out.push('', `Changed from the full preset (to fit the time on this machine): ${results.reductions.join('; ')}.`);

@@ -30,7 +30,7 @@ import { splitTranscripts } from '../data/import/hhTranscript';
 import { summarizeResponses } from '../report/index';
 import { wilson } from '../report/winRates';
 import { AppError, type Algo, type BackendReport, type RunConfig } from '../../shared/contract';
-import { formatSystemsTable, summarizeSystems, type ModelShapeOptions, type SystemRun, type SystemSummary } from './experiment';
+import { formatSystemsTable, summarizeSystems, summarizeVerdicts, type ModelShapeOptions, type SystemRun, type SystemSummary } from './experiment';
 import { experimentJobs, PrioritySlots } from './experimentJobs';
 import type { BootstrapSettings } from './experimentStats';
 
@@ -381,6 +381,8 @@ export function formatHhTable(r: HhResults): string {
       { label: "held-out chosen replies (the data's)", reward: mean2(r.dataRewards.chosen) },
       { label: "held-out rejected replies (the data's)", reward: mean2(r.dataRewards.rejected) },
     ]),
+    '',
+    summarizeVerdicts(r.summary),
     ...(r.reductions.length > 0 ? ['', `Changed from the full preset to fit the time: ${r.reductions.join('; ')}.`] : []),
   ].join('\n');
 }
