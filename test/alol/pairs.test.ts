@@ -27,14 +27,14 @@ const pair = (id: number, split?: string): Pair => ({ id, line: id, prompt: `P${
 describe('pair responses as single-response items (hand values)', () => {
   it('gives both sides chosen then rejected, labelled 1 and 0, or one side', () => {
     const pairs = [pair(1, 'train'), pair(2)];
-    expect(pairResponses(pairs, 'both')).toEqual([
+    expect([...pairResponses(pairs, 'both')]).toEqual([
       { prompt: 'P1', response: 'good1', reward: 1, split: 'train', side: 'chosen' },
       { prompt: 'P1', response: 'bad1', reward: 0, split: 'train', side: 'rejected' },
       { prompt: 'P2', response: 'good2', reward: 1, split: null, side: 'chosen' },
       { prompt: 'P2', response: 'bad2', reward: 0, split: null, side: 'rejected' },
     ]);
-    expect(pairResponses(pairs, 'chosen').map((r) => [r.response, r.reward])).toEqual([['good1', 1], ['good2', 1]]);
-    expect(pairResponses(pairs, 'rejected').map((r) => [r.response, r.reward])).toEqual([['bad1', 0], ['bad2', 0]]);
+    expect([...pairResponses(pairs, 'chosen')].map((r) => [r.response, r.reward])).toEqual([['good1', 1], ['good2', 1]]);
+    expect([...pairResponses(pairs, 'rejected')].map((r) => [r.response, r.reward])).toEqual([['bad1', 0], ['bad2', 0]]);
   });
 
   it('refuses pairs for dpo, on data without pairs, label without pairs and a column the pairs lack', () => {

@@ -8,7 +8,7 @@
  * (it cannot score a new response), so it lives here beside the column rewards, and a run that
  * asks for it on data without pairs is refused before it starts.
  *
- *   pairResponses([{ prompt: 'Q', chosen: ' a', rejected: ' b', ... }], 'both')
+ *   [...pairResponses([{ prompt: 'Q', chosen: ' a', rejected: ' b', ... }], 'both')]
  *   // [{ prompt: 'Q', response: ' a', label: 1, side: 'chosen' }, { prompt: 'Q', response: ' b', label: 0, side: 'rejected' }]
  */
 import { AppError, type DatasetSummary, type Example, type Pair, type PairsMode, type RunConfig } from '../../shared/contract';
@@ -37,18 +37,16 @@ export function splitOf(metadata: Record<string, unknown> | null): string | null
 }
 
 /** A pair's responses as rows, in pair order (with both: chosen, then rejected, pair by pair), labelled 1 and 0. */
-export function pairResponses(pairs: readonly Pair[], mode: PairsMode): RunRow[] {
-  const rows: RunRow[] = [];
+export function* pairResponses(pairs: Iterable<Pair>, mode: PairsMode): Generator<RunRow> {
   for (const p of pairs) {
     const split = splitOf(p.metadata);
-    if (mode !== 'rejected') rows.push({ prompt: p.prompt, response: p.chosen, reward: LABEL_CHOSEN, split, side: 'chosen' });
-    if (mode !== 'chosen') rows.push({ prompt: p.prompt, response: p.rejected, reward: LABEL_REJECTED, split, side: 'rejected' });
+    if (mode !== 'rejected') yield { prompt: p.prompt, response: p.chosen, reward: LABEL_CHOSEN, split, side: 'chosen' };
+    if (mode !== 'chosen') yield { prompt: p.prompt, response: p.rejected, reward: LABEL_REJECTED, split, side: 'rejected' };
   }
-  return rows;
 }
 
-export function exampleRows(examples: readonly Example[]): RunRow[] {
-  return examples.map((e) => ({ prompt: e.prompt, response: e.response, reward: e.reward, split: splitOf(e.metadata), side: null }));
+export function* exampleRows(examples: Iterable<Example>): Generator<RunRow> {
+  for (const e of examples) yield { prompt: e.prompt, response: e.response, reward: e.reward, split: splitOf(e.metadata), side: null };
 }
 
 /**

@@ -30,7 +30,7 @@ import { RunStore } from './runStore';
 import { fitAdvantages, VALUE_HOLD_OUT } from './advantageStage';
 import { splitHeldOut } from './valueTargets';
 import { samplerFor, stepsFor } from './prioritySampler';
-import { checkRunData, exampleRows, LABEL_CHOSEN, LABEL_REJECTED, LABEL_REWARD, pairResponses, splitOf, type RunRow } from './runData';
+import { checkRunData, exampleRows, LABEL_CHOSEN, LABEL_REJECTED, LABEL_REWARD, pairResponses, splitOf } from './runData';
 
 /** Bumped when what a checkpoint holds changes, so an old one is refused rather than misread. */
 const CHECKPOINT_FORMAT = 1;
@@ -157,25 +157,29 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let pairs: PairItem[] = [];
     const encoded = new PackedExamples();
     if (needs.pairs) {
-      const rows = datasets.allPairs(dataset.name, dataset.version);
-      const train = rows.filter((p) => (splitOf(p.metadata) ?? 'train') === 'train');
-      pairs = train.map((p) => ({
-        chosen: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.chosen)),
-        rejected: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.rejected)),
-      }));
+      // Streamed from SQLite: only the encoded train pairs are held, not every row with its metadata.
+      for (const p of datasets.eachPair(dataset.name, dataset.version)) {
+        if ((splitOf(p.metadata) ?? 'train') !== 'train') continue;
+        pairs.push({
+          chosen: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.chosen)),
+          rejected: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.rejected)),
+        });
+      }
       if (pairs.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
     } else {
       // A pairs dataset's responses are single responses here, each with its pair's label as its data reward.
-      const rows: RunRow[] = cfg.pairs ? pairResponses(datasets.allPairs(dataset.name, dataset.version), cfg.pairs) : exampleRows(datasets.allExamples(dataset.name, dataset.version));
-      const toItem = (e: RunRow): Item => ({
-        prompt: e.prompt,
-        response: e.response,
-        example: encoded.push(encodeExample(tokenizer, eos, context, e.prompt, e.response)),
-        reward: e.reward,
-      });
-      const hasSplits = rows.some((e) => e.split !== null);
-      items = rows.filter((e) => !hasSplits || e.split === 'train').map(toItem);
-      heldOut = hasSplits ? rows.filter((e) => e.split === 'validation').map(toItem) : [];
+      // Streamed from SQLite, one row at a time: the train and validation rows (or, without
+      // splits, all of them) are encoded as they come; other splits are never held.
+      const rows = cfg.pairs ? pairResponses(datasets.eachPair(dataset.name, dataset.version), cfg.pairs) : exampleRows(datasets.eachExample(dataset.name, dataset.version));
+      const bySplit = { train: [] as Item[], validation: [] as Item[], none: [] as Item[] };
+      let hasSplits = false;
+      for (const e of rows) {
+        hasSplits ||= e.split !== null;
+        const list = e.split === null ? bySplit.none : e.split === 'train' || e.split === 'validation' ? bySplit[e.split] : null;
+        list?.push({ prompt: e.prompt, response: e.response, example: encoded.push(encodeExample(tokenizer, eos, context, e.prompt, e.response)), reward: e.reward });
+      }
+      items = hasSplits ? bySplit.train : bySplit.none;
+      heldOut = hasSplits ? bySplit.validation : [];
       if (needs.signal === 'advantage' && heldOut.length === 0) {
         // V must be fitted on prompts the policy never trains on, or its estimate of those prompts'
         // returns leaks into their advantages: without a validation split, 10% of the training

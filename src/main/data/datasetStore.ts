@@ -114,6 +114,17 @@ export class DatasetStore {
     return this.pairs(name, version, 0, -1).rows;
   }
 
+  /** Every example of a version, read from the database one row at a time (nothing else may use the connection meanwhile). */
+  *eachExample(name: string, version?: number): Generator<Example> {
+    const summary = this.get(name, version);
+    for (const row of this.q.examples.iterate(summary.id, -1, 0)) yield toExample(row);
+  }
+
+  *eachPair(name: string, version?: number): Generator<Pair> {
+    const summary = this.get(name, version);
+    for (const row of this.q.pairs.iterate(summary.id, -1, 0)) yield toPair(row);
+  }
+
   /** Every text of a version (prompts with their responses, chosen and rejected), streamed from the database. */
   *texts(name: string, version?: number): Generator<string> {
     const summary = this.get(name, version);
