@@ -28,7 +28,7 @@
 import { createBackend } from '../api/backend';
 import { call } from '../api/calls';
 import type { ForcedBackend } from '../lm/backend';
-import { AppError, type Algo, type BackendReport, type Input, type RunConfig } from '../../shared/contract';
+import { AppError, RunConfig, type Algo, type BackendReport, type Input } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';
 import { experimentJobs, finishedDecodes, PrioritySlots } from './experimentJobs';
@@ -302,7 +302,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     // What an interrupted run in this project left finished: its models and their runs.
     const finishedModels = new Set(options.resume ? (await call(backend, 'models.list', {})).map((m) => m.name) : []);
     const finishedRuns = new Map(
-      options.resume ? (await call(backend, 'runs.list', {})).filter((r) => r.status === 'succeeded' && finishedModels.has(r.outModel)).map((r) => [r.outModel, r.totalSteps ?? r.step]) : [],
+      options.resume
+        ? (await call(backend, 'runs.list', {})).filter((r) => r.status === 'succeeded' && finishedModels.has(r.outModel)).map((r) => [r.outModel, { steps: r.totalSteps ?? r.step, config: r.config }])
+        : [],
     );
     const knownDatasets = new Set(options.resume ? (await call(backend, 'datasets.list', {})).map((d) => d.name) : []);
     if (options.resume) log(`resuming: ${finishedModels.size} models, ${finishedRuns.size} finished runs kept`);
@@ -339,8 +341,15 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const train = async (priority: number, what: string, config: Input<'runs.start'>): Promise<number> => {
       const done = finishedRuns.get(config.out);
       if (done !== undefined) {
-        log(`${what}: kept from the interrupted run (${done} steps)`);
-        return done;
+        // Kept only if it is the run this one would be: a changed setting under the same name is refused, not reused.
+        const keys = ['algo', 'data', 'init', 'ref', 'steps', 'batch', 'lr', 'seed', 'reward', 'schedule', 'warmup', 'eps', 'beta', 'klBeta', 'valueEpochs', 'maxNewTokens'] as const;
+        const parsed = RunConfig.parse(config);
+        const differs = keys.filter((k) => JSON.stringify(done.config[k]) !== JSON.stringify(parsed[k]));
+        if (differs.length > 0) {
+          throw new AppError('conflict', `${what}: the model "${config.out}" in this project was trained with other settings (${differs.join(', ')}); resume with the same settings, or use another --tag`);
+        }
+        log(`${what}: kept from the interrupted run (${done.steps} steps)`);
+        return done.steps;
       }
       return trainJob(priority, what, config);
     };
