@@ -90,6 +90,13 @@ describe('a reward model from a dataset’s pairs', () => {
     expect(marked).toBeGreaterThan(plain!);
     expect(marked! > 0 && marked! < 1 && plain! > 0 && plain! < 1).toBe(true);
 
+    // A pairs-only dataset scores as its responses, each pair's chosen then rejected: the marked one higher, pair by pair.
+    const whole = await call(backend, 'rewards.score', { reward: 'rm:rm', dataset: 'prefs' });
+    expect(whole.count).toBe(2 * 44);
+    expect(whole.rows[0]?.response.startsWith(MARKER)).toBe(true);
+    expect(whole.rows[1]?.response.startsWith(MARKER)).toBe(false);
+    for (let i = 0; i < whole.rows.length; i += 2) expect(whole.rows[i]!.reward).toBeGreaterThan(whole.rows[i + 1]!.reward);
+
     const { runId, jobId } = await call(backend, 'runs.start', { algo: 'a_lol', data: 'prefs', pairs: 'both', reward: 'rm:rm', init: 'base', out: 'alol', steps: 4, batch: 4, valueEpochs: 2, maxNewTokens: 8 });
     await jobEnd(backend, jobId);
     const run = await call(backend, 'runs.get', { runId });

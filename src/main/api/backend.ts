@@ -193,9 +193,14 @@ export function createBackend(options: BackendOptions): Backend {
     'samples.list': ({ model, source, offset, limit }) => samples.page({ model, source }, offset, limit),
     'rewards.score': async ({ reward, dataset, version, items }) => {
       const fn = await loadReward(reward, { projectDir: paths.dir, initTensors: () => initBackend(options.forcedBackend) });
-      const rows =
-        items ??
-        datasets.allExamples(dataset as string, version).map((e) => ({ prompt: e.prompt, response: e.response }));
+      // A dataset's responses: its examples', then each pair's chosen and rejected (a preference file is pairs only).
+      const rows = items ?? [
+        ...[...datasets.eachExample(dataset as string, version)].map((e) => ({ prompt: e.prompt, response: e.response })),
+        ...[...datasets.eachPair(dataset as string, version)].flatMap((p) => [
+          { prompt: p.prompt, response: p.chosen },
+          { prompt: p.prompt, response: p.rejected },
+        ]),
+      ];
       const scored = await scoreAll(fn, rows);
       const mean = scored.rewards.length > 0 ? scored.rewards.reduce((a, b) => a + b, 0) / scored.rewards.length : null;
       return {
