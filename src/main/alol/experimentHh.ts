@@ -355,6 +355,23 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
 
 const f3 = (x: number) => x.toFixed(3);
 
+/**
+ * What the scores can and cannot say, from the figures themselves: every system is scored by a
+ * reward model of modest accuracy, and the systems are trained (A-LoL) on that same model's scores.
+ */
+function rewardCaveat(r: HhResults): string {
+  const mean2 = (t: number[][]) => meanOf(t.map((row) => meanOf(row)));
+  const accuracy = meanOf(r.rewardModels.map((rm) => rm.test.accuracy));
+  const chosen = mean2(r.dataRewards.chosen);
+  const rejected = mean2(r.dataRewards.rejected);
+  const ref = r.summary.find((x) => x.label === 'reference');
+  return (
+    `Read with care: the reward model picks the chosen reply on ${(100 * accuracy).toFixed(1)}% of held-out pairs (mean over seeds) and scores the data's own held-out chosen replies ` +
+    `${f3(chosen)} against ${f3(rejected)} for the rejected ones, while pi_ref's greedy decodes score ${ref ? f3(ref.reward.mean) : '?'}. A-LoL is trained on this model's scores and judged by it, ` +
+    'so a higher score here says the policy moved toward what this reward model prefers, which is weak evidence of more harmless or helpful replies at this accuracy.'
+  );
+}
+
 /** The hh result as markdown: what was run, the reward models' accuracy, then the systems. */
 export function formatHhTable(r: HhResults): string {
   const s = r.settings;
@@ -383,6 +400,8 @@ export function formatHhTable(r: HhResults): string {
     ]),
     '',
     summarizeVerdicts(r.summary),
+    '',
+    rewardCaveat(r),
     ...(r.reductions.length > 0 ? ['', `Changed from the full preset to fit the time: ${r.reductions.join('; ')}.`] : []),
   ].join('\n');
 }
