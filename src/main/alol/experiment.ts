@@ -297,7 +297,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const slots = new PrioritySlots(options.parallel);
   try {
     const info = await call(backend, 'app.info', {});
-    log(`project ${info.projectDir}; tensor backend ${info.backend.chosen} (${info.backend.reason}); ${options.parallel} job(s) at once`);
+    log(`project ${info.projectDir}; tag ${tag} (to resume: --project ${info.projectDir} --tag ${tag} --resume); tensor backend ${info.backend.chosen} (${info.backend.reason}); ${options.parallel} job(s) at once`);
 
     // What an interrupted run in this project left finished: its models and their runs.
     const finishedModels = new Set(options.resume ? (await call(backend, 'models.list', {})).map((m) => m.name) : []);
