@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A page refreshes on its own timers and jobs run in other processes: on a busy 2-core machine
+    // a second is too short a wait for them, and a poll that never gets there still fails.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -139,7 +139,8 @@ export const Results = z.object({
   /** Agreement per campaign (items and annotators belong to one campaign). */
   agreement: z.array(z.object({ campaign: z.string(), criteria: z.array(AgreementSummary) })),
   /** Relabelling campaigns: how often annotators agree with the dataset's own chosen response. */
-  datasetAgreement: z.array(z.object({ campaign: z.string(), dataset: z.string(), criteria: z.array(DatasetAgreement) })),
+  /** Relabelling campaigns: agreement with the dataset's label, and the two systems standing for its chosen and rejected responses. */
+  datasetAgreement: z.array(z.object({ campaign: z.string(), dataset: z.string(), systems: z.tuple([z.string(), z.string()]), criteria: z.array(DatasetAgreement) })),
   /** The systems, and (for every campaign pooled) every other model with samples. */
   models: z.array(ModelResults),
   /** The runs that trained these models (every run, for every campaign pooled) that logged metrics. */

@@ -116,10 +116,20 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
     const helpful = page.locator(`[data-testid="dataset-agreement-campaign"][data-campaign="${C}"] [data-testid="dataset-agreement-row"][data-criterion="helpful"]`);
     await helpful.waitFor();
     expect((await helpful.getByTestId('dataset-agreement-share').innerText()).replace(/\s+/g, ' ')).toBe('75.0% 30.1% to 95.4%');
-    expect(await helpful.getByTestId('dataset-agreement-decisive').innerText()).toBe('3 of 4');
+    expect((await helpful.getByTestId('dataset-agreement-decisive').innerText()).replace(/\s+/g, ' ')).toBe('3 of 4 (1 against)');
     const safe = page.locator(`[data-testid="dataset-agreement-campaign"][data-campaign="${C}"] [data-testid="dataset-agreement-row"][data-criterion="safe"]`);
-    expect(await safe.getByTestId('dataset-agreement-decisive').innerText()).toBe('0 of 0');
+    expect((await safe.getByTestId('dataset-agreement-decisive').innerText()).replace(/\s+/g, ' ')).toBe('0 of 0 (0 against)');
     expect(await safe.getByTestId('dataset-agreement-share').innerText()).toBe('—');
+    // The one answer against the dataset's label opens in the campaign's item browser: one item.
+    await helpful.getByTestId('dataset-agreement-link-against').click();
+    await page.getByTestId('items-linked').waitFor();
+    await expect.poll(() => page.getByTestId('item-row').count()).toBe(1);
+    // The campaign compares no model: retraining asks for the reference instead of failing, and plans once named.
+    // (The console check below shows no refused plan call was made.)
+    await page.getByTestId('retrain-ref').waitFor();
+    expect(await page.getByTestId('retrain-names').count()).toBe(0);
+    expect(await page.getByTestId('retrain-submit').isDisabled()).toBe(true);
+    await page.getByTestId('campaigns-back').click();
 
     // Export: a TRL preference file of the helpfulness answers, with its card.
     const out = join(studio.projectDir, 'helpful.jsonl');

@@ -18,7 +18,7 @@ import { isDataSystem, isSampleSet } from '../../shared/contract';
 import { datasetAgreement } from '../rating/datasetAgreement';
 import { criteria, type Criterion, type Verdict } from '../../shared/rating';
 import type { CriterionResults, CurveSeries, ModelResults, Results, ResultsRequest, RewardDistribution, RunCurves } from '../../shared/results';
-import { CampaignStore } from '../rating/campaignStore';
+import { CampaignStore, pairSystems } from '../rating/campaignStore';
 import { evidence, storedRatings, type StoredRating } from '../rating/storedRatings';
 import { agreementSummaries } from '../rating/agreementSummaries';
 import { RunStore } from '../alol/runStore';
@@ -276,7 +276,7 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
       campaign: c.name,
       criteria: remembered(db, ['agreement', c.id, ratingsState(c.ratings), boot], () => agreementSummaries(c.ratings, boot)),
     })),
-    datasetAgreement: chosen.flatMap((c) => (c.relabelled === null ? [] : [{ campaign: c.name, dataset: c.relabelled, criteria: datasetAgreement(c.ratings) }])),
+    datasetAgreement: chosen.flatMap((c) => (c.relabelled === null ? [] : [{ campaign: c.name, dataset: c.relabelled, systems: pairSystems(c.relabelled), criteria: datasetAgreement(c.ratings) }])),
     models: modelResults(db, models),
     runs: runCurves(new RunStore(db), request.campaign === undefined ? null : new Set(systems)),
   };

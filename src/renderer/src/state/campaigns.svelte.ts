@@ -401,7 +401,7 @@ export class CampaignView {
     this.#rate = rate;
     this.#origin = origin;
     this.exporter = new RatingsExportState(client, name);
-    this.retrain = new RetrainState(client, name);
+    this.retrain = new RetrainState(client, name, () => this.#summary?.systems ?? null);
     this.items = new CampaignItemsState(client, name);
   }
 

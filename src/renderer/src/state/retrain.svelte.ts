@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { algos, type Algo, type AppErrorShape, type Output } from '../../../shared/contract';
+import { algos, isDataSystem, isSampleSet, type Algo, type AppErrorShape, type Output } from '../../../shared/contract';
 import type { RetrainPlan } from '../../../shared/retrainPlan';
 import { errorShape, type Client } from '../lib/client';
 import { JobRun } from './jobRun.svelte';
@@ -28,11 +28,24 @@ export class RetrainState {
   readonly algos = algos;
   /** Below the minimums and not forced: the button waits for "retrain anyway". */
   readonly blocked = $derived((this.#plan?.shortfalls.length ?? 0) > 0 && !this.#force);
+  /** The reference model, when the campaign compares none (a relabelling campaign, sample sets): the user names it. */
+  ref = $state('');
+  readonly #systems: () => readonly string[] | null;
+  readonly needsRef = $derived.by(() => {
+    const systems = this.#systems();
+    return systems !== null && !systems.some((s) => !isSampleSet(s) && !isDataSystem(s));
+  });
 
-  constructor(client: Client, campaign: string) {
+  constructor(client: Client, campaign: string, systems: () => readonly string[] | null) {
     this.#client = client;
     this.campaign = campaign;
+    this.#systems = systems;
     this.run = new JobRun(client, z.record(z.string(), z.unknown()), 'the retraining run');
+  }
+
+  /** The reference the request names: the chosen one, or none (the campaign's first model). */
+  #refInput(): { ref?: string } {
+    return this.needsRef && this.ref !== '' ? { ref: this.ref } : {};
   }
 
   get algo(): Algo {
@@ -71,8 +84,14 @@ export class RetrainState {
   /** Asks what a retrain would do now; an answer to an older request is dropped. */
   async loadPlan(): Promise<void> {
     const request = ++this.#planRequest;
+    // Without a model among the systems, there is no plan until a reference is chosen.
+    if (this.needsRef && this.ref === '') {
+      this.#plan = null;
+      this.#planError = null;
+      return;
+    }
     try {
-      const plan = await this.#client.call('campaigns.retrainPlan', { campaign: this.campaign, algo: this.#algo });
+      const plan = await this.#client.call('campaigns.retrainPlan', { campaign: this.campaign, algo: this.#algo, ...this.#refInput() });
       if (request !== this.#planRequest) return;
       this.#plan = plan;
       this.#planError = null;
@@ -84,7 +103,7 @@ export class RetrainState {
   async start(): Promise<void> {
     if (!this.canStart) return;
     await this.run.run(async () => {
-      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.#steps, force: this.#force });
+      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.#steps, force: this.#force, ...this.#refInput() });
       this.#started = started;
       return started;
     });
