@@ -91,7 +91,7 @@ describe('agreement with the dataset', () => {
       runs: [],
     };
     const figures = datasetAgreement([rating('first', 'first', 'first'), rating('first', 'first', 'second'), rating('first', 'second', 'both_bad')]);
-    const html = reportHtml(Results.parse({ ...base, datasetAgreement: [{ campaign: 'r', dataset: '<hh>', criteria: figures }] }), { generatedAt: new Date(0), version: '0' });
+    const html = reportHtml(Results.parse({ ...base, datasetAgreement: [{ campaign: 'r', dataset: '<hh>', systems: ['data:<hh>:chosen', 'data:<hh>:rejected'], criteria: figures }] }), { generatedAt: new Date(0), version: '0' });
     expect(html).toContain('<section id="dataset-agreement">');
     expect(html).toContain('Campaign r, dataset &lt;hh&gt;');
     expect(html).toMatch(/Helpfulness<\/td><td class="num">66\.7% <span class="muted">\[\d+\.\d%, \d+\.\d%\]<\/span><\/td><td class="num">2 of 3<\/td>/);
