@@ -361,6 +361,8 @@ export const isSampleSet = (system: string): boolean => /^sample:\d+$/.test(syst
 /** A dataset's own answers as a system: the chosen response of a pairs dataset, or the response of a (prompt, response, reward) one. */
 export const dataSystemName = z.string().regex(/^data:[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'a dataset as a system is named data:DATASET');
 export const isDataSystem = (system: string): boolean => system.startsWith('data:');
+/** A system that is a studio model: neither a sample set nor a dataset's answers (what retraining and reward models can start from). */
+export const isModelSystem = (system: string): boolean => !isSampleSet(system) && !isDataSystem(system);
 
 const datasetSource = z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict();
 

@@ -17,7 +17,7 @@
  * has no known answer there and is not scored). A gold file adds items whose answers were written
  * down (goldFile.ts).
  */
-import { AppError, isDataSystem, isSampleSet, type Pair } from '../../shared/contract';
+import { AppError, isModelSystem, isDataSystem, isSampleSet, type Pair } from '../../shared/contract';
 import type { Verdict } from '../../shared/rating';
 import type { Db } from '../db/openDb';
 import type { JobContext } from '../jobs/jobKinds';
@@ -175,7 +175,7 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
     if (!r) throw new Error(`no response of ${system} to a prompt after sampling`);
     return r;
   };
-  const names = [...systems.filter((s) => !isSampleSet(s) && !isDataSystem(s)), ...modelNames];
+  const names = [...systems.filter(isModelSystem), ...modelNames];
   return {
     systems,
     prompts,

@@ -13,7 +13,7 @@ import { existingFolder } from '../data/outputPath';
 import type { Db } from '../db/openDb';
 import type { RewardRule } from '../../shared/rating';
 import type { exportCriteria, ratingsFormats } from '../../shared/contract';
-import { itemPreferences, responseRewards, type Comparison } from '../rewards/fromRatings';
+import { isAbsoluteRule, itemPreferences, responseRewards, type Comparison } from '../rewards/fromRatings';
 import type { CampaignRow } from './campaignStore';
 import { rawRatings } from './rawRatings';
 import { evidence, storedRatings, type StoredRating } from './storedRatings';
@@ -116,7 +116,7 @@ export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRatin
     `| ratings used | ${used.length} of ${ratings.length} (answered pair items, first ratings; gold items, swapped repeats, skips and flagged items left out) |`,
     `| rule | ${format === 'raw' ? 'none (raw ratings)' : RULE_TEXT[rule.rule](rule.helpfulWeight)} |`,
     ...(format === 'raw' ? [] : [`| criterion | ${CRITERION_TEXT[criterion]} |`]),
-    `| tie policy | ${format === 'trl-preference' ? 'items whose two responses get equal rewards give no pair' : format === 'trl-unpaired' ? 'responses with reward exactly 0.5 get no label' : rule.rule.startsWith('absolute') ? 'no ties: both good is 1 for both, both bad 0 for both' : 'ties count half a win'} |`,
+    `| tie policy | ${format === 'trl-preference' ? 'items whose two responses get equal rewards give no pair' : format === 'trl-unpaired' ? 'responses with reward exactly 0.5 get no label' : isAbsoluteRule(rule.rule) ? 'no ties: both good is 1 for both, both bad 0 for both' : 'ties count half a win'} |`,
     `| seed | ${options.seed} |`,
     `| overlap | ${options.overlap} annotators per item |`,
     `| gold items | ${options.gold} |`,

@@ -13,7 +13,7 @@
  * names one campaign), so the link an annotator already has opens the follow-up.
  */
 import type { Db } from '../db/openDb';
-import { AppError, isDataSystem, isSampleSet, RunConfig, type CampaignCreate, type RetrainRequest } from '../../shared/contract';
+import { AppError, isModelSystem, RunConfig, type CampaignCreate, type RetrainRequest } from '../../shared/contract';
 import type { RetrainMinimums, RetrainPlan } from '../../shared/retrainPlan';
 import type { DatasetStore } from '../data/datasetStore';
 import type { ModelStore } from '../lm/modelStore';
@@ -134,7 +134,7 @@ export class Retrainer {
   /** The names a retrain would create, its evidence against the minimums, and what falls short; starts nothing. */
   plan(request: RetrainRequest): RetrainPlan {
     const campaign = this.d.campaigns.get(request.campaign);
-    const ref = request.ref ?? campaign.config.systems.find((s) => !isSampleSet(s) && !isDataSystem(s));
+    const ref = request.ref ?? campaign.config.systems.find(isModelSystem);
     if (ref === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the reference model (ref)`);
     this.d.models.get(ref);
     const model = request.out ?? `${ref}-${campaign.name}`.slice(0, 100);

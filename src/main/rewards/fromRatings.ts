@@ -50,10 +50,12 @@ export interface ResponseReward {
 }
 
 const ABSOLUTE: ReadonlySet<RewardRule['rule']> = new Set(['absolute', 'absolute-safety-gates']);
+/** Whether the rule keeps absolute judgements (no ties) rather than only the order. */
+export const isAbsoluteRule = (rule: RewardRule['rule']): boolean => ABSOLUTE.has(rule);
 
 /** The outcome of one answer for one side (see the rules above); null when the rule leaves it out. */
 export function outcome(verdict: Verdict, side: 'first' | 'second', rule: RewardRule['rule'], strength: Strength | null = null): number | null {
-  if (ABSOLUTE.has(rule)) {
+  if (isAbsoluteRule(rule)) {
     if (verdict === 'both_good') return 1;
     if (verdict === 'both_bad') return 0;
     const slight = strength === 'slight';

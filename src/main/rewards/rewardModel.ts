@@ -34,7 +34,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, isSampleSet, methods, type RewardModelFromDataset, type RewardModelRequest } from '../../shared/contract';
+import { AppError, isModelSystem, methods, type RewardModelFromDataset, type RewardModelRequest } from '../../shared/contract';
 import type { RewardRule } from '../../shared/rating';
 import type { Db } from '../db/openDb';
 import type { JobContext } from '../jobs/jobKinds';
@@ -560,8 +560,8 @@ export function startRewardModel(
     return { jobId: d.jobs.start('reward-model', input) };
   }
   const campaign = d.campaigns.get(input.campaign);
-  const base = input.base ?? campaign.config.systems.find((s) => !isSampleSet(s));
-  if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares sample sets only: name the backbone model (base)`);
+  const base = input.base ?? campaign.config.systems.find(isModelSystem);
+  if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the backbone model (base)`);
   d.models.get(base);
   const pairs = campaignPairs(d.db, campaign.id, { rule: input.rule, helpfulWeight: input.helpfulWeight });
   if (pairs.length < 2) {

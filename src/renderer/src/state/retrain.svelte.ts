@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { algos, isDataSystem, isSampleSet, type Algo, type AppErrorShape, type Output } from '../../../shared/contract';
+import { algos, isModelSystem, type Algo, type AppErrorShape, type Output } from '../../../shared/contract';
 import type { RetrainPlan } from '../../../shared/retrainPlan';
 import { errorShape, type Client } from '../lib/client';
 import { JobRun } from './jobRun.svelte';
@@ -33,7 +33,7 @@ export class RetrainState {
   readonly #systems: () => readonly string[] | null;
   readonly needsRef = $derived.by(() => {
     const systems = this.#systems();
-    return systems !== null && !systems.some((s) => !isSampleSet(s) && !isDataSystem(s));
+    return systems !== null && !systems.some(isModelSystem);
   });
 
   constructor(client: Client, campaign: string, systems: () => readonly string[] | null) {
