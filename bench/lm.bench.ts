@@ -3,11 +3,11 @@
  *
  * - Training tokens/s (B x T per AdamW step, dropout 0.1, clip 1.0) for the 3.3M-parameter config
  *   (vocab 512, ctx 128, 4 layers, d 256, 4 heads, batch 16) and the demo config (2 layers, d 128):
- *   one thread on the backend initBackend() picks, data-parallel over 2 worker threads, the cpu
+ *   one thread on the backend initBackend() picks, the cpu
  *   backend for scale, and PyTorch CPU (bench/torch_gpt.py, same model and step, at 1 and at 2
  *   intra-op threads; the faster is compared) when torch imports. On wasm, each figure twice: with
  *   the stock wasm matrix product and with the native BLAS one (nativeBlas.ts) when it is there
- *   (one process at 1 and at 2 BLAS threads; each data-parallel worker at 1).
+ *   (one process at 1 and at 2 BLAS threads).
  * - Where a training step's time goes: forward, backward, optimizer, and the top kernels (tf.profile).
  * - The matrix product's rate per core, ours against OpenBLAS through PyTorch.
  * - Sampling tokens/s at batch 8, 64 new tokens, greedy (generate.ts), with and without the KV cache.
@@ -27,8 +27,7 @@ import { generate } from '../src/main/lm/generate';
 import { Gpt } from '../src/main/lm/model';
 import { AdamW } from '../src/main/lm/optim';
 import { nativeBlasStatus, setNativeBlasEnabled, setNativeBlasThreads, defaultBlasThreads } from '../src/main/lm/nativeBlas';
-import { DataParallel, type ParallelStepResult } from '../src/main/lm/parallel/pool';
-import { lmLoss, type GptTaskInit, type LmMicroBatch } from '../src/main/lm/parallel/gptTask';
+import { lmLoss, type LmMicroBatch } from '../test/helpers/lmLoss';
 import { Rng } from '../src/main/lm/rng';
 import { applyGradients, gradientSum, trainStep } from '../src/main/lm/trainer';
 
@@ -224,49 +223,6 @@ async function breakdown(b: BenchConfig): Promise<void> {
   model.dispose();
 }
 
-interface ParallelFigures {
-  tokensPerS: number;
-  stepS: number;
-  /** Medians over the timed steps. */
-  seconds: { gradients: number; slowestWorker: number; slowestWorkerCpu: number | null; optimizer: number };
-  /** The step time if each worker had a core to itself: its CPU time plus the main thread's share. */
-  idleEstimateS: number | null;
-}
-
-async function trainParallel(b: BenchConfig, workers: number, nativeBlas: boolean): Promise<ParallelFigures> {
-  const rng = new Rng(1);
-  const model = Gpt.init(b.config, rng);
-  const opt = new AdamW(model.params, { lr: 1e-4 });
-  const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({
-    task: new URL('../src/main/lm/parallel/gptTask.ts', import.meta.url),
-    init: { config: b.config },
-    params: model.params,
-    workers,
-    nativeBlas,
-  });
-  const parts: ParallelStepResult['seconds'][] = [];
-  try {
-    const { wall: stepS } = await timeIt(async () => {
-      const r = await dp.step({ optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, workers), lr: 1e-4, maxGradNorm: 1 });
-      parts.push(r.seconds);
-    }, 1, STEPS);
-    const timed = parts.slice(1);
-    const cpus = timed.map((p) => p.slowestWorkerCpu);
-    const seconds = {
-      gradients: median(timed.map((p) => p.gradients)),
-      slowestWorker: median(timed.map((p) => p.slowestWorker)),
-      slowestWorkerCpu: cpus.every((c) => c !== null) ? median(cpus as number[]) : null,
-      optimizer: median(timed.map((p) => p.optimizer)),
-    };
-    const idleEstimateS = seconds.slowestWorkerCpu === null ? null : seconds.slowestWorkerCpu + (seconds.gradients - seconds.slowestWorker) + seconds.optimizer;
-    return { tokensPerS: (b.batch * b.config.nPositions) / stepS, stepS, seconds, idleEstimateS };
-  } finally {
-    await dp.close();
-    opt.dispose();
-    model.dispose();
-  }
-}
-
 async function trainCpu(b: BenchConfig): Promise<number> {
   const previous = tf.getBackend();
   const prod = tf.env().getBool('PROD');
@@ -391,27 +347,6 @@ async function main(): Promise<void> {
     console.log(`    breakdown (${blas.active ? `${withBlas}, 1 BLAS thread` : report.chosen}):`);
     await breakdown(b);
     setNativeBlasThreads(defaultBlasThreads());
-    const parallels: { label: string; figures: ParallelFigures }[] = [];
-    for (const native of withBlas ? [false, true] : [false]) {
-      const label = `${native ? withBlas : report.chosen}, 2 worker threads${native ? ' (1 BLAS thread each)' : ''}`;
-      try {
-        const parallel = await trainParallel(b, 2, native);
-        parallels.push({ label, figures: parallel });
-        figures.push({ label, tokensPerS: parallel.tokensPerS });
-        const s = parallel.seconds;
-        console.log(`  ${`${label}:`.padEnd(46)} ${fmt(parallel.tokensPerS).padStart(6)} tokens/s (${fmt(parallel.stepS, 3)} s/step: ` +
-          `slowest worker ${fmt(s.slowestWorker, 3)} s${s.slowestWorkerCpu === null ? '' : ` of which ${fmt(s.slowestWorkerCpu, 3)} s on a core`}, ` +
-          `broadcast + gather ${fmt(s.gradients - s.slowestWorker, 3)} s, optimizer ${fmt(s.optimizer, 3)} s)`);
-        // Other processes on this machine come and go within a run, so the wall clock can say more
-        // about them than about us; CPU time per thread does not depend on them (Linux only).
-        const one = singles.find((m) => m.native === native && m.threads === 1)!.figures;
-        const byWall = parallel.tokensPerS / one.tokensPerS;
-        const byCpu = parallel.idleEstimateS === null ? null : one.cpuS / parallel.idleEstimateS;
-        console.log(`    against one process at one thread: ${byCpu === null ? '' : `${fmt(byCpu, 2)}x by CPU time (a core per worker: ${fmt(tokens / parallel.idleEstimateS!)} tokens/s), `}${fmt(byWall, 2)}x by wall time`);
-      } catch (error) {
-        console.log(`  ${label}: failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
     setNativeBlasEnabled(blas.active);
     if (!QUICK && b.label.startsWith('demo')) {
       const cpu = await trainCpu(b);
@@ -432,12 +367,6 @@ async function main(): Promise<void> {
       console.log(`    best: ${best.label}, ${fmt(best.tokensPerS / torch.tokens_per_s, 2)}x PyTorch`);
       for (const m of singles.filter((m) => m.threads === 1)) {
         console.log(`  per CPU-second, ${m.label} / PyTorch: ${fmt(tokens / m.figures.cpuS / (tokens / torch.cpu_seconds), 2)}`);
-      }
-      const torchIdle = tokens / (torch.cpu_seconds / availableParallelism());
-      for (const p of parallels.filter((p) => p.figures.idleEstimateS !== null)) {
-        const oursIdle = tokens / p.figures.idleEstimateS!;
-        console.log(`  ${p.label} / PyTorch with every thread on its own core (estimate from CPU times; PyTorch taken as perfectly parallel, so this errs low): ` +
-          `${fmt(oursIdle)} / ${fmt(torchIdle)} = ${fmt(oursIdle / torchIdle, 2)}`);
       }
     }
     const loadAfter = await backgroundLoad();

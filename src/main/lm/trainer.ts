@@ -9,9 +9,6 @@
  *   const mbs = halves(batch).map((b) => ({ ...b, dropoutSeed: rng.seed() }));
  *   const { loss, gradNorm } = trainStep({ params: model.params, optimizer, microBatches: mbs,
  *     loss: (mb) => nll(model, mb), lr: schedule(optimizer.step), maxGradNorm: 1 });
- *
- * Data-parallel training (parallel/) computes gradientSum in worker threads and finishes with
- * applyGradients here, so both paths share the same arithmetic after the gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, type AdamW } from './optim';

@@ -1,8 +1,7 @@
 /**
  * The native BLAS matrix product (nativeBlas.ts, native/blas): the wasm backend's BatchMatMul
  * computed by OpenBLAS on the wasm heap must equal the stock wasm kernel for every transpose flag,
- * batch shape and broadcast, the model's gradients must not move, data-parallel workers must use
- * one BLAS thread each, and when the addon or the library is missing or switched off, the stock
+ * batch shape and broadcast, the model's gradients must not move, and when the addon or the library is missing or switched off, the stock
  * kernel must run and the backend report must say why.
  *
  * Nothing is skipped: where the addon is not built (or no BLAS is installed), the same tests check
@@ -20,11 +19,9 @@ import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
 import { blasLibraryCandidates, blasThreadsFor, nativeBlasActive, nativeBlasStatus, setNativeBlasEnabled, type NativeBlasStatus } from '../../../src/main/lm/nativeBlas';
-import { AdamW } from '../../../src/main/lm/optim';
-import { lmLoss, type GptTaskInit, type LmMicroBatch } from '../../../src/main/lm/parallel/gptTask';
-import { DataParallel } from '../../../src/main/lm/parallel/pool';
+import { lmLoss, type LmMicroBatch } from '../../helpers/lmLoss';
 import { Rng } from '../../../src/main/lm/rng';
-import { applyGradients, gradientSum } from '../../../src/main/lm/trainer';
+import { gradientSum } from '../../../src/main/lm/trainer';
 import type { BackendReport } from '../../../src/shared/contract';
 
 const CONFIG: GptConfig = { vocabSize: 61, nPositions: 24, nEmbd: 64, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 60 };
@@ -269,56 +266,5 @@ describe('the model on the BLAS', () => {
     expect([...blas.grads.keys()].sort()).toEqual([...wasm.grads.keys()].sort());
     for (const [name, g] of wasm.grads) expect(relative(blas.grads.get(name)!, g), name).toBeLessThan(1e-4);
     model.dispose();
-  });
-
-  it('runs data-parallel workers on one BLAS thread each, with the gradients of one process', async () => {
-    const model = Gpt.init(CONFIG, new Rng(9));
-    const reference = Gpt.init(CONFIG, new Rng(9));
-    const opt = new AdamW(model.params, { lr: 1e-3 });
-    const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({
-      task: new URL('../../../src/main/lm/parallel/gptTask.ts', import.meta.url),
-      init: { config: CONFIG },
-      params: model.params,
-      workers: 2,
-    });
-    try {
-      for (const products of dp.products) {
-        if (machine.available) expect(products).toBe(`wasm + ${status.vendor} matmul (${status.library}${status.threads === null ? '' : ', 1 thread'})`);
-        else expect(products).toMatch(machine.why);
-      }
-      const mbs = [microBatch(21), microBatch(22)];
-      const single = gradientSum(reference.params, mbs, (m) => lmLoss(reference, m));
-      const parallel = await dp.step({ optimizer: opt, microBatches: mbs, lr: 1e-3, maxGradNorm: null });
-      const expectedLoss = single.losses.reduce((a, b) => a + b, 0) / single.losses.length;
-      expect(Math.abs(parallel.loss - expectedLoss) / expectedLoss).toBeLessThan(1e-6);
-      // The same update in one process: the workers' averaged gradients moved every weight alike.
-      const referenceOpt = new AdamW(reference.params, { lr: 1e-3 });
-      const singleNorm = applyGradients({ optimizer: referenceOpt, sum: single.sum, count: single.count, lr: 1e-3, maxGradNorm: null });
-      referenceOpt.dispose();
-      expect(Math.abs(parallel.gradNorm - singleNorm) / singleNorm).toBeLessThan(1e-4);
-      for (const [name, v] of model.params) expect(relative(v.dataSync(), reference.params.get(name)!.dataSync()), name).toBeLessThan(1e-4);
-    } finally {
-      await dp.close();
-      opt.dispose();
-      model.dispose();
-      reference.dispose();
-    }
-  });
-
-  it('can run the workers on the stock wasm kernel for comparisons', async () => {
-    const model = Gpt.init(CONFIG, new Rng(9));
-    const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({
-      task: new URL('../../../src/main/lm/parallel/gptTask.ts', import.meta.url),
-      init: { config: CONFIG },
-      params: model.params,
-      workers: 1,
-      nativeBlas: false,
-    });
-    try {
-      expect(dp.products[0]).toMatch(machine.available ? /^wasm matmul \(\S+ matmul installed but switched off\)$/ : machine.why);
-    } finally {
-      await dp.close();
-      model.dispose();
-    }
   });
 });

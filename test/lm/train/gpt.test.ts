@@ -1,5 +1,5 @@
 /**
- * The optimizer, trainer and data-parallel pool on the real Gpt (model.ts), on a toy sequence task:
+ * The optimizer and trainer on the real Gpt (model.ts), on a toy sequence task:
  * after BOS and a start digit, count up: [0, s] -> s+1, s+2, ... (mod 15, ids 1..15), then EOS.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -9,8 +9,7 @@ import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
 import { AdamW } from '../../../src/main/lm/optim';
-import { lmLoss, type GptTaskInit, type LmMicroBatch } from '../../../src/main/lm/parallel/gptTask';
-import { DataParallel } from '../../../src/main/lm/parallel/pool';
+import { lmLoss, type LmMicroBatch } from '../../helpers/lmLoss';
 import { Rng } from '../../../src/main/lm/rng';
 import { cosineWithWarmup } from '../../../src/main/lm/schedules';
 import { trainStep } from '../../../src/main/lm/trainer';
@@ -87,36 +86,5 @@ describe('training the Gpt', () => {
       if (i === 0) start = tf.memory().numTensors;
       else expect(tf.memory().numTensors, `after step ${i + 1}`).toBe(start);
     });
-  });
-
-  it('trains the same bits data-parallel over 2 workers as in one thread, one micro-batch per worker', async () => {
-    const single = Gpt.init(CONFIG, new Rng(12));
-    const main = Gpt.init(CONFIG, new Rng(12));
-    const optSingle = new AdamW(single.params, { lr: 3e-3 });
-    const optMain = new AdamW(main.params, { lr: 3e-3 });
-    const dp = await DataParallel.start<GptTaskInit, LmMicroBatch>({
-      task: new URL('../../../src/main/lm/parallel/gptTask.ts', import.meta.url),
-      init: { config: CONFIG },
-      params: main.params,
-    });
-    try {
-      const data = new Rng(13);
-      const drops = new Rng(14);
-      for (let step = 0; step < 3; step++) {
-        const microBatches: LmMicroBatch[] = [0, 1].map(() => ({ batch: counting(data, 4), dropoutSeed: drops.seed() }));
-        const a = trainStep({ params: single.params, optimizer: optSingle, microBatches, loss: (mb) => lmLoss(single, mb), lr: 3e-3, maxGradNorm: 1 });
-        const b = await dp.step({ optimizer: optMain, microBatches, lr: 3e-3, maxGradNorm: 1 });
-        expect(b.loss).toBe(a.loss);
-        expect(b.gradNorm).toBe(a.gradNorm);
-      }
-      const s = snapshot(single);
-      for (const [name, w] of snapshot(main)) expect(w, name).toEqual(s.get(name));
-    } finally {
-      await dp.close();
-      optSingle.dispose();
-      optMain.dispose();
-      single.dispose();
-      main.dispose();
-    }
   });
 });
