@@ -1,6 +1,6 @@
 /** Active time on an item: only while visible and with the annotator active in the last IDLE_MS. */
 import { describe, expect, it } from 'vitest';
-import { ActiveClock } from '../../src/renderer/src/lib/activeTime';
+import { ActiveClock } from '../../src/renderer/src/features/rate/activeTime';
 
 const S = 1000;
 

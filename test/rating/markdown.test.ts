@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inlineText, parseInline, parseMarkdown, type Block, type Inline } from '../../src/renderer/src/lib/markdown';
-import { transcriptTurns } from '../../src/renderer/src/lib/transcript';
+import { transcriptTurns } from '../../src/renderer/src/features/rate/transcript';
 
 const text = (t: string): Inline => ({ kind: 'text', text: t });
 const para = (...content: Inline[]): Block => ({ kind: 'paragraph', content });

@@ -3,7 +3,7 @@
  * exchange the responses follow).
  */
 import { describe, expect, it } from 'vitest';
-import { foldPoint, lastHumanTurn, transcriptTurns } from '../../src/renderer/src/lib/transcript';
+import { foldPoint, lastHumanTurn, transcriptTurns } from '../../src/renderer/src/features/rate/transcript';
 
 const hh = (exchanges: number, last = 'Now what?'): string => {
   let text = '';

@@ -2,16 +2,16 @@
 import './lib/zodJitless';
 import './styles/app.css';
 import { mount } from 'svelte';
-import NoToken from './components/NoToken.svelte';
-import RatingApp from './components/RatingApp.svelte';
-import Studio from './components/Studio.svelte';
+import NoToken from './app/NoToken.svelte';
+import RatingApp from './features/rate/RatingApp.svelte';
+import Studio from './app/Studio.svelte';
 import { Client } from './lib/client';
-import { RatingApi } from './lib/ratingApi';
+import { RatingApi } from './features/rate/ratingApi';
 import { connect } from './lib/transport';
-import { ratingDeskContext } from './state/ratingDesk.svelte';
-import { RatingSession } from './state/ratingSession.svelte';
-import { createStudio, studioContext } from './state/studio';
-import { rateWhenReady } from './state/rateWhenReady';
+import { ratingDeskContext } from './features/rate/ratingDesk.svelte';
+import { RatingSession } from './features/rate/ratingSession.svelte';
+import { createStudio, studioContext } from './app/studio';
+import { rateWhenReady } from './app/rateWhenReady';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element to mount into');

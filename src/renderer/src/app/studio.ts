@@ -7,15 +7,15 @@ import { getContext } from 'svelte';
 import type { Bridge } from '../../../shared/bridge';
 import { Client } from '../lib/client';
 import { AppState } from './app.svelte';
-import { CampaignsState } from './campaigns.svelte';
-import { DatasetsState } from './datasets.svelte';
-import { ImportState } from './import.svelte';
-import { CreateModelState, ModelImportState } from './modelForms.svelte';
-import { ModelsState } from './models.svelte';
-import { RunsState } from './runs.svelte';
-import { ResultsState } from './results.svelte';
-import { SamplesState } from './samples.svelte';
-import { TryPromptState } from './tryPrompt.svelte';
+import { CampaignsState } from '../features/campaigns/campaigns.svelte';
+import { DatasetsState } from '../features/data/datasets.svelte';
+import { ImportState } from '../features/data/import.svelte';
+import { CreateModelState, ModelImportState } from '../features/models/modelForms.svelte';
+import { ModelsState } from '../features/models/models.svelte';
+import { RunsState } from '../features/runs/runs.svelte';
+import { ResultsState } from '../features/results/results.svelte';
+import { SamplesState } from '../features/samples/samples.svelte';
+import { TryPromptState } from '../features/models/tryPrompt.svelte';
 
 export interface Studio {
   app: AppState;

@@ -1,7 +1,7 @@
-import type { Criterion, Verdict } from '../../../shared/rating';
-import type { BrowsedItem, BrowsedRating, ItemFilter, ItemOutcome } from '../../../shared/itemBrowser';
-import type { Client } from '../lib/client';
-import { PageState } from './page.svelte';
+import type { Criterion, Verdict } from '../../../../shared/rating';
+import type { BrowsedItem, BrowsedRating, ItemFilter, ItemOutcome } from '../../../../shared/itemBrowser';
+import type { Client } from '../../lib/client';
+import { PageState } from '../../app/page.svelte';
 
 /** Items per page: each carries its responses and every rating, so pages stay short. */
 const PAGE_SIZE = 20;

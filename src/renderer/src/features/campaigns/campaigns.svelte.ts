@@ -12,18 +12,18 @@ import {
   type JobProgress,
   type ModelSummary,
   type Output,
-} from '../../../shared/contract';
-import { CampaignOptions, RewardRule, type AgreementSummary, type CampaignSummary } from '../../../shared/rating';
-import { errorShape, type Client } from '../lib/client';
-import { fieldIssues } from '../lib/issues';
-import { phaseText } from '../lib/phases';
-import type { RatingTarget } from './app.svelte';
-import { chosenOrFirst } from './choice';
-import { JobRun } from './jobRun.svelte';
-import { PathExport, type Download } from './pathExport.svelte';
+} from '../../../../shared/contract';
+import { CampaignOptions, RewardRule, type AgreementSummary, type CampaignSummary } from '../../../../shared/rating';
+import { errorShape, type Client } from '../../lib/client';
+import { fieldIssues } from '../../lib/issues';
+import { phaseText } from '../../lib/phases';
+import type { RatingTarget } from '../../app/app.svelte';
+import { chosenOrFirst } from '../../lib/choice';
+import { JobRun } from '../../app/jobRun.svelte';
+import { PathExport, type Download } from '../../ui/pathExport.svelte';
 import { RetrainState } from './retrain.svelte';
 import { CampaignItemsState } from './campaignItems.svelte';
-import type { ItemFilter } from '../../../shared/itemBrowser';
+import type { ItemFilter } from '../../../../shared/itemBrowser';
 
 /** How often an open campaign is asked for again while its page is visible: ratings come from elsewhere. */
 const POLL_MS = 4000;

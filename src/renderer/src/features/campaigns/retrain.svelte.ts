@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { algos, isModelSystem, type Algo, type AppErrorShape, type Output } from '../../../shared/contract';
-import type { RetrainPlan } from '../../../shared/retrainPlan';
-import { errorShape, type Client } from '../lib/client';
-import { JobRun } from './jobRun.svelte';
+import { algos, isModelSystem, type Algo, type AppErrorShape, type Output } from '../../../../shared/contract';
+import type { RetrainPlan } from '../../../../shared/retrainPlan';
+import { errorShape, type Client } from '../../lib/client';
+import { JobRun } from '../../app/jobRun.svelte';
 
 export type Retrained = Output<'campaigns.retrain'>;
 

@@ -1,6 +1,6 @@
-import type { AppErrorShape, DatasetSummary, Example, Pair } from '../../../shared/contract';
-import { errorShape, type Client } from '../lib/client';
-import { PageState } from './page.svelte';
+import type { AppErrorShape, DatasetSummary, Example, Pair } from '../../../../shared/contract';
+import { errorShape, type Client } from '../../lib/client';
+import { PageState } from '../../app/page.svelte';
 
 export type OpenItem = { kind: 'example'; row: Example } | { kind: 'pair'; row: Pair };
 export type Tab = 'examples' | 'pairs';

@@ -7,11 +7,11 @@ import {
   type ImportFormat,
   type Job,
   type JobProgress,
-} from '../../../shared/contract';
-import { bytesToBase64 } from '../lib/base64';
-import { AppError, errorShape, type Client } from '../lib/client';
-import { bytes, capitalise, count, datasetNameFromFile } from '../lib/format';
-import { JobWatcher } from '../lib/jobWatcher';
+} from '../../../../shared/contract';
+import { bytesToBase64 } from '../../lib/base64';
+import { AppError, errorShape, type Client } from '../../lib/client';
+import { bytes, capitalise, count, datasetNameFromFile } from '../../lib/format';
+import { JobWatcher } from '../../lib/jobWatcher';
 
 export const fieldKeys = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'completion', 'label'] as const;
 export type FieldKey = (typeof fieldKeys)[number];

@@ -1,9 +1,9 @@
-import { methods, modelName, ModelSummary, type DatasetSummary } from '../../../shared/contract';
-import type { Client } from '../lib/client';
-import { fieldIssues } from '../lib/issues';
-import { pathProblem } from '../lib/paths';
-import { chosenOrFirst } from './choice';
-import { JobRun } from './jobRun.svelte';
+import { methods, modelName, ModelSummary, type DatasetSummary } from '../../../../shared/contract';
+import type { Client } from '../../lib/client';
+import { fieldIssues } from '../../lib/issues';
+import { pathProblem } from '../../lib/paths';
+import { chosenOrFirst } from '../../lib/choice';
+import { JobRun } from '../../app/jobRun.svelte';
 
 const createInput = methods['models.create'].input;
 

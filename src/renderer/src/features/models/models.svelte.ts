@@ -1,7 +1,7 @@
-import { modelFiles, type AppErrorShape, type ModelSummary, type Output } from '../../../shared/contract';
-import { base64Blob } from '../lib/download';
-import { errorShape, type Client } from '../lib/client';
-import { PathExport, type Download } from './pathExport.svelte';
+import { modelFiles, type AppErrorShape, type ModelSummary, type Output } from '../../../../shared/contract';
+import { base64Blob } from '../../lib/download';
+import { errorShape, type Client } from '../../lib/client';
+import { PathExport, type Download } from '../../ui/pathExport.svelte';
 
 export type ExportResult = Output<'models.export'>;
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { Generation, GenerateSettings, type AppErrorShape, type ModelSummary } from '../../../shared/contract';
-import { errorShape, type Client } from '../lib/client';
-import { fieldIssues } from '../lib/issues';
-import { chosenOrFirst } from './choice';
-import { JobRun } from './jobRun.svelte';
+import { Generation, GenerateSettings, type AppErrorShape, type ModelSummary } from '../../../../shared/contract';
+import { errorShape, type Client } from '../../lib/client';
+import { fieldIssues } from '../../lib/issues';
+import { chosenOrFirst } from '../../lib/choice';
+import { JobRun } from '../../app/jobRun.svelte';
 
 /** Hugging Face's defaults, as the contract has them. */
 export const settingsDefaults: GenerateSettings = GenerateSettings.parse({});

@@ -4,9 +4,9 @@
  * annotator's personal link they are left out, because the server fills them in from the link's
  * token (and refuses a request that names anyone else).
  */
-import type { Input, Output } from '../../../shared/contract';
-import type { ratingMethods } from '../../../shared/rating';
-import type { Client } from './client';
+import type { Input, Output } from '../../../../shared/contract';
+import type { ratingMethods } from '../../../../shared/rating';
+import type { Client } from '../../lib/client';
 
 export type RatingMethod = keyof typeof ratingMethods;
 export type RatingInput<M extends RatingMethod> = Omit<Input<M>, 'campaign' | 'annotator'>;

@@ -5,10 +5,10 @@
  * put beside the studio's by main.ts.
  */
 import { getContext } from 'svelte';
-import type { AppErrorShape } from '../../../shared/contract';
-import type { CampaignSummary } from '../../../shared/rating';
-import { errorShape, type Client } from '../lib/client';
-import { RatingApi, type Rater } from '../lib/ratingApi';
+import type { AppErrorShape } from '../../../../shared/contract';
+import type { CampaignSummary } from '../../../../shared/rating';
+import { errorShape, type Client } from '../../lib/client';
+import { RatingApi, type Rater } from './ratingApi';
 import { RatingSession } from './ratingSession.svelte';
 
 /** The form of the Rate screen when no one is chosen yet: campaign, then an annotator or a new name. */

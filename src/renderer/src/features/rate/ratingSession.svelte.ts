@@ -11,11 +11,11 @@
  * committed the moment it is made (the server keeps no draft); Backspace takes the last one back,
  * and the last ten can be reopened and changed.
  */
-import type { AppErrorShape, Output } from '../../../shared/contract';
-import type { Criterion, FlagReason, RatingItem, RatingProgress, ShownRating, ShownVerdict, Strength } from '../../../shared/rating';
-import { ActiveClock } from '../lib/activeTime';
-import { errorShape } from '../lib/client';
-import type { RatingApi, RatingInput } from '../lib/ratingApi';
+import type { AppErrorShape, Output } from '../../../../shared/contract';
+import type { Criterion, FlagReason, RatingItem, RatingProgress, ShownRating, ShownVerdict, Strength } from '../../../../shared/rating';
+import { ActiveClock } from './activeTime';
+import { errorShape } from '../../lib/client';
+import type { RatingApi, RatingInput } from './ratingApi';
 
 export type SessionInfo = Output<'rating.session'>;
 

@@ -1,10 +1,10 @@
-import type { AppErrorShape } from '../../../shared/contract';
-import type { CampaignSummary, Criterion } from '../../../shared/rating';
-import type { Results, RunCurves } from '../../../shared/results';
-export { SEPARATION_RULE } from '../../../shared/results';
-import { errorShape, type Client } from '../lib/client';
-import { mainCharts, moreCharts } from '../lib/runMetrics';
-import { chartsOf, type ChartData } from './runs.svelte';
+import type { AppErrorShape } from '../../../../shared/contract';
+import type { CampaignSummary, Criterion } from '../../../../shared/rating';
+import type { Results, RunCurves } from '../../../../shared/results';
+export { SEPARATION_RULE } from '../../../../shared/results';
+import { errorShape, type Client } from '../../lib/client';
+import { mainCharts, moreCharts } from '../runs/runMetrics';
+import { chartsOf, type ChartData } from '../runs/runs.svelte';
 
 /** One row of an interval chart: a value with its 95% interval, drawn as a bar from the reference with whiskers. */
 export interface IntervalRow {

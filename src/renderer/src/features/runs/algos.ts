@@ -3,7 +3,7 @@
  * run form shows a field only to the algorithms that use it. A Record over the contract's Algo, so
  * an algorithm added there fails the type check until it has words here.
  */
-import type { Algo } from '../../../shared/contract';
+import type { Algo } from '../../../../shared/contract';
 
 /** The families, in the order the form lists them. */
 export const algoFamilies = ['cloning', 'reward', 'advantage', 'preference'] as const;

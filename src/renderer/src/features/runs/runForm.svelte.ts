@@ -8,11 +8,11 @@ import {
   type AppErrorShape,
   type DatasetSummary,
   type ModelSummary,
-} from '../../../shared/contract';
-import { algoInfo, type AlgoInfo } from '../lib/algos';
-import { errorShape, type Client } from '../lib/client';
-import { fieldIssues } from '../lib/issues';
-import { chosenOrFirst } from './choice';
+} from '../../../../shared/contract';
+import { algoInfo, type AlgoInfo } from './algos';
+import { errorShape, type Client } from '../../lib/client';
+import { fieldIssues } from '../../lib/issues';
+import { chosenOrFirst } from '../../lib/choice';
 
 export type RunInput = z.input<typeof RunConfig>;
 export type RunKey = keyof RunInput;

@@ -1,9 +1,9 @@
-import type { AppErrorShape, DatasetSummary, Job, JobProgress, ModelSummary, RunStep, RunSummary } from '../../../shared/contract';
-import { errorShape, type Client } from '../lib/client';
-import { MetricLog, StepClock, type Series } from '../lib/metricLog';
-import { phaseText } from '../lib/phases';
-import { RunReport } from '../lib/runReport';
-import { mainCharts, moreCharts, type ChartSpec } from '../lib/runMetrics';
+import type { AppErrorShape, DatasetSummary, Job, JobProgress, ModelSummary, RunStep, RunSummary } from '../../../../shared/contract';
+import { errorShape, type Client } from '../../lib/client';
+import { MetricLog, StepClock, type Series } from '../../lib/metricLog';
+import { phaseText } from '../../lib/phases';
+import { RunReport } from './runReport';
+import { mainCharts, moreCharts, type ChartSpec } from './runMetrics';
 import { RunFormState } from './runForm.svelte';
 
 /** How often an open run that is running is asked for again, in case an event was missed. */

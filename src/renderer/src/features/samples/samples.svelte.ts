@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { GenerateSettings, SampleRequest, type DatasetSummary, type ModelSummary, type Sample } from '../../../shared/contract';
-import type { Client } from '../lib/client';
-import { fieldIssues } from '../lib/issues';
-import { chosenOrFirst } from './choice';
-import { JobRun } from './jobRun.svelte';
-import { PageState } from './page.svelte';
+import { GenerateSettings, SampleRequest, type DatasetSummary, type ModelSummary, type Sample } from '../../../../shared/contract';
+import type { Client } from '../../lib/client';
+import { fieldIssues } from '../../lib/issues';
+import { chosenOrFirst } from '../../lib/choice';
+import { JobRun } from '../../app/jobRun.svelte';
+import { PageState } from '../../app/page.svelte';
 
 /** What a sampling job answers (samples/sampleJob.ts). */
 export const SampleResult = z.object({
