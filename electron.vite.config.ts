@@ -21,12 +21,12 @@ export default defineConfig({
     build: {
       rollupOptions: {
         input: {
-          index: resolve('src/main/index.ts'),
-          cli: resolve('src/main/cli.ts'),
-          launch: resolve('src/main/launch.ts'),
-          server: resolve('src/main/server.ts'),
-          backend: resolve('src/main/backendProcess.ts'),
-          job: resolve('src/main/jobs/jobProcess.ts'),
+          index: resolve('src/main/shell/electronMain.ts'),
+          cli: resolve('src/main/cli/main.ts'),
+          launch: resolve('src/main/shell/launch.ts'),
+          server: resolve('src/main/shell/server.ts'),
+          backend: resolve('src/main/shell/backendProcess.ts'),
+          job: resolve('src/main/shell/jobProcess.ts'),
         },
         // Shared chunks beside the entries, so an entry can find another (job.js) beside itself.
         output: { chunkFileNames: '[name]-[hash].js' },

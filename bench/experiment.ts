@@ -1,5 +1,5 @@
 /**
- * The paper's main claim at small scale (src/main/alol/experiment.ts): settings chosen on dev, then
+ * The paper's main claim at small scale (src/main/workflows/experiment.ts): settings chosen on dev, then
  * frozen and run on fresh seeds and a second task seed, with paired bootstrap intervals.
  *
  *   npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]
@@ -21,9 +21,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset, type Provenance } from '../src/main/alol/experiment';
-import { HH_PRESETS, formatHhTable, runHhExperiment, type HhPreset } from '../src/main/alol/experimentHh';
-import { requestedBackend, type ForcedBackend } from '../src/main/lm/backend';
+import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset, type Provenance } from '../src/main/workflows/experiment';
+import { HH_PRESETS, formatHhTable, runHhExperiment, type HhPreset } from '../src/main/workflows/experimentHh';
+import { requestedBackend, type ForcedBackend } from '../src/main/lm/tensorBackend';
 import { Algo } from '../src/shared/contract';
 
 const usage = `usage: npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]

@@ -13,8 +13,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatExperimentTable, type ExperimentResults, type Provenance } from '../src/main/alol/experiment';
-import { formatHhTable, type HhResults } from '../src/main/alol/experimentHh';
+import { formatExperimentTable, type ExperimentResults, type Provenance } from '../src/main/workflows/experiment';
+import { formatHhTable, type HhResults } from '../src/main/workflows/experimentHh';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({

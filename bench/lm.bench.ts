@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/main/lm/backend';
+import { initBackend } from '../src/main/lm/tensorBackend';
 import { padRight, type Example } from '../src/main/lm/batch';
 import { parameterCount, type GptConfig } from '../src/main/lm/config';
 import { generate } from '../src/main/lm/generate';
@@ -28,7 +28,7 @@ import { Gpt } from '../src/main/lm/model';
 import { AdamW } from '../src/main/lm/optim';
 import { nativeBlasStatus, setNativeBlasEnabled, setNativeBlasThreads, defaultBlasThreads } from '../src/main/lm/nativeBlas';
 import { lmLoss, type LmMicroBatch } from '../test/helpers/lmLoss';
-import { Rng } from '../src/main/lm/rng';
+import { Rng } from '../src/main/core/rng';
 import { applyGradients, gradientSum, trainStep } from '../src/main/lm/trainer';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 5);

@@ -26,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
-import type { Backend } from '../src/main/api/backend';
+import type { Backend } from '../src/main/app/backend';
 import { call, openBackend } from '../test/helpers/backend';
 import { campaignProject } from '../test/helpers/campaign';
 

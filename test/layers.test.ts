@@ -43,6 +43,6 @@ describe('import layers', () => {
 
   it('only the Electron shell and the preload import electron', () => {
     const importers = [...sources('src/main'), ...sources('src/preload')].filter((f) => imports(f).includes('electron'));
-    expect(importers.sort()).toEqual(['src/main/index.ts', 'src/preload/index.ts']);
+    expect(importers.sort()).toEqual(['src/main/shell/electronMain.ts', 'src/preload/index.ts']);
   });
 });

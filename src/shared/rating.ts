@@ -213,7 +213,7 @@ export const DatasetAgreement = z.object({
 export type DatasetAgreement = z.infer<typeof DatasetAgreement>;
 
 export const rewardRules = ['absolute', 'absolute-safety-gates', 'weighted', 'safety-gates', 'both-bad-excluded'] as const;
-/** How ratings become rewards: see src/main/rewards/fromRatings.ts. */
+/** How ratings become rewards: see src/main/rating/rewardRules.ts. */
 export const RewardRule = z
   .object({
     rule: z.enum(rewardRules).default('absolute'),

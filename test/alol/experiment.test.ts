@@ -9,9 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, summarizeVerdicts, type SystemSummary } from '../../src/main/alol/experiment';
-import { readHhPairs, splitByPrompt } from '../../src/main/alol/experimentHh';
-import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict } from '../../src/main/alol/experimentStats';
+import { EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, summarizeVerdicts, type SystemSummary } from '../../src/main/workflows/experiment';
+import { readHhPairs, splitByPrompt } from '../../src/main/workflows/experimentHh';
+import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict } from '../../src/main/workflows/experimentStats';
 import { builtFile } from '../helpers/built';
 import { useTempDir } from '../helpers/tempDir';
 

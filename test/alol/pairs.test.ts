@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { checkRunData, pairResponses } from '../../src/main/alol/runData';
 import { loadReward } from '../../src/main/rewards/index';
 import type { Input, Pair, RunSummary } from '../../src/shared/contract';

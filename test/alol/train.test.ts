@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { readSafetensors } from '../../src/main/lm/safetensors';
 import { call, jobEnd, jobOf, nextEvent, useBackends } from '../helpers/backend';
 import { useTempDir } from '../helpers/tempDir';

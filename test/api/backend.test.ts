@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { methodNames, UPLOAD_CHUNK_BYTES } from '../../src/shared/contract';
 import { call, importPath, jobEnd, jobOf, nextEvent, useBackends } from '../helpers/backend';
 import { useTempDir } from '../helpers/tempDir';

@@ -1,11 +1,11 @@
 /**
- * The backend process the Electron shell relays IPC to: forked exactly as src/main/index.ts forks
+ * The backend process the Electron shell relays IPC to: forked exactly as src/main/shell/electronMain.ts forks
  * it (the Electron binary itself cannot run here), answering contract calls and forwarding events.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FromBackend, ToBackend } from '../../src/main/api/backendMessages';
+import type { FromBackend, ToBackend } from '../../src/main/shell/backendMessages';
 import { builtFile } from '../helpers/built';
 import { useTempDir } from '../helpers/tempDir';
 

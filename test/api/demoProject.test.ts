@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/api/demoProject';
+import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/workflows/demoProject';
 import { call, useBackends } from '../helpers/backend';
 import { TINY_MODEL } from '../helpers/campaign';
 import { useTempDir } from '../helpers/tempDir';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localAddresses, networkUrls, startHttpServer, type RunningServer } from '../../src/main/http/httpServer';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { methodNames } from '../../src/shared/contract';
 import { CONTENT_SECURITY_POLICY } from '../../src/shared/security';
 import { openBackend } from '../helpers/backend';

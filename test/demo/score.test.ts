@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/main/lm/rng';
+import { Rng } from '../../src/main/core/rng';
 import { hhPrompt, scoreDemo } from '../../src/main/data/demo';
 
 const sum = hhPrompt('What is 7 plus 5?');

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/api/demoProject';
+import { DEMO, seedDemoProject, type DemoSizes } from '../../src/main/workflows/demoProject';
 import { openBackend } from '../helpers/backend';
 import { TINY_MODEL } from '../helpers/campaign';
 import { alol } from '../helpers/cli';

@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import type { EventName, EventPayload, Input, Job } from '../../src/shared/contract';
-import { call, jobEnd } from '../../src/main/api/calls';
-import { createBackend, type Backend } from '../../src/main/api/backend';
+import { call, jobEnd } from '../../src/main/app/calls';
+import { createBackend, type Backend } from '../../src/main/app/backend';
 import { builtFile } from './built';
 
 /** A real backend on a real project folder, with jobs in real job processes (the built job entry). */
@@ -9,7 +9,7 @@ export function openBackend(projectDir: string): Backend {
   return createBackend({ projectDir, shell: 'browser', forcedBackend: null, jobEntry: builtFile('main/job.js') });
 }
 
-export { call, jobEnd } from '../../src/main/api/calls';
+export { call, jobEnd } from '../../src/main/app/calls';
 
 /** Starts a job through the contract and returns how that job (not any other) ended, whatever its status. */
 export async function jobOf(backend: Backend, start: () => Promise<{ jobId: number }>): Promise<Job> {

@@ -1,4 +1,4 @@
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import type { Input, Job } from '../../src/shared/contract';
 import { call, jobOf } from './backend';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GPT2_SMALL, parameterShapes, type GptConfig, type NamedTensors } from '../../src/main/lm/config';
-import { Rng } from '../../src/main/lm/rng';
+import { Rng } from '../../src/main/core/rng';
 import { hfConfigJson, readHfConfig, readHfWeights, readTrainingState, writeHfModel, writeTrainingState } from '../../src/main/lm/checkpoint';
 import { readSafetensors, readSafetensorsHeader } from '../../src/main/lm/safetensors';
 import { f32Bytes, layOut, u16Bytes, type HandTensor } from '../fixtures/lm/handmade';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { call, importPath, jobOf, useBackends } from '../helpers/backend';
 import { writeDialogues } from '../helpers/demoText';
 import { useTempDir } from '../helpers/tempDir';

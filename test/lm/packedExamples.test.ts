@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PackedExamples } from '../../src/main/lm/packedExamples';
-import { Rng } from '../../src/main/lm/rng';
+import { Rng } from '../../src/main/core/rng';
 
 describe('PackedExamples', () => {
   it('gives back every example exactly, across many growths of its arrays', () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '../../src/main/lm/config';
-import { writeFilesAtomically, writeFully } from '../../src/main/lm/atomicWrite';
+import { writeFilesAtomically, writeFully } from '../../src/main/core/atomicWrite';
 import { bf16ToF32, f16ToF32, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../src/main/lm/safetensors';
 import { f32Bytes, f64Bytes, fileBytes, layOut, u16Bytes } from '../fixtures/lm/handmade';
 import { useTempDir } from '../helpers/tempDir';

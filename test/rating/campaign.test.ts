@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { mix, toCanonical, toShown } from '../../src/main/rating/ratingService';
 import { shownVerdicts } from '../../src/shared/rating';
 import { call, jobEnd, openBackend } from '../helpers/backend';

@@ -7,7 +7,7 @@ import { readGoldFile } from '../../src/main/rating/goldFile';
 import { storedRatings } from '../../src/main/rating/storedRatings';
 import { agreementSummaries } from '../../src/main/rating/agreementSummaries';
 import { AppError } from '../../src/shared/contract';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { call, importPath, useBackends } from '../helpers/backend';
 import { finished } from '../helpers/campaign';
 import { useTempDir } from '../helpers/tempDir';

@@ -4,7 +4,7 @@
  * filters through the real `alol campaign items` command.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { toShown } from '../../src/main/rating/ratingService';
 import type { Input } from '../../src/shared/contract';
 import type { Verdict } from '../../src/shared/rating';

@@ -7,7 +7,7 @@
  * (a real child process) gives the same figures as the rating API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import type { CampaignSummary, RatingItem, RatingProgress } from '../../src/shared/rating';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject } from '../helpers/campaign';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import type { Pair } from '../../src/shared/contract';
 import type { CampaignItem, RatingItem, ShownVerdict } from '../../src/shared/rating';
 import { call, importPath, openBackend } from '../helpers/backend';

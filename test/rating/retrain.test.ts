@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { ALPHA_WARNING, fewestHeldOutRows, RETRAIN_MINIMUMS, retrainEvidence } from '../../src/main/rating/retrain';
 import type { StoredRating } from '../../src/main/rating/storedRatings';
 import type { Verdict } from '../../src/shared/rating';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject, finished } from '../helpers/campaign';
 import { useSuiteTempDir } from '../helpers/tempDir';

@@ -1,6 +1,6 @@
 /** Bradley-Terry by MM against closed forms, the score equations, the item bootstrap and its rank rule. */
 import { describe, expect, it } from 'vitest';
-import { bradleyTerry, pairedBootstrap, pairwiseRanks, type Game, type GameOutcome, type UnitGame } from '../../src/main/report/bradleyTerry';
+import { bradleyTerry, pairedBootstrap, pairwiseRanks, type Game, type GameOutcome, type UnitGame } from '../../src/main/stats/bradleyTerry';
 
 /** `count` games of a against b, all with the same outcome. */
 const games = (a: string, b: string, outcome: GameOutcome, count: number): Game[] => Array.from({ length: count }, () => ({ a, b, outcome }));

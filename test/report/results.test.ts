@@ -3,7 +3,7 @@
  * through the API in a fixed pattern, so every count is known; rewarded samples; a short real run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { toShown } from '../../src/main/rating/ratingService';
 import { binEdges, criterionResults, decimate, histogram, verdictOutcome, type Comparison } from '../../src/main/report/results';
 import { distinctN, lengthInWords } from '../../src/main/report/metrics';

@@ -1,6 +1,6 @@
 /** Wilson intervals and win/tie/loss tallies against values worked out by hand. */
 import { describe, expect, it } from 'vitest';
-import { wilson, winTieLoss } from '../../src/main/report/winRates';
+import { wilson, winTieLoss } from '../../src/main/stats/winRates';
 
 describe('wilson', () => {
   it('gives [0.490, 0.943] for 8 of 10 at z = 1.96', () => {

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/main/api/backend';
+import type { Backend } from '../../src/main/app/backend';
 import { readHeldOutPairs, readRewardModelInfo } from '../../src/main/rewards/rewardModel';
 import type { Pair } from '../../src/shared/contract';
 import { call, importPath, jobEnd, jobOf, openBackend } from '../helpers/backend';

@@ -1,6 +1,6 @@
 /** Ratings to rewards under each rule, against values computed by hand (see fromRatings.ts). */
 import { describe, expect, it } from 'vitest';
-import { itemPreferences, responseRewards, type Comparison } from '../../src/main/rewards/fromRatings';
+import { itemPreferences, responseRewards, type Comparison } from '../../src/main/rating/rewardRules';
 import { RewardRule } from '../../src/shared/rating';
 
 const A = { system: 'alpha', sampleId: 1, response: 'a' };

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
-import type { JobContext } from '../jobs/jobKinds';
+import type { JobContext } from '../app/jobKinds';
 import type { Gpt } from '../lm/model';
 import type { Tokenizer } from '../lm/tokenizer/index';
 import { loadReward } from '../rewards/index';

@@ -15,7 +15,7 @@
  *   const rng = new Rng(seed);
  *   sampler.drawMany(rng, 16)                                       // [0, 0, 2, 0, ...]
  */
-import type { Rng } from '../lm/rng';
+import type { Rng } from '../core/rng';
 
 export type SamplingKind = 'advantage' | 'reward' | 'uniform';
 

@@ -28,7 +28,7 @@ import { padRight } from '../lm/batch';
 import type { Gpt } from '../lm/model';
 import { AdamW } from '../lm/optim';
 import { linear, MASKED } from '../lm/ops';
-import { Rng } from '../lm/rng';
+import { Rng } from '../core/rng';
 import { readSafetensors, writeSafetensors } from '../lm/safetensors';
 import { trainStep } from '../lm/trainer';
 import { maxOf } from '../../shared/extent';

@@ -15,7 +15,7 @@
  */
 import { generate, type GenerateOptions } from '../lm/generate';
 import type { Gpt } from '../lm/model';
-import { Rng } from '../lm/rng';
+import { Rng } from '../core/rng';
 
 export interface Decode {
   /** New tokens (no EOS), as generate() returns them. */

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { serveStudio } from './serveStudio';
-import { resolveProjectDir } from '../project';
-import { requestedBackend } from '../lm/backend';
+import { resolveProjectDir } from '../core/project';
+import { requestedBackend } from '../lm/tensorBackend';
 
 export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo] [--campaign C]';
 

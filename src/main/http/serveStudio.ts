@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createBackend } from '../api/backend';
-import { initBackend } from '../lm/backend';
+import { createBackend } from '../app/backend';
+import { initBackend } from '../lm/tensorBackend';
 import { isLoopback, networkUrls, startHttpServer, type RunningServer } from './httpServer';
-import { DEMO, seedDemoProject } from '../api/demoProject';
+import { DEMO, seedDemoProject } from '../workflows/demoProject';
 import type { BackendName } from '../../shared/contract';
 
 export interface ServeOptions {

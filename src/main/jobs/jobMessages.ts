@@ -1,5 +1,5 @@
 import type { AppErrorShape, JobKind, JobProgress } from '../../shared/contract';
-import type { StudioEvent } from '../api/eventBus';
+import type { StudioEvent } from '../core/eventBus';
 
 /** Messages between the backend and a job process, over the fork IPC channel. */
 export type ToJob =

@@ -4,7 +4,7 @@
  * dies is recorded as failed rather than left running.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { EventBus } from '../api/eventBus';
+import type { EventBus } from '../core/eventBus';
 import type { JobStore } from './jobStore';
 import type { FromJob, ToJob } from './jobMessages';
 import { events, type AppErrorShape, type Job } from '../../shared/contract';

@@ -15,9 +15,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { parameterShapes, sameShape, type GptConfig, type NamedTensors } from './config';
-import type { RngState } from './rng';
+import type { RngState } from '../core/rng';
 import { hfConfigJson } from './hfConfig';
-import { writeFilesAtomically, writeFully } from './atomicWrite';
+import { writeFilesAtomically, writeFully } from '../core/atomicWrite';
 import { readSafetensors, safetensorsWriter } from './safetensors';
 
 export { hfConfigJson, readHfConfig } from './hfConfig';

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { padLeft } from './batch';
 import { KvCache, type Gpt } from './model';
-import { Rng } from './rng';
+import { Rng } from '../core/rng';
 import { checkSamplingOptions, nextToken, type SamplingOptions } from './sampling';
 import { minOf } from '../../shared/extent';
 

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parameterShapes, type GptConfig, type NamedTensors } from './config';
 import { bmm, causalMask, gelu, layerNorm, linear, MASKED, takeRows, tiedHead } from './ops';
-import type { Rng } from './rng';
+import type { Rng } from '../core/rng';
 
 export interface ForwardOptions {
   /** (B, T_total) 1 = real token, 0 = padding (masked as a key). Needed for left-padded batches. */

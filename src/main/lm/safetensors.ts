@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { NamedTensors } from './config';
-import { writeFilesAtomically, writeFully } from './atomicWrite';
+import { writeFilesAtomically, writeFully } from '../core/atomicWrite';
 
 /** Bits per element of every dtype the format defines (sub-byte F4 and F6 included). */
 const DTYPE_BITS = new Map<string, number>([

@@ -6,7 +6,7 @@
  *   processLogits([2, 1, 0, -1], [0, 3], { repetitionPenalty: 2, greedy: false, topK: 2 })
  *   // penalty: [1, 1, 0, -2] (2 / 2, -1 * 2); top-2 keeps ties at the 2nd value: [1, 1, -Inf, -Inf]
  */
-import type { Rng } from './rng';
+import type { Rng } from '../core/rng';
 
 export interface SamplingOptions {
   /** true (default): argmax, HF's do_sample=False, with temperature, top-k and top-p unused;

@@ -16,7 +16,7 @@
  *   agreement is still defined there (it is 1).
  * - Every output is plain numbers and null, so it serialises to JSON as is.
  */
-import { Rng } from '../lm/rng';
+import { Rng } from '../core/rng';
 
 /** One rating of one item by one annotator (for one criterion). */
 export interface Label {

@@ -20,9 +20,9 @@
 import { AppError, isModelSystem, isDataSystem, isSampleSet, type Pair } from '../../shared/contract';
 import type { Verdict } from '../../shared/rating';
 import type { Db } from '../db/openDb';
-import type { JobContext } from '../jobs/jobKinds';
+import type { JobContext } from '../app/jobKinds';
 import { DatasetStore } from '../data/datasetStore';
-import { Rng } from '../lm/rng';
+import { Rng } from '../core/rng';
 import { datasetPrompts, sampleJob } from '../samples/sampleJob';
 import { CampaignStore, type CampaignRow, type NewItem } from './campaignStore';
 

@@ -9,7 +9,7 @@
  *   // { criterion: 'helpful', decisive: 5, agreed: 4, bothGood: 0, bothBad: 1, estimate: 0.8, low: 0.376, high: 0.964 }
  */
 import { criteria, type DatasetAgreement } from '../../shared/rating';
-import { wilson } from '../report/winRates';
+import { wilson } from '../stats/winRates';
 import { evidence, type StoredRating } from './storedRatings';
 
 /** Per criterion, from a campaign's stored ratings (items that record no dataset side are not counted). */

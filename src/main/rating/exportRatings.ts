@@ -9,11 +9,11 @@
  * campaign the preference comes from the annotators' answers, not from the dataset's label.
  */
 import { writeFileSync } from 'node:fs';
-import { existingFolder } from '../data/outputPath';
+import { existingFolder } from '../core/outputPath';
 import type { Db } from '../db/openDb';
 import type { RewardRule } from '../../shared/rating';
 import type { exportCriteria, ratingsFormats } from '../../shared/contract';
-import { isAbsoluteRule, itemPreferences, responseRewards, type Comparison } from '../rewards/fromRatings';
+import { isAbsoluteRule, itemPreferences, responseRewards, type Comparison } from './rewardRules';
 import type { CampaignRow } from './campaignStore';
 import { rawRatings } from './rawRatings';
 import { evidence, storedRatings, type StoredRating } from './storedRatings';

@@ -6,7 +6,7 @@ import type { RewardRule } from '../../shared/rating';
 import type { DatasetStore } from '../data/datasetStore';
 import { summarize } from '../data/importService';
 import type { ParsedExample } from '../data/import/parseFile';
-import { responseRewards } from '../rewards/fromRatings';
+import { responseRewards } from './rewardRules';
 import type { CampaignRow } from './campaignStore';
 import { comparisons, datasetCard } from './exportRatings';
 import { storedRatings } from './storedRatings';

@@ -22,8 +22,8 @@ import { CampaignStore, pairSystems } from '../rating/campaignStore';
 import { evidence, storedRatings, type StoredRating } from '../rating/storedRatings';
 import { agreementSummaries } from '../rating/agreementSummaries';
 import { RunStore } from '../alol/runStore';
-import { winTieLoss, type PairOutcome } from './winRates';
-import { bradleyTerry, pairedBootstrap, type GameOutcome, type UnitGame } from './bradleyTerry';
+import { winTieLoss, type PairOutcome } from '../stats/winRates';
+import { bradleyTerry, pairedBootstrap, type GameOutcome, type UnitGame } from '../stats/bradleyTerry';
 import { distinctN, lengthInWords, mean, sampleSd } from './metrics';
 import { clean, niceStep } from '../../shared/chartMath';
 

@@ -3,10 +3,10 @@
  * prompt, decoded in batches, optionally scored, all written to SQLite in one transaction.
  */
 import { AppError, type SampleRequest } from '../../shared/contract';
-import type { JobContext } from '../jobs/jobKinds';
+import type { JobContext } from '../app/jobKinds';
 import { DatasetStore } from '../data/datasetStore';
-import { ModelStore } from '../lm/modelStore';
-import { loadModel } from '../lm/modelOps';
+import { ModelStore } from '../models/modelStore';
+import { loadModel } from '../models/modelOps';
 import { generate } from '../lm/generate';
 import { loadReward, scoreAll } from '../rewards/index';
 import { SampleStore, type NewSample } from './sampleStore';

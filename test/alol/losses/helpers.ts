@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 
 export const BACKENDS = ['wasm', 'cpu'] as const;
 

@@ -14,7 +14,7 @@ import {
 } from '../../../src/main/alol/advantages';
 import { predictValues, ValueHead } from '../../../src/main/alol/valueHead';
 import type { Gpt } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { useTempDir } from '../../helpers/tempDir';
 import { TINY, tinyReference, useWasm } from './helpers';
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 
 /** vocab 24, context 32, 2 layers, d 32, 4 heads, no dropout: a stand-in for pi_ref. */
 export const TINY: GptConfig = {

@@ -5,7 +5,7 @@ import { computeAdvantages } from '../../../src/main/alol/advantages';
 import { fitValueHead, predictValues, promptStates, stackStates, ValueHead } from '../../../src/main/alol/valueHead';
 import { decodeTargets } from '../../../src/main/alol/valueTargets';
 import type { Gpt } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { decodeIds, synthRows, TINY, tinyReference, useWasm } from './helpers';
 
 /** Runs fn once to warm caches (causal masks are built once per length and kept), then checks three more runs leave the count flat. */

@@ -1,7 +1,7 @@
 /** Priority sampling: p = A+ / sum A+ (or R / sum R, or uniform), i.i.d. with replacement, from a seed. */
 import { describe, expect, it } from 'vitest';
 import { PrioritySampler, samplerFor, stepsFor } from '../../../src/main/alol/prioritySampler';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 
 const DRAWS = 100_000;
 

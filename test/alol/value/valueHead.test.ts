@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import type { Gpt } from '../../../src/main/lm/model';
 import { defaultValueHeads, pearson, predictValues, promptStates, stackStates, ValueHead, valueHeadShapes } from '../../../src/main/alol/valueHead';
 import { useTempDir } from '../../helpers/tempDir';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataRewardTargets, decodeTargets, splitHeldOut } from '../../../src/main/alol/valueTargets';
 import { generate } from '../../../src/main/lm/generate';
 import type { Gpt } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { decodeIds, tinyReference, useWasm } from './helpers';
 
 /** A made-up reward on text: the share of response words that name an even token, plus a prompt term. */

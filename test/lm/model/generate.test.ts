@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../../src/main/lm/generate';
 import { Gpt } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { argmax } from '../../../src/main/lm/sampling';
 import { randomTokens, randomWeights, take, TOY, useWasm } from './helpers';
 

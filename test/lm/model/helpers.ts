@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import { parameterShapes, type GptConfig, type NamedTensors } from '../../../src/main/lm/config';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 
 /** vocab 50, context 16, 2 layers, d 32, 4 heads. */
 export const TOY: GptConfig = {

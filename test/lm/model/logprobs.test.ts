@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { batchTensors, padLeft, padRight, type Example } from '../../../src/main/lm/batch';
 import { logprobsOf, sequenceLogprobs, tokenLogprobs } from '../../../src/main/lm/logprobs';
 import { Gpt } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, randomTokens, randomWeights, take, TOY, useWasm } from './helpers';
 
 beforeAll(useWasm);

@@ -9,7 +9,7 @@ import { padRight } from '../../../src/main/lm/batch';
 import { generate } from '../../../src/main/lm/generate';
 import { logprobsOf, sequenceLogprobs, tokenLogprobs } from '../../../src/main/lm/logprobs';
 import { Gpt, KvCache } from '../../../src/main/lm/model';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { randomWeights, TOY, useWasm } from './helpers';
 
 let model: Gpt;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parameterShapes, type NamedTensors } from '../../../src/main/lm/config';
 import { Gpt, KvCache } from '../../../src/main/lm/model';
 import { causalMask } from '../../../src/main/lm/ops';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, randomTokens, randomWeights, take, TOY, useWasm } from './helpers';
 
 beforeAll(useWasm);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bmm, causalMask, gelu, layerNorm, linear, MASKED, matMul, pickColumns, putRows, takeRows, tiedHead } from '../../../src/main/lm/ops';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, onBackend, take, useWasm } from './helpers';
 
 beforeAll(useWasm);

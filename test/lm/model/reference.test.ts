@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { GptConfig, NamedTensors } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
 import { gelu, layerNorm } from '../../../src/main/lm/ops';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, onBackend, randomTokens, randomWeights, take, TOY, useWasm } from './helpers';
 
 type Matrix = number[][];

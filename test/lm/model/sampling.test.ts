@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { applyRepetitionPenalty, applyTopK, applyTopP, argmax, nextToken, processLogits, softmax } from '../../../src/main/lm/sampling';
 
 const LOGITS = [1.5, -0.5, 3.0, 0.2, 2.1, -2.0, 0.9, 2.1];

@@ -14,13 +14,13 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
 import { blasLibraryCandidates, blasThreadsFor, nativeBlasActive, nativeBlasStatus, setNativeBlasEnabled, type NativeBlasStatus } from '../../../src/main/lm/nativeBlas';
 import { lmLoss, type LmMicroBatch } from '../../helpers/lmLoss';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { gradientSum } from '../../../src/main/lm/trainer';
 import type { BackendReport } from '../../../src/shared/contract';
 

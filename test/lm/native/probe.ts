@@ -4,7 +4,7 @@
  * object: the backend report, the BLAS status, and one product checked against plain JavaScript.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import { nativeBlasStatus } from '../../../src/main/lm/nativeBlas';
 
 const report = await initBackend({ name: 'wasm', by: 'probe' });

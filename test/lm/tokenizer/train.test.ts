@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { Tokenizer } from '../../../src/main/lm/tokenizer';
 import { byteToChar } from '../../../src/main/lm/tokenizer/bytes';
 import { useTempDir } from '../../helpers/tempDir';

@@ -4,13 +4,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
 import { AdamW } from '../../../src/main/lm/optim';
 import { lmLoss, type LmMicroBatch } from '../../helpers/lmLoss';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { cosineWithWarmup } from '../../../src/main/lm/schedules';
 import { trainStep } from '../../../src/main/lm/trainer';
 

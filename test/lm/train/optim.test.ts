@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import { GPT2_SMALL, parameterShapes } from '../../../src/main/lm/config';
 import { AdamW, clipByGlobalNorm, decayByDefault } from '../../../src/main/lm/optim';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, ReferenceAdamW } from './tiny';
 
 beforeAll(async () => {

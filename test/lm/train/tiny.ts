@@ -4,7 +4,7 @@
  * plain-JS AdamW written from PyTorch's formula in float64, as the oracle.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 
 export interface MlpBatch {
   x: number[][];

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/backend';
+import { initBackend } from '../../../src/main/lm/tensorBackend';
 import { AdamW } from '../../../src/main/lm/optim';
-import { Rng } from '../../../src/main/lm/rng';
+import { Rng } from '../../../src/main/core/rng';
 import { trainStep } from '../../../src/main/lm/trainer';
 import { makeBatch, maxAbsDiff, TinyMlp, type MlpBatch } from './tiny';
 

@@ -10,7 +10,7 @@
  * only on the seed and the prompt, so growing the task keeps the replies it had.
  */
 import type { ParsedExample, ParsedPair } from '../import/parseFile';
-import { Rng } from '../../lm/rng';
+import { Rng } from '../../core/rng';
 import { GOOD_VARIANTS, PRIMARY_FLAW, flawedResponse, flawsFor, goodResponse, type FlawKind, type ResponseKind } from './responses';
 import { DEMO_WEIGHTS, scoreDemo, type DemoWeights } from './score';
 import { DEMO_FAMILIES, familyRequests, hhPrompt, type DemoFamily, type Request, type Task } from './tasks';

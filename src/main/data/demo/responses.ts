@@ -4,7 +4,7 @@
  * famous non-capital city, the next rhyme group's word, the same filler), so that imitation can
  * learn it as a rule; the other flawed replies vary at random.
  */
-import type { Rng } from '../../lm/rng';
+import type { Rng } from '../../core/rng';
 import { CAPITALS, CONVERSIONS, GLOSSARY, RHYME_GROUPS, WORDS_BY_LETTER, type GlossaryEntry } from './tables';
 import { amountOf, capitalize, expression, withArticle, type DemoFamily, type Task } from './tasks';
 

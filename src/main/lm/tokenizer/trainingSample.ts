@@ -7,7 +7,7 @@
  *   tokenizerSample(datasets.texts('hh'), { maxChars: 8 << 20, seed: 0 })
  *   // { texts: [...], totalTexts: 641_588, totalChars: 571_203_117, sampled: true }
  */
-import { Rng } from '../rng';
+import { Rng } from '../../core/rng';
 
 export interface TokenizerSample {
   texts: string[];

@@ -7,18 +7,18 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Db } from '../db/openDb';
-import type { ProjectPaths } from '../project';
+import type { ProjectPaths } from '../core/project';
 import { DatasetStore } from '../data/datasetStore';
 import { AppError, modelFiles, type GenerateSettings, type ModelSummary } from '../../shared/contract';
-import { parameterCount, type GptConfig } from './config';
+import { parameterCount, type GptConfig } from '../lm/config';
 import { ModelStore, type NewModel, type StoredModel } from './modelStore';
-import { readHfConfig, readHfWeights, writeHfModel } from './checkpoint';
-import { Tokenizer } from './tokenizer/index';
-import { describeSample, tokenizerSample } from './tokenizer/trainingSample';
-import { Gpt } from './model';
-import { generate } from './generate';
-import { logprobsOf } from './logprobs';
-import { Rng } from './rng';
+import { readHfConfig, readHfWeights, writeHfModel } from '../lm/checkpoint';
+import { Tokenizer } from '../lm/tokenizer/index';
+import { describeSample, tokenizerSample } from '../lm/tokenizer/trainingSample';
+import { Gpt } from '../lm/model';
+import { generate } from '../lm/generate';
+import { logprobsOf } from '../lm/logprobs';
+import { Rng } from '../core/rng';
 
 /** The files of a checkpoint folder that make a model, in Hugging Face's layout. */
 export const MODEL_FILES = modelFiles;

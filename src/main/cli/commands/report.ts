@@ -1,9 +1,9 @@
 /** `alol report --out FILE.html [--campaign C]`: the Results screen as one static HTML file. */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { call, defined, integer, print, required, text, type Command } from './cliKit';
-import { reportHtml } from './report/html';
-import { version } from './version';
+import { call, defined, integer, print, required, text, type Command } from '../kit';
+import { reportHtml } from '../../report/html';
+import { version } from '../../core/version';
 
 export const reportCommand: Command = {
   options: { out: { type: 'string' }, campaign: { type: 'string' }, seed: { type: 'string' }, reps: { type: 'string' } },

@@ -7,9 +7,9 @@
  * continues where the last stopped and a finished project is left as it is. A project with data
  * of its own and no demo dataset is not touched.
  */
-import type { Backend } from './backend';
+import type { Backend } from '../app/backend';
 import { AppError, type Input } from '../../shared/contract';
-import { call, jobEnd } from './calls';
+import { call, jobEnd } from '../app/calls';
 import { DEMO } from '../../shared/demo';
 
 export { DEMO };

@@ -1,4 +1,4 @@
-import type { DispatchResult } from './dispatch';
+import type { DispatchResult } from '../app/dispatch';
 
 /** Messages between the Electron main process and the backend child process that serves it. */
 export type ToBackend = { type: 'call'; id: number; method: string; input: unknown };

@@ -5,16 +5,16 @@
  */
 import { z } from 'zod';
 import type { Db } from '../db/openDb';
-import type { ProjectPaths } from '../project';
+import type { ProjectPaths } from '../core/project';
 import { DatasetStore } from '../data/datasetStore';
 import { importFile } from '../data/importService';
-import { initBackend, requestedBackend } from '../lm/backend';
-import { createModel, generateText, importModel, scoreLogprobs } from '../lm/modelOps';
+import { initBackend, requestedBackend } from '../lm/tensorBackend';
+import { createModel, generateText, importModel, scoreLogprobs } from '../models/modelOps';
 import { trainRun } from '../alol/trainRun';
 import { sampleJob } from '../samples/sampleJob';
 import { campaignJob } from '../rating/campaignJob';
 import { rewardModelJob } from '../rewards/rewardModel';
-import type { StudioEvent } from '../api/eventBus';
+import type { StudioEvent } from '../core/eventBus';
 import {
   datasetName,
   FieldMapping,

@@ -1,5 +1,5 @@
 /** Entry: the studio served over HTTP. `node out/main/server.js` + SERVE_USAGE. */
-import { serveFromArgs } from './http/serveFromArgs';
+import { serveFromArgs } from '../http/serveFromArgs';
 
 // Resolves once the server has shut down on SIGINT/SIGTERM.
 serveFromArgs(process.argv.slice(2)).then(() => process.exit(0), (error: unknown) => {

@@ -22,13 +22,13 @@
 import { gunzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBackend } from '../api/backend';
-import { call } from '../api/calls';
-import type { ForcedBackend } from '../lm/backend';
-import { Rng } from '../lm/rng';
+import { createBackend } from '../app/backend';
+import { call } from '../app/calls';
+import type { ForcedBackend } from '../lm/tensorBackend';
+import { Rng } from '../core/rng';
 import { splitTranscripts } from '../data/import/hhTranscript';
 import { summarizeResponses } from '../report/index';
-import { wilson } from '../report/winRates';
+import { wilson } from '../stats/winRates';
 import { AppError, type Algo, type BackendReport, type RunConfig } from '../../shared/contract';
 import { formatSystemsTable, summarizeSystems, summarizeVerdicts, type ModelShapeOptions, type SystemRun, type SystemSummary } from './experiment';
 import { experimentJobs, PrioritySlots } from './experimentJobs';

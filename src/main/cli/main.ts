@@ -7,11 +7,11 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createBackend, type Backend } from './api/backend';
-import { requestedBackend } from './lm/backend';
-import { resolveProjectDir } from './project';
-import { electronStatus } from './electronBinary';
-import { serveFromArgs, SERVE_USAGE } from './http/serveFromArgs';
+import { createBackend, type Backend } from '../app/backend';
+import { requestedBackend } from '../lm/tensorBackend';
+import { resolveProjectDir } from '../core/project';
+import { electronStatus } from '../shell/electronBinary';
+import { serveFromArgs, SERVE_USAGE } from '../http/serveFromArgs';
 import { z } from 'zod';
 import {
   AppError,
@@ -23,11 +23,11 @@ import {
   ModelSummary,
   type AppErrorShape,
   type Input,
-} from '../shared/contract';
-import { formatImportSummary, formatTable, truncate } from './cliFormat';
-import { call, common, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
-import { ratingCommands } from './ratingCommands';
-import { reportCommand } from './reportCommand';
+} from '../../shared/contract';
+import { formatImportSummary, formatTable, truncate } from './format';
+import { call, common, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './kit';
+import { ratingCommands } from './commands/campaigns';
+import { reportCommand } from './commands/report';
 
 const USAGE = `A-LoL Studio command line
 

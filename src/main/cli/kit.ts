@@ -1,8 +1,8 @@
 /** What every `alol` command is made of: flags, the contract call, a job waited for, output. */
 import type { ParseArgsConfig } from 'node:util';
-import type { Backend } from './api/backend';
-import { AppError, type Job } from '../shared/contract';
-import { ProgressBar } from './cliFormat';
+import type { Backend } from '../app/backend';
+import { AppError, type Job } from '../../shared/contract';
+import { ProgressBar } from './format';
 
 export class UsageError extends Error {}
 
@@ -55,7 +55,7 @@ export function defined<T extends Record<string, unknown>>(record: T): Partial<T
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export { call } from './api/calls';
+export { call } from '../app/calls';
 
 /** Starts a job through the contract and waits for it, with a progress bar on a terminal. */
 export async function runJob(backend: Backend, json: boolean, start: () => Promise<{ jobId: number }>): Promise<Record<string, unknown>> {

@@ -6,11 +6,11 @@
 import { app, BrowserWindow, ipcMain, session, type WebFrameMain } from 'electron';
 import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ipcChannels } from '../shared/bridge';
-import { CONTENT_SECURITY_POLICY } from '../shared/security';
-import { DEMO } from '../shared/demo';
-import type { FromBackend, ToBackend } from './api/backendMessages';
-import type { DispatchResult } from './api/dispatch';
+import { ipcChannels } from '../../shared/bridge';
+import { CONTENT_SECURITY_POLICY } from '../../shared/security';
+import { DEMO } from '../../shared/demo';
+import type { FromBackend, ToBackend } from './backendMessages';
+import type { DispatchResult } from '../app/dispatch';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const rendererIndex = here('../renderer/index.html');

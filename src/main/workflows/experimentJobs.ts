@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { AppError, Generation, type Input, type Job } from '../../shared/contract';
-import type { Backend } from '../api/backend';
-import { call, jobEnd } from '../api/calls';
+import type { Backend } from '../app/backend';
+import { call, jobEnd } from '../app/calls';
 
 /** At most `limit` holders at once; waiting holders go by priority (lower first), then arrival. */
 export class PrioritySlots {

@@ -1,24 +1,24 @@
 /** The contract's campaign, annotator and rating methods, over the stores and services they use. */
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db/openDb';
-import type { ProjectPaths } from '../project';
-import type { DatasetStore } from '../data/datasetStore';
-import type { ModelStore } from '../lm/modelStore';
-import type { JobService } from '../jobs/jobService';
-import { AppError, isDataSystem, isSampleSet, type CampaignCreate, type Handlers } from '../../shared/contract';
-import { readGoldFile } from './goldFile';
-import { relabelPairs } from './campaignJob';
-import { tokenHash, type CampaignStore } from './campaignStore';
-import type { RatingService } from './ratingService';
-import { DEFAULT_GUIDELINES } from './defaultGuidelines';
-import { importRawRatings } from './rawRatings';
-import { exportRatings } from './exportRatings';
-import { rewardsFromRatings } from './ratingRewards';
-import type { Retrainer } from './retrain';
-import { agreementSummaries } from './agreementSummaries';
-import { datasetAgreement } from './datasetAgreement';
-import { storedRatings } from './storedRatings';
-import { startRewardModel } from '../rewards/rewardModel';
+import type { Db } from '../../db/openDb';
+import type { ProjectPaths } from '../../core/project';
+import type { DatasetStore } from '../../data/datasetStore';
+import type { ModelStore } from '../../models/modelStore';
+import type { JobService } from '../../jobs/jobService';
+import { AppError, isDataSystem, isSampleSet, type CampaignCreate, type Handlers } from '../../../shared/contract';
+import { readGoldFile } from '../../rating/goldFile';
+import { relabelPairs } from '../../rating/campaignJob';
+import { tokenHash, type CampaignStore } from '../../rating/campaignStore';
+import type { RatingService } from '../../rating/ratingService';
+import { DEFAULT_GUIDELINES } from '../../rating/defaultGuidelines';
+import { importRawRatings } from '../../rating/rawRatings';
+import { exportRatings } from '../../rating/exportRatings';
+import { rewardsFromRatings } from '../../rating/ratingRewards';
+import type { Retrainer } from '../../rating/retrain';
+import { agreementSummaries } from '../../rating/agreementSummaries';
+import { datasetAgreement } from '../../rating/datasetAgreement';
+import { storedRatings } from '../../rating/storedRatings';
+import { startRewardModel } from '../../rewards/rewardModel';
 
 export interface CampaignDeps {
   retrainer: Retrainer;

@@ -4,11 +4,11 @@
  * fork IPC channel. The Electron main process only relays.
  */
 import { parseArgs } from 'node:util';
-import { createBackend } from './api/backend';
-import { seedDemoProject } from './api/demoProject';
-import { requestedBackend } from './lm/backend';
-import { resolveProjectDir } from './project';
-import type { FromBackend, ToBackend } from './api/backendMessages';
+import { createBackend } from '../app/backend';
+import { seedDemoProject } from '../workflows/demoProject';
+import { requestedBackend } from '../lm/tensorBackend';
+import { resolveProjectDir } from '../core/project';
+import type { FromBackend, ToBackend } from './backendMessages';
 
 const send = (message: FromBackend) => process.send?.(message);
 

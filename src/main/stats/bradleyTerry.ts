@@ -20,7 +20,7 @@
  * every strength finite; the result says `regularised: true`. When the MLE exists it is returned
  * untouched (two systems at 3 wins to 1 get a strength ratio of exactly 3).
  */
-import { Rng } from '../lm/rng';
+import { Rng } from '../core/rng';
 
 export type GameOutcome = 'a' | 'b' | 'tie';
 

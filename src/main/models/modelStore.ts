@@ -1,7 +1,7 @@
 /** The models table: each model's origin, shape, tokenizer and checkpoint folder in the project. */
 import type { Db } from '../db/openDb';
 import { AppError, type ModelSummary } from '../../shared/contract';
-import type { GptConfig } from './config';
+import type { GptConfig } from '../lm/config';
 
 interface ModelRow {
   id: number;

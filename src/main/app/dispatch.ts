@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { AppError, isMethodName, methods, type AppErrorShape, type Handlers } from '../../shared/contract';
-import { errorShape } from './errors';
+import { errorShape } from '../core/errors';
 
 export type DispatchResult = { ok: true; value: unknown } | { ok: false; error: AppErrorShape };
 export type Dispatch = (method: unknown, input: unknown) => Promise<DispatchResult>;

@@ -1,6 +1,6 @@
 /** Text output of the CLI: tables, summaries, a progress bar on a terminal. */
-import type { ImportSummary, JobProgress } from '../shared/contract';
-import { maxOf } from '../shared/extent';
+import type { ImportSummary, JobProgress } from '../../shared/contract';
+import { maxOf } from '../../shared/extent';
 
 export function truncate(text: string, max = 100): string {
   const flat = JSON.stringify(text).slice(1, -1);

@@ -1,12 +1,12 @@
 /** `alol campaign ...`, `alol annotator add`, `alol ratings ...` and `alol rewards from-ratings`: the rating loop from a terminal. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatTable } from './cliFormat';
-import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from './cliKit';
-import { DEFAULT_PORT } from './http/serveStudio';
-import { networkUrls } from './http/httpServer';
-import { exportCriteria, ratingsFormats, type Input } from '../shared/contract';
-import { rewardRules, type AgreementSummary, type CampaignSummary, type DatasetAgreement } from '../shared/rating';
+import { formatTable } from '../format';
+import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from '../kit';
+import { DEFAULT_PORT } from '../../http/serveStudio';
+import { networkUrls } from '../../http/httpServer';
+import { exportCriteria, ratingsFormats, type Input } from '../../../shared/contract';
+import { rewardRules, type AgreementSummary, type CampaignSummary, type DatasetAgreement } from '../../../shared/rating';
 
 function one(positionals: string[], what: string, command: string): string {
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError(`${command}: give exactly one ${what}`);

@@ -3,10 +3,10 @@
  * nothing else. It opens its own SQLite connection (WAL), runs the job, streams progress, and exits.
  */
 import { openDb } from '../db/openDb';
-import { projectPaths } from '../project';
-import { errorShape } from '../api/errors';
-import { runJob } from './jobKinds';
-import type { FromJob, ToJob } from './jobMessages';
+import { projectPaths } from '../core/project';
+import { errorShape } from '../core/errors';
+import { runJob } from '../app/jobKinds';
+import type { FromJob, ToJob } from '../jobs/jobMessages';
 
 const PROGRESS_INTERVAL_MS = 100;
 

@@ -25,9 +25,9 @@
  *   const results = await runExperiment({ ...EXPERIMENT_PRESETS.full, projectDir, jobEntry, onLog: console.log });
  *   console.log(formatExperimentTable(results));
  */
-import { createBackend } from '../api/backend';
-import { call } from '../api/calls';
-import type { ForcedBackend } from '../lm/backend';
+import { createBackend } from '../app/backend';
+import { call } from '../app/calls';
+import type { ForcedBackend } from '../lm/tensorBackend';
 import { AppError, RunConfig, type Algo, type BackendReport, type Input } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';

@@ -9,7 +9,7 @@
  *   const est = twoLevelBootstrap(d, { resamples: 2000, seed: 1 });
  *   verdict(est, 'NLL');                                    // 'better than NLL' | 'no better than NLL: interval includes 0' | ...
  */
-import { Rng } from '../lm/rng';
+import { Rng } from '../core/rng';
 
 export interface Interval {
   /** Mean over seeds of each seed's mean over prompts. */
