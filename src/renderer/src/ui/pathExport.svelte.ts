@@ -15,22 +15,16 @@ export interface Download {
  * content can be downloaded instead, one file per click.
  */
 export abstract class PathExport<Result> {
-  #path = $state.raw('');
+  path = $state('');
   #busy = $state.raw(false);
   #result = $state.raw<Result | null>(null);
   #error = $state.raw<AppErrorShape | null>(null);
   #downloading = $state.raw<string | null>(null);
   #saved = $state.raw<string[]>([]);
 
-  readonly problem = $derived(pathProblem(this.#path));
-  readonly canSubmit = $derived(this.#path.trim() !== '' && this.problem === null && !this.#busy && this.#downloading === null);
+  readonly problem = $derived(pathProblem(this.path));
+  readonly canSubmit = $derived(this.path.trim() !== '' && this.problem === null && !this.#busy && this.#downloading === null);
 
-  get path(): string {
-    return this.#path;
-  }
-  set path(value: string) {
-    this.#path = value;
-  }
   get busy(): boolean {
     return this.#busy;
   }
@@ -68,7 +62,7 @@ export abstract class PathExport<Result> {
     this.#result = null;
     this.#error = null;
     try {
-      this.#result = await this.write(this.#path.trim());
+      this.#result = await this.write(this.path.trim());
     } catch (error) {
       this.#error = errorShape(error);
     } finally {

@@ -18,8 +18,8 @@ export class RetrainState {
   readonly campaign: string;
   readonly run: JobRun<Record<string, unknown>>;
   #algo = $state.raw<Algo>('a_lol');
-  #steps = $state.raw(100);
-  #force = $state.raw(false);
+  steps = $state(100);
+  force = $state(false);
   #plan = $state.raw<RetrainPlan | null>(null);
   #planError = $state.raw<AppErrorShape | null>(null);
   #started = $state.raw<Retrained | null>(null);
@@ -27,7 +27,7 @@ export class RetrainState {
 
   readonly algos = algos;
   /** Below the minimums and not forced: the button waits for "retrain anyway". */
-  readonly blocked = $derived((this.#plan?.shortfalls.length ?? 0) > 0 && !this.#force);
+  readonly blocked = $derived((this.#plan?.shortfalls.length ?? 0) > 0 && !this.force);
   /** The reference model, when the campaign compares none (a relabelling campaign, sample sets): the user names it. */
   ref = $state('');
   readonly #systems: () => readonly string[] | null;
@@ -56,18 +56,6 @@ export class RetrainState {
     // The held-out minimum depends on the algorithm (only A-LoL's variants fit a value head).
     void this.loadPlan();
   }
-  get steps(): number {
-    return this.#steps;
-  }
-  set steps(value: number) {
-    this.#steps = value;
-  }
-  get force(): boolean {
-    return this.#force;
-  }
-  set force(value: boolean) {
-    this.#force = value;
-  }
   get plan(): RetrainPlan | null {
     return this.#plan;
   }
@@ -78,7 +66,7 @@ export class RetrainState {
     return this.#started;
   }
   get canStart(): boolean {
-    return this.#plan !== null && !this.blocked && !this.run.busy && this.#steps >= 1;
+    return this.#plan !== null && !this.blocked && !this.run.busy && this.steps >= 1;
   }
 
   /** Asks what a retrain would do now; an answer to an older request is dropped. */
@@ -103,7 +91,7 @@ export class RetrainState {
   async start(): Promise<void> {
     if (!this.canStart) return;
     await this.run.run(async () => {
-      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.#steps, force: this.#force, ...this.#refInput() });
+      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.steps, force: this.force, ...this.#refInput() });
       this.#started = started;
       return started;
     });

@@ -38,7 +38,7 @@ export class ImportState {
   #file = $state.raw<File | null>(null);
   #name = $state.raw('');
   #nameTouched = false;
-  #format = $state.raw<ImportFormat>('auto');
+  format = $state<ImportFormat>('auto');
   /** Deep state: the mapping inputs bind to its keys one by one. */
   fields = $state<Record<FieldKey, string>>(emptyFields());
   /** Bumped to give the file input a fresh element, the only way to clear what it shows. */
@@ -76,12 +76,6 @@ export class ImportState {
     // Once someone types a name, choosing another file must not overwrite it; clearing it gives control back.
     this.#nameTouched = value !== '';
   }
-  get format(): ImportFormat {
-    return this.#format;
-  }
-  set format(value: ImportFormat) {
-    this.#format = value;
-  }
   get formKey(): number {
     return this.#formKey;
   }
@@ -110,7 +104,7 @@ export class ImportState {
     const file = this.#file;
     if (!file || !this.canSubmit) return;
     const name = this.#name.trim();
-    const format = this.#format;
+    const format = this.format;
     const fields: FieldMapping = {};
     for (const [key, value] of Object.entries($state.snapshot(this.fields))) {
       if (value.trim() !== '') fields[key as FieldKey] = value.trim();
@@ -210,7 +204,7 @@ export class ImportState {
     this.#file = null;
     this.#name = '';
     this.#nameTouched = false;
-    this.#format = 'auto';
+    this.format = 'auto';
     this.fields = emptyFields();
     this.#formKey += 1;
   }

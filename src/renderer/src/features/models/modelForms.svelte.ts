@@ -59,13 +59,13 @@ export class CreateModelState {
   readonly #onCreated: (model: ModelSummary) => void;
   readonly run: JobRun<ModelSummary>;
 
-  #name = $state.raw('');
+  name = $state('');
   #dataset = $state.raw('');
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   shape = $state<Record<ShapeKey, number | null>>(defaultShape());
 
   readonly dataset = $derived.by(() => chosenOrFirst(this.#datasets(), this.#dataset));
-  readonly nameProblem = $derived(nameProblem(this.#name));
+  readonly nameProblem = $derived(nameProblem(this.name));
   /** The contract's complaint per shape field, checked as the person types. */
   readonly shapeProblems: Partial<Record<ShapeKey, string>> = $derived.by(() => {
     const checked = createInput.safeParse({ name: 'check', dataset: 'check', ...this.#shapeInput() });
@@ -79,7 +79,7 @@ export class CreateModelState {
   });
   readonly canSubmit = $derived.by(
     () =>
-      this.#name.trim() !== '' &&
+      this.name.trim() !== '' &&
       this.nameProblem === null &&
       this.dataset !== '' &&
       Object.keys(this.shapeProblems).length === 0 &&
@@ -93,12 +93,6 @@ export class CreateModelState {
     this.run = new JobRun(client, ModelSummary, 'the model creation');
   }
 
-  get name(): string {
-    return this.#name;
-  }
-  set name(value: string) {
-    this.#name = value;
-  }
   get datasetChoice(): string {
     return this.dataset;
   }
@@ -112,11 +106,11 @@ export class CreateModelState {
 
   async start(): Promise<void> {
     if (!this.canSubmit) return;
-    const input = { name: this.#name.trim(), dataset: this.dataset, ...this.#shapeInput() };
+    const input = { name: this.name.trim(), dataset: this.dataset, ...this.#shapeInput() };
     const model = await this.run.run(() => this.#client.call('models.create', input));
     if (model) {
       // The shape stays, for the next model of the same kind; the name must change anyway.
-      this.#name = '';
+      this.name = '';
       this.#onCreated(model);
     }
   }
@@ -138,16 +132,16 @@ export class ModelImportState {
   readonly #client: Client;
   readonly #onImported: (model: ModelSummary) => void;
   readonly run: JobRun<ModelSummary>;
-  #path = $state.raw('');
-  #name = $state.raw('');
+  path = $state('');
+  name = $state('');
 
-  readonly pathProblem = $derived(pathProblem(this.#path));
-  readonly nameProblem = $derived(nameProblem(this.#name));
+  readonly pathProblem = $derived(pathProblem(this.path));
+  readonly nameProblem = $derived(nameProblem(this.name));
   readonly canSubmit = $derived.by(
     () =>
-      this.#path.trim() !== '' &&
+      this.path.trim() !== '' &&
       this.pathProblem === null &&
-      this.#name.trim() !== '' &&
+      this.name.trim() !== '' &&
       this.nameProblem === null &&
       !this.run.busy,
   );
@@ -158,26 +152,14 @@ export class ModelImportState {
     this.run = new JobRun(client, ModelSummary, 'the import');
   }
 
-  get path(): string {
-    return this.#path;
-  }
-  set path(value: string) {
-    this.#path = value;
-  }
-  get name(): string {
-    return this.#name;
-  }
-  set name(value: string) {
-    this.#name = value;
-  }
 
   async start(): Promise<void> {
     if (!this.canSubmit) return;
-    const input = { path: this.#path.trim(), name: this.#name.trim() };
+    const input = { path: this.path.trim(), name: this.name.trim() };
     const model = await this.run.run(() => this.#client.call('models.import', input));
     if (model) {
-      this.#path = '';
-      this.#name = '';
+      this.path = '';
+      this.name = '';
       this.#onImported(model);
     }
   }

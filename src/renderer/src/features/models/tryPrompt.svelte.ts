@@ -98,8 +98,8 @@ export class TryPromptState {
   readonly tokens: PromptTokens;
 
   #model = $state.raw('');
-  #prompt = $state.raw('');
-  #greedy = $state.raw(settingsDefaults.greedy);
+  prompt = $state('');
+  greedy = $state(settingsDefaults.greedy);
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   numbers = $state<Record<NumberSetting, number | null>>(defaultNumbers());
   /** The prompt and model the shown response was generated from. */
@@ -120,7 +120,7 @@ export class TryPromptState {
     return problems;
   });
   readonly canSubmit = $derived.by(
-    () => this.model !== '' && this.#prompt !== '' && Object.keys(this.problems).length === 0 && !this.run.busy,
+    () => this.model !== '' && this.prompt !== '' && Object.keys(this.problems).length === 0 && !this.run.busy,
   );
 
   constructor(client: Client, models: () => ModelSummary[]) {
@@ -136,18 +136,6 @@ export class TryPromptState {
   set modelChoice(value: string) {
     this.#model = value;
   }
-  get prompt(): string {
-    return this.#prompt;
-  }
-  set prompt(value: string) {
-    this.#prompt = value;
-  }
-  get greedy(): boolean {
-    return this.#greedy;
-  }
-  set greedy(value: boolean) {
-    this.#greedy = value;
-  }
   get asked(): { model: string; prompt: string } | null {
     return this.#asked;
   }
@@ -158,7 +146,7 @@ export class TryPromptState {
   }
 
   resetSettings(): void {
-    this.#greedy = settingsDefaults.greedy;
+    this.greedy = settingsDefaults.greedy;
     this.numbers = defaultNumbers();
   }
 
@@ -167,16 +155,16 @@ export class TryPromptState {
     const settings = GenerateSettings.safeParse(this.#settingsInput());
     if (!settings.success) return;
     const model = this.model;
-    const prompt = this.#prompt;
+    const prompt = this.prompt;
     this.#asked = { model, prompt };
     await this.run.run(() => this.#client.call('models.generate', { model, prompts: [prompt], settings: settings.data }));
   }
 
   #settingsInput(): Record<string, unknown> {
-    const input: Record<string, unknown> = { greedy: this.#greedy };
+    const input: Record<string, unknown> = { greedy: this.greedy };
     for (const key of numberSettings) {
       // Sampling's own settings do not count while decoding greedily; the contract's defaults stand in.
-      if (this.#greedy && (key === 'temperature' || key === 'topK' || key === 'topP' || key === 'seed')) continue;
+      if (this.greedy && (key === 'temperature' || key === 'topK' || key === 'topP' || key === 'seed')) continue;
       // A missing key would take the schema's default, so an emptied field is sent as NaN to be refused.
       input[key] = this.numbers[key] ?? Number.NaN;
     }

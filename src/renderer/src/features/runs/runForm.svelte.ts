@@ -165,7 +165,7 @@ export class RunFormState {
   readonly #datasets: () => DatasetSummary[];
   readonly #onStarted: (runId: number) => void;
 
-  #algo = $state.raw<Algo>(algos[0]);
+  algo = $state<Algo>(algos[0]);
   #data = $state.raw('');
   /** null: the dataset's latest version. */
   #dataVersion = $state.raw<number | null>(null);
@@ -183,7 +183,7 @@ export class RunFormState {
   #starting = $state.raw(false);
   #error = $state.raw<AppErrorShape | null>(null);
 
-  readonly info: AlgoInfo = $derived(algoInfo[this.#algo]);
+  readonly info: AlgoInfo = $derived(algoInfo[this.algo]);
   readonly data = $derived.by(() => chosenOrFirst(this.#datasets(), this.#data));
   readonly dataset: DatasetSummary | null = $derived.by(() => this.#datasets().find((d) => d.name === this.data) ?? null);
   readonly dataVersion = $derived.by(() => {
@@ -205,7 +205,7 @@ export class RunFormState {
   readonly suggestedOut = $derived.by(() => {
     if (this.init === '') return '';
     const taken = new Set(this.#models().map((m) => m.name));
-    const stem = `${this.init}-${this.#algo}`.slice(0, 90);
+    const stem = `${this.init}-${this.algo}`.slice(0, 90);
     let name = stem;
     for (let k = 2; taken.has(name); k++) name = `${stem}-${k}`;
     return name;
@@ -214,7 +214,7 @@ export class RunFormState {
 
   /** The settings that mean something for this algorithm, by place, in the contract's order. */
   readonly shown: Record<Place, SettingKey[]> = $derived.by(() => {
-    const context: FieldContext = { algo: this.#algo, info: this.info, schedule: this.texts.schedule, reward: this.texts.reward };
+    const context: FieldContext = { algo: this.algo, info: this.info, schedule: this.texts.schedule, reward: this.texts.reward };
     const shown: Record<Place, SettingKey[]> = { training: [], value: [], advanced: [] };
     for (const key of settingKeys) {
       const field = settingFields[key];
@@ -225,7 +225,7 @@ export class RunFormState {
 
   /** What runs.start would get: the basics, and the settings shown (the rest keep their defaults). */
   readonly input: Record<string, unknown> = $derived.by(() => {
-    const input: Record<string, unknown> = { algo: this.#algo, data: this.data, init: this.init, out: this.out.trim() };
+    const input: Record<string, unknown> = { algo: this.algo, data: this.data, init: this.init, out: this.out.trim() };
     if (this.dataVersion !== null) input.dataVersion = this.dataVersion;
     if (this.pairs !== '') input.pairs = this.pairs;
     if (this.info.reference && this.ref !== '') input.ref = this.ref;
@@ -240,7 +240,7 @@ export class RunFormState {
   readonly problems: Partial<Record<RunKey, string>> = $derived.by(() => {
     const checked = RunConfig.safeParse(this.input);
     const values: Record<RunKey, unknown> = {
-      algo: this.#algo,
+      algo: this.algo,
       data: this.data,
       dataVersion: this.dataVersion,
       pairs: this.pairs,
@@ -263,8 +263,8 @@ export class RunFormState {
     // Older versions are not in the list; the backend checks those.
     if (problems.data === undefined && dataset && this.dataVersion === null) {
       const reward = this.texts.reward.trim();
-      if (this.info.pairs && dataset.pairs === 0) problems.data = `${this.#algo} trains on preference pairs, and this dataset has none`;
-      else if (!this.info.pairs && this.pairs === '' && dataset.examples === 0) problems.data = `${this.#algo} trains on single responses, and this dataset has none`;
+      if (this.info.pairs && dataset.pairs === 0) problems.data = `${this.algo} trains on preference pairs, and this dataset has none`;
+      else if (!this.info.pairs && this.pairs === '' && dataset.examples === 0) problems.data = `${this.algo} trains on single responses, and this dataset has none`;
       else if (problems.reward === undefined && this.info.signal !== null) {
         if (this.pairs !== '' && reward === 'column') problems.reward = 'pairs carry no reward column: use label (chosen 1, rejected 0), rm:NAME or a function';
         else if (this.pairs === '' && reward === 'label') problems.reward = 'label is a pair’s own label: choose the pairs’ responses under Responses';
@@ -285,12 +285,6 @@ export class RunFormState {
     this.#onStarted = onStarted;
   }
 
-  get algo(): Algo {
-    return this.#algo;
-  }
-  set algo(value: Algo) {
-    this.#algo = value;
-  }
   get dataChoice(): string {
     return this.data;
   }

@@ -40,9 +40,9 @@ export class SampleFormState {
 
   #model = $state.raw('');
   #dataset = $state.raw('');
-  #split = $state.raw('');
-  #reward = $state.raw('');
-  #greedy = $state.raw(settingsDefaults.greedy);
+  split = $state('');
+  reward = $state('');
+  greedy = $state(settingsDefaults.greedy);
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   numbers = $state<Record<SampleNumberKey, number | null>>(defaultNumbers());
 
@@ -62,7 +62,7 @@ export class SampleFormState {
     if (problems.maxNewTokens === undefined && context !== undefined && max !== null && max >= context) {
       problems.maxNewTokens = `less than the model's context of ${context}`;
     }
-    if (this.#greedy) for (const key of samplingKeys) delete problems[key];
+    if (this.greedy) for (const key of samplingKeys) delete problems[key];
     return problems;
   });
   readonly canSubmit = $derived.by(
@@ -89,27 +89,9 @@ export class SampleFormState {
   set datasetChoice(value: string) {
     this.#dataset = value;
   }
-  get split(): string {
-    return this.#split;
-  }
-  set split(value: string) {
-    this.#split = value;
-  }
-  get reward(): string {
-    return this.#reward;
-  }
-  set reward(value: string) {
-    this.#reward = value;
-  }
-  get greedy(): boolean {
-    return this.#greedy;
-  }
-  set greedy(value: boolean) {
-    this.#greedy = value;
-  }
 
   resetSettings(): void {
-    this.#greedy = settingsDefaults.greedy;
+    this.greedy = settingsDefaults.greedy;
     this.numbers = defaultNumbers();
   }
 
@@ -122,13 +104,13 @@ export class SampleFormState {
   }
 
   #request(model: string, dataset: string): Record<string, unknown> {
-    const split = this.#split.trim();
-    const reward = this.#reward.trim();
-    const settings: Record<string, number | boolean> = { greedy: this.#greedy };
+    const split = this.split.trim();
+    const reward = this.reward.trim();
+    const settings: Record<string, number | boolean> = { greedy: this.greedy };
     for (const key of sampleNumberKeys) {
       if (key === 'n') continue;
       // Sampling's own settings do not count while decoding greedily; the contract's defaults stand in.
-      if (this.#greedy && samplingKeys.includes(key)) continue;
+      if (this.greedy && samplingKeys.includes(key)) continue;
       // A missing key would take the schema's default, so an emptied field is sent as NaN to be refused.
       settings[key] = this.numbers[key] ?? Number.NaN;
     }
