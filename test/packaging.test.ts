@@ -133,6 +133,8 @@ describe('electron-builder.yml', () => {
     const files = filePatterns(config);
     expect(files).toContain('out/**');
     expect(files).toContain('package.json');
+    // The window icon, which the Electron shell loads from the app itself.
+    expect(files).toContain('resources/icon.png');
     expect(files.some((pattern) => pattern.startsWith('!') && /\btest\b/.test(pattern) && /\bsrc\b/.test(pattern) && /\bbench\b/.test(pattern))).toBe(true);
     expect(config.asarUnpack).toContain('**/*.node');
     // Native dependencies are rebuilt for Electron's ABI (electron-builder's default, kept on).
