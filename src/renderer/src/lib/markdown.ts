@@ -1,66 +1,45 @@
 /**
- * A small, safe markdown reader for the responses an annotator compares: text in, a token list
- * out, which Markdown.svelte turns into DOM through ordinary markup (so every character is text;
- * nothing is ever parsed as HTML). What it knows: paragraphs, line breaks (a single newline is a
- * break: model text is not written for markdown's line joining), **bold**, *italic* / _italic_,
- * `code`, fenced code blocks (an unclosed fence runs to the end: a truncated response stays
- * readable), "-", "*", "+" and "1." lists, and "#" headings. Links and HTML stay as written.
+ * Markdown for the responses an annotator compares and for a campaign's guidelines: text in, a
+ * tree of blocks out, which Markdown.svelte turns into DOM through ordinary markup. The parsing is
+ * markdown-it's (a maintained CommonMark parser with GFM tables and strikethrough) rather than our
+ * own: it knows nested lists, blockquotes, tables and links, and the corner cases of emphasis,
+ * without us keeping a parser. Its HTML is off (`html: false`: a tag in the text stays text) and
+ * its renderer unused: this file turns its tokens into plain data, and the component builds DOM
+ * from that without {@html}, so every character of the text reaches the page as text.
+ *
+ * What a link may be is decided here: only http(s) and mailto links become links (shown with their
+ * URL, opened after a confirmation, see openLink); any other target stays as text, and an image is
+ * its alt text and its URL, never loaded.
  *
  * "Use **care**:\n- one\n- two" ->
  *   [{ kind: 'paragraph', content: [text "Use ", strong [text "care"], text ":"] },
- *    { kind: 'list', ordered: false, start: 1, items: [[text "one"], [text "two"]] }]
+ *    { kind: 'list', ordered: false, start: 1, items: [[{ kind: 'paragraph', tight: true, content: [text "one"] }], ...] }]
  */
+import MarkdownIt, { type Token } from 'markdown-it';
 
 export type Inline =
   | { kind: 'text'; text: string }
   | { kind: 'break' }
   | { kind: 'code'; text: string }
   | { kind: 'strong'; children: Inline[] }
-  | { kind: 'em'; children: Inline[] };
+  | { kind: 'em'; children: Inline[] }
+  | { kind: 'strike'; children: Inline[] }
+  /** An http(s) or mailto link; `href` is markdown-it's normalised (percent-encoded) URL. */
+  | { kind: 'link'; href: string; children: Inline[] }
+  /** An image, never loaded: shown as its alt text and its URL. */
+  | { kind: 'image'; alt: string; src: string };
+
+export type Align = 'left' | 'center' | 'right' | null;
 
 export type Block =
-  | { kind: 'paragraph'; content: Inline[] }
+  /** `tight`: a paragraph of a tight list item, drawn without the paragraph's own spacing. */
+  | { kind: 'paragraph'; content: Inline[]; tight?: true }
   | { kind: 'heading'; level: number; content: Inline[] }
   | { kind: 'code'; lang: string; text: string }
-  | { kind: 'list'; ordered: boolean; start: number; items: Inline[][] };
-
-const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/;
-const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
-const BULLET = /^ {0,3}([-*+])[ \t]+(.*)$/;
-const ORDERED = /^ {0,3}(\d{1,9})([.)])[ \t]+(.*)$/;
-/** A line that only holds a list marker ("-", "2.") starts an empty item. */
-const BARE_MARKER = /^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]*$/;
-/** Deeper than this, emphasis inside emphasis is left as text: bounds the work on hostile input. */
-const MAX_DEPTH = 6;
-const ESCAPABLE = /[\\`*_{}[\]()#+\-.!>~|]/;
-
-interface ListMarker {
-  ordered: boolean;
-  /** "-", "*", "+" for bullets; "." or ")" for ordered lists: a list goes on while its marker does. */
-  marker: string;
-  number: number;
-  rest: string;
-}
-
-function listMarker(line: string): ListMarker | null {
-  const bullet = BULLET.exec(line);
-  // "---" and "***" alone are rules, not items; "* * *" too.
-  if (bullet && !/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) return { ordered: false, marker: bullet[1] ?? '-', number: 1, rest: bullet[2] ?? '' };
-  const ordered = ORDERED.exec(line);
-  if (ordered) return { ordered: true, marker: ordered[2] ?? '.', number: Number(ordered[1]), rest: ordered[3] ?? '' };
-  if (BARE_MARKER.test(line)) {
-    const m = line.trim();
-    return /^\d/.test(m) ? { ordered: true, marker: m.slice(-1), number: Number(m.slice(0, -1)), rest: '' } : { ordered: false, marker: m, number: 1, rest: '' };
-  }
-  return null;
-}
-
-const blank = (line: string): boolean => line.trim() === '';
-
-/** Whether a line begins a block of its own, ending the paragraph before it. */
-function startsBlock(line: string): boolean {
-  return FENCE.test(line) || HEADING.test(line) || listMarker(line) !== null;
-}
+  | { kind: 'list'; ordered: boolean; start: number; items: Block[][] }
+  | { kind: 'quote'; children: Block[] }
+  | { kind: 'table'; align: Align[]; head: Inline[][]; rows: Inline[][][] }
+  | { kind: 'rule' };
 
 export interface MarkdownOptions {
   /**
@@ -70,196 +49,229 @@ export interface MarkdownOptions {
   breaks?: boolean;
 }
 
-export function parseMarkdown(source: string, options: MarkdownOptions = {}): Block[] {
-  const join = options.breaks === false ? ' ' : '\n';
-  const lines = source.replace(/\r\n?/g, '\n').split('\n');
-  const blocks: Block[] = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i] as string;
-    if (blank(line)) {
-      i++;
-      continue;
-    }
+/**
+ * No linkify: a bare URL is already shown in full as text, and fuzzy linking would take names
+ * such as "setup.py" (.py is a country's domain) for web sites.
+ */
+const parser = new MarkdownIt({ html: false, linkify: false, typographer: false });
 
-    const fence = FENCE.exec(line);
-    if (fence) {
-      const run = fence[1] as string;
-      const closing = new RegExp(`^ {0,3}${run[0] === '`' ? '`' : '~'}{${run.length},}\\s*$`);
-      const body: string[] = [];
-      i++;
-      while (i < lines.length && !closing.test(lines[i] as string)) body.push(lines[i++] as string);
-      i++; // the closing fence, or past the end
-      blocks.push({ kind: 'code', lang: fence[2] ?? '', text: body.join('\n') });
-      continue;
-    }
+/** The link targets that become links: the web and e-mail, nothing that runs or embeds. */
+const LINKABLE = /^(?:https?:\/\/|mailto:)/i;
 
-    const heading = HEADING.exec(line);
-    if (heading) {
-      blocks.push({ kind: 'heading', level: (heading[1] as string).length, content: parseInline(heading[2] ?? '') });
-      i++;
-      continue;
-    }
-
-    const first = listMarker(line);
-    if (first) {
-      const items: string[][] = [];
-      while (i < lines.length) {
-        const current = lines[i] as string;
-        const marker = listMarker(current);
-        if (marker && marker.ordered === first.ordered && marker.marker === first.marker) {
-          items.push([marker.rest]);
-          i++;
-        } else if (blank(current)) {
-          // A blank line ends the list unless the next line goes on with it (a loose list).
-          let next = i + 1;
-          while (next < lines.length && blank(lines[next] as string)) next++;
-          const after = next < lines.length ? listMarker(lines[next] as string) : null;
-          const indented = next < lines.length && /^[ \t]{2,}\S/.test(lines[next] as string);
-          if (!(after && after.ordered === first.ordered && after.marker === first.marker) && !indented) break;
-          if (indented) items[items.length - 1]?.push('');
-          i = next;
-        } else if (!marker && !FENCE.test(current) && !HEADING.test(current)) {
-          // A continuation line (indented or lazy) belongs to the item above it.
-          items[items.length - 1]?.push(current.trim());
-          i++;
-        } else {
-          break;
-        }
-      }
-      blocks.push({
-        kind: 'list',
-        ordered: first.ordered,
-        start: first.number,
-        items: items.map((parts) => parseInline(parts.filter((p) => p !== '').join(join))),
-      });
-      continue;
-    }
-
-    const paragraph: string[] = [line];
-    i++;
-    while (i < lines.length && !blank(lines[i] as string) && !startsBlock(lines[i] as string)) paragraph.push(lines[i++] as string);
-    blocks.push({ kind: 'paragraph', content: parseInline(paragraph.map((l) => l.trim()).join(join)) });
-  }
-  return blocks;
+export function isLinkable(href: string): boolean {
+  return LINKABLE.test(href);
 }
 
-const isSpace = (ch: string | undefined): boolean => ch === undefined || /\s/.test(ch);
-const isWordChar = (ch: string | undefined): boolean => ch !== undefined && /[\p{L}\p{N}]/u.test(ch);
+export function parseMarkdown(source: string, options: MarkdownOptions = {}): Block[] {
+  const tokens = parser.parse(source, {});
+  const reader = new BlockReader(tokens, options.breaks !== false);
+  return reader.blocks(null);
+}
 
-/** Inline markup of one block's text: code spans first, then strong and emphasis, line breaks as breaks. */
-export function parseInline(source: string, depth = 0): Inline[] {
-  const out: Inline[] = [];
-  let text = '';
-  const flush = (): void => {
-    if (text !== '') out.push({ kind: 'text', text });
-    text = '';
-  };
-  // Delimiters found to have no closer from some point on have none further on either:
-  // remembering that keeps unmatched "*" runs from making the scan quadratic.
-  const exhausted = new Set<string>();
+/** markdown-it's block tokens are flat (open, content, close); this reads them back into a tree. */
+class BlockReader {
+  private i = 0;
 
-  /** Where the delimiter opened at `from` closes, or -1. */
-  const closer = (delimiter: string, from: number): number => {
-    if (exhausted.has(delimiter)) return -1;
-    const ch = delimiter[0] as string;
-    let j = source.indexOf(delimiter, from);
-    while (j !== -1) {
-      // For "*", a single closer must not be half of a "**" (that one closes strong text).
-      const runStart = j;
-      let runEnd = j;
-      while (source[runEnd] === ch) runEnd++;
-      const runLength = runEnd - runStart;
-      const fits = delimiter.length === 1 ? runLength === 1 || runLength === 3 : runLength >= 2;
-      // The closer sits against text on its left; "_" also needs no word right after it.
-      if (fits && !isSpace(source[j - 1]) && (ch !== '_' || !isWordChar(source[runEnd]))) {
-        // "***x***": strong closes at the end of the run, leaving "*x*" inside.
-        return delimiter.length === 2 ? runEnd - 2 : runStart;
-      }
-      j = source.indexOf(delimiter, runEnd);
+  constructor(
+    private readonly tokens: Token[],
+    private readonly breaks: boolean,
+  ) {}
+
+  /** Blocks up to the token that closes the enclosing one (`until`), which it steps past. */
+  blocks(until: string | null): Block[] {
+    const out: Block[] = [];
+    while (this.i < this.tokens.length) {
+      const token = this.tokens[this.i++] as Token;
+      if (token.type === until) return out;
+      const block = this.block(token);
+      if (block) out.push(block);
     }
-    exhausted.add(delimiter);
-    return -1;
-  };
-
-  let i = 0;
-  while (i < source.length) {
-    const ch = source[i] as string;
-
-    if (ch === '\\' && i + 1 < source.length && ESCAPABLE.test(source[i + 1] as string)) {
-      text += source[i + 1];
-      i += 2;
-      continue;
-    }
-
-    if (ch === '\n') {
-      flush();
-      out.push({ kind: 'break' });
-      i++;
-      continue;
-    }
-
-    if (ch === '`') {
-      let run = i;
-      while (source[run] === '`') run++;
-      const ticks = source.slice(i, run);
-      let end = source.indexOf(ticks, run);
-      // The closing run must be exactly as long as the opening one.
-      while (end !== -1 && (source[end + ticks.length] === '`' || source[end - 1] === '`')) {
-        let skip = end;
-        while (source[skip] === '`') skip++;
-        end = source.indexOf(ticks, skip);
-      }
-      if (end === -1) {
-        text += ticks;
-        i = run;
-        continue;
-      }
-      flush();
-      let code = source.slice(run, end).replace(/\n/g, ' ');
-      if (code.length > 2 && code.startsWith(' ') && code.endsWith(' ')) code = code.slice(1, -1);
-      out.push({ kind: 'code', text: code });
-      i = end + ticks.length;
-      continue;
-    }
-
-    if ((ch === '*' || ch === '_') && depth < MAX_DEPTH) {
-      let run = i;
-      while (source[run] === ch) run++;
-      const runLength = run - i;
-      // An opener sits against text on its right; "_" also needs no word right before it (snake_case).
-      const opens = !isSpace(source[run]) && (ch !== '_' || !isWordChar(source[i - 1]));
-      const sizes = !opens ? [] : runLength >= 2 ? [2, 1] : [1];
-      let matched = false;
-      for (const size of sizes) {
-        const start = i + size;
-        // Searched from past the opening run and at least one character in: no empty emphasis.
-        const end = closer(ch.repeat(size), Math.max(start + 1, run));
-        if (end === -1) continue;
-        flush();
-        const children = parseInline(source.slice(start, end), depth + 1);
-        out.push(size === 2 ? { kind: 'strong', children } : { kind: 'em', children });
-        i = end + size;
-        matched = true;
-        break;
-      }
-      if (!matched) {
-        text += source.slice(i, run);
-        i = run;
-      }
-      continue;
-    }
-
-    text += ch;
-    i++;
+    return out;
   }
-  flush();
-  return out;
+
+  private block(token: Token): Block | null {
+    switch (token.type) {
+      case 'paragraph_open': {
+        const content = this.inlineUntil('paragraph_close');
+        return token.hidden ? { kind: 'paragraph', content, tight: true } : { kind: 'paragraph', content };
+      }
+      case 'heading_open':
+        return { kind: 'heading', level: Number(token.tag.slice(1)) || 1, content: this.inlineUntil('heading_close') };
+      case 'fence':
+      case 'code_block':
+        // A closed fence's text ends with the newline before the fence; an unclosed one runs to the end.
+        return { kind: 'code', lang: token.info.trim().split(/\s+/)[0] ?? '', text: token.content.replace(/\n$/, '') };
+      case 'bullet_list_open':
+      case 'ordered_list_open':
+        return this.list(token);
+      case 'blockquote_open':
+        return { kind: 'quote', children: this.blocks('blockquote_close') };
+      case 'table_open':
+        return this.table();
+      case 'hr':
+        return { kind: 'rule' };
+      case 'inline':
+        return { kind: 'paragraph', content: this.inline(token) };
+      default:
+        // With HTML off markdown-it makes no html_block; anything else unknown shows as its text.
+        return token.content ? { kind: 'paragraph', content: [{ kind: 'text', text: token.content }] } : null;
+    }
+  }
+
+  private list(open: Token): Block {
+    const ordered = open.type === 'ordered_list_open';
+    const close = ordered ? 'ordered_list_close' : 'bullet_list_close';
+    const items: Block[][] = [];
+    while (this.i < this.tokens.length) {
+      const token = this.tokens[this.i++] as Token;
+      if (token.type === close) break;
+      if (token.type === 'list_item_open') items.push(this.blocks('list_item_close'));
+    }
+    const start = Number(open.attrGet('start') ?? 1);
+    return { kind: 'list', ordered, start: Number.isFinite(start) ? start : 1, items };
+  }
+
+  private table(): Block {
+    const align: Align[] = [];
+    const head: Inline[][] = [];
+    const rows: Inline[][][] = [];
+    let row: Inline[][] | null = null;
+    let inHead = false;
+    while (this.i < this.tokens.length) {
+      const token = this.tokens[this.i++] as Token;
+      if (token.type === 'table_close') break;
+      if (token.type === 'thead_open') inHead = true;
+      else if (token.type === 'thead_close') inHead = false;
+      else if (token.type === 'tr_open') row = inHead ? head : [];
+      else if (token.type === 'tr_close') {
+        if (row && !inHead) rows.push(row);
+        row = null;
+      } else if (token.type === 'th_open' || token.type === 'td_open') {
+        if (inHead) align.push(cellAlign(token));
+        row?.push(this.inlineUntil(token.type === 'th_open' ? 'th_close' : 'td_close'));
+      }
+    }
+    return { kind: 'table', align, head, rows };
+  }
+
+  /** The inline content up to a closing token (a paragraph's, a heading's, a cell's). */
+  private inlineUntil(close: string): Inline[] {
+    let content: Inline[] = [];
+    while (this.i < this.tokens.length) {
+      const token = this.tokens[this.i++] as Token;
+      if (token.type === close) break;
+      if (token.type === 'inline') content = content.concat(this.inline(token));
+    }
+    return content;
+  }
+
+  private inline(token: Token): Inline[] {
+    return new InlineReader(token.children ?? [], this.breaks).read(null);
+  }
+}
+
+/** An attribute markdown-it set on a token (an href, a cell's alignment), or ''. */
+function attr(token: Token, name: string): string {
+  const value = token.attrGet(name);
+  return value === null ? '' : String(value);
+}
+
+function cellAlign(token: Token): Align {
+  const match = /text-align:\s*(left|center|right)/.exec(attr(token, 'style'));
+  return (match?.[1] as Align | undefined) ?? null;
+}
+
+class InlineReader {
+  private i = 0;
+
+  constructor(
+    private readonly tokens: Token[],
+    private readonly breaks: boolean,
+  ) {}
+
+  /** Inline tokens up to `until` (the close of strong, em, a link), which it steps past. */
+  read(until: string | null): Inline[] {
+    const out: Inline[] = [];
+    const text = (t: string): void => {
+      if (t === '') return;
+      const last = out[out.length - 1];
+      if (last?.kind === 'text') last.text += t;
+      else out.push({ kind: 'text', text: t });
+    };
+    while (this.i < this.tokens.length) {
+      const token = this.tokens[this.i++] as Token;
+      if (token.type === until) return out;
+      switch (token.type) {
+        case 'softbreak':
+          if (this.breaks) out.push({ kind: 'break' });
+          else text(' ');
+          break;
+        case 'hardbreak':
+          out.push({ kind: 'break' });
+          break;
+        case 'code_inline':
+          out.push({ kind: 'code', text: token.content });
+          break;
+        case 'strong_open':
+          out.push({ kind: 'strong', children: this.read('strong_close') });
+          break;
+        case 'em_open':
+          out.push({ kind: 'em', children: this.read('em_close') });
+          break;
+        case 's_open':
+          out.push({ kind: 'strike', children: this.read('s_close') });
+          break;
+        case 'link_open': {
+          const href = attr(token, 'href');
+          const children = this.read('link_close');
+          if (isLinkable(href)) out.push({ kind: 'link', href, children });
+          else {
+            // Any other target (a relative path, ftp:, tel:, ...) is no link: its text, then the target as text.
+            for (const child of children) if (child.kind === 'text') text(child.text);
+            else out.push(child);
+            text(` (${href})`);
+          }
+          break;
+        }
+        case 'image':
+          out.push({ kind: 'image', alt: plainText(token.children ?? []), src: attr(token, 'src') });
+          break;
+        default:
+          // text, and anything unknown (html_inline cannot occur with HTML off): its text, as text.
+          text(token.content);
+      }
+    }
+    return out;
+  }
 }
 
 /** The plain text of inline tokens, as a screen reader or a search would see it. */
 export function inlineText(tokens: readonly Inline[]): string {
   return tokens
-    .map((t) => (t.kind === 'text' || t.kind === 'code' ? t.text : t.kind === 'break' ? '\n' : inlineText(t.children)))
+    .map((t) =>
+      t.kind === 'text' || t.kind === 'code' ? t.text : t.kind === 'break' ? '\n' : t.kind === 'image' ? t.alt : inlineText(t.children),
+    )
     .join('');
+}
+
+/** The text of markdown-it's inline tokens without their markup (an image's alt text). */
+function plainText(tokens: Token[]): string {
+  return tokens
+    .map((t) => (t.type === 'image' ? plainText(t.children ?? []) : t.type === 'softbreak' || t.type === 'hardbreak' ? ' ' : t.content))
+    .join('');
+}
+
+/**
+ * What a click on a link does: names the URL and asks first, then opens it in a new window with no
+ * opener and no referrer. The page's own confirm and open unless a test passes others.
+ */
+export function openLink(
+  href: string,
+  ask: (message: string) => boolean = (m) => window.confirm(m),
+  open: (url: string, target: string, features: string) => unknown = (u, t, f) => window.open(u, t, f),
+): boolean {
+  if (!isLinkable(href)) return false;
+  if (!ask(`Open this link in a new window?\n\n${href}`)) return false;
+  open(href, '_blank', 'noopener,noreferrer');
+  return true;
 }
