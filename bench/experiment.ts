@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset, type Provenance } from '../src/main/workflows/experiment';
 import { HH_PRESETS, formatHhTable, runHhExperiment, type HhPreset } from '../src/main/workflows/experimentHh';
-import { requestedBackend, type ForcedBackend } from '../src/main/lm/tensorBackend';
+import { requestedTensorBackend, type ForcedTensorBackend } from '../src/main/lm/tensorBackend';
 import { Algo } from '../src/shared/contract';
 
 const usage = `usage: npx tsx bench/experiment.ts [--quick] [--task demo|hh] [--out FILE | --no-out] [--project DIR] [--keep] [--job-entry FILE] [--data HH.jsonl.gz]
@@ -93,9 +93,9 @@ function one(flag: string, text: string | undefined): number | undefined {
 const jobEntry = values['job-entry'] ? resolve(values['job-entry']) : fileURLToPath(new URL('../out/main/job.js', import.meta.url));
 if (!existsSync(jobEntry)) fail(`${jobEntry} is missing: run \`npm run build\` first (this script runs the built job entry)`, 1);
 
-let forcedBackend: ForcedBackend | null = null;
+let forcedTensorBackend: ForcedTensorBackend | null = null;
 try {
-  forcedBackend = requestedBackend(values.backend, process.env);
+  forcedTensorBackend = requestedTensorBackend(values.backend, process.env);
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error));
 }
@@ -192,7 +192,7 @@ try {
       ...preset,
       projectDir,
       jobEntry,
-      forcedBackend,
+      forcedTensorBackend,
       ...(values.tag === undefined ? {} : { tag: values.tag }),
       resume: values.resume,
       onLog: (line) => console.log(line),
@@ -221,7 +221,7 @@ try {
     const dataFile = resolve(values.data ?? join(here, '..', '..', 'shared', 'data', 'hh-rlhf-harmless-base-test.jsonl.gz'));
     if (!existsSync(dataFile)) fail(`${dataFile} is missing: give the HH-RLHF file with --data FILE`, 1);
     console.log(`A-LoL on HH-RLHF pairs (small scale): algorithms ${preset.algos.join(', ')}; seeds ${preset.seeds.join(', ')}; commit ${where.commit}; load average ${where.loadAverageAtStart}`);
-    const results = await runHhExperiment({ ...preset, dataFile, projectDir, jobEntry, forcedBackend, onLog: (line) => console.log(line) });
+    const results = await runHhExperiment({ ...preset, dataFile, projectDir, jobEntry, forcedTensorBackend, onLog: (line) => console.log(line) });
     console.log(`\n${formatHhTable(results)}\n`);
     if (outFile) {
       mkdirSync(dirname(outFile), { recursive: true });

@@ -3,7 +3,7 @@
  *
  * - Training tokens/s (B x T per AdamW step, dropout 0.1, clip 1.0) for the 3.3M-parameter config
  *   (vocab 512, ctx 128, 4 layers, d 256, 4 heads, batch 16) and the demo config (2 layers, d 128):
- *   one thread on the backend initBackend() picks, the cpu
+ *   one thread on the backend initTensorBackend() picks, the cpu
  *   backend for scale, and PyTorch CPU (bench/torch_gpt.py, same model and step, at 1 and at 2
  *   intra-op threads; the faster is compared) when torch imports. On wasm, each figure twice: with
  *   the stock wasm matrix product and with the native BLAS one (nativeBlas.ts) when it is there
@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../src/main/lm/tensorBackend';
 import { padRight, type Example } from '../src/main/lm/batch';
 import { parameterCount, type GptConfig } from '../src/main/lm/config';
 import { generate } from '../src/main/lm/generate';
@@ -305,7 +305,7 @@ function sample(model: Gpt, B: number, newTokens: number, useCache: boolean): { 
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const report = await initBackend();
+  const report = await initTensorBackend();
   console.log(`# Language-model benchmark`);
   console.log(`backend: ${report.chosen} (${report.reason}); ${availableParallelism()} cores; Node ${process.versions.node}; ${STEPS} timed steps per figure (median)`);
   const python = findPython();

@@ -129,7 +129,7 @@ function writeData(): { triples: string; pairs: string; megabytes: number } {
 const backend = openBackend(project);
 try {
   const data = writeData();
-  console.log(`A-LoL Studio scale benchmark (${process.version}, ${process.platform} ${process.arch}); tensor backend: ${(await call(backend, 'app.info', {})).backend.reason}`);
+  console.log(`A-LoL Studio scale benchmark (${process.version}, ${process.platform} ${process.arch}); tensor backend: ${(await call(backend, 'app.info', {})).tensorBackend.reason}`);
   console.log(`${PROMPTS.toLocaleString('en-US')} prompts: ${(2 * PROMPTS).toLocaleString('en-US')} responses as triples, ${PROMPTS.toLocaleString('en-US')} HH pairs (${data.megabytes.toFixed(0)} MB of JSONL)\n`);
 
   const importJob = (path: string, name: string) => async () => succeeded(await jobEnd(backend, (await call(backend, 'imports.start', { source: { kind: 'path', path }, name })).jobId), `import ${name}`);

@@ -126,19 +126,19 @@ const pageRequest = z
   })
   .strict();
 
-export const backendNames = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export const BackendName = z.enum(backendNames);
-export type BackendName = z.infer<typeof BackendName>;
+export const tensorBackendNames = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const TensorBackendName = z.enum(tensorBackendNames);
+export type TensorBackendName = z.infer<typeof TensorBackendName>;
 
 /** Which tensor backend runs, and why: every candidate tried, best first, with its outcome. */
-export const BackendReport = z.object({
-  chosen: BackendName,
+export const TensorBackendReport = z.object({
+  chosen: TensorBackendName,
   tfBackend: z.string(),
   reason: z.string(),
   forcedBy: z.string().nullable(),
-  candidates: z.array(z.object({ name: BackendName, available: z.boolean(), detail: z.string() })),
+  candidates: z.array(z.object({ name: TensorBackendName, available: z.boolean(), detail: z.string() })),
 });
-export type BackendReport = z.infer<typeof BackendReport>;
+export type TensorBackendReport = z.infer<typeof TensorBackendReport>;
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -146,7 +146,7 @@ export const AppInfo = z.object({
   schemaVersion: z.number().int(),
   /** What is showing the studio: the Electron window, a browser, or the alol command. */
   shell: z.enum(['electron', 'browser', 'cli']),
-  backend: BackendReport,
+  tensorBackend: TensorBackendReport,
   /**
    * How the HTTP server is bound, when the studio is served over HTTP (null in the Electron window
    * and the CLI): `urls` are the addresses others on the network open (empty on loopback).

@@ -145,9 +145,9 @@ describe('the backend behind every adapter', () => {
     const backend = open();
     const info = await call(backend, 'app.info', {});
     expect(info.projectDir).toBe(backend.paths.dir);
-    expect(info.backend.candidates.length).toBeGreaterThan(0);
-    expect(info.backend.candidates.find((c) => c.name === info.backend.chosen)?.available).toBe(true);
-    expect(info.backend.reason.length).toBeGreaterThan(0);
+    expect(info.tensorBackend.candidates.length).toBeGreaterThan(0);
+    expect(info.tensorBackend.candidates.find((c) => c.name === info.tensorBackend.chosen)?.available).toBe(true);
+    expect(info.tensorBackend.reason.length).toBeGreaterThan(0);
   });
 
   it('has a handler for every method in the contract', async () => {

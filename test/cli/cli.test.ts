@@ -76,27 +76,27 @@ describe('alol CLI', () => {
     const report = alol(['doctor', '--project', project, '--json']).json() as {
       node: string;
       projectDir: string;
-      backend: { chosen: string; reason: string; candidates: { name: string; available: boolean; detail: string }[] };
+      tensorBackend: { chosen: string; reason: string; candidates: { name: string; available: boolean; detail: string }[] };
       electron: { usable: boolean; reason: string };
     };
     expect(report.node).toBe(process.version);
     expect(report.projectDir).toBe(project);
     // Tried best first, stopping at the first that starts.
-    const names = report.backend.candidates.map((c) => c.name);
+    const names = report.tensorBackend.candidates.map((c) => c.name);
     expect(names).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length));
-    expect(report.backend.candidates.at(-1)).toMatchObject({ name: report.backend.chosen, available: true });
-    expect(report.backend.reason).not.toBe('');
+    expect(report.tensorBackend.candidates.at(-1)).toMatchObject({ name: report.tensorBackend.chosen, available: true });
+    expect(report.tensorBackend.reason).not.toBe('');
     expect(report.electron.reason).not.toBe('');
     const human = alol(['doctor', '--project', project]);
-    expect(human.stdout).toMatch(new RegExp(`Tensor backend:\\s+${report.backend.chosen} \\(`));
+    expect(human.stdout).toMatch(new RegExp(`Tensor backend:\\s+${report.tensorBackend.chosen} \\(`));
   });
 
   it('honours a forced backend, and refuses an unknown one', () => {
     const project = tempDir();
-    const forced = alol(['doctor', '--project', project, '--backend', 'cpu', '--json']).json() as { backend: { chosen: string; reason: string } };
-    expect(forced.backend).toMatchObject({ chosen: 'cpu', reason: 'forced by --backend' });
-    const env = alol(['doctor', '--project', project, '--json'], { ALOL_BACKEND: 'cpu' }).json() as { backend: { reason: string } };
-    expect(env.backend.reason).toBe('forced by ALOL_BACKEND');
+    const forced = alol(['doctor', '--project', project, '--backend', 'cpu', '--json']).json() as { tensorBackend: { chosen: string; reason: string } };
+    expect(forced.tensorBackend).toMatchObject({ chosen: 'cpu', reason: 'forced by --backend' });
+    const env = alol(['doctor', '--project', project, '--json'], { ALOL_BACKEND: 'cpu' }).json() as { tensorBackend: { reason: string } };
+    expect(env.tensorBackend.reason).toBe('forced by ALOL_BACKEND');
     const bad = alol(['doctor', '--project', project, '--backend', 'tpu']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/unknown backend "tpu"/);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendNames, Generation, methods, type Job } from '../../src/shared/contract';
+import { tensorBackendNames, Generation, methods, type Job } from '../../src/shared/contract';
 import { cli, startStudio, type Studio } from './studio';
 
 const TRIPLES = 300;
@@ -104,9 +104,9 @@ describe('Models screen', () => {
 
     const info = await api('app.info', {});
     const chosen = (await page.getByTestId('models-backend-chosen').innerText()).trim();
-    expect(backendNames).toContain(chosen);
-    expect(chosen).toBe(info.backend.chosen);
-    expect(await page.getByTestId('models-backend-reason').innerText()).toContain(info.backend.reason);
+    expect(tensorBackendNames).toContain(chosen);
+    expect(chosen).toBe(info.tensorBackend.chosen);
+    expect(await page.getByTestId('models-backend-reason').innerText()).toContain(info.tensorBackend.reason);
   });
 
   it('offers the contract defaults and refuses a shape the contract refuses', async () => {

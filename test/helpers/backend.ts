@@ -6,7 +6,7 @@ import { builtFile } from './built';
 
 /** A real backend on a real project folder, with jobs in real job processes (the built job entry). */
 export function openBackend(projectDir: string): Backend {
-  return createBackend({ projectDir, shell: 'browser', forcedBackend: null, jobEntry: builtFile('main/job.js') });
+  return createBackend({ projectDir, shell: 'browser', forcedTensorBackend: null, jobEntry: builtFile('main/job.js') });
 }
 
 export { call, jobEnd } from '../../src/main/app/calls';

@@ -10,21 +10,13 @@ import { useSuiteTempDir } from '../helpers/tempDir';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/app/backend';
-import { promptStates } from '../../src/main/alol/valueHead';
+import { promptStates } from '../../src/main/lm/pooledHead';
 import { Rng } from '../../src/main/core/rng';
 import type { Gpt } from '../../src/main/lm/model';
 import { toShown } from '../../src/main/rating/ratingService';
 import { loadReward } from '../../src/main/rewards/index';
-import {
-  bradleyTerryLoss,
-  campaignPairs,
-  fitRewardModel,
-  pairMetrics,
-  readRewardModelInfo,
-  rewardModelDir,
-  RewardModel,
-  type RewardPair,
-} from '../../src/main/rewards/rewardModel';
+import { bradleyTerryLoss, campaignPairs, fitRewardModel, pairMetrics, type RewardPair } from '../../src/main/rating/rewardModelTraining';
+import { readRewardModelInfo, rewardModelDir, RewardModel } from '../../src/main/rewards/rewardModel';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject, finished } from '../helpers/campaign';
 import { tinyReference, useWasm } from '../alol/value/helpers';

@@ -9,11 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
-import type { JobContext } from '../app/jobKinds';
+import type { JobContext } from '../jobs/jobContext';
 import type { Gpt } from '../lm/model';
 import type { Tokenizer } from '../lm/tokenizer/index';
 import { loadReward } from '../rewards/index';
-import { ValueHead, VALUE_HEAD_FORMAT_VERSION, fitValueHead } from './valueHead';
+import { PooledHead, VALUE_HEAD_FORMAT_VERSION } from '../lm/pooledHead';
+import { fitValueHead } from './valueHead';
 import { dataRewardTargets, decodeTargets, type ValueTargets } from './valueTargets';
 import { advantageCacheKey, computeAdvantagesResumably, loadAdvantages, weightsSha256 } from './advantages';
 import { maxOf } from '../../shared/extent';
@@ -70,11 +71,11 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
     .update(JSON.stringify([o.datasetVersionId, o.referenceSha, o.rewardSpec, cfg.valueDecodes, cfg.valueEpochs, cfg.maxNewTokens, cfg.seed, maxValue, VALUE_HEAD_FORMAT_VERSION]))
     .digest('hex');
   const headPath = join(o.dir, `value-head-${headKey.slice(0, 16)}.safetensors`);
-  let head: ValueHead;
+  let head: PooledHead;
   const fitPath = headPath.replace(/\.safetensors$/, '.fit.json');
   let fit: ValueFit;
   if (existsSync(headPath) && existsSync(fitPath)) {
-    head = ValueHead.load(headPath);
+    head = PooledHead.load(headPath);
     fit = { ...(JSON.parse(readFileSync(fitPath, 'utf8')) as ValueFit), cached: true };
   }
   else {

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../lm/model';
 import { readSafetensors, writeSafetensors } from '../lm/safetensors';
-import { distinctSequences, predictValues, type ValueHead } from './valueHead';
+import { distinctSequences } from './valueHead';
+import { predictValues, type PooledHead } from '../lm/pooledHead';
 
 /** Bump when the way advantages are computed changes: every cache made before is then stale. */
 export const ADVANTAGE_CODE_VERSION = 'advantages/1';
@@ -53,7 +54,7 @@ export interface Advantages {
  * V(x) of every item's prompt (each distinct prompt once, batchSize prompts per reference forward)
  * and A = R - V. Nothing is differentiated and no tensor outlives the call.
  */
-export function computeAdvantages(options: { reference: Gpt; head: ValueHead; items: readonly AdvantageItem[]; batchSize?: number }): Advantages {
+export function computeAdvantages(options: { reference: Gpt; head: PooledHead; items: readonly AdvantageItem[]; batchSize?: number }): Advantages {
   const { reference, head, items } = options;
   const { unique: prompts, indexOf: promptOf } = distinctPrompts(items);
   return fromPromptValues(items, promptOf, predictValues(reference, head, prompts, options.batchSize ?? 16));
@@ -68,7 +69,7 @@ export function computeAdvantages(options: { reference: Gpt; head: ValueHead; it
  */
 export async function computeAdvantagesResumably(options: {
   reference: Gpt;
-  head: ValueHead;
+  head: PooledHead;
   items: readonly AdvantageItem[];
   dir: string;
   key: string;

@@ -9,15 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
-import type { JobContext } from '../app/jobKinds';
+import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
 import { loadModel, modelFolder, storeModel } from '../models/modelOps';
 import { readTrainingState, writeHfModel, writeTrainingState } from '../lm/checkpoint';
 import type { NamedTensors } from '../lm/config';
 import type { Gpt } from '../lm/model';
-import type { Tokenizer } from '../lm/tokenizer/index';
-import { padRight, type Example as TokenExample } from '../lm/batch';
+import { encodeExample, padRight, type Example as TokenExample } from '../lm/batch';
 import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
 import { AdamW } from '../lm/optim';
@@ -49,21 +48,9 @@ interface PairItem {
   rejected: number;
 }
 
-/** Prompt and response ids that fit the context: the response keeps its start, the prompt its end. */
-function fitToContext(prompt: number[], response: number[], context: number): TokenExample {
-  const responseRoom = Math.min(response.length, Math.max(1, context - Math.min(prompt.length, Math.floor(context / 2))));
-  const kept = response.slice(0, responseRoom);
-  const promptRoom = context - kept.length;
-  return { prompt: promptRoom > 0 ? prompt.slice(-promptRoom) : [], response: kept };
-}
-
 /** Real tokens of a sequence, not the padding its batch adds. */
 const tokenCount = (e: TokenExample): number => e.prompt.length + e.response.length;
 
-/** prompt + response + EOS as token ids fitted to the context (fitToContext). */
-export function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): TokenExample {
-  return fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos], context);
-}
 
 /** Per-token log-probs with the response mask shifted to line up with them: lp[b, t] scores token t+1. */
 function responseLogps(model: Gpt, examples: TokenExample[], padId: number, dropoutSeed: number | null): { lp: tf.Tensor2D; mask: tf.Tensor2D } {

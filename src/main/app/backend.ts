@@ -15,7 +15,7 @@ import { JobService } from '../jobs/jobService';
 import { EventBus } from '../core/eventBus';
 import { createDispatch, type Dispatch } from './dispatch';
 import { AppError, type AppInfo, type Handlers, type RunConfig } from '../../shared/contract';
-import { initBackend, type ForcedBackend } from '../lm/tensorBackend';
+import { initTensorBackend, type ForcedTensorBackend } from '../lm/tensorBackend';
 import { ModelStore } from '../models/modelStore';
 import { RunStore } from '../alol/runStore';
 import { checkRunData } from '../alol/runData';
@@ -36,7 +36,7 @@ export interface BackendOptions {
   projectDir: string;
   shell: AppInfo['shell'];
   /** A tensor backend the user forced (--backend, ALOL_BACKEND); jobs get the same. */
-  forcedBackend: ForcedBackend | null;
+  forcedTensorBackend: ForcedTensorBackend | null;
   /** The built job entry; defaults to job.js beside the running bundle. */
   jobEntry?: string;
   /** How the HTTP server serving this backend is bound (app.info's `server`); none outside HTTP. */
@@ -70,7 +70,7 @@ export function createBackend(options: BackendOptions): Backend {
     bus,
     projectDir: paths.dir,
     entry: options.jobEntry ?? defaultJobEntry(),
-    env: options.forcedBackend ? { ALOL_BACKEND: options.forcedBackend.name } : {},
+    env: options.forcedTensorBackend ? { ALOL_BACKEND: options.forcedTensorBackend.name } : {},
   });
   const models = new ModelStore(db);
   const runs = new RunStore(db);
@@ -122,7 +122,7 @@ export function createBackend(options: BackendOptions): Backend {
       projectDir: paths.dir,
       schemaVersion: schemaVersion(db),
       shell: options.shell,
-      backend: await initBackend(options.forcedBackend),
+      tensorBackend: await initTensorBackend(options.forcedTensorBackend),
       server: options.server?.() ?? null,
     }),
     'datasets.list': () => datasets.list(),
@@ -192,7 +192,7 @@ export function createBackend(options: BackendOptions): Backend {
     },
     'samples.list': ({ model, source, offset, limit }) => samples.page({ model, source }, offset, limit),
     'rewards.score': async ({ reward, dataset, version, items }) => {
-      const fn = await loadReward(reward, { projectDir: paths.dir, initTensors: () => initBackend(options.forcedBackend) });
+      const fn = await loadReward(reward, { projectDir: paths.dir, initTensors: () => initTensorBackend(options.forcedTensorBackend) });
       // A dataset's responses: its examples', then each pair's chosen and rejected (a preference file is pairs only).
       const rows = items ?? [
         ...[...datasets.eachExample(dataset as string, version)].map((e) => ({ prompt: e.prompt, response: e.response })),

@@ -4,17 +4,15 @@
  * process boundary.
  */
 import { z } from 'zod';
-import type { Db } from '../db/openDb';
-import type { ProjectPaths } from '../core/project';
+import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { importFile } from '../data/importService';
-import { initBackend, requestedBackend } from '../lm/tensorBackend';
+import { initTensorBackend, requestedTensorBackend } from '../lm/tensorBackend';
 import { createModel, generateText, importModel, scoreLogprobs } from '../models/modelOps';
 import { trainRun } from '../alol/trainRun';
 import { sampleJob } from '../samples/sampleJob';
 import { campaignJob } from '../rating/campaignJob';
-import { rewardModelJob } from '../rewards/rewardModel';
-import type { StudioEvent } from '../core/eventBus';
+import { rewardModelJob } from '../rating/rewardModelTraining';
 import {
   datasetName,
   FieldMapping,
@@ -22,7 +20,6 @@ import {
   methods,
   ModelSummary,
   type JobKind,
-  type JobProgress,
 } from '../../shared/contract';
 
 export const ImportJobParams = z
@@ -30,19 +27,10 @@ export const ImportJobParams = z
   .strict();
 export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
-export interface JobContext {
-  jobId: number;
-  db: Db;
-  paths: ProjectPaths;
-  progress: (update: Pick<JobProgress, 'phase' | 'done' | 'total'> & { message?: string }) => void;
-  /** Sends a contract event to the studio (run metrics as they come). */
-  emit: (event: StudioEvent) => void;
-  signal: AbortSignal;
-}
 
 /** The tensor backend for jobs that need one: the same choice, and the same override, as the studio's. */
-async function tensorBackend(): Promise<string> {
-  return (await initBackend(requestedBackend(undefined, process.env))).chosen;
+async function startTensorBackend(): Promise<string> {
+  return (await initTensorBackend(requestedTensorBackend(undefined, process.env))).chosen;
 }
 
 export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): Promise<Record<string, unknown>> {
@@ -58,33 +46,33 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     case 'model.import':
       return ModelSummary.parse(await importModel(ctx, methods['models.import'].input.parse(params)));
     case 'model.create': {
-      await tensorBackend();
+      await startTensorBackend();
       return ModelSummary.parse(await createModel(ctx, methods['models.create'].input.parse(params)));
     }
     case 'generate': {
-      const backend = await tensorBackend();
-      return { ...(await generateText(ctx, methods['models.generate'].input.parse(params))), backend };
+      const tensorBackend = await startTensorBackend();
+      return { ...(await generateText(ctx, methods['models.generate'].input.parse(params))), tensorBackend };
     }
     case 'train': {
-      await tensorBackend();
+      await startTensorBackend();
       return trainRun(ctx, z.object({ runId: z.number().int().positive() }).parse(params).runId);
     }
     case 'sample': {
-      await tensorBackend();
+      await startTensorBackend();
       return sampleJob(ctx, methods['samples.create'].input.parse(params));
     }
     case 'campaign': {
-      await tensorBackend();
+      await startTensorBackend();
       return campaignJob(ctx, z.object({ campaignId: z.number().int().positive() }).parse(params).campaignId);
     }
     case 'reward-model': {
-      const backend = await tensorBackend();
-      return { ...(await rewardModelJob(ctx, params)), backend };
+      const tensorBackend = await startTensorBackend();
+      return { ...(await rewardModelJob(ctx, params)), tensorBackend };
     }
     case 'logprobs': {
-      const backend = await tensorBackend();
+      const tensorBackend = await startTensorBackend();
       const p = methods['models.logprobs'].input.parse(params);
-      return { ...(await scoreLogprobs(ctx, p)), backend };
+      return { ...(await scoreLogprobs(ctx, p)), tensorBackend };
     }
   }
 }

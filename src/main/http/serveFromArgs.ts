@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { serveStudio } from './serveStudio';
 import { resolveProjectDir } from '../core/project';
-import { requestedBackend } from '../lm/tensorBackend';
+import { requestedTensorBackend } from '../lm/tensorBackend';
 
 export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo] [--campaign C]';
 
@@ -30,7 +30,7 @@ export async function serveFromArgs(argv: string[]): Promise<void> {
     port,
     open: !values['no-open'],
     json: values.json,
-    forcedBackend: requestedBackend(values.backend, process.env),
+    forcedTensorBackend: requestedTensorBackend(values.backend, process.env),
     seedDemo: values['seed-demo'],
     ...(values.campaign !== undefined ? { campaign: values.campaign } : {}),
   });

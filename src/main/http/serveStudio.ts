@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '../app/backend';
-import { initBackend } from '../lm/tensorBackend';
+import { initTensorBackend } from '../lm/tensorBackend';
 import { isLoopback, networkUrls, startHttpServer, type RunningServer } from './httpServer';
 import { DEMO, seedDemoProject } from '../workflows/demoProject';
-import type { BackendName } from '../../shared/contract';
+import type { TensorBackendName } from '../../shared/contract';
 
 export interface ServeOptions {
   projectDir: string;
@@ -16,7 +16,7 @@ export interface ServeOptions {
   port: number | null;
   open: boolean;
   json: boolean;
-  forcedBackend: { name: BackendName; by: string } | null;
+  forcedTensorBackend: { name: TensorBackendName; by: string } | null;
   /** Give a new, empty project the demo dataset and model (npm start does). */
   seedDemo?: boolean;
   /** Serve a rating campaign: check it is ready and say how annotators join. */
@@ -47,13 +47,13 @@ function openBrowser(url: string): boolean {
 export async function serveStudio(options: ServeOptions): Promise<void> {
   const dir = rendererDir();
   if (!existsSync(`${dir}/index.html`)) throw new Error(`${dir}/index.html is missing: run npm run build first`);
-  const backendReport = initBackend(options.forcedBackend);
+  const backendReport = initTensorBackend(options.forcedTensorBackend);
   // Started now so app.info answers quickly; a failure is reported there, not as a crash.
   backendReport.catch(() => undefined);
   let running: RunningServer | null = null;
   const serverInfo = () =>
     running && { host: options.host, port: running.port, network: !isLoopback(options.host), urls: networkUrls(options.host, running.port) };
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedBackend: options.forcedBackend, server: serverInfo });
+  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedTensorBackend: options.forcedTensorBackend, server: serverInfo });
   const campaign = options.campaign === undefined ? null : backend.campaigns.ready(options.campaign);
   const token = randomBytes(24).toString('base64url');
   // Listened for from here on, so a signal during start-up also ends in a clean shutdown.

@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { maxOf } from '../../shared/extent';
+import type { Tokenizer } from './tokenizer/index';
 
 /** One scored or trained sequence; the response includes the EOS the caller appended. */
 export interface Example {
@@ -120,4 +121,17 @@ export function batchTensors(batch: PaddedBatch): { ids: tf.Tensor2D; attentionM
     attentionMask: tf.tensor2d(batch.attentionMask, shape, 'float32'),
     responseMask: tf.tensor2d(batch.responseMask, shape, 'float32'),
   };
+}
+
+/** Prompt and response ids that fit the context: the response keeps its start, the prompt its end. */
+function fitToContext(prompt: number[], response: number[], context: number): Example {
+  const responseRoom = Math.min(response.length, Math.max(1, context - Math.min(prompt.length, Math.floor(context / 2))));
+  const kept = response.slice(0, responseRoom);
+  const promptRoom = context - kept.length;
+  return { prompt: promptRoom > 0 ? prompt.slice(-promptRoom) : [], response: kept };
+}
+
+/** prompt + response + EOS as token ids fitted to the context (fitToContext). */
+export function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): Example {
+  return fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos], context);
 }

@@ -9,28 +9,28 @@
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { backendNames, type BackendName, type BackendReport } from '../../shared/contract';
+import { tensorBackendNames, type TensorBackendName, type TensorBackendReport } from '../../shared/contract';
 import { installNativeBlas, nativeBlasStatus } from './nativeBlas';
 
 const requireOptional = createRequire(import.meta.url);
 
-type Candidate = BackendReport['candidates'][number];
+type Candidate = TensorBackendReport['candidates'][number];
 
-export function isBackendName(value: string): value is BackendName {
-  return (backendNames as readonly string[]).includes(value);
+export function isTensorBackendName(value: string): value is TensorBackendName {
+  return (tensorBackendNames as readonly string[]).includes(value);
 }
 
-export interface ForcedBackend {
-  name: BackendName;
+export interface ForcedTensorBackend {
+  name: TensorBackendName;
   /** Who forced it, for the report: "--backend" or "ALOL_BACKEND". */
   by: string;
 }
 
 /** The backend a user asked for: --backend wins over ALOL_BACKEND. */
-export function requestedBackend(flag: string | undefined, env: NodeJS.ProcessEnv): ForcedBackend | null {
+export function requestedTensorBackend(flag: string | undefined, env: NodeJS.ProcessEnv): ForcedTensorBackend | null {
   const [value, by] = flag ? [flag, '--backend'] : env.ALOL_BACKEND ? [env.ALOL_BACKEND, 'ALOL_BACKEND'] : [undefined, ''];
   if (value === undefined) return null;
-  if (!isBackendName(value)) throw new Error(`${by}: unknown backend "${value}"; use one of ${backendNames.join(', ')}`);
+  if (!isTensorBackendName(value)) throw new Error(`${by}: unknown backend "${value}"; use one of ${tensorBackendNames.join(', ')}`);
   return { name: value, by };
 }
 
@@ -64,7 +64,7 @@ async function tryWasm(tf: Tf): Promise<string> {
   return installNativeBlas().summary;
 }
 
-async function attempt(tf: Tf, name: BackendName): Promise<Candidate> {
+async function attempt(tf: Tf, name: TensorBackendName): Promise<Candidate> {
   try {
     switch (name) {
       case 'tensorflow-gpu': {
@@ -94,22 +94,22 @@ async function attempt(tf: Tf, name: BackendName): Promise<Candidate> {
   }
 }
 
-let chosen: Promise<BackendReport> | null = null;
+let chosen: Promise<TensorBackendReport> | null = null;
 
 /**
  * Starts the best available backend (or the one forced) once per process and says why. A forced
  * backend that cannot start is an error, not a silent fallback.
  */
-export function initBackend(forced: ForcedBackend | null = null): Promise<BackendReport> {
+export function initTensorBackend(forced: ForcedTensorBackend | null = null): Promise<TensorBackendReport> {
   chosen ??= pick(forced);
   return chosen;
 }
 
-async function pick(forced: ForcedBackend | null): Promise<BackendReport> {
+async function pick(forced: ForcedTensorBackend | null): Promise<TensorBackendReport> {
   // Loaded here, not at the top: TensorFlow.js takes most of a second, and most commands never need it.
   const tf = await import('@tensorflow/tfjs');
   const candidates: Candidate[] = [];
-  const order = forced ? [forced.name] : backendNames;
+  const order = forced ? [forced.name] : tensorBackendNames;
   for (const name of order) {
     const candidate = await attempt(tf, name);
     candidates.push(candidate);

@@ -20,7 +20,7 @@
 import { AppError, isModelSystem, isDataSystem, isSampleSet, type Pair } from '../../shared/contract';
 import type { Verdict } from '../../shared/rating';
 import type { Db } from '../db/openDb';
-import type { JobContext } from '../app/jobKinds';
+import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { Rng } from '../core/rng';
 import { datasetPrompts, sampleJob } from '../samples/sampleJob';

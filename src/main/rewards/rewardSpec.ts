@@ -11,6 +11,7 @@ import { AppError } from '../../shared/contract';
 import { BUILTIN_REWARDS, builtinReward, isBuiltinReward } from './builtins';
 import { combineRewards } from './combine';
 import { loadModuleReward } from './moduleReward';
+import { loadRewardModelReward } from './rewardModel';
 import type { RewardFunction } from './rewardFunction';
 
 export interface RewardTerm {
@@ -72,8 +73,6 @@ async function resolveName(name: string, options: LoadRewardOptions): Promise<Re
   }
   if (name.startsWith('rm:')) {
     if (options.projectDir === undefined) throw new AppError('reward_spec', `${name}: reward models load only within a project`);
-    // Imported on use: rewardModel.ts imports the training code, which imports this file.
-    const { loadRewardModelReward } = await import('./rewardModel');
     return loadRewardModelReward(options.projectDir, name.slice('rm:'.length).trim(), options.initTensors ? { initTensors: options.initTensors } : {});
   }
   if (name === 'label') {

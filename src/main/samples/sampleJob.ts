@@ -3,7 +3,7 @@
  * prompt, decoded in batches, optionally scored, all written to SQLite in one transaction.
  */
 import { AppError, type SampleRequest } from '../../shared/contract';
-import type { JobContext } from '../app/jobKinds';
+import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
 import { loadModel } from '../models/modelOps';

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createBackend } from '../app/backend';
 import { seedDemoProject } from '../workflows/demoProject';
-import { requestedBackend } from '../lm/tensorBackend';
+import { requestedTensorBackend } from '../lm/tensorBackend';
 import { resolveProjectDir } from '../core/project';
 import type { FromBackend, ToBackend } from './backendMessages';
 
@@ -24,7 +24,7 @@ const { values } = parseArgs({
 const backend = createBackend({
   projectDir: resolveProjectDir(typeof values.project === 'string' ? values.project : undefined, process.env, process.env.ALOL_APP_DATA),
   shell: 'electron',
-  forcedBackend: requestedBackend(typeof values.backend === 'string' ? values.backend : undefined, process.env),
+  forcedTensorBackend: requestedTensorBackend(typeof values.backend === 'string' ? values.backend : undefined, process.env),
 });
 backend.bus.subscribe(({ name, payload }) => send({ type: 'event', name, payload }));
 process.on('message', (message: ToBackend) => {

@@ -27,8 +27,8 @@
  */
 import { createBackend } from '../app/backend';
 import { call } from '../app/calls';
-import type { ForcedBackend } from '../lm/tensorBackend';
-import { AppError, RunConfig, type Algo, type BackendReport, type Input } from '../../shared/contract';
+import type { ForcedTensorBackend } from '../lm/tensorBackend';
+import { AppError, RunConfig, type Algo, type TensorBackendReport, type Input } from '../../shared/contract';
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';
 import { experimentJobs, finishedDecodes, PrioritySlots } from './experimentJobs';
@@ -100,7 +100,7 @@ export interface ExperimentOptions extends ExperimentPreset {
   projectDir: string;
   /** The built job entry (out/main/job.js): jobs run in their own processes. */
   jobEntry: string;
-  forcedBackend?: ForcedBackend | null;
+  forcedTensorBackend?: ForcedTensorBackend | null;
   /** A prefix for the names of the datasets and models, so one project can hold several experiments. */
   tag?: string;
   /**
@@ -244,7 +244,7 @@ export interface Provenance {
 export interface ExperimentResults {
   format: 'alol-experiment/1';
   task: 'demo';
-  backend: BackendReport;
+  backend: TensorBackendReport;
   settings: Omit<ExperimentPreset, 'reductions'>;
   reductions: string[];
   selection: SelectionResult;
@@ -293,11 +293,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const tag = options.tag ?? `x${started.toString(36)}`;
   const log = (line: string) => options.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${line}`);
 
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedBackend: options.forcedBackend ?? null, jobEntry: options.jobEntry });
+  const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedTensorBackend: options.forcedTensorBackend ?? null, jobEntry: options.jobEntry });
   const slots = new PrioritySlots(options.parallel);
   try {
     const info = await call(backend, 'app.info', {});
-    log(`project ${info.projectDir}; tag ${tag} (to resume: --project ${info.projectDir} --tag ${tag} --resume); tensor backend ${info.backend.chosen} (${info.backend.reason}); ${options.parallel} job(s) at once`);
+    log(`project ${info.projectDir}; tag ${tag} (to resume: --project ${info.projectDir} --tag ${tag} --resume); tensor backend ${info.tensorBackend.chosen} (${info.tensorBackend.reason}); ${options.parallel} job(s) at once`);
 
     // What an interrupted run in this project left finished: its models and their runs.
     const finishedModels = new Set(options.resume ? (await call(backend, 'models.list', {})).map((m) => m.name) : []);
@@ -523,7 +523,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     return {
       format: 'alol-experiment/1',
       task: 'demo',
-      backend: info.backend,
+      backend: info.tensorBackend,
       settings: {
         algos: settings.algos,
         model: settings.model,

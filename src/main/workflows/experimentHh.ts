@@ -24,12 +24,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBackend } from '../app/backend';
 import { call } from '../app/calls';
-import type { ForcedBackend } from '../lm/tensorBackend';
+import type { ForcedTensorBackend } from '../lm/tensorBackend';
 import { Rng } from '../core/rng';
 import { splitTranscripts } from '../data/import/hhTranscript';
 import { summarizeResponses } from '../report/index';
 import { wilson } from '../stats/winRates';
-import { AppError, type Algo, type BackendReport, type RunConfig } from '../../shared/contract';
+import { AppError, type Algo, type TensorBackendReport, type RunConfig } from '../../shared/contract';
 import { formatSystemsTable, summarizeSystems, summarizeVerdicts, type ModelShapeOptions, type SystemRun, type SystemSummary } from './experiment';
 import { experimentJobs, PrioritySlots } from './experimentJobs';
 import type { BootstrapSettings } from './experimentStats';
@@ -65,7 +65,7 @@ export interface HhOptions extends HhPreset {
   jobEntry: string;
   /** The HH-RLHF JSONL file (gzip or plain): {chosen, rejected} transcripts per line. */
   dataFile: string;
-  forcedBackend?: ForcedBackend | null;
+  forcedTensorBackend?: ForcedTensorBackend | null;
   tag?: string;
   onLog?: (line: string) => void;
 }
@@ -119,7 +119,7 @@ export interface HhRewardModelResult {
 export interface HhResults {
   format: 'alol-experiment-hh/1';
   task: 'hh';
-  backend: BackendReport;
+  backend: TensorBackendReport;
   settings: Omit<HhPreset, 'reductions'>;
   reductions: string[];
   data: { file: string; lines: number; skipped: number; pairs: number; prompts: number; trainPrompts: number; trainPairs: number; testPrompts: number; testPairs: number };
@@ -193,12 +193,12 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
   const testPairs = pairs.filter((p) => testSet.has(p.prompt));
   const evalPrompts = test.slice(0, options.testPrompts);
 
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedBackend: options.forcedBackend ?? null, jobEntry: options.jobEntry });
+  const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedTensorBackend: options.forcedTensorBackend ?? null, jobEntry: options.jobEntry });
   const slots = new PrioritySlots(options.parallel);
   const { job, train: trainRun, decode } = experimentJobs(backend, slots, log);
   try {
     const info = await call(backend, 'app.info', {});
-    log(`project ${info.projectDir}; tensor backend ${info.backend.chosen} (${info.backend.reason}); ${options.parallel} job(s) at once`);
+    log(`project ${info.projectDir}; tensor backend ${info.tensorBackend.chosen} (${info.tensorBackend.reason}); ${options.parallel} job(s) at once`);
     const dataset = `${tag}-hh`;
     await job(0, `import ${pairs.length} pairs`, () => call(backend, 'imports.start', { source: { kind: 'path', path: splitFile }, name: dataset, format: 'auto', fields: {} }));
     const summary = await call(backend, 'datasets.get', { dataset });
@@ -315,7 +315,7 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
     return {
       format: 'alol-experiment-hh/1',
       task: 'hh',
-      backend: info.backend,
+      backend: info.tensorBackend,
       settings: {
         algos: settings.algos,
         model: settings.model,

@@ -4,12 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 
 export const BACKENDS = ['wasm', 'cpu'] as const;
 
 export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void> {
-  await initBackend({ name: 'wasm', by: 'test' });
+  await initTensorBackend({ name: 'wasm', by: 'test' });
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not start`);
 }
 

@@ -12,7 +12,7 @@ import {
   weightsSha256,
   type AdvantageCacheInputs,
 } from '../../../src/main/alol/advantages';
-import { predictValues, ValueHead } from '../../../src/main/alol/valueHead';
+import { predictValues, PooledHead } from '../../../src/main/lm/pooledHead';
 import type { Gpt } from '../../../src/main/lm/model';
 import { Rng } from '../../../src/main/core/rng';
 import { useTempDir } from '../../helpers/tempDir';
@@ -20,7 +20,7 @@ import { TINY, tinyReference, useWasm } from './helpers';
 
 describe('advantages', () => {
   let reference: Gpt;
-  let head: ValueHead;
+  let head: PooledHead;
   const tempDir = useTempDir('alol-adv-');
   // Three prompts, one of them with three responses; rewards around V so both signs occur.
   const items = [
@@ -35,7 +35,7 @@ describe('advantages', () => {
   beforeAll(async () => {
     await useWasm();
     reference = tinyReference();
-    head = ValueHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
+    head = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
   });
   afterAll(() => {
     reference.dispose();

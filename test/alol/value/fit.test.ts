@@ -1,7 +1,8 @@
 /** Fitting the value head on a task whose answer is known: the first prompt token decides the target. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { weightsSha256 } from '../../../src/main/alol/advantages';
-import { fitValueHead, predictValues } from '../../../src/main/alol/valueHead';
+import { fitValueHead } from '../../../src/main/alol/valueHead';
+import { predictValues } from '../../../src/main/lm/pooledHead';
 import type { Gpt } from '../../../src/main/lm/model';
 import { synthRows, tinyReference, useWasm } from './helpers';
 

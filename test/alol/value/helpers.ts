@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
 import { Rng } from '../../../src/main/core/rng';
@@ -18,7 +18,7 @@ export const TINY: GptConfig = {
 };
 
 export async function useWasm(): Promise<void> {
-  await initBackend({ name: 'wasm', by: 'test' });
+  await initTensorBackend({ name: 'wasm', by: 'test' });
   await tf.setBackend('wasm');
 }
 

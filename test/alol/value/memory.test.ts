@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeAdvantages } from '../../../src/main/alol/advantages';
-import { fitValueHead, predictValues, promptStates, stackStates, ValueHead } from '../../../src/main/alol/valueHead';
+import { fitValueHead } from '../../../src/main/alol/valueHead';
+import { predictValues, promptStates, stackStates, PooledHead } from '../../../src/main/lm/pooledHead';
 import { decodeTargets } from '../../../src/main/alol/valueTargets';
 import type { Gpt } from '../../../src/main/lm/model';
 import { Rng } from '../../../src/main/core/rng';
@@ -18,14 +19,14 @@ async function expectNoLeak(name: string, fn: () => unknown): Promise<void> {
 
 describe('tensor hygiene', () => {
   let reference: Gpt;
-  let head: ValueHead;
+  let head: PooledHead;
   const rows = synthRows(20, 1);
   const prompts = rows.map((r) => r.promptIds);
 
   beforeAll(async () => {
     await useWasm();
     reference = tinyReference();
-    head = ValueHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
+    head = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
   });
   afterAll(() => {
     reference.dispose();

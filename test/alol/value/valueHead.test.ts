@@ -4,19 +4,20 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/main/core/rng';
 import type { Gpt } from '../../../src/main/lm/model';
-import { defaultValueHeads, pearson, predictValues, promptStates, stackStates, ValueHead, valueHeadShapes } from '../../../src/main/alol/valueHead';
+import { defaultValueHeads, predictValues, promptStates, stackStates, PooledHead, valueHeadShapes } from '../../../src/main/lm/pooledHead';
+import { pearson } from '../../../src/main/alol/valueHead';
 import { useTempDir } from '../../helpers/tempDir';
 import { maxAbsDiff, take, TINY, tinyReference, useWasm } from './helpers';
 
 describe('value head', () => {
   let reference: Gpt;
-  let head: ValueHead;
+  let head: PooledHead;
   const tempDir = useTempDir('alol-value-');
 
   beforeAll(async () => {
     await useWasm();
     reference = tinyReference();
-    head = ValueHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
+    head = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
   });
   afterAll(() => {
     reference.dispose();
@@ -30,14 +31,14 @@ describe('value head', () => {
     expect(defaultValueHeads(7)).toBe(7);
     expect(defaultValueHeads(11)).toBe(1);
     expect(head.config.nHeads).toBe(8);
-    expect(() => ValueHead.init({ nEmbd: 32, maxValue: 1, nHeads: 5 }, new Rng(0))).toThrow(/nHeads 5/);
+    expect(() => PooledHead.init({ nEmbd: 32, maxValue: 1, nHeads: 5 }, new Rng(0))).toThrow(/nHeads 5/);
   });
 
   it('names every parameter value.* and draws the same head from the same seed', () => {
     expect([...head.params.keys()]).toEqual([...valueHeadShapes(TINY.nEmbd).keys()]);
     for (const name of head.params.keys()) expect(name.startsWith('value.')).toBe(true);
-    const again = ValueHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
-    const other = ValueHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(3));
+    const again = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(2));
+    const other = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 1 }, new Rng(3));
     const [a, b, c] = [head.weights(), again.weights(), other.weights()];
     for (const [name, w] of a) {
       expect(Array.from(b.get(name)!.data), name).toEqual(Array.from(w.data));
@@ -75,7 +76,7 @@ describe('value head', () => {
   });
 
   it('V(x) lies in [0, maxValue] even on extreme states', () => {
-    const wide = ValueHead.init({ nEmbd: TINY.nEmbd, maxValue: 5 }, new Rng(4));
+    const wide = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 5 }, new Rng(4));
     const rng = new Rng(5);
     for (const scale of [0.1, 1, 100, 1e4]) {
       const v = take(tf.tidy(() => {
@@ -98,21 +99,21 @@ describe('value head', () => {
   it('saves and loads through safetensors, and fromWeights refuses weights that do not fit', () => {
     const path = join(tempDir(), 'value.safetensors');
     head.save(path);
-    const loaded = ValueHead.load(path);
+    const loaded = PooledHead.load(path);
     expect(loaded.config).toEqual(head.config);
     const prompts = [[0, 5, 9], [0, 1]];
     expect(Array.from(predictValues(reference, loaded, prompts))).toEqual(Array.from(predictValues(reference, head, prompts)));
     loaded.dispose();
 
-    const copy = ValueHead.fromWeights(head.config, head.weights());
+    const copy = PooledHead.fromWeights(head.config, head.weights());
     expect(Array.from(predictValues(reference, copy, prompts))).toEqual(Array.from(predictValues(reference, head, prompts)));
     copy.dispose();
 
     const bad = head.weights();
     bad.delete('value.summary.bias');
     bad.set('value.extra', { shape: [1], data: new Float32Array(1) });
-    expect(() => ValueHead.fromWeights(head.config, bad)).toThrow(/missing value\.summary\.bias; unexpected value\.extra/);
-    expect(() => ValueHead.fromWeights({ ...head.config, nEmbd: 16, nHeads: 8 }, head.weights())).toThrow(/shape/);
+    expect(() => PooledHead.fromWeights(head.config, bad)).toThrow(/missing value\.summary\.bias; unexpected value\.extra/);
+    expect(() => PooledHead.fromWeights({ ...head.config, nEmbd: 16, nHeads: 8 }, head.weights())).toThrow(/shape/);
   });
 
   it('pearson', () => {

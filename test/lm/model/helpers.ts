@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { parameterShapes, type GptConfig, type NamedTensors } from '../../../src/main/lm/config';
 import { Rng } from '../../../src/main/core/rng';
 
@@ -17,7 +17,7 @@ export const TOY: GptConfig = {
 };
 
 export async function useWasm(): Promise<void> {
-  await initBackend({ name: 'wasm', by: 'test' });
+  await initTensorBackend({ name: 'wasm', by: 'test' });
   await tf.setBackend('wasm');
 }
 

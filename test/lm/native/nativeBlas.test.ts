@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
@@ -22,7 +22,7 @@ import { blasLibraryCandidates, blasThreadsFor, nativeBlasActive, nativeBlasStat
 import { lmLoss, type LmMicroBatch } from '../../helpers/lmLoss';
 import { Rng } from '../../../src/main/core/rng';
 import { gradientSum } from '../../../src/main/lm/trainer';
-import type { BackendReport } from '../../../src/shared/contract';
+import type { TensorBackendReport } from '../../../src/shared/contract';
 
 const CONFIG: GptConfig = { vocabSize: 61, nPositions: 24, nEmbd: 64, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 60 };
 
@@ -44,11 +44,11 @@ function expected(): { available: true } | { available: false; why: RegExp } {
 }
 
 const machine = expected();
-let report: BackendReport;
+let report: TensorBackendReport;
 let status: NativeBlasStatus;
 
 beforeAll(async () => {
-  report = await initBackend({ name: 'wasm', by: 'test' });
+  report = await initTensorBackend({ name: 'wasm', by: 'test' });
   await tf.setBackend('wasm');
   status = nativeBlasStatus();
 });
@@ -136,7 +136,7 @@ describe('the backend report', () => {
 
 const probeScript = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
-function runProbe(env: Record<string, string>): { report: BackendReport; status: NativeBlasStatus; productError: number } {
+function runProbe(env: Record<string, string>): { report: TensorBackendReport; status: NativeBlasStatus; productError: number } {
   const clean = { ...process.env };
   delete clean.ALOL_NATIVE_BLAS;
   delete clean.ALOL_BLAS_LIBRARY;

@@ -4,10 +4,10 @@
  * object: the backend report, the BLAS status, and one product checked against plain JavaScript.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { nativeBlasStatus } from '../../../src/main/lm/nativeBlas';
 
-const report = await initBackend({ name: 'wasm', by: 'probe' });
+const report = await initTensorBackend({ name: 'wasm', by: 'probe' });
 const [m, k, n] = [33, 17, 9];
 const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
 const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));

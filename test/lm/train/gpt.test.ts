@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
@@ -17,7 +17,7 @@ import { trainStep } from '../../../src/main/lm/trainer';
 const CONFIG: GptConfig = { vocabSize: 17, nPositions: 16, nEmbd: 32, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 16 };
 
 beforeAll(async () => {
-  await initBackend({ name: 'wasm', by: 'test' });
+  await initTensorBackend({ name: 'wasm', by: 'test' });
 });
 
 function counting(rng: Rng, n: number, length = 8): LmMicroBatch['batch'] {

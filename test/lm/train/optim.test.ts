@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { GPT2_SMALL, parameterShapes } from '../../../src/main/lm/config';
 import { AdamW, clipByGlobalNorm, decayByDefault } from '../../../src/main/lm/optim';
 import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, ReferenceAdamW } from './tiny';
 
 beforeAll(async () => {
-  await initBackend({ name: 'wasm', by: 'test' });
+  await initTensorBackend({ name: 'wasm', by: 'test' });
 });
 
 function values(t: tf.Tensor): number[] {

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/lm/tensorBackend';
+import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { AdamW } from '../../../src/main/lm/optim';
 import { Rng } from '../../../src/main/core/rng';
 import { trainStep } from '../../../src/main/lm/trainer';
 import { makeBatch, maxAbsDiff, TinyMlp, type MlpBatch } from './tiny';
 
 beforeAll(async () => {
-  await initBackend({ name: 'wasm', by: 'test' });
+  await initTensorBackend({ name: 'wasm', by: 'test' });
 });
 
 function split(batch: MlpBatch, parts: number): MlpBatch[] {

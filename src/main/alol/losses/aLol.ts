@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { advantageMetrics, checkEps, checkTokenInputs, clampedWeight, positivePart, responseSum, stopGradient, withMetrics } from './common';
 import { defaultLossConfig, type LossConfig } from './config';
-import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './index';
+import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './types';
 
 // L = mean_b( A+_b * w_b * -l_b ),  w_b = exp(clamp(sg[l_b] - l_ref_b, log(1-eps), log(1+eps))),  l = sum_t lp
 export function a_lol(

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { advantageMetrics, checkFinite, checkTokenInputs, positivePart, responseSum, stopGradient, withMetrics } from './common';
 import { defaultLossConfig, type LossConfig } from './config';
-import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './index';
+import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './types';
 
 // L = mean_b( A+_b * -l_b + klBeta * (l_b - l_ref_b) ),  l = sum_t lp
 export function a_lol_kl(

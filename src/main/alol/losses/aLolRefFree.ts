@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { advantageMetrics, checkTokenInputs, positivePart, responseSum, withMetrics } from './common';
-import type { LossResult, TokenLogps, WithAdvantage } from './index';
+import type { LossResult, TokenLogps, WithAdvantage } from './types';
 
 // L = mean_b( A+_b * -sum_t lp[b, t] )
 export function a_lol_ref_free({ lp, mask, advantage }: TokenLogps & WithAdvantage): LossResult {

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { advantageMetrics, checkEps, checkTokenInputs, clampedWeight, positivePart, responseMean, responseSum, stopGradient, withMetrics } from './common';
 import { defaultLossConfig, type LossConfig } from './config';
-import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './index';
+import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './types';
 
 // L = mean_b( A+_b * sum_t w[b, t] * -lp[b, t] ),  w[b, t] = exp(clamp(sg[lp[b, t]] - lpRef[b, t], log(1-eps), log(1+eps)))
 export function a_lol_seq(

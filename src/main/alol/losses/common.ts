@@ -3,7 +3,7 @@
  * weight clamped in log space, and one download for all of a loss's metrics.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LossResult } from './index';
+import type { LossResult } from './types';
 
 // TensorFlow.js has no stop_gradient op. This identity passes zeros back instead; the zeros are
 // added to the gradient of any path that does carry one, so the detached path counts for nothing.

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkFinite, checkItemInputs, stopGradient, withMetrics } from './common';
 import { defaultLossConfig, type LossConfig } from './config';
-import type { LossResult, PairLogps } from './index';
+import type { LossResult, PairLogps } from './types';
 
 // L = mean_b( -log sigmoid(beta * ((l_theta(y_w) - l_theta(y_l)) - (l_ref(y_w) - l_ref(y_l)))) )
 export function dpo(

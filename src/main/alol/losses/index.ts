@@ -10,7 +10,6 @@
  *   const { loss, metrics } = computeLoss('a_lol', { lp, mask, lpRef, advantage }, { eps: 0.9 });
  *   // loss: a differentiable tf.Scalar; metrics: { loss: 2.31, 'alol/weight_mean': 1.02, ... }
  */
-import * as tf from '@tensorflow/tfjs';
 import { a_lol } from './aLol';
 import { a_lol_kl } from './aLolKl';
 import { a_lol_ref_free } from './aLolRefFree';
@@ -20,55 +19,15 @@ import { dpo } from './dpo';
 import { nll } from './nll';
 import { r_gold } from './rGold';
 import { r_lol } from './rLol';
+import type { LossInputs, LossResult } from './types';
 import { wbc } from './wbc';
 
 export { a_lol, a_lol_kl, a_lol_ref_free, a_lol_seq, dpo, nll, r_gold, r_lol, wbc };
 export { defaultLossConfig, lossConfig, type LossConfig } from './config';
+export type { LossInputs, LossResult, PairLogps, TokenLogps, WithAdvantage, WithReference, WithReward } from './types';
 
 export const lossNames = ['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'dpo'] as const;
 export type LossName = (typeof lossNames)[number];
-
-/** Per-token log-probs of a batch of responses, as tokenLogprobs gives them. All float32. */
-export interface TokenLogps {
-  /** (B, T) policy log-probs, with gradient; zero outside the mask. */
-  lp: tf.Tensor2D;
-  /** (B, T) 1 on response tokens (EOS included), 0 on prompt and padding. */
-  mask: tf.Tensor2D;
-}
-
-export interface WithReference {
-  /** (B, T) reference log-probs; never differentiated (stop-gradient applied here too). */
-  lpRef: tf.Tensor2D;
-}
-
-export interface WithReward {
-  /** (B) sequence-level rewards R. */
-  reward: tf.Tensor1D;
-}
-
-export interface WithAdvantage {
-  /** (B) advantages A = R - V(x), any sign: the losses take A+ = max(A, 0). */
-  advantage: tf.Tensor1D;
-}
-
-/** Per-sequence log-prob SUMS of preference pairs (sequenceLogprobs), for dpo. All float32, (B). */
-export interface PairLogps {
-  policyChosen: tf.Tensor1D;
-  policyRejected: tf.Tensor1D;
-  /** Reference sums; never differentiated. */
-  refChosen: tf.Tensor1D;
-  refRejected: tf.Tensor1D;
-}
-
-/** Everything any loss may take; computeLoss checks that the chosen loss got what it needs. */
-export type LossInputs = Partial<TokenLogps & WithReference & WithReward & WithAdvantage & PairLogps>;
-
-export interface LossResult {
-  /** Differentiable scalar, float32. The caller disposes it. */
-  loss: tf.Scalar;
-  /** Plain numbers read once per call, slash-named as in TRL; always includes "loss". */
-  metrics: Record<string, number>;
-}
 
 /** What a loss reads, so the trainer knows whether to run pi_ref and what to sample by. */
 export interface LossNeeds {

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkTokenInputs, responseSum, withMetrics } from './common';
-import type { LossResult, TokenLogps } from './index';
+import type { LossResult, TokenLogps } from './types';
 
 // L = mean_b( -sum_t lp[b, t] )
 export function nll({ lp, mask }: TokenLogps): LossResult {

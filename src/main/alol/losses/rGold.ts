@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkFinite, checkTokenInputs, responseMean, responseSum, stopGradient, withMetrics } from './common';
 import { defaultLossConfig, type LossConfig } from './config';
-import type { LossResult, TokenLogps, WithReward } from './index';
+import type { LossResult, TokenLogps, WithReward } from './types';
 
 // L = mean_b( R_b * sum_t max(sg[exp(lp[b, t])], u) * -lp[b, t] ),  u = goldFloor
 export function r_gold({ lp, mask, reward }: TokenLogps & WithReward, config: Pick<LossConfig, 'goldFloor'> = defaultLossConfig): LossResult {

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkEps, checkTokenInputs, clampedWeight, responseSum, stopGradient, withMetrics } from './common';
 import { defaultLossConfig, type LossConfig } from './config';
-import type { LossResult, TokenLogps, WithReference, WithReward } from './index';
+import type { LossResult, TokenLogps, WithReference, WithReward } from './types';
 
 // L = mean_b( R_b * w_b * -l_b ),  w_b = exp(clamp(sg[l_b] - l_ref_b, log(1-eps), log(1+eps))),  l = sum_t lp
 export function r_lol(

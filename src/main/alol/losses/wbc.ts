@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkTokenInputs, responseSum, stopGradient, withMetrics } from './common';
-import type { LossResult, TokenLogps, WithReward } from './index';
+import type { LossResult, TokenLogps, WithReward } from './types';
 
 // L = mean_b( R_b * -sum_t lp[b, t] )
 export function wbc({ lp, mask, reward }: TokenLogps & WithReward): LossResult {

@@ -18,7 +18,7 @@ import type { Retrainer } from '../../rating/retrain';
 import { agreementSummaries } from '../../rating/agreementSummaries';
 import { datasetAgreement } from '../../rating/datasetAgreement';
 import { storedRatings } from '../../rating/storedRatings';
-import { startRewardModel } from '../../rewards/rewardModel';
+import { startRewardModel } from './rewardModels';
 
 export interface CampaignDeps {
   retrainer: Retrainer;

@@ -12,7 +12,7 @@ export const numberSettings = ['maxNewTokens', 'temperature', 'topK', 'topP', 'r
 export type NumberSetting = (typeof numberSettings)[number];
 
 /** What a generate job answers: one generation per prompt, and the tensor backend it ran on. */
-export const GenerateResult = z.object({ generations: z.array(Generation).min(1), backend: z.string() });
+export const GenerateResult = z.object({ generations: z.array(Generation).min(1), tensorBackend: z.string() });
 export type GenerateResult = z.infer<typeof GenerateResult>;
 
 function defaultNumbers(): Record<NumberSetting, number | null> {

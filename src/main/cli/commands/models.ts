@@ -1,0 +1,139 @@
+/** `alol models`, `alol model new|import|export`, `alol tokenize`, `alol logprobs`, `alol generate`. */
+import { resolve } from 'node:path';
+import { Generation, ModelSummary, type Input } from '../../../shared/contract';
+import { formatTable } from '../format';
+import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from '../kit';
+
+export function decodingSettings(values: Values): Input<'models.generate'>['settings'] {
+  const sampling = ['temperature', 'top-k', 'top-p'].some((f) => text(values, f) !== undefined);
+  if (values.greedy === true && sampling) throw new UsageError('--greedy does not go with --temperature, --top-k or --top-p');
+  return defined({
+    maxNewTokens: integer(values, 'max-new-tokens'),
+    greedy: !sampling,
+    temperature: decimal(values, 'temperature'),
+    topK: integer(values, 'top-k'),
+    topP: decimal(values, 'top-p'),
+    repetitionPenalty: decimal(values, 'repetition-penalty'),
+    stop: Array.isArray(values.stop) ? values.stop.map(String) : undefined,
+    seed: integer(values, 'seed'),
+  });
+}
+
+function formatModel(m: ModelSummary): string[] {
+  const s = m.shape;
+  return [m.name, m.origin, `${(m.parameters / 1e6).toFixed(2)}M`, `${s.nLayer}x${s.nEmbd}, ${s.nHead} heads, ctx ${s.nPositions}`, m.tokenizer];
+}
+
+export const modelsCommands: Record<string, Command> = {
+  models: {
+    options: {},
+    async run(backend, values) {
+      const list = await call(backend, 'models.list', {});
+      print(values.json === true, list, () =>
+        list.length === 0
+          ? 'No models yet: alol model new --name N --data DATASET, or alol model import DIR --name N'
+          : formatTable(['name', 'origin', 'parameters', 'shape', 'tokenizer'], list.map(formatModel)),
+      );
+    },
+  },
+  'model new': {
+    options: {
+      name: { type: 'string' },
+      data: { type: 'string' },
+      version: { type: 'string' },
+      layers: { type: 'string' },
+      dim: { type: 'string' },
+      heads: { type: 'string' },
+      context: { type: 'string' },
+      vocab: { type: 'string' },
+      seed: { type: 'string' },
+    },
+    async run(backend, values) {
+      const input = {
+        name: required(values, 'name', 'model new'),
+        dataset: required(values, 'data', 'model new'),
+        ...defined({
+          version: integer(values, 'version'),
+          layers: integer(values, 'layers'),
+          dim: integer(values, 'dim'),
+          heads: integer(values, 'heads'),
+          context: integer(values, 'context'),
+          vocab: integer(values, 'vocab'),
+          seed: integer(values, 'seed'),
+        }),
+      };
+      const json = values.json === true;
+      const model = ModelSummary.parse(await runJob(backend, json, () => call(backend, 'models.create', input)));
+      print(json, model, () => `Created ${formatModel(model).join('  ')}`);
+    },
+  },
+  'model import': {
+    options: { name: { type: 'string' } },
+    async run(backend, values, positionals) {
+      const dir = positionals[0];
+      if (!dir || positionals.length > 1) throw new UsageError('model import: give exactly one DIR');
+      const json = values.json === true;
+      const input = { path: resolve(dir), name: required(values, 'name', 'model import') };
+      const model = ModelSummary.parse(await runJob(backend, json, () => call(backend, 'models.import', input)));
+      print(json, model, () => `Imported ${formatModel(model).join('  ')}`);
+    },
+  },
+  'model export': {
+    options: {},
+    async run(backend, values, positionals) {
+      const [model, dir] = positionals;
+      if (!model || !dir || positionals.length > 2) throw new UsageError('model export: give a model NAME and a DIR');
+      const out = await call(backend, 'models.export', { model, path: resolve(dir) });
+      print(values.json === true, out, () => `Wrote ${out.files.join(', ')} to ${out.folder}`);
+    },
+  },
+  tokenize: {
+    options: { model: { type: 'string' }, text: { type: 'string' } },
+    async run(backend, values) {
+      const out = await call(backend, 'models.tokenize', { model: required(values, 'model', 'tokenize'), text: required(values, 'text', 'tokenize') });
+      print(values.json === true, out, () => out.ids.map((id, i) => `${id}\t${JSON.stringify(out.tokens[i])}`).join('\n'));
+    },
+  },
+  logprobs: {
+    options: { model: { type: 'string' }, text: { type: 'string' }, ids: { type: 'string' } },
+    async run(backend, values) {
+      const idsText = text(values, 'ids');
+      const ids = idsText?.split(',').map((part) => {
+        const n = Number(part.trim());
+        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--ids: expected whole numbers separated by commas, got "${part}"`);
+        return n;
+      });
+      if ((ids === undefined) === (text(values, 'text') === undefined)) throw new UsageError('logprobs: give --text or --ids');
+      const json = values.json === true;
+      const input = { model: required(values, 'model', 'logprobs'), ...defined({ text: text(values, 'text'), ids }) };
+      const result = await runJob(backend, json, () => call(backend, 'models.logprobs', input));
+      const out = { ids: result.ids as number[], logprobs: result.logprobs as number[] };
+      print(json, out, () => out.logprobs.map((lp, i) => `${out.ids[i + 1]}\t${lp.toFixed(4)}`).join('\n'));
+    },
+  },
+  generate: {
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string', multiple: true },
+      'max-new-tokens': { type: 'string' },
+      greedy: { type: 'boolean' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+    },
+    async run(backend, values) {
+      const prompts = Array.isArray(values.prompt) ? values.prompt.map(String) : [];
+      if (prompts.length === 0) throw new UsageError('generate: --prompt is required');
+      const settings = decodingSettings(values);
+      const json = values.json === true;
+      const model = required(values, 'model', 'generate');
+      const result = await runJob(backend, json, () => call(backend, 'models.generate', { model, prompts, settings }));
+      const generations = Generation.array().parse(result.generations);
+      const lines = generations.map((g) => ({ ...g, model, tensorBackend: result.tensorBackend }));
+      print(json, lines.length === 1 ? lines[0] : lines, () => generations.map((g) => g.prompt + g.response).join('\n---\n'));
+    },
+  },
+};

@@ -1,0 +1,98 @@
+/** `alol train`, `alol runs` and `alol run ...`: start, follow, resume and cancel training runs. */
+import { type Backend } from '../../app/backend';
+import { z } from 'zod';
+import { AppError, RunConfig, type RunSummary, type Input } from '../../../shared/contract';
+import { formatTable } from '../format';
+import { call, decimal, print, runJob, text, UsageError, type Command, type Values } from '../kit';
+
+const runFields = (() => {
+  const schema = z.toJSONSchema(RunConfig, { io: 'input' }) as { properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>; required?: string[] };
+  return Object.entries(schema.properties).map(([key, field]) => ({
+    key,
+    flag: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    numeric: field.type === 'number' || field.type === 'integer',
+    help: `${field.description ?? ''}${field.default !== undefined ? ` (default ${JSON.stringify(field.default)})` : ''}`,
+    required: schema.required?.includes(key) ?? false,
+  }));
+})();
+
+function runConfigFrom(values: Values): Input<'runs.start'> {
+  const config: Record<string, unknown> = {};
+  for (const field of runFields) {
+    const value = text(values, field.flag);
+    if (value === undefined) continue;
+    config[field.key] = field.numeric ? decimal(values, field.flag) : value;
+  }
+  for (const field of runFields) if (field.required && config[field.key] === undefined) throw new UsageError(`train: --${field.flag} is required`);
+  return config as Input<'runs.start'>;
+}
+
+function formatRun(r: RunSummary): string[] {
+  return [String(r.id), r.algo, r.status, `${r.step}/${r.totalSteps ?? '?'}`, r.config.data, r.config.init, r.outModel];
+}
+
+async function waitForRun(backend: Backend, json: boolean, start: () => Promise<{ runId: number; jobId: number }>): Promise<void> {
+  let runId = 0;
+  await runJob(backend, json, async () => {
+    const started = await start();
+    runId = started.runId;
+    return started;
+  }).catch((error: unknown) => {
+    if (runId && error instanceof AppError && error.code !== 'cancelled') {
+      throw new AppError(error.code, `run ${runId}: ${error.message} (alol run resume ${runId} continues from its last checkpoint)`, error.issues);
+    }
+    throw error;
+  });
+  const run = await call(backend, 'runs.get', { runId });
+  print(json, run, () => `Run ${run.id} ${run.status}: ${run.algo} -> model "${run.outModel}"\n${JSON.stringify(run.summary, null, 2)}`);
+}
+
+export const runsCommands: Record<string, Command> = {
+  train: {
+    options: Object.fromEntries(runFields.map((f) => [f.flag, { type: 'string' as const }])),
+    help: () =>
+      ['Usage: alol train [flags] [--json]', '', ...runFields.map((f) => `  --${f.flag.padEnd(16)} ${f.required ? '(required) ' : ''}${f.help}`)].join('\n'),
+    async run(backend, values) {
+      const config = runConfigFrom(values);
+      await waitForRun(backend, values.json === true, () => call(backend, 'runs.start', config));
+    },
+  },
+  runs: {
+    options: {},
+    async run(backend, values) {
+      const list = await call(backend, 'runs.list', {});
+      print(values.json === true, list, () =>
+        list.length === 0 ? 'No runs yet: alol train --help' : formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], list.map(formatRun)),
+      );
+    },
+  },
+  'run show': {
+    options: {},
+    async run(backend, values, positionals) {
+      const runId = Number(positionals[0]);
+      if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run show: give a run ID');
+      const run = await call(backend, 'runs.get', { runId });
+      const metrics = await call(backend, 'runs.metrics', { runId });
+      print(values.json === true, { ...run, metrics }, () =>
+        [formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], [formatRun(run)]), JSON.stringify(run.config, null, 2), run.summary ? JSON.stringify(run.summary, null, 2) : ''].join('\n'),
+      );
+    },
+  },
+  'run resume': {
+    options: {},
+    async run(backend, values, positionals) {
+      const runId = Number(positionals[0]);
+      if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run resume: give a run ID');
+      await waitForRun(backend, values.json === true, () => call(backend, 'runs.resume', { runId }));
+    },
+  },
+  'run cancel': {
+    options: {},
+    async run(backend, values, positionals) {
+      const runId = Number(positionals[0]);
+      if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run cancel: give a run ID');
+      const out = await call(backend, 'runs.cancel', { runId });
+      print(values.json === true, out, () => (out.cancelled ? `Run ${runId} cancelled` : `Run ${runId} was not running here`));
+    },
+  },
+};
