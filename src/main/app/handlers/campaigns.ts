@@ -12,7 +12,8 @@ import { tokenHash, type CampaignStore } from '../../rating/campaignStore';
 import type { RatingService } from '../../rating/ratingService';
 import { DEFAULT_GUIDELINES } from '../../rating/defaultGuidelines';
 import { importRawRatings } from '../../rating/rawRatings';
-import { exportRatings } from '../../rating/exportRatings';
+import { exportRatings, ratingsContent } from '../../rating/exportRatings';
+import { browseItems } from '../../rating/itemBrowser';
 import { rewardsFromRatings } from '../../rating/ratingRewards';
 import type { Retrainer } from '../../rating/retrain';
 import { agreementSummaries } from '../../rating/agreementSummaries';
@@ -32,6 +33,9 @@ export interface CampaignDeps {
 }
 
 type CampaignMethods =
+  | 'campaigns.browse'
+  | 'campaigns.retrainPlan'
+  | 'ratings.download'
   | 'campaigns.create'
   | 'campaigns.list'
   | 'campaigns.get'
@@ -114,6 +118,13 @@ export function createCampaignHandlers(d: CampaignDeps): Pick<Handlers, Campaign
     'rewards.fromRatings': ({ campaign, name, rule, helpfulWeight }) => rewardsFromRatings(d.db, d.datasets, d.campaigns.get(campaign), name, { rule, helpfulWeight }),
     'rewards.trainModel': (input) => startRewardModel(d, input),
     'ratings.import': ({ campaign, path }) => importRawRatings(d.db, d.campaigns, d.campaigns.ready(campaign), path),
+    'campaigns.browse': (input) => browseItems(d.db, d.campaigns.get(input.campaign).id, input),
+    'campaigns.retrainPlan': (input) => d.retrainer.plan(input),
+    'ratings.download': ({ campaign, format, criterion, rule, helpfulWeight }) => {
+      const { rows, content, card } = ratingsContent(d.db, d.campaigns.get(campaign), format, { rule, helpfulWeight }, criterion);
+      const base = `${campaign}-${format}${criterion === 'both' ? '' : `-${criterion}`}`;
+      return { filename: `${base}.jsonl`, content, rows, card: { filename: `${base}.card.md`, content: card } };
+    },
     'rating.session': ({ campaign, annotator }) => d.ratings.session(campaign, annotator),
     'rating.next': ({ campaign, annotator }) => d.ratings.next(campaign, annotator),
     'rating.submit': (input) => d.ratings.submit(input),

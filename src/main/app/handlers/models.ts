@@ -1,0 +1,48 @@
+/** The contract's model methods: list, import, create, export, download, tokenize, score and generate. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, type Handlers } from '../../../shared/contract';
+import type { ProjectPaths } from '../../core/project';
+import type { DatasetStore } from '../../data/datasetStore';
+import type { JobService } from '../../jobs/jobService';
+import { exportModel, modelFolder, tokenize } from '../../models/modelOps';
+import type { ModelStore } from '../../models/modelStore';
+
+type ModelMethods =
+  | 'models.list'
+  | 'models.get'
+  | 'models.import'
+  | 'models.create'
+  | 'models.export'
+  | 'models.download'
+  | 'models.tokenize'
+  | 'models.logprobs'
+  | 'models.generate';
+
+export function modelHandlers(d: { paths: ProjectPaths; models: ModelStore; datasets: DatasetStore; jobs: JobService }): Pick<Handlers, ModelMethods> {
+  const { paths, models, datasets, jobs } = d;
+  return {
+    'models.list': () => models.list(),
+    'models.get': ({ model }) => models.get(model),
+    'models.import': ({ path, name }) => {
+      if (models.has(name)) throw new AppError('conflict', `a model named "${name}" exists already`);
+      return { jobId: jobs.start('model.import', { path, name }) };
+    },
+    'models.create': (input) => {
+      if (models.has(input.name)) throw new AppError('conflict', `a model named "${input.name}" exists already`);
+      datasets.get(input.dataset, input.version);
+      return { jobId: jobs.start('model.create', input) };
+    },
+    'models.export': ({ model, path }) => exportModel(paths, models.get(model), path),
+    'models.download': ({ model, file }) => ({ filename: file, base64: readFileSync(join(modelFolder(paths, models.get(model)), file)).toString('base64') }),
+    'models.tokenize': ({ model, text }) => tokenize(paths, models.get(model), text),
+    'models.logprobs': (input) => {
+      models.get(input.model);
+      return { jobId: jobs.start('logprobs', input) };
+    },
+    'models.generate': (input) => {
+      models.get(input.model);
+      return { jobId: jobs.start('generate', input) };
+    },
+  };
+}

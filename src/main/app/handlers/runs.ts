@@ -1,0 +1,68 @@
+/**
+ * The contract's run methods, and the two steps every run goes through (also taken by retraining):
+ * createRun checks everything a config names and stores the run; startRunJob starts or resumes its
+ * job, and the run's status follows the job's end.
+ */
+import { AppError, type Handlers, type RunConfig } from '../../../shared/contract';
+import { checkRunData } from '../../alol/runData';
+import type { RunStore } from '../../alol/runStore';
+import type { DatasetStore } from '../../data/datasetStore';
+import type { JobService } from '../../jobs/jobService';
+import type { ModelStore } from '../../models/modelStore';
+
+type RunMethods = 'runs.start' | 'runs.list' | 'runs.get' | 'runs.metrics' | 'runs.cancel' | 'runs.resume';
+
+export interface RunLauncher {
+  createRun(config: RunConfig): number;
+  startRunJob(runId: number): number;
+}
+
+export function runLauncher(d: { runs: RunStore; models: ModelStore; datasets: DatasetStore; jobs: JobService; onSucceeded: (runId: number) => void }): RunLauncher {
+  const { runs, models, datasets, jobs } = d;
+  return {
+    createRun(config) {
+      if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
+      models.get(config.init);
+      if (config.ref) models.get(config.ref);
+      checkRunData(config, datasets.get(config.data, config.dataVersion));
+      return runs.create(config, `run-${Date.now().toString(36)}`);
+    },
+    startRunJob(runId) {
+      const jobId = jobs.start('train', { runId }, (job) => {
+        if (job.status === 'succeeded') {
+          runs.finish(runId, 'succeeded', { summary: job.result ?? {} });
+          d.onSucceeded(runId);
+        } else if (job.status === 'cancelled') {
+          runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
+        } else {
+          const crashed = job.error?.code === 'crashed' || job.error?.code === 'interrupted';
+          runs.finish(runId, crashed ? 'interrupted' : 'failed', { error: job.error ?? { code: 'failed', message: 'the run failed' } });
+        }
+      });
+      runs.setJob(runId, jobId);
+      return jobId;
+    },
+  };
+}
+
+export function runHandlers(d: { runs: RunStore; jobs: JobService; launcher: RunLauncher }): Pick<Handlers, RunMethods> {
+  const { runs, jobs, launcher } = d;
+  return {
+    'runs.start': (config) => {
+      const runId = launcher.createRun(config);
+      return { runId, jobId: launcher.startRunJob(runId) };
+    },
+    'runs.list': () => runs.list(),
+    'runs.get': ({ runId }) => runs.get(runId),
+    'runs.metrics': ({ runId, sinceStep }) => (runs.get(runId), runs.metrics(runId, sinceStep)),
+    'runs.cancel': ({ runId }) => {
+      const run = runs.get(runId);
+      return { cancelled: run.status === 'running' && run.jobId !== null && jobs.cancel(run.jobId) };
+    },
+    'runs.resume': ({ runId }) => {
+      const run = runs.get(runId);
+      if (run.status === 'running' || run.status === 'succeeded') throw new AppError('conflict', `run ${runId} is ${run.status}; only a stopped run resumes`);
+      return { runId, jobId: launcher.startRunJob(runId) };
+    },
+  };
+}
