@@ -1,16 +1,18 @@
 /**
  * The Electron shell: one secure window (context isolation, sandbox, no Node in the renderer,
- * strict CSP, no navigation, no new windows, no permissions) and a relay from IPC to the backend
- * process. Only this file imports electron.
+ * strict CSP, no navigation, no new windows (http(s) and mailto links go to the system browser), no
+ * permissions) and a relay from IPC to the backend process. Only this file imports electron.
  */
-import { app, BrowserWindow, ipcMain, session, type WebFrameMain } from 'electron';
+import { app, BrowserWindow, ipcMain, session, shell, type WebFrameMain } from 'electron';
 import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ipcChannels } from '../../shared/bridge';
 import { CONTENT_SECURITY_POLICY } from '../../shared/security';
 import { DEMO } from '../../shared/demo';
 import type { FromBackend, ToBackend } from './backendMessages';
 import type { DispatchResult } from '../app/dispatch';
+import { backendRuntime, isExternalLink } from './backendRuntime';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const rendererIndex = here('../renderer/index.html');
@@ -27,9 +29,10 @@ function isTrusted(frame: WebFrameMain | null): boolean {
 function startBackend() {
   // Arguments after our entry (--project, --backend) go to the backend.
   const entryIndex = process.argv.findIndex((arg) => arg.endsWith('index.js'));
+  const runtime = backendRuntime({ packaged: app.isPackaged, execPath: process.execPath, env: process.env });
   const child = fork(here('./backend.js'), process.argv.slice(entryIndex + 1), {
-    execPath: process.env.ALOL_NODE ?? 'node',
-    env: { ...process.env, ALOL_APP_DATA: app.getPath('userData'), ELECTRON_RUN_AS_NODE: undefined },
+    execPath: runtime.execPath,
+    env: { ...runtime.env, ALOL_APP_DATA: app.getPath('userData') },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, (result: DispatchResult) => void>();
@@ -64,6 +67,8 @@ function createWindow(): BrowserWindow {
     width: 1280,
     height: 840,
     title: 'A-LoL Studio',
+    // A PNG: Linux takes no SVG window icon; resources/ ships inside the package (electron-builder.yml).
+    icon: join(app.getAppPath(), 'resources/icon.png'),
     show: false,
     webPreferences: {
       preload: here('../preload/index.cjs'),
@@ -74,7 +79,11 @@ function createWindow(): BrowserWindow {
       spellcheck: false,
     },
   });
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  // No window ever opens inside the app; a link the page has confirmed (markdown.ts openLink) goes to the system browser.
+  window.webContents.setWindowOpenHandler(({ url }) => {
+    if (isExternalLink(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
   window.webContents.on('will-navigate', (event) => event.preventDefault());
   window.once('ready-to-show', () => window.show());
   // npm start's demo loop: open on its campaign, which the page rates once it is ready (as in the browser).

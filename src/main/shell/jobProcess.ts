@@ -5,7 +5,7 @@
 import { openDb } from '../db/openDb';
 import { projectPaths } from '../core/project';
 import { errorShape } from '../core/errors';
-import { runJob } from '../app/jobKinds';
+import { executeJob } from '../app/jobKinds';
 import type { FromJob, ToJob } from '../jobs/jobMessages';
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -22,7 +22,7 @@ async function run(message: Extract<ToJob, { type: 'start' }>, signal: AbortSign
   const db = openDb(paths.db);
   let last = 0;
   try {
-    const result = await runJob(message.kind, message.params, {
+    const result = await executeJob(message.kind, message.params, {
       jobId: message.jobId,
       db,
       paths,

@@ -28,7 +28,7 @@ async function serveInBrowser(reason: string): Promise<void> {
 
 if (status.usable && status.binary) {
   const startedAt = Date.now();
-  const child = spawn(status.binary, [fileURLToPath(new URL('./electronMain.js', import.meta.url)), '--seed-demo', ...args], {
+  const child = spawn(status.binary, [fileURLToPath(new URL('./index.js', import.meta.url)), '--seed-demo', ...args], {
     stdio: 'inherit',
     // The Electron shell runs the backend under this same plain Node, where better-sqlite3 was built.
     env: { ...process.env, ALOL_NODE: process.execPath },
