@@ -18,8 +18,5 @@ export const httpPaths = {
   events: '/api/events',
 } as const;
 
-/** The header that carries the owner's (later, an annotator's) token; SSE passes it as ?token=. */
-export const TOKEN_HEADER = 'authorization';
-
 /** Electron IPC channels between the preload and the main process. */
 export const ipcChannels = { call: 'alol:call', event: 'alol:event' } as const;

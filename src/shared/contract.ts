@@ -680,7 +680,6 @@ export type EventName = keyof typeof events;
 export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
 
 export const methodNames = Object.keys(methods) as MethodName[];
-export const eventNames = Object.keys(events) as EventName[];
 
 export function isMethodName(value: unknown): value is MethodName {
   return typeof value === 'string' && Object.hasOwn(methods, value);

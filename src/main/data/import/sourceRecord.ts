@@ -33,10 +33,6 @@ export function hasField(record: SourceRecord, name: string): boolean {
   return Object.hasOwn(record.values, name);
 }
 
-export function fieldValue(record: SourceRecord, name: string): unknown {
-  return Object.hasOwn(record.values, name) ? record.values[name] : undefined;
-}
-
 export const MISSING = 'required field is missing';
 
 export function readString(record: SourceRecord, name: string, problems: FieldProblem[]): string | null {
