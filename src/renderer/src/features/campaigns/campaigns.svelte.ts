@@ -1,26 +1,19 @@
-import type { AppErrorShape, DatasetSummary, ModelSummary } from '../../../../shared/contract';
+import type { DatasetSummary, ModelSummary } from '../../../../shared/contract';
 import type { CampaignSummary } from '../../../../shared/rating';
 import type { ItemFilter } from '../../../../shared/itemBrowser';
-import { errorShape, type Client } from '../../lib/client';
+import type { Client } from '../../lib/client';
 import type { RatingTarget } from '../../app/app.svelte';
 import { CampaignFormState } from './campaignForm.svelte';
 import { CampaignView } from './campaignView.svelte';
+import { ListWithForm } from '../../app/listed.svelte';
 
 /** The project's campaigns, the "New campaign" form, and the one campaign whose page is open. */
-export class CampaignsState {
+export class CampaignsState extends ListWithForm<CampaignSummary> {
   readonly form: CampaignFormState;
   readonly #client: Client;
   readonly #rate: (target: RatingTarget) => void;
   readonly #origin: () => string;
-  #list = $state.raw<CampaignSummary[]>([]);
-  #loaded = $state.raw(false);
-  #error = $state.raw<AppErrorShape | null>(null);
   #open = $state.raw<CampaignView | null>(null);
-  /** null until someone opens or closes the form: it then starts open only when there are no campaigns. */
-  #formOpen = $state.raw<boolean | null>(null);
-  #request = 0;
-
-  readonly formOpen = $derived(this.#formOpen ?? (this.#loaded && this.#list.length === 0));
 
   constructor(
     client: Client,
@@ -29,6 +22,7 @@ export class CampaignsState {
     rate: (target: RatingTarget) => void,
     origin: () => string = () => location.origin,
   ) {
+    super();
     this.#client = client;
     this.#rate = rate;
     this.#origin = origin;
@@ -36,10 +30,10 @@ export class CampaignsState {
       client,
       models,
       datasets,
-      (name) => this.#list.some((c) => c.name === name),
+      (name) => this.list.some((c) => c.name === name),
       () => {
         // The form stays open to follow the preparation, though the list is no longer empty.
-        this.#formOpen = true;
+        this.showForm(true);
         void this.refresh();
       },
       () => void this.refresh(),
@@ -53,36 +47,18 @@ export class CampaignsState {
     });
   }
 
-  get list(): CampaignSummary[] {
-    return this.#list;
-  }
-  get loaded(): boolean {
-    return this.#loaded;
-  }
-  get error(): AppErrorShape | null {
-    return this.#error;
-  }
   get open(): CampaignView | null {
     return this.#open;
   }
 
-  async refresh(): Promise<void> {
-    const request = ++this.#request;
-    try {
-      const list = await this.#client.call('campaigns.list', {});
-      if (request !== this.#request) return;
-      this.#list = list;
-      this.#error = null;
-      this.#loaded = true;
-    } catch (error) {
-      if (request === this.#request) this.#error = errorShape(error);
-    }
+  protected fetchList(): Promise<CampaignSummary[]> {
+    return this.#client.call('campaigns.list', {});
   }
 
   openCampaign(name: string): void {
     if (this.#open?.name === name) return;
     this.#open?.close();
-    this.#open = new CampaignView(this.#client, name, this.#list.find((c) => c.name === name) ?? null, this.#rate, this.#origin);
+    this.#open = new CampaignView(this.#client, name, this.list.find((c) => c.name === name) ?? null, this.#rate, this.#origin);
   }
 
   /** Opens a campaign's page with its item browser showing what `filter` selects (the items behind a Results figure). */
@@ -97,7 +73,4 @@ export class CampaignsState {
     void this.refresh();
   }
 
-  showForm(open: boolean): void {
-    this.#formOpen = open;
-  }
 }

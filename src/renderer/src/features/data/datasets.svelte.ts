@@ -1,6 +1,7 @@
-import type { AppErrorShape, DatasetSummary, Example, Pair } from '../../../../shared/contract';
-import { errorShape, type Client } from '../../lib/client';
+import type { DatasetSummary, Example, Pair } from '../../../../shared/contract';
+import type { Client } from '../../lib/client';
 import { PageState } from '../../app/page.svelte';
+import { ListedState } from '../../app/listed.svelte';
 
 export type OpenItem = { kind: 'example'; row: Example } | { kind: 'pair'; row: Pair };
 export type Tab = 'examples' | 'pairs';
@@ -46,54 +47,35 @@ export class DatasetView {
 }
 
 /** The project's datasets and the one selected for browsing. */
-export class DatasetsState {
+export class DatasetsState extends ListedState<DatasetSummary> {
   readonly #client: Client;
-  #list = $state.raw<DatasetSummary[]>([]);
-  #loaded = $state.raw(false);
-  #error = $state.raw<AppErrorShape | null>(null);
   #selected = $state.raw<DatasetView | null>(null);
-  #request = 0;
 
   constructor(client: Client) {
+    super();
     this.#client = client;
   }
 
-  get list(): DatasetSummary[] {
-    return this.#list;
-  }
-  get loaded(): boolean {
-    return this.#loaded;
-  }
-  get error(): AppErrorShape | null {
-    return this.#error;
-  }
   get selected(): DatasetView | null {
     return this.#selected;
   }
 
-  async refresh(): Promise<void> {
-    const request = ++this.#request;
-    try {
-      const list = await this.#client.call('datasets.list', {});
-      if (request !== this.#request) return;
-      this.#list = list;
-      this.#error = null;
-      this.#loaded = true;
-      // A new version of the dataset being browsed replaces the old view; a vanished one closes it.
-      const selected = this.#selected;
-      if (selected) {
-        const now = list.find((dataset) => dataset.name === selected.summary.name);
-        if (!now) this.#selected = null;
-        else if (now.version !== selected.summary.version) this.#selected = new DatasetView(this.#client, now);
-      }
-    } catch (error) {
-      if (request === this.#request) this.#error = errorShape(error);
-    }
+  protected fetchList(): Promise<DatasetSummary[]> {
+    return this.#client.call('datasets.list', {});
+  }
+
+  /** A new version of the dataset being browsed replaces the old view; a vanished one closes it. */
+  protected override listed(list: DatasetSummary[]): void {
+    const selected = this.#selected;
+    if (!selected) return;
+    const now = list.find((dataset) => dataset.name === selected.summary.name);
+    if (!now) this.#selected = null;
+    else if (now.version !== selected.summary.version) this.#selected = new DatasetView(this.#client, now);
   }
 
   select(name: string): void {
     if (this.#selected?.summary.name === name) return;
-    const summary = this.#list.find((dataset) => dataset.name === name);
+    const summary = this.list.find((dataset) => dataset.name === name);
     this.#selected = summary ? new DatasetView(this.#client, summary) : null;
   }
 

@@ -1,7 +1,8 @@
-import { modelFiles, type AppErrorShape, type ModelSummary, type Output } from '../../../../shared/contract';
+import { modelFiles, type ModelSummary, type Output } from '../../../../shared/contract';
 import { base64Blob } from '../../lib/download';
-import { errorShape, type Client } from '../../lib/client';
+import type { Client } from '../../lib/client';
 import { PathExport, type Download } from '../../ui/pathExport.svelte';
+import { ListedState } from '../../app/listed.svelte';
 
 export type ExportResult = Output<'models.export'>;
 
@@ -33,44 +34,27 @@ export class ExportState extends PathExport<ExportResult> {
 }
 
 /** The project's models, and the one whose export form is open. */
-export class ModelsState {
+export class ModelsState extends ListedState<ModelSummary> {
   readonly #client: Client;
-  #list = $state.raw<ModelSummary[]>([]);
-  #loaded = $state.raw(false);
-  #error = $state.raw<AppErrorShape | null>(null);
   #exporting = $state.raw<ExportState | null>(null);
-  #request = 0;
 
   constructor(client: Client) {
+    super();
     this.#client = client;
   }
 
-  get list(): ModelSummary[] {
-    return this.#list;
-  }
-  get loaded(): boolean {
-    return this.#loaded;
-  }
-  get error(): AppErrorShape | null {
-    return this.#error;
-  }
   get exporting(): ExportState | null {
     return this.#exporting;
   }
 
-  async refresh(): Promise<void> {
-    const request = ++this.#request;
-    try {
-      const list = await this.#client.call('models.list', {});
-      if (request !== this.#request) return;
-      this.#list = list;
-      this.#error = null;
-      this.#loaded = true;
-      const exporting = this.#exporting;
-      if (exporting && !list.some((model) => model.name === exporting.model)) this.#exporting = null;
-    } catch (error) {
-      if (request === this.#request) this.#error = errorShape(error);
-    }
+  protected fetchList(): Promise<ModelSummary[]> {
+    return this.#client.call('models.list', {});
+  }
+
+  /** The export form closes with its model. */
+  protected override listed(list: ModelSummary[]): void {
+    const exporting = this.#exporting;
+    if (exporting && !list.some((model) => model.name === exporting.model)) this.#exporting = null;
   }
 
   /** Opens the export form under a model's row, or closes it when it is that model's already. */

@@ -5,6 +5,7 @@ import { phaseText } from '../../lib/phases';
 import { RunReport } from './runReport';
 import { mainCharts, moreCharts, type ChartSpec } from './runMetrics';
 import { RunFormState } from './runForm.svelte';
+import { ListWithForm } from '../../app/listed.svelte';
 
 /** How often an open run that is running is asked for again, in case an event was missed. */
 const POLL_MS = 3000;
@@ -282,20 +283,11 @@ export class RunView {
 }
 
 /** The project's runs, the "New run" form, and the one run whose page is open. */
-export class RunsState {
+export class RunsState extends ListWithForm<RunSummary> {
   readonly form: RunFormState;
   readonly #client: Client;
   readonly #onTrained: (model: { name: string }) => void;
-  #list = $state.raw<RunSummary[]>([]);
-  #loaded = $state.raw(false);
-  #error = $state.raw<AppErrorShape | null>(null);
   #open = $state.raw<RunView | null>(null);
-  /** null until someone opens or closes the form: it then starts open only when there are no runs. */
-  #formOpen = $state.raw<boolean | null>(null);
-  #request = 0;
-  #refreshing = false;
-
-  readonly formOpen = $derived(this.#formOpen ?? (this.#loaded && this.#list.length === 0));
 
   constructor(
     client: Client,
@@ -303,6 +295,7 @@ export class RunsState {
     datasets: () => DatasetSummary[],
     onTrained: (model: { name: string }) => void,
   ) {
+    super();
     this.#client = client;
     this.#onTrained = onTrained;
     this.form = new RunFormState(client, models, datasets, (runId) => this.#started(runId));
@@ -312,39 +305,18 @@ export class RunsState {
     client.on('jobs.finished', (job) => this.#onJobFinished(job));
   }
 
-  get list(): RunSummary[] {
-    return this.#list;
-  }
-  get loaded(): boolean {
-    return this.#loaded;
-  }
-  get error(): AppErrorShape | null {
-    return this.#error;
-  }
   get open(): RunView | null {
     return this.#open;
   }
 
-  async refresh(): Promise<void> {
-    const request = ++this.#request;
-    this.#refreshing = true;
-    try {
-      const list = await this.#client.call('runs.list', {});
-      if (request !== this.#request) return;
-      this.#list = list;
-      this.#error = null;
-      this.#loaded = true;
-    } catch (error) {
-      if (request === this.#request) this.#error = errorShape(error);
-    } finally {
-      if (request === this.#request) this.#refreshing = false;
-    }
+  protected fetchList(): Promise<RunSummary[]> {
+    return this.#client.call('runs.list', {});
   }
 
   openRun(runId: number): void {
     if (this.#open?.runId === runId) return;
     this.#open?.close();
-    const view = new RunView(this.#client, runId, this.#list.find((run) => run.id === runId) ?? null);
+    const view = new RunView(this.#client, runId, this.list.find((run) => run.id === runId) ?? null);
     this.#open = view;
     void view.load();
   }
@@ -355,15 +327,11 @@ export class RunsState {
     void this.refresh();
   }
 
-  showForm(open: boolean): void {
-    this.#formOpen = open;
-  }
-
   /** Back to the list with the form open, starting from `model`: a trained model as the next run's start. */
   newRunFrom(model: string): void {
     this.closeRun();
     this.form.startFrom(model);
-    this.#formOpen = true;
+    this.showForm(true);
   }
 
   #started(runId: number): void {
@@ -373,11 +341,11 @@ export class RunsState {
 
   /** A step moves its row at once; a run the list does not show as running sends for the list. */
   #onStep(step: RunStep): void {
-    const index = this.#list.findIndex((run) => run.id === step.runId);
-    const row = this.#list[index];
+    const index = this.list.findIndex((run) => run.id === step.runId);
+    const row = this.list[index];
     if (row && row.status === 'running') {
-      this.#list = this.#list.with(index, { ...row, step: step.step, totalSteps: step.totalSteps });
-    } else if (!this.#refreshing) {
+      this.patchList(this.list.with(index, { ...row, step: step.step, totalSteps: step.totalSteps }));
+    } else if (!this.refreshing) {
       void this.refresh();
     }
     if (this.#open?.runId === step.runId) this.#open.onStep(step);
