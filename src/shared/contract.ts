@@ -162,12 +162,16 @@ export const AppErrorShape = z.object({
 });
 export type AppErrorShape = z.infer<typeof AppErrorShape>;
 
+/**
+ * A model's shape in the one vocabulary of the UI and the CLI (alol model new --layers --dim
+ * --heads --context --vocab); the engine maps it to Hugging Face's names once (lm/hfConfig.ts).
+ */
 export const ModelShape = z.object({
-  vocabSize: z.number().int().positive(),
-  nPositions: z.number().int().positive(),
-  nEmbd: z.number().int().positive(),
-  nLayer: z.number().int().positive(),
-  nHead: z.number().int().positive(),
+  layers: z.number().int().positive(),
+  dim: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  context: z.number().int().positive(),
+  vocab: z.number().int().positive(),
 });
 
 export const ModelSummary = z.object({

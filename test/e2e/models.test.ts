@@ -39,9 +39,9 @@ function triplesFile(): string {
 }
 
 /** GPT-2's parameter count, LM head tied to the token embeddings (as in a Hugging Face checkpoint). */
-function gpt2Parameters(shape: { vocabSize: number; nPositions: number; nEmbd: number; nLayer: number }): number {
-  const { vocabSize, nPositions, nEmbd: d, nLayer } = shape;
-  return vocabSize * d + nPositions * d + nLayer * (12 * d * d + 13 * d) + 2 * d;
+function gpt2Parameters(shape: { vocab: number; context: number; dim: number; layers: number }): number {
+  const { vocab, context, dim: d, layers } = shape;
+  return vocab * d + context * d + layers * (12 * d * d + 13 * d) + 2 * d;
 }
 
 /** How the page (locale en-US) writes a parameter count at a glance: three significant digits and a unit. */
@@ -146,8 +146,8 @@ describe('Models screen', () => {
       const [model] = await api('models.list', {});
       if (!model) throw new Error('models.list is empty after the UI created a model');
       expect(model.name).toBe('tiny');
-      expect(model.shape).toMatchObject({ nLayer: 1, nEmbd: 32, nHead: 2, nPositions: 64 });
-      expect(model.shape.vocabSize).toBeLessThanOrEqual(TINY.vocab);
+      expect(model.shape).toMatchObject({ layers: 1, dim: 32, heads: 2, context: 64 });
+      expect(model.shape.vocab).toBeLessThanOrEqual(TINY.vocab);
       expect(model.parameters).toBe(gpt2Parameters(model.shape));
 
       const parameters = row.getByTestId('model-parameters');

@@ -84,7 +84,7 @@ function toModel(row: ModelRow): StoredModel {
     origin: row.origin,
     source: row.source,
     parent: row.parent,
-    shape: { vocabSize: config.vocabSize, nPositions: config.nPositions, nEmbd: config.nEmbd, nLayer: config.nLayer, nHead: config.nHead },
+    shape: { layers: config.nLayer, dim: config.nEmbd, heads: config.nHead, context: config.nPositions, vocab: config.vocabSize },
     parameters: row.parameters,
     tokenizer: row.tokenizer,
     folder: row.folder,

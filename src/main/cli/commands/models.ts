@@ -21,7 +21,7 @@ export function decodingSettings(values: Values): Input<'models.generate'>['sett
 
 function formatModel(m: ModelSummary): string[] {
   const s = m.shape;
-  return [m.name, m.origin, `${(m.parameters / 1e6).toFixed(2)}M`, `${s.nLayer}x${s.nEmbd}, ${s.nHead} heads, ctx ${s.nPositions}`, m.tokenizer];
+  return [m.name, m.origin, `${(m.parameters / 1e6).toFixed(2)}M`, `${s.layers}x${s.dim}, ${s.heads} heads, context ${s.context}`, m.tokenizer];
 }
 
 export const modelsCommands: Record<string, Command> = {

@@ -124,7 +124,7 @@ export class CampaignFormState {
     const settings = GenerateSettings.safeParse({ maxNewTokens: numbers.maxNewTokens ?? Number.NaN });
     if (!settings.success) return { ...problems, ...fieldIssues(settings.error, ['maxNewTokens'] as const, numbers) };
     // A response needs room in every model's context beside the prompt.
-    const context = Math.min(...this.#models().filter((m) => this.models.includes(m.name)).map((m) => m.shape.nPositions));
+    const context = Math.min(...this.#models().filter((m) => this.models.includes(m.name)).map((m) => m.shape.context));
     const max = numbers.maxNewTokens;
     if (Number.isFinite(context) && max !== null && max >= context) return { ...problems, maxNewTokens: `less than the smallest context of the models picked (${context})` };
     return problems;

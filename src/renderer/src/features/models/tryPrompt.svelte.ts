@@ -112,7 +112,7 @@ export class TryPromptState {
     const checked = GenerateSettings.safeParse(this.#settingsInput());
     const problems = checked.success ? {} : fieldIssues(checked.error, numberSettings, numbers);
     // The reply needs room in the context: the backend keeps the end of the prompt, never less than one token.
-    const context = this.summary?.shape.nPositions;
+    const context = this.summary?.shape.context;
     const max = numbers.maxNewTokens;
     if (problems.maxNewTokens === undefined && context !== undefined && max !== null && max >= context) {
       return { ...problems, maxNewTokens: `less than the model's context of ${context}` };

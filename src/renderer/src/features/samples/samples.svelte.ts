@@ -57,7 +57,7 @@ export class SampleFormState {
       const lifted = checked.error.issues.map((issue) => (issue.path[0] === 'settings' ? { ...issue, path: issue.path.slice(1) } : issue));
       Object.assign(problems, fieldIssues(new z.ZodError(lifted), sampleNumberKeys, numbers));
     }
-    const context = this.#models().find((m) => m.name === this.model)?.shape.nPositions;
+    const context = this.#models().find((m) => m.name === this.model)?.shape.context;
     const max = numbers.maxNewTokens;
     if (problems.maxNewTokens === undefined && context !== undefined && max !== null && max >= context) {
       problems.maxNewTokens = `less than the model's context of ${context}`;
