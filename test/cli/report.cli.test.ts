@@ -13,7 +13,7 @@ describe('alol report', () => {
   it('writes the win rates and leaderboard of a rated campaign as a self-contained HTML file', async () => {
     const project = tempDir();
     const backend = openBackend(project);
-    let winRate: number | null = null;
+    let winRate: number | null | undefined;
     try {
       await campaignProject(backend, { name: 'cli-c', n: 4 });
       const annotator = (await call(backend, 'annotators.add', { campaign: 'cli-c', name: 'ann', link: false })).annotator.id;
@@ -24,7 +24,7 @@ describe('alol report', () => {
     } finally {
       backend.close();
     }
-    expect(winRate).not.toBeNull();
+    expect(winRate).toBeTypeOf('number');
 
     const out = join(tempDir(), 'report.html');
     const run = alol(['report', '--out', out, '--campaign', 'cli-c', '--reps', '50', '--project', project, '--json']);

@@ -22,7 +22,10 @@ function startBackend(appData: string) {
   const waiters: { test: (m: FromBackend) => boolean; resolve: (m: FromBackend) => void }[] = [];
   child.on('message', (m: FromBackend) => {
     messages.push(m);
-    for (const w of waiters.splice(0)) (w.test(m) ? w.resolve(m) : waiters.push(w));
+    for (const w of waiters.splice(0)) {
+      if (w.test(m)) w.resolve(m);
+      else waiters.push(w);
+    }
   });
   const next = (test: (m: FromBackend) => boolean) =>
     new Promise<FromBackend>((resolve) => {

@@ -37,7 +37,7 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new Error(`${path}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${path}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
