@@ -22,8 +22,9 @@ import { parseTokenizerJson, parseVocabAndMerges, toTokenizerJson, type Origin }
 import { pretokenize, specialPattern, splitSpecial } from './pretokenize';
 import { checkAddedTokens, checkVocab, END_OF_TEXT, resolveMerges, type AddedToken, type BpeSpec } from './spec';
 import { trainBpe, type TrainOptions } from './train';
+import type { AllowedSpecial, EncodeOptions, SpecialTokenNames, TextTokenizer } from './textTokenizer';
 
-export type AllowedSpecial = 'all' | 'none' | ReadonlySet<string>;
+export type { AllowedSpecial };
 
 /** Chunks whose ids are remembered; most words of a text are met again. */
 const CACHE_SIZE = 50_000;
@@ -32,20 +33,29 @@ const utf8 = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF, which is text like any other character here.
 const utf8Lossy = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-async function readJson(path: string): Promise<unknown> {
+export async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new Error(`${path}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`${path}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 
-export class Tokenizer {
+/** Ours, for GPT-2's files and the tokenizers `model new` trains; index.ts's Tokenizer.load picks it or hfTokenizer.ts. */
+export class BpeTokenizer implements TextTokenizer {
+  readonly kind = 'bpe' as const;
   /** highest id + 1: the rows a model's embedding needs. */
   readonly vocabSize: number;
   /** The id of <|endoftext|>, when the vocabulary has it. */
   readonly eosTokenId: number | undefined;
+  /** GPT-2 writes no BOS; its tokenizer_config's bos_token is <|endoftext|>, which a raw prompt does not start with. */
+  readonly bosTokenId = undefined;
+  readonly specialTokens: Readonly<SpecialTokenNames>;
+  /** GPT-2 and the tokenizers trained here have no chat template. */
+  readonly chatTemplate = undefined;
 
   private readonly ids: ReadonlyMap<string, number>;
   private readonly table: MergeTable;
@@ -79,28 +89,32 @@ export class Tokenizer {
     this.bytesOf = bytesOf;
     this.vocabSize = bytesOf.length;
     this.eosTokenId = this.tokenId(END_OF_TEXT);
+    this.specialTokens = this.eosTokenId === undefined ? {} : { eos: END_OF_TEXT };
   }
 
   /** From a parsed tokenizer.json; `source` names the file in errors. */
-  static fromHuggingFaceJson(json: unknown, source = 'tokenizer.json'): Tokenizer {
+  static fromHuggingFaceJson(json: unknown, source = 'tokenizer.json'): BpeTokenizer {
     const { spec, origin } = parseTokenizerJson(json, source);
-    return new Tokenizer(spec, origin);
+    return new BpeTokenizer(spec, origin);
   }
 
   /**
    * From GPT-2's vocab.json (parsed) and merges.txt (text). `source` is the folder they came from,
    * so errors name `${source}/vocab.json` or `${source}/merges.txt:LINE`.
    */
-  static fromVocabAndMerges(vocabJson: unknown, mergesText: string, source?: string): Tokenizer {
-    const files = source === undefined ? { vocab: 'vocab.json', merges: 'merges.txt' } : { vocab: join(source, 'vocab.json'), merges: join(source, 'merges.txt') };
+  static fromVocabAndMerges(vocabJson: unknown, mergesText: string, source?: string): BpeTokenizer {
+    const files =
+      source === undefined
+        ? { vocab: 'vocab.json', merges: 'merges.txt' }
+        : { vocab: join(source, 'vocab.json'), merges: join(source, 'merges.txt') };
     const { spec, origin } = parseVocabAndMerges(vocabJson, mergesText, files);
-    return new Tokenizer(spec, origin);
+    return new BpeTokenizer(spec, origin);
   }
 
   /** dir/tokenizer.json when present, else dir/vocab.json + dir/merges.txt. */
-  static async load(dir: string): Promise<Tokenizer> {
+  static async load(dir: string): Promise<BpeTokenizer> {
     const json = join(dir, 'tokenizer.json');
-    if (existsSync(json)) return Tokenizer.fromHuggingFaceJson(await readJson(json), json);
+    if (existsSync(json)) return BpeTokenizer.fromHuggingFaceJson(await readJson(json), json);
     const vocab = join(dir, 'vocab.json');
     const merges = join(dir, 'merges.txt');
     const has = [existsSync(vocab), existsSync(merges)];
@@ -108,12 +122,16 @@ export class Tokenizer {
       const missing = has[0] ? 'merges.txt' : has[1] ? 'vocab.json' : 'vocab.json or merges.txt';
       throw new Error(`${dir}: no tokenizer.json, and no ${missing} beside it: cannot load a tokenizer`);
     }
-    return Tokenizer.fromVocabAndMerges(await readJson(vocab), await readFile(merges, 'utf8'), dir);
+    return BpeTokenizer.fromVocabAndMerges(await readJson(vocab), await readFile(merges, 'utf8'), dir);
   }
 
   /** A new byte-level BPE learned from `texts` (see train.ts). */
-  static train(texts: Iterable<string>, options: TrainOptions): Tokenizer {
-    return new Tokenizer(trainBpe(texts, options), { vocab: 'train', merge: (i) => `train: merge ${i}` });
+  static train(texts: Iterable<string>, options: TrainOptions): BpeTokenizer {
+    return new BpeTokenizer(trainBpe(texts, options), { vocab: 'train', merge: (i) => `train: merge ${i}` });
+  }
+
+  describe(): string {
+    return `byte-level BPE, ${this.vocabSize} tokens`;
   }
 
   toHuggingFaceJson(): object {
@@ -134,8 +152,11 @@ export class Tokenizer {
     return this.added.get(token)?.id ?? this.ids.get(token);
   }
 
-  /** Token ids of `text`. allowedSpecial: which special tokens match as such ('all' by default); others are plain text. */
-  encode(text: string, options: { allowedSpecial?: AllowedSpecial } = {}): number[] {
+  /**
+   * Token ids of `text`. allowedSpecial: which special tokens match as such ('all' by default); others
+   * are plain text. addSpecialTokens adds nothing: GPT-2's post-processor writes no BOS or EOS.
+   */
+  encode(text: string, options: EncodeOptions = {}): number[] {
     const ids: number[] = [];
     for (const segment of splitSpecial(text, this.specialsPattern(options.allowedSpecial ?? 'all'))) {
       if ('special' in segment) ids.push(this.added.get(segment.special)!.id);
@@ -150,7 +171,8 @@ export class Tokenizer {
     let length = 0;
     for (const id of ids) {
       const bytes = this.bytesOf[id];
-      if (bytes === undefined) throw new RangeError(`decode: ${id} is not a token id of this tokenizer (vocabulary size ${this.vocabSize})`);
+      if (bytes === undefined)
+        throw new RangeError(`decode: ${id} is not a token id of this tokenizer (vocabulary size ${this.vocabSize})`);
       parts.push(bytes);
       length += bytes.length;
     }
@@ -166,7 +188,9 @@ export class Tokenizer {
   private specialsPattern(allowed: AllowedSpecial): RegExp | null {
     if (allowed === 'all') return this.allSpecialsPattern;
     if (allowed !== 'none') {
-      for (const s of allowed) if (this.added.get(s)?.special !== true) throw new Error(`encode: allowedSpecial holds ${JSON.stringify(s)}, which is not a special token`);
+      for (const s of allowed)
+        if (this.added.get(s)?.special !== true)
+          throw new Error(`encode: allowedSpecial holds ${JSON.stringify(s)}, which is not a special token`);
     }
     // Added tokens that are not special always match, as in Hugging Face.
     const tokens = [...this.added.values()].filter((t) => !t.special || (allowed !== 'none' && allowed.has(t.content)));
@@ -179,7 +203,10 @@ export class Tokenizer {
     for (const chunk of pretokenize(input)) {
       let ids = this.cache.get(chunk);
       if (ids === undefined) {
-        ids = applyMerges(Array.from(utf8.encode(chunk), (b) => this.byteIds[b]!), this.table);
+        ids = applyMerges(
+          Array.from(utf8.encode(chunk), (b) => this.byteIds[b]!),
+          this.table,
+        );
         this.cache.set(chunk, ids);
       }
       for (const id of ids) out.push(id);
