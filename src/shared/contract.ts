@@ -340,6 +340,121 @@ export const Job = z.object({
 });
 export type Job = z.infer<typeof Job>;
 
+/*
+ * What each kind of job answers when it succeeds. The job process checks its result against its
+ * kind's schema before sending it (app/jobKinds.ts executeJob); readers take it with
+ * jobResult(job, kind). A result crosses as JSON, so a NaN or infinite figure arrives as null:
+ * figures that could be one allow null.
+ */
+const count = z.number().int().nonnegative();
+
+export const GenerateResult = z.object({ generations: z.array(Generation), tensorBackend: TensorBackendName });
+export type GenerateResult = z.infer<typeof GenerateResult>;
+
+export const LogprobsResult = z.object({ ids: z.array(z.number().int()), logprobs: z.array(z.number()), tensorBackend: TensorBackendName });
+export type LogprobsResult = z.infer<typeof LogprobsResult>;
+
+/** A training run's summary (also the run's `summary` and its folder's summary.json). */
+export const TrainResult = z.object({
+  model: z.string(),
+  steps: count,
+  rewardSource: z.string(),
+  data: z.object({
+    source: z.string(),
+    trainItems: count,
+    heldOutItems: count,
+    rewards: z.object({ count, mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() }).optional(),
+    labels: z.object({ chosen: count, rejected: count }).optional(),
+  }),
+  /** The last step's metrics by name (loss, grad_norm, learning_rate, ...). */
+  finalMetrics: z.record(z.string(), z.number().nullable()),
+  /** The A-LoL variants' advantage stage: what V was fitted to, its fit, and the share of positive advantages. */
+  advantages: z
+    .object({
+      valueTargets: z.string(),
+      valueFit: z.record(z.string(), z.unknown()),
+      heldOut: z.object({ from: z.string(), rows: count, trainItems: count }),
+      positiveFraction: z.number().nullable(),
+      meanAdvantage: z.number().nullable(),
+    })
+    .optional(),
+});
+export type TrainResult = z.infer<typeof TrainResult>;
+
+/** A sampling job: its samples are stored under `source` (samples.list). */
+export const SampleResult = z.object({
+  source: z.string(),
+  count,
+  prompts: count,
+  model: z.string(),
+  reward: z.string().optional(),
+  meanReward: z.number().nullable().optional(),
+});
+export type SampleResult = z.infer<typeof SampleResult>;
+
+/** A campaign's preparation: its items are written and it is ready to rate. */
+export const CampaignPrepared = z.object({ campaign: z.string(), items: count, prompts: count, systems: z.array(z.string()) });
+export type CampaignPrepared = z.infer<typeof CampaignPrepared>;
+
+/** A trained reward model (score with `reward`, rm:NAME) and its held-out accuracy with a Wilson 95% interval. */
+export const RewardModelResult = z.object({
+  name: z.string(),
+  reward: z.string(),
+  folder: z.string(),
+  backbone: z.string(),
+  /** The source of the pairs: a campaign under a rule, or a dataset's own pairs (the other fields null). */
+  campaign: z.string().nullable(),
+  rule: RewardRule.shape.rule.unwrap().nullable(),
+  helpfulWeight: z.number().nullable(),
+  dataset: z.object({ name: z.string(), version: z.number().int().positive(), split: z.string().nullable() }).nullable(),
+  pairs: z.object({ total: count, train: count, heldOut: count, splitBy: z.enum(['group', 'pair']), heldOutPrompts: count }),
+  trainAccuracy: z.number().nullable(),
+  heldOutAccuracy: z.number().nullable(),
+  heldOutInterval: z.object({ level: z.number(), low: z.number().nullable(), high: z.number().nullable() }),
+  trainLoss: z.number().nullable(),
+  heldOutLoss: z.number().nullable(),
+  epochs: count,
+  seed: count,
+  tensorBackend: TensorBackendName,
+});
+export type RewardModelResult = z.infer<typeof RewardModelResult>;
+
+export const jobResults = {
+  import: ImportSummary,
+  'model.import': ModelSummary,
+  'model.create': ModelSummary,
+  generate: GenerateResult,
+  logprobs: LogprobsResult,
+  train: TrainResult,
+  sample: SampleResult,
+  campaign: CampaignPrepared,
+  'reward-model': RewardModelResult,
+} as const satisfies Record<JobKind, z.ZodType<Record<string, unknown>>>;
+export type JobResults = { [K in JobKind]: z.output<(typeof jobResults)[K]> };
+export type JobResult<K extends JobKind> = JobResults[K];
+
+/** A result read with its kind's schema: the parsed result, or why it is not one. */
+export function parseJobResult<K extends JobKind>(kind: K, result: unknown): { success: true; data: JobResult<K> } | { success: false; error: z.ZodError } {
+  // Indexed through a mapped type, the schema of kind K reads as a schema of JobResult<K>.
+  const schemas: { [P in JobKind]: z.ZodType<JobResults[P]> } = jobResults;
+  return schemas[kind].safeParse(result);
+}
+
+/**
+ * A finished job's result, typed by its kind: throws the job's own error when it did not succeed,
+ * and a bad_response AppError when it is of another kind or its result has another shape.
+ *
+ *   const { generations } = jobResult(job, 'generate');
+ */
+export function jobResult<K extends JobKind>(job: Job, kind: K): JobResult<K> {
+  if (job.kind !== kind) throw new AppError('bad_response', `job ${job.id} is a ${job.kind} job, not ${kind}`);
+  if (job.status !== 'succeeded') throw AppError.from(job.error ?? { code: job.status, message: `job ${job.status}` });
+  const parsed = parseJobResult(kind, job.result);
+  if (!parsed.success) throw new AppError('bad_response', `the ${kind} job ${job.id} finished, but its result has an unexpected shape: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(result)'}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+
 export const ImportRequest = z
   .object({
     /** An upload made through uploads.* (the UI), or a path on the backend's machine (the CLI, Electron). */
@@ -654,6 +769,23 @@ export const methods = {
   'campaigns.retrainPlan': { input: RetrainRequest, output: RetrainPlan },
   ...ratingMethods,
   'results.get': { input: ResultsRequest, output: Results },
+  /**
+   * results.get's figures as one self-contained HTML file (inline styles and SVG charts, no script,
+   * nothing fetched): `alol report` writes it, a browser saves it as `filename`. The counts say what
+   * it covers.
+   */
+  'results.report': {
+    input: ResultsRequest,
+    output: z.object({
+      html: z.string(),
+      filename: z.string(),
+      campaigns: z.array(z.string()),
+      systems: z.array(z.string()),
+      comparisons: z.number().int().nonnegative(),
+      models: z.number().int().nonnegative(),
+      runs: z.number().int().nonnegative(),
+    }),
+  },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
   'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },

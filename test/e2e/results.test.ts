@@ -5,6 +5,7 @@
  * per-model figures and training curves. results.get called directly is the oracle for what the
  * page shows. Needs `npm run build` first, and Chromium.
  */
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/shared/contract';
@@ -92,6 +93,14 @@ describe('Results screen', () => {
       expect(await row.getByTestId('model-distinct2').innerText()).toBe(m.distinct2.toFixed(3));
     }
     await page.getByTestId('results-curves').filter({ hasText: 'No run trained the systems of this campaign.' }).waitFor();
+
+    // The same figures as one HTML file, made by results.report and saved by the browser.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('results-report').click()]);
+    expect(download.suggestedFilename()).toBe(`results-${C}.html`);
+    const html = await readFile(await download.path(), 'utf8');
+    expect(html).toContain(`<h1>Results: campaign ${C}</h1>`);
+    expect(html).toContain('<section id="leaderboard">');
+    expect(html).not.toMatch(/<script/i);
 
     await page.getByTestId('results-campaign').selectOption('');
     await page.getByTestId('results-summary').filter({ hasText: 'alpha · beta' }).waitFor();

@@ -102,7 +102,7 @@ export function createBackend(options: BackendOptions): Backend {
     ...runHandlers({ runs, jobs, launcher }),
     ...sampleHandlers({ paths, models, datasets, samples, jobs, initTensors: () => initTensorBackend(options.forcedTensorBackend) }),
     ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings, retrainer }),
-    ...resultHandlers({ db }),
+    ...resultHandlers({ db, version }),
     'jobs.get': ({ jobId }) => jobStore.get(jobId),
     'jobs.list': ({ limit }) => jobStore.list(limit),
     'jobs.cancel': ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),

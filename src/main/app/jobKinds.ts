@@ -14,12 +14,17 @@ import { sampleJob } from '../samples/sampleJob';
 import { campaignJob } from '../rating/campaignJob';
 import { rewardModelJob } from '../rating/rewardModelTraining';
 import {
+  AppError,
   datasetName,
   FieldMapping,
   ImportFormat,
   methods,
   ModelSummary,
+  parseJobResult,
   type JobKind,
+  type JobResult,
+  type JobResults,
+  type TensorBackendName,
 } from '../../shared/contract';
 
 export const ImportJobParams = z
@@ -29,19 +34,39 @@ export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
 
 /** The tensor backend for jobs that need one: the same choice, and the same override, as the studio's. */
-async function startTensorBackend(): Promise<string> {
+async function startTensorBackend(): Promise<TensorBackendName> {
   return (await initTensorBackend(requestedTensorBackend(undefined, process.env))).chosen;
 }
 
-export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): Promise<Record<string, unknown>> {
+/** Runs one job's code, in the job process, and returns its result as the job's kind promises it. */
+export async function executeJob<K extends JobKind>(kind: K, params: unknown, ctx: JobContext): Promise<JobResult<K>> {
+  return checkedResult(kind, await execute(kind, params, ctx));
+}
+
+/**
+ * A result as it will arrive, checked against its kind's schema before it leaves the job process:
+ * it crosses as JSON (a NaN arrives as null), and a shape the contract does not promise fails the
+ * job here rather than a reader later.
+ */
+export function checkedResult<K extends JobKind>(kind: K, result: unknown): JobResult<K> {
+  const parsed = parseJobResult(kind, result === undefined ? undefined : JSON.parse(JSON.stringify(result)));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(result)'}: ${i.message}`).join('; ');
+    throw new AppError('internal', `the ${kind} job's result does not match the contract: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The job's code; results of functions typed as a plain record are checked by checkedResult alone. */
+async function execute(kind: JobKind, params: unknown, ctx: JobContext): Promise<unknown> {
   switch (kind) {
     case 'import': {
       const p = ImportJobParams.parse(params);
-      return importFile(new DatasetStore(ctx.db), {
+      return (await importFile(new DatasetStore(ctx.db), {
         ...p,
         signal: ctx.signal,
         onProgress: (phase, done, total) => ctx.progress({ phase, done, total }),
-      });
+      })) satisfies JobResults['import'];
     }
     case 'model.import':
       return ModelSummary.parse(await importModel(ctx, methods['models.import'].input.parse(params)));
@@ -51,19 +76,19 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     }
     case 'generate': {
       const tensorBackend = await startTensorBackend();
-      return { ...(await generateText(ctx, methods['models.generate'].input.parse(params))), tensorBackend };
+      return { ...(await generateText(ctx, methods['models.generate'].input.parse(params))), tensorBackend } satisfies JobResults['generate'];
     }
     case 'train': {
       await startTensorBackend();
-      return trainRun(ctx, z.object({ runId: z.number().int().positive() }).parse(params).runId);
+      return await trainRun(ctx, z.object({ runId: z.number().int().positive() }).parse(params).runId);
     }
     case 'sample': {
       await startTensorBackend();
-      return sampleJob(ctx, methods['samples.create'].input.parse(params));
+      return await sampleJob(ctx, methods['samples.create'].input.parse(params));
     }
     case 'campaign': {
       await startTensorBackend();
-      return campaignJob(ctx, z.object({ campaignId: z.number().int().positive() }).parse(params).campaignId);
+      return await campaignJob(ctx, z.object({ campaignId: z.number().int().positive() }).parse(params).campaignId);
     }
     case 'reward-model': {
       const tensorBackend = await startTensorBackend();
@@ -72,7 +97,7 @@ export async function runJob(kind: JobKind, params: unknown, ctx: JobContext): P
     case 'logprobs': {
       const tensorBackend = await startTensorBackend();
       const p = methods['models.logprobs'].input.parse(params);
-      return { ...(await scoreLogprobs(ctx, p)), tensorBackend };
+      return { ...(await scoreLogprobs(ctx, p)), tensorBackend } satisfies JobResults['logprobs'];
     }
   }
 }

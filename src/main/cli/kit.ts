@@ -1,7 +1,7 @@
 /** What every `alol` command is made of: flags, the contract call, a job waited for, output. */
 import type { ParseArgsConfig } from 'node:util';
 import type { Backend } from '../app/backend';
-import { AppError, type Job } from '../../shared/contract';
+import { jobResult, type Job, type JobKind, type JobResult } from '../../shared/contract';
 import { ProgressBar } from './format';
 
 export class UsageError extends Error {}
@@ -57,8 +57,11 @@ export function defined<T extends Record<string, unknown>>(record: T): Partial<T
 
 export { call } from '../app/calls';
 
-/** Starts a job through the contract and waits for it, with a progress bar on a terminal. */
-export async function runJob(backend: Backend, json: boolean, start: () => Promise<{ jobId: number }>): Promise<Record<string, unknown>> {
+/**
+ * Starts a job through the contract and follows it to its end, with a progress bar on a terminal;
+ * returns its result as its kind's schema reads it, or throws the job's error.
+ */
+export async function followJob<K extends JobKind>(backend: Backend, json: boolean, kind: K, start: () => Promise<{ jobId: number }>): Promise<JobResult<K>> {
   const bar = json ? null : new ProgressBar(process.stderr);
   const finished = new Map<number, Job>();
   let wanted: number | null = null;
@@ -73,11 +76,10 @@ export async function runJob(backend: Backend, json: boolean, start: () => Promi
   try {
     const { jobId } = await start();
     wanted = jobId;
-    while (!finished.has(jobId)) await new Promise<void>((r) => (wake = r));
-    const job = finished.get(jobId) as Job;
+    let job: Job | undefined;
+    while ((job = finished.get(jobId)) === undefined) await new Promise<void>((r) => (wake = r));
     bar?.end();
-    if (job.status !== 'succeeded') throw AppError.from(job.error ?? { code: job.status, message: `job ${job.status}` });
-    return job.result ?? {};
+    return jobResult(job, kind);
   } finally {
     off();
   }

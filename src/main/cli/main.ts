@@ -9,7 +9,8 @@ import { createBackend } from '../app/backend';
 import { requestedTensorBackend } from '../lm/tensorBackend';
 import { resolveProjectDir } from '../core/project';
 import { serveFromArgs, SERVE_USAGE } from '../http/serveFromArgs';
-import { AppError, importFormats, type AppErrorShape } from '../../shared/contract';
+import { importFormats } from '../../shared/contract';
+import { errorShape } from '../core/errors';
 import { common, text, UsageError, type Command } from './kit';
 import { ratingCommands } from './commands/rating';
 import { reportCommand } from './commands/report';
@@ -144,8 +145,8 @@ function reportError(error: unknown, json: boolean): number {
     console.error(`alol: ${error.message}`);
     return 2;
   }
-  const shape: AppErrorShape =
-    error instanceof AppError ? error.toShape() : { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+  // The same shape as every other adapter's errors (IPC, HTTP, jobs).
+  const shape = errorShape(error);
   if (json) console.log(JSON.stringify({ error: shape }, null, 2));
   else {
     console.error(`alol: ${shape.message}`);

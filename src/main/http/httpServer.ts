@@ -13,6 +13,7 @@ import type { EventBus } from '../core/eventBus';
 import { httpPaths } from '../../shared/bridge';
 import { CONTENT_SECURITY_POLICY } from '../../shared/security';
 import type { AppErrorShape } from '../../shared/contract';
+import { errorShape } from '../core/errors';
 import { annotatorMethodNames } from '../../shared/rating';
 
 /** Big enough for one base64 upload chunk of UPLOAD_CHUNK_BYTES plus its envelope. */
@@ -267,8 +268,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     route().catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
       if (error instanceof HttpError) return sendError(res, error.status, { code: error.code, message: error.message });
-      console.error(error);
-      sendError(res, 500, { code: 'internal', message: error instanceof Error ? error.message : String(error) });
+      sendError(res, 500, errorShape(error));
     });
   });
 

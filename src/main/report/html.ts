@@ -5,6 +5,7 @@
  *
  *   reportHtml(results, { generatedAt: new Date(), version: '0.1.0' })  // '<!doctype html>...'
  */
+import type { Output } from '../../shared/contract';
 import type { AgreementSummary } from '../../shared/rating';
 import type { CriterionResults, ModelResults, RateInterval, Results, RunCurves } from '../../shared/results';
 import { shortNumber } from '../../shared/chartMath';
@@ -191,6 +192,24 @@ svg .c3 { fill: #7c3aed; stroke: #7c3aed; } svg .c4 { fill: #b45309; stroke: #b4
 svg .line.c0, svg .line.c1, svg .line.c2, svg .line.c3, svg .line.c4, svg .line.c5 { fill: none; }
 footer { margin-top: 2.5rem; font-size: 0.85rem; color: var(--muted); }
 `;
+
+/**
+ * results.report's answer: the report, the file name a browser saves it as, and what it covers.
+ *
+ *   resultsReport(results, { generatedAt: new Date(), version })  // { html: '<!doctype html>...', filename: 'results-pilot.html', ... }
+ */
+export function resultsReport(results: Results, options: ReportOptions): Output<'results.report'> {
+  const scope = results.campaign ?? 'all-campaigns';
+  return {
+    html: reportHtml(results, options),
+    filename: `results-${scope.replace(/[^\p{L}\p{N}._-]+/gu, '-')}.html`,
+    campaigns: results.campaigns,
+    systems: results.systems,
+    comparisons: results.criteria[0]?.comparisons ?? 0,
+    models: results.models.length,
+    runs: results.runs.length,
+  };
+}
 
 /** The whole report as one HTML document. */
 export function reportHtml(results: Results, options: ReportOptions): string {

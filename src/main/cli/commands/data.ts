@@ -1,8 +1,8 @@
 /** `alol import`, `alol datasets`, `alol show`, `alol demo data`: datasets in and out of the project. */
 import { resolve } from 'node:path';
-import { ImportSummary, type Input } from '../../../shared/contract';
+import type { Input } from '../../../shared/contract';
 import { formatImportSummary, formatTable, truncate } from '../format';
-import { call, defined, integer, print, required, runJob, text, UsageError, type Command } from '../kit';
+import { call, defined, followJob, integer, print, required, text, UsageError, type Command } from '../kit';
 
 const fieldFlags = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'completion', 'label'] as const;
 
@@ -14,7 +14,7 @@ export const dataCommands: Record<string, Command> = {
       if (!file || positionals.length > 1) throw new UsageError('import: give exactly one FILE');
       const fields = Object.fromEntries(fieldFlags.flatMap((f) => (text(values, `${f}-field`) ? [[f, text(values, `${f}-field`)]] : [])));
       const json = values.json === true;
-      const result = await runJob(backend, json, () =>
+      const summary = await followJob(backend, json, 'import', () =>
         call(backend, 'imports.start', {
           source: { kind: 'path', path: resolve(file) },
           name: required(values, 'name', 'import'),
@@ -22,7 +22,6 @@ export const dataCommands: Record<string, Command> = {
           fields,
         }),
       );
-      const summary = ImportSummary.parse(result);
       print(json, summary, () => formatImportSummary(summary));
     },
   },

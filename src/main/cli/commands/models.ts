@@ -1,8 +1,8 @@
 /** `alol models`, `alol model new|import|export`, `alol tokenize`, `alol logprobs`, `alol generate`. */
 import { resolve } from 'node:path';
-import { Generation, ModelSummary, type Input } from '../../../shared/contract';
+import type { Input, ModelSummary } from '../../../shared/contract';
 import { formatTable } from '../format';
-import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from '../kit';
+import { call, decimal, defined, followJob, integer, print, required, text, UsageError, type Command, type Values } from '../kit';
 
 export function decodingSettings(values: Values): Input<'models.generate'>['settings'] {
   const sampling = ['temperature', 'top-k', 'top-p'].some((f) => text(values, f) !== undefined);
@@ -63,7 +63,7 @@ export const modelsCommands: Record<string, Command> = {
         }),
       };
       const json = values.json === true;
-      const model = ModelSummary.parse(await runJob(backend, json, () => call(backend, 'models.create', input)));
+      const model = await followJob(backend, json, 'model.create', () => call(backend, 'models.create', input));
       print(json, model, () => `Created ${formatModel(model).join('  ')}`);
     },
   },
@@ -74,7 +74,7 @@ export const modelsCommands: Record<string, Command> = {
       if (!dir || positionals.length > 1) throw new UsageError('model import: give exactly one DIR');
       const json = values.json === true;
       const input = { path: resolve(dir), name: required(values, 'name', 'model import') };
-      const model = ModelSummary.parse(await runJob(backend, json, () => call(backend, 'models.import', input)));
+      const model = await followJob(backend, json, 'model.import', () => call(backend, 'models.import', input));
       print(json, model, () => `Imported ${formatModel(model).join('  ')}`);
     },
   },
@@ -106,8 +106,8 @@ export const modelsCommands: Record<string, Command> = {
       if ((ids === undefined) === (text(values, 'text') === undefined)) throw new UsageError('logprobs: give --text or --ids');
       const json = values.json === true;
       const input = { model: required(values, 'model', 'logprobs'), ...defined({ text: text(values, 'text'), ids }) };
-      const result = await runJob(backend, json, () => call(backend, 'models.logprobs', input));
-      const out = { ids: result.ids as number[], logprobs: result.logprobs as number[] };
+      const { ids: scored, logprobs } = await followJob(backend, json, 'logprobs', () => call(backend, 'models.logprobs', input));
+      const out = { ids: scored, logprobs };
       print(json, out, () => out.logprobs.map((lp, i) => `${out.ids[i + 1]}\t${lp.toFixed(4)}`).join('\n'));
     },
   },
@@ -130,9 +130,8 @@ export const modelsCommands: Record<string, Command> = {
       const settings = decodingSettings(values);
       const json = values.json === true;
       const model = required(values, 'model', 'generate');
-      const result = await runJob(backend, json, () => call(backend, 'models.generate', { model, prompts, settings }));
-      const generations = Generation.array().parse(result.generations);
-      const lines = generations.map((g) => ({ ...g, model, tensorBackend: result.tensorBackend }));
+      const { generations, tensorBackend } = await followJob(backend, json, 'generate', () => call(backend, 'models.generate', { model, prompts, settings }));
+      const lines = generations.map((g) => ({ ...g, model, tensorBackend }));
       print(json, lines.length === 1 ? lines[0] : lines, () => generations.map((g) => g.prompt + g.response).join('\n---\n'));
     },
   },

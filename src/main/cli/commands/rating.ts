@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatTable } from '../format';
-import { call, decimal, defined, integer, print, required, runJob, text, UsageError, type Command, type Values } from '../kit';
+import { call, decimal, defined, followJob, integer, print, required, text, UsageError, type Command, type Values } from '../kit';
 import { DEFAULT_PORT } from '../../http/serveStudio';
 import { networkUrls } from '../../http/httpServer';
 import { exportCriteria, ratingsFormats, type Input } from '../../../shared/contract';
@@ -130,11 +130,12 @@ export const ratingCommands: Record<string, Command> = {
       }
       const s = await call(backend, 'campaigns.retrain', input);
       if (!json) for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`);
-      // Only microtasks run before runJob listens, so the run's end cannot be missed.
-      await runJob(backend, json, async () => s);
+      // Only microtasks run before followJob listens, so the run's end cannot be missed.
+      await followJob(backend, json, 'train', async () => s);
       // The follow-up campaign's preparation starts as the run ends; wait for it too.
       const next = await call(backend, 'campaigns.get', { campaign: s.nextCampaign });
-      if (next.status === 'preparing' && next.jobId !== null) await runJob(backend, json, async () => ({ jobId: next.jobId as number }));
+      const preparing = next.status === 'preparing' ? next.jobId : null;
+      if (preparing !== null) await followJob(backend, json, 'campaign', async () => ({ jobId: preparing }));
       const summary = await call(backend, 'campaigns.get', { campaign: s.nextCampaign });
       print(json, { ...s, campaign: summary }, () =>
         [
@@ -192,7 +193,7 @@ export const ratingCommands: Record<string, Command> = {
         ...(maxNewTokens !== undefined ? { settings: { maxNewTokens } } : {}),
       };
       const json = values.json === true;
-      await runJob(backend, json, () => call(backend, 'campaigns.create', input));
+      await followJob(backend, json, 'campaign', () => call(backend, 'campaigns.create', input));
       const summary = await call(backend, 'campaigns.get', { campaign: input.name });
       print(json, summary, () => formatCampaign(summary, null));
     },
@@ -318,19 +319,17 @@ export const ratingCommands: Record<string, Command> = {
         input = { campaign: one(positionals, 'campaign name (or --dataset DATASET[:split])', 'rewards model'), ...defined({ base: text(values, 'base') }), ...training, ...rule(values) };
       }
       const json = values.json === true;
-      const result = await runJob(backend, json, () => call(backend, 'rewards.trainModel', input));
-      const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : 'n/a');
-      const pairs = result.pairs as { total: number; train: number; heldOut: number; heldOutPrompts: number };
-      const interval = result.heldOutInterval as { low: number | null; high: number | null };
-      const dataset = result.dataset as { name: string; version: number; split: string | null } | null;
+      const result = await followJob(backend, json, 'reward-model', () => call(backend, 'rewards.trainModel', input));
+      const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+      const { pairs, heldOutInterval: interval, dataset } = result;
       const from = dataset
         ? `dataset "${dataset.name}" v${dataset.version}${dataset.split === null ? '' : ` (split ${dataset.split})`}`
         : `campaign "${String(result.campaign)}" (rule ${String(result.rule)})`;
       print(json, result, () =>
         [
-          `Reward model "${String(result.name)}" on ${String(result.backbone)}, from ${from}: ${pairs.total} pairs, ${pairs.train} trained on, ${pairs.heldOut} held out (${pairs.heldOutPrompts} whole prompts).`,
+          `Reward model "${result.name}" on ${result.backbone}, from ${from}: ${pairs.total} pairs, ${pairs.train} trained on, ${pairs.heldOut} held out (${pairs.heldOutPrompts} whole prompts).`,
           `  held-out accuracy ${pct(result.heldOutAccuracy)} (95% Wilson interval ${pct(interval.low)} to ${pct(interval.high)}), train accuracy ${pct(result.trainAccuracy)}`,
-          `Score with it: --reward ${String(result.reward)}`,
+          `Score with it: --reward ${result.reward}`,
         ].join('\n'),
       );
     },

@@ -1,9 +1,7 @@
-/** `alol report --out FILE.html [--campaign C]`: the Results screen as one static HTML file. */
+/** `alol report --out FILE.html [--campaign C]`: the Results screen as one static HTML file (results.report). */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { call, defined, integer, print, required, text, type Command } from '../kit';
-import { reportHtml } from '../../report/html';
-import { version } from '../../core/version';
 
 export const reportCommand: Command = {
   options: { out: { type: 'string' }, campaign: { type: 'string' }, seed: { type: 'string' }, reps: { type: 'string' } },
@@ -18,12 +16,10 @@ export const reportCommand: Command = {
     ].join('\n'),
   async run(backend, values) {
     const out = resolve(required(values, 'out', 'report'));
-    const results = await call(backend, 'results.get', defined({ campaign: text(values, 'campaign'), seed: integer(values, 'seed'), reps: integer(values, 'reps') }));
-    const html = reportHtml(results, { generatedAt: new Date(), version });
-    writeFileSync(out, html);
-    const comparisons = results.criteria[0]?.comparisons ?? 0;
-    print(values.json === true, { path: out, bytes: Buffer.byteLength(html), campaigns: results.campaigns, systems: results.systems, comparisons }, () =>
-      `Report written to ${out}: ${results.systems.length} systems, ${comparisons} rated comparisons, ${results.models.length} models, ${results.runs.length} runs`,
+    const report = await call(backend, 'results.report', defined({ campaign: text(values, 'campaign'), seed: integer(values, 'seed'), reps: integer(values, 'reps') }));
+    writeFileSync(out, report.html);
+    print(values.json === true, { path: out, bytes: Buffer.byteLength(report.html), campaigns: report.campaigns, systems: report.systems, comparisons: report.comparisons }, () =>
+      `Report written to ${out}: ${report.systems.length} systems, ${report.comparisons} rated comparisons, ${report.models} models, ${report.runs} runs`,
     );
   },
 };

@@ -3,7 +3,7 @@ import { type Backend } from '../../app/backend';
 import { z } from 'zod';
 import { AppError, RunConfig, type RunSummary, type Input } from '../../../shared/contract';
 import { formatTable } from '../format';
-import { call, decimal, print, runJob, text, UsageError, type Command, type Values } from '../kit';
+import { call, decimal, followJob, print, text, UsageError, type Command, type Values } from '../kit';
 
 const runFields = (() => {
   const schema = z.toJSONSchema(RunConfig, { io: 'input' }) as { properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>; required?: string[] };
@@ -33,7 +33,7 @@ function formatRun(r: RunSummary): string[] {
 
 async function waitForRun(backend: Backend, json: boolean, start: () => Promise<{ runId: number; jobId: number }>): Promise<void> {
   let runId = 0;
-  await runJob(backend, json, async () => {
+  await followJob(backend, json, 'train', async () => {
     const started = await start();
     runId = started.runId;
     return started;

@@ -3,7 +3,7 @@ import { decodingSettings } from './models';
 import { resolve } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type Input } from '../../../shared/contract';
-import { call, defined, integer, print, required, runJob, text, UsageError, type Command } from '../kit';
+import { call, defined, followJob, integer, print, required, text, UsageError, type Command } from '../kit';
 
 function readJsonlField(file: string, field: string): string[] {
   return readFileSync(resolve(file), 'utf8')
@@ -50,7 +50,7 @@ export const samplesCommands: Record<string, Command> = {
       } else prompts = { texts: readJsonlField(file as string, 'prompt') };
       const json = values.json === true;
       const model = required(values, 'model', 'sample');
-      const result = await runJob(backend, json, () =>
+      const result = await followJob(backend, json, 'sample', () =>
         call(backend, 'samples.create', {
           model,
           prompts,
@@ -58,12 +58,12 @@ export const samplesCommands: Record<string, Command> = {
           settings: decodingSettings(values),
         }),
       );
-      const rows = (await call(backend, 'samples.list', { source: String(result.source), limit: 10_000 })).rows;
+      const rows = (await call(backend, 'samples.list', { source: result.source, limit: 10_000 })).rows;
       const lines = rows.map((s) => JSON.stringify({ prompt: s.prompt, response: s.response, model: s.model, finishReason: s.finishReason, rewards: s.rewards, settings: s.settings }));
       const out = text(values, 'out');
       if (out) writeFileSync(resolve(out), lines.join('\n') + '\n');
       if (json) console.log(lines.join('\n'));
-      else console.log(`${rows.length} responses from ${model} stored (${String(result.source)})${out ? `, written to ${out}` : ''}${result.meanReward !== undefined ? `; mean ${String(result.reward)} ${Number(result.meanReward).toFixed(4)}` : ''}`);
+      else console.log(`${rows.length} responses from ${model} stored (${result.source})${out ? `, written to ${out}` : ''}${result.reward !== undefined ? `; mean ${result.reward} ${result.meanReward?.toFixed(4) ?? '-'}` : ''}`);
     },
   },
   score: {

@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import type { AppErrorShape, Job, JobProgress } from '../../../shared/contract';
+import { parseJobResult, type AppErrorShape, type Job, type JobKind, type JobProgress, type JobResult } from '../../../shared/contract';
 import { errorShape, type Client } from '../lib/client';
 import { capitalise } from '../lib/format';
 import { JobWatcher } from '../lib/jobWatcher';
@@ -8,30 +7,30 @@ import { phaseText } from '../lib/phases';
 export type RunStage = 'idle' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /**
- * One job at a time, from the call that starts it to its outcome: stage, progress, parsed result
- * or error. The forms of the Models screen each hold one; the result's shape is checked against
- * the schema given, since a job's result crosses the contract as a plain record.
+ * One job of a kind at a time, from the call that starts it to its outcome: stage, progress,
+ * result or error. The forms of the Models screen each hold one; the result is read with the
+ * contract's schema of the job's kind (jobResults), since it crosses the contract as a plain record.
  */
-export class JobRun<T> {
+export class JobRun<K extends JobKind> {
   readonly #client: Client;
-  readonly #result: z.ZodType<T>;
+  readonly #kind: K;
   readonly #what: string;
 
   #stage = $state.raw<RunStage>('idle');
   /** null while the job cannot say how far along it is: the bar is then indeterminate. */
   #fraction = $state.raw<number | null>(null);
   #phase = $state.raw('');
-  #value = $state.raw<T | null>(null);
+  #value = $state.raw<JobResult<K> | null>(null);
   #error = $state.raw<AppErrorShape | null>(null);
   #jobId: number | null = null;
   #cancelRequested = false;
 
   readonly busy = $derived(this.#stage === 'starting' || this.#stage === 'running');
 
-  /** `what` names the job in messages: "The model creation failed without saying why". */
-  constructor(client: Client, result: z.ZodType<T>, what: string) {
+  /** `kind` is the kind of job it starts; `what` names it in messages: "The model creation failed without saying why". */
+  constructor(client: Client, kind: K, what: string) {
     this.#client = client;
-    this.#result = result;
+    this.#kind = kind;
     this.#what = what;
   }
 
@@ -44,7 +43,7 @@ export class JobRun<T> {
   get phase(): string {
     return this.#phase;
   }
-  get value(): T | null {
+  get value(): JobResult<K> | null {
     return this.#value;
   }
   get error(): AppErrorShape | null {
@@ -52,7 +51,7 @@ export class JobRun<T> {
   }
 
   /** Starts the job with `start` and follows it; resolves with the result, or null if there is none. */
-  async run(start: () => Promise<{ jobId: number }>): Promise<T | null> {
+  async run(start: () => Promise<{ jobId: number }>): Promise<JobResult<K> | null> {
     if (this.busy) return null;
     this.#stage = 'starting';
     this.#fraction = null;
@@ -107,9 +106,9 @@ export class JobRun<T> {
     this.#phase = phaseText(progress);
   }
 
-  #end(job: Job): T | null {
+  #end(job: Job): JobResult<K> | null {
     if (job.status === 'succeeded') {
-      const parsed = this.#result.safeParse(job.result);
+      const parsed = parseJobResult(this.#kind, job.result);
       if (!parsed.success) {
         this.#stage = 'failed';
         this.#error = { code: 'bad_response', message: `${capitalise(this.#what)} finished but its result has an unexpected shape` };

@@ -1,19 +1,12 @@
-import { z } from 'zod';
-import { absolutePath, CampaignCreate, GenerateSettings, type DatasetSummary, type Input, type ModelSummary } from '../../../../shared/contract';
+import { absolutePath, CampaignCreate, GenerateSettings, type CampaignPrepared, type DatasetSummary, type Input, type ModelSummary } from '../../../../shared/contract';
 import { CampaignOptions } from '../../../../shared/rating';
 import type { Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
 import { JobRun } from '../../app/jobRun.svelte';
 
-/** What a campaign's preparation job answers. */
-export const CampaignPrepared = z.object({
-  campaign: z.string(),
-  items: z.number().int().nonnegative(),
-  prompts: z.number().int().nonnegative(),
-  systems: z.array(z.string()),
-});
-export type CampaignPrepared = z.infer<typeof CampaignPrepared>;
+/** What a campaign's preparation job answers: the contract's jobResults.campaign. */
+export type { CampaignPrepared };
 
 export const optionKeys = ['n', 'overlap', 'gold', 'repeatSwapped', 'seed'] as const;
 export type OptionKey = (typeof optionKeys)[number];
@@ -65,7 +58,7 @@ export class CampaignFormState {
   readonly #taken: (name: string) => boolean;
   readonly #onStarted: () => void;
   readonly #onReady: (prepared: CampaignPrepared) => void;
-  readonly run: JobRun<CampaignPrepared>;
+  readonly run: JobRun<'campaign'>;
 
   name = $state('');
   chosen = $state.raw<string[]>([]);
@@ -155,7 +148,7 @@ export class CampaignFormState {
     this.#taken = taken;
     this.#onStarted = onStarted;
     this.#onReady = onReady;
-    this.run = new JobRun(client, CampaignPrepared, 'the campaign preparation');
+    this.run = new JobRun(client, 'campaign', 'the campaign preparation');
   }
 
   get datasetChoice(): string {

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { algos, isModelSystem, type Algo, type AppErrorShape, type Output } from '../../../../shared/contract';
 import type { RetrainPlan } from '../../../../shared/retrainPlan';
 import { errorShape, type Client } from '../../lib/client';
@@ -16,7 +15,7 @@ export type Retrained = Output<'campaigns.retrain'>;
 export class RetrainState {
   readonly #client: Client;
   readonly campaign: string;
-  readonly run: JobRun<Record<string, unknown>>;
+  readonly run: JobRun<'train'>;
   #algo = $state.raw<Algo>('a_lol');
   steps = $state(100);
   force = $state(false);
@@ -40,7 +39,7 @@ export class RetrainState {
     this.#client = client;
     this.campaign = campaign;
     this.#systems = systems;
-    this.run = new JobRun(client, z.record(z.string(), z.unknown()), 'the retraining run');
+    this.run = new JobRun(client, 'train', 'the retraining run');
   }
 
   /** The reference the request names: the chosen one, or none (the campaign's first model). */

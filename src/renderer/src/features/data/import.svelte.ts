@@ -1,10 +1,11 @@
 import {
   datasetName,
-  ImportSummary,
+  parseJobResult,
   UPLOAD_CHUNK_BYTES,
   type AppErrorShape,
   type FieldMapping,
   type ImportFormat,
+  type ImportSummary,
   type Job,
   type JobProgress,
 } from '../../../../shared/contract';
@@ -183,7 +184,7 @@ export class ImportState {
 
   #end(job: Job): void {
     if (job.status === 'succeeded') {
-      const summary = ImportSummary.safeParse(job.result);
+      const summary = parseJobResult('import', job.result);
       if (!summary.success) {
         throw new AppError('bad_response', 'The import finished but its summary has an unexpected shape');
       }

@@ -1,4 +1,4 @@
-import { methods, modelName, ModelSummary, type DatasetSummary } from '../../../../shared/contract';
+import { methods, modelName, type DatasetSummary, type ModelSummary } from '../../../../shared/contract';
 import type { Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { pathProblem } from '../../lib/paths';
@@ -57,7 +57,7 @@ export class CreateModelState {
   readonly #client: Client;
   readonly #datasets: () => DatasetSummary[];
   readonly #onCreated: (model: ModelSummary) => void;
-  readonly run: JobRun<ModelSummary>;
+  readonly run: JobRun<'model.create'>;
 
   name = $state('');
   #dataset = $state.raw('');
@@ -90,7 +90,7 @@ export class CreateModelState {
     this.#client = client;
     this.#datasets = datasets;
     this.#onCreated = onCreated;
-    this.run = new JobRun(client, ModelSummary, 'the model creation');
+    this.run = new JobRun(client, 'model.create', 'the model creation');
   }
 
   get datasetChoice(): string {
@@ -131,7 +131,7 @@ export class CreateModelState {
 export class ModelImportState {
   readonly #client: Client;
   readonly #onImported: (model: ModelSummary) => void;
-  readonly run: JobRun<ModelSummary>;
+  readonly run: JobRun<'model.import'>;
   path = $state('');
   name = $state('');
 
@@ -149,7 +149,7 @@ export class ModelImportState {
   constructor(client: Client, onImported: (model: ModelSummary) => void) {
     this.#client = client;
     this.#onImported = onImported;
-    this.run = new JobRun(client, ModelSummary, 'the import');
+    this.run = new JobRun(client, 'model.import', 'the import');
   }
 
 

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { Generation, GenerateSettings, type AppErrorShape, type ModelSummary } from '../../../../shared/contract';
+import { GenerateSettings, type AppErrorShape, type GenerateResult, type ModelSummary } from '../../../../shared/contract';
 import { errorShape, type Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
@@ -11,9 +10,8 @@ export const settingsDefaults: GenerateSettings = GenerateSettings.parse({});
 export const numberSettings = ['maxNewTokens', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'seed'] as const;
 export type NumberSetting = (typeof numberSettings)[number];
 
-/** What a generate job answers: one generation per prompt, and the tensor backend it ran on. */
-export const GenerateResult = z.object({ generations: z.array(Generation).min(1), tensorBackend: z.string() });
-export type GenerateResult = z.infer<typeof GenerateResult>;
+/** What a generate job answers (the contract's jobResults.generate): one generation per prompt, and the tensor backend it ran on. */
+export type { GenerateResult };
 
 function defaultNumbers(): Record<NumberSetting, number | null> {
   const { maxNewTokens, temperature, topK, topP, repetitionPenalty, seed } = settingsDefaults;
@@ -94,7 +92,7 @@ export class PromptTokens {
 export class TryPromptState {
   readonly #client: Client;
   readonly #models: () => ModelSummary[];
-  readonly run: JobRun<GenerateResult>;
+  readonly run: JobRun<'generate'>;
   readonly tokens: PromptTokens;
 
   #model = $state.raw('');
@@ -126,7 +124,7 @@ export class TryPromptState {
   constructor(client: Client, models: () => ModelSummary[]) {
     this.#client = client;
     this.#models = models;
-    this.run = new JobRun(client, GenerateResult, 'the generation');
+    this.run = new JobRun(client, 'generate', 'the generation');
     this.tokens = new PromptTokens(client);
   }
 

@@ -3,6 +3,7 @@ import type { CampaignSummary, Criterion } from '../../../../shared/rating';
 import type { Results, RunCurves } from '../../../../shared/results';
 export { SEPARATION_RULE } from '../../../../shared/results';
 import { errorShape, type Client } from '../../lib/client';
+import { saveFile } from '../../lib/download';
 import { mainCharts, moreCharts } from '../runs/runMetrics';
 import { chartsOf, type ChartData } from '../runs/runs.svelte';
 
@@ -41,6 +42,7 @@ export class ResultsState {
   #loading = $state.raw(false);
   #error = $state.raw<AppErrorShape | null>(null);
   #request = 0;
+  #reporting = $state.raw(false);
 
   readonly curves: RunCharts[] = $derived((this.#results?.runs ?? []).map((run) => ({ run, charts: runCharts(run) })));
   /** Comparisons counted (the same for both criteria). */
@@ -64,6 +66,24 @@ export class ResultsState {
   }
   get error(): AppErrorShape | null {
     return this.#error;
+  }
+  /** A report is being made for download. */
+  get reporting(): boolean {
+    return this.#reporting;
+  }
+
+  /** The figures shown as one HTML file (results.report, what `alol report` writes), saved by the browser. */
+  async downloadReport(): Promise<void> {
+    if (this.#reporting) return;
+    this.#reporting = true;
+    try {
+      const report = await this.#client.call('results.report', this.#campaign === null ? {} : { campaign: this.#campaign });
+      saveFile(report.filename, new Blob([report.html], { type: 'text/html' }));
+    } catch (error) {
+      this.#error = errorShape(error);
+    } finally {
+      this.#reporting = false;
+    }
   }
 
   /** The campaigns and the results of the one picked; a picked campaign that is gone falls back to all. */

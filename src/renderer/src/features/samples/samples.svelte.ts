@@ -1,21 +1,13 @@
 import { z } from 'zod';
-import { GenerateSettings, SampleRequest, type DatasetSummary, type ModelSummary, type Sample } from '../../../../shared/contract';
+import { GenerateSettings, SampleRequest, type DatasetSummary, type ModelSummary, type Sample, type SampleResult } from '../../../../shared/contract';
 import type { Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
 import { JobRun } from '../../app/jobRun.svelte';
 import { PageState } from '../../app/page.svelte';
 
-/** What a sampling job answers (samples/sampleJob.ts). */
-export const SampleResult = z.object({
-  source: z.string(),
-  count: z.number().int().nonnegative(),
-  prompts: z.number().int().nonnegative(),
-  model: z.string(),
-  reward: z.string().optional(),
-  meanReward: z.number().nullable().optional(),
-});
-export type SampleResult = z.infer<typeof SampleResult>;
+/** What a sampling job answers: the contract's jobResults.sample. */
+export type { SampleResult };
 
 export const sampleNumberKeys = ['n', 'maxNewTokens', 'repetitionPenalty', 'temperature', 'topK', 'topP', 'seed'] as const;
 export type SampleNumberKey = (typeof sampleNumberKeys)[number];
@@ -36,7 +28,7 @@ export class SampleFormState {
   readonly #models: () => ModelSummary[];
   readonly #datasets: () => DatasetSummary[];
   readonly #onSampled: (result: SampleResult) => void;
-  readonly run: JobRun<SampleResult>;
+  readonly run: JobRun<'sample'>;
 
   #model = $state.raw('');
   #dataset = $state.raw('');
@@ -74,7 +66,7 @@ export class SampleFormState {
     this.#models = models;
     this.#datasets = datasets;
     this.#onSampled = onSampled;
-    this.run = new JobRun(client, SampleResult, 'the sampling');
+    this.run = new JobRun(client, 'sample', 'the sampling');
   }
 
   get modelChoice(): string {
