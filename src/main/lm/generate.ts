@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { padLeft } from './batch';
-import { KvCache, type Gpt } from './model';
+import { eosIdsOf, KvCache, type CausalLm } from './causalLm';
 import { Rng } from '../core/rng';
 import { checkSamplingOptions, nextToken, type SamplingOptions } from './sampling';
 import { minOf } from '../../shared/extent';
@@ -30,8 +30,8 @@ export interface GenerateOptions extends SamplingOptions {
   /** The sampling stream (greedy: false needs this or seed). */
   rng?: Rng;
   seed?: number;
-  /** Stop at this token; default the model's eosTokenId; null: never stop at a token. */
-  eosTokenId?: number | null;
+  /** Stop at this token (or any of these); default the model's end ids (eosIdsOf); null: never stop at a token. */
+  eosTokenId?: number | readonly number[] | null;
   /** Stop when the new text contains any of these (needs decode). */
   stop?: string[];
   /** Fills the left padding and the rows already finished; default the EOS id. Masked either way. */
@@ -47,7 +47,15 @@ export interface GenerateResult {
 }
 
 /** Logits of the last column, (B, V), downloaded. */
-function lastLogits(model: Gpt, ids: Int32Array, mask: Float32Array, positions: Int32Array, B: number, T: number, cache: KvCache | undefined): Float32Array {
+function lastLogits(
+  model: CausalLm,
+  ids: Int32Array,
+  mask: Float32Array,
+  positions: Int32Array,
+  B: number,
+  T: number,
+  cache: KvCache | undefined,
+): Float32Array {
   const logits = tf.tidy(() => {
     const h = model.hidden(tf.tensor2d(ids, [B, T], 'int32'), {
       attentionMask: tf.tensor2d(mask, [B, mask.length / B], 'float32'),
@@ -69,20 +77,32 @@ function tokensBefore(ids: number[], before: string, decode: (ids: number[]) => 
   return 0;
 }
 
-export function generate(model: Gpt, prompts: number[][], options: GenerateOptions & { decode?: (ids: number[]) => string }): GenerateResult {
+export function generate(
+  model: CausalLm,
+  prompts: number[][],
+  options: GenerateOptions & { decode?: (ids: number[]) => string },
+): GenerateResult {
   checkSamplingOptions(options);
   const { maxNewTokens, decode } = options;
-  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) throw new Error(`maxNewTokens must be a whole number >= 0, got ${maxNewTokens}`);
+  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0))
+    throw new Error(`maxNewTokens must be a whole number >= 0, got ${maxNewTokens}`);
   const stops = (options.stop ?? []).filter((s) => s.length > 0);
   if (stops.length > 0 && !decode) throw new Error('stop strings need a decode function');
   const rng = options.rng ?? (options.seed !== undefined ? new Rng(options.seed) : null);
   if (options.greedy === false && !rng) throw new Error('sampling (greedy: false) needs rng or seed');
   const c = model.config;
-  const eos = options.eosTokenId === undefined ? c.eosTokenId : options.eosTokenId;
+  const eos =
+    options.eosTokenId === undefined
+      ? new Set(eosIdsOf(c))
+      : options.eosTokenId === null
+        ? null
+        : new Set(typeof options.eosTokenId === 'number' ? [options.eosTokenId] : options.eosTokenId);
   const pad = options.padTokenId ?? c.eosTokenId;
   for (const [i, p] of prompts.entries()) {
-    if (p.length > c.nPositions) throw new Error(`prompt ${i} has ${p.length} tokens; the context holds ${c.nPositions}`);
-    for (const t of p) if (!(t < c.vocabSize)) throw new Error(`prompt ${i}: token ${t} is outside the vocabulary of ${c.vocabSize}`);
+    if (p.length > c.nPositions)
+      throw new Error(`prompt ${i} has ${p.length} tokens; the context holds ${c.nPositions}`);
+    for (const t of p)
+      if (!(t < c.vocabSize)) throw new Error(`prompt ${i}: token ${t} is outside the vocabulary of ${c.vocabSize}`);
   }
 
   const B = prompts.length;
@@ -103,13 +123,16 @@ export function generate(model: Gpt, prompts: number[][], options: GenerateOptio
   };
   try {
     if (maxNewTokens === 0) prompts.forEach((_, b) => finish(b, 'length'));
-    let logits = maxNewTokens > 0 ? lastLogits(model, left.ids, left.attentionMask, left.positions, B, P, cache) : new Float32Array(0);
+    let logits =
+      maxNewTokens > 0
+        ? lastLogits(model, left.ids, left.attentionMask, left.positions, B, P, cache)
+        : new Float32Array(0);
     for (let step = 0; step < maxNewTokens; step++) {
       for (let b = 0; b < B; b++) {
         if (reasons[b]) continue;
         const row = logits.subarray(b * c.vocabSize, (b + 1) * c.vocabSize);
         const token = nextToken(row, seen[b]!, options, rng);
-        if (eos !== null && token === eos) {
+        if (eos !== null && eos.has(token)) {
           finish(b, 'eos');
           continue;
         }
@@ -148,7 +171,8 @@ export function generate(model: Gpt, prompts: number[][], options: GenerateOptio
         const positions = new Int32Array(B * T);
         for (let b = 0; b < B; b++) {
           let pos = 0;
-          for (let t = 0; t < T; t++) positions[b * T + t] = maskRows[b]![t] === 1 ? Math.min(pos++, c.nPositions - 1) : 0;
+          for (let t = 0; t < T; t++)
+            positions[b * T + t] = maskRows[b]![t] === 1 ? Math.min(pos++, c.nPositions - 1) : 0;
         }
         logits = lastLogits(model, Int32Array.from(rows.flat()), mask, positions, B, T, undefined);
       }

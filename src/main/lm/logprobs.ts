@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchTensors, type PaddedBatch } from './batch';
-import type { Gpt } from './model';
-import { pickColumns, putRows, takeRows, tiedHead } from './ops';
+import type { CausalLm } from './causalLm';
+import { pickColumns, putRows, takeRows } from './ops';
 
 export interface LogprobOptions {
   /** Dropout as in training (forward's training option); off by default. */
@@ -21,16 +21,15 @@ export interface LogprobOptions {
 }
 
 /**
- * Log-softmax of hidden rows (R, D) through the tied head, picked at targets. -> (R)
+ * Log-softmax of hidden rows (R, D) through the model's head, picked at targets. -> (R)
  */
-function targetLogprobs(model: Gpt, h: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
-  const wte = model.params.get('wte.weight') as tf.Tensor as tf.Tensor2D; // shape checked at load
-  const logits = tiedHead(h, wte); // (R, V)
+function targetLogprobs(model: CausalLm, h: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+  const logits = model.headRows(h); // (R, V)
   return pickColumns(tf.logSoftmax<tf.Tensor2D>(logits), targets);
 }
 
 /** (B, T-1) float32, zero wherever the target is not a response token. Differentiable. */
-export function tokenLogprobs(model: Gpt, batch: PaddedBatch, options: LogprobOptions = {}): tf.Tensor2D {
+export function tokenLogprobs(model: CausalLm, batch: PaddedBatch, options: LogprobOptions = {}): tf.Tensor2D {
   const B = batch.batchSize;
   const T = batch.length;
   const D = model.config.nEmbd;
@@ -58,7 +57,7 @@ export function tokenLogprobs(model: Gpt, batch: PaddedBatch, options: LogprobOp
 }
 
 /** (B) sums of the response tokens' log-probabilities. Differentiable. */
-export function sequenceLogprobs(model: Gpt, batch: PaddedBatch, options: LogprobOptions = {}): tf.Tensor1D {
+export function sequenceLogprobs(model: CausalLm, batch: PaddedBatch, options: LogprobOptions = {}): tf.Tensor1D {
   return tf.tidy(() => tf.sum(tokenLogprobs(model, batch, options), 1));
 }
 
@@ -67,7 +66,7 @@ export function sequenceLogprobs(model: Gpt, batch: PaddedBatch, options: Logpro
  *
  *   logprobsOf(model, [464, 3290, 318]) // [log p(3290 | 464), log p(318 | 464 3290)]
  */
-export function logprobsOf(model: Gpt, ids: number[]): number[] {
+export function logprobsOf(model: CausalLm, ids: number[]): number[] {
   if (ids.length < 2) return [];
   const T = ids.length;
   const result = tf.tidy(() => {

@@ -13,52 +13,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { parameterShapes, type GptConfig, type NamedTensors } from './config';
 import { bmm, causalMask, gelu, layerNorm, linear, MASKED, takeRows, tiedHead } from './ops';
+import type { CausalLm, ForwardOptions, KvCache } from './causalLm';
 import type { Rng } from '../core/rng';
 
-export interface ForwardOptions {
-  /** (B, T_total) 1 = real token, 0 = padding (masked as a key). Needed for left-padded batches. */
-  attentionMask?: tf.Tensor2D;
-  /** (B, T) position ids (left padding shifts them); default past..past+T-1, past = cache length. */
-  positions?: tf.Tensor2D;
-  /** Dropout at config.dropout on embeddings, attention probabilities and residual branches. */
-  training?: { dropoutSeed: number };
-  /** Generation: this call's keys and values are appended to it. */
-  cache?: KvCache;
-}
-
-/**
- * Keys and values of every layer so far, (B, nh, T, hs) each, kept outside tf.tidy. The model
- * appends to it on each forward call given it; dispose() frees it.
- */
-export class KvCache {
-  private readonly keys: tf.Tensor4D[] = [];
-  private readonly values: tf.Tensor4D[] = [];
-
-  /** Positions cached so far (T of the stored tensors). */
-  get length(): number {
-    return this.keys[0]?.shape[2] ?? 0;
-  }
-
-  /** Appends one layer's new keys and values (B, nh, T, hs) and returns all of them, (B, nh, T_total, hs). */
-  append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
-    if (layer > this.keys.length) throw new Error(`KvCache: layer ${layer} appended before layer ${this.keys.length}`);
-    const oldK = this.keys[layer];
-    const oldV = this.values[layer];
-    const allK = tf.keep(oldK ? tf.concat([oldK, k], 2) : k.clone());
-    const allV = tf.keep(oldV ? tf.concat([oldV, v], 2) : v.clone());
-    oldK?.dispose();
-    oldV?.dispose();
-    this.keys[layer] = allK;
-    this.values[layer] = allV;
-    return [allK, allV];
-  }
-
-  dispose(): void {
-    for (const t of [...this.keys, ...this.values]) t.dispose();
-    this.keys.length = 0;
-    this.values.length = 0;
-  }
-}
+// The cache and the options are the same for every family (causalLm.ts); re-exported for GPT-2's callers.
+export { KvCache, type ForwardOptions } from './causalLm';
 
 /** What every block of one forward call shares. */
 interface Pass {
@@ -94,7 +53,12 @@ function ln(x: tf.Tensor2D, params: Params, prefix: string, eps: number): tf.Ten
  * and a matMul whose right operand is a new tensor repacks it (2.8 ms instead of 0.2 ms for
  * 8 x 256 @ 256 x 768), so a decoding step must multiply by the variable itself.
  */
-function qkvProjections(x: tf.Tensor2D, params: Params, prefix: string, D: number): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+function qkvProjections(
+  x: tf.Tensor2D,
+  params: Params,
+  prefix: string,
+  D: number,
+): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
   const w = p2(params, `${prefix}.weight`);
   const b = p1(params, `${prefix}.bias`);
   if (x.shape[0] <= D) return tf.split(linear(x, w, b), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
@@ -156,7 +120,8 @@ function normal(rng: Rng, n: number, std: number): Float32Array {
 
 let modelCount = 0;
 
-export class Gpt {
+export class Gpt implements CausalLm {
+  readonly family = 'gpt2' as const;
   readonly config: GptConfig;
   /** Trainable, keyed by the checkpoint names of parameterShapes(config). */
   readonly params: Map<string, tf.Variable>;
@@ -191,7 +156,8 @@ export class Gpt {
    * (the checkpoint reader strips prefixes and skips mask buffers and a tied lm_head).
    */
   static fromWeights(config: GptConfig, weights: NamedTensors): Gpt {
-    if (!Number.isInteger(config.nEmbd / config.nHead)) throw new Error(`nEmbd ${config.nEmbd} is not a multiple of nHead ${config.nHead}`);
+    if (!Number.isInteger(config.nEmbd / config.nHead))
+      throw new Error(`nEmbd ${config.nEmbd} is not a multiple of nHead ${config.nHead}`);
     const expected = parameterShapes(config);
     const problems: string[] = [];
     for (const [name, shape] of expected) {
@@ -204,7 +170,10 @@ export class Gpt {
       }
     }
     for (const name of weights.keys()) if (!expected.has(name)) problems.push(`unexpected ${name}`);
-    if (problems.length > 0) throw new Error(`weights do not fit the config: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`);
+    if (problems.length > 0)
+      throw new Error(
+        `weights do not fit the config: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`,
+      );
 
     // TensorFlow.js variable names are global: a per-model prefix lets pi_ref and pi_theta coexist.
     const id = modelCount++;
@@ -238,20 +207,23 @@ export class Gpt {
       }
       let positionIds: Int32Array;
       if (options.positions) {
-        if (options.positions.shape[0] !== B || options.positions.shape[1] !== T) throw new Error(`positions have shape [${options.positions.shape}], expected [${B},${T}]`);
+        if (options.positions.shape[0] !== B || options.positions.shape[1] !== T)
+          throw new Error(`positions have shape [${options.positions.shape}], expected [${B},${T}]`);
         positionIds = int32Data(options.positions, 'positions');
       } else {
         positionIds = new Int32Array(B * T);
         for (let i = 0; i < B * T; i++) positionIds[i] = past + (i % T);
       }
       for (const pos of positionIds) {
-        if (pos < 0 || pos >= c.nPositions) throw new Error(`position ${pos} is outside the context of ${c.nPositions}`);
+        if (pos < 0 || pos >= c.nPositions)
+          throw new Error(`position ${pos} is outside the context of ${c.nPositions}`);
       }
 
       let mask: tf.Tensor4D | null = T > 1 ? tf.reshape(causalMask(T, past), [1, 1, T, total]) : null;
       if (options.attentionMask) {
         const am = options.attentionMask;
-        if (am.shape[0] !== B || am.shape[1] !== total) throw new Error(`attentionMask has shape [${am.shape}], expected [${B},${total}]`);
+        if (am.shape[0] !== B || am.shape[1] !== total)
+          throw new Error(`attentionMask has shape [${am.shape}], expected [${B},${total}]`);
         const padding = tf.reshape(tf.mul(tf.sub(1, tf.cast(am, 'float32')), MASKED), [B, 1, 1, total]) as tf.Tensor4D;
         mask = mask ? tf.add<tf.Tensor4D>(mask, padding) : padding;
       }
@@ -277,10 +249,15 @@ export class Gpt {
     });
   }
 
+  /** The tied LM head on hidden rows: (R, D) -> logits (R, V). */
+  headRows(h: tf.Tensor2D): tf.Tensor2D {
+    return tiedHead(h, p2(this.params, 'wte.weight'));
+  }
+
   /** The tied LM head on hidden states: (B, T, D) -> logits (B, T, V). */
   head(h: tf.Tensor3D): tf.Tensor3D {
     const [B, T, D] = h.shape;
-    return tf.tidy(() => tf.reshape(tiedHead(tf.reshape(h, [B * T, D]), p2(this.params, 'wte.weight')), [B, T, this.config.vocabSize]));
+    return tf.tidy(() => tf.reshape(this.headRows(tf.reshape(h, [B * T, D])), [B, T, this.config.vocabSize]));
   }
 
   /** Logits (B, T, V), float32. */
