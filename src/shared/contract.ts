@@ -9,6 +9,17 @@ import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, Datas
 import { Results, ResultsRequest } from './results';
 import { BrowsePage, BrowseRequest } from './itemBrowser';
 import { RetrainPlan } from './retrainPlan';
+import {
+  algorithm,
+  algorithmNames,
+  describeAlgorithms,
+  hyperparameterDefaults,
+  hyperparameterNames,
+  hyperparameterSchema,
+  unusedHyperparameterMessage,
+  unusedHyperparameters,
+  usesHyperparameter,
+} from './algorithms';
 
 const id = z.number().int().positive();
 const name = z
@@ -213,8 +224,8 @@ export const Generation = z.object({
   finishReason: z.enum(['eos', 'stop', 'length']),
 });
 
-/** The algorithms of ../shared/docs/ALOL.md, named as there. */
-export const algos = ['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'dpo'] as const;
+/** The algorithms of ../shared/docs/ALOL.md, named as there: the names of algorithms.ts's table. */
+export const algos = algorithmNames;
 export const Algo = z.enum(algos);
 export type Algo = z.infer<typeof Algo>;
 
@@ -228,7 +239,7 @@ export type PairsMode = (typeof pairsModes)[number];
  */
 export const RunConfig = z
   .object({
-    algo: Algo.describe('nll (behaviour cloning), wbc, r_gold, r_lol (reward-weighted), a_lol, a_lol_ref_free, a_lol_seq, a_lol_kl (advantage-weighted), dpo (preference pairs)'),
+    algo: Algo.describe(describeAlgorithms()),
     data: datasetName.describe('the dataset to train on (its latest version unless dataVersion is given)'),
     dataVersion: z.number().int().positive().optional().describe('a version of the dataset'),
     pairs: z
@@ -246,9 +257,10 @@ export const RunConfig = z
     warmup: z.number().int().nonnegative().default(0).describe('warmup steps for the cosine schedule'),
     weightDecay: z.number().nonnegative().max(1).default(0).describe('AdamW decoupled weight decay'),
     maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip (1.0 for small models, 0.3 for large)'),
-    eps: z.number().gt(0).lt(1).default(0.9).describe('importance-weight clip: weights are clamped to [1-eps, 1+eps]'),
-    beta: z.number().positive().default(0.1).describe('DPO temperature'),
-    klBeta: z.number().nonnegative().default(0.2).describe('a_lol_kl: weight of the KL term, in reward units (items with A+ below it are pushed down)'),
+    // The hyperparameters only some algorithms use (algorithms.ts): given to another, refused below.
+    eps: hyperparameterSchema('eps'),
+    beta: hyperparameterSchema('beta'),
+    klBeta: hyperparameterSchema('klBeta'),
     seed: z.number().int().nonnegative().default(0).describe('seed of sampling, dropout and initialisation'),
     checkpointEvery: z.number().int().min(1).default(50).describe('steps between checkpoints (resume starts from the last)'),
     reward: z
@@ -264,7 +276,18 @@ export const RunConfig = z
   })
   .strict()
   // Equal micro-batches: then averaging their mean losses equals the whole batch's mean.
-  .refine((c) => c.batch % c.gradAccum === 0, { message: 'batch must be a multiple of gradAccum', path: ['gradAccum'] });
+  .refine((c) => c.batch % c.gradAccum === 0, { message: 'batch must be a multiple of gradAccum', path: ['gradAccum'] })
+  // A hyperparameter the algorithm does not use would be ignored: refused instead. The three have
+  // no zod default, so what is checked here is what the caller gave, never a filled-in default.
+  .superRefine((c, ctx) => {
+    for (const key of unusedHyperparameters(c)) ctx.addIssue({ code: 'custom', path: [key], message: unusedHyperparameterMessage(c.algo, key) });
+  })
+  // Then the defaults of the ones it uses: a run records every setting its loss read.
+  .overwrite((c) => {
+    const filled = { ...c };
+    for (const key of hyperparameterNames) if (filled[key] === undefined && usesHyperparameter(c.algo, key)) filled[key] = hyperparameterDefaults[key];
+    return filled;
+  });
 export type RunConfig = z.infer<typeof RunConfig>;
 
 export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -519,10 +542,14 @@ export type CampaignCreate = z.infer<typeof CampaignCreate>;
 
 const campaignRef = { campaign: z.string().min(1).max(100) };
 
+/** What a retrain may use: the ratings become single responses with rewards, so no pairs algorithm (dpo). */
+export const retrainAlgos = algos.filter((a) => !algorithm(a).pairs) as [Algo, ...Algo[]];
+export const RetrainAlgo = z.enum(retrainAlgos);
+
 export const RetrainRequest = z
   .object({
     campaign: datasetName,
-    algo: Algo.default('a_lol').describe('the algorithm to retrain with'),
+    algo: RetrainAlgo.default('a_lol').describe(`the algorithm to retrain with, on the ratings as (prompt, response, reward) rows: ${describeAlgorithms(retrainAlgos)}`),
     ref: modelName.optional().describe("the reference policy and starting point (default: the campaign's first system)"),
     out: modelName.optional().describe('the new model (default: REF-CAMPAIGN)'),
     steps: z.number().int().min(1).max(1_000_000).default(100).describe('update budget in optimizer steps'),

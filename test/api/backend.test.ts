@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/app/backend';
-import { methodNames, UPLOAD_CHUNK_BYTES } from '../../src/shared/contract';
+import { methodNames, RunConfig, UPLOAD_CHUNK_BYTES } from '../../src/shared/contract';
+import { RunStore } from '../../src/main/alol/runStore';
 import { call, importPath, jobEnd, jobOf, nextEvent, useBackends } from '../helpers/backend';
 import { useTempDir } from '../helpers/tempDir';
 
@@ -38,6 +39,35 @@ describe('the backend behind every adapter', () => {
     expect(extra).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     const traversal = await backend.dispatch('uploads.create', { fileName: '../../etc/passwd', size: 1 });
     expect(traversal).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+  });
+
+  it('refuses a hyperparameter the algorithm does not use, naming the algorithms that use it, and fills in only the used ones', async () => {
+    const backend = open();
+    const base = { data: 'demo', init: 'base', out: 'x' };
+    const eps = await backend.dispatch('runs.start', { ...base, algo: 'nll', eps: 0.5 });
+    expect(eps).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(!eps.ok && eps.error.issues).toEqual([
+      { file: 'runs.start', line: 0, field: 'eps', message: 'eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it' },
+    ]);
+    const beta = await backend.dispatch('runs.start', { ...base, algo: 'a_lol', beta: 0.1 });
+    expect(!beta.ok && beta.error.message).toBe(`runs.start: field "beta": beta is used by dpo (DPO's inverse temperature); a_lol does not use it`);
+    const klBeta = await backend.dispatch('runs.start', { ...base, algo: 'dpo', klBeta: 0.2 });
+    expect(!klBeta.ok && klBeta.error.issues?.map((i) => i.field)).toEqual(['klBeta']);
+    // Used ones pass the contract (and stop at the missing model); so does leaving them out.
+    for (const input of [{ algo: 'a_lol', eps: 0.5 }, { algo: 'dpo', beta: 0.3 }, { algo: 'a_lol_kl', klBeta: 0.4 }, { algo: 'nll' }]) {
+      expect(await backend.dispatch('runs.start', { ...base, ...input }), input.algo).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    }
+    // Out of the table's range.
+    expect(await backend.dispatch('runs.start', { ...base, algo: 'a_lol', eps: 1 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    // The parsed config carries the defaults of the used ones only.
+    expect(RunConfig.parse({ ...base, algo: 'nll' })).not.toHaveProperty('eps');
+    expect(RunConfig.parse({ ...base, algo: 'a_lol_seq' })).toMatchObject({ eps: 0.9 });
+    expect(RunConfig.parse({ ...base, algo: 'a_lol_seq' })).not.toHaveProperty('beta');
+    // A run stored before the refusal, with every default, still reads, less what its algorithm does not use.
+    new RunStore(backend.db).create({ ...RunConfig.parse({ ...base, algo: 'nll' }), eps: 0.9, beta: 0.1, klBeta: 0.2 }, 'run-old');
+    const [old] = await call(backend, 'runs.list', {});
+    expect(old!.config).toMatchObject({ algo: 'nll', steps: 200 });
+    expect(old!.config).not.toHaveProperty('eps');
   });
 
   it('imports triples in a job process, with progress, and pages through them', async () => {

@@ -16,12 +16,29 @@ describe('alol demo, train, runs, sample and score', () => {
 
     const help = alol(['train', '--help']);
     expect(help.stdout).toMatch(/--checkpoint-every\s+steps between checkpoints/);
-    expect(help.stdout).toMatch(/--eps\s+importance-weight clip.*\(default 0\.9\)/);
+    // The hyperparameters' help: who uses each, with the algorithm table's range and default.
+    expect(help.stdout).toMatch(/--eps\s+importance-weight clip.*; used by r_lol, a_lol, a_lol_seq only; in \[0, 1\) \(default 0\.9\)/);
+    expect(help.stdout).toMatch(/--beta\s+DPO's beta.*; used by dpo only; > 0 \(default 0\.1\)/);
+    expect(help.stdout).toMatch(/--kl-beta\s+weight of the KL term.*; used by a_lol_kl only; >= 0 \(default 0\.2\)/);
     expect(alol(['train', '--algo', 'nll', ...p]).stderr).toMatch(/--data is required/);
+    // One the algorithm does not use is refused, not ignored: by the CLI with the flag's name...
+    const unused = alol(['train', '--algo', 'nll', '--eps', '0.5', '--data', 'demo', '--init', 'base', '--out', 'never', ...p]);
+    expect(unused.status).toBe(2);
+    expect(unused.stderr).toBe('alol: train: --eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it\n');
+    const klBeta = alol(['train', '--algo', 'a_lol', '--kl-beta', '0.3', '--data', 'demo', '--init', 'base', '--out', 'never', ...p]);
+    expect(klBeta.status).toBe(2);
+    expect(klBeta.stderr).toMatch(/--kl-beta is used by a_lol_kl \(the weight of the KL term\); a_lol does not use it/);
+    // ...and a used one out of the table's range, by the contract.
+    const range = alol(['train', '--algo', 'a_lol', '--eps', '1', '--data', 'demo', '--init', 'base', '--out', 'never', ...p]);
+    expect(range.status).toBe(1);
+    expect(range.stderr).toMatch(/field "eps"/);
+    expect(alol(['runs', ...p, '--json']).json()).toEqual([]);
 
     const trained = alol(['train', '--algo', 'nll', '--data', 'demo', '--init', 'base', '--out', 'sft', '--steps', '6', '--batch', '4', ...p, '--json']);
     expect(trained.stderr).toBe('');
-    expect(trained.json()).toMatchObject({ id: 1, status: 'succeeded', step: 6, totalSteps: 6, outModel: 'sft', config: { algo: 'nll', steps: 6, eps: 0.9 } });
+    expect(trained.json()).toMatchObject({ id: 1, status: 'succeeded', step: 6, totalSteps: 6, outModel: 'sft', config: { algo: 'nll', steps: 6 } });
+    // nll reads no eps, beta or klBeta, and its run records none.
+    expect(Object.keys((trained.json() as { config: object }).config)).not.toContain('eps');
     expect(alol(['runs', ...p, '--json']).json()).toEqual([expect.objectContaining({ id: 1, status: 'succeeded' })]);
     const shown = alol(['run', 'show', '1', ...p, '--json']).json() as { metrics: { step: number }[] };
     expect(shown.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);

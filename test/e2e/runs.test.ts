@@ -10,6 +10,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { algos, RunConfig } from '../../src/shared/contract';
+import { hyperparameters } from '../../src/shared/algorithms';
 import { cli, startStudio, type Studio } from './studio';
 
 /** A training job loads the model, maybe fits a value head, then trains: give it room. */
@@ -113,12 +114,15 @@ describe('Runs screen', () => {
     await form.getByTestId('run-algo').selectOption('a_lol');
     expect(await form.getByTestId('run-algo-summary').innerText()).not.toBe(nllLine);
     expect(await form.getByTestId('run-out').inputValue()).toBe('base-a_lol');
-    expect(Number(await form.getByTestId('run-eps').inputValue())).toBe(defaults.eps);
+    // The hyperparameters' defaults are the algorithm table's (an nll config has none).
+    expect(defaults).not.toHaveProperty('eps');
+    expect(Number(await form.getByTestId('run-eps').inputValue())).toBe(hyperparameters.eps.default);
+    expect(await form.getByTestId('run-klBeta').count()).toBe(0);
     expect(await form.getByTestId('run-reward').inputValue()).toBe(defaults.reward);
     expect(Number(await form.getByTestId('run-valueEpochs').inputValue())).toBe(defaults.valueEpochs);
     await form.getByTestId('run-ref').waitFor();
     await form.getByTestId('run-algo').selectOption('dpo');
-    expect(Number(await form.getByTestId('run-beta').inputValue())).toBe(defaults.beta);
+    expect(Number(await form.getByTestId('run-beta').inputValue())).toBe(hyperparameters.beta.default);
     expect(await form.getByTestId('run-eps').count()).toBe(0);
     // dpo takes the pairs themselves: no choice of their responses.
     expect(await form.getByTestId('run-pairs').count()).toBe(0);
@@ -164,6 +168,8 @@ describe('Runs screen', () => {
       await form.getByTestId('run-submit').click();
       const sent: unknown = (await request).postDataJSON();
       expect(sent).toEqual(RunConfig.parse({ algo: 'nll', data: 'demo', init: 'base', out: 'sft', steps: 30, batch: 4, checkpointEvery: 5 }));
+      // Only the hyperparameters the algorithm uses are sent: the contract refuses the others.
+      for (const key of ['eps', 'beta', 'klBeta']) expect(sent, key).not.toHaveProperty(key);
 
       // The run's page opens at once.
       const runPage = page.getByTestId('run-page');

@@ -1,6 +1,7 @@
 /** The runs table and each run's metrics per step. */
 import type { Db } from '../db/openDb';
 import { AppError, RunConfig, type AppErrorShape, type RunSummary } from '../../shared/contract';
+import { withoutUnusedHyperparameters } from '../../shared/algorithms';
 
 interface RunRow {
   id: number;
@@ -111,7 +112,8 @@ function toRun(row: RunRow): StoredRun {
     id: row.id,
     algo: row.algo,
     status: row.status,
-    config: RunConfig.parse(JSON.parse(row.config)),
+    // Runs recorded before unused hyperparameters were refused carry them all (eps on an nll run).
+    config: RunConfig.parse(withoutUnusedHyperparameters(JSON.parse(row.config) as RunConfig)),
     outModel: row.out_model,
     step: row.step,
     totalSteps: row.total_steps,

@@ -128,7 +128,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
 
   ctx.progress({ phase: 'loading', done: 0, total: null });
   const { gpt: policy, tokenizer } = await loadModel(ctx.paths, initModel);
-  const usesReference = needs.reference || needs.signal === 'advantage';
+  // pi_ref's log-probs in the loss, or the value head fitted on it (a_lol_ref_free: only the latter).
+  const usesReference = needs.referenceLogprobs || needs.valueHeadOnReference;
   const reference = usesReference ? (await loadModel(ctx.paths, refModel)).gpt : null;
   const eos = policy.config.eosTokenId;
   const context = policy.config.nPositions;
@@ -296,7 +297,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
             inputs.lp = lp;
             inputs.mask = mask;
             for (const e of examples) tokensSeen += tokenCount(e);
-            if (needs.reference) inputs.lpRef = responseLogps(reference as Gpt, examples, padId, null).lp;
+            if (needs.referenceLogprobs) inputs.lpRef = responseLogps(reference as Gpt, examples, padId, null).lp;
             if (needs.signal === 'reward') inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
             if (needs.signal === 'advantage') inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
           }

@@ -28,12 +28,13 @@ describe('the loss registry', () => {
   });
 
   it('says what each loss needs', () => {
-    expect(lossNeeds('a_lol')).toEqual({ reference: true, signal: 'advantage', pairs: false });
-    expect(lossNeeds('a_lol_ref_free')).toEqual({ reference: false, signal: 'advantage', pairs: false });
-    expect(lossNeeds('r_gold')).toEqual({ reference: false, signal: 'reward', pairs: false });
-    expect(lossNeeds('r_lol')).toEqual({ reference: true, signal: 'reward', pairs: false });
-    expect(lossNeeds('nll')).toEqual({ reference: false, signal: null, pairs: false });
-    expect(lossNeeds('dpo')).toEqual({ reference: true, signal: null, pairs: true });
+    // The algorithm table's columns: pi_ref's log-probs in the loss, and a value head fitted on pi_ref.
+    expect(lossNeeds('a_lol')).toEqual({ referenceLogprobs: true, valueHeadOnReference: true, signal: 'advantage', pairs: false });
+    expect(lossNeeds('a_lol_ref_free')).toEqual({ referenceLogprobs: false, valueHeadOnReference: true, signal: 'advantage', pairs: false });
+    expect(lossNeeds('r_gold')).toEqual({ referenceLogprobs: false, valueHeadOnReference: false, signal: 'reward', pairs: false });
+    expect(lossNeeds('r_lol')).toEqual({ referenceLogprobs: true, valueHeadOnReference: false, signal: 'reward', pairs: false });
+    expect(lossNeeds('nll')).toEqual({ referenceLogprobs: false, valueHeadOnReference: false, signal: null, pairs: false });
+    expect(lossNeeds('dpo')).toEqual({ referenceLogprobs: true, valueHeadOnReference: false, signal: null, pairs: true });
     expect(() => lossNeeds('ppo' as LossName)).toThrow(/unknown loss "ppo"/);
   });
 });

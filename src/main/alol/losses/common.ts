@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LossResult } from './types';
+import { formatRange, inRange } from '../../../shared/algorithms';
 
 // TensorFlow.js has no stop_gradient op. This identity passes zeros back instead; the zeros are
 // added to the gradient of any path that does carry one, so the detached path counts for nothing.
@@ -61,8 +62,8 @@ export function checkItemInputs(loss: string, perItem: Record<string, tf.Tensor>
 }
 
 export function checkEps(loss: string, eps: number): void {
-  // eps >= 1 would put log(1 - eps) at -Infinity or NaN: no lower clip, or none at all.
-  if (!(eps >= 0 && eps < 1)) throw new RangeError(`${loss}: eps must be in [0, 1), got ${eps}`);
+  // The table's range, [0, 1): eps >= 1 would put log(1 - eps) at -Infinity or NaN.
+  if (!inRange('eps', eps)) throw new RangeError(`${loss}: eps must be ${formatRange('eps')}, got ${eps}`);
 }
 
 export function checkFinite(loss: string, name: string, value: number): void {

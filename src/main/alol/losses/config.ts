@@ -1,23 +1,25 @@
-/** The losses' hyperparameters, with the paper's defaults (ALOL.md) and where each comes from. */
+/**
+ * The losses' hyperparameters. eps, beta and klBeta are run settings: their defaults, ranges and
+ * help are the algorithm table's (../../../shared/algorithms.ts), where each default's source is
+ * given. goldFloor is r_gold's constant, not a setting.
+ */
+import { hyperparameterDefaults } from '../../../shared/algorithms';
+
+/** r_gold's floor u on the per-token weight max(p_t, u). GOLD and the reference code: 0.1. */
+export const GOLD_FLOOR = 0.1;
 
 export interface LossConfig {
-  /** Importance-weight clip: w = exp(clamp(log-ratio, log(1 - eps), log(1 + eps))); in [0, 1). Paper: 0.9, so w in [0.1, 1.9]. */
+  /** The importance-weight clip: w = exp(clamp(log-ratio, log(1 - eps), log(1 + eps))). */
   eps: number;
-  /** DPO's beta, the inverse temperature on the log-ratio margin. Paper, reference code and TRL: 0.1. */
+  /** DPO's beta, the inverse temperature on the log-ratio margin. */
   beta: number;
-  /**
-   * a_lol_kl's weight on the sequence log-ratio l_theta - l_ref. Default 0.2: the --kl_beta the
-   * reference README documents for A-LoL KL (the script's own default, 0.0, switches the penalty
-   * off). The gradient is a_lol_ref_free's with every A+ lowered by klBeta, so klBeta is in reward
-   * units: 0.2 is a fifth of a [0, 1] reward range, and every item with A+ < 0.2 is pushed down
-   * rather than up. Scale it with the reward range (e.g. 1.0 for a sum of five [0, 1] rewards).
-   */
+  /** a_lol_kl's weight on the sequence log-ratio l_theta - l_ref, in reward units. */
   klBeta: number;
-  /** r_gold's floor u on the per-token weight max(p_t, u). GOLD and the reference code: 0.1. */
+  /** r_gold's floor u on the per-token weight max(p_t, u). */
   goldFloor: number;
 }
 
-export const defaultLossConfig: Readonly<LossConfig> = { eps: 0.9, beta: 0.1, klBeta: 0.2, goldFloor: 0.1 };
+export const defaultLossConfig: Readonly<LossConfig> = { ...hyperparameterDefaults, goldFloor: GOLD_FLOOR };
 
 /** Defaults for whatever the caller left out (an explicit undefined counts as left out). */
 export function lossConfig(config: Partial<LossConfig> = {}): LossConfig {

@@ -14,6 +14,7 @@ import { a_lol } from './aLol';
 import { a_lol_kl } from './aLolKl';
 import { a_lol_ref_free } from './aLolRefFree';
 import { a_lol_seq } from './aLolSeq';
+import { algorithm, algorithmNames, isAlgorithmName, type AlgorithmName, type AlgorithmSpec } from '../../../shared/algorithms';
 import { lossConfig, type LossConfig } from './config';
 import { dpo } from './dpo';
 import { nll } from './nll';
@@ -23,42 +24,24 @@ import type { LossInputs, LossResult } from './types';
 import { wbc } from './wbc';
 
 export { a_lol, a_lol_kl, a_lol_ref_free, a_lol_seq, dpo, nll, r_gold, r_lol, wbc };
-export { defaultLossConfig, lossConfig, type LossConfig } from './config';
+export { defaultLossConfig, GOLD_FLOOR, lossConfig, type LossConfig } from './config';
 export type { LossInputs, LossResult, PairLogps, TokenLogps, WithAdvantage, WithReference, WithReward } from './types';
 
-export const lossNames = ['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'dpo'] as const;
-export type LossName = (typeof lossNames)[number];
+/** The table's names (../../../shared/algorithms.ts): every one has a loss here, and no other. */
+export const lossNames = algorithmNames;
+export type LossName = AlgorithmName;
 
-/** What a loss reads, so the trainer knows whether to run pi_ref and what to sample by. */
-export interface LossNeeds {
-  /** Per-token reference log-probs (a forward pass of pi_ref per batch). */
-  reference: boolean;
-  /** The per-item signal, which is also what ALOL.md samples in proportion to. */
-  signal: 'reward' | 'advantage' | null;
-  /** Preference pairs instead of single responses. */
-  pairs: boolean;
-}
+/**
+ * What a loss reads, so the trainer knows whether to load and run pi_ref and what to sample by:
+ * the table's columns for it. pi_ref is loaded when either referenceLogprobs or
+ * valueHeadOnReference is true (loadsReference).
+ */
+export type LossNeeds = Pick<AlgorithmSpec, 'referenceLogprobs' | 'valueHeadOnReference' | 'signal' | 'pairs'>;
 
 export function lossNeeds(name: LossName): LossNeeds {
-  switch (name) {
-    case 'nll':
-      return { reference: false, signal: null, pairs: false };
-    case 'wbc':
-    case 'r_gold':
-      return { reference: false, signal: 'reward', pairs: false };
-    case 'r_lol':
-      return { reference: true, signal: 'reward', pairs: false };
-    case 'a_lol_ref_free':
-      return { reference: false, signal: 'advantage', pairs: false };
-    case 'a_lol':
-    case 'a_lol_seq':
-    case 'a_lol_kl':
-      return { reference: true, signal: 'advantage', pairs: false };
-    case 'dpo':
-      return { reference: true, signal: null, pairs: true };
-    default:
-      return unknownLoss(name);
-  }
+  if (!isAlgorithmName(name)) return unknownLoss(name as never);
+  const { referenceLogprobs, valueHeadOnReference, signal, pairs } = algorithm(name);
+  return { referenceLogprobs, valueHeadOnReference, signal, pairs };
 }
 
 export function computeLoss(name: LossName, inputs: LossInputs, config: Partial<LossConfig> = {}): LossResult {

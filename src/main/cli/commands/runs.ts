@@ -2,19 +2,41 @@
 import { type Backend } from '../../app/backend';
 import { z } from 'zod';
 import { AppError, RunConfig, type RunSummary, type Input } from '../../../shared/contract';
+import {
+  algorithmsUsing,
+  formatRange,
+  hyperparameterNames,
+  hyperparameters,
+  unusedHyperparameterMessage,
+  unusedHyperparameters,
+  type AlgorithmName,
+  type HyperparameterName,
+} from '../../../shared/algorithms';
 import { formatTable } from '../format';
 import { call, decimal, followJob, print, text, UsageError, type Command, type Values } from '../kit';
 
+/**
+ * The flags of `alol train`, one per RunConfig field, with the contract's help and default. eps,
+ * beta and klBeta say which algorithms use them, with the range and default of the algorithm
+ * table; given to another algorithm they are refused (here with the flag's name, and by the
+ * contract for every other caller).
+ */
 const runFields = (() => {
   const schema = z.toJSONSchema(RunConfig, { io: 'input' }) as { properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>; required?: string[] };
   return Object.entries(schema.properties).map(([key, field]) => ({
     key,
     flag: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
     numeric: field.type === 'number' || field.type === 'integer',
-    help: `${field.description ?? ''}${field.default !== undefined ? ` (default ${JSON.stringify(field.default)})` : ''}`,
+    help: isHyperparameter(key)
+      ? `${hyperparameters[key].description}; used by ${algorithmsUsing(key).join(', ')} only; ${formatRange(key)} (default ${hyperparameters[key].default})`
+      : `${field.description ?? ''}${field.default !== undefined ? ` (default ${JSON.stringify(field.default)})` : ''}`,
     required: schema.required?.includes(key) ?? false,
   }));
 })();
+
+function isHyperparameter(key: string): key is HyperparameterName {
+  return (hyperparameterNames as readonly string[]).includes(key);
+}
 
 function runConfigFrom(values: Values): Input<'runs.start'> {
   const config: Record<string, unknown> = {};
@@ -24,6 +46,11 @@ function runConfigFrom(values: Values): Input<'runs.start'> {
     config[field.key] = field.numeric ? decimal(values, field.flag) : value;
   }
   for (const field of runFields) if (field.required && config[field.key] === undefined) throw new UsageError(`train: --${field.flag} is required`);
+  const [unused] = unusedHyperparameters(config as { algo: unknown });
+  if (unused !== undefined) {
+    const flag = runFields.find((f) => f.key === unused)?.flag ?? unused;
+    throw new UsageError(`train: ${unusedHyperparameterMessage(config.algo as AlgorithmName, unused, `--${flag}`)}`);
+  }
   return config as Input<'runs.start'>;
 }
 

@@ -1,4 +1,4 @@
-import { algos, isModelSystem, type Algo, type AppErrorShape, type Output } from '../../../../shared/contract';
+import { retrainAlgos, isModelSystem, type Algo, type AppErrorShape, type Output } from '../../../../shared/contract';
 import type { RetrainPlan } from '../../../../shared/retrainPlan';
 import { errorShape, type Client } from '../../lib/client';
 import { JobRun } from '../../app/jobRun.svelte';
@@ -24,7 +24,7 @@ export class RetrainState {
   #started = $state.raw<Retrained | null>(null);
   #planRequest = 0;
 
-  readonly algos = algos;
+  readonly algos = retrainAlgos;
   /** Below the minimums and not forced: the button waits for "retrain anyway". */
   readonly blocked = $derived((this.#plan?.shortfalls.length ?? 0) > 0 && !this.force);
   /** The reference model, when the campaign compares none (a relabelling campaign, sample sets): the user names it. */

@@ -10,6 +10,7 @@ import {
   type ModelSummary,
 } from '../../../../shared/contract';
 import { algoInfo, type AlgoInfo } from './algos';
+import { hyperparameterNames, loadsReference, usesHyperparameter, type HyperparameterName } from '../../../../shared/algorithms';
 import { errorShape, type Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
@@ -51,9 +52,10 @@ export const settingFields: Record<SettingKey, { label: string; place: Place; us
   batch: { label: 'Batch', place: 'training' },
   lr: { label: 'Learning rate', place: 'training' },
   reward: { label: 'Reward', place: 'training', uses: (c) => c.info.signal !== null },
-  eps: { label: 'Clip ε', place: 'training', uses: (c) => c.info.clip },
-  beta: { label: 'DPO β', place: 'training', uses: (c) => c.algo === 'dpo' },
-  klBeta: { label: 'KL β', place: 'training', uses: (c) => c.algo === 'a_lol_kl' },
+  // The algorithm table says who uses each; the contract refuses them for the others.
+  eps: { label: 'Clip ε', place: 'training', uses: (c) => usesHyperparameter(c.algo, 'eps') },
+  beta: { label: 'DPO β', place: 'training', uses: (c) => usesHyperparameter(c.algo, 'beta') },
+  klBeta: { label: 'KL β', place: 'training', uses: (c) => usesHyperparameter(c.algo, 'klBeta') },
   valueEpochs: { label: 'Value epochs', place: 'value', uses: (c) => c.info.signal === 'advantage' },
   valueDecodes: { label: 'Decodes per prompt', place: 'value', uses: decodes },
   maxNewTokens: { label: 'Max new tokens', place: 'value', uses: decodes },
@@ -78,6 +80,11 @@ export const basicLabels: Record<BasicKey, string> = {
 
 function isBasicKey(key: RunKey): key is BasicKey {
   return Object.hasOwn(basicLabels, key);
+}
+
+/** False for a hyperparameter the algorithm does not use (its run has no such setting). */
+export function appliesTo(algo: Algo, key: RunKey): boolean {
+  return !(hyperparameterNames as readonly string[]).includes(key) || usesHyperparameter(algo, key as HyperparameterName);
 }
 
 export function fieldLabel(key: RunKey): string {
@@ -184,6 +191,8 @@ export class RunFormState {
   #error = $state.raw<AppErrorShape | null>(null);
 
   readonly info: AlgoInfo = $derived(algoInfo[this.algo]);
+  /** Whether the run loads pi_ref: for log-probs in its loss or for its value head (a_lol_ref_free). */
+  readonly loadsReference = $derived(loadsReference(this.algo));
   readonly data = $derived.by(() => chosenOrFirst(this.#datasets(), this.#data));
   readonly dataset: DatasetSummary | null = $derived.by(() => this.#datasets().find((d) => d.name === this.data) ?? null);
   readonly dataVersion = $derived.by(() => {
@@ -228,7 +237,7 @@ export class RunFormState {
     const input: Record<string, unknown> = { algo: this.algo, data: this.data, init: this.init, out: this.out.trim() };
     if (this.dataVersion !== null) input.dataVersion = this.dataVersion;
     if (this.pairs !== '') input.pairs = this.pairs;
-    if (this.info.reference && this.ref !== '') input.ref = this.ref;
+    if (this.loadsReference && this.ref !== '') input.ref = this.ref;
     for (const key of [...this.shown.training, ...this.shown.value, ...this.shown.advanced]) {
       // A missing key would take the schema's default, so an emptied field is sent as NaN to be refused.
       input[key] = isNumberKey(key) ? (this.numbers[key] ?? Number.NaN) : this.texts[key].trim();
