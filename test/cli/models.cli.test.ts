@@ -15,7 +15,7 @@ describe('alol model commands', () => {
 
     const created = alol(['model', 'new', '--name', 'tiny', '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', '--seed', '3', ...p, '--json']);
     expect(created.stderr).toBe('');
-    expect(created.json()).toMatchObject({ name: 'tiny', origin: 'created', shape: { vocabSize: 300, nLayer: 1 } });
+    expect(created.json()).toMatchObject({ name: 'tiny', origin: 'created', shape: { vocab: 300, layers: 1 } });
     expect(alol(['models', ...p, '--json']).json()).toEqual([expect.objectContaining({ name: 'tiny' })]);
     expect(alol(['models', ...p]).stdout).toMatch(/tiny\s+created/);
 
