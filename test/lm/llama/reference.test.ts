@@ -126,3 +126,22 @@ describe('Mistral sliding window', () => {
     model.dispose();
   });
 });
+
+describe('attention dropout while training', () => {
+  it('off at eval and with attention_dropout 0; seeded and repeatable when the config has a rate', () => {
+    const ids = tf.tensor2d(randomTokens(new Rng(9), 12, LLAMA3.vocabSize), [1, 12], 'int32');
+    const weights = randomWeights(LLAMA3, 15);
+    const plain = Llama.fromWeights(LLAMA3, weights);
+    expect(take(plain.forward(ids, { training: { dropoutSeed: 1 } }))).toEqual(take(plain.forward(ids)));
+    const dropping = Llama.fromWeights({ ...LLAMA3, attentionDropout: 0.2 }, weights);
+    const evalOut = take(dropping.forward(ids));
+    expect(evalOut).toEqual(take(plain.forward(ids)));
+    const a = take(dropping.forward(ids, { training: { dropoutSeed: 1 } }));
+    expect(take(dropping.forward(ids, { training: { dropoutSeed: 1 } }))).toEqual(a);
+    expect(maxAbsDiff(a, evalOut)).toBeGreaterThan(1e-2);
+    expect(maxAbsDiff(a, take(dropping.forward(ids, { training: { dropoutSeed: 2 } })))).toBeGreaterThan(1e-2);
+    tf.dispose([ids]);
+    plain.dispose();
+    dropping.dispose();
+  });
+});
