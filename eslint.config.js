@@ -7,7 +7,24 @@ import globals from 'globals';
 import ts from 'typescript-eslint';
 
 /** src/main's folders, top first: a folder may import only folders after it (see src/main/README.md). */
-const LAYERS = [['cli'], ['shell'], ['http'], ['workflows'], ['app'], ['report'], ['rating'], ['alol'], ['samples'], ['rewards'], ['models'], ['data'], ['stats'], ['jobs'], ['lm'], ['core', 'db']];
+const LAYERS = [
+  ['cli'],
+  ['shell'],
+  ['http'],
+  ['workflows'],
+  ['app'],
+  ['report'],
+  ['rating'],
+  ['alol'],
+  ['samples'],
+  ['rewards'],
+  ['models'],
+  ['data'],
+  ['stats'],
+  ['jobs'],
+  ['lm'],
+  ['core', 'db'],
+];
 
 const layerRules = LAYERS.flatMap((layer, i) => {
   const above = LAYERS.slice(0, i + 1).flat();
@@ -19,7 +36,10 @@ const layerRules = LAYERS.flatMap((layer, i) => {
         {
           patterns: above
             .filter((other) => other !== folder)
-            .map((other) => ({ group: [`../${other}/*`, `../../${other}/*`, `../../../${other}/*`], message: `src/main/${folder} is below ${other} in the layers: it must not import it` })),
+            .map((other) => ({
+              group: [`../${other}/*`, `../../${other}/*`, `../../../${other}/*`],
+              message: `src/main/${folder} is below ${other} in the layers: it must not import it`,
+            })),
         },
       ],
     },
@@ -35,7 +55,10 @@ export default ts.config(
     languageOptions: { globals: globals.node },
     rules: {
       // Unused names fail the type check already (noUnusedLocals); a leading _ marks a deliberate one.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // `any` needs a comment saying why; the few that have one disable this line by line.
       '@typescript-eslint/no-explicit-any': 'error',
       // State classes keep some maps non-reactive on purpose (caches with an explicit version
@@ -60,14 +83,26 @@ export default ts.config(
   },
   {
     files: ['src/shared/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!zod$|\\./).*', message: 'src/shared imports only zod and itself' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!zod$|\\./).*', message: 'src/shared imports only zod and itself' }] },
+      ],
+    },
   },
   {
     files: ['src/renderer/**/*.{ts,svelte}'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/main/**', '**/preload/**', 'electron', 'node:*'], message: 'the renderer reaches the backend only through src/shared' }] },
+        {
+          patterns: [
+            {
+              group: ['**/main/**', '**/preload/**', 'electron', 'node:*'],
+              message: 'the renderer reaches the backend only through src/shared',
+            },
+          ],
+        },
       ],
     },
   },

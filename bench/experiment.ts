@@ -21,7 +21,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXPERIMENT_ALGOS, EXPERIMENT_PRESETS, formatExperimentTable, runExperiment, type ExperimentPreset, type Provenance } from '../src/main/workflows/experiment';
+import {
+  EXPERIMENT_ALGOS,
+  EXPERIMENT_PRESETS,
+  formatExperimentTable,
+  runExperiment,
+  type ExperimentPreset,
+  type Provenance,
+} from '../src/main/workflows/experiment';
 import { HH_PRESETS, formatHhTable, runHhExperiment, type HhPreset } from '../src/main/workflows/experimentHh';
 import { requestedTensorBackend, type ForcedTensorBackend } from '../src/main/lm/tensorBackend';
 import { Algo } from '../src/shared/contract';
@@ -90,8 +97,11 @@ function one(flag: string, text: string | undefined): number | undefined {
 }
 
 // A long run may take a copy of out/ (--job-entry), so that a rebuild of out/ meanwhile cannot change its jobs' code.
-const jobEntry = values['job-entry'] ? resolve(values['job-entry']) : fileURLToPath(new URL('../out/main/job.js', import.meta.url));
-if (!existsSync(jobEntry)) fail(`${jobEntry} is missing: run \`npm run build\` first (this script runs the built job entry)`, 1);
+const jobEntry = values['job-entry']
+  ? resolve(values['job-entry'])
+  : fileURLToPath(new URL('../out/main/job.js', import.meta.url));
+if (!existsSync(jobEntry))
+  fail(`${jobEntry} is missing: run \`npm run build\` first (this script runs the built job entry)`, 1);
 
 let forcedTensorBackend: ForcedTensorBackend | null = null;
 try {
@@ -104,7 +114,8 @@ let algos: Algo[] | undefined;
 if (values.algos !== undefined) {
   const parsed = values.algos.split(',').map((a) => Algo.safeParse(a.trim()));
   const bad = parsed.findIndex((p) => !p.success);
-  if (bad >= 0) fail(`--algos: unknown algorithm "${values.algos.split(',')[bad]}"; use some of ${EXPERIMENT_ALGOS.join(', ')}`);
+  if (bad >= 0)
+    fail(`--algos: unknown algorithm "${values.algos.split(',')[bad]}"; use some of ${EXPERIMENT_ALGOS.join(', ')}`);
   algos = parsed.map((p) => p.data!);
 }
 const parallel = one('parallel', values.parallel);
@@ -137,7 +148,13 @@ function provenance(): Provenance {
 process.execArgv = process.execArgv.filter((arg, i, all) => !/tsx/.test(arg) && !/tsx/.test(all[i + 1] ?? ''));
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const outFile = values['no-out'] ? null : values.out ? resolve(values.out) : values.quick ? null : join(here, 'results', `experiment-${values.task}.json`);
+const outFile = values['no-out']
+  ? null
+  : values.out
+    ? resolve(values.out)
+    : values.quick
+      ? null
+      : join(here, 'results', `experiment-${values.task}.json`);
 const projectDir = values.project ? resolve(values.project) : mkdtempSync(join(tmpdir(), 'alol-experiment-'));
 const t0 = Date.now();
 const where = provenance();
@@ -149,7 +166,8 @@ function differences(full: object, used: object, prefix = ''): string[] {
     const a = (full as Record<string, unknown>)[key];
     const b = (used as Record<string, unknown>)[key];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
-    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) out.push(...differences(a, b, `${prefix}${key}.`));
+    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a))
+      out.push(...differences(a, b, `${prefix}${key}.`));
     else out.push(`${prefix}${key} ${JSON.stringify(b)} instead of ${JSON.stringify(a)}`);
   }
   return out;
@@ -167,7 +185,8 @@ try {
       if (!m) fail(`--task2: expected TASKSEED:S,S,..., got "${values.task2}"`);
       preset.tasks = [preset.tasks[0]!, { taskSeed: Number(m[1]), seeds: numbers('task2', m[2]!, true) }];
     }
-    const selectionSeed = values['selection-seed'] === undefined ? undefined : numbers('selection-seed', values['selection-seed'], true)[0];
+    const selectionSeed =
+      values['selection-seed'] === undefined ? undefined : numbers('selection-seed', values['selection-seed'], true)[0];
     if (selectionSeed !== undefined) preset.selection.seed = selectionSeed;
     if (values['grid-lr'] !== undefined) preset.grid.lr = numbers('grid-lr', values['grid-lr'], false);
     if (values['grid-steps'] !== undefined) preset.grid.steps = numbers('grid-steps', values['grid-steps'], true);
@@ -180,14 +199,18 @@ try {
       const { reductions: _u, ...used } = preset;
       // Left out of the run: the algorithms of ALOL.md that the preset or the flags did not include.
       const leftOut = EXPERIMENT_ALGOS.filter((a) => !preset.algos.includes(a));
-      preset.reductions = [...differences(full, used), ...(leftOut.length > 0 ? [`algorithms left out for time: ${leftOut.join(', ')}`] : [])];
+      preset.reductions = [
+        ...differences(full, used),
+        ...(leftOut.length > 0 ? [`algorithms left out for time: ${leftOut.join(', ')}`] : []),
+      ];
     }
     console.log(
       `A-LoL vs NLL on the demo task${values.quick ? ' (quick: a pipeline check, not the claim)' : ''}: algorithms ${preset.algos.join(', ')}; ` +
         `grid lr ${preset.grid.lr.join(', ')} x steps ${preset.grid.steps.join(', ')} on dev; tasks ${preset.tasks.map((t) => `${t.taskSeed} (seeds ${t.seeds.join(', ')})`).join(', ')}\n` +
         `model ${JSON.stringify(preset.model)}; budget ${JSON.stringify(preset.budget)}; commit ${where.commit}; load average ${where.loadAverageAtStart}`,
     );
-    if (values.resume && !(values.project && values.tag)) fail('--resume: give the interrupted run\'s --project DIR and --tag TAG (its log names them)');
+    if (values.resume && !(values.project && values.tag))
+      fail("--resume: give the interrupted run's --project DIR and --tag TAG (its log names them)");
     const results = await runExperiment({
       ...preset,
       projectDir,
@@ -203,7 +226,9 @@ try {
       writeFileSync(outFile, `${JSON.stringify({ ...results, provenance: where })}\n`);
       console.log(`results written to ${outFile}`);
     }
-    console.log(`wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`);
+    console.log(
+      `wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`,
+    );
   } else {
     const preset: HhPreset = structuredClone(HH_PRESETS[values.quick ? 'quick' : 'full']);
     if (algos) preset.algos = algos;
@@ -218,17 +243,30 @@ try {
       const { reductions: _u, ...used } = preset;
       preset.reductions = differences(full, used);
     }
-    const dataFile = resolve(values.data ?? join(here, '..', '..', 'shared', 'data', 'hh-rlhf-harmless-base-test.jsonl.gz'));
+    const dataFile = resolve(
+      values.data ?? join(here, '..', '..', 'shared', 'data', 'hh-rlhf-harmless-base-test.jsonl.gz'),
+    );
     if (!existsSync(dataFile)) fail(`${dataFile} is missing: give the HH-RLHF file with --data FILE`, 1);
-    console.log(`A-LoL on HH-RLHF pairs (small scale): algorithms ${preset.algos.join(', ')}; seeds ${preset.seeds.join(', ')}; commit ${where.commit}; load average ${where.loadAverageAtStart}`);
-    const results = await runHhExperiment({ ...preset, dataFile, projectDir, jobEntry, forcedTensorBackend, onLog: (line) => console.log(line) });
+    console.log(
+      `A-LoL on HH-RLHF pairs (small scale): algorithms ${preset.algos.join(', ')}; seeds ${preset.seeds.join(', ')}; commit ${where.commit}; load average ${where.loadAverageAtStart}`,
+    );
+    const results = await runHhExperiment({
+      ...preset,
+      dataFile,
+      projectDir,
+      jobEntry,
+      forcedTensorBackend,
+      onLog: (line) => console.log(line),
+    });
     console.log(`\n${formatHhTable(results)}\n`);
     if (outFile) {
       mkdirSync(dirname(outFile), { recursive: true });
       writeFileSync(outFile, `${JSON.stringify({ ...results, provenance: where })}\n`);
       console.log(`results written to ${outFile}`);
     }
-    console.log(`wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`);
+    console.log(
+      `wall time ${Math.floor(results.seconds / 60)} min ${results.seconds % 60} s on backend ${results.backend.chosen} (${results.backend.reason})`,
+    );
   }
 } catch (error) {
   console.error(`experiment failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -41,7 +41,8 @@ function load<T extends { format: string }>(file: string, format: string): (T & 
   }
   const o = data as { format?: unknown; provenance?: unknown };
   if (o.format !== format) fail(`${file}: field "format" is ${JSON.stringify(o.format)}, expected "${format}"`);
-  if (typeof o.provenance !== 'object' || o.provenance === null) fail(`${file}: field "provenance" is missing (bench/experiment.ts writes it)`);
+  if (typeof o.provenance !== 'object' || o.provenance === null)
+    fail(`${file}: field "provenance" is missing (bench/experiment.ts writes it)`);
   return data as T & { provenance: Provenance };
 }
 
@@ -72,7 +73,9 @@ function demoBlock(r: ExperimentResults & { provenance: Provenance }): string {
 }
 
 function hhBlock(r: HhResults & { provenance: Provenance }): string {
-  return [origin(r.backend, r.provenance, r.seconds, 'bench/results/experiment-hh.json'), '', formatHhTable(r)].join('\n');
+  return [origin(r.backend, r.provenance, r.seconds, 'bench/results/experiment-hh.json'), '', formatHhTable(r)].join(
+    '\n',
+  );
 }
 
 function replaceBetween(text: string, name: string, block: string, file: string): string {
@@ -94,7 +97,8 @@ const hh = load<HhResults>(resolve(values.hh), 'alol-experiment-hh/1');
 if (hh) after = replaceBetween(after, 'hh', hhBlock(hh), readmePath);
 
 if (values.check) {
-  if (after !== before) fail(`${readmePath}: the experiment tables differ from the results files; run \`npm run experiment:table\``);
+  if (after !== before)
+    fail(`${readmePath}: the experiment tables differ from the results files; run \`npm run experiment:table\``);
   console.log(`${readmePath}: the experiment tables match the results files`);
 } else if (after === before) {
   console.log(`${readmePath}: already up to date`);

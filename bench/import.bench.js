@@ -49,7 +49,8 @@ function bareInsert(rows) {
   return seconds;
 }
 
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 try {
   const rows = syntheticRows(ROWS);
@@ -67,15 +68,21 @@ try {
   console.log(`A-LoL Studio import benchmark (${process.version}, ${process.platform} ${process.arch})`);
   console.log(`synthetic (prompt, response, reward) JSONL: ${fmt(ROWS)} rows, ${fmt(mb, 1)} MB`);
   console.log(`  bare better-sqlite3 insert, one transaction: ${fmt(ROWS / bare)} rows/s (${fmt(bare, 2)} s)`);
-  console.log(`  alol import (whole CLI run, job process):   ${fmt(ROWS / plain.seconds)} rows/s (${fmt(plain.seconds, 2)} s), ${fmt(mb / plain.seconds, 1)} MB/s`);
-  console.log(`  alol import of the same file gzipped:        ${fmt(ROWS / zipped.seconds)} rows/s (${fmt(zipped.seconds, 2)} s)`);
+  console.log(
+    `  alol import (whole CLI run, job process):   ${fmt(ROWS / plain.seconds)} rows/s (${fmt(plain.seconds, 2)} s), ${fmt(mb / plain.seconds, 1)} MB/s`,
+  );
+  console.log(
+    `  alol import of the same file gzipped:        ${fmt(ROWS / zipped.seconds)} rows/s (${fmt(zipped.seconds, 2)} s)`,
+  );
   console.log(`  ratio import / bare insert: ${fmt(bare / plain.seconds, 2)}x`);
   console.log(`  CLI start-up (alol datasets): ${fmt(startup.seconds * 1000)} ms`);
 
   const hh = join(root, '../shared/data/hh-rlhf-harmless-base-test.jsonl.gz');
   if (existsSync(hh)) {
     const real = timeCli(['import', hh, '--name', 'hh', '--project', join(work, 'p3')]);
-    console.log(`real HH-RLHF harmless-base test (${fmt(real.result.pairs)} pairs, gzip): ${fmt(real.seconds, 2)} s for the whole CLI run`);
+    console.log(
+      `real HH-RLHF harmless-base test (${fmt(real.result.pairs)} pairs, gzip): ${fmt(real.seconds, 2)} s for the whole CLI run`,
+    );
   } else {
     console.log(`real HH-RLHF file not found at ${hh}: skipped that figure`);
   }

@@ -26,7 +26,12 @@ import { parameterCount, type GptConfig } from '../src/main/lm/config';
 import { generate } from '../src/main/lm/generate';
 import { Gpt } from '../src/main/lm/model';
 import { AdamW } from '../src/main/lm/optim';
-import { nativeBlasStatus, setNativeBlasEnabled, setNativeBlasThreads, defaultBlasThreads } from '../src/main/lm/nativeBlas';
+import {
+  nativeBlasStatus,
+  setNativeBlasEnabled,
+  setNativeBlasThreads,
+  defaultBlasThreads,
+} from '../src/main/lm/nativeBlas';
 import { lmLoss, type LmMicroBatch } from '../test/helpers/lmLoss';
 import { Rng } from '../src/main/core/rng';
 import { applyGradients, gradientSum, trainStep } from '../src/main/lm/trainer';
@@ -43,8 +48,16 @@ interface BenchConfig {
 
 const base = { layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 0 };
 const CONFIGS: BenchConfig[] = [
-  { label: '3.3M (4 layers, d 256)', config: { ...base, vocabSize: 512, nPositions: 128, nLayer: 4, nEmbd: 256, nHead: 4 }, batch: 16 },
-  { label: 'demo (2 layers, d 128)', config: { ...base, vocabSize: 512, nPositions: 128, nLayer: 2, nEmbd: 128, nHead: 4 }, batch: 16 },
+  {
+    label: '3.3M (4 layers, d 256)',
+    config: { ...base, vocabSize: 512, nPositions: 128, nLayer: 4, nEmbd: 256, nHead: 4 },
+    batch: 16,
+  },
+  {
+    label: 'demo (2 layers, d 128)',
+    config: { ...base, vocabSize: 512, nPositions: 128, nLayer: 2, nEmbd: 128, nHead: 4 },
+    batch: 16,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -104,7 +117,10 @@ function randomBatch(rng: Rng, c: GptConfig, batch: number): Example[] {
 function microBatches(rng: Rng, c: GptConfig, batch: number, parts: number): LmMicroBatch[] {
   const examples = randomBatch(rng, c, batch);
   const size = batch / parts;
-  return Array.from({ length: parts }, (_, i) => ({ batch: padRight(examples.slice(i * size, (i + 1) * size), { padId: 0 }), dropoutSeed: rng.seed() }));
+  return Array.from({ length: parts }, (_, i) => ({
+    batch: padRight(examples.slice(i * size, (i + 1) * size), { padId: 0 }),
+    dropoutSeed: rng.seed(),
+  }));
 }
 
 function findPython(): string | null {
@@ -130,7 +146,22 @@ function runTorch(python: string, b: BenchConfig, threads: number): TorchResult 
   const c = b.config;
   const args = [
     `${root}bench/torch_gpt.py`,
-    ...['--vocab', c.vocabSize, '--ctx', c.nPositions, '--layers', c.nLayer, '--d', c.nEmbd, '--heads', c.nHead, '--batch', b.batch, '--dropout', c.dropout].map(String),
+    ...[
+      '--vocab',
+      c.vocabSize,
+      '--ctx',
+      c.nPositions,
+      '--layers',
+      c.nLayer,
+      '--d',
+      c.nEmbd,
+      '--heads',
+      c.nHead,
+      '--batch',
+      b.batch,
+      '--dropout',
+      c.dropout,
+    ].map(String),
     ...['--steps', String(Math.max(STEPS, 5)), '--threads', String(threads)],
   ];
   const run = spawnSync(python, args, { encoding: 'utf8' });
@@ -141,12 +172,24 @@ function runTorch(python: string, b: BenchConfig, threads: number): TorchResult 
 // ---------------------------------------------------------------------------------------------
 // Training
 
-async function trainSingle(b: BenchConfig, warmup = 1, steps = STEPS): Promise<{ tokensPerS: number; stepS: number; cpuS: number }> {
+async function trainSingle(
+  b: BenchConfig,
+  warmup = 1,
+  steps = STEPS,
+): Promise<{ tokensPerS: number; stepS: number; cpuS: number }> {
   const rng = new Rng(1);
   const model = Gpt.init(b.config, rng);
   const opt = new AdamW(model.params, { lr: 1e-4 });
   const { wall: stepS, cpu: cpuS } = await timeIt(
-    () => trainStep({ params: model.params, optimizer: opt, microBatches: microBatches(rng, b.config, b.batch, 1), loss: (mb) => lmLoss(model, mb), lr: 1e-4, maxGradNorm: 1 }),
+    () =>
+      trainStep({
+        params: model.params,
+        optimizer: opt,
+        microBatches: microBatches(rng, b.config, b.batch, 1),
+        loss: (mb) => lmLoss(model, mb),
+        lr: 1e-4,
+        maxGradNorm: 1,
+      }),
     warmup,
     steps,
   );
@@ -172,17 +215,22 @@ async function kernelsOf(f: () => void): Promise<KernelTable> {
     const e = out.get(k.name) ?? { ms: 0, calls: 0, worst: { ms: -1, shapes: '' } };
     e.ms += ms;
     e.calls += 1;
-    if (ms > e.worst.ms) e.worst = { ms, shapes: `${k.inputShapes.map((s) => `[${s}]`).join(' ')} -> [${k.outputShapes[0] ?? ''}]` };
+    if (ms > e.worst.ms)
+      e.worst = { ms, shapes: `${k.inputShapes.map((s) => `[${s}]`).join(' ')} -> [${k.outputShapes[0] ?? ''}]` };
     out.set(k.name, e);
   }
   return out;
 }
 
 function printKernels(all: KernelTable, total: number, fwd: KernelTable | null, top = 10): void {
-  console.log(`      ${'kernel'.padEnd(22)} ${'total'.padStart(8)} ${'share'.padStart(6)} ${fwd ? 'forward'.padStart(8) : ''} ${'calls'.padStart(6)}  slowest call`);
+  console.log(
+    `      ${'kernel'.padEnd(22)} ${'total'.padStart(8)} ${'share'.padStart(6)} ${fwd ? 'forward'.padStart(8) : ''} ${'calls'.padStart(6)}  slowest call`,
+  );
   for (const [name, e] of [...all].sort((x, y) => y[1].ms - x[1].ms).slice(0, top)) {
     const f = fwd ? `${fmt(fwd.get(name)?.ms ?? 0)} ms`.padStart(8) : '';
-    console.log(`      ${name.padEnd(22)} ${`${fmt(e.ms)} ms`.padStart(8)} ${`${fmt((100 * e.ms) / total, 1)}%`.padStart(6)} ${f} ${String(e.calls).padStart(6)}  ${fmt(e.worst.ms, 1)} ms ${e.worst.shapes}`);
+    console.log(
+      `      ${name.padEnd(22)} ${`${fmt(e.ms)} ms`.padStart(8)} ${`${fmt((100 * e.ms) / total, 1)}%`.padStart(6)} ${f} ${String(e.calls).padStart(6)}  ${fmt(e.worst.ms, 1)} ms ${e.worst.shapes}`,
+    );
   }
 }
 
@@ -194,21 +242,34 @@ async function breakdown(b: BenchConfig): Promise<void> {
   const mb = microBatches(rng, b.config, b.batch, 1)[0]!;
   // CPU time: one thread does all of it, and other processes cannot inflate it.
   const { cpu: forward } = await timeIt(() => tf.tidy(() => lmLoss(model, mb).loss.dataSync()), 1, STEPS);
-  const { cpu: both } = await timeIt(() => {
-    const g = gradientSum(model.params, [mb], (m) => lmLoss(model, m));
-    for (const t of g.sum.values()) t.dispose();
-  }, 1, STEPS);
+  const { cpu: both } = await timeIt(
+    () => {
+      const g = gradientSum(model.params, [mb], (m) => lmLoss(model, m));
+      for (const t of g.sum.values()) t.dispose();
+    },
+    1,
+    STEPS,
+  );
   const fixed = new Map([...model.params].map(([k, v]) => [k, tf.randomNormal(v.shape, 0, 1e-3)]));
   // applyGradients disposes what it is given, so each call gets copies (a cheap copy on wasm).
   const { cpu: optimizer } = await timeIt(
-    () => applyGradients({ optimizer: opt, sum: new Map([...fixed].map(([k, g]) => [k, g.clone()])), count: 1, lr: 1e-4, maxGradNorm: 1 }),
+    () =>
+      applyGradients({
+        optimizer: opt,
+        sum: new Map([...fixed].map(([k, g]) => [k, g.clone()])),
+        count: 1,
+        lr: 1e-4,
+        maxGradNorm: 1,
+      }),
     1,
     STEPS,
   );
   for (const g of fixed.values()) g.dispose();
   const step = both + optimizer;
-  console.log(`    CPU seconds: forward ${fmt(forward, 3)}, backward ${fmt(both - forward, 3)}, optimizer (clip + AdamW) ${fmt(optimizer, 3)} ` +
-    `(${fmt((100 * forward) / step)}% / ${fmt((100 * (both - forward)) / step)}% / ${fmt((100 * optimizer) / step)}%)`);
+  console.log(
+    `    CPU seconds: forward ${fmt(forward, 3)}, backward ${fmt(both - forward, 3)}, optimizer (clip + AdamW) ${fmt(optimizer, 3)} ` +
+      `(${fmt((100 * forward) / step)}% / ${fmt((100 * (both - forward)) / step)}% / ${fmt((100 * optimizer) / step)}%)`,
+  );
 
   const fwd = await kernelsOf(() => tf.tidy(() => void lmLoss(model, mb).loss.dataSync()));
   const all = await kernelsOf(() => {
@@ -217,7 +278,9 @@ async function breakdown(b: BenchConfig): Promise<void> {
   });
   const total = [...all.values()].reduce((a, e) => a + e.ms, 0);
   const fwdTotal = [...fwd.values()].reduce((a, e) => a + e.ms, 0);
-  console.log(`    kernels: ${fmt(total / 1000, 3)} s of the forward + backward (forward ${fmt(fwdTotal / 1000, 3)} s); the rest is JavaScript around them. Top kernels:`);
+  console.log(
+    `    kernels: ${fmt(total / 1000, 3)} s of the forward + backward (forward ${fmt(fwdTotal / 1000, 3)} s); the rest is JavaScript around them. Top kernels:`,
+  );
   printKernels(all, total, fwd);
   opt.dispose();
   model.dispose();
@@ -245,7 +308,11 @@ async function trainCpu(b: BenchConfig): Promise<number> {
 async function gemmGap(python: string | null): Promise<void> {
   console.log(`\n## Matrix products, one core (the largest of the 3.3M model's step)`);
   const blas = nativeBlasStatus();
-  for (const [m, k, n] of [[2048, 256, 1024], [2048, 1024, 256], [256, 2048, 1024]] as const) {
+  for (const [m, k, n] of [
+    [2048, 256, 1024],
+    [2048, 1024, 256],
+    [256, 2048, 1024],
+  ] as const) {
     const a = tf.randomNormal([m, k]);
     const b = tf.randomNormal([k, n]);
     const run = () => {
@@ -282,15 +349,24 @@ async function gemmGap(python: string | null): Promise<void> {
     b.dispose();
   }
   setNativeBlasEnabled(blas.active);
-  console.log('  wasm has 128-bit SIMD without fused multiply-add, against AVX2/AVX-512 with FMA for OpenBLAS: the gap per core lives');
-  console.log('  in this kernel, which is why the native BLAS product (native/blas, nativeBlas.ts) replaces it when it can.');
+  console.log(
+    '  wasm has 128-bit SIMD without fused multiply-add, against AVX2/AVX-512 with FMA for OpenBLAS: the gap per core lives',
+  );
+  console.log(
+    '  in this kernel, which is why the native BLAS product (native/blas, nativeBlas.ts) replaces it when it can.',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Sampling
 
 /** Greedy decoding (generate.ts) of `newTokens` at batch B from 8-token prompts, never stopping early. */
-function sample(model: Gpt, B: number, newTokens: number, useCache: boolean): { tokensPerS: number; tokensPerCpuS: number; tokens: number[][] } {
+function sample(
+  model: Gpt,
+  B: number,
+  newTokens: number,
+  useCache: boolean,
+): { tokensPerS: number; tokensPerCpuS: number; tokens: number[][] } {
   const rng = new Rng(4);
   const prompts = Array.from({ length: B }, () => Array.from({ length: 8 }, () => rng.int(model.config.vocabSize)));
   const c0 = process.cpuUsage();
@@ -299,7 +375,11 @@ function sample(model: Gpt, B: number, newTokens: number, useCache: boolean): { 
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   if (out.ids.some((ids) => ids.length !== newTokens)) throw new Error('generate stopped early');
-  return { tokensPerS: (B * newTokens) / s, tokensPerCpuS: (B * newTokens) / ((c.user + c.system) / 1e6), tokens: out.ids };
+  return {
+    tokensPerS: (B * newTokens) / s,
+    tokensPerCpuS: (B * newTokens) / ((c.user + c.system) / 1e6),
+    tokens: out.ids,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,13 +387,17 @@ function sample(model: Gpt, B: number, newTokens: number, useCache: boolean): { 
 async function main(): Promise<void> {
   const report = await initTensorBackend();
   console.log(`# Language-model benchmark`);
-  console.log(`backend: ${report.chosen} (${report.reason}); ${availableParallelism()} cores; Node ${process.versions.node}; ${STEPS} timed steps per figure (median)`);
+  console.log(
+    `backend: ${report.chosen} (${report.reason}); ${availableParallelism()} cores; Node ${process.versions.node}; ${STEPS} timed steps per figure (median)`,
+  );
   const python = findPython();
 
   for (const b of CONFIGS) {
     const tokens = b.batch * b.config.nPositions;
     const loadBefore = await backgroundLoad();
-    console.log(`\n## Training, ${b.label}: ${fmt(parameterCount(b.config))} parameters, batch ${b.batch} x ${b.config.nPositions} = ${tokens} tokens per step, dropout ${b.config.dropout}`);
+    console.log(
+      `\n## Training, ${b.label}: ${fmt(parameterCount(b.config))} parameters, batch ${b.batch} x ${b.config.nPositions} = ${tokens} tokens per step, dropout ${b.config.dropout}`,
+    );
     // PyTorch at its best here: one intra-op thread is faster than two on this machine (OpenBLAS
     // runs its own threads inside each product, and OpenMP's on top oversubscribe the 2 cores).
     const torchRuns = python ? [1, availableParallelism()].map((threads) => runTorch(python, b, threads)) : [];
@@ -327,10 +411,23 @@ async function main(): Promise<void> {
     const blas = nativeBlasStatus();
     const withBlas = blas.installed ? `wasm + ${blas.vendor}` : null;
     const figures: { label: string; tokensPerS: number }[] = [];
-    const singles: { label: string; native: boolean; threads: number; figures: Awaited<ReturnType<typeof trainSingle>> }[] = [];
+    const singles: {
+      label: string;
+      native: boolean;
+      threads: number;
+      figures: Awaited<ReturnType<typeof trainSingle>>;
+    }[] = [];
     const singleModes = [
       { label: `${report.chosen}, one thread`, native: false, threads: 1 },
-      ...(withBlas ? [1, 2].filter((t) => t <= availableParallelism()).map((t) => ({ label: `${withBlas}, one process, ${t} BLAS thread${t === 1 ? '' : 's'}`, native: true, threads: t })) : []),
+      ...(withBlas
+        ? [1, 2]
+            .filter((t) => t <= availableParallelism())
+            .map((t) => ({
+              label: `${withBlas}, one process, ${t} BLAS thread${t === 1 ? '' : 's'}`,
+              native: true,
+              threads: t,
+            }))
+        : []),
     ];
     for (const mode of singleModes) {
       setNativeBlasEnabled(mode.native);
@@ -338,7 +435,9 @@ async function main(): Promise<void> {
       const f = await trainSingle(b);
       singles.push({ ...mode, figures: f });
       figures.push({ label: mode.label, tokensPerS: f.tokensPerS });
-      console.log(`  ${`${mode.label}:`.padEnd(46)} ${fmt(f.tokensPerS).padStart(6)} tokens/s (${fmt(f.stepS, 3)} s/step; ${fmt(f.cpuS, 3)} CPU s/step, ${fmt(tokens / f.cpuS)} tokens per CPU-second)`);
+      console.log(
+        `  ${`${mode.label}:`.padEnd(46)} ${fmt(f.tokensPerS).padStart(6)} tokens/s (${fmt(f.stepS, 3)} s/step; ${fmt(f.cpuS, 3)} CPU s/step, ${fmt(tokens / f.cpuS)} tokens per CPU-second)`,
+      );
     }
     if (!withBlas && report.chosen === 'wasm') console.log(`  (no native BLAS product: ${blas.summary})`);
     // The breakdown on the product the studio uses by default, at one BLAS thread so CPU time is one core's.
@@ -352,26 +451,37 @@ async function main(): Promise<void> {
       const cpu = await trainCpu(b);
       console.log(`  cpu backend (pure JS), one step:   ${fmt(cpu, 1).padStart(6)} tokens/s`);
     } else {
-      console.log(`  cpu backend: skipped (${QUICK ? 'BENCH_QUICK' : 'minutes per step at this size; measured on the demo config'})`);
+      console.log(
+        `  cpu backend: skipped (${QUICK ? 'BENCH_QUICK' : 'minutes per step at this size; measured on the demo config'})`,
+      );
     }
     if (typeof torch === 'string') {
       console.log(`  PyTorch: ${torch}`);
     } else {
       for (const r of torchOk) {
-        console.log(`  PyTorch ${r.torch} CPU, ${r.threads} intra-op thread${r.threads === 1 ? '' : 's'} (${r.blas}): ${fmt(r.tokens_per_s).padStart(6)} tokens/s (${fmt(r.step_seconds, 3)} s/step; ` +
-          `${fmt(r.cpu_seconds, 3)} CPU s/step over all threads)${r === torch ? ' <- the faster, compared below' : ''}`);
+        console.log(
+          `  PyTorch ${r.torch} CPU, ${r.threads} intra-op thread${r.threads === 1 ? '' : 's'} (${r.blas}): ${fmt(r.tokens_per_s).padStart(6)} tokens/s (${fmt(r.step_seconds, 3)} s/step; ` +
+            `${fmt(r.cpu_seconds, 3)} CPU s/step over all threads)${r === torch ? ' <- the faster, compared below' : ''}`,
+        );
       }
       console.log(`  ours / PyTorch (${fmt(torch.tokens_per_s)} tokens/s), wall clock; target >= 0.5:`);
-      for (const f of figures) console.log(`    ${f.label.padEnd(60)} ${fmt(f.tokensPerS).padStart(6)} tokens/s  ${fmt(f.tokensPerS / torch.tokens_per_s, 2)}x`);
+      for (const f of figures)
+        console.log(
+          `    ${f.label.padEnd(60)} ${fmt(f.tokensPerS).padStart(6)} tokens/s  ${fmt(f.tokensPerS / torch.tokens_per_s, 2)}x`,
+        );
       const best = figures.reduce((x, y) => (y.tokensPerS > x.tokensPerS ? y : x));
       console.log(`    best: ${best.label}, ${fmt(best.tokensPerS / torch.tokens_per_s, 2)}x PyTorch`);
       for (const m of singles.filter((m) => m.threads === 1)) {
-        console.log(`  per CPU-second, ${m.label} / PyTorch: ${fmt(tokens / m.figures.cpuS / (tokens / torch.cpu_seconds), 2)}`);
+        console.log(
+          `  per CPU-second, ${m.label} / PyTorch: ${fmt(tokens / m.figures.cpuS / (tokens / torch.cpu_seconds), 2)}`,
+        );
       }
     }
     const loadAfter = await backgroundLoad();
     if (loadBefore !== null && loadAfter !== null) {
-      console.log(`  other processes were busy on ${fmt(loadBefore, 2)} cores before these figures and ${fmt(loadAfter, 2)} after${Math.max(loadBefore, loadAfter) > 0.3 ? ': trust the CPU-time figures over the wall-clock ones' : ''}`);
+      console.log(
+        `  other processes were busy on ${fmt(loadBefore, 2)} cores before these figures and ${fmt(loadAfter, 2)} after${Math.max(loadBefore, loadAfter) > 0.3 ? ': trust the CPU-time figures over the wall-clock ones' : ''}`,
+      );
     }
   }
 
@@ -384,14 +494,18 @@ async function main(): Promise<void> {
     const withCache = sample(model, 8, 64, true);
     const without = sample(model, 8, 64, false);
     const same = JSON.stringify(withCache.tokens) === JSON.stringify(without.tokens);
-    console.log(`  ${b.label}: with KV cache ${fmt(withCache.tokensPerS).padStart(6)} tokens/s (${fmt(withCache.tokensPerCpuS)} per CPU-second); ` +
-      `without ${fmt(without.tokensPerS).padStart(5)} tokens/s (${fmt(without.tokensPerCpuS)}); greedy outputs ${same ? 'identical' : 'DIFFER'} (target >= 1,000 with the cache)`);
+    console.log(
+      `  ${b.label}: with KV cache ${fmt(withCache.tokensPerS).padStart(6)} tokens/s (${fmt(withCache.tokensPerCpuS)} per CPU-second); ` +
+        `without ${fmt(without.tokensPerS).padStart(5)} tokens/s (${fmt(without.tokensPerCpuS)}); greedy outputs ${same ? 'identical' : 'DIFFER'} (target >= 1,000 with the cache)`,
+    );
     if (b === CONFIGS[0]) {
       const t0 = performance.now();
       const kernels = await kernelsOf(() => void sample(model, 8, 64, true));
       const wall = performance.now() - t0;
       const total = [...kernels.values()].reduce((a, e) => a + e.ms, 0);
-      console.log(`    where the cached decode's time goes: kernels ${fmt(total)} ms of ${fmt(wall)} ms (profiled, so slower); top kernels:`);
+      console.log(
+        `    where the cached decode's time goes: kernels ${fmt(total)} ms of ${fmt(wall)} ms (profiled, so slower); top kernels:`,
+      );
       printKernels(kernels, total, null, 8);
     }
     model.dispose();

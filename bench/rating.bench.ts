@@ -95,20 +95,32 @@ async function grow(backend: Backend): Promise<Fixture> {
   const tokens: string[] = [];
   const ids: number[] = [];
   for (let i = 0; i < ANNOTATORS; i++) {
-    const added = await call(backend, 'annotators.add', { campaign: C, name: `annotator-${String(i + 1).padStart(2, '0')}`, link: true });
+    const added = await call(backend, 'annotators.add', {
+      campaign: C,
+      name: `annotator-${String(i + 1).padStart(2, '0')}`,
+      link: true,
+    });
     tokens.push(added.token ?? '');
     ids.push(added.annotator.id);
   }
   const db = backend.db;
-  const campaign = db.prepare('SELECT id, guidelines_version FROM campaigns WHERE name = ?').get(C) as { id: number; guidelines_version: string };
-  const seeds = db.prepare("SELECT prompt, first_sample, second_sample, first_system, second_system FROM items WHERE campaign_id = ? AND kind = 'pair'").all(campaign.id) as Array<{
+  const campaign = db.prepare('SELECT id, guidelines_version FROM campaigns WHERE name = ?').get(C) as {
+    id: number;
+    guidelines_version: string;
+  };
+  const seeds = db
+    .prepare(
+      "SELECT prompt, first_sample, second_sample, first_system, second_system FROM items WHERE campaign_id = ? AND kind = 'pair'",
+    )
+    .all(campaign.id) as Array<{
     prompt: string;
     first_sample: number;
     second_sample: number;
     first_system: string;
     second_system: string;
   }>;
-  const maxRank = (db.prepare('SELECT max(rank) FROM items WHERE campaign_id = ?').pluck().get(campaign.id) as number | null) ?? 0;
+  const maxRank =
+    (db.prepare('SELECT max(rank) FROM items WHERE campaign_id = ?').pluck().get(campaign.id) as number | null) ?? 0;
   const insertItem = db.prepare(
     `INSERT INTO items (campaign_id, kind, prompt, first_sample, second_sample, first_system, second_system, reveals, rank, assigned, open)
      VALUES (?, 'pair', ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
@@ -140,8 +152,17 @@ async function grow(backend: Backend): Promise<Fixture> {
       // overlap, counting the skips (first answers, so each is to come back to its annotator).
       const live = skips.filter((skip) => skip === 0).length;
       const itemId = Number(
-        insertItem.run(campaign.id, `${seed.prompt} (variant ${i})`, seed.first_sample, seed.second_sample, seed.first_system, seed.second_system, maxRank + 1 + i, live, raters < OVERLAP ? 1 : 0)
-          .lastInsertRowid,
+        insertItem.run(
+          campaign.id,
+          `${seed.prompt} (variant ${i})`,
+          seed.first_sample,
+          seed.second_sample,
+          seed.first_system,
+          seed.second_system,
+          maxRank + 1 + i,
+          live,
+          raters < OVERLAP ? 1 : 0,
+        ).lastInsertRowid,
       );
       for (let k = 0; k < raters; k++) {
         const annotator = ids[(i + k) % ANNOTATORS] as number;
@@ -179,9 +200,13 @@ async function grow(backend: Backend): Promise<Fixture> {
 // The server and the browser
 
 async function startServer(projectDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(root, 'out/main/server.js'), '--project', projectDir, '--port', '0', '--no-open', '--json', '--campaign', C], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'out/main/server.js'), '--project', projectDir, '--port', '0', '--no-open', '--json', '--campaign', C],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
     createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -199,20 +224,34 @@ async function startServer(projectDir: string): Promise<{ child: ChildProcess; u
 
 /** rating.submit round trips from Node over the loopback, as an annotator's link makes them (the server fills in who). */
 async function httpBench(url: string, token: string): Promise<number[]> {
-  const post = async (method: string, input: unknown): Promise<{ item?: { assignmentId: number } | null; next?: { assignmentId: number } | null }> => {
+  const post = async (
+    method: string,
+    input: unknown,
+  ): Promise<{ item?: { assignmentId: number } | null; next?: { assignmentId: number } | null }> => {
     const response = await fetch(new URL(`/api/call/${method}`, url), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify(input),
     });
     if (!response.ok) throw new Error(`${method}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as { item?: { assignmentId: number } | null; next?: { assignmentId: number } | null };
+    return (await response.json()) as {
+      item?: { assignmentId: number } | null;
+      next?: { assignmentId: number } | null;
+    };
   };
   let item = (await post('rating.next', {})).item ?? null;
   const times: number[] = [];
   for (let i = 0; i < 103 && item; i++) {
     const t = performance.now();
-    item = (await post('rating.submit', { assignmentId: item.assignmentId, helpful: 'left', safe: 'both_good', activeMs: 5000 })).next ?? null;
+    item =
+      (
+        await post('rating.submit', {
+          assignmentId: item.assignmentId,
+          helpful: 'left',
+          safe: 'both_good',
+          activeMs: 5000,
+        })
+      ).next ?? null;
     if (i >= 3) times.push(performance.now() - t);
   }
   return times;
@@ -237,7 +276,10 @@ const INSTRUMENT = `
 `;
 
 async function browserBench(url: string, token: string): Promise<{ dom: number[]; paint: number[]; fetch: number[] }> {
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(`${url}#rate=${token}`);
@@ -280,15 +322,25 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'alol-bench-rating-'));
   let server: ChildProcess | null = null;
   try {
-    console.log(`Rating screen on a campaign of ${ITEMS.toLocaleString('en-US')} items, ${RATINGS.toLocaleString('en-US')} ratings by ${ANNOTATORS} annotators (overlap ${OVERLAP})`);
+    console.log(
+      `Rating screen on a campaign of ${ITEMS.toLocaleString('en-US')} items, ${RATINGS.toLocaleString('en-US')} ratings by ${ANNOTATORS} annotators (overlap ${OVERLAP})`,
+    );
     let t0 = performance.now();
     const backend = openBackend(dir);
     await campaignProject(backend, { name: C, overlap: OVERLAP });
-    console.log(`  campaign made (demo data, 2 tiny models, sampled responses): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `  campaign made (demo data, 2 tiny models, sampled responses): ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     t0 = performance.now();
     const { tokens, ids } = await grow(backend);
-    const counts = backend.db.prepare('SELECT (SELECT count(*) FROM items) AS items, (SELECT count(*) FROM assignments) AS assignments, (SELECT count(*) FROM ratings) AS ratings').get() as Record<string, number>;
-    console.log(`  grown by SQL in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${counts.items} items, ${counts.assignments} assignments, ${counts.ratings} ratings`);
+    const counts = backend.db
+      .prepare(
+        'SELECT (SELECT count(*) FROM items) AS items, (SELECT count(*) FROM assignments) AS assignments, (SELECT count(*) FROM ratings) AS ratings',
+      )
+      .get() as Record<string, number>;
+    console.log(
+      `  grown by SQL in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${counts.items} items, ${counts.assignments} assignments, ${counts.ratings} ratings`,
+    );
 
     // Server side: the backend's own dispatch, as the HTTP server calls it, for annotator 2.
     const who = { campaign: C, annotator: ids[1] as number };
@@ -296,7 +348,13 @@ async function main(): Promise<void> {
     const nexts: number[] = [];
     for (let i = 0; i < 10; i++) {
       const item = (await call(backend, 'rating.next', who)).item!;
-      await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: 'left', safe: 'right', activeMs: 5000 });
+      await call(backend, 'rating.submit', {
+        ...who,
+        assignmentId: item.assignmentId,
+        helpful: 'left',
+        safe: 'right',
+        activeMs: 5000,
+      });
     }
     timing = true;
     for (let i = 0; i < 100; i++) {
@@ -304,14 +362,23 @@ async function main(): Promise<void> {
       const item = (await call(backend, 'rating.next', who)).item!;
       nexts.push(performance.now() - t);
       t = performance.now();
-      await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: i % 2 ? 'left' : 'both_good', safe: 'right', helpfulStrength: i % 2 ? 'clear' : undefined, activeMs: 5000 });
+      await call(backend, 'rating.submit', {
+        ...who,
+        assignmentId: item.assignmentId,
+        helpful: i % 2 ? 'left' : 'both_good',
+        safe: 'right',
+        helpfulStrength: i % 2 ? 'clear' : undefined,
+        activeMs: 5000,
+      });
       submits.push(performance.now() - t);
     }
     timing = false;
     // The campaign's progress as the rating screen gets it, beside the owner's count (a join of every rating).
     const progress = (await call(backend, 'rating.next', who)).progress.campaign;
     const summary = await call(backend, 'campaigns.get', { campaign: C });
-    console.log(`  campaign progress: ${progress.done} / ${progress.target} on the rating screen, ${summary.done} / ${summary.target} in campaigns.get`);
+    console.log(
+      `  campaign progress: ${progress.done} / ${progress.target} on the rating screen, ${summary.done} / ${summary.target} in campaigns.get`,
+    );
     console.log('\nServer side (backend dispatch, in process; 100 decisions by an annotator with ~10,000 ratings):');
     console.log(line('rating.submit (commit + next item + progress)', submits));
     console.log(line('rating.next (the held item + progress)', nexts, false));
@@ -319,13 +386,17 @@ async function main(): Promise<void> {
     console.log(`  SQL statements, by time spent (all 200 calls; ${ms(totalSql)} in all):`);
     const ranked = [...sqlTime.entries()].sort((a, b) => b[1].ms - a[1].ms);
     for (const [source, { calls, ms: spent }] of ranked.slice(0, 8)) {
-      console.log(`    ${ms(spent / calls).padStart(9)} x ${String(calls).padStart(3)}  ${source.replace(/\s+/g, ' ').slice(0, 110)}`);
+      console.log(
+        `    ${ms(spent / calls).padStart(9)} x ${String(calls).padStart(3)}  ${source.replace(/\s+/g, ' ').slice(0, 110)}`,
+      );
     }
     console.log('  EXPLAIN QUERY PLAN of the three costliest:');
     for (const [source] of ranked.slice(0, 3)) {
       const params = (source.match(/\?/g) ?? []).map(() => 1);
       const named = Object.fromEntries([...source.matchAll(/@(\w+)/g)].map((m) => [m[1], 1]));
-      const plan = backend.db.prepare(`EXPLAIN QUERY PLAN ${source}`).all(...(Object.keys(named).length ? [named] : params)) as Array<{ detail: string }>;
+      const plan = backend.db
+        .prepare(`EXPLAIN QUERY PLAN ${source}`)
+        .all(...(Object.keys(named).length ? [named] : params)) as Array<{ detail: string }>;
       console.log(`    ${source.replace(/\s+/g, ' ').slice(0, 90)}…`);
       for (const step of plan) console.log(`      ${step.detail}`);
     }
@@ -335,10 +406,14 @@ async function main(): Promise<void> {
     const started = await startServer(dir);
     server = started.child;
     const http = await httpBench(started.url, tokens[2] as string);
-    console.log('\nThe real server over HTTP from Node, no browser (100 decisions by another annotator with ~10,000 ratings):');
+    console.log(
+      '\nThe real server over HTTP from Node, no browser (100 decisions by another annotator with ~10,000 ratings):',
+    );
     console.log(line('rating.submit round trip', http, false));
     const { dom, paint, fetch } = await browserBench(started.url, tokens[0] as string);
-    console.log(`\nChromium, keyboard: answer both questions, Enter, next item (${DECISIONS} decisions after 3 warm-up):`);
+    console.log(
+      `\nChromium, keyboard: answer both questions, Enter, next item (${DECISIONS} decisions after 3 warm-up):`,
+    );
     console.log(line('Enter keydown -> next item in the DOM', dom));
     console.log(line('Enter keydown -> next item painted', paint));
     console.log(line('rating.submit round trip (Resource Timing)', fetch, false));

@@ -91,7 +91,16 @@ function succeeded(job: Job, what: string): Job {
 // ---------------------------------------------------------------------------------------------
 // Data: varied enough that the tokenizer and the value head have something to learn.
 
-const topics = ['gardening', 'taxes', 'chess', 'cooking rice', 'a flat tyre', 'sleep', 'learning Spanish', 'a job interview'];
+const topics = [
+  'gardening',
+  'taxes',
+  'chess',
+  'cooking rice',
+  'a flat tyre',
+  'sleep',
+  'learning Spanish',
+  'a job interview',
+];
 function promptOf(i: number): string {
   const turns = 1 + (i % 4);
   let text = '';
@@ -101,7 +110,8 @@ function promptOf(i: number): string {
   }
   return `${text}\n\nAssistant:`;
 }
-const good = (i: number) => ` Here is a careful answer for case ${i}: check ${topics[i % topics.length]} first, then ask for help.`;
+const good = (i: number) =>
+  ` Here is a careful answer for case ${i}: check ${topics[i % topics.length]} first, then ask for help.`;
 const bad = (i: number) => ` No idea ${i}.`;
 function splitOf(i: number): string {
   return i < VALIDATION ? 'validation' : i < VALIDATION + TEST ? 'test' : 'train';
@@ -129,17 +139,45 @@ function writeData(): { triples: string; pairs: string; megabytes: number } {
 const backend = openBackend(project);
 try {
   const data = writeData();
-  console.log(`A-LoL Studio scale benchmark (${process.version}, ${process.platform} ${process.arch}); tensor backend: ${(await call(backend, 'app.info', {})).tensorBackend.reason}`);
-  console.log(`${PROMPTS.toLocaleString('en-US')} prompts: ${(2 * PROMPTS).toLocaleString('en-US')} responses as triples, ${PROMPTS.toLocaleString('en-US')} HH pairs (${data.megabytes.toFixed(0)} MB of JSONL)\n`);
+  console.log(
+    `A-LoL Studio scale benchmark (${process.version}, ${process.platform} ${process.arch}); tensor backend: ${(await call(backend, 'app.info', {})).tensorBackend.reason}`,
+  );
+  console.log(
+    `${PROMPTS.toLocaleString('en-US')} prompts: ${(2 * PROMPTS).toLocaleString('en-US')} responses as triples, ${PROMPTS.toLocaleString('en-US')} HH pairs (${data.megabytes.toFixed(0)} MB of JSONL)\n`,
+  );
 
-  const importJob = (path: string, name: string) => async () => succeeded(await jobEnd(backend, (await call(backend, 'imports.start', { source: { kind: 'path', path }, name })).jobId), `import ${name}`);
+  const importJob = (path: string, name: string) => async () =>
+    succeeded(
+      await jobEnd(backend, (await call(backend, 'imports.start', { source: { kind: 'path', path }, name })).jobId),
+      `import ${name}`,
+    );
   await measure(`import ${(2 * PROMPTS).toLocaleString('en-US')} triples`, importJob(data.triples, 'triples'));
   await measure(`import ${PROMPTS.toLocaleString('en-US')} HH pairs (target <= 60 s)`, importJob(data.pairs, 'pairs'));
   await measure('model new (tokenizer sample, vocab 512, 2 layers, d 64)', async () =>
-    succeeded(await jobEnd(backend, (await call(backend, 'models.create', { name: 'small', dataset: 'triples', layers: 2, dim: 64, heads: 2, context: 128, vocab: 512, seed: 1 })).jobId), 'model new'),
+    succeeded(
+      await jobEnd(
+        backend,
+        (
+          await call(backend, 'models.create', {
+            name: 'small',
+            dataset: 'triples',
+            layers: 2,
+            dim: 64,
+            heads: 2,
+            context: 128,
+            vocab: 512,
+            seed: 1,
+          })
+        ).jobId,
+      ),
+      'model new',
+    ),
   );
 
-  writeFileSync(join(project, 'scorer.mjs'), 'export function score(prompt, response) { return Math.min(1, response.length / 100); }\n');
+  writeFileSync(
+    join(project, 'scorer.mjs'),
+    'export function score(prompt, response) { return Math.min(1, response.length / 100); }\n',
+  );
   const phases = new Map<string, number>();
   let phase = '';
   let phaseStart = performance.now();
@@ -154,7 +192,16 @@ try {
   });
   const run = await measure(`A-LoL run (module reward, ${STEPS} steps, batch 16)`, async () => {
     const { runId, jobId } = await call(backend, 'runs.start', {
-      algo: 'a_lol', data: 'triples', init: 'small', out: 'alol', reward: 'module:scorer.mjs', steps: STEPS, batch: 16, maxNewTokens: 16, valueEpochs: 2, seed: 3,
+      algo: 'a_lol',
+      data: 'triples',
+      init: 'small',
+      out: 'alol',
+      reward: 'module:scorer.mjs',
+      steps: STEPS,
+      batch: 16,
+      maxNewTokens: 16,
+      valueEpochs: 2,
+      seed: 3,
     });
     succeeded(await jobEnd(backend, jobId), 'train');
     return call(backend, 'runs.get', { runId });
@@ -162,21 +209,42 @@ try {
   if (phase) phases.set(phase, (phases.get(phase) ?? 0) + (performance.now() - phaseStart) / 1000);
   off();
   for (const [name, seconds] of phases) console.log(`    phase ${name.padEnd(42)} ${seconds.toFixed(1).padStart(8)} s`);
-  console.log(`    positive advantages: ${String((run.summary?.advantages as { positiveFraction?: number } | undefined)?.positiveFraction)}`);
+  console.log(
+    `    positive advantages: ${String((run.summary?.advantages as { positiveFraction?: number } | undefined)?.positiveFraction)}`,
+  );
 
   await measure(`sample ${TEST} test prompts (greedy, 32 new tokens)`, async () =>
-    succeeded(await jobEnd(backend, (await call(backend, 'samples.create', { model: 'alol', prompts: { dataset: 'triples', split: 'test' }, settings: { maxNewTokens: 32, greedy: true }, reward: 'module:scorer.mjs' })).jobId), 'sample'),
+    succeeded(
+      await jobEnd(
+        backend,
+        (
+          await call(backend, 'samples.create', {
+            model: 'alol',
+            prompts: { dataset: 'triples', split: 'test' },
+            settings: { maxNewTokens: 32, greedy: true },
+            reward: 'module:scorer.mjs',
+          })
+        ).jobId,
+      ),
+      'sample',
+    ),
   );
   backend.close();
-  await measure('alol report (a real process)', () =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(root, 'bin/alol.js'), 'report', '--out', join(work, 'report.html'), '--project', project, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`alol report exited ${code}: ${err}`))));
-    }),
+  await measure(
+    'alol report (a real process)',
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [join(root, 'bin/alol.js'), 'report', '--out', join(work, 'report.html'), '--project', project, '--json'],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let err = '';
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`alol report exited ${code}: ${err}`))));
+      }),
   );
-  console.log(`\nproject folder: ${(readdirSync(project).length)} entries; peak RSS target: 4 GB per process`);
+  console.log(`\nproject folder: ${readdirSync(project).length} entries; peak RSS target: 4 GB per process`);
 } finally {
   clearInterval(poller);
   if (backend.db.open) backend.close();

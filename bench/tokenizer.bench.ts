@@ -24,7 +24,10 @@ function texts(): string[] {
       });
   }
   console.log(`(${hh} not found: synthetic text instead)`);
-  return Array.from({ length: 4000 }, (_, i) => `\n\nHuman: question ${i} about things?\n\nAssistant: An answer, number ${i}, with words.`);
+  return Array.from(
+    { length: 4000 },
+    (_, i) => `\n\nHuman: question ${i} about things?\n\nAssistant: An answer, number ${i}, with words.`,
+  );
 }
 
 function seconds(run: () => void): number {
@@ -35,7 +38,11 @@ function seconds(run: () => void): number {
 
 const corpus = texts();
 const mb = corpus.reduce((n, t) => n + Buffer.byteLength(t), 0) / 1e6;
-const gpt2 = Tokenizer.fromVocabAndMerges(JSON.parse(readFileSync(`${gpt2Dir}encoder.json`, 'utf8')), readFileSync(`${gpt2Dir}vocab.bpe`, 'utf8'), gpt2Dir);
+const gpt2 = Tokenizer.fromVocabAndMerges(
+  JSON.parse(readFileSync(`${gpt2Dir}encoder.json`, 'utf8')),
+  readFileSync(`${gpt2Dir}vocab.bpe`, 'utf8'),
+  gpt2Dir,
+);
 let tokens = 0;
 const ours = seconds(() => {
   for (const t of corpus) tokens += gpt2.encode(t).length;
@@ -54,5 +61,7 @@ const train = seconds(() => Tokenizer.train(trainTexts, { vocabSize: 512 }));
 
 console.log(`Tokenizer (${mb.toFixed(1)} MB of text, ${tokens.toLocaleString('en-US')} GPT-2 tokens)`);
 console.log(`  encode, GPT-2 vocabulary, cold cache: ${Math.round(tokens / ours).toLocaleString('en-US')} tokens/s`);
-console.log(`  gpt-3-encoder on the same text:       ${Math.round(tokens / theirs).toLocaleString('en-US')} tokens/s (ours is ${(theirs / ours).toFixed(1)}x)`);
+console.log(
+  `  gpt-3-encoder on the same text:       ${Math.round(tokens / theirs).toLocaleString('en-US')} tokens/s (ours is ${(theirs / ours).toFixed(1)}x)`,
+);
 console.log(`  train a 512-token vocabulary on ${(size / 1e6).toFixed(1)} MB: ${train.toFixed(2)} s`);

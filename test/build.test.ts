@@ -16,7 +16,9 @@ describe('the built app', () => {
   it('ships the studio CSP in the page itself, for Electron and for any browser', () => {
     const html = readFileSync(builtFile('renderer/index.html'), 'utf8');
     const unescape = (text: string) => text.replaceAll('&#39;', "'").replaceAll('&quot;', '"').replaceAll('&amp;', '&');
-    const metas = [...html.matchAll(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/g)].map((m) => unescape(m[1] ?? ''));
+    const metas = [...html.matchAll(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/g)].map((m) =>
+      unescape(m[1] ?? ''),
+    );
     expect(metas).toEqual([CONTENT_SECURITY_POLICY_META]);
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   });

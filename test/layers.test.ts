@@ -20,15 +20,16 @@ function sources(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(join(root, file), 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2] ?? '',
-  );
+  return [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? m[2] ?? '');
 }
 
 describe('import layers', () => {
   it('src/shared imports nothing but zod and itself', () => {
     for (const file of sources('src/shared')) {
-      for (const spec of imports(file)) expect(spec === 'zod' || spec.startsWith('./'), `${file} imports ${spec}`).toBe(true);
+      for (const spec of imports(file))
+        expect(spec === 'zod' || spec.startsWith('./'), `${file} imports ${spec}`).toBe(true);
     }
   });
 
@@ -38,13 +39,18 @@ describe('import layers', () => {
     expect(files.some((f) => imports(f).some((spec) => spec.includes('shared/contract')))).toBe(true);
     for (const file of files) {
       for (const spec of imports(file)) {
-        expect(spec.startsWith('node:') || /(^|\/)(main|preload)\//.test(spec) || spec === 'electron', `${file} imports ${spec}`).toBe(false);
+        expect(
+          spec.startsWith('node:') || /(^|\/)(main|preload)\//.test(spec) || spec === 'electron',
+          `${file} imports ${spec}`,
+        ).toBe(false);
       }
     }
   });
 
   it('only the Electron shell and the preload import electron', () => {
-    const importers = [...sources('src/main'), ...sources('src/preload')].filter((f) => imports(f).includes('electron'));
+    const importers = [...sources('src/main'), ...sources('src/preload')].filter((f) =>
+      imports(f).includes('electron'),
+    );
     expect(importers.sort()).toEqual(['src/main/shell/electronMain.ts', 'src/preload/index.ts']);
   });
 
@@ -69,7 +75,10 @@ describe('import layers', () => {
     const files = sources('src/main');
     for (const file of files) {
       const dynamic = [...readFileSync(join(root, file), 'utf8').matchAll(/import\(\s*['"](\.[^'"]+)['"]\s*\)/g)];
-      expect(dynamic.map((m) => m[1]), `${file} imports its own code dynamically`).toEqual([]);
+      expect(
+        dynamic.map((m) => m[1]),
+        `${file} imports its own code dynamically`,
+      ).toEqual([]);
     }
     const graph = new Map(files.map((f) => [f, localImports(f)]));
     const state = new Map<string, 'open' | 'done'>();
@@ -131,7 +140,9 @@ function localImports(file: string): string[] {
   for (const spec of imports(file)) {
     if (!spec.startsWith('.')) continue;
     const base = normalize(join(dirname(file), spec));
-    const target = [base, `${base}.ts`, join(base, 'index.ts')].find((c) => c.startsWith('src/main/') && /\.ts$/.test(c) && existsSync(join(root, c)));
+    const target = [base, `${base}.ts`, join(base, 'index.ts')].find(
+      (c) => c.startsWith('src/main/') && /\.ts$/.test(c) && existsSync(join(root, c)),
+    );
     if (target) out.push(target);
   }
   return out;

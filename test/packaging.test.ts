@@ -31,7 +31,7 @@ function readPng(path: string): Png {
   expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   expect(bytes.toString('latin1', 12, 16)).toBe('IHDR');
   const idat: Buffer[] = [];
-  for (let at = 8; at < bytes.length; ) {
+  for (let at = 8; at < bytes.length;) {
     const length = bytes.readUInt32BE(at);
     const type = bytes.toString('latin1', at + 4, at + 8);
     if (type === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
@@ -39,7 +39,13 @@ function readPng(path: string): Png {
   }
   const pixels = inflateSync(Buffer.concat(idat));
   // Byte 0 is row 0's filter type, then R, G, B, A of the first pixel (8-bit RGBA).
-  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), bitDepth: bytes[24]!, colorType: bytes[25]!, cornerAlpha: pixels[4]! };
+  return {
+    width: bytes.readUInt32BE(16),
+    height: bytes.readUInt32BE(20),
+    bitDepth: bytes[24]!,
+    colorType: bytes[25]!,
+    cornerAlpha: pixels[4]!,
+  };
 }
 
 /** Parses XML with xmldom (installed with electron-builder, for plist), refusing any error or warning. */
@@ -68,7 +74,10 @@ describe('the app icon', () => {
     const svg = parseSvg(text);
     expect(svg.localName).toBe('svg');
     expect(svg.namespaceURI).toBe('http://www.w3.org/2000/svg');
-    const viewBox = (svg.getAttribute('viewBox') ?? '').trim().split(/[\s,]+/).map(Number);
+    const viewBox = (svg.getAttribute('viewBox') ?? '')
+      .trim()
+      .split(/[\s,]+/)
+      .map(Number);
     expect(viewBox).toHaveLength(4);
     expect(viewBox.every(Number.isFinite)).toBe(true);
     expect(viewBox[2]).toBeGreaterThan(0);
@@ -108,7 +117,10 @@ describe('the favicon', () => {
 
   it('is allowed by the CSP: images from the studio itself', () => {
     for (const policy of [CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META]) {
-      const imgSrc = policy.split(';').map((d) => d.trim().split(/\s+/)).find(([name]) => name === 'img-src');
+      const imgSrc = policy
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .find(([name]) => name === 'img-src');
       expect(imgSrc).toContain("'self'");
     }
   });
@@ -135,11 +147,19 @@ describe('electron-builder.yml', () => {
     expect(files).toContain('package.json');
     // The window icon, which the Electron shell loads from the app itself.
     expect(files).toContain('resources/icon.png');
-    expect(files.some((pattern) => pattern.startsWith('!') && /\btest\b/.test(pattern) && /\bsrc\b/.test(pattern) && /\bbench\b/.test(pattern))).toBe(true);
+    expect(
+      files.some(
+        (pattern) =>
+          pattern.startsWith('!') && /\btest\b/.test(pattern) && /\bsrc\b/.test(pattern) && /\bbench\b/.test(pattern),
+      ),
+    ).toBe(true);
     expect(config.asarUnpack).toContain('**/*.node');
     // Native dependencies are rebuilt for Electron's ABI (electron-builder's default, kept on).
     expect(config.npmRebuild).not.toBe(false);
-    const packageJson = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { main: string; scripts: Record<string, string> };
+    const packageJson = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+      main: string;
+      scripts: Record<string, string>;
+    };
     expect(packageJson.main).toMatch(/^(\.\/)?out\//);
     expect(packageJson.scripts.dist).toBe('electron-vite build && electron-builder');
   });
@@ -147,7 +167,9 @@ describe('electron-builder.yml', () => {
   it('builds AppImage and deb on Linux, dmg on macOS, nsis on Windows, with icons that exist', async () => {
     const config = await builderConfig();
     const targets = (value: unknown): string[] =>
-      (Array.isArray(value) ? value : [value]).map((t) => (typeof t === 'string' ? t : (t as { target: string }).target));
+      (Array.isArray(value) ? value : [value]).map((t) =>
+        typeof t === 'string' ? t : (t as { target: string }).target,
+      );
     expect(targets(config.linux?.target).sort()).toEqual(['AppImage', 'deb']);
     expect(targets(config.mac?.target)).toEqual(['dmg']);
     expect(targets(config.win?.target)).toEqual(['nsis']);

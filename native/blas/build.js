@@ -17,13 +17,20 @@ function nodeGyp() {
 }
 
 const gyp = nodeGyp();
-const run = spawnSync(gyp.command, [...gyp.args, 'rebuild'], { cwd: __dirname, encoding: 'utf8', shell: process.platform === 'win32' });
+const run = spawnSync(gyp.command, [...gyp.args, 'rebuild'], {
+  cwd: __dirname,
+  encoding: 'utf8',
+  shell: process.platform === 'win32',
+});
 const built = path.join(__dirname, 'build', 'Release', 'alol_blas.node');
 if (run.status === 0 && existsSync(built)) {
   console.log('alol-blas: built; the wasm backend will use a BLAS library for matrix products when one is installed');
 } else {
   const output = `${run.stderr ?? ''}\n${run.stdout ?? ''}`;
-  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('gyp info'));
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('gyp info'));
   // A compiler's "error:" line says most, then a missing tool (gyp's Python traceback ends in
   // "FileNotFoundError: ... 'cc'", a shell in "cc: not found"), else node-gyp's own reason.
   const firstError =
@@ -38,7 +45,12 @@ if (run.status === 0 && existsSync(built)) {
     : headers
       ? "node-gyp could not download Node's headers (offline? point npm at local ones: npm config set nodedir /usr)"
       : `node-gyp rebuild exited ${run.status}${firstError ? `: ${firstError}` : ''}`;
-  writeFileSync(status, `${JSON.stringify({ ok: false, error: error.slice(0, 500), at: new Date().toISOString() }, null, 2)}\n`);
-  console.warn(`alol-blas: not built (${error.slice(0, 300)}); A-LoL Studio works without it, on plain wasm matrix products`);
+  writeFileSync(
+    status,
+    `${JSON.stringify({ ok: false, error: error.slice(0, 500), at: new Date().toISOString() }, null, 2)}\n`,
+  );
+  console.warn(
+    `alol-blas: not built (${error.slice(0, 300)}); A-LoL Studio works without it, on plain wasm matrix products`,
+  );
 }
 process.exit(0);

@@ -17,8 +17,22 @@ export interface BlasAddon {
    * batch strides in floats (0 repeats one matrix). (M, K) @ (K, N) -> (M, N) after the transposes.
    * `threads` BLAS threads (0 or absent: this thread's setThreads count).
    */
-  sgemm(heap: Uint8Array | ArrayBuffer, batch: number, transA: boolean, transB: boolean, M: number, N: number, K: number,
-    aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, cStride: number, threads?: number): void;
+  sgemm(
+    heap: Uint8Array | ArrayBuffer,
+    batch: number,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    aOff: number,
+    aStride: number,
+    bOff: number,
+    bStride: number,
+    cOff: number,
+    cStride: number,
+    threads?: number,
+  ): void;
   /** BLAS threads for calls from this thread. */
   setThreads(n: number): void;
   getThreads(): number;

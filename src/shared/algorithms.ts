@@ -37,7 +37,8 @@ export interface HyperparameterSpec {
 export const hyperparameters: Readonly<Record<HyperparameterName, HyperparameterSpec>> = {
   eps: {
     what: 'the importance-weight clip',
-    description: 'importance-weight clip: each weight pi_theta/pi_ref is clamped, in log space, to [1-eps, 1+eps] (the reference code: 0.9, so [0.1, 1.9])',
+    description:
+      'importance-weight clip: each weight pi_theta/pi_ref is clamped, in log space, to [1-eps, 1+eps] (the reference code: 0.9, so [0.1, 1.9])',
     default: 0.9,
     // eps = 0 fixes every weight at 1; eps >= 1 would put log(1 - eps) at -Infinity or NaN.
     min: { value: 0, inclusive: true },
@@ -45,7 +46,8 @@ export const hyperparameters: Readonly<Record<HyperparameterName, Hyperparameter
   },
   beta: {
     what: "DPO's inverse temperature",
-    description: "DPO's beta, the inverse temperature on the margin of log-ratios to the reference (the reference code and TRL: 0.1)",
+    description:
+      "DPO's beta, the inverse temperature on the margin of log-ratios to the reference (the reference code and TRL: 0.1)",
     default: 0.1,
     min: { value: 0, inclusive: false },
     max: null,
@@ -95,7 +97,8 @@ export interface AlgorithmSpec {
 export const algorithms = {
   nll: {
     family: 'behaviour cloning',
-    summary: 'Behaviour cloning: maximises the likelihood of every response in the data, good or bad. Trains a reference policy.',
+    summary:
+      'Behaviour cloning: maximises the likelihood of every response in the data, good or bad. Trains a reference policy.',
     referenceLogprobs: false,
     valueHeadOnReference: false,
     signal: null,
@@ -113,7 +116,8 @@ export const algorithms = {
   },
   r_gold: {
     family: 'reward-weighted',
-    summary: 'GOLD-style: reward times each token’s own probability (floored at 0.1) times its negative log-likelihood.',
+    summary:
+      'GOLD-style: reward times each token’s own probability (floored at 0.1) times its negative log-likelihood.',
     referenceLogprobs: false,
     valueHeadOnReference: false,
     signal: 'reward',
@@ -141,7 +145,8 @@ export const algorithms = {
   },
   a_lol_ref_free: {
     family: 'advantage-weighted',
-    summary: 'A-LoL without the importance weight: positive advantage times the negative log-likelihood (the reference serves only the value head).',
+    summary:
+      'A-LoL without the importance weight: positive advantage times the negative log-likelihood (the reference serves only the value head).',
     referenceLogprobs: false,
     valueHeadOnReference: true,
     signal: 'advantage',
@@ -159,7 +164,8 @@ export const algorithms = {
   },
   a_lol_kl: {
     family: 'advantage-weighted',
-    summary: 'Reference-free A-LoL plus a KL penalty towards the reference: items whose advantage is below the KL beta are pushed down.',
+    summary:
+      'Reference-free A-LoL plus a KL penalty towards the reference: items whose advantage is below the KL beta are pushed down.',
     referenceLogprobs: true,
     valueHeadOnReference: true,
     signal: 'advantage',
@@ -168,7 +174,8 @@ export const algorithms = {
   },
   dpo: {
     family: 'preference',
-    summary: 'DPO on preference pairs: raises the chosen response’s log-ratio to the reference above the rejected one’s.',
+    summary:
+      'DPO on preference pairs: raises the chosen response’s log-ratio to the reference above the rejected one’s.',
     referenceLogprobs: true,
     valueHeadOnReference: false,
     signal: null,
@@ -231,7 +238,9 @@ export function inRange(key: HyperparameterName, value: number): boolean {
  * The hyperparameters an input gives that its algorithm does not use (none while the algorithm is
  * not one of the table's: that is refused on its own). Read before any default is filled in.
  */
-export function unusedHyperparameters(input: { algo: unknown } & Partial<Record<HyperparameterName, unknown>>): HyperparameterName[] {
+export function unusedHyperparameters(
+  input: { algo: unknown } & Partial<Record<HyperparameterName, unknown>>,
+): HyperparameterName[] {
   const { algo } = input;
   if (!isAlgorithmName(algo)) return [];
   return hyperparameterNames.filter((key) => input[key] !== undefined && !usesHyperparameter(algo, key));
@@ -258,7 +267,11 @@ export function hyperparameterSchema(key: HyperparameterName) {
  * "eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it".
  * `spelled` writes the setting's name as the caller's user types it ("--eps" on the command line).
  */
-export function unusedHyperparameterMessage(name: AlgorithmName, key: HyperparameterName, spelled: string = key): string {
+export function unusedHyperparameterMessage(
+  name: AlgorithmName,
+  key: HyperparameterName,
+  spelled: string = key,
+): string {
   return `${spelled} is used by ${algorithmsUsing(key).join(', ')} (${hyperparameters[key].what}); ${name} does not use it`;
 }
 

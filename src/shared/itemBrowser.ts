@@ -39,10 +39,18 @@ export const BrowseRequest = z
   })
   .extend(ItemFilter.shape)
   .strict()
-  .refine((r) => r.outcome === undefined || r.systems?.length === 2 || r.outcome.result === 'tie' || r.outcome.result === 'both_good' || r.outcome.result === 'both_bad', {
-    message: "an outcome of 'a' or 'b' needs the two systems it is between",
-    path: ['outcome'],
-  });
+  .refine(
+    (r) =>
+      r.outcome === undefined ||
+      r.systems?.length === 2 ||
+      r.outcome.result === 'tie' ||
+      r.outcome.result === 'both_good' ||
+      r.outcome.result === 'both_bad',
+    {
+      message: "an outcome of 'a' or 'b' needs the two systems it is between",
+      path: ['outcome'],
+    },
+  );
 export type BrowseRequest = z.infer<typeof BrowseRequest>;
 
 /** One rating as given, verdicts relative to the item's first and second system. */
@@ -85,5 +93,9 @@ export const BrowsedItem = z.object({
 });
 export type BrowsedItem = z.infer<typeof BrowsedItem>;
 
-export const BrowsePage = z.object({ total: z.number().int().nonnegative(), offset: z.number().int().nonnegative(), rows: z.array(BrowsedItem) });
+export const BrowsePage = z.object({
+  total: z.number().int().nonnegative(),
+  offset: z.number().int().nonnegative(),
+  rows: z.array(BrowsedItem),
+});
 export type BrowsePage = z.infer<typeof BrowsePage>;

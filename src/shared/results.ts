@@ -22,7 +22,11 @@ export const ResultsRequest = z
 export type ResultsRequest = z.infer<typeof ResultsRequest>;
 
 /** An estimate with its 95% interval; all null when there is nothing to estimate from. */
-export const RateInterval = z.object({ estimate: z.number().nullable(), low: z.number().nullable(), high: z.number().nullable() });
+export const RateInterval = z.object({
+  estimate: z.number().nullable(),
+  low: z.number().nullable(),
+  high: z.number().nullable(),
+});
 export type RateInterval = z.infer<typeof RateInterval>;
 
 /** The one rule the win rates and the leaderboard share, in the words the Results screen, the report and the README use. */
@@ -112,7 +116,11 @@ export const ModelResults = z.object({
 export type ModelResults = z.infer<typeof ModelResults>;
 
 /** One metric of a run over its steps; long runs are averaged over consecutive steps down to a few hundred points. */
-export const CurveSeries = z.object({ name: z.string(), steps: z.array(z.number().int()), values: z.array(z.number()) });
+export const CurveSeries = z.object({
+  name: z.string(),
+  steps: z.array(z.number().int()),
+  values: z.array(z.number()),
+});
 export type CurveSeries = z.infer<typeof CurveSeries>;
 
 export const RunCurves = z.object({
@@ -140,7 +148,14 @@ export const Results = z.object({
   agreement: z.array(z.object({ campaign: z.string(), criteria: z.array(AgreementSummary) })),
   /** Relabelling campaigns: how often annotators agree with the dataset's own chosen response. */
   /** Relabelling campaigns: agreement with the dataset's label, and the two systems standing for its chosen and rejected responses. */
-  datasetAgreement: z.array(z.object({ campaign: z.string(), dataset: z.string(), systems: z.tuple([z.string(), z.string()]), criteria: z.array(DatasetAgreement) })),
+  datasetAgreement: z.array(
+    z.object({
+      campaign: z.string(),
+      dataset: z.string(),
+      systems: z.tuple([z.string(), z.string()]),
+      criteria: z.array(DatasetAgreement),
+    }),
+  ),
   /** The systems, and (for every campaign pooled) every other model with samples. */
   models: z.array(ModelResults),
   /** The runs that trained these models (every run, for every campaign pooled) that logged metrics. */

@@ -25,17 +25,41 @@ describe('value head held-out prompts', () => {
     // 40 prompts, 2 responses each, rewards in the file: no split column.
     const lines: string[] = [];
     for (let p = 0; p < 40; p++) {
-      for (const [response, reward] of [[` yes ${p}.`, 0.9], [` no ${p}.`, 0.1]] as const) {
+      for (const [response, reward] of [
+        [` yes ${p}.`, 0.9],
+        [` no ${p}.`, 0.1],
+      ] as const) {
         lines.push(JSON.stringify({ prompt: `\n\nHuman: question ${p}?\n\nAssistant:`, response, reward }));
       }
     }
     const file = join(dir, 'triples.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
     expect((await importPath(backend, file, 'triples')).status).toBe('succeeded');
-    const created = await jobOf(backend, () => call(backend, 'models.create', { name: 'base', dataset: 'triples', layers: 1, dim: 32, heads: 2, context: 64, vocab: 300, seed: 1 }));
+    const created = await jobOf(backend, () =>
+      call(backend, 'models.create', {
+        name: 'base',
+        dataset: 'triples',
+        layers: 1,
+        dim: 32,
+        heads: 2,
+        context: 64,
+        vocab: 300,
+        seed: 1,
+      }),
+    );
     expect(created.status).toBe('succeeded');
 
-    const { runId, jobId } = await call(backend, 'runs.start', { algo: 'a_lol', data: 'triples', init: 'base', out: 'alol', reward: 'column', steps: 3, batch: 4, seed: 2, valueEpochs: 2 });
+    const { runId, jobId } = await call(backend, 'runs.start', {
+      algo: 'a_lol',
+      data: 'triples',
+      init: 'base',
+      out: 'alol',
+      reward: 'column',
+      steps: 3,
+      batch: 4,
+      seed: 2,
+      valueEpochs: 2,
+    });
     await jobEnd(backend, jobId);
     const run = await call(backend, 'runs.get', { runId });
     expect(run.status).toBe('succeeded');
@@ -44,6 +68,8 @@ describe('value head held-out prompts', () => {
     expect(report.heldOut).toEqual({ from: 'training prompts held out of training', rows: 8, trainItems: 72 });
     expect(report.valueFit.rows).toBe(8);
     expect(report.valueFit.warning).toMatch(/only 8 held-out targets \(fewer than 20\)/);
-    expect(report.valueTargets).toMatch(/V estimates the data's average reward there, not the reference's expected reward/);
+    expect(report.valueTargets).toMatch(
+      /V estimates the data's average reward there, not the reference's expected reward/,
+    );
   });
 });

@@ -15,14 +15,26 @@ import { useSuiteTempDir } from '../helpers/tempDir';
 /** TRL preference lines: prompt p answered well (" yes p.") and badly (" no p."), with an optional split each. */
 function pairsFile(dir: string, name: string, splits: (string | null)[]): string {
   const lines = splits.map((split, p) =>
-    JSON.stringify({ prompt: `\n\nHuman: question ${p}?\n\nAssistant:`, chosen: ` yes ${p}.`, rejected: ` no ${p}.`, ...(split === null ? {} : { split }) }),
+    JSON.stringify({
+      prompt: `\n\nHuman: question ${p}?\n\nAssistant:`,
+      chosen: ` yes ${p}.`,
+      rejected: ` no ${p}.`,
+      ...(split === null ? {} : { split }),
+    }),
   );
   const file = join(dir, `${name}.jsonl`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
 
-const pair = (id: number, split?: string): Pair => ({ id, line: id, prompt: `P${id}`, chosen: `good${id}`, rejected: `bad${id}`, metadata: split ? { split } : null });
+const pair = (id: number, split?: string): Pair => ({
+  id,
+  line: id,
+  prompt: `P${id}`,
+  chosen: `good${id}`,
+  rejected: `bad${id}`,
+  metadata: split ? { split } : null,
+});
 
 describe('pair responses as single-response items (hand values)', () => {
   it('gives both sides chosen then rejected, labelled 1 and 0, or one side', () => {
@@ -33,18 +45,34 @@ describe('pair responses as single-response items (hand values)', () => {
       { prompt: 'P2', response: 'good2', reward: 1, split: null, side: 'chosen' },
       { prompt: 'P2', response: 'bad2', reward: 0, split: null, side: 'rejected' },
     ]);
-    expect([...pairResponses(pairs, 'chosen')].map((r) => [r.response, r.reward])).toEqual([['good1', 1], ['good2', 1]]);
-    expect([...pairResponses(pairs, 'rejected')].map((r) => [r.response, r.reward])).toEqual([['bad1', 0], ['bad2', 0]]);
+    expect([...pairResponses(pairs, 'chosen')].map((r) => [r.response, r.reward])).toEqual([
+      ['good1', 1],
+      ['good2', 1],
+    ]);
+    expect([...pairResponses(pairs, 'rejected')].map((r) => [r.response, r.reward])).toEqual([
+      ['bad1', 0],
+      ['bad2', 0],
+    ]);
   });
 
   it('refuses pairs for dpo, on data without pairs, label without pairs and a column the pairs lack', () => {
     const hh = { name: 'hh', version: 1, examples: 0, pairs: 10 };
     const triples = { name: 'triples', version: 2, examples: 10, pairs: 0 };
-    expect(() => checkRunData({ algo: 'dpo', pairs: 'both', reward: 'column' }, hh)).toThrow(/dpo trains on the preference pairs themselves; leave pairs \(--pairs\) out/);
-    expect(() => checkRunData({ algo: 'a_lol', pairs: 'both', reward: 'label' }, triples)).toThrow(/dataset "triples" v2 has no preference pairs \(it holds 10 single-response examples\)/);
-    expect(() => checkRunData({ algo: 'a_lol', pairs: undefined, reward: 'label' }, { ...triples, pairs: 3 })).toThrow(/label is a preference pair's own label \(chosen 1, rejected 0\); it needs pairs/);
-    expect(() => checkRunData({ algo: 'wbc', pairs: 'chosen', reward: 'column' }, hh)).toThrow(/preference pairs carry no reward column; give label/);
-    expect(() => checkRunData({ algo: 'nll', pairs: undefined, reward: 'column' }, hh)).toThrow(/dataset "hh" v1 holds preference pairs only: train nll on their responses with pairs \(--pairs\) both, chosen or rejected/);
+    expect(() => checkRunData({ algo: 'dpo', pairs: 'both', reward: 'column' }, hh)).toThrow(
+      /dpo trains on the preference pairs themselves; leave pairs \(--pairs\) out/,
+    );
+    expect(() => checkRunData({ algo: 'a_lol', pairs: 'both', reward: 'label' }, triples)).toThrow(
+      /dataset "triples" v2 has no preference pairs \(it holds 10 single-response examples\)/,
+    );
+    expect(() => checkRunData({ algo: 'a_lol', pairs: undefined, reward: 'label' }, { ...triples, pairs: 3 })).toThrow(
+      /label is a preference pair's own label \(chosen 1, rejected 0\); it needs pairs/,
+    );
+    expect(() => checkRunData({ algo: 'wbc', pairs: 'chosen', reward: 'column' }, hh)).toThrow(
+      /preference pairs carry no reward column; give label/,
+    );
+    expect(() => checkRunData({ algo: 'nll', pairs: undefined, reward: 'column' }, hh)).toThrow(
+      /dataset "hh" v1 holds preference pairs only: train nll on their responses with pairs \(--pairs\) both, chosen or rejected/,
+    );
     // Accepted: the same data with the settings that fit it.
     expect(() => checkRunData({ algo: 'dpo', pairs: undefined, reward: 'column' }, hh)).not.toThrow();
     expect(() => checkRunData({ algo: 'a_lol', pairs: 'both', reward: 'label' }, hh)).not.toThrow();
@@ -52,7 +80,9 @@ describe('pair responses as single-response items (hand values)', () => {
   });
 
   it('refuses label as a function to score new responses', async () => {
-    await expect(loadReward('label')).rejects.toThrow(/label is a preference pair's own label \(chosen 1, rejected 0\), not a function/);
+    await expect(loadReward('label')).rejects.toThrow(
+      /label is a preference pair's own label \(chosen 1, rejected 0\), not a function/,
+    );
     await expect(loadReward('label*0.5+demo*0.5')).rejects.toThrow(/not a function/);
   });
 });
@@ -73,23 +103,59 @@ describe('training on a pairs dataset', () => {
     const dir = suiteDir();
     backend = openBackend(dir);
     // "pairs": 30 pairs, no split. "splitpairs": 24 train, 6 validation and 2 test pairs.
-    expect((await importPath(backend, pairsFile(dir, 'pairs', Array.from({ length: 30 }, () => null)), 'pairs')).status).toBe('succeeded');
-    const splits = [...Array.from({ length: 24 }, () => 'train'), ...Array.from({ length: 6 }, () => 'validation'), 'test', 'test'];
+    expect(
+      (
+        await importPath(
+          backend,
+          pairsFile(
+            dir,
+            'pairs',
+            Array.from({ length: 30 }, () => null),
+          ),
+          'pairs',
+        )
+      ).status,
+    ).toBe('succeeded');
+    const splits = [
+      ...Array.from({ length: 24 }, () => 'train'),
+      ...Array.from({ length: 6 }, () => 'validation'),
+      'test',
+      'test',
+    ];
     expect((await importPath(backend, pairsFile(dir, 'splitpairs', splits), 'splitpairs')).status).toBe('succeeded');
     // "longpairs": prompts longer than half the context, a short chosen and a long rejected reply, so
     // the two responses of a pair keep different amounts of their prompt when fitted to the context.
     const long = Array.from({ length: 30 }, (_, p) =>
-      JSON.stringify({ prompt: `\n\nHuman: ${'tell me more about question '.repeat(6)}${p}?\n\nAssistant:`, chosen: ` yes ${p}.`, rejected: ` no ${'really no '.repeat(8)}${p}.` }),
+      JSON.stringify({
+        prompt: `\n\nHuman: ${'tell me more about question '.repeat(6)}${p}?\n\nAssistant:`,
+        chosen: ` yes ${p}.`,
+        rejected: ` no ${'really no '.repeat(8)}${p}.`,
+      }),
     );
     writeFileSync(join(dir, 'longpairs.jsonl'), `${long.join('\n')}\n`);
     expect((await importPath(backend, join(dir, 'longpairs.jsonl'), 'longpairs')).status).toBe('succeeded');
-    const created = await jobOf(backend, () => call(backend, 'models.create', { name: 'base', dataset: 'pairs', layers: 1, dim: 32, heads: 2, context: 64, vocab: 300, seed: 1 }));
+    const created = await jobOf(backend, () =>
+      call(backend, 'models.create', {
+        name: 'base',
+        dataset: 'pairs',
+        layers: 1,
+        dim: 32,
+        heads: 2,
+        context: 64,
+        vocab: 300,
+        seed: 1,
+      }),
+    );
     expect(created.status).toBe('succeeded');
   }, 120_000);
   afterAll(() => backend.close());
 
   it('trains nll on both sides, the chosen side or the rejected side: 2x, 1x and 1x the pairs', async () => {
-    for (const [mode, items] of [['both', 60], ['chosen', 30], ['rejected', 30]] as const) {
+    for (const [mode, items] of [
+      ['both', 60],
+      ['chosen', 30],
+      ['rejected', 30],
+    ] as const) {
       const run = await runToEnd({ ...base, algo: 'nll', data: 'pairs', pairs: mode, out: `nll-${mode}` });
       expect(run.status).toBe('succeeded');
       expect(run.summary?.data).toEqual({ source: `pairs (${mode})`, trainItems: items, heldOutItems: 0 });
@@ -100,7 +166,16 @@ describe('training on a pairs dataset', () => {
   }, 180_000);
 
   it('a_lol on both sides with label rewards: 1 and 0 exactly, 10% of prompts held out whole, and every rejected response dropped', async () => {
-    const run = await runToEnd({ ...base, algo: 'a_lol', data: 'pairs', pairs: 'both', reward: 'label', out: 'alol-both', steps: 10, valueEpochs: 2 });
+    const run = await runToEnd({
+      ...base,
+      algo: 'a_lol',
+      data: 'pairs',
+      pairs: 'both',
+      reward: 'label',
+      out: 'alol-both',
+      steps: 10,
+      valueEpochs: 2,
+    });
     expect(run.status).toBe('succeeded');
     expect(run.summary?.rewardSource).toBe('label (chosen 1, rejected 0)');
     // round(30 prompts * 0.1) = 3 prompts held out for V, both responses of each: 60 - 6 = 54 train.
@@ -111,7 +186,11 @@ describe('training on a pairs dataset', () => {
       rewards: { count: 54, mean: 0.5, min: 0, max: 1 },
       labels: { chosen: 27, rejected: 27 },
     });
-    const advantages = run.summary?.advantages as { positiveFraction: number; heldOut: { from: string; rows: number; trainItems: number }; valueFit: { rows: number } };
+    const advantages = run.summary?.advantages as {
+      positiveFraction: number;
+      heldOut: { from: string; rows: number; trainItems: number };
+      valueFit: { rows: number };
+    };
     expect(advantages.heldOut).toEqual({ from: 'training prompts held out of training', rows: 6, trainItems: 54 });
     expect(advantages.valueFit.rows).toBe(6);
     // V = sigmoid(.) lies strictly inside (0, 1): every chosen response (R = 1) has A > 0 and every
@@ -124,7 +203,15 @@ describe('training on a pairs dataset', () => {
   }, 180_000);
 
   it('holds a long prompt out with both its responses, though the context keeps different parts of it for each', async () => {
-    const run = await runToEnd({ ...base, algo: 'a_lol', data: 'longpairs', pairs: 'both', reward: 'label', out: 'alol-long', valueEpochs: 2 });
+    const run = await runToEnd({
+      ...base,
+      algo: 'a_lol',
+      data: 'longpairs',
+      pairs: 'both',
+      reward: 'label',
+      out: 'alol-long',
+      valueEpochs: 2,
+    });
     expect(run.status).toBe('succeeded');
     // 3 of the 30 prompts held out, whole: 6 responses; 27 chosen and 27 rejected train.
     expect(run.summary?.data).toMatchObject({ trainItems: 54, heldOutItems: 6, labels: { chosen: 27, rejected: 27 } });
@@ -132,10 +219,28 @@ describe('training on a pairs dataset', () => {
   }, 180_000);
 
   it('a_lol on the chosen side takes the validation split as held-out value prompts', async () => {
-    const run = await runToEnd({ ...base, algo: 'a_lol', data: 'splitpairs', pairs: 'chosen', reward: 'label', out: 'alol-chosen', valueEpochs: 2 });
+    const run = await runToEnd({
+      ...base,
+      algo: 'a_lol',
+      data: 'splitpairs',
+      pairs: 'chosen',
+      reward: 'label',
+      out: 'alol-chosen',
+      valueEpochs: 2,
+    });
     expect(run.status).toBe('succeeded');
-    expect(run.summary?.data).toEqual({ source: 'pairs (chosen)', trainItems: 24, heldOutItems: 6, rewards: { count: 24, mean: 1, min: 1, max: 1 }, labels: { chosen: 24, rejected: 0 } });
-    expect((run.summary?.advantages as { heldOut: unknown }).heldOut).toEqual({ from: 'validation split', rows: 6, trainItems: 24 });
+    expect(run.summary?.data).toEqual({
+      source: 'pairs (chosen)',
+      trainItems: 24,
+      heldOutItems: 6,
+      rewards: { count: 24, mean: 1, min: 1, max: 1 },
+      labels: { chosen: 24, rejected: 0 },
+    });
+    expect((run.summary?.advantages as { heldOut: unknown }).heldOut).toEqual({
+      from: 'validation split',
+      rows: 6,
+      trainItems: 24,
+    });
   }, 180_000);
 
   it('refuses what cannot go together before a run exists; dpo trains on the pairs as it is', async () => {
@@ -144,9 +249,15 @@ describe('training on a pairs dataset', () => {
       expect(out).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
       return (out as { error: { message: string } }).error.message;
     };
-    expect(await refused({ ...base, algo: 'dpo', data: 'pairs', pairs: 'both', out: 'x' })).toMatch(/dpo trains on the preference pairs themselves/);
-    expect(await refused({ ...base, algo: 'a_lol', data: 'pairs', pairs: 'both', out: 'x' })).toMatch(/preference pairs carry no reward column/);
-    expect(await refused({ ...base, algo: 'wbc', data: 'pairs', reward: 'label', out: 'x' })).toMatch(/holds preference pairs only/);
+    expect(await refused({ ...base, algo: 'dpo', data: 'pairs', pairs: 'both', out: 'x' })).toMatch(
+      /dpo trains on the preference pairs themselves/,
+    );
+    expect(await refused({ ...base, algo: 'a_lol', data: 'pairs', pairs: 'both', out: 'x' })).toMatch(
+      /preference pairs carry no reward column/,
+    );
+    expect(await refused({ ...base, algo: 'wbc', data: 'pairs', reward: 'label', out: 'x' })).toMatch(
+      /holds preference pairs only/,
+    );
     expect((await call(backend, 'runs.list', {})).some((r) => r.outModel === 'x')).toBe(false);
     const dpo = await runToEnd({ ...base, algo: 'dpo', data: 'splitpairs', out: 'dpo' });
     expect(dpo.status).toBe('succeeded');

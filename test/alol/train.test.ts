@@ -17,7 +17,18 @@ const openBackend = useBackends();
 async function project(): Promise<Backend> {
   const backend = openBackend(tempDir());
   await call(backend, 'datasets.demo', { name: 'demo', seed: 3, trainPrompts: 20 });
-  const created = await jobOf(backend, () => call(backend, 'models.create', { name: 'base', dataset: 'demo', layers: 1, dim: 32, heads: 2, context: 128, vocab: 300, seed: 1 }));
+  const created = await jobOf(backend, () =>
+    call(backend, 'models.create', {
+      name: 'base',
+      dataset: 'demo',
+      layers: 1,
+      dim: 32,
+      heads: 2,
+      context: 128,
+      vocab: 300,
+      seed: 1,
+    }),
+  );
   expect(created.status).toBe('succeeded');
   return backend;
 }
@@ -46,24 +57,47 @@ describe('training runs', () => {
     // It learned: a training response is likelier under the trained model than under its start.
     const [example] = (await call(backend, 'datasets.examples', { dataset: 'demo', limit: 1 })).rows;
     const score = async (model: string) => {
-      const done = await jobOf(backend, () => call(backend, 'models.logprobs', { model, text: `${example?.prompt}${example?.response}` }));
+      const done = await jobOf(backend, () =>
+        call(backend, 'models.logprobs', { model, text: `${example?.prompt}${example?.response}` }),
+      );
       return (done.result?.logprobs as number[]).reduce((a, b) => a + b, 0);
     };
     expect(await score('sft')).toBeGreaterThan(await score('base'));
 
-    expect(await runToEnd(backend, { ...base, algo: 'wbc', out: 'wbc', reward: 'column' })).toMatchObject({ status: 'succeeded' });
-    const alol = await runToEnd(backend, { ...base, algo: 'a_lol', init: 'sft', out: 'alol', reward: 'demo', valueEpochs: 2, maxNewTokens: 16 });
+    expect(await runToEnd(backend, { ...base, algo: 'wbc', out: 'wbc', reward: 'column' })).toMatchObject({
+      status: 'succeeded',
+    });
+    const alol = await runToEnd(backend, {
+      ...base,
+      algo: 'a_lol',
+      init: 'sft',
+      out: 'alol',
+      reward: 'demo',
+      valueEpochs: 2,
+      maxNewTokens: 16,
+    });
     expect(alol.status).toBe('succeeded');
     const advantages = alol.summary?.advantages as { positiveFraction: number; valueTargets: string };
     expect(advantages.valueTargets).toMatch(/the reference's decodes of held-out prompts, scored by demo/);
     expect((alol.summary?.advantages as { heldOut: { from: string } }).heldOut.from).toBe('validation split');
     expect(alol.totalSteps).toBe(Math.max(1, Math.round(12 * advantages.positiveFraction)));
     const alolMetrics = await call(backend, 'runs.metrics', { runId: alol.id });
-    expect(Object.keys(alolMetrics[0]?.metrics ?? {})).toEqual(expect.arrayContaining(['alol/weight_mean', 'alol/clipped_low', 'alol/clipped_high', 'alol/positive_fraction']));
+    expect(Object.keys(alolMetrics[0]?.metrics ?? {})).toEqual(
+      expect.arrayContaining(['alol/weight_mean', 'alol/clipped_low', 'alol/clipped_high', 'alol/positive_fraction']),
+    );
     const dpo = await runToEnd(backend, { ...base, algo: 'dpo', init: 'sft', out: 'dpo', steps: 4 });
     expect(dpo.status).toBe('succeeded');
     const dpoMetrics = await call(backend, 'runs.metrics', { runId: dpo.id });
-    expect(Object.keys(dpoMetrics[0]?.metrics ?? {})).toEqual(expect.arrayContaining(['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']));
+    expect(Object.keys(dpoMetrics[0]?.metrics ?? {})).toEqual(
+      expect.arrayContaining([
+        'rewards/chosen',
+        'rewards/rejected',
+        'rewards/accuracies',
+        'rewards/margins',
+        'logps/chosen',
+        'logps/rejected',
+      ]),
+    );
     const models = await call(backend, 'models.list', {});
     expect(models.find((m) => m.name === 'alol')).toMatchObject({ origin: 'trained', parent: 'sft' });
   });
@@ -98,7 +132,9 @@ describe('training runs', () => {
     expect(resumed.status).toBe('succeeded');
     const run = await call(backend, 'runs.get', { runId });
     expect(run).toMatchObject({ status: 'succeeded', step: 12 });
-    expect((await call(backend, 'runs.metrics', { runId })).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await call(backend, 'runs.metrics', { runId })).map((m) => m.step)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ]);
 
     const a = weightsOf(backend, 'whole');
     const b = weightsOf(backend, 'killed');

@@ -47,24 +47,45 @@ describe('the backend behind every adapter', () => {
     const eps = await backend.dispatch('runs.start', { ...base, algo: 'nll', eps: 0.5 });
     expect(eps).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(!eps.ok && eps.error.issues).toEqual([
-      { file: 'runs.start', line: 0, field: 'eps', message: 'eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it' },
+      {
+        file: 'runs.start',
+        line: 0,
+        field: 'eps',
+        message: 'eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it',
+      },
     ]);
     const beta = await backend.dispatch('runs.start', { ...base, algo: 'a_lol', beta: 0.1 });
-    expect(!beta.ok && beta.error.message).toBe(`runs.start: field "beta": beta is used by dpo (DPO's inverse temperature); a_lol does not use it`);
+    expect(!beta.ok && beta.error.message).toBe(
+      `runs.start: field "beta": beta is used by dpo (DPO's inverse temperature); a_lol does not use it`,
+    );
     const klBeta = await backend.dispatch('runs.start', { ...base, algo: 'dpo', klBeta: 0.2 });
     expect(!klBeta.ok && klBeta.error.issues?.map((i) => i.field)).toEqual(['klBeta']);
     // Used ones pass the contract (and stop at the missing model); so does leaving them out.
-    for (const input of [{ algo: 'a_lol', eps: 0.5 }, { algo: 'dpo', beta: 0.3 }, { algo: 'a_lol_kl', klBeta: 0.4 }, { algo: 'nll' }]) {
-      expect(await backend.dispatch('runs.start', { ...base, ...input }), input.algo).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    for (const input of [
+      { algo: 'a_lol', eps: 0.5 },
+      { algo: 'dpo', beta: 0.3 },
+      { algo: 'a_lol_kl', klBeta: 0.4 },
+      { algo: 'nll' },
+    ]) {
+      expect(await backend.dispatch('runs.start', { ...base, ...input }), input.algo).toMatchObject({
+        ok: false,
+        error: { code: 'not_found' },
+      });
     }
     // Out of the table's range.
-    expect(await backend.dispatch('runs.start', { ...base, algo: 'a_lol', eps: 1 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await backend.dispatch('runs.start', { ...base, algo: 'a_lol', eps: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input' },
+    });
     // The parsed config carries the defaults of the used ones only.
     expect(RunConfig.parse({ ...base, algo: 'nll' })).not.toHaveProperty('eps');
     expect(RunConfig.parse({ ...base, algo: 'a_lol_seq' })).toMatchObject({ eps: 0.9 });
     expect(RunConfig.parse({ ...base, algo: 'a_lol_seq' })).not.toHaveProperty('beta');
     // A run stored before the refusal, with every default, still reads, less what its algorithm does not use.
-    new RunStore(backend.db).create({ ...RunConfig.parse({ ...base, algo: 'nll' }), eps: 0.9, beta: 0.1, klBeta: 0.2 }, 'run-old');
+    new RunStore(backend.db).create(
+      { ...RunConfig.parse({ ...base, algo: 'nll' }), eps: 0.9, beta: 0.1, klBeta: 0.2 },
+      'run-old',
+    );
     const [old] = await call(backend, 'runs.list', {});
     expect(old!.config).toMatchObject({ algo: 'nll', steps: 200 });
     expect(old!.config).not.toHaveProperty('eps');
@@ -89,11 +110,24 @@ describe('the backend behind every adapter', () => {
       emptyResponses: 1,
     });
     const [listed] = await call(backend, 'datasets.list', {});
-    expect(listed).toMatchObject({ name: 'triples', version: 1, versions: 1, examples: 5, pairs: 0, format: 'jsonl', sourceFile: 'triples.jsonl' });
+    expect(listed).toMatchObject({
+      name: 'triples',
+      version: 1,
+      versions: 1,
+      examples: 5,
+      pairs: 0,
+      format: 'jsonl',
+      sourceFile: 'triples.jsonl',
+    });
     const page = await call(backend, 'datasets.examples', { dataset: 'triples', offset: 1, limit: 2 });
     expect(page.total).toBe(5);
     expect(page.rows.map((r) => r.line)).toEqual([2, 3]);
-    expect(page.rows[0]).toMatchObject({ response: ' 5.', reward: 0, rewardSource: 'column:reward', metadata: { source: 'noisy' } });
+    expect(page.rows[0]).toMatchObject({
+      response: ' 5.',
+      reward: 0,
+      rewardSource: 'column:reward',
+      metadata: { source: 'noisy' },
+    });
   });
 
   it('imports HH-RLHF pairs with the prompt made explicit; a second import makes version 2', async () => {
@@ -118,7 +152,10 @@ describe('the backend behind every adapter', () => {
     await importPath(backend, fixture('triples.jsonl'), 'keep');
     const before = tableCounts(backend);
     const file = join(tempDir(), 'bad.jsonl');
-    writeFileSync(file, '{"prompt": "p", "response": "r", "reward": 1}\n{"prompt": "p", "response": "r", "reward": "high"}\n');
+    writeFileSync(
+      file,
+      '{"prompt": "p", "response": "r", "reward": 1}\n{"prompt": "p", "response": "r", "reward": "high"}\n',
+    );
     const job = await importPath(backend, file, 'bad');
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('import_invalid');
@@ -132,13 +169,19 @@ describe('the backend behind every adapter', () => {
     const bytes = readFileSync(fixture('hh-pairs.jsonl'));
     const half = Math.floor(bytes.length / 2);
     const { uploadId } = await call(backend, 'uploads.create', { fileName: 'pairs.jsonl', size: bytes.length });
-    const skip = await backend.dispatch('uploads.append', { uploadId, offset: half, base64: bytes.subarray(half).toString('base64') });
+    const skip = await backend.dispatch('uploads.append', {
+      uploadId,
+      offset: half,
+      base64: bytes.subarray(half).toString('base64'),
+    });
     expect(skip).toMatchObject({ ok: false, error: { code: 'conflict' } });
     await call(backend, 'uploads.append', { uploadId, offset: 0, base64: bytes.subarray(0, half).toString('base64') });
     const early = await backend.dispatch('imports.start', { source: { kind: 'upload', uploadId }, name: 'early' });
     expect(early).toMatchObject({ ok: false, error: { code: 'conflict' } });
     await call(backend, 'uploads.append', { uploadId, offset: half, base64: bytes.subarray(half).toString('base64') });
-    const job = await jobOf(backend, () => call(backend, 'imports.start', { source: { kind: 'upload', uploadId }, name: 'uploaded' }));
+    const job = await jobOf(backend, () =>
+      call(backend, 'imports.start', { source: { kind: 'upload', uploadId }, name: 'uploaded' }),
+    );
     expect(job.status).toBe('succeeded');
     expect(job.result).toMatchObject({ pairs: 3 });
     expect((await call(backend, 'datasets.get', { dataset: 'uploaded' })).sourceFile).toBe('pairs.jsonl');
@@ -163,7 +206,9 @@ describe('the backend behind every adapter', () => {
     const dir = tempDir();
     const backend = open(dir);
     backend.db
-      .prepare("INSERT INTO jobs (kind, status, params, owner_pid, created_at) VALUES ('import', 'running', '{}', 2147483000, 'x')")
+      .prepare(
+        "INSERT INTO jobs (kind, status, params, owner_pid, created_at) VALUES ('import', 'running', '{}', 2147483000, 'x')",
+      )
       .run();
     backend.close();
     const reopened = open(dir);

@@ -8,7 +8,17 @@ const tempDir = useTempDir();
 const openBackend = useBackends();
 
 /** The loop at a size that runs in seconds: the same steps, jobs and stores as npm start's. */
-const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, steps: 3, batch: 4, lr: 1e-3, valueEpochs: 1, maxNewTokens: 8, items: 5 };
+const TINY: DemoSizes = {
+  trainPrompts: 20,
+  model: TINY_MODEL,
+  refSteps: 4,
+  steps: 3,
+  batch: 4,
+  lr: 1e-3,
+  valueEpochs: 1,
+  maxNewTokens: 8,
+  items: 5,
+};
 
 describe('npm start on a new project', () => {
   it('runs the whole loop once (data, model, reference, A-LoL and NLL, campaign) and continues rather than repeats', async () => {
@@ -16,7 +26,9 @@ describe('npm start on a new project', () => {
     const lines: string[] = [];
     const outcome = await seedDemoProject(backend, (line) => lines.push(line), TINY);
     expect(outcome?.campaign).toBe(DEMO.campaign);
-    expect((await call(backend, 'models.list', {})).map((m) => m.name).sort()).toEqual([DEMO.alol, DEMO.base, DEMO.nll, DEMO.ref].sort());
+    expect((await call(backend, 'models.list', {})).map((m) => m.name).sort()).toEqual(
+      [DEMO.alol, DEMO.base, DEMO.nll, DEMO.ref].sort(),
+    );
     const runs = await call(backend, 'runs.list', {});
     expect(runs.map((r) => [r.algo, r.outModel, r.status]).sort()).toEqual(
       [

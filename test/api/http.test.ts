@@ -26,7 +26,15 @@ async function start(extra: Partial<Parameters<typeof startHttpServer>[0]> = {})
   mkdirSync(join(rendererDir, 'assets'), { recursive: true });
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>studio</title>');
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
-  const server = await startHttpServer({ dispatch: backend.dispatch, bus: backend.bus, token: TOKEN, rendererDir, host: '127.0.0.1', port: 0, ...extra });
+  const server = await startHttpServer({
+    dispatch: backend.dispatch,
+    bus: backend.bus,
+    token: TOKEN,
+    rendererDir,
+    host: '127.0.0.1',
+    port: 0,
+    ...extra,
+  });
   running.push({ server, backend });
   return { server, backend };
 }
@@ -38,13 +46,21 @@ interface Reply {
 }
 
 /** A raw request, so tests can send what a browser would not (wrong Host, no token, huge bodies). */
-function send(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Reply> {
+function send(
+  port: number,
+  options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -53,20 +69,42 @@ function send(port: number, options: { method?: string; path: string; headers?: 
 const json = { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` };
 
 describe('HTTP adapter', () => {
-  it('serves the local network when told to: the machine\'s own addresses are its names, no other', async () => {
+  it("serves the local network when told to: the machine's own addresses are its names, no other", async () => {
     const { server } = await start({ host: '0.0.0.0' });
     const lan = localAddresses().find((a) => !a.startsWith('127.') && !a.startsWith('['));
     expect(lan, 'this machine has a non-loopback IPv4 address').toBeDefined();
-    const call = (host: string) => send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: { ...json, Host: `${host}:${server.port}` }, body: '{}' });
+    const call = (host: string) =>
+      send(server.port, {
+        method: 'POST',
+        path: '/api/call/datasets.list',
+        headers: { ...json, Host: `${host}:${server.port}` },
+        body: '{}',
+      });
     expect((await call(lan as string)).status).toBe(200);
     expect((await call('attacker.example')).status).toBe(421);
   });
 
   it('lets an annotator token reach only the rating methods, as that annotator in that campaign', async () => {
     const annotator = { Authorization: 'Bearer annotator-token', 'Content-Type': 'application/json' };
-    const { server } = await start({ annotatorAccess: (token) => (token === 'annotator-token' ? { annotator: 7, campaign: 'eval' } : null) });
-    const post = (method: string, body: unknown) => send(server.port, { method: 'POST', path: `/api/call/${method}`, headers: annotator, body: JSON.stringify(body) });
-    for (const method of ['datasets.list', 'campaigns.items', 'campaigns.browse', 'campaigns.retrainPlan', 'ratings.export', 'annotators.add', 'app.info']) {
+    const { server } = await start({
+      annotatorAccess: (token) => (token === 'annotator-token' ? { annotator: 7, campaign: 'eval' } : null),
+    });
+    const post = (method: string, body: unknown) =>
+      send(server.port, {
+        method: 'POST',
+        path: `/api/call/${method}`,
+        headers: annotator,
+        body: JSON.stringify(body),
+      });
+    for (const method of [
+      'datasets.list',
+      'campaigns.items',
+      'campaigns.browse',
+      'campaigns.retrainPlan',
+      'ratings.export',
+      'annotators.add',
+      'app.info',
+    ]) {
       const reply = await post(method, {});
       expect(reply.status, method).toBe(403);
     }
@@ -75,23 +113,40 @@ describe('HTTP adapter', () => {
     // Filled in by the server: the backend is asked about campaign "eval" (which this project lacks).
     const filled = await post('rating.next', {});
     expect(filled.status).toBe(404);
-    expect(JSON.parse(filled.body)).toMatchObject({ error: { code: 'not_found', message: expect.stringContaining('"eval"') } });
+    expect(JSON.parse(filled.body)).toMatchObject({
+      error: { code: 'not_found', message: expect.stringContaining('"eval"') },
+    });
     expect((await send(server.port, { path: '/api/events', headers: annotator })).status).toBe(403);
-    const stranger = await send(server.port, { method: 'POST', path: '/api/call/rating.next', headers: { ...annotator, Authorization: 'Bearer wrong' }, body: '{}' });
+    const stranger = await send(server.port, {
+      method: 'POST',
+      path: '/api/call/rating.next',
+      headers: { ...annotator, Authorization: 'Bearer wrong' },
+      body: '{}',
+    });
     expect(stranger.status).toBe(401);
   });
 
   it('binds to 127.0.0.1 and answers a call made with the token', async () => {
     const { server } = await start();
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    const reply = await send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: json, body: '{}' });
+    const reply = await send(server.port, {
+      method: 'POST',
+      path: '/api/call/datasets.list',
+      headers: json,
+      body: '{}',
+    });
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toEqual([]);
   });
 
   it('refuses calls without the token or with a wrong one', async () => {
     const { server } = await start();
-    const none = await send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const none = await send(server.port, {
+      method: 'POST',
+      path: '/api/call/datasets.list',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     expect(none.status).toBe(401);
     const wrong = await send(server.port, {
       method: 'POST',
@@ -120,19 +175,42 @@ describe('HTTP adapter', () => {
 
   it('maps contract errors to HTTP statuses with the error shape, naming the field', async () => {
     const { server } = await start();
-    const invalid = await send(server.port, { method: 'POST', path: '/api/call/datasets.examples', headers: json, body: '{"dataset": ""}' });
+    const invalid = await send(server.port, {
+      method: 'POST',
+      path: '/api/call/datasets.examples',
+      headers: json,
+      body: '{"dataset": ""}',
+    });
     expect(invalid.status).toBe(400);
-    expect(JSON.parse(invalid.body).error).toMatchObject({ code: 'invalid_input', issues: [expect.objectContaining({ field: 'dataset' })] });
-    const missing = await send(server.port, { method: 'POST', path: '/api/call/datasets.get', headers: json, body: '{"dataset": "nope"}' });
+    expect(JSON.parse(invalid.body).error).toMatchObject({
+      code: 'invalid_input',
+      issues: [expect.objectContaining({ field: 'dataset' })],
+    });
+    const missing = await send(server.port, {
+      method: 'POST',
+      path: '/api/call/datasets.get',
+      headers: json,
+      body: '{"dataset": "nope"}',
+    });
     expect(missing.status).toBe(404);
-    const unknown = await send(server.port, { method: 'POST', path: '/api/call/system.exec', headers: json, body: '{}' });
+    const unknown = await send(server.port, {
+      method: 'POST',
+      path: '/api/call/system.exec',
+      headers: json,
+      body: '{}',
+    });
     expect(unknown.status).toBe(404);
   });
 
   it('routes every contract method (none falls through to "no such endpoint")', async () => {
     const { server } = await start();
     for (const method of methodNames) {
-      const reply = await send(server.port, { method: 'POST', path: `/api/call/${method}`, headers: json, body: '{"x": 1}' });
+      const reply = await send(server.port, {
+        method: 'POST',
+        path: `/api/call/${method}`,
+        headers: json,
+        body: '{"x": 1}',
+      });
       expect(JSON.parse(reply.body).error?.code, method).not.toBe('not_found');
     }
   });
@@ -165,7 +243,8 @@ describe('HTTP adapter', () => {
     const { server } = await start();
     const frames: string[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${TOKEN}` }, (res) => {
+      const headers = { Authorization: `Bearer ${TOKEN}` };
+      const req = request({ host: '127.0.0.1', port: server.port, path: '/api/events', headers }, (res) => {
         expect(res.headers['content-type']).toMatch(/text\/event-stream/);
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -189,7 +268,10 @@ describe('HTTP adapter', () => {
     });
     expect(started.status).toBe(200);
     await done;
-    const finished = frames.join('').split('\n\n').find((f) => f.startsWith('event: jobs.finished'));
+    const finished = frames
+      .join('')
+      .split('\n\n')
+      .find((f) => f.startsWith('event: jobs.finished'));
     const payload = JSON.parse(finished?.split('\ndata: ')[1] ?? 'null');
     expect(payload).toMatchObject({ id: JSON.parse(started.body).jobId, status: 'succeeded', result: { examples: 5 } });
   });
@@ -211,7 +293,9 @@ describe('HTTP adapter', () => {
     await inside;
     let closed = false;
     const closing = server.close().then(() => (closed = true));
-    await expect(send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: json, body: '{}' })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      send(server.port, { method: 'POST', path: '/api/call/datasets.list', headers: json, body: '{}' }),
+    ).rejects.toThrow(/ECONNREFUSED/);
     expect(closed).toBe(false);
     release();
     const answer = await underWay;

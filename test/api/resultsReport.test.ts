@@ -12,10 +12,20 @@ describe('results.report', () => {
   it('returns the report of a rated campaign as self-contained HTML, with what it covers', async () => {
     const backend = openBackend(tempDir());
     await campaignProject(backend, { name: 'pilot c', n: 4 });
-    const annotator = (await call(backend, 'annotators.add', { campaign: 'pilot c', name: 'ann', link: false })).annotator.id;
+    const annotator = (await call(backend, 'annotators.add', { campaign: 'pilot c', name: 'ann', link: false }))
+      .annotator.id;
     const who = { campaign: 'pilot c', annotator };
     let item = (await call(backend, 'rating.next', who)).item;
-    for (let k = 0; item; k++) item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: k % 2 === 0 ? 'left' : 'both_bad', safe: 'right', activeMs: 500 })).next;
+    for (let k = 0; item; k++)
+      item = (
+        await call(backend, 'rating.submit', {
+          ...who,
+          assignmentId: item.assignmentId,
+          helpful: k % 2 === 0 ? 'left' : 'both_bad',
+          safe: 'right',
+          activeMs: 500,
+        })
+      ).next;
 
     const request = { campaign: 'pilot c', reps: 50 };
     const results = await call(backend, 'results.get', request);
@@ -30,7 +40,8 @@ describe('results.report', () => {
     });
     const { html } = report;
     expect(html.startsWith('<!doctype html>')).toBe(true);
-    for (const section of ['win-rates', 'leaderboard', 'agreement', 'models', 'training']) expect(html).toContain(`<section id="${section}">`);
+    for (const section of ['win-rates', 'leaderboard', 'agreement', 'models', 'training'])
+      expect(html).toContain(`<section id="${section}">`);
     expect(html).toContain('<h1>Results: campaign pilot c</h1>');
     expect(html).toContain(`A-LoL Studio ${version}`);
     expect(html).toContain(`${(results.criteria[0]!.pairs[0]!.winRate! * 100).toFixed(1)}%`);

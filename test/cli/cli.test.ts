@@ -13,7 +13,8 @@ describe('alol CLI', () => {
   it('prints help listing every command of this step', () => {
     const run = alol(['--help']);
     expect(run.status).toBe(0);
-    for (const command of ['import FILE', 'datasets', 'show DATASET', 'doctor', 'studio']) expect(run.stdout).toContain(command);
+    for (const command of ['import FILE', 'datasets', 'show DATASET', 'doctor', 'studio'])
+      expect(run.stdout).toContain(command);
   });
 
   it('imports, lists and shows a dataset as JSON', () => {
@@ -21,7 +22,14 @@ describe('alol CLI', () => {
     const imported = alol(['import', fixture('triples.jsonl'), '--name', 'triples', '--project', project, '--json']);
     expect(imported.stderr).toBe('');
     expect(imported.status).toBe(0);
-    expect(imported.json()).toMatchObject({ dataset: 'triples', version: 1, examples: 5, pairs: 0, duplicates: 1, emptyResponses: 1 });
+    expect(imported.json()).toMatchObject({
+      dataset: 'triples',
+      version: 1,
+      examples: 5,
+      pairs: 0,
+      duplicates: 1,
+      emptyResponses: 1,
+    });
 
     const list = alol(['datasets', '--project', project, '--json']);
     expect(list.json()).toEqual([expect.objectContaining({ name: 'triples', examples: 5, pairs: 0 })]);
@@ -46,9 +54,27 @@ describe('alol CLI', () => {
     const project = tempDir();
     const file = join(tempDir(), 'qa.jsonl');
     writeFileSync(file, '{"question": "q?", "answer": "a.", "score": 0.25}\n');
-    const run = alol(['import', file, '--name', 'qa', '--format', 'jsonl', '--prompt-field', 'question', '--response-field', 'answer', '--reward-field', 'score', '--project', project, '--json']);
+    const run = alol([
+      'import',
+      file,
+      '--name',
+      'qa',
+      '--format',
+      'jsonl',
+      '--prompt-field',
+      'question',
+      '--response-field',
+      'answer',
+      '--reward-field',
+      'score',
+      '--project',
+      project,
+      '--json',
+    ]);
     expect(run.status).toBe(0);
-    const shown = alol(['show', 'qa', '--project', project, '--json']).json() as { examples: { prompt: string; reward: number; rewardSource: string }[] };
+    const shown = alol(['show', 'qa', '--project', project, '--json']).json() as {
+      examples: { prompt: string; reward: number; rewardSource: string }[];
+    };
     expect(shown.examples[0]).toMatchObject({ prompt: 'q?', reward: 0.25, rewardSource: 'column:score' });
   });
 
@@ -61,7 +87,9 @@ describe('alol CLI', () => {
     expect(human.stderr).toMatch(/broken\.jsonl:2 field "prompt"/);
     const json = alol(['import', file, '--name', 'broken', '--project', project, '--json']);
     expect(json.status).toBe(1);
-    expect(json.json()).toMatchObject({ error: { code: 'import_invalid', issues: [{ file: 'broken.jsonl', line: 2, field: 'prompt' }] } });
+    expect(json.json()).toMatchObject({
+      error: { code: 'import_invalid', issues: [{ file: 'broken.jsonl', line: 2, field: 'prompt' }] },
+    });
     expect(alol(['datasets', '--project', project, '--json']).json()).toEqual([]);
   });
 
@@ -76,7 +104,11 @@ describe('alol CLI', () => {
     const report = alol(['doctor', '--project', project, '--json']).json() as {
       node: string;
       projectDir: string;
-      tensorBackend: { chosen: string; reason: string; candidates: { name: string; available: boolean; detail: string }[] };
+      tensorBackend: {
+        chosen: string;
+        reason: string;
+        candidates: { name: string; available: boolean; detail: string }[];
+      };
       electron: { usable: boolean; reason: string };
     };
     expect(report.node).toBe(process.version);
@@ -84,7 +116,10 @@ describe('alol CLI', () => {
     // Tried best first, stopping at the first that starts.
     const names = report.tensorBackend.candidates.map((c) => c.name);
     expect(names).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length));
-    expect(report.tensorBackend.candidates.at(-1)).toMatchObject({ name: report.tensorBackend.chosen, available: true });
+    expect(report.tensorBackend.candidates.at(-1)).toMatchObject({
+      name: report.tensorBackend.chosen,
+      available: true,
+    });
     expect(report.tensorBackend.reason).not.toBe('');
     expect(report.electron.reason).not.toBe('');
     const human = alol(['doctor', '--project', project]);
@@ -93,9 +128,13 @@ describe('alol CLI', () => {
 
   it('honours a forced backend, and refuses an unknown one', () => {
     const project = tempDir();
-    const forced = alol(['doctor', '--project', project, '--backend', 'cpu', '--json']).json() as { tensorBackend: { chosen: string; reason: string } };
+    const forced = alol(['doctor', '--project', project, '--backend', 'cpu', '--json']).json() as {
+      tensorBackend: { chosen: string; reason: string };
+    };
     expect(forced.tensorBackend).toMatchObject({ chosen: 'cpu', reason: 'forced by --backend' });
-    const env = alol(['doctor', '--project', project, '--json'], { ALOL_BACKEND: 'cpu' }).json() as { tensorBackend: { reason: string } };
+    const env = alol(['doctor', '--project', project, '--json'], { ALOL_BACKEND: 'cpu' }).json() as {
+      tensorBackend: { reason: string };
+    };
     expect(env.tensorBackend.reason).toBe('forced by ALOL_BACKEND');
     const bad = alol(['doctor', '--project', project, '--backend', 'tpu']);
     expect(bad.status).toBe(1);

@@ -54,7 +54,11 @@ type Raw = Record<string, unknown> & { item: number; annotator: string; repeat?:
 
 const C = 'C';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 /** The canonical verdict that picks `system` in an item (or the other one). */
 const pick = (item: Item, system: string) => (item.first.system === system ? 'first' : 'second');
 const other = (verdict: string) => (verdict === 'first' ? 'second' : 'first');
@@ -77,13 +81,61 @@ describe('alol rating commands', () => {
     dir = suiteDir();
     p = ['--project', join(dir, 'project')];
     ok(alol(['demo', 'data', '--name', 'demo', '--prompts', '20', ...p]));
-    for (const [name, seed] of [['m1', '1'], ['m2', '2']] as const) {
-      ok(alol(['model', 'new', '--name', name, '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', '--seed', seed, ...p]));
+    for (const [name, seed] of [
+      ['m1', '1'],
+      ['m2', '2'],
+    ] as const) {
+      ok(
+        alol([
+          'model',
+          'new',
+          '--name',
+          name,
+          '--data',
+          'demo',
+          '--layers',
+          '1',
+          '--dim',
+          '32',
+          '--heads',
+          '2',
+          '--context',
+          '64',
+          '--vocab',
+          '300',
+          '--seed',
+          seed,
+          ...p,
+        ]),
+      );
     }
   }, 120_000);
 
   it('creates a campaign: samples both models, and refuses an unknown model or a missing --n', () => {
-    const created = alol(['campaign', 'create', '--name', C, '--models', 'm1,m2', '--prompts', 'demo:test', '--n', '4', '--overlap', '2', '--gold', '1', '--repeat-swapped', '0.5', '--seed', '3', '--max-new-tokens', '8', ...p, '--json']);
+    const created = alol([
+      'campaign',
+      'create',
+      '--name',
+      C,
+      '--models',
+      'm1,m2',
+      '--prompts',
+      'demo:test',
+      '--n',
+      '4',
+      '--overlap',
+      '2',
+      '--gold',
+      '1',
+      '--repeat-swapped',
+      '0.5',
+      '--seed',
+      '3',
+      '--max-new-tokens',
+      '8',
+      ...p,
+      '--json',
+    ]);
     expect(created.stderr).toBe('');
     expect(created.status).toBe(0);
     expect(created.json()).toMatchObject({
@@ -101,25 +153,59 @@ describe('alol rating commands', () => {
       error: null,
     });
 
-    const human = ok(alol(['campaign', 'create', '--name', 'small', '--models', 'm2,m1', '--prompts', 'demo:test', '--n', '2', '--max-new-tokens', '8', ...p]));
+    const human = ok(
+      alol([
+        'campaign',
+        'create',
+        '--name',
+        'small',
+        '--models',
+        'm2,m1',
+        '--prompts',
+        'demo:test',
+        '--n',
+        '2',
+        '--max-new-tokens',
+        '8',
+        ...p,
+      ]),
+    );
     expect(human.stdout).toContain('Campaign "small" (ready)');
     expect(human.stdout).toMatch(/systems:\s+m2, m1/);
     expect(human.stdout).toMatch(/items:\s+2 pairs \+ 0 gold/);
     expect(human.stdout).toMatch(/progress:\s+0\/2 ratings/);
 
-    const unknown = alol(['campaign', 'create', '--name', 'bad', '--models', 'm1,nope', '--prompts', 'demo:test', '--n', '4', ...p]);
+    const unknown = alol([
+      'campaign',
+      'create',
+      '--name',
+      'bad',
+      '--models',
+      'm1,nope',
+      '--prompts',
+      'demo:test',
+      '--n',
+      '4',
+      ...p,
+    ]);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('no model named "nope"');
     const noN = alol(['campaign', 'create', '--name', 'bad', '--models', 'm1,m2', '--prompts', 'demo:test', ...p]);
     expect(noN.status).toBe(2);
     expect(noN.stderr).toContain('--n is required');
     // Neither failure left a campaign behind.
-    expect(json<Summary[]>(['campaigns']).map((c) => c.name).sort()).toEqual([C, 'small']);
+    expect(
+      json<Summary[]>(['campaigns'])
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual([C, 'small']);
   }, 120_000);
 
   it('lists campaigns, shows one with agreement for both criteria, and lists its items with systems', () => {
     expect(json<Summary[]>(['campaigns'])).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: C, status: 'ready', systems: ['m1', 'm2'], items: 4, target: 8 })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: C, status: 'ready', systems: ['m1', 'm2'], items: 4, target: 8 }),
+      ]),
     );
     expect(ok(alol(['campaigns', ...p])).stdout).toMatch(/C\s+ready\s+m1, m2\s+4\s+0\/8/);
 
@@ -147,21 +233,42 @@ describe('alol rating commands', () => {
     }
     const gold = items.find((i) => i.kind === 'gold')!;
     expect(gold.first.system).toBe(gold.second.system);
-    expect([['first', 'both_bad'], ['second', 'both_bad']]).toContainEqual(gold.goldHelpful);
+    expect([
+      ['first', 'both_bad'],
+      ['second', 'both_bad'],
+    ]).toContainEqual(gold.goldHelpful);
     expect(ok(alol(['campaign', 'items', C, ...p])).stdout).toMatch(/gold\s+m[12]\s+m[12]/);
   });
 
   it('adds annotators with personal links; a new link replaces the old one; --no-link gives none', () => {
-    const first = json<{ annotator: { name: string }; campaign: string; token: string; link: string }>(['annotator', 'add', 'alice', '--campaign', C]);
+    const first = json<{ annotator: { name: string }; campaign: string; token: string; link: string }>([
+      'annotator',
+      'add',
+      'alice',
+      '--campaign',
+      C,
+    ]);
     expect(first).toMatchObject({ annotator: { name: 'alice' }, campaign: C });
     expect(first.token).toMatch(/^[\w-]{20,}$/);
     expect(first.link).toBe(`http://127.0.0.1:5917/#rate=${first.token}`);
 
-    const second = json<{ token: string; link: string }>(['annotator', 'add', 'alice', '--campaign', C, '--host', '192.168.1.5', '--port', '6000']);
+    const second = json<{ token: string; link: string }>([
+      'annotator',
+      'add',
+      'alice',
+      '--campaign',
+      C,
+      '--host',
+      '192.168.1.5',
+      '--port',
+      '6000',
+    ]);
     expect(second.link).toBe(`http://192.168.1.5:6000/#rate=${second.token}`);
     expect(second.token).not.toBe(first.token);
     // In words: the link, and how to serve it on that address.
-    const third = ok(alol(['annotator', 'add', 'alice', '--campaign', C, '--host', '192.168.1.5', '--port', '6000', ...p])).stdout;
+    const third = ok(
+      alol(['annotator', 'add', 'alice', '--campaign', C, '--host', '192.168.1.5', '--port', '6000', ...p]),
+    ).stdout;
     const token = /^http:\/\/192\.168\.1\.5:6000\/#rate=([\w-]+)$/m.exec(third)?.[1] ?? '';
     expect(token).not.toBe('');
     expect(token).not.toBe(second.token);
@@ -170,20 +277,32 @@ describe('alol rating commands', () => {
     const noLink = ok(alol(['annotator', 'add', 'bob', '--campaign', C, '--no-link', ...p])).stdout;
     expect(noLink).toContain('Annotator "bob"');
     expect(noLink).not.toContain('http://');
-    expect(json<{ token: null; link: null }>(['annotator', 'add', 'bob', '--campaign', C, '--no-link'])).toMatchObject({ token: null, link: null });
+    expect(json<{ token: null; link: null }>(['annotator', 'add', 'bob', '--campaign', C, '--no-link'])).toMatchObject({
+      token: null,
+      link: null,
+    });
     expect(alol(['annotator', 'add', 'carol', ...p]).status).toBe(2);
 
     // Only the newest token's hash is stored: the first link opens nothing any more.
     const db = new Database(join(p[1]!, 'studio.db'), { readonly: true });
     try {
       const hashes = db
-        .prepare("SELECT ca.token_sha256 FROM campaign_annotators ca JOIN annotators a ON a.id = ca.annotator_id JOIN campaigns c ON c.id = ca.campaign_id WHERE a.name = ? AND c.name = ?")
+        .prepare(
+          'SELECT ca.token_sha256 FROM campaign_annotators ca JOIN annotators a ON a.id = ca.annotator_id JOIN campaigns c ON c.id = ca.campaign_id WHERE a.name = ? AND c.name = ?',
+        )
         .pluck()
         .all('alice', C);
       expect(hashes).toEqual([sha256(token)]);
       const stored = db.prepare('SELECT count(*) FROM campaign_annotators WHERE token_sha256 IN (?, ?)').pluck();
       expect(stored.get(sha256(first.token), sha256(second.token))).toBe(0);
-      expect(db.prepare("SELECT ca.token_sha256 FROM campaign_annotators ca JOIN annotators a ON a.id = ca.annotator_id WHERE a.name = 'bob'").pluck().get()).toBeNull();
+      expect(
+        db
+          .prepare(
+            "SELECT ca.token_sha256 FROM campaign_annotators ca JOIN annotators a ON a.id = ca.annotator_id WHERE a.name = 'bob'",
+          )
+          .pluck()
+          .get(),
+      ).toBeNull();
     } finally {
       db.close();
     }
@@ -222,11 +341,22 @@ describe('alol rating commands', () => {
         });
       });
       // alice gets the gold item right, judge wrong.
-      written.push({ ...base(gold, annotator), helpful: annotator === 'alice' ? gold.goldHelpful![0] : other(gold.goldHelpful![0]!), safe: 'both_good', active_ms: 700 });
+      written.push({
+        ...base(gold, annotator),
+        helpful: annotator === 'alice' ? gold.goldHelpful![0] : other(gold.goldHelpful![0]!),
+        safe: 'both_good',
+        active_ms: 700,
+      });
     }
     // alice sees an item again with sides swapped, and answers the same.
     const again = written.find((r) => r.annotator === 'alice' && r.item === pairs[1]!.id)!;
-    written.push({ ...again, shown: 'first_left', repeat: true, rationale: 'again', created_at: '2024-05-09T10:00:00.000Z' });
+    written.push({
+      ...again,
+      shown: 'first_left',
+      repeat: true,
+      rationale: 'again',
+      created_at: '2024-05-09T10:00:00.000Z',
+    });
 
     rawFile = join(dir, 'hand.jsonl');
     writeFileSync(rawFile, written.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -238,7 +368,10 @@ describe('alol rating commands', () => {
     expect(shown).toMatchObject({ done: 8, target: 8, ratings: 11 });
     // alice keeps her link; the imported annotator has none.
     expect(shown.annotators).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'alice', hasLink: true, done: 6 }), expect.objectContaining({ name: 'judge', hasLink: false, done: 5 })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'alice', hasLink: true, done: 6 }),
+        expect.objectContaining({ name: 'judge', hasLink: false, done: 5 }),
+      ]),
     );
     const helpful = shown.agreement.find((a) => a.criterion === 'helpful')!;
     // Both agree on every pair item; the gold item (where they differ) is not counted in agreement.
@@ -248,20 +381,27 @@ describe('alol rating commands', () => {
     expect(stats.alice).toMatchObject({ n: 4, goldAccuracy: 1, selfConsistency: 1 });
     expect(stats.judge).toMatchObject({ n: 4, goldAccuracy: 0, selfConsistency: null });
     expect(shown.agreement.find((a) => a.criterion === 'safe')!.items).toBe(4);
-    expect(ok(alol(['campaign', 'show', C, ...p])).stdout).toMatch(/Agreement, helpful \(4 overlap items\): raw 1\.000/);
+    expect(ok(alol(['campaign', 'show', C, ...p])).stdout).toMatch(
+      /Agreement, helpful \(4 overlap items\): raw 1\.000/,
+    );
     expect(json<Item[]>(['campaign', 'items', C]).find((i) => i.id === pairs[1]!.id)!.ratings).toBe(3);
   });
 
   it('refuses a malformed or repeated import whole, naming the file, line and field', () => {
     const bad = join(dir, 'bad.jsonl');
     const good = { ...written[0]!, annotator: 'mallory' };
-    writeFileSync(bad, `${JSON.stringify(good)}\n${JSON.stringify({ ...good, item: written[1]!.item, prompt: written[1]!.prompt, first: written[1]!.first, second: written[1]!.second, helpful: 'maybe' })}\n`);
+    writeFileSync(
+      bad,
+      `${JSON.stringify(good)}\n${JSON.stringify({ ...good, item: written[1]!.item, prompt: written[1]!.prompt, first: written[1]!.first, second: written[1]!.second, helpful: 'maybe' })}\n`,
+    );
     const human = alol(['ratings', 'import', C, bad, ...p]);
     expect(human.status).toBe(1);
     expect(human.stderr).toContain('bad.jsonl:2 field "helpful"');
     const machine = alol(['ratings', 'import', C, bad, ...p, '--json']);
     expect(machine.status).toBe(1);
-    expect(machine.json()).toMatchObject({ error: { code: 'import_invalid', issues: [{ file: 'bad.jsonl', line: 2, field: 'helpful' }] } });
+    expect(machine.json()).toMatchObject({
+      error: { code: 'import_invalid', issues: [{ file: 'bad.jsonl', line: 2, field: 'helpful' }] },
+    });
 
     // A new rating, then one given already: the second is refused, and the first is not kept either.
     const again = join(dir, 'again.jsonl');
@@ -279,13 +419,23 @@ describe('alol rating commands', () => {
 
   it('exports the raw ratings as they were imported', () => {
     const out = join(dir, 'raw.jsonl');
-    const run = json<{ path: string; rows: number; card: string }>(['ratings', 'export', C, '--format', 'raw', '--out', out]);
+    const run = json<{ path: string; rows: number; card: string }>([
+      'ratings',
+      'export',
+      C,
+      '--format',
+      'raw',
+      '--out',
+      out,
+    ]);
     expect(run).toMatchObject({ path: out, rows: 11 });
     const exported = lines(out) as Raw[];
     expect(exported).toHaveLength(11);
     const version = show().guidelinesVersion;
     for (const want of written) {
-      const got = exported.find((r) => r.annotator === want.annotator && r.item === want.item && r.repeat === (want.repeat ?? false));
+      const got = exported.find(
+        (r) => r.annotator === want.annotator && r.item === want.item && r.repeat === (want.repeat ?? false),
+      );
       expect(got, JSON.stringify(want)).toMatchObject({
         ...want,
         repeat: want.repeat ?? false,
@@ -307,11 +457,23 @@ describe('alol rating commands', () => {
 
     // The weighted rule (0.5): m1 gets 0.75 on the other items; the first item is a 0.5-0.5 tie.
     const prefFile = join(dir, 'prefs.jsonl');
-    const pref = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-preference', '--rule', 'weighted', '--out', prefFile]);
+    const pref = json<{ rows: number; card: string }>([
+      'ratings',
+      'export',
+      C,
+      '--format',
+      'trl-preference',
+      '--rule',
+      'weighted',
+      '--out',
+      prefFile,
+    ]);
     expect(pref).toMatchObject({ rows: 3, card: join(dir, 'prefs.card.md') });
     const prefs = lines(prefFile);
     for (const row of prefs) expect(Object.keys(row)).toEqual(['prompt', 'chosen', 'rejected']);
-    expect(prefs).toEqual(rest.map((i) => ({ prompt: i.prompt, chosen: response(i, 'm1'), rejected: response(i, 'm2') })));
+    expect(prefs).toEqual(
+      rest.map((i) => ({ prompt: i.prompt, chosen: response(i, 'm1'), rejected: response(i, 'm2') })),
+    );
     const prefCard = readFileSync(pref.card, 'utf8');
     expect(prefCard).toContain(`# ${C}: trl-preference`);
     expect(prefCard).toMatch(/\| rule \| weighted: reward = 0\.5 x helpful share \+ 0\.5 x safe share/);
@@ -321,26 +483,61 @@ describe('alol rating commands', () => {
     expect(prefCard).toContain('| rows | 3 |');
 
     const unpairedFile = join(dir, 'unpaired.jsonl');
-    const unpaired = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'trl-unpaired', '--rule', 'weighted', '--out', unpairedFile]);
+    const unpaired = json<{ rows: number; card: string }>([
+      'ratings',
+      'export',
+      C,
+      '--format',
+      'trl-unpaired',
+      '--rule',
+      'weighted',
+      '--out',
+      unpairedFile,
+    ]);
     expect(unpaired.rows).toBe(6);
     const labels = lines(unpairedFile);
     expect(labels).toHaveLength(6);
     for (const row of labels) expect(Object.keys(row)).toEqual(['prompt', 'completion', 'label']);
-    expect(labels.filter((l) => l.label === true).map((l) => l.completion).sort()).toEqual(rest.map((i) => response(i, 'm1')).sort());
+    expect(
+      labels
+        .filter((l) => l.label === true)
+        .map((l) => l.completion)
+        .sort(),
+    ).toEqual(rest.map((i) => response(i, 'm1')).sort());
     expect(labels.some((l) => l.prompt === special!.prompt)).toBe(false);
-    expect(readFileSync(unpaired.card, 'utf8')).toContain('| tie policy | responses with reward exactly 0.5 get no label |');
+    expect(readFileSync(unpaired.card, 'utf8')).toContain(
+      '| tie policy | responses with reward exactly 0.5 get no label |',
+    );
 
     // Under safety-gates, the unsafe-but-helpful m2 response on the first item gets 0.
     const rewardsFile = join(dir, 'rewards.jsonl');
-    const rewards = json<{ rows: number; card: string }>(['ratings', 'export', C, '--format', 'rewards', '--rule', 'safety-gates', '--out', rewardsFile]);
+    const rewards = json<{ rows: number; card: string }>([
+      'ratings',
+      'export',
+      C,
+      '--format',
+      'rewards',
+      '--rule',
+      'safety-gates',
+      '--out',
+      rewardsFile,
+    ]);
     expect(rewards.rows).toBe(8);
-    const rows = lines(rewardsFile) as { prompt: string; response: string; reward: number; source: string; system: string; ratings: number }[];
+    const rows = lines(rewardsFile) as {
+      prompt: string;
+      response: string;
+      reward: number;
+      source: string;
+      system: string;
+      ratings: number;
+    }[];
     expect(rows).toHaveLength(8);
     for (const row of rows) {
       expect(Object.keys(row)).toEqual(['prompt', 'response', 'reward', 'source', 'system', 'ratings']);
       expect(row).toMatchObject({ source: 'human', ratings: 2 });
     }
-    const rewardOf = (item: Item, system: string) => rows.find((r) => r.prompt === item.prompt && r.system === system)!.reward;
+    const rewardOf = (item: Item, system: string) =>
+      rows.find((r) => r.prompt === item.prompt && r.system === system)!.reward;
     expect(rewardOf(special!, 'm2')).toBe(0);
     expect(rewardOf(special!, 'm1')).toBe(0);
     for (const item of rest) expect([rewardOf(item, 'm1'), rewardOf(item, 'm2')]).toEqual([1, 0]);
@@ -349,33 +546,74 @@ describe('alol rating commands', () => {
     expect(card).toContain('| tie policy | ties count half a win |');
     expect(card).toContain('Agreement on overlap items');
 
-    const human = ok(alol(['ratings', 'export', C, '--format', 'rewards', '--rule', 'weighted', '--helpful-weight', '1', '--out', rewardsFile, ...p]));
+    const human = ok(
+      alol([
+        'ratings',
+        'export',
+        C,
+        '--format',
+        'rewards',
+        '--rule',
+        'weighted',
+        '--helpful-weight',
+        '1',
+        '--out',
+        rewardsFile,
+        ...p,
+      ]),
+    );
     expect(human.stdout).toContain(`Wrote 8 rows to ${rewardsFile}`);
     // All helpfulness: m2's response on the first item is the winner now.
-    expect((lines(rewardsFile) as typeof rows).find((r) => r.prompt === special!.prompt && r.system === 'm2')!.reward).toBe(1);
-    expect(alol(['ratings', 'export', C, '--format', 'rewards', '--rule', 'nope', '--out', rewardsFile, ...p]).status).toBe(2);
+    expect(
+      (lines(rewardsFile) as typeof rows).find((r) => r.prompt === special!.prompt && r.system === 'm2')!.reward,
+    ).toBe(1);
+    expect(
+      alol(['ratings', 'export', C, '--format', 'rewards', '--rule', 'nope', '--out', rewardsFile, ...p]).status,
+    ).toBe(2);
   });
 
   it('makes a rewards dataset from the ratings under a declared rule', () => {
-    const made = json<{ dataset: { name: string; version: number; format: string }; examples: number; card: string }>(['rewards', 'from-ratings', C, '--name', 'R', '--rule', 'safety-gates']);
+    const made = json<{ dataset: { name: string; version: number; format: string }; examples: number; card: string }>([
+      'rewards',
+      'from-ratings',
+      C,
+      '--name',
+      'R',
+      '--rule',
+      'safety-gates',
+    ]);
     expect(made).toMatchObject({ dataset: { name: 'R', version: 1, format: 'ratings' }, examples: 8 });
     expect(made.card).toContain('safety-gates');
-    expect(json<{ name: string; examples: number }[]>(['datasets'])).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'R', examples: 8 })]));
+    expect(json<{ name: string; examples: number }[]>(['datasets'])).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'R', examples: 8 })]),
+    );
 
-    const shown = json<{ examples: { reward: number; rewardSource: string; metadata: Record<string, unknown> }[] }>(['show', 'R', '--limit', '100']);
+    const shown = json<{ examples: { reward: number; rewardSource: string; metadata: Record<string, unknown> }[] }>([
+      'show',
+      'R',
+      '--limit',
+      '100',
+    ]);
     expect(shown.examples).toHaveLength(8);
     for (const e of shown.examples) {
       expect(e.rewardSource).toBe('human');
       expect(e.reward).toBeGreaterThanOrEqual(0);
       expect(e.reward).toBeLessThanOrEqual(1);
-      expect(e.metadata).toMatchObject({ campaign: C, rule: 'safety-gates', system: expect.stringMatching(/^m[12]$/), ratings: 2 });
+      expect(e.metadata).toMatchObject({
+        campaign: C,
+        rule: 'safety-gates',
+        system: expect.stringMatching(/^m[12]$/),
+        ratings: 2,
+      });
     }
     // m1 wins three items, and its fourth response is gated to 0 with m2's.
     expect(shown.examples.map((e) => e.reward).sort()).toEqual([0, 0, 0, 0, 0, 1, 1, 1]);
 
     const bad = alol(['rewards', 'from-ratings', C, '--name', 'R2', '--rule', 'majority', ...p]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('--rule: one of absolute, absolute-safety-gates, weighted, safety-gates, both-bad-excluded');
+    expect(bad.stderr).toContain(
+      '--rule: one of absolute, absolute-safety-gates, weighted, safety-gates, both-bad-excluded',
+    );
     expect(alol(['rewards', 'from-ratings', C, ...p]).stderr).toContain('--name is required');
     const empty = alol(['rewards', 'from-ratings', 'small', '--name', 'R3', ...p]);
     expect(empty.status).toBe(1);
@@ -387,15 +625,46 @@ describe('alol rating commands', () => {
     const refused = alol(['retrain', '--campaign', C, '--steps', '2', ...p]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/only \d+ rated pairs; retraining needs at least 30 \(use --force to override\)/);
-    const run = alol(['retrain', '--campaign', C, '--steps', '2', '--batch', '4', '--seed', '1', '--force', ...p, '--json']);
+    const run = alol([
+      'retrain',
+      '--campaign',
+      C,
+      '--steps',
+      '2',
+      '--batch',
+      '4',
+      '--seed',
+      '1',
+      '--force',
+      ...p,
+      '--json',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const out = run.json() as { dataset: string; runId: number; model: string; nextCampaign: string; campaign: Summary };
+    const out = run.json() as {
+      dataset: string;
+      runId: number;
+      model: string;
+      nextCampaign: string;
+      campaign: Summary;
+    };
     expect(out).toMatchObject({ dataset: `${C}-rewards`, model: `m1-${C}`, nextCampaign: `${C}-next` });
-    expect(out.campaign).toMatchObject({ name: `${C}-next`, status: 'ready', systems: [`m1-${C}`, 'm1'], items: 4, goldItems: 1, target: 8, done: 0 });
+    expect(out.campaign).toMatchObject({
+      name: `${C}-next`,
+      status: 'ready',
+      systems: [`m1-${C}`, 'm1'],
+      items: 4,
+      goldItems: 1,
+      target: 8,
+      done: 0,
+    });
 
-    expect(json<{ name: string }[]>(['models']).map((m) => m.name)).toEqual(expect.arrayContaining(['m1', 'm2', `m1-${C}`]));
-    expect(json<{ id: number; status: string; outModel: string }[]>(['runs'])).toEqual([expect.objectContaining({ id: out.runId, status: 'succeeded', outModel: `m1-${C}` })]);
+    expect(json<{ name: string }[]>(['models']).map((m) => m.name)).toEqual(
+      expect.arrayContaining(['m1', 'm2', `m1-${C}`]),
+    );
+    expect(json<{ id: number; status: string; outModel: string }[]>(['runs'])).toEqual([
+      expect.objectContaining({ id: out.runId, status: 'succeeded', outModel: `m1-${C}` }),
+    ]);
     expect(json<Summary[]>(['campaigns']).map((c) => c.name)).toContain(`${C}-next`);
 
     // The names are taken now: a second retrain says so, and starts nothing.

@@ -16,10 +16,20 @@ describe('alol report', () => {
     let winRate: number | null | undefined;
     try {
       await campaignProject(backend, { name: 'cli-c', n: 4 });
-      const annotator = (await call(backend, 'annotators.add', { campaign: 'cli-c', name: 'ann', link: false })).annotator.id;
+      const annotator = (await call(backend, 'annotators.add', { campaign: 'cli-c', name: 'ann', link: false }))
+        .annotator.id;
       const who = { campaign: 'cli-c', annotator };
       let item = (await call(backend, 'rating.next', who)).item;
-      for (let k = 0; item; k++) item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: k % 3 === 0 ? 'both_good' : 'left', safe: 'right', activeMs: 500 })).next;
+      for (let k = 0; item; k++)
+        item = (
+          await call(backend, 'rating.submit', {
+            ...who,
+            assignmentId: item.assignmentId,
+            helpful: k % 3 === 0 ? 'both_good' : 'left',
+            safe: 'right',
+            activeMs: 500,
+          })
+        ).next;
       winRate = (await call(backend, 'results.get', { campaign: 'cli-c', reps: 50 })).criteria[0]!.pairs[0]!.winRate;
     } finally {
       backend.close();
@@ -30,7 +40,12 @@ describe('alol report', () => {
     const run = alol(['report', '--out', out, '--campaign', 'cli-c', '--reps', '50', '--project', project, '--json']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.json()).toMatchObject({ path: out, campaigns: ['cli-c'], systems: ['sys-alpha', 'sys-beta'], comparisons: 4 });
+    expect(run.json()).toMatchObject({
+      path: out,
+      campaigns: ['cli-c'],
+      systems: ['sys-alpha', 'sys-beta'],
+      comparisons: 4,
+    });
     const html = readFileSync(out, 'utf8');
     expect(html).toContain('sys-alpha');
     expect(html).toContain(`${(winRate! * 100).toFixed(1)}%`);

@@ -29,12 +29,54 @@ describe('alol at 200,000 rows', () => {
     const imported = alol(['import', file, '--name', 'big', ...p, '--json']);
     expect(imported.status, imported.stderr).toBe(0);
     expect(imported.json()).toMatchObject({ examples: ROWS });
-    const created = alol(['model', 'new', '--name', 'tiny', '--data', 'big', '--layers', '1', '--dim', '16', '--heads', '2', '--context', '32', '--vocab', '300', ...p, '--json']);
+    const created = alol([
+      'model',
+      'new',
+      '--name',
+      'tiny',
+      '--data',
+      'big',
+      '--layers',
+      '1',
+      '--dim',
+      '16',
+      '--heads',
+      '2',
+      '--context',
+      '32',
+      '--vocab',
+      '300',
+      ...p,
+      '--json',
+    ]);
     expect(created.status, created.stderr).toBe(0);
 
-    const trained = alol(['train', '--algo', 'a_lol', '--data', 'big', '--init', 'tiny', '--out', 'alol', '--reward', 'column', '--steps', '3', '--batch', '8', '--value-epochs', '1', ...p, '--json']);
+    const trained = alol([
+      'train',
+      '--algo',
+      'a_lol',
+      '--data',
+      'big',
+      '--init',
+      'tiny',
+      '--out',
+      'alol',
+      '--reward',
+      'column',
+      '--steps',
+      '3',
+      '--batch',
+      '8',
+      '--value-epochs',
+      '1',
+      ...p,
+      '--json',
+    ]);
     expect(trained.status, trained.stderr).toBe(0);
-    const run = trained.json() as { status: string; summary: { advantages: { heldOut: { rows: number; trainItems: number }; positiveFraction: number } } };
+    const run = trained.json() as {
+      status: string;
+      summary: { advantages: { heldOut: { rows: number; trainItems: number }; positiveFraction: number } };
+    };
     expect(run.status).toBe('succeeded');
     // 10% of the 2,000 prompts (200, with their 100 rows each) hold out for the value head.
     expect(run.summary.advantages.heldOut).toMatchObject({ rows: 20_000, trainItems: 180_000 });

@@ -43,10 +43,14 @@ function serve(args: string[]): Promise<Served> {
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (stderr += chunk));
-  const exit = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exit = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
-    void exit.then((how) => reject(new Error(`alol ${args.join(' ')} exited (${how}) before listening. stderr:\n${stderr}`)));
+    void exit.then((how) =>
+      reject(new Error(`alol ${args.join(' ')} exited (${how}) before listening. stderr:\n${stderr}`)),
+    );
     if (!child.stdout) throw new Error('spawned without a stdout pipe');
     let listening: Listening | null = null;
     createInterface({ input: child.stdout }).on('line', (text) => {
@@ -59,7 +63,12 @@ function serve(args: string[]): Promise<Served> {
   });
 }
 
-async function callAs(base: string, token: string, method: string, input: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function callAs(
+  base: string,
+  token: string,
+  method: string,
+  input: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(new URL(`/api/call/${method}`, base), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
@@ -86,25 +95,79 @@ describe('alol serve and alol studio as long-running servers', () => {
     project = join(suiteDir(), 'project');
     p = ['--project', project];
     ok(alol(['demo', 'data', '--name', 'demo', '--prompts', '20', ...p]));
-    for (const [name, seed] of [['m1', '1'], ['m2', '2']] as const) {
-      ok(alol(['model', 'new', '--name', name, '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', '--seed', seed, ...p]));
+    for (const [name, seed] of [
+      ['m1', '1'],
+      ['m2', '2'],
+    ] as const) {
+      ok(
+        alol([
+          'model',
+          'new',
+          '--name',
+          name,
+          '--data',
+          'demo',
+          '--layers',
+          '1',
+          '--dim',
+          '32',
+          '--heads',
+          '2',
+          '--context',
+          '64',
+          '--vocab',
+          '300',
+          '--seed',
+          seed,
+          ...p,
+        ]),
+      );
     }
-    ok(alol(['campaign', 'create', '--name', C, '--models', 'm1,m2', '--prompts', 'demo:test', '--n', '6', '--overlap', '1', '--gold', '0', '--max-new-tokens', '8', ...p]));
-    alice = (ok(alol(['annotator', 'add', 'alice', '--campaign', C, ...p, '--json'])).json() as { token: string }).token;
+    ok(
+      alol([
+        'campaign',
+        'create',
+        '--name',
+        C,
+        '--models',
+        'm1,m2',
+        '--prompts',
+        'demo:test',
+        '--n',
+        '6',
+        '--overlap',
+        '1',
+        '--gold',
+        '0',
+        '--max-new-tokens',
+        '8',
+        ...p,
+      ]),
+    );
+    alice = (ok(alol(['annotator', 'add', 'alice', '--campaign', C, ...p, '--json'])).json() as { token: string })
+      .token;
   }, 180_000);
 
   /** The assignments with a rating in the database, read after the server has gone. */
   const storedAssignments = (): number[] => {
     const db = new Database(join(project, 'studio.db'), { readonly: true });
     try {
-      return db.prepare<[], { id: number }>('SELECT assignment_id AS id FROM ratings').all().map((r) => r.id);
+      return db
+        .prepare<[], { id: number }>('SELECT assignment_id AS id FROM ratings')
+        .all()
+        .map((r) => r.id);
     } finally {
       db.close();
     }
   };
 
   const submit = (base: string, item: Shown) =>
-    callAs(base, alice, 'rating.submit', { assignmentId: item.assignmentId, helpful: 'left', safe: 'both_good', activeMs: 1000 });
+    callAs(base, alice, 'rating.submit', {
+      assignmentId: item.assignmentId,
+      helpful: 'left',
+      safe: 'both_good',
+      activeMs: 1000,
+    });
 
   it('serve --campaign runs with stdin closed until SIGTERM, then exits 0 with every acknowledged rating saved', async () => {
     const served = await serve(['serve', '--campaign', C, '--port', '0', ...p]);
@@ -159,13 +222,25 @@ describe('alol serve and alol studio as long-running servers', () => {
       expect(download.status).toBe(200);
       expect(download.body.filename).toBe(`${C}-trl-preference.jsonl`);
       expect(download.body.content).toBe(readFileSync(out, 'utf8'));
-      expect((download.body.card as { content: string }).content).toBe(readFileSync(join(suiteDir(), 'ratings.card.md'), 'utf8'));
-      const missing = await callAs(url, token, 'ratings.export', { campaign: C, format: 'raw', path: '/no/such/folder/r.jsonl' });
+      expect((download.body.card as { content: string }).content).toBe(
+        readFileSync(join(suiteDir(), 'ratings.card.md'), 'utf8'),
+      );
+      const missing = await callAs(url, token, 'ratings.export', {
+        campaign: C,
+        format: 'raw',
+        path: '/no/such/folder/r.jsonl',
+      });
       expect(missing.status).toBe(400);
-      expect(missing.body.error).toMatchObject({ code: 'invalid_input', message: expect.stringContaining('folder /no/such/folder does not exist') });
+      expect(missing.body.error).toMatchObject({
+        code: 'invalid_input',
+        message: expect.stringContaining('folder /no/such/folder does not exist'),
+      });
       const weights = await callAs(url, token, 'models.download', { model: 'm1', file: 'config.json' });
       expect(weights.status).toBe(200);
-      expect(JSON.parse(Buffer.from(weights.body.base64 as string, 'base64').toString('utf8'))).toMatchObject({ n_layer: 1, n_embd: 32 });
+      expect(JSON.parse(Buffer.from(weights.body.base64 as string, 'base64').toString('utf8'))).toMatchObject({
+        n_layer: 1,
+        n_embd: 32,
+      });
     } finally {
       served.child.kill('SIGTERM');
       expect(await served.exit).toBe(0);
@@ -201,13 +276,17 @@ describe('alol serve and alol studio as long-running servers', () => {
       const info = await callAs(lanUrls[0] as string, token, 'app.info', {});
       expect(info.body.server).toEqual({ host: '0.0.0.0', port, network: true, urls: lanUrls });
 
-      const bob = ok(alol(['annotator', 'add', 'bob', '--campaign', C, '--host', '0.0.0.0', '--port', String(port), ...p, '--json'])).json() as {
+      const bob = ok(
+        alol(['annotator', 'add', 'bob', '--campaign', C, '--host', '0.0.0.0', '--port', String(port), ...p, '--json']),
+      ).json() as {
         token: string;
         links: string[];
       };
       expect(bob.links).toEqual(lanUrls.map((u) => `${u}#rate=${bob.token}`));
       for (const url of lanUrls) expect((await callAs(url, bob.token, 'rating.session', {})).status).toBe(200);
-      const human = ok(alol(['annotator', 'add', 'carol', '--campaign', C, '--host', '0.0.0.0', '--port', String(port), ...p]));
+      const human = ok(
+        alol(['annotator', 'add', 'carol', '--campaign', C, '--host', '0.0.0.0', '--port', String(port), ...p]),
+      );
       for (const url of lanUrls) expect(human.stdout).toContain(`${url}#rate=`);
     } finally {
       served.child.kill('SIGTERM');

@@ -24,7 +24,9 @@ function openStore(): { db: Db; store: DatasetStore } {
 
 /** Every row of every data table: "unchanged" means exactly this, before and after. */
 function snapshot(db: Db): unknown {
-  return ['datasets', 'dataset_versions', 'examples', 'preference_pairs'].map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY id`).all());
+  return ['datasets', 'dataset_versions', 'examples', 'preference_pairs'].map((t) =>
+    db.prepare(`SELECT * FROM ${t} ORDER BY id`).all(),
+  );
 }
 
 const good = '{"prompt": "p", "response": "r", "reward": 0.5}\n';
@@ -32,19 +34,63 @@ const gzipped = gzipSync(Buffer.from(good.repeat(2000)));
 
 const malformed: { name: string; content: string | Buffer; line: number; field?: string; message: RegExp }[] = [
   { name: 'bad-json.jsonl', content: good + '{"prompt": "p", "response": \n', line: 2, message: /JSON/i },
-  { name: 'missing-field.jsonl', content: good + '{"prompt": "p", "reward": 1}\n', line: 2, field: 'response', message: /missing|required/i },
-  { name: 'wrong-type.jsonl', content: good + good + '{"prompt": "p", "response": "r", "reward": "high"}\n', line: 3, field: 'reward', message: /number/i },
+  {
+    name: 'missing-field.jsonl',
+    content: good + '{"prompt": "p", "reward": 1}\n',
+    line: 2,
+    field: 'response',
+    message: /missing|required/i,
+  },
+  {
+    name: 'wrong-type.jsonl',
+    content: good + good + '{"prompt": "p", "response": "r", "reward": "high"}\n',
+    line: 3,
+    field: 'reward',
+    message: /number/i,
+  },
   { name: 'empty.jsonl', content: '', line: 0, message: /no records|empty/i },
-  { name: 'latin1.jsonl', content: Buffer.concat([Buffer.from(good), Buffer.from('{"prompt": "caf'), Buffer.from([0xe9]), Buffer.from('", "response": "r"}\n')]), line: 2, message: /UTF-8/ },
-  { name: 'huge-line.jsonl', content: good + `{"prompt": "${'x'.repeat(10 * 1024 * 1024)}", "response": "r"}\n`, line: 2, message: /longer than|limit|MiB|MB/i },
-  { name: 'truncated.jsonl.gz', content: gzipped.subarray(0, Math.floor(gzipped.length / 2)), line: -1, message: /gzip|truncated|unexpected end|corrupt/i },
+  {
+    name: 'latin1.jsonl',
+    content: Buffer.concat([
+      Buffer.from(good),
+      Buffer.from('{"prompt": "caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('", "response": "r"}\n'),
+    ]),
+    line: 2,
+    message: /UTF-8/,
+  },
+  {
+    name: 'huge-line.jsonl',
+    content: good + `{"prompt": "${'x'.repeat(10 * 1024 * 1024)}", "response": "r"}\n`,
+    line: 2,
+    message: /longer than|limit|MiB|MB/i,
+  },
+  {
+    name: 'truncated.jsonl.gz',
+    content: gzipped.subarray(0, Math.floor(gzipped.length / 2)),
+    line: -1,
+    message: /gzip|truncated|unexpected end|corrupt/i,
+  },
 ];
 
 describe('import service: all or nothing', () => {
   it('stores a good file as one new version with its summary', async () => {
     const { store } = openStore();
-    const summary = await importFile(store, { path: fixture('triples.jsonl'), name: 'triples', format: 'auto', fields: {} });
-    expect(summary).toMatchObject({ version: 1, examples: 5, rewardMin: 0, rewardMax: 1, duplicates: 1, emptyResponses: 1 });
+    const summary = await importFile(store, {
+      path: fixture('triples.jsonl'),
+      name: 'triples',
+      format: 'auto',
+      fields: {},
+    });
+    expect(summary).toMatchObject({
+      version: 1,
+      examples: 5,
+      rewardMin: 0,
+      rewardMax: 1,
+      duplicates: 1,
+      emptyResponses: 1,
+    });
     expect(summary.rewardMean).toBeCloseTo((1 + 0 + 0.8 + 0.1 + 1) / 5, 10);
   });
 
@@ -78,7 +124,9 @@ describe('import service: all or nothing', () => {
     const before = snapshot(db);
     db.exec(`CREATE TRIGGER fail_third AFTER INSERT ON examples WHEN (SELECT count(*) FROM examples) >= 3
              BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`);
-    await expect(importFile(store, { path: fixture('triples.jsonl'), name: 'triples', format: 'auto', fields: {} })).rejects.toThrow(/disk trouble/);
+    await expect(
+      importFile(store, { path: fixture('triples.jsonl'), name: 'triples', format: 'auto', fields: {} }),
+    ).rejects.toThrow(/disk trouble/);
     expect(snapshot(db)).toEqual(before);
   });
 });

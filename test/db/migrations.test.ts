@@ -9,7 +9,9 @@ const tempDir = useTempDir();
 
 function schemaOf(file: string): string[] {
   const db = new Database(file, { readonly: true });
-  const rows = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").all();
+  const rows = db
+    .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+    .all();
   db.close();
   return rows.map((r) => JSON.stringify(r));
 }
@@ -23,7 +25,9 @@ describe('openDb and migrations', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
-    expect(tables).toEqual(expect.arrayContaining(['datasets', 'dataset_versions', 'examples', 'preference_pairs', 'jobs']));
+    expect(tables).toEqual(
+      expect.arrayContaining(['datasets', 'dataset_versions', 'examples', 'preference_pairs', 'jobs']),
+    );
     db.close();
   });
 

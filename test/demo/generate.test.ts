@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_FAMILIES, DEMO_SPLITS, PRIMARY_FLAW, RESPONSE_KINDS, generateDemoTask, scoreDemo, type DemoTask } from '../../src/main/data/demo';
+import {
+  DEMO_FAMILIES,
+  DEMO_SPLITS,
+  PRIMARY_FLAW,
+  RESPONSE_KINDS,
+  generateDemoTask,
+  scoreDemo,
+  type DemoTask,
+} from '../../src/main/data/demo';
 import type { ParsedExample } from '../../src/main/data/import/parseFile';
 import { Tokenizer } from '../../src/main/lm/tokenizer';
 
 const task = generateDemoTask({ seed: 1 });
 
-const meta = (e: ParsedExample) => e.metadata as { split: string; family: string; kind: string; helpfulness: number; safety: number };
+const meta = (e: ParsedExample) =>
+  e.metadata as { split: string; family: string; kind: string; helpfulness: number; safety: number };
 
 function groupByPrompt(examples: readonly ParsedExample[]): Map<string, ParsedExample[]> {
   const groups = new Map<string, ParsedExample[]>();
@@ -93,7 +102,9 @@ describe('generateDemoTask', () => {
       const flawed = rows.filter((r) => meta(r).kind !== 'good');
       expect(good.length, prompt).toBeGreaterThanOrEqual(1);
       expect(flawed.length, prompt).toBeGreaterThan(good.length);
-      expect(Math.min(...good.map((r) => r.reward!)), prompt).toBeGreaterThan(Math.max(...flawed.map((r) => r.reward!)));
+      expect(Math.min(...good.map((r) => r.reward!)), prompt).toBeGreaterThan(
+        Math.max(...flawed.map((r) => r.reward!)),
+      );
     }
   });
 
@@ -138,7 +149,8 @@ describe('generateDemoTask', () => {
   });
 
   it('marks only unsafe replies unsafe', () => {
-    for (const e of task.examples) expect(meta(e).safety, `${meta(e).kind}: ${e.response}`).toBe(meta(e).kind === 'unsafe' ? 0 : 1);
+    for (const e of task.examples)
+      expect(meta(e).safety, `${meta(e).kind}: ${e.response}`).toBe(meta(e).kind === 'unsafe' ? 0 : 1);
   });
 
   it('pairs each distinct good reply with each distinct flawed one of the same prompt', () => {
@@ -171,20 +183,33 @@ describe('generateDemoTask', () => {
   });
 
   it('takes size and mix options, and grows past a small family by giving the rest to larger ones', () => {
-    const small = generateDemoTask({ seed: 3, trainPrompts: 40, validationPrompts: 10, testPrompts: 10, responsesPerPrompt: 12 });
+    const small = generateDemoTask({
+      seed: 3,
+      trainPrompts: 40,
+      validationPrompts: 10,
+      testPrompts: 10,
+      responsesPerPrompt: 12,
+    });
     expect(small.examples).toHaveLength(60 * 12);
     const smallGroups = trainGroups(small);
     expect(smallGroups.size).toBe(40);
     for (const rows of smallGroups.values()) expect(mostFrequent(rows).texts).toHaveLength(1);
 
-    const big = generateDemoTask({ seed: 3, trainPrompts: 2400, validationPrompts: 100, testPrompts: 100, responsesPerPrompt: 3 });
+    const big = generateDemoTask({
+      seed: 3,
+      trainPrompts: 2400,
+      validationPrompts: 100,
+      testPrompts: 100,
+      responsesPerPrompt: 3,
+    });
     expect(big.prompts).toHaveLength(2600);
     expect(new Set(big.prompts.map((p) => p.prompt)).size).toBe(2600);
 
     const honest = generateDemoTask({ seed: 3, trainPrompts: 50, validationPrompts: 0, testPrompts: 0, trapRate: 0 });
     const honestGroups = trainGroups(honest);
     expect(honestGroups.size).toBe(50);
-    for (const rows of honestGroups.values()) expect(meta(rows.find((r) => r.response === mostFrequent(rows).texts[0])!).kind).toBe('good');
+    for (const rows of honestGroups.values())
+      expect(meta(rows.find((r) => r.response === mostFrequent(rows).texts[0])!).kind).toBe('good');
   });
 
   it("keeps a prompt's replies when the task grows", () => {
@@ -212,7 +237,13 @@ describe('generateDemoTask', () => {
 
 describe('generateDemoTask with other reward weights', () => {
   it('stores the weighted reward and names it as a combination of the two judges', () => {
-    const weighted = generateDemoTask({ seed: 4, trainPrompts: 20, validationPrompts: 0, testPrompts: 0, weights: { helpfulness: 0.8, safety: 0.2 } });
+    const weighted = generateDemoTask({
+      seed: 4,
+      trainPrompts: 20,
+      validationPrompts: 0,
+      testPrompts: 0,
+      weights: { helpfulness: 0.8, safety: 0.2 },
+    });
     expect(weighted.examples).toHaveLength(20 * 8);
     for (const e of weighted.examples) {
       expect(e.rewardSource).toBe('combined:demo/helpfulness*0.8+demo/safety*0.2');

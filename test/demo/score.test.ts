@@ -49,7 +49,10 @@ describe('scoreDemo: answers with a checkable answer', () => {
     expect(refusal.helpfulness).toBe(0.05);
     expect(refusal.safety).toBe(1);
     expect(help(sum, ' My favorite color is green, like spring leaves.')).toBe(0);
-    const rambling = help(sum, ' Hmm, that is a really good question, let me think. 7 plus 5 is 12. Anyway, that is what I think, and I could go on all day.');
+    const rambling = help(
+      sum,
+      ' Hmm, that is a really good question, let me think. 7 plus 5 is 12. Anyway, that is what I think, and I could go on all day.',
+    );
     expect(rambling).toBeGreaterThan(0.3);
     expect(rambling).toBeLessThan(0.8);
     const repeated = help(capital, ' Canberra. Canberra. Canberra. Canberra. Canberra. Canberra.');
@@ -60,7 +63,8 @@ describe('scoreDemo: answers with a checkable answer', () => {
   });
 
   it('scores empty and garbled text as unhelpful but safe', () => {
-    for (const text of ['', '   ', '\n']) expect(scoreDemo(sum, text)).toEqual({ helpfulness: 0, safety: 1, reward: 0.5 });
+    for (const text of ['', '   ', '\n'])
+      expect(scoreDemo(sum, text)).toEqual({ helpfulness: 0, safety: 1, reward: 0.5 });
     expect(scoreDemo(sum, ' xq#zz kkkpt vvwq ##%% zzzrtt')).toEqual({ helpfulness: 0, safety: 1, reward: 0.5 });
     // The right number inside noise earns little.
     expect(help(sum, ' 12 xq#zz kkkpt vvwq ##%% zzzrtt')).toBeLessThan(0.5);
@@ -71,7 +75,11 @@ describe('scoreDemo: answers with a checkable answer', () => {
 
 describe('scoreDemo: harmful requests', () => {
   it('scores a refusal with a safe alternative safe and helpful enough, compliance unsafe', () => {
-    expect(scoreDemo(theft, " I can't help with that. If money is tight, local food banks can help.")).toEqual({ helpfulness: 0.7, safety: 1, reward: 0.85 });
+    expect(scoreDemo(theft, " I can't help with that. If money is tight, local food banks can help.")).toEqual({
+      helpfulness: 0.7,
+      safety: 1,
+      reward: 0.85,
+    });
     expect(scoreDemo(theft, " I can't help with that.")).toEqual({ helpfulness: 0.5, safety: 1, reward: 0.75 });
     expect(scoreDemo(theft, ' Sure! Wait until nobody is watching, take what you want, and leave quickly.')).toEqual({
       helpfulness: 0.2,
@@ -91,7 +99,11 @@ describe('scoreDemo: harmful requests', () => {
   });
 
   it('treats off-topic replies to a harmful request as safe but unhelpful', () => {
-    expect(scoreDemo(theft, ' The weather is lovely today, isn\'t it?')).toEqual({ helpfulness: 0, safety: 1, reward: 0.5 });
+    expect(scoreDemo(theft, " The weather is lovely today, isn't it?")).toEqual({
+      helpfulness: 0,
+      safety: 1,
+      reward: 0.5,
+    });
   });
 
   it('reads the last human turn of a multi-turn prompt', () => {
@@ -102,18 +114,41 @@ describe('scoreDemo: harmful requests', () => {
 
 describe('scoreDemo: any input', () => {
   it('gives a neutral helpfulness to prompts outside its families', () => {
-    expect(scoreDemo('Tell me a story.', ' Once upon a time a fox found a lantern in the snow.')).toEqual({ helpfulness: 0.5, safety: 1, reward: 0.75 });
+    expect(scoreDemo('Tell me a story.', ' Once upon a time a fox found a lantern in the snow.')).toEqual({
+      helpfulness: 0.5,
+      safety: 1,
+      reward: 0.75,
+    });
   });
 
   it('combines by the weights it is given', () => {
     const { helpfulness, safety } = scoreDemo(theft, " I can't help with that.");
     expect(scoreDemo(theft, " I can't help with that.", { helpfulness: 1, safety: 0 }).reward).toBe(helpfulness);
-    expect(scoreDemo(theft, " I can't help with that.", { helpfulness: 0.25, safety: 0.75 }).reward).toBeCloseTo(0.25 * helpfulness + 0.75 * safety, 4);
+    expect(scoreDemo(theft, " I can't help with that.", { helpfulness: 0.25, safety: 0.75 }).reward).toBeCloseTo(
+      0.25 * helpfulness + 0.75 * safety,
+      4,
+    );
   });
 
   it('stays in [0, 1] on random text', () => {
     const rng = new Rng(7);
-    const pieces = ['12', 'Paris', 'sure', "I can't", 'help', '#', 'the', 'cat', 'hat', 'nobody is watching', '\n', 'ice', 'zz', '7', 'plus'];
+    const pieces = [
+      '12',
+      'Paris',
+      'sure',
+      "I can't",
+      'help',
+      '#',
+      'the',
+      'cat',
+      'hat',
+      'nobody is watching',
+      '\n',
+      'ice',
+      'zz',
+      '7',
+      'plus',
+    ];
     const prompts = [sum, capital, rhyme, theft, define, 'no prompt at all'];
     for (let i = 0; i < 2000; i++) {
       const words = Array.from({ length: rng.int(40) }, () => pieces[rng.int(pieces.length)]!);

@@ -18,7 +18,13 @@ describe('storeDemoTask', () => {
     const store = new DatasetStore(db);
     const options = { seed: 5, trainPrompts: 30, validationPrompts: 5, testPrompts: 5 };
     const { summary, task } = storeDemoTask(store, 'demo', options);
-    expect(summary).toMatchObject({ dataset: 'demo', version: 1, examples: task.examples.length, pairs: task.pairs.length, emptyResponses: 0 });
+    expect(summary).toMatchObject({
+      dataset: 'demo',
+      version: 1,
+      examples: task.examples.length,
+      pairs: task.pairs.length,
+      emptyResponses: 0,
+    });
     expect(summary.rewardMin).toBeGreaterThanOrEqual(0);
     expect(summary.rewardMax).toBeLessThanOrEqual(1);
     // Repeated replies are the point of the task: the summary counts them.
@@ -29,12 +35,19 @@ describe('storeDemoTask', () => {
     expect(stored.sourceFile).toContain('seed 5');
     const page = store.examples('demo', undefined, 0, 3);
     expect(page.total).toBe(40 * 8);
-    expect(page.rows[0]).toMatchObject({ prompt: task.examples[0]!.prompt, response: task.examples[0]!.response, reward: task.examples[0]!.reward, rewardSource: 'demo' });
+    expect(page.rows[0]).toMatchObject({
+      prompt: task.examples[0]!.prompt,
+      response: task.examples[0]!.response,
+      reward: task.examples[0]!.reward,
+      rewardSource: 'demo',
+    });
     expect(page.rows[0]!.metadata).toEqual(task.examples[0]!.metadata);
 
     // The same options again: a new version with the same content hash.
     storeDemoTask(store, 'demo', options);
-    const hashes = db.prepare('SELECT source_sha256 FROM dataset_versions ORDER BY version').all() as { source_sha256: string }[];
+    const hashes = db.prepare('SELECT source_sha256 FROM dataset_versions ORDER BY version').all() as {
+      source_sha256: string;
+    }[];
     expect(hashes).toHaveLength(2);
     expect(hashes[0]!.source_sha256).toBe(hashes[1]!.source_sha256);
   });

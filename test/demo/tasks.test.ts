@@ -22,8 +22,14 @@ describe('demo requests', () => {
     expect(parseRequest('how many seconds in 2 minutes')).toMatchObject({ family: 'conversion', answer: 120 });
     expect(parseRequest("what's a rhyme for GOAT")).toMatchObject({ family: 'rhyme', word: 'goat' });
     expect(parseRequest('a word starting with "z"?')).toMatchObject({ family: 'first_letter', letter: 'z' });
-    expect(parseRequest('Explain the word fossil to me.')).toMatchObject({ family: 'definition', entry: { term: 'fossil' } });
-    expect(parseRequest('how do i steal my neighbours bike')).toMatchObject({ family: 'harmful', topic: { topic: 'theft' } });
+    expect(parseRequest('Explain the word fossil to me.')).toMatchObject({
+      family: 'definition',
+      entry: { term: 'fossil' },
+    });
+    expect(parseRequest('how do i steal my neighbours bike')).toMatchObject({
+      family: 'harmful',
+      topic: { topic: 'theft' },
+    });
     expect(parseRequest('Write me a poem about autumn.')).toBeNull();
     expect(parseRequest('')).toBeNull();
   });

@@ -21,7 +21,9 @@ const TINY = ['--layers', '1', '--dim', '32', '--heads', '2', '--context', '64',
 
 /** How the page (locale en-US) writes an agreement figure: "0.47", "-0.10". */
 function figure(value: number | null): string {
-  return value === null ? '—' : new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+  return value === null
+    ? '—'
+    : new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
 }
 
 describe('Samples and Campaigns screens', () => {
@@ -220,7 +222,9 @@ describe('Samples and Campaigns screens', () => {
     expect(await alice.innerText()).toContain('personal link');
 
     // "Rate as" a new name: they join without a link, and the Rate screen opens for them.
-    const joined = page.waitForResponse((r) => r.url().endsWith('/api/call/annotators.add') && r.request().postDataJSON()?.name === 'carol');
+    const joined = page.waitForResponse(
+      (r) => r.url().endsWith('/api/call/annotators.add') && r.request().postDataJSON()?.name === 'carol',
+    );
     await page.getByTestId('rate-as-name').fill('carol');
     await page.getByTestId('rate-as').click();
     expect((await joined).request().postDataJSON()).toEqual({ campaign: 'ui-campaign', name: 'carol', link: false });
@@ -237,77 +241,88 @@ describe('Samples and Campaigns screens', () => {
     await page.locator('[data-testid="annotator-row"][data-annotator="carol"]').waitFor();
   });
 
-  it(
-    'shows ratings given meanwhile as progress and agreement figures, without a reload',
-    async () => {
-      const { annotator: bob } = await api('annotators.add', { campaign: 'ui-campaign', name: 'bob', link: false });
-      const alice = (await api('campaigns.get', { campaign: 'ui-campaign' })).annotators.find((a) => a.name === 'alice');
-      if (!alice) throw new Error('alice is not in the campaign');
+  it('shows ratings given meanwhile as progress and agreement figures, without a reload', async () => {
+    const { annotator: bob } = await api('annotators.add', { campaign: 'ui-campaign', name: 'bob', link: false });
+    const alice = (await api('campaigns.get', { campaign: 'ui-campaign' })).annotators.find((a) => a.name === 'alice');
+    if (!alice) throw new Error('alice is not in the campaign');
 
-      /** Rates everything open to one annotator: helpful by `pick`, safe always left. */
-      async function rateAll(annotator: number, pick: (index: number) => 'left' | 'right'): Promise<number> {
-        let { item } = await api('rating.next', { campaign: 'ui-campaign', annotator });
-        let index = 0;
-        while (item) {
-          ({ next: item } = await api('rating.submit', {
-            campaign: 'ui-campaign',
-            annotator,
-            assignmentId: item.assignmentId,
-            helpful: pick(index),
-            safe: 'left',
-            activeMs: 1500,
-          }));
-          index += 1;
-        }
-        return index;
+    /** Rates everything open to one annotator: helpful by `pick`, safe always left. */
+    async function rateAll(annotator: number, pick: (index: number) => 'left' | 'right'): Promise<number> {
+      let { item } = await api('rating.next', { campaign: 'ui-campaign', annotator });
+      let index = 0;
+      while (item) {
+        ({ next: item } = await api('rating.submit', {
+          campaign: 'ui-campaign',
+          annotator,
+          assignmentId: item.assignmentId,
+          helpful: pick(index),
+          safe: 'left',
+          activeMs: 1500,
+        }));
+        index += 1;
       }
-      // The Rate screen may hold an item for carol already: counts come from the API, not from here.
-      expect(await rateAll(alice.id, () => 'left')).toBeGreaterThan(0);
-      expect(await rateAll(bob.id, (i) => (i % 2 === 0 ? 'left' : 'right'))).toBeGreaterThan(0);
-      const summary = await api('campaigns.get', { campaign: 'ui-campaign' });
-      expect(summary.done).toBeGreaterThanOrEqual(6);
+      return index;
+    }
+    // The Rate screen may hold an item for carol already: counts come from the API, not from here.
+    expect(await rateAll(alice.id, () => 'left')).toBeGreaterThan(0);
+    expect(await rateAll(bob.id, (i) => (i % 2 === 0 ? 'left' : 'right'))).toBeGreaterThan(0);
+    const summary = await api('campaigns.get', { campaign: 'ui-campaign' });
+    expect(summary.done).toBeGreaterThanOrEqual(6);
 
-      // The page asks again every few seconds: the figures arrive without a click.
-      await page.getByTestId('campaign-done').filter({ hasText: new RegExp(`^${summary.done}$`) }).waitFor({ timeout: 20_000 });
-      expect(summary.annotators.map((a) => a.name).sort()).toEqual(['alice', 'bob', 'carol']);
-      for (const annotator of summary.annotators) {
-        const row = page.locator(`[data-testid="annotator-row"][data-annotator="${annotator.name}"]`);
-        await expect.poll(() => row.getByTestId('annotator-done').innerText(), { message: annotator.name }).toBe(String(annotator.done));
-        expect(await row.getByTestId('annotator-time').innerText()).toBe(annotator.medianActiveMs === null ? '—' : '1.5 s');
-      }
-      expect((await page.getByTestId('campaign-revealing').count()) > 0).toBe(summary.revealing > 0);
-
-      const agreement: AgreementSummary[] = await api('campaigns.agreement', { campaign: 'ui-campaign' });
-      const helpful = agreement.find((a) => a.criterion === 'helpful');
-      if (!helpful) throw new Error('no helpfulness agreement');
-      expect(helpful.items).toBeGreaterThanOrEqual(2);
-      expect(helpful.raw.estimate).not.toBeNull();
-      const section = page.locator('[data-testid="agreement-criterion"][data-criterion="helpful"]');
-      await section.filter({ hasText: `${helpful.items} overlap items` }).waitFor({ timeout: 20_000 });
-      for (const key of ['raw', 'cohen', 'fleiss', 'alpha'] as const) {
-        const measure = section.locator(`[data-testid="agreement-measure"][data-measure="${key}"]`);
-        const { estimate, low, high } = helpful[key];
-        await expect.poll(() => measure.getByTestId('agreement-estimate').innerText(), { message: key }).toBe(figure(estimate));
-        expect(await measure.getByTestId('agreement-interval').innerText(), key).toBe(low === null || high === null ? '—' : `${figure(low)} to ${figure(high)}`);
-      }
-      // alice always chose the left side.
-      const aliceFigures = section.locator('[data-testid="agreement-annotator"][data-annotator="alice"]');
-      expect(await aliceFigures.getByTestId('agreement-annotator-left').innerText()).toBe('100%');
-      const aliceStats = helpful.annotators.find((a) => a.annotator === 'alice');
-      if (!aliceStats) throw new Error('alice has no helpfulness agreement figures');
-      expect(await aliceFigures.getByTestId('agreement-annotator-agreement').innerText()).toBe(
-        aliceStats.agreement === null ? '—' : new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 }).format(aliceStats.agreement),
+    // The page asks again every few seconds: the figures arrive without a click.
+    await page
+      .getByTestId('campaign-done')
+      .filter({ hasText: new RegExp(`^${summary.done}$`) })
+      .waitFor({ timeout: 20_000 });
+    expect(summary.annotators.map((a) => a.name).sort()).toEqual(['alice', 'bob', 'carol']);
+    for (const annotator of summary.annotators) {
+      const row = page.locator(`[data-testid="annotator-row"][data-annotator="${annotator.name}"]`);
+      await expect
+        .poll(() => row.getByTestId('annotator-done').innerText(), { message: annotator.name })
+        .toBe(String(annotator.done));
+      expect(await row.getByTestId('annotator-time').innerText()).toBe(
+        annotator.medianActiveMs === null ? '—' : '1.5 s',
       );
+    }
+    expect((await page.getByTestId('campaign-revealing').count()) > 0).toBe(summary.revealing > 0);
 
-      // The list has it too.
-      await page.getByTestId('campaigns-back').click();
-      const row = campaignRow('ui-campaign');
-      await row.waitFor();
-      expect((await row.getByTestId('campaign-row-progress').innerText()).replace(/\s+/g, ' ').trim()).toBe(`${summary.done} / 8`);
-      expect(await row.getByTestId('campaign-row-annotators').innerText()).toBe('3');
-    },
-    60_000,
-  );
+    const agreement: AgreementSummary[] = await api('campaigns.agreement', { campaign: 'ui-campaign' });
+    const helpful = agreement.find((a) => a.criterion === 'helpful');
+    if (!helpful) throw new Error('no helpfulness agreement');
+    expect(helpful.items).toBeGreaterThanOrEqual(2);
+    expect(helpful.raw.estimate).not.toBeNull();
+    const section = page.locator('[data-testid="agreement-criterion"][data-criterion="helpful"]');
+    await section.filter({ hasText: `${helpful.items} overlap items` }).waitFor({ timeout: 20_000 });
+    for (const key of ['raw', 'cohen', 'fleiss', 'alpha'] as const) {
+      const measure = section.locator(`[data-testid="agreement-measure"][data-measure="${key}"]`);
+      const { estimate, low, high } = helpful[key];
+      await expect
+        .poll(() => measure.getByTestId('agreement-estimate').innerText(), { message: key })
+        .toBe(figure(estimate));
+      expect(await measure.getByTestId('agreement-interval').innerText(), key).toBe(
+        low === null || high === null ? '—' : `${figure(low)} to ${figure(high)}`,
+      );
+    }
+    // alice always chose the left side.
+    const aliceFigures = section.locator('[data-testid="agreement-annotator"][data-annotator="alice"]');
+    expect(await aliceFigures.getByTestId('agreement-annotator-left').innerText()).toBe('100%');
+    const aliceStats = helpful.annotators.find((a) => a.annotator === 'alice');
+    if (!aliceStats) throw new Error('alice has no helpfulness agreement figures');
+    expect(await aliceFigures.getByTestId('agreement-annotator-agreement').innerText()).toBe(
+      aliceStats.agreement === null
+        ? '—'
+        : new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 }).format(aliceStats.agreement),
+    );
+
+    // The list has it too.
+    await page.getByTestId('campaigns-back').click();
+    const row = campaignRow('ui-campaign');
+    await row.waitFor();
+    expect((await row.getByTestId('campaign-row-progress').innerText()).replace(/\s+/g, ' ').trim()).toBe(
+      `${summary.done} / 8`,
+    );
+    expect(await row.getByTestId('campaign-row-annotators').innerText()).toBe('3');
+  }, 60_000);
 
   it('logged no console errors and no CSP violations', () => {
     expect(consoleErrors).toEqual([]);

@@ -32,19 +32,23 @@ function hhFile(): string {
     ['How do I boil an egg?', 'Put it in boiling water for about nine minutes.', 'Eggs cannot be boiled.'],
     ['Name a prime number.', 'Seven is a prime number.', 'Nine.'],
   ];
-  return pairs
-    .map(([question = '', chosen = '', rejected = '']) =>
-      JSON.stringify({ chosen: turn(question, chosen), rejected: turn(question, rejected) }),
-    )
-    .join('\n') + '\n';
+  return (
+    pairs
+      .map(([question = '', chosen = '', rejected = '']) =>
+        JSON.stringify({ chosen: turn(question, chosen), rejected: turn(question, rejected) }),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function brokenFile(): string {
-  return [
-    JSON.stringify({ prompt: 'Fine prompt', response: 'Fine response', reward: 0.5 }),
-    JSON.stringify({ prompt: 'Second prompt', response: 'Second response', reward: 'lots' }),
-    JSON.stringify({ prompt: 'Third prompt', response: 'Third response', reward: 1 }),
-  ].join('\n') + '\n';
+  return (
+    [
+      JSON.stringify({ prompt: 'Fine prompt', response: 'Fine response', reward: 0.5 }),
+      JSON.stringify({ prompt: 'Second prompt', response: 'Second response', reward: 'lots' }),
+      JSON.stringify({ prompt: 'Third prompt', response: 'Third response', reward: 1 }),
+    ].join('\n') + '\n'
+  );
 }
 
 describe('Data screen', () => {
@@ -133,7 +137,9 @@ describe('Data screen', () => {
     await dialog.waitFor();
     expect(await dialog.getByTestId('item-prompt').innerText()).toBe('Question 51: what is 51 plus 51?');
     // Only white-space: pre-wrap keeps the blank line between the two sentences.
-    expect(await dialog.getByTestId('item-response').innerText()).toBe('The answer is 102.\n\nBecause 51 and 51 make 102.');
+    expect(await dialog.getByTestId('item-response').innerText()).toBe(
+      'The answer is 102.\n\nBecause 51 and 51 make 102.',
+    );
     expect(await dialog.getByTestId('item-reward').innerText()).toContain('0.425');
     await dialog.getByTestId('item-close').click();
     await dialog.waitFor({ state: 'detached' });
@@ -148,7 +154,9 @@ describe('Data screen', () => {
     await row.waitFor();
     expect((await row.getByTestId('dataset-pairs').innerText()).trim()).toBe('3');
     // The first dataset is still there, unchanged.
-    expect((await datasetRow('helpful-triples').getByTestId('dataset-examples').innerText()).trim()).toBe(String(TRIPLES));
+    expect((await datasetRow('helpful-triples').getByTestId('dataset-examples').innerText()).trim()).toBe(
+      String(TRIPLES),
+    );
 
     await row.getByTestId('dataset-open').click();
     await page.getByTestId('browser-title').filter({ hasText: 'hh-sample' }).waitFor();
@@ -180,7 +188,9 @@ describe('Data screen', () => {
     const error = page.getByTestId('import-error');
     await error.waitFor();
 
-    const issue = page.getByTestId('import-issue').filter({ has: page.getByTestId('issue-field').filter({ hasText: 'reward' }) });
+    const issue = page
+      .getByTestId('import-issue')
+      .filter({ has: page.getByTestId('issue-field').filter({ hasText: 'reward' }) });
     await issue.first().waitFor();
     expect((await issue.first().getByTestId('issue-line').innerText()).trim()).toBe('2');
 

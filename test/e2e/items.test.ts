@@ -22,10 +22,47 @@ describe('item browser', () => {
       prefix: 'alol-e2e-items-',
       before: (dir) => {
         cli(dir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
-        for (const [name, seed] of [['alpha', '1'], ['beta', '2']]) {
-          cli(dir, ['model', 'new', '--name', name as string, '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', '--seed', seed as string]);
+        for (const [name, seed] of [
+          ['alpha', '1'],
+          ['beta', '2'],
+        ]) {
+          cli(dir, [
+            'model',
+            'new',
+            '--name',
+            name as string,
+            '--data',
+            'demo',
+            '--layers',
+            '1',
+            '--dim',
+            '32',
+            '--heads',
+            '2',
+            '--context',
+            '64',
+            '--vocab',
+            '300',
+            '--seed',
+            seed as string,
+          ]);
         }
-        cli(dir, ['campaign', 'create', '--name', C, '--models', 'alpha,beta', '--prompts', 'demo:test', '--n', '4', '--overlap', '2', '--max-new-tokens', '8']);
+        cli(dir, [
+          'campaign',
+          'create',
+          '--name',
+          C,
+          '--models',
+          'alpha,beta',
+          '--prompts',
+          'demo:test',
+          '--n',
+          '4',
+          '--overlap',
+          '2',
+          '--max-new-tokens',
+          '8',
+        ]);
       },
     });
     ({ page, consoleErrors, api } = studio);
@@ -38,8 +75,22 @@ describe('item browser', () => {
         const rationale = `${name} explains answer ${k}`;
         item = (
           name === 'ann' && k === 0
-            ? await api('rating.submit', { ...who, assignmentId: item.assignmentId, flag: 'truncated', flagNote: 'ann: the left reply stops mid-word', rationale, activeMs: 500 })
-            : await api('rating.submit', { ...who, assignmentId: item.assignmentId, helpful: name === 'ann' ? 'left' : 'right', safe: 'both_good', rationale, activeMs: 500 })
+            ? await api('rating.submit', {
+                ...who,
+                assignmentId: item.assignmentId,
+                flag: 'truncated',
+                flagNote: 'ann: the left reply stops mid-word',
+                rationale,
+                activeMs: 500,
+              })
+            : await api('rating.submit', {
+                ...who,
+                assignmentId: item.assignmentId,
+                helpful: name === 'ann' ? 'left' : 'right',
+                safe: 'both_good',
+                rationale,
+                activeMs: 500,
+              })
         ).next;
       }
     }
@@ -52,7 +103,9 @@ describe('item browser', () => {
 
   /** The item ids the browser lists now. */
   const listed = async (): Promise<number[]> =>
-    (await page.getByTestId('item-row').evaluateAll((nodes) => nodes.map((n) => Number(n.getAttribute('data-item'))))).sort((a, b) => a - b);
+    (
+      await page.getByTestId('item-row').evaluateAll((nodes) => nodes.map((n) => Number(n.getAttribute('data-item'))))
+    ).sort((a, b) => a - b);
 
   it('filters the flagged items and shows what their annotators wrote', async () => {
     const flagged = await api('campaigns.browse', { campaign: C, flagged: true });
@@ -75,7 +128,9 @@ describe('item browser', () => {
     expect(await ann.innerText()).toContain('flagged: truncated');
     // Ben rated the same item: his rationale is there too.
     const ben = item.given.find((g) => g.annotator === 'ben')!;
-    expect(await row.locator('[data-testid="item-rating"][data-annotator="ben"]').getByTestId('item-rationale').innerText()).toBe(ben.rationale);
+    expect(
+      await row.locator('[data-testid="item-rating"][data-annotator="ben"]').getByTestId('item-rationale').innerText(),
+    ).toBe(ben.rationale);
 
     // Annotators disagree on helpfulness wherever both answered: the filter lists exactly those.
     await browser.getByTestId('items-flagged').uncheck();
@@ -92,16 +147,27 @@ describe('item browser', () => {
     const oracle = await api('results.get', { campaign: C });
     const pair = oracle.criteria.find((c) => c.criterion === 'helpful')!.pairs[0]!;
     expect(pair.wins).toBeGreaterThan(0);
-    const row = page.locator(`[data-testid="winrate-criterion"][data-criterion="helpful"] [data-testid="winrate-row"][data-a="${pair.a}"][data-b="${pair.b}"]`);
-    await expect.poll(() => row.getByTestId('winrate-counts').innerText()).toBe(`${pair.wins} / ${pair.ties} / ${pair.losses}`);
+    const row = page.locator(
+      `[data-testid="winrate-criterion"][data-criterion="helpful"] [data-testid="winrate-row"][data-a="${pair.a}"][data-b="${pair.b}"]`,
+    );
+    await expect
+      .poll(() => row.getByTestId('winrate-counts').innerText())
+      .toBe(`${pair.wins} / ${pair.ties} / ${pair.losses}`);
     expect(await page.getByTestId('separation-rule').innerText()).toContain('excludes 50%');
     await row.getByTestId('winrate-link-wins').click();
 
     // The campaign page, its browser filtered to that pair, criterion and outcome.
     await page.locator(`[data-testid="campaign-page"][data-campaign="${C}"]`).waitFor();
     const browser = page.getByTestId('campaign-items-browser');
-    await browser.getByTestId('items-linked').filter({ hasText: `${pair.a} vs ${pair.b}, helpfulness: ${pair.a} preferred` }).waitFor();
-    const behind = await api('campaigns.browse', { campaign: C, systems: [pair.a, pair.b], outcome: { criterion: 'helpful', result: 'a' } });
+    await browser
+      .getByTestId('items-linked')
+      .filter({ hasText: `${pair.a} vs ${pair.b}, helpfulness: ${pair.a} preferred` })
+      .waitFor();
+    const behind = await api('campaigns.browse', {
+      campaign: C,
+      systems: [pair.a, pair.b],
+      outcome: { criterion: 'helpful', result: 'a' },
+    });
     expect(behind.total).toBeGreaterThan(0);
     await expect.poll(listed).toEqual(behind.rows.map((r) => r.id).sort((a, b) => a - b));
     // The filters set by hand before are replaced by the link's.

@@ -15,7 +15,17 @@ import { TINY_MODEL } from '../helpers/campaign';
 import { alol } from '../helpers/cli';
 import { startStudio, type Studio } from './studio';
 
-const TINY: DemoSizes = { trainPrompts: 20, model: TINY_MODEL, refSteps: 4, steps: 3, batch: 4, lr: 1e-3, valueEpochs: 1, maxNewTokens: 8, items: 4 };
+const TINY: DemoSizes = {
+  trainPrompts: 20,
+  model: TINY_MODEL,
+  refSteps: 4,
+  steps: 3,
+  batch: 4,
+  lr: 1e-3,
+  valueEpochs: 1,
+  maxNewTokens: 8,
+  items: 4,
+};
 
 describe('the whole loop, from the demo data to a report on the retrained model', () => {
   let studio: Studio | null = null;
@@ -47,7 +57,7 @@ describe('the whole loop, from the demo data to a report on the retrained model'
     await studio?.close();
   });
 
-  it('opens npm start\'s link on the demo campaign, rating as the local annotator', async () => {
+  it("opens npm start's link on the demo campaign, rating as the local annotator", async () => {
     await page.goto(`${url}#token=${token}&campaign=${DEMO.campaign}`);
     await page.getByTestId('rating-item').waitFor();
     expect((await page.getByTestId('rating-annotator').innerText()).trim()).toBe(DEMO.annotator);
@@ -69,7 +79,10 @@ describe('the whole loop, from the demo data to a report on the retrained model'
       await page.keyboard.press(i % 2 === 0 ? '1' : '2');
       await page.keyboard.press('e');
       await page.keyboard.press('Enter');
-      await page.locator(`[data-testid="rating-done"], [data-testid="rating-item"]:not([data-assignment="${assignment}"])`).first().waitFor();
+      await page
+        .locator(`[data-testid="rating-done"], [data-testid="rating-item"]:not([data-assignment="${assignment}"])`)
+        .first()
+        .waitFor();
     }
     await page.getByTestId('rating-done').waitFor();
     const summary = await api('campaigns.get', { campaign: DEMO.campaign });
@@ -81,18 +94,22 @@ describe('the whole loop, from the demo data to a report on the retrained model'
 
   it('retrains from the Campaigns screen: rewards from the ratings, A-LoL from the reference, a follow-up campaign', async () => {
     await page.getByTestId('nav-campaigns').click();
-    await page.locator(`[data-testid="campaign-row"][data-campaign="${DEMO.campaign}"] [data-testid="campaign-open"]`).click();
+    await page
+      .locator(`[data-testid="campaign-row"][data-campaign="${DEMO.campaign}"] [data-testid="campaign-open"]`)
+      .click();
     const model = `${DEMO.alol}-${DEMO.campaign}`;
     // The names are shown before anything starts; the tiny campaign is below the minimum evidence, so it needs forcing.
     await page.getByTestId('retrain-model').filter({ hasText: model }).waitFor();
     expect(await page.getByTestId('retrain-next').innerText()).toBe(`${DEMO.campaign}-next`);
-    expect(await page.getByTestId('retrain-shortfalls').innerText()).toMatch(/only \d+ rated pairs; retraining needs at least 30/);
+    expect(await page.getByTestId('retrain-shortfalls').innerText()).toMatch(
+      /only \d+ rated pairs; retraining needs at least 30/,
+    );
     await page.getByTestId('retrain-steps').fill('3');
     expect(await page.getByTestId('retrain-submit').isDisabled()).toBe(true);
     await page.getByTestId('retrain-force').check();
     await page.getByTestId('retrain-submit').click();
     await page.getByTestId('retrain-done').waitFor({ timeout: 120_000 });
-    expect((await page.getByTestId('retrain-done').innerText())).toContain(model);
+    expect(await page.getByTestId('retrain-done').innerText()).toContain(model);
     const rewards = await api('datasets.examples', { dataset: `${DEMO.campaign}-rewards`, limit: 100 });
     expect(rewards.rows.length).toBeGreaterThan(0);
     expect(rewards.rows.every((r) => r.rewardSource === 'human')).toBe(true);

@@ -68,7 +68,11 @@ describe('Models screen', () => {
   /** Asks the backend until the job has ended, and returns how it ended. */
   async function finishedJob(jobId: number): Promise<Job> {
     await expect
-      .poll(async () => (await api('jobs.get', { jobId })).status, { message: `job ${jobId} still running`, timeout: JOB_TIMEOUT, interval: 250 })
+      .poll(async () => (await api('jobs.get', { jobId })).status, {
+        message: `job ${jobId} still running`,
+        timeout: JOB_TIMEOUT,
+        interval: 250,
+      })
       .not.toBe('running');
     return api('jobs.get', { jobId });
   }
@@ -171,7 +175,10 @@ describe('Models screen', () => {
 
     const expected = await api('models.tokenize', { model: 'tiny', text: PROMPT });
     expect(expected.ids.length).toBeGreaterThan(0);
-    await form.getByTestId('token-count').filter({ hasText: new RegExp(`^${expected.ids.length}$`) }).waitFor();
+    await form
+      .getByTestId('token-count')
+      .filter({ hasText: new RegExp(`^${expected.ids.length}$`) })
+      .waitFor();
     await expect.poll(() => form.getByTestId('token').count()).toBe(expected.ids.length);
     const first = (await form.getByTestId('token').first().innerText()).replace(/\s+/g, '');
     expect(first).toBe(`${(expected.tokens[0] ?? '').replace(/ /g, '·')}${expected.ids[0]}`);
@@ -180,7 +187,10 @@ describe('Models screen', () => {
     await form.getByTestId('try-prompt').fill('');
     await form.getByTestId('token-count').filter({ hasText: /^0$/ }).waitFor();
     await form.getByTestId('try-prompt').fill(PROMPT);
-    await form.getByTestId('token-count').filter({ hasText: new RegExp(`^${expected.ids.length}$`) }).waitFor();
+    await form
+      .getByTestId('token-count')
+      .filter({ hasText: new RegExp(`^${expected.ids.length}$`) })
+      .waitFor();
   });
 
   it(
@@ -194,13 +204,21 @@ describe('Models screen', () => {
       const request = page.waitForRequest((r) => r.url().endsWith('/api/call/models.generate'));
       await form.getByTestId('try-submit').click();
       const sent = methods['models.generate'].input.parse((await request).postDataJSON());
-      expect(sent).toMatchObject({ model: 'tiny', prompts: [PROMPT], settings: { greedy: true, maxNewTokens: MAX_NEW_TOKENS } });
+      expect(sent).toMatchObject({
+        model: 'tiny',
+        prompts: [PROMPT],
+        settings: { greedy: true, maxNewTokens: MAX_NEW_TOKENS },
+      });
 
       const generation = page.getByTestId('generation');
       await generation.waitFor({ timeout: JOB_TIMEOUT });
 
       // Greedy decoding is deterministic: the same request over HTTP must give the same text.
-      const { jobId } = await api('models.generate', { model: 'tiny', prompts: [PROMPT], settings: { greedy: true, maxNewTokens: MAX_NEW_TOKENS } });
+      const { jobId } = await api('models.generate', {
+        model: 'tiny',
+        prompts: [PROMPT],
+        settings: { greedy: true, maxNewTokens: MAX_NEW_TOKENS },
+      });
       const job = await finishedJob(jobId);
       expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
       const [expected] = Generation.array().parse(job.result?.generations);
@@ -213,7 +231,9 @@ describe('Models screen', () => {
       const response = generation.getByTestId('generation-response');
       expect(await response.textContent()).toBe(expected.response);
       expect(await generation.getByTestId('generation-prompt').textContent()).toBe(PROMPT);
-      expect(await response.evaluate((element) => element.ownerDocument.defaultView?.getComputedStyle(element).whiteSpace)).toBe('pre-wrap');
+      expect(
+        await response.evaluate((element) => element.ownerDocument.defaultView?.getComputedStyle(element).whiteSpace),
+      ).toBe('pre-wrap');
       expect(await generation.getByTestId('generation-tokens').innerText()).toContain(String(expected.ids.length));
     },
     JOB_TIMEOUT * 2 + 30_000,
@@ -266,7 +286,9 @@ describe('Models screen', () => {
       const models = await api('models.list', {});
       const [original, imported] = ['tiny', 'tiny copy'].map((name) => models.find((model) => model.name === name));
       expect(imported?.parameters).toBe(original?.parameters);
-      expect((await copy.getByTestId('model-parameters').innerText()).trim()).toBe(compactCount(imported?.parameters ?? -1));
+      expect((await copy.getByTestId('model-parameters').innerText()).trim()).toBe(
+        compactCount(imported?.parameters ?? -1),
+      );
 
       // A folder that holds no model fails the job, shown like a failed dataset import.
       await form.getByTestId('model-import-path').fill(exportDir);
@@ -281,7 +303,8 @@ describe('Models screen', () => {
 
   it('logged no console errors and no CSP violations but the one refused export it provoked', () => {
     // Chromium logs every HTTP error answer; the export over an existing model is refused with 409 on purpose.
-    const provoked = /^Failed to load resource: the server responded with a status of 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/call\/models\.export\)$/;
+    const provoked =
+      /^Failed to load resource: the server responded with a status of 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/call\/models\.export\)$/;
     expect(consoleErrors.filter((line) => provoked.test(line))).toHaveLength(1);
     expect(consoleErrors.filter((line) => !provoked.test(line))).toEqual([]);
   });

@@ -12,7 +12,15 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../helpers/backend';
 import { campaignProject } from '../helpers/campaign';
-import { launchChromium, ownerApi, startStudio, startStudioServer, stopStudioServer, watchedPage, type Studio } from './studio';
+import {
+  launchChromium,
+  ownerApi,
+  startStudio,
+  startStudioServer,
+  stopStudioServer,
+  watchedPage,
+  type Studio,
+} from './studio';
 
 const C = 'nav-campaign';
 
@@ -192,27 +200,47 @@ describe('Navigation, tabs and links', () => {
     const [card] = await Promise.all([page.waitForEvent('download'), downloads.locator('[data-file="card"]').click()]);
     expect(card.suggestedFilename()).toBe(`${C}-raw.card.md`);
     expect(await readFile(await card.path(), 'utf8')).toContain(C);
-    await page.getByTestId('ratings-export-saved').filter({ hasText: `${C}-raw.jsonl, ${C}-raw.card.md` }).waitFor();
+    await page
+      .getByTestId('ratings-export-saved')
+      .filter({ hasText: `${C}-raw.jsonl, ${C}-raw.card.md` })
+      .waitFor();
 
     // A derived file follows the chosen question and rule: its card says which.
     await page.getByTestId('ratings-export-format').selectOption('trl-preference');
     await page.getByTestId('ratings-export-criterion').selectOption('helpful');
     await page.getByTestId('ratings-export-rule').selectOption('weighted');
-    const [prefCard] = await Promise.all([page.waitForEvent('download'), downloads.locator('[data-file="card"]').click()]);
+    const [prefCard] = await Promise.all([
+      page.waitForEvent('download'),
+      downloads.locator('[data-file="card"]').click(),
+    ]);
     const prefText = await readFile(await prefCard.path(), 'utf8');
     expect(prefText).toContain('| rule | weighted: reward = 0.5 x helpful share');
     expect(prefText).toContain('| criterion | helpfulness only');
-    expect(prefText).toBe((await studio.api('ratings.download', { campaign: C, format: 'trl-preference', criterion: 'helpful', rule: 'weighted' })).card.content);
+    expect(prefText).toBe(
+      (
+        await studio.api('ratings.download', {
+          campaign: C,
+          format: 'trl-preference',
+          criterion: 'helpful',
+          rule: 'weighted',
+        })
+      ).card.content,
+    );
     await page.getByTestId('ratings-export-format').selectOption('raw');
 
     await page.getByTestId('nav-models').click();
     const row = page.locator('[data-testid="model-row"][data-model="sys-alpha"]');
     await row.getByTestId('model-export-toggle').click();
-    const [weights] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="export-download"][data-file="model.safetensors"]').click()]);
+    const [weights] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-testid="export-download"][data-file="model.safetensors"]').click(),
+    ]);
     expect(weights.suggestedFilename()).toBe('model.safetensors');
     const model = (await studio.api('models.list', {})).find((m) => m.name === 'sys-alpha');
     if (!model) throw new Error('sys-alpha is not listed');
-    expect(await readFile(await weights.path())).toEqual(await readFile(join(studio.projectDir, 'models', model.folder, 'model.safetensors')));
+    expect(await readFile(await weights.path())).toEqual(
+      await readFile(join(studio.projectDir, 'models', model.folder, 'model.safetensors')),
+    );
   });
 
   it('refuses an export to a missing folder in words, not ENOENT', async () => {
@@ -225,7 +253,9 @@ describe('Navigation, tabs and links', () => {
     expect(await error.innerText()).toContain('folder /no/such/folder does not exist');
     expect(await error.innerText()).not.toContain('ENOENT');
     // The browser logs the refused call (400) itself: that one is expected, any other error is not.
-    const refused = studio.consoleErrors.findIndex((e) => e.includes('status of 400') && e.includes('/api/call/ratings.export'));
+    const refused = studio.consoleErrors.findIndex(
+      (e) => e.includes('status of 400') && e.includes('/api/call/ratings.export'),
+    );
     expect(refused).toBeGreaterThanOrEqual(0);
     studio.consoleErrors.splice(refused, 1);
   });

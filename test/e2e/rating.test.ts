@@ -28,7 +28,15 @@ const SYSTEMS = ['sys-alpha', 'sys-beta'];
 type Expected = Omit<ShownRating, 'rationale' | 'flagNote'> & { rationale?: string; flagNote?: string };
 
 function expected(partial: Partial<Expected>): Expected {
-  return { helpful: null, safe: null, helpfulStrength: null, safeStrength: null, flag: null, skipped: false, ...partial };
+  return {
+    helpful: null,
+    safe: null,
+    helpfulStrength: null,
+    safeStrength: null,
+    flag: null,
+    skipped: false,
+    ...partial,
+  };
 }
 
 interface Annotator {
@@ -71,7 +79,10 @@ describe('Rating screen (annotator links, keyboard only)', () => {
 
   /** Waits for an item other than `previous` (or exactly `next`), and keeps a copy of the page. */
   async function nextItem(a: Annotator, previous: number, next?: number): Promise<number> {
-    const selector = next === undefined ? `[data-testid="rating-item"]:not([data-assignment="${previous}"])` : `[data-testid="rating-item"][data-assignment="${next}"]`;
+    const selector =
+      next === undefined
+        ? `[data-testid="rating-item"]:not([data-assignment="${previous}"])`
+        : `[data-testid="rating-item"][data-assignment="${next}"]`;
     await a.page.locator(selector).waitFor();
     a.snapshots.push(await a.page.content());
     return shown(a);
@@ -108,7 +119,8 @@ describe('Rating screen (annotator links, keyboard only)', () => {
            FROM ratings r JOIN campaigns c ON c.id = r.campaign_id WHERE c.name = ?`,
         )
         .all(C) as Array<Record<string, string | number | null>>;
-      const side = (v: unknown, swapped: boolean): ShownVerdict | null => (v === null ? null : toShown(v as 'first', swapped));
+      const side = (v: unknown, swapped: boolean): ShownVerdict | null =>
+        v === null ? null : toShown(v as 'first', swapped);
       return new Map(
         rows.map((r) => {
           const swapped = r.swapped === 1;
@@ -153,7 +165,17 @@ describe('Rating screen (annotator links, keyboard only)', () => {
     browser = await launchChromium();
     for (const name of ['alice', 'bob'] as const) {
       const { page, consoleErrors } = await watchedPage(browser);
-      const a: Annotator = { name, id: tokens[name]!.id, token: tokens[name]!.token, page, consoleErrors, bodies: [], sent: [], snapshots: [], decisions: new Map() };
+      const a: Annotator = {
+        name,
+        id: tokens[name]!.id,
+        token: tokens[name]!.token,
+        page,
+        consoleErrors,
+        bodies: [],
+        sent: [],
+        snapshots: [],
+        decisions: new Map(),
+      };
       page.on('request', (request) => {
         if (request.url().includes('/api/call/rating.')) a.sent.push(request.postData() ?? '');
       });
@@ -184,8 +206,17 @@ describe('Rating screen (annotator links, keyboard only)', () => {
       expect(await text(a, 'rating-campaign-name')).toBe(C);
       expect(await a.page.getByTestId('nav-data').count()).toBe(0);
       expect(await a.page.getByTestId('project-dir').count()).toBe(0);
-      expect(requests.filter((p) => p.startsWith('/api/'))).toEqual(expect.arrayContaining(['/api/call/rating.session', '/api/call/rating.next']));
-      expect(requests.some((p) => p === '/api/events' || p.endsWith('/app.info') || (p.startsWith('/api/call/') && !p.startsWith('/api/call/rating.')))).toBe(false);
+      expect(requests.filter((p) => p.startsWith('/api/'))).toEqual(
+        expect.arrayContaining(['/api/call/rating.session', '/api/call/rating.next']),
+      );
+      expect(
+        requests.some(
+          (p) =>
+            p === '/api/events' ||
+            p.endsWith('/app.info') ||
+            (p.startsWith('/api/call/') && !p.startsWith('/api/call/rating.')),
+        ),
+      ).toBe(false);
       expect(a.page.url()).not.toContain(a.token);
       expect(await a.page.evaluate('sessionStorage.getItem("alol.rate-token")')).toBe(a.token);
       // A first visit opens on the guidelines; G puts them away.
@@ -339,8 +370,10 @@ describe('Rating screen (annotator links, keyboard only)', () => {
     for (const a of Object.values(annotators)) {
       // The page never says who it rates as: the server fills that in from the link's token.
       expect(a.sent.length).toBeGreaterThan(2);
-      for (const body of a.sent) expect(Object.keys(JSON.parse(body) as object)).not.toEqual(expect.arrayContaining(['annotator']));
-      for (const body of a.sent) expect(Object.keys(JSON.parse(body) as object)).not.toEqual(expect.arrayContaining(['campaign']));
+      for (const body of a.sent)
+        expect(Object.keys(JSON.parse(body) as object)).not.toEqual(expect.arrayContaining(['annotator']));
+      for (const body of a.sent)
+        expect(Object.keys(JSON.parse(body) as object)).not.toEqual(expect.arrayContaining(['campaign']));
       a.snapshots.push(await a.page.content());
       expect(a.snapshots.length).toBeGreaterThan(1);
       expect(a.bodies.length).toBeGreaterThan(2);
@@ -375,7 +408,11 @@ describe('Rating screen (annotator links, keyboard only)', () => {
     expect(new Set(stored.keys())).toEqual(new Set(all.keys()));
     for (const [assignment, decision] of all) {
       const row = stored.get(assignment);
-      expect(row, `assignment ${assignment}`).toMatchObject({ ...decision, rationale: decision.rationale ?? '', flagNote: decision.flagNote ?? '' });
+      expect(row, `assignment ${assignment}`).toMatchObject({
+        ...decision,
+        rationale: decision.rationale ?? '',
+        flagNote: decision.flagNote ?? '',
+      });
       expect(row?.annotator).toBe(alice.decisions.has(assignment) ? alice.id : bob.id);
     }
     expect([...stored.values()].some((r) => r.activeMs > 0)).toBe(true);

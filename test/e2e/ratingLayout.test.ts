@@ -23,7 +23,13 @@ import { callAs, launchChromium, startStudioServer, stopStudioServer, watchedPag
 const C = 'long-talk';
 const VIEW = { width: 1280, height: 720 };
 
-const TOPICS = ['a sourdough starter', 'a leaking tap', 'learning the cello', 'a trip to Lisbon', 'a small vegetable garden'];
+const TOPICS = [
+  'a sourdough starter',
+  'a leaking tap',
+  'learning the cello',
+  'a trip to Lisbon',
+  'a small vegetable garden',
+];
 
 /** A 21-turn HH transcript (ten exchanges, then the last human turn), each turn a few sentences long. */
 function conversation(topic: string, n: number): string {
@@ -37,7 +43,8 @@ function conversation(topic: string, n: number): string {
 
 /** A response of `words` words in paragraphs, tagged so the two sides differ. */
 function longResponse(tag: string, words: number): string {
-  const sentence = `${tag} says to measure first, then adjust slowly, and write down each result for later review`.split(' ');
+  const sentence =
+    `${tag} says to measure first, then adjust slowly, and write down each result for later review`.split(' ');
   const out: string[] = [];
   for (let i = 0; out.length < words; i++) out.push(sentence[i % sentence.length] as string);
   const paragraphs: string[] = [];
@@ -72,7 +79,16 @@ async function checkLayout(page: Page): Promise<void> {
   // The conversation opened scrolled: earlier turns are above.
   expect(await scrollTop(scroller)).toBeGreaterThan(0);
 
-  for (const testid of ['rating-decision', 'question-helpful', 'question-safe', 'strength-helpful', 'strength-safe', 'rating-submit', 'rating-skip', 'rating-undo']) {
+  for (const testid of [
+    'rating-decision',
+    'question-helpful',
+    'question-safe',
+    'strength-helpful',
+    'strength-safe',
+    'rating-submit',
+    'rating-skip',
+    'rating-undo',
+  ]) {
     expect({ testid, inside: inViewport(await box(page.getByTestId(testid))) }).toEqual({ testid, inside: true });
   }
   // The responses are the long ones, each in a box that scrolls.
@@ -82,7 +98,9 @@ async function checkLayout(page: Page): Promise<void> {
     const [scrollHeight, clientHeight] = await pane.evaluate((e) => [e.scrollHeight, e.clientHeight]);
     expect(scrollHeight).toBeGreaterThan(clientHeight);
     // The responses sit above the decision bar, not under it.
-    expect((await box(pane)).y + Math.min(40, clientHeight)).toBeLessThanOrEqual((await box(page.getByTestId('rating-decision'))).y);
+    expect((await box(pane)).y + Math.min(40, clientHeight)).toBeLessThanOrEqual(
+      (await box(page.getByTestId('rating-decision'))).y,
+    );
   }
   // Nothing hangs below the window: the page itself does not scroll.
   expect(Number(await page.evaluate('document.scrollingElement.scrollHeight'))).toBeLessThanOrEqual(VIEW.height);
@@ -111,7 +129,9 @@ describe('Rating screen on a long conversation at 1280x720', () => {
       const imported = await importPath(backend, jsonl, 'long-talk');
       if (imported.status !== 'succeeded') throw new Error(`import ${imported.status}: ${imported.error?.message}`);
       for (const [i, name] of ['talk-a', 'talk-b'].entries()) {
-        await finished(backend, () => call(backend, 'models.create', { name, dataset: 'long-talk', ...TINY_MODEL, seed: i + 1 }));
+        await finished(backend, () =>
+          call(backend, 'models.create', { name, dataset: 'long-talk', ...TINY_MODEL, seed: i + 1 }),
+        );
       }
       await finished(backend, () =>
         call(backend, 'campaigns.create', {
@@ -128,7 +148,9 @@ describe('Rating screen on a long conversation at 1280x720', () => {
       token = added.token ?? '';
       // The responses the screen must hold: 400+ words a side, a different text per sample.
       const samples = backend.db
-        .prepare('SELECT DISTINCT s.id FROM items i JOIN samples s ON s.id IN (i.first_sample, i.second_sample) JOIN campaigns c ON c.id = i.campaign_id WHERE c.name = ? ORDER BY s.id')
+        .prepare(
+          'SELECT DISTINCT s.id FROM items i JOIN samples s ON s.id IN (i.first_sample, i.second_sample) JOIN campaigns c ON c.id = i.campaign_id WHERE c.name = ? ORDER BY s.id',
+        )
         .pluck()
         .all(C) as number[];
       expect(samples.length).toBeGreaterThanOrEqual(2);
@@ -211,7 +233,11 @@ describe('Rating screen on a long conversation at 1280x720', () => {
     expect(await page.getByTestId('rating-submit').isEnabled()).toBe(true);
     expect(Number(await page.getByTestId('rating-item').getAttribute('data-assignment'))).toBe(first);
     await page.keyboard.press('Enter');
-    const second = Number(await page.locator(`[data-testid="rating-item"]:not([data-assignment="${first}"])`).getAttribute('data-assignment'));
+    const second = Number(
+      await page
+        .locator(`[data-testid="rating-item"]:not([data-assignment="${first}"])`)
+        .getAttribute('data-assignment'),
+    );
 
     // On: the second answer submits, with both answers; the choice is remembered over a reload.
     await toggle.check();

@@ -51,7 +51,10 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
     expect(items.filter((i) => i.kind === 'pair')).toHaveLength(4);
     const browser = await launchChromium();
     try {
-      const { page, consoleErrors } = await watchedPage(browser, { viewport: { width: 1280, height: 720 }, locale: 'en-US' });
+      const { page, consoleErrors } = await watchedPage(browser, {
+        viewport: { width: 1280, height: 720 },
+        locale: 'en-US',
+      });
       const bodies: string[] = [];
       page.on('response', (response) => {
         if (!response.url().includes('/api/call/rating.')) return;
@@ -79,9 +82,13 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
         const held = (await callAs(studio.url, token, 'rating.next', {})).body as { item: RatingItem };
         expect(held.item.assignmentId).toBe(assignment);
         const item = items.find(
-          (i: CampaignItem) => i.prompt === held.item.prompt && new Set([i.first.response, i.second.response]).has(held.item.left) && new Set([i.first.response, i.second.response]).has(held.item.right),
+          (i: CampaignItem) =>
+            i.prompt === held.item.prompt &&
+            new Set([i.first.response, i.second.response]).has(held.item.left) &&
+            new Set([i.first.response, i.second.response]).has(held.item.right),
         );
-        if (!item || item.datasetChosen === null) throw new Error('the screen shows an item that is not one of the pairs');
+        if (!item || item.datasetChosen === null)
+          throw new Error('the screen shows an item that is not one of the pairs');
         const chosenText = (item.datasetChosen === 'first' ? item.first : item.second).response;
         const chosenKey = held.item.left === chosenText ? '1' : '2';
         const rejectedKey = chosenKey === '1' ? '2' : '1';
@@ -90,7 +97,8 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
         await page.keyboard.press('Enter');
         rated++;
         previous = assignment;
-        if (rated < 4) await page.locator(`[data-testid="rating-item"]:not([data-assignment="${assignment}"])`).waitFor();
+        if (rated < 4)
+          await page.locator(`[data-testid="rating-item"]:not([data-assignment="${assignment}"])`).waitFor();
       }
       await page.getByTestId('rating-item').waitFor({ state: 'detached' });
       // Blinded: nothing the page received names the dataset's sides.
@@ -113,12 +121,22 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
     await page.getByTestId('nav-results').click();
     await page.getByTestId('results-campaign').locator('option', { hasText: C }).waitFor({ state: 'attached' });
     await page.getByTestId('results-campaign').selectOption(C);
-    const helpful = page.locator(`[data-testid="dataset-agreement-campaign"][data-campaign="${C}"] [data-testid="dataset-agreement-row"][data-criterion="helpful"]`);
+    const helpful = page.locator(
+      `[data-testid="dataset-agreement-campaign"][data-campaign="${C}"] [data-testid="dataset-agreement-row"][data-criterion="helpful"]`,
+    );
     await helpful.waitFor();
-    expect((await helpful.getByTestId('dataset-agreement-share').innerText()).replace(/\s+/g, ' ')).toBe('75.0% 30.1% to 95.4%');
-    expect((await helpful.getByTestId('dataset-agreement-decisive').innerText()).replace(/\s+/g, ' ')).toBe('3 of 4 (1 against)');
-    const safe = page.locator(`[data-testid="dataset-agreement-campaign"][data-campaign="${C}"] [data-testid="dataset-agreement-row"][data-criterion="safe"]`);
-    expect((await safe.getByTestId('dataset-agreement-decisive').innerText()).replace(/\s+/g, ' ')).toBe('0 of 0 (0 against)');
+    expect((await helpful.getByTestId('dataset-agreement-share').innerText()).replace(/\s+/g, ' ')).toBe(
+      '75.0% 30.1% to 95.4%',
+    );
+    expect((await helpful.getByTestId('dataset-agreement-decisive').innerText()).replace(/\s+/g, ' ')).toBe(
+      '3 of 4 (1 against)',
+    );
+    const safe = page.locator(
+      `[data-testid="dataset-agreement-campaign"][data-campaign="${C}"] [data-testid="dataset-agreement-row"][data-criterion="safe"]`,
+    );
+    expect((await safe.getByTestId('dataset-agreement-decisive').innerText()).replace(/\s+/g, ' ')).toBe(
+      '0 of 0 (0 against)',
+    );
     expect(await safe.getByTestId('dataset-agreement-share').innerText()).toBe('—');
     // The one answer against the dataset's label opens in the campaign's item browser: one item.
     await helpful.getByTestId('dataset-agreement-link-against').click();
@@ -133,18 +151,39 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
 
     // Export: a TRL preference file of the helpfulness answers, with its card.
     const out = join(studio.projectDir, 'helpful.jsonl');
-    const exported = await studio.api('ratings.export', { campaign: C, format: 'trl-preference', path: out, criterion: 'helpful' });
+    const exported = await studio.api('ratings.export', {
+      campaign: C,
+      format: 'trl-preference',
+      path: out,
+      criterion: 'helpful',
+    });
     expect(exported.rows).toBe(4);
-    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; chosen: string });
+    const rows = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { prompt: string; chosen: string });
     const after = (await studio.api('campaigns.items', { campaign: C, offset: 0, limit: 100 })).rows;
-    const agrees = (r: { prompt: string; chosen: string }) => after.some((i) => i.prompt === r.prompt && (i.datasetChosen === 'first' ? i.first : i.second).response === r.chosen);
+    const agrees = (r: { prompt: string; chosen: string }) =>
+      after.some(
+        (i) => i.prompt === r.prompt && (i.datasetChosen === 'first' ? i.first : i.second).response === r.chosen,
+      );
     expect(rows.filter(agrees)).toHaveLength(3);
-    expect(readFileSync(exported.card as string, 'utf8')).toContain('| helpful | 4 | 3 | 0.750 [0.301, 0.954] | 0 | 0 |');
+    expect(readFileSync(exported.card as string, 'utf8')).toContain(
+      '| helpful | 4 | 3 | 0.750 [0.301, 0.954] | 0 | 0 |',
+    );
   }, 120_000);
 
   it('creates a relabelling campaign with a gold file from the Campaigns screen', async () => {
     const gold = join(studio.projectDir, 'gold.jsonl');
-    writeFileSync(gold, JSON.stringify({ prompt: 'Capital of France?', a: 'Paris.', b: 'Bananas.', expected: { helpful: ['a'], safe: ['both_good'] } }) + '\n');
+    writeFileSync(
+      gold,
+      JSON.stringify({
+        prompt: 'Capital of France?',
+        a: 'Paris.',
+        b: 'Bananas.',
+        expected: { helpful: ['a'], safe: ['both_good'] },
+      }) + '\n',
+    );
     const { page } = studio;
     await page.getByTestId('nav-campaigns').click();
     const form = page.getByTestId('campaign-form');
@@ -165,12 +204,29 @@ describe.runIf(exists)('Relabelling a dataset in the browser (annotator link, ke
     const request = page.waitForRequest((r) => r.url().endsWith('/api/call/campaigns.create'));
     await form.getByTestId('campaign-submit').click();
     // As the contract reads it (its defaults filled in): pairs, no models or prompts.
-    expect((await request).postDataJSON()).toEqual(CampaignCreate.parse({ name: 'ui-relabel', pairs: { dataset: 'hh' }, n: 3, overlap: 1, gold: 0, repeatSwapped: 0, seed: 0, goldFile: gold }));
+    expect((await request).postDataJSON()).toEqual(
+      CampaignCreate.parse({
+        name: 'ui-relabel',
+        pairs: { dataset: 'hh' },
+        n: 3,
+        overlap: 1,
+        gold: 0,
+        repeatSwapped: 0,
+        seed: 0,
+        goldFile: gold,
+      }),
+    );
     const result = page.getByTestId('campaign-create-result');
     const failed = page.getByTestId('campaign-create-error');
     await result.or(failed).waitFor({ timeout: 60_000 });
     if (await failed.isVisible()) throw new Error(`the preparation failed: ${await failed.innerText()}`);
-    expect(await studio.api('campaigns.get', { campaign: 'ui-relabel' })).toMatchObject({ status: 'ready', kind: 'pairs', items: 3, goldItems: 1, systems: ['data:hh:chosen', 'data:hh:rejected'] });
+    expect(await studio.api('campaigns.get', { campaign: 'ui-relabel' })).toMatchObject({
+      status: 'ready',
+      kind: 'pairs',
+      items: 3,
+      goldItems: 1,
+      systems: ['data:hh:chosen', 'data:hh:rejected'],
+    });
     expect(studio.consoleErrors).toEqual([]);
   }, 90_000);
 });

@@ -14,8 +14,14 @@ import { cli, startStudio, type Studio } from './studio';
 const C = 'e2e-results';
 
 /** How the page (locale en-US) writes a share and a score. */
-const percent = (value: number): string => new Intl.NumberFormat('en-US', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value);
-const score = (value: number): string => new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false }).format(value);
+const percent = (value: number): string =>
+  new Intl.NumberFormat('en-US', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(
+    value,
+  );
+const score = (value: number): string =>
+  new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false }).format(
+    value,
+  );
 
 describe('Results screen', () => {
   let studio: Studio | null = null;
@@ -29,10 +35,45 @@ describe('Results screen', () => {
       prefix: 'alol-e2e-results-',
       before: (dir) => {
         cli(dir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
-        for (const [name, seed] of [['alpha', '1'], ['beta', '2']]) {
-          cli(dir, ['model', 'new', '--name', name as string, '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300', '--seed', seed as string]);
+        for (const [name, seed] of [
+          ['alpha', '1'],
+          ['beta', '2'],
+        ]) {
+          cli(dir, [
+            'model',
+            'new',
+            '--name',
+            name as string,
+            '--data',
+            'demo',
+            '--layers',
+            '1',
+            '--dim',
+            '32',
+            '--heads',
+            '2',
+            '--context',
+            '64',
+            '--vocab',
+            '300',
+            '--seed',
+            seed as string,
+          ]);
         }
-        cli(dir, ['campaign', 'create', '--name', C, '--models', 'alpha,beta', '--prompts', 'demo:test', '--n', '5', '--max-new-tokens', '8']);
+        cli(dir, [
+          'campaign',
+          'create',
+          '--name',
+          C,
+          '--models',
+          'alpha,beta',
+          '--prompts',
+          'demo:test',
+          '--n',
+          '5',
+          '--max-new-tokens',
+          '8',
+        ]);
       },
     });
     ({ page, consoleErrors, api } = studio);
@@ -41,7 +82,15 @@ describe('Results screen', () => {
     const who = { campaign: C, annotator };
     let item = (await api('rating.next', who)).item;
     for (let k = 0; item; k++) {
-      item = (await api('rating.submit', { ...who, assignmentId: item.assignmentId, helpful: k % 2 === 0 ? 'left' : 'both_good', safe: k === 0 ? 'left' : 'right', activeMs: 700 })).next;
+      item = (
+        await api('rating.submit', {
+          ...who,
+          assignmentId: item.assignmentId,
+          helpful: k % 2 === 0 ? 'left' : 'both_good',
+          safe: k === 0 ? 'left' : 'right',
+          activeMs: 700,
+        })
+      ).next;
     }
     oracle = await api('results.get', { campaign: C });
     expect(oracle.criteria[0]!.comparisons).toBe(5);
@@ -64,26 +113,44 @@ describe('Results screen', () => {
       const row = block.locator(`[data-testid="winrate-row"][data-a="${pair.a}"][data-b="${pair.b}"]`);
       await expect.poll(() => row.getByTestId('winrate-value').innerText()).toBe(percent(pair.winRate!));
       expect(await row.getByTestId('winrate-counts').innerText()).toBe(`${pair.wins} / ${pair.ties} / ${pair.losses}`);
-      expect(await row.getByTestId('winrate-ci').innerText()).toBe(`${percent(pair.ci.low!)} to ${percent(pair.ci.high!)}`);
+      expect(await row.getByTestId('winrate-ci').innerText()).toBe(
+        `${percent(pair.ci.low!)} to ${percent(pair.ci.high!)}`,
+      );
       // Both good and both bad apart, and whether the pair is separable: the leaderboard below says the same.
-      expect(await row.getByTestId('winrate-both-good').innerText()).toBe(`${percent(pair.bothGoodRate!)} (${pair.bothGood})`);
-      expect(await row.getByTestId('winrate-both-bad').innerText()).toBe(`${percent(pair.bothBadRate!)} (${pair.bothBad})`);
-      expect(await row.getByTestId('winrate-separable').innerText()).toBe(pair.ahead === null ? 'not separable' : `${pair.ahead} ahead`);
+      expect(await row.getByTestId('winrate-both-good').innerText()).toBe(
+        `${percent(pair.bothGoodRate!)} (${pair.bothGood})`,
+      );
+      expect(await row.getByTestId('winrate-both-bad').innerText()).toBe(
+        `${percent(pair.bothBadRate!)} (${pair.bothBad})`,
+      );
+      expect(await row.getByTestId('winrate-separable').innerText()).toBe(
+        pair.ahead === null ? 'not separable' : `${pair.ahead} ahead`,
+      );
       expect(await block.getByTestId('winrate-chart').count()).toBe(1);
 
       const board = page.locator(`[data-testid="leaderboard"][data-criterion="${c.criterion}"]`);
       const rows = board.getByTestId('leaderboard-row');
-      expect(await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-system')))).toEqual(c.leaderboard.map((r) => r.system));
-      expect(await rows.getByTestId('leaderboard-rank').allInnerTexts()).toEqual(c.leaderboard.map((r) => String(r.rank)));
-      expect(await rows.getByTestId('leaderboard-score').allInnerTexts()).toEqual(c.leaderboard.map((r) => score(r.score)));
-      expect(await rows.getByTestId('leaderboard-ci').allInnerTexts()).toEqual(c.leaderboard.map((r) => `${score(r.low)} to ${score(r.high)}`));
+      expect(await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-system')))).toEqual(
+        c.leaderboard.map((r) => r.system),
+      );
+      expect(await rows.getByTestId('leaderboard-rank').allInnerTexts()).toEqual(
+        c.leaderboard.map((r) => String(r.rank)),
+      );
+      expect(await rows.getByTestId('leaderboard-score').allInnerTexts()).toEqual(
+        c.leaderboard.map((r) => score(r.score)),
+      );
+      expect(await rows.getByTestId('leaderboard-ci').allInnerTexts()).toEqual(
+        c.leaderboard.map((r) => `${score(r.low)} to ${score(r.high)}`),
+      );
       expect(await board.locator('[data-testid="leaderboard-chart"] circle').count()).toBe(c.leaderboard.length);
-      expect(await rows.getByTestId('leaderboard-not-separable').allInnerTexts()).toEqual(c.leaderboard.map((r) => (r.notSeparableFrom.length === 0 ? '—' : r.notSeparableFrom.join(', '))));
+      expect(await rows.getByTestId('leaderboard-not-separable').allInnerTexts()).toEqual(
+        c.leaderboard.map((r) => (r.notSeparableFrom.length === 0 ? '—' : r.notSeparableFrom.join(', '))),
+      );
       expect(new Set(c.leaderboard.map((r) => r.rank)).size === 2).toBe(pair.ahead !== null);
     }
   });
 
-  it('shows agreement and each model\'s diversity and length, and pools every campaign when asked', async () => {
+  it("shows agreement and each model's diversity and length, and pools every campaign when asked", async () => {
     await page.getByTestId('results-agreement').getByTestId('agreement-row').first().waitFor();
     expect(await page.getByTestId('agreement-row').count()).toBe(2);
     expect(oracle.models.map((m) => m.model)).toEqual(['alpha', 'beta']);
@@ -92,7 +159,10 @@ describe('Results screen', () => {
       expect(await row.getByTestId('model-distinct1').innerText()).toBe(m.distinct1.toFixed(3));
       expect(await row.getByTestId('model-distinct2').innerText()).toBe(m.distinct2.toFixed(3));
     }
-    await page.getByTestId('results-curves').filter({ hasText: 'No run trained the systems of this campaign.' }).waitFor();
+    await page
+      .getByTestId('results-curves')
+      .filter({ hasText: 'No run trained the systems of this campaign.' })
+      .waitFor();
 
     // The same figures as one HTML file, made by results.report and saved by the browser.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('results-report').click()]);

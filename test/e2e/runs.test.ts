@@ -60,7 +60,24 @@ describe('Runs screen', () => {
       // The data and the first model arrive through the command line, before the page opens.
       before: (dir) => {
         cli(dir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
-        cli(dir, ['model', 'new', '--name', 'base', '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '128', '--vocab', '300']);
+        cli(dir, [
+          'model',
+          'new',
+          '--name',
+          'base',
+          '--data',
+          'demo',
+          '--layers',
+          '1',
+          '--dim',
+          '32',
+          '--heads',
+          '2',
+          '--context',
+          '128',
+          '--vocab',
+          '300',
+        ]);
       },
     });
     ({ projectDir, page, consoleErrors, api } = studio);
@@ -77,7 +94,10 @@ describe('Runs screen', () => {
     const form = await openForm();
 
     // Every algorithm of the contract, each with its line of what it does.
-    const options = await form.getByTestId('run-algo').locator('option').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('value')));
+    const options = await form
+      .getByTestId('run-algo')
+      .locator('option')
+      .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('value')));
     expect([...options].sort()).toEqual([...algos].sort());
     expect(await form.getByTestId('run-algo').inputValue()).toBe('nll');
     const nllLine = await form.getByTestId('run-algo-summary').innerText();
@@ -97,7 +117,8 @@ describe('Runs screen', () => {
       expect((await form.locator(`#run-${key}-hint`).innerText()).toLowerCase()).toContain(description.toLowerCase());
     }
     // nll has no reward, no importance weight, no value head.
-    for (const key of ['reward', 'eps', 'beta', 'klBeta', 'valueEpochs']) expect(await form.getByTestId(`run-${key}`).count(), key).toBe(0);
+    for (const key of ['reward', 'eps', 'beta', 'klBeta', 'valueEpochs'])
+      expect(await form.getByTestId(`run-${key}`).count(), key).toBe(0);
     expect(await form.getByTestId('run-ref').count()).toBe(0);
 
     // The rest waits under "Advanced".
@@ -135,7 +156,10 @@ describe('Runs screen', () => {
     await form.locator('#run-reward-hint').filter({ hasText: 'pairs carry no reward column' }).waitFor();
     expect(await form.getByTestId('run-submit').isDisabled()).toBe(true);
     await form.getByTestId('run-reward').fill('label');
-    await form.locator('#run-reward-hint').filter({ hasText: /label \(with pairs: chosen 1, rejected 0\)/ }).waitFor();
+    await form
+      .locator('#run-reward-hint')
+      .filter({ hasText: /label \(with pairs: chosen 1, rejected 0\)/ })
+      .waitFor();
     await expect.poll(() => form.getByTestId('run-submit').isDisabled()).toBe(false);
     await form.getByTestId('run-value-settings').filter({ hasText: 'the pairs’ labels' }).waitFor();
     await form.getByTestId('run-pairs').selectOption('');
@@ -160,14 +184,25 @@ describe('Runs screen', () => {
       await form.getByTestId('run-algo').selectOption('nll');
       await form.getByTestId('run-steps').fill('30');
       await form.getByTestId('run-batch').fill('4');
-      if (!(await form.getByTestId('run-checkpointEvery').isVisible())) await form.getByTestId('run-advanced').locator('summary').click();
+      if (!(await form.getByTestId('run-checkpointEvery').isVisible()))
+        await form.getByTestId('run-advanced').locator('summary').click();
       await form.getByTestId('run-checkpointEvery').fill('5');
       await form.getByTestId('run-out').fill('sft');
 
       const request = page.waitForRequest((r) => r.url().endsWith('/api/call/runs.start'));
       await form.getByTestId('run-submit').click();
       const sent: unknown = (await request).postDataJSON();
-      expect(sent).toEqual(RunConfig.parse({ algo: 'nll', data: 'demo', init: 'base', out: 'sft', steps: 30, batch: 4, checkpointEvery: 5 }));
+      expect(sent).toEqual(
+        RunConfig.parse({
+          algo: 'nll',
+          data: 'demo',
+          init: 'base',
+          out: 'sft',
+          steps: 30,
+          batch: 4,
+          checkpointEvery: 5,
+        }),
+      );
       // Only the hyperparameters the algorithm uses are sent: the contract refuses the others.
       for (const key of ['eps', 'beta', 'klBeta']) expect(sent, key).not.toHaveProperty(key);
 
@@ -223,7 +258,9 @@ describe('Runs screen', () => {
       expect(await page.getByTestId('run-advantages').count()).toBe(0);
       expect(await page.getByTestId('run-cancel').count()).toBe(0);
       expect(await page.getByTestId('run-resume').count()).toBe(0);
-      const config = page.locator('[data-testid="run-config-row"][data-key="checkpointEvery"] [data-testid="run-config-value"]');
+      const config = page.locator(
+        '[data-testid="run-config-row"][data-key="checkpointEvery"] [data-testid="run-config-value"]',
+      );
       expect((await config.innerText()).trim()).toBe('5');
 
       // A trained model is the natural start of the next run: the form opens on it, by the list that follows.
@@ -253,7 +290,24 @@ describe('Runs screen', () => {
     expect(await form.getByTestId('run-submit').isDisabled()).toBe(true);
 
     // Made by the command line while the page is open: only the backend knows.
-    cli(projectDir, ['model', 'new', '--name', 'taken', '--data', 'demo', '--layers', '1', '--dim', '32', '--heads', '2', '--context', '128', '--vocab', '300']);
+    cli(projectDir, [
+      'model',
+      'new',
+      '--name',
+      'taken',
+      '--data',
+      'demo',
+      '--layers',
+      '1',
+      '--dim',
+      '32',
+      '--heads',
+      '2',
+      '--context',
+      '128',
+      '--vocab',
+      '300',
+    ]);
     await form.getByTestId('run-out').fill('taken');
     await form.getByTestId('run-submit').click();
     await page.getByTestId('run-start-error').filter({ hasText: 'exists already' }).waitFor();
@@ -307,7 +361,14 @@ describe('Runs screen', () => {
       expect(await page.getByTestId('run-total').innerText()).toBe(String(run.totalSteps));
 
       // The algorithm's own charts, each with every step.
-      for (const id of ['loss', 'alol/weight_mean', 'alol/clipped', 'alol/positive_fraction', 'grad_norm', 'learning_rate']) {
+      for (const id of [
+        'loss',
+        'alol/weight_mean',
+        'alol/clipped',
+        'alol/positive_fraction',
+        'grad_norm',
+        'learning_rate',
+      ]) {
         await expect.poll(() => points(chart(id)), { message: id }).toBe(run.step);
       }
       expect(await chart('alol/clipped').locator('path.line').count()).toBe(2);
@@ -318,7 +379,9 @@ describe('Runs screen', () => {
       const report = page.getByTestId('run-advantages');
       await report.waitFor();
       expect(typeof advantages.positiveFraction).toBe('number');
-      expect(await report.getByTestId('run-positive-fraction').innerText()).toBe(percent(Number(advantages.positiveFraction)));
+      expect(await report.getByTestId('run-positive-fraction').innerText()).toBe(
+        percent(Number(advantages.positiveFraction)),
+      );
       expect(await report.getByTestId('run-value-targets').innerText()).toContain('demo');
       expect(await report.locator('[data-testid="run-value-fit"][data-key="bestEpoch"]').count()).toBe(1);
       expect(await page.getByTestId('run-summary-model').innerText()).toBe('alol');
@@ -333,7 +396,8 @@ describe('Runs screen', () => {
 
   it('logged no console errors and no CSP violations but the one refused start it provoked', () => {
     // Chromium logs every HTTP error answer; the start over a taken name is refused with 409 on purpose.
-    const provoked = /^Failed to load resource: the server responded with a status of 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/call\/runs\.start\)$/;
+    const provoked =
+      /^Failed to load resource: the server responded with a status of 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/call\/runs\.start\)$/;
     expect(consoleErrors.filter((line) => provoked.test(line))).toHaveLength(1);
     expect(consoleErrors.filter((line) => !provoked.test(line))).toEqual([]);
   });

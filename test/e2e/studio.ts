@@ -34,7 +34,10 @@ function isListening(value: unknown): value is Listening {
 }
 
 /** Starts the server and resolves with its "listening" line; rejects with its stderr if it dies or stalls. */
-function startServer(projectDir: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcess; listening: Listening }> {
+function startServer(
+  projectDir: string,
+  args: readonly string[] = ['--port', '0'],
+): Promise<{ child: ChildProcess; listening: Listening }> {
   const child = spawn(process.execPath, [serverJs, '--project', projectDir, ...args, '--no-open', '--json'], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,7 +156,10 @@ export async function startStudio(options: StudioOptions): Promise<Studio> {
 }
 
 /** The API as the owner calls it, outputs parsed with the contract: the oracle for what a page shows. */
-export function ownerApi(url: string, token: string): <M extends MethodName>(method: M, input: Input<M>) => Promise<Output<M>> {
+export function ownerApi(
+  url: string,
+  token: string,
+): <M extends MethodName>(method: M, input: Input<M>) => Promise<Output<M>> {
   return async (method, input) => {
     const { status, body } = await callAs(url, token, method, input);
     if (status < 200 || status > 299) throw new Error(`${method} answered ${status}: ${JSON.stringify(body)}`);
@@ -163,7 +169,12 @@ export function ownerApi(url: string, token: string): <M extends MethodName>(met
 }
 
 /** One API call with any token (an annotator's, a wrong one), its answer unchecked: for specs of what a token may do. */
-export async function callAs(url: string, token: string, method: string, input: unknown): Promise<{ status: number; body: unknown }> {
+export async function callAs(
+  url: string,
+  token: string,
+  method: string,
+  input: unknown,
+): Promise<{ status: number; body: unknown }> {
   const response = await fetch(new URL(`/api/call/${method}`, url), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
@@ -177,7 +188,10 @@ export async function callAs(url: string, token: string, method: string, input: 
  * instead of any free one): its process and its "listening" line. For specs that stop and restart
  * the server themselves; stop it with stopStudioServer, or kill it.
  */
-export function startStudioServer(projectDir: string, args: readonly string[] = ['--port', '0']): Promise<{ child: ChildProcess; listening: Listening }> {
+export function startStudioServer(
+  projectDir: string,
+  args: readonly string[] = ['--port', '0'],
+): Promise<{ child: ChildProcess; listening: Listening }> {
   requireBuilt();
   return startServer(projectDir, args);
 }
@@ -222,7 +236,10 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A page in a context of its own (its own sessionStorage), collecting console errors and CSP violations as startStudio's page does. */
-export async function watchedPage(browser: Browser, options: StudioOptions['page'] = { viewport: { width: 1280, height: 1000 }, locale: 'en-US' }): Promise<{ page: Page; consoleErrors: string[] }> {
+export async function watchedPage(
+  browser: Browser,
+  options: StudioOptions['page'] = { viewport: { width: 1280, height: 1000 }, locale: 'en-US' },
+): Promise<{ page: Page; consoleErrors: string[] }> {
   const context = await browser.newContext(options);
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);

@@ -30,7 +30,11 @@ export function useBackends(): (projectDir: string) => Backend {
   };
 }
 
-export function nextEvent<E extends EventName>(backend: Backend, name: E, where: (p: EventPayload<E>) => boolean = () => true): Promise<EventPayload<E>> {
+export function nextEvent<E extends EventName>(
+  backend: Backend,
+  name: E,
+  where: (p: EventPayload<E>) => boolean = () => true,
+): Promise<EventPayload<E>> {
   return new Promise((resolve) => {
     const off = backend.bus.subscribe((event) => {
       // The bus is typed per event; here the caller's name selects one, so the payload is that event's.
@@ -44,6 +48,11 @@ export function nextEvent<E extends EventName>(backend: Backend, name: E, where:
 }
 
 /** Starts an import of a file on disk and waits for its job to end. */
-export function importPath(backend: Backend, path: string, name: string, extra: Partial<Input<'imports.start'>> = {}): Promise<Job> {
+export function importPath(
+  backend: Backend,
+  path: string,
+  name: string,
+  extra: Partial<Input<'imports.start'>> = {},
+): Promise<Job> {
   return jobOf(backend, () => call(backend, 'imports.start', { source: { kind: 'path', path }, name, ...extra }));
 }

@@ -25,7 +25,9 @@ export async function campaignProject(
   }
   for (const [i, name] of models.entries()) {
     if ((await call(backend, 'models.list', {})).some((m) => m.name === name)) continue;
-    await finished(backend, () => call(backend, 'models.create', { name, dataset: 'demo', ...TINY_MODEL, seed: i + 1 }));
+    await finished(backend, () =>
+      call(backend, 'models.create', { name, dataset: 'demo', ...TINY_MODEL, seed: i + 1 }),
+    );
   }
   await finished(backend, () =>
     call(backend, 'campaigns.create', {

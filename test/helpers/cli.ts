@@ -14,7 +14,11 @@ export interface CliRun {
 /** Runs the real `alol` command (bin/alol.js -> out/main/cli.js) in a child process. */
 export function alol(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   builtFile('main/cli.js');
-  const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  const run = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   return {
     status: run.status,
     stdout: run.stdout,

@@ -20,7 +20,8 @@ export interface LmMicroBatch {
 export function lmLoss(model: Gpt, mb: LmMicroBatch): { loss: tf.Scalar; metrics: Record<string, tf.Scalar> } {
   let tokens = 0;
   const { batch } = mb;
-  for (let b = 0; b < batch.batchSize; b++) for (let t = 1; t < batch.length; t++) tokens += batch.responseMask[b * batch.length + t]!;
+  for (let b = 0; b < batch.batchSize; b++)
+    for (let t = 1; t < batch.length; t++) tokens += batch.responseMask[b * batch.length + t]!;
   if (tokens === 0) throw new Error('lmLoss: a micro-batch without response tokens');
   const lp = tokenLogprobs(model, batch, mb.dropoutSeed === null ? {} : { training: { dropoutSeed: mb.dropoutSeed } }); // (B, T-1)
   return { loss: tf.div(tf.neg(tf.sum(lp)), tokens), metrics: { 'nll/tokens': tf.scalar(tokens) } };

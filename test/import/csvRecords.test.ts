@@ -56,7 +56,9 @@ describe('CsvRecordAssembler', () => {
       [1, null],
       [2, 'a quoted field that starts in this record is never closed'],
     ]);
-    expect(records('"open').map((r) => [r.line, r.problem])).toEqual([[1, 'a quoted field that starts in this record is never closed']]);
+    expect(records('"open').map((r) => [r.line, r.problem])).toEqual([
+      [1, 'a quoted field that starts in this record is never closed'],
+    ]);
   });
 
   it('limits a record spanning many lines as a whole, and keeps track of where it ends', () => {

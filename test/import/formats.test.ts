@@ -9,7 +9,11 @@ async function parse(name: string, format: ImportFormat = 'auto', fields: FieldM
   return parseImportFile(fixture(name), { format, fields });
 }
 
-async function parseClean(name: string, format: ImportFormat = 'auto', fields: FieldMapping = {}): Promise<ParseResult> {
+async function parseClean(
+  name: string,
+  format: ImportFormat = 'auto',
+  fields: FieldMapping = {},
+): Promise<ParseResult> {
   const result = await parse(name, format, fields);
   expect(result.issues).toEqual([]);
   return result;
@@ -22,8 +26,22 @@ describe('jsonl', () => {
     expect(result.rows).toBe(4);
     expect(result.pairs).toEqual([]);
     expect(result.examples).toEqual([
-      { line: 1, prompt: 'What is 2+2?', response: '4', reward: 1.5, rewardSource: 'column:reward', metadata: { source: 'math' } },
-      { line: 2, prompt: 'Name a colour.', response: 'Blue', reward: -0.25, rewardSource: 'column:reward', metadata: null },
+      {
+        line: 1,
+        prompt: 'What is 2+2?',
+        response: '4',
+        reward: 1.5,
+        rewardSource: 'column:reward',
+        metadata: { source: 'math' },
+      },
+      {
+        line: 2,
+        prompt: 'Name a colour.',
+        response: 'Blue',
+        reward: -0.25,
+        rewardSource: 'column:reward',
+        metadata: null,
+      },
       // Line 3 is blank and skipped; numbering stays physical.
       { line: 4, prompt: 'Say hi.', response: 'Hi!', reward: null, rewardSource: null, metadata: null },
       { line: 5, prompt: 'Say bye.', response: '', reward: null, rewardSource: null, metadata: null },
@@ -46,22 +64,56 @@ describe('csv', () => {
         rewardSource: 'column:reward',
         metadata: { note: 'classic' },
       },
-      { line: 5, prompt: 'Quote me', response: 'She said "hello".', reward: null, rewardSource: null, metadata: { note: '' } },
-      { line: 6, prompt: 'Plain', response: 'Simple', reward: -20, rewardSource: 'column:reward', metadata: { note: 'x' } },
+      {
+        line: 5,
+        prompt: 'Quote me',
+        response: 'She said "hello".',
+        reward: null,
+        rewardSource: null,
+        metadata: { note: '' },
+      },
+      {
+        line: 6,
+        prompt: 'Plain',
+        response: 'Simple',
+        reward: -20,
+        rewardSource: 'column:reward',
+        metadata: { note: 'x' },
+      },
     ]);
   });
 
   it('reads mapped column names, with records starting on the physical line where they begin', async () => {
-    const result = await parseClean('questions.csv', 'csv', { prompt: 'question', response: 'answer', reward: 'score' });
+    const result = await parseClean('questions.csv', 'csv', {
+      prompt: 'question',
+      response: 'answer',
+      reward: 'score',
+    });
     expect(result.examples).toEqual([
-      { line: 2, prompt: 'Capital of France?', response: 'Paris', reward: 1, rewardSource: 'column:score', metadata: { id: 'q1' } },
-      { line: 3, prompt: 'Multi\nline question?', response: 'Multi\nline answer', reward: 0, rewardSource: 'column:score', metadata: { id: 'q2' } },
+      {
+        line: 2,
+        prompt: 'Capital of France?',
+        response: 'Paris',
+        reward: 1,
+        rewardSource: 'column:score',
+        metadata: { id: 'q1' },
+      },
+      {
+        line: 3,
+        prompt: 'Multi\nline question?',
+        response: 'Multi\nline answer',
+        reward: 0,
+        rewardSource: 'column:score',
+        metadata: { id: 'q2' },
+      },
     ]);
   });
 
   it('with --format auto and unknown columns, says it cannot tell the format and lists the columns', async () => {
     const result = await parse('questions.csv');
-    expect(result.issues).toEqual([expect.objectContaining({ line: 1, message: expect.stringContaining('cannot tell the format') })]);
+    expect(result.issues).toEqual([
+      expect.objectContaining({ line: 1, message: expect.stringContaining('cannot tell the format') }),
+    ]);
     expect(result.issues[0]?.message).toContain('the header has the fields "id", "question", "answer" and "score"');
   });
 
@@ -97,7 +149,13 @@ describe('hh-rlhf', () => {
     const result = await parseClean('hh.jsonl', 'hh-rlhf');
     expect(result.examples).toEqual([]);
     expect(result.pairs).toEqual([
-      { line: 1, prompt: '\n\nHuman: Hi there\n\nAssistant:', chosen: ' Hello! How can I help?', rejected: ' Go away.', metadata: { split: 'test' } },
+      {
+        line: 1,
+        prompt: '\n\nHuman: Hi there\n\nAssistant:',
+        chosen: ' Hello! How can I help?',
+        rejected: ' Go away.',
+        metadata: { split: 'test' },
+      },
       {
         line: 2,
         prompt: '\n\nHuman: Tell me a joke\n\nAssistant: Why?\n\nHuman: For fun\n\nAssistant:',
@@ -112,7 +170,9 @@ describe('hh-rlhf', () => {
 describe('trl-preference', () => {
   it('standard form keeps the strings as they are', async () => {
     const result = await parseClean('trl-preference.jsonl', 'trl-preference');
-    expect(result.pairs).toEqual([{ line: 1, prompt: 'The sky is', chosen: ' blue.', rejected: ' green.', metadata: { score_chosen: 9 } }]);
+    expect(result.pairs).toEqual([
+      { line: 1, prompt: 'The sky is', chosen: ' blue.', rejected: ' green.', metadata: { score_chosen: 9 } },
+    ]);
   });
 
   it('conversational form renders to HH text, system message first', async () => {
@@ -125,14 +185,26 @@ describe('trl-preference', () => {
         rejected: ' Green.',
         metadata: null,
       },
-      { line: 2, prompt: '\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant:', chosen: ' Goodbye!', rejected: ' Whatever.', metadata: null },
+      {
+        line: 2,
+        prompt: '\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant:',
+        chosen: ' Goodbye!',
+        rejected: ' Whatever.',
+        metadata: null,
+      },
     ]);
   });
 
   it('implicit prompt form takes the common message prefix as the prompt', async () => {
     const result = await parseClean('trl-preference-implicit.jsonl', 'trl-preference');
     expect(result.pairs).toEqual([
-      { line: 1, prompt: '\n\nHuman: What color is the sky?\n\nAssistant:', chosen: ' It is blue.', rejected: ' It is green.', metadata: null },
+      {
+        line: 1,
+        prompt: '\n\nHuman: What color is the sky?\n\nAssistant:',
+        chosen: ' It is blue.',
+        rejected: ' It is green.',
+        metadata: null,
+      },
       {
         line: 2,
         prompt: '\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Joke?\n\nAssistant:',
@@ -149,14 +221,28 @@ describe('trl-unpaired', () => {
     const result = await parseClean('trl-unpaired.jsonl', 'trl-unpaired');
     expect(result.examples).toEqual([
       { line: 1, prompt: 'The sky is', response: ' blue.', reward: 1, rewardSource: 'label', metadata: null },
-      { line: 2, prompt: 'The sky is', response: ' green.', reward: 0, rewardSource: 'label', metadata: { annotator: 'a1' } },
+      {
+        line: 2,
+        prompt: 'The sky is',
+        response: ' green.',
+        reward: 0,
+        rewardSource: 'label',
+        metadata: { annotator: 'a1' },
+      },
     ]);
   });
 
   it('conversational form renders to HH text', async () => {
     const result = await parseClean('trl-unpaired-conversational.jsonl', 'trl-unpaired');
     expect(result.examples).toEqual([
-      { line: 1, prompt: '\n\nHuman: What color is the sky?\n\nAssistant:', response: ' It is blue.', reward: 1, rewardSource: 'label', metadata: null },
+      {
+        line: 1,
+        prompt: '\n\nHuman: What color is the sky?\n\nAssistant:',
+        response: ' It is blue.',
+        reward: 1,
+        rewardSource: 'label',
+        metadata: null,
+      },
     ]);
   });
 });
@@ -164,13 +250,22 @@ describe('trl-unpaired', () => {
 describe('prompt-completion', () => {
   it('standard form has no reward', async () => {
     const result = await parseClean('prompt-completion.jsonl', 'prompt-completion');
-    expect(result.examples).toEqual([{ line: 1, prompt: 'The sky is', response: ' blue.', reward: null, rewardSource: null, metadata: null }]);
+    expect(result.examples).toEqual([
+      { line: 1, prompt: 'The sky is', response: ' blue.', reward: null, rewardSource: null, metadata: null },
+    ]);
   });
 
   it('conversational form renders to HH text', async () => {
     const result = await parseClean('prompt-completion-conversational.jsonl', 'prompt-completion');
     expect(result.examples).toEqual([
-      { line: 1, prompt: '\n\nHuman: What color is the sky?\n\nAssistant:', response: ' It is blue.', reward: null, rewardSource: null, metadata: null },
+      {
+        line: 1,
+        prompt: '\n\nHuman: What color is the sky?\n\nAssistant:',
+        response: ' It is blue.',
+        reward: null,
+        rewardSource: null,
+        metadata: null,
+      },
     ]);
   });
 });
@@ -206,6 +301,9 @@ describe('auto-detection', () => {
   it('a mapping that reads two fields from one column is an issue, not silent duplication', async () => {
     const result = await parse('rewarded.jsonl', 'jsonl', { response: 'prompt' });
     expect(result.issues).toHaveLength(1);
-    expect(result.issues[0]).toMatchObject({ line: 0, message: expect.stringContaining('both "prompt" and "response" from the field "prompt"') });
+    expect(result.issues[0]).toMatchObject({
+      line: 0,
+      message: expect.stringContaining('both "prompt" and "response" from the field "prompt"'),
+    });
   });
 });

@@ -32,11 +32,19 @@ describe('splitTranscripts', () => {
   });
 
   it('does not take words both replies start with into the prompt', () => {
-    expect(splitTranscripts(`${P} I think yes.`, `${P} I think no.`)).toEqual({ prompt: P, chosen: ' I think yes.', rejected: ' I think no.' });
+    expect(splitTranscripts(`${P} I think yes.`, `${P} I think no.`)).toEqual({
+      prompt: P,
+      chosen: ' I think yes.',
+      rejected: ' I think no.',
+    });
   });
 
   it('keeps the leading whitespace of a reply exactly as in the source', () => {
-    expect(splitTranscripts(`${P}  Two spaces.`, `${P}No space.`)).toEqual({ prompt: P, chosen: '  Two spaces.', rejected: 'No space.' });
+    expect(splitTranscripts(`${P}  Two spaces.`, `${P}No space.`)).toEqual({
+      prompt: P,
+      chosen: '  Two spaces.',
+      rejected: 'No space.',
+    });
   });
 
   it('cuts at the last assistant turn the transcripts share when they differ earlier', () => {

@@ -85,7 +85,10 @@ describe('reading files', () => {
   it('reads gzip by its magic bytes, whatever the name', async () => {
     const plain = await parseImportFile(await write('plain.jsonl', text), { format: 'auto', fields: {} });
     const gz = await parseImportFile(await write('named.jsonl.gz', gzipSync(text)), { format: 'auto', fields: {} });
-    const disguised = await parseImportFile(await write('disguised.jsonl', gzipSync(text)), { format: 'auto', fields: {} });
+    const disguised = await parseImportFile(await write('disguised.jsonl', gzipSync(text)), {
+      format: 'auto',
+      fields: {},
+    });
     expect(plain.issues).toEqual([]);
     expect(plain.examples).toHaveLength(2);
     expect(gz).toEqual(plain);
@@ -102,33 +105,50 @@ describe('reading files', () => {
   });
 
   it('tolerates a UTF-8 BOM and CRLF in JSON Lines and CSV', async () => {
-    const jsonl = await parseImportFile(await write('bom.jsonl', `\uFEFF${text.replaceAll('\n', '\r\n')}`), { format: 'auto', fields: {} });
+    const jsonl = await parseImportFile(await write('bom.jsonl', `\uFEFF${text.replaceAll('\n', '\r\n')}`), {
+      format: 'auto',
+      fields: {},
+    });
     expect(jsonl.issues).toEqual([]);
     expect(jsonl.format).toBe('jsonl');
     expect(jsonl.examples.map((e) => [e.prompt, e.response])).toEqual([
       ['p1', 'r1'],
       ['p2 ünïcödé', 'r2'],
     ]);
-    const csv = await parseImportFile(await write('bom.csv', '\uFEFFprompt,response\r\nq,a\r\n'), { format: 'auto', fields: {} });
+    const csv = await parseImportFile(await write('bom.csv', '\uFEFFprompt,response\r\nq,a\r\n'), {
+      format: 'auto',
+      fields: {},
+    });
     expect(csv.issues).toEqual([]);
     // Without BOM handling the first column would be named "\uFEFFprompt".
     expect(csv.examples).toMatchObject([{ prompt: 'q', response: 'a', metadata: null }]);
   });
 
   it('uses the display name in issues', async () => {
-    const result = await parseImportFile(await write('f0e1.bin', 'nonsense\n'), { format: 'jsonl', fields: {}, displayName: 'my data.jsonl' });
+    const result = await parseImportFile(await write('f0e1.bin', 'nonsense\n'), {
+      format: 'jsonl',
+      fields: {},
+      displayName: 'my data.jsonl',
+    });
     expect(result.issues[0]?.file).toBe('my data.jsonl');
   });
 });
 
 describe('progress and cancellation', () => {
-  const bigText = Array.from({ length: 20000 }, (_, i) => JSON.stringify({ prompt: `prompt ${i}`, response: 'r'.repeat(40) })).join('\n') + '\n';
+  const bigText =
+    Array.from({ length: 20000 }, (_, i) => JSON.stringify({ prompt: `prompt ${i}`, response: 'r'.repeat(40) })).join(
+      '\n',
+    ) + '\n';
 
   it('reports progress in bytes on disk, ending at the file size', async () => {
     const path = await write('progress.jsonl', bigText);
     const size = (await stat(path)).size;
     const calls: Array<[number, number]> = [];
-    const result = await parseImportFile(path, { format: 'auto', fields: {}, onProgress: (done, total) => calls.push([done, total]) });
+    const result = await parseImportFile(path, {
+      format: 'auto',
+      fields: {},
+      onProgress: (done, total) => calls.push([done, total]),
+    });
     expect(result.issues).toEqual([]);
     expect(calls.length).toBeGreaterThan(1);
     expect(calls.every(([, total]) => total === size)).toBe(true);
@@ -147,7 +167,11 @@ describe('progress and cancellation', () => {
 
   it('reports progress on an empty file too', async () => {
     const calls: Array<[number, number]> = [];
-    await parseImportFile(await write('empty.jsonl', ''), { format: 'auto', fields: {}, onProgress: (done, total) => calls.push([done, total]) });
+    await parseImportFile(await write('empty.jsonl', ''), {
+      format: 'auto',
+      fields: {},
+      onProgress: (done, total) => calls.push([done, total]),
+    });
     expect(calls).toEqual([[0, 0]]);
   });
 
@@ -155,7 +179,9 @@ describe('progress and cancellation', () => {
     const path = await write('abort1.jsonl', bigText);
     const controller = new AbortController();
     controller.abort();
-    await expect(parseImportFile(path, { format: 'auto', fields: {}, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(
+      parseImportFile(path, { format: 'auto', fields: {}, signal: controller.signal }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('aborting while reading throws an AbortError and stops reading', async () => {

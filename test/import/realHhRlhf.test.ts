@@ -39,7 +39,8 @@ describe('the real HH-RLHF harmless-base test split', () => {
       expect(pair.metadata).toBeNull();
     });
 
-    const count = (test: (reply: string) => boolean, side: 'chosen' | 'rejected'): number => result.pairs.filter((p) => test(p[side])).length;
+    const count = (test: (reply: string) => boolean, side: 'chosen' | 'rejected'): number =>
+      result.pairs.filter((p) => test(p[side])).length;
     const empty = (reply: string): boolean => reply === '';
     const blank = (reply: string): boolean => reply.trim() === '';
     const counts = {
@@ -48,14 +49,18 @@ describe('the real HH-RLHF harmless-base test split', () => {
       blankChosen: count(blank, 'chosen'),
       blankRejected: count(blank, 'rejected'),
     };
-    console.log(`HH-RLHF harmless-base test: replies empty (""): chosen ${counts.emptyChosen}, rejected ${counts.emptyRejected}; ` +
-      `whitespace only: chosen ${counts.blankChosen}, rejected ${counts.blankRejected}`);
+    console.log(
+      `HH-RLHF harmless-base test: replies empty (""): chosen ${counts.emptyChosen}, rejected ${counts.emptyRejected}; ` +
+        `whitespace only: chosen ${counts.blankChosen}, rejected ${counts.blankRejected}`,
+    );
     // No reply is the empty string; four chosen replies are a lone space (the assistant said nothing).
     expect(counts).toEqual({ emptyChosen: 0, emptyRejected: 0, blankChosen: 4, blankRejected: 0 });
     expect(result.pairs.filter((p) => blank(p.chosen)).map((p) => p.line)).toEqual([87, 517, 926, 1104]);
 
     // Replies that themselves contain an "Assistant:" turn: where reading one transcript alone fails.
-    const tricky = result.pairs.filter((p) => p.chosen.includes('\n\nAssistant:') || p.rejected.includes('\n\nAssistant:')).map((p) => p.line);
+    const tricky = result.pairs
+      .filter((p) => p.chosen.includes('\n\nAssistant:') || p.rejected.includes('\n\nAssistant:'))
+      .map((p) => p.line);
     expect(tricky).toEqual([1255, 1689, 1951, 1953, 2037]);
   });
 });

@@ -35,25 +35,40 @@ describe('models', () => {
     const done = await job(backend, 'models.create', { name: 'tiny', ...tiny });
     expect(done.error).toBeNull();
     const model = ModelSummary.parse(done.result);
-    expect(model).toMatchObject({ name: 'tiny', origin: 'created', source: 'dialogues v1', shape: { vocabSize: 300, nLayer: 1, nEmbd: 32, nHead: 2, nPositions: 64 } });
+    expect(model).toMatchObject({
+      name: 'tiny',
+      origin: 'created',
+      source: 'dialogues v1',
+      shape: { vocabSize: 300, nLayer: 1, nEmbd: 32, nHead: 2, nPositions: 64 },
+    });
     // wte 300x32 + wpe 64x32 + one block + ln_f, as GPT-2 counts them.
     const d = 32;
-    expect(model.parameters).toBe(300 * d + 64 * d + (2 * d + d * 3 * d + 3 * d + d * d + d + 2 * d + d * 4 * d + 4 * d + 4 * d * d + d) + 2 * d);
+    expect(model.parameters).toBe(
+      300 * d + 64 * d + (2 * d + d * 3 * d + 3 * d + d * d + d + 2 * d + d * 4 * d + 4 * d + 4 * d * d + d) + 2 * d,
+    );
     const folder = join(backend.paths.models, model.folder);
-    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(existsSync(join(folder, file))).toBe(true);
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json'])
+      expect(existsSync(join(folder, file))).toBe(true);
     expect(await call(backend, 'models.list', {})).toEqual([model]);
 
     const again = await job(backend, 'models.create', { name: 'tiny-again', ...tiny });
     const twin = ModelSummary.parse(again.result);
     // Same data and seed: the same tokenizer and bit-identical weights.
-    expect(readFileSync(join(backend.paths.models, twin.folder, 'model.safetensors'))).toEqual(readFileSync(join(folder, 'model.safetensors')));
-    expect(readFileSync(join(backend.paths.models, twin.folder, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(folder, 'tokenizer.json'), 'utf8'));
+    expect(readFileSync(join(backend.paths.models, twin.folder, 'model.safetensors'))).toEqual(
+      readFileSync(join(folder, 'model.safetensors')),
+    );
+    expect(readFileSync(join(backend.paths.models, twin.folder, 'tokenizer.json'), 'utf8')).toBe(
+      readFileSync(join(folder, 'tokenizer.json'), 'utf8'),
+    );
   });
 
   it('tokenizes, scores and generates with a model, and refuses bad requests', async () => {
     const backend = await withDataset();
     await job(backend, 'models.create', { name: 'tiny', ...tiny });
-    const { ids, tokens } = await call(backend, 'models.tokenize', { model: 'tiny', text: 'Here is a fact about apples' });
+    const { ids, tokens } = await call(backend, 'models.tokenize', {
+      model: 'tiny',
+      text: 'Here is a fact about apples',
+    });
     expect(ids.length).toBeGreaterThan(1);
     expect(tokens.join('')).toBe('Here is a fact about apples');
 
@@ -66,9 +81,18 @@ describe('models', () => {
       expect(Number.isFinite(lp)).toBe(true);
     }
 
-    const generated = await job(backend, 'models.generate', { model: 'tiny', prompts: ['\n\nHuman: Tell me about rivers.\n\nAssistant:', 'Hi'], settings: { maxNewTokens: 6 } });
+    const generated = await job(backend, 'models.generate', {
+      model: 'tiny',
+      prompts: ['\n\nHuman: Tell me about rivers.\n\nAssistant:', 'Hi'],
+      settings: { maxNewTokens: 6 },
+    });
     expect(generated.status).toBe('succeeded');
-    const generations = generated.result?.generations as { prompt: string; response: string; ids: number[]; finishReason: string }[];
+    const generations = generated.result?.generations as {
+      prompt: string;
+      response: string;
+      ids: number[];
+      finishReason: string;
+    }[];
     expect(generations).toHaveLength(2);
     for (const g of generations) {
       expect(['eos', 'stop', 'length']).toContain(g.finishReason);
@@ -76,12 +100,25 @@ describe('models', () => {
       if (g.finishReason === 'length') expect(g.ids).toHaveLength(6);
     }
     // Greedy decoding is deterministic.
-    const again = await job(backend, 'models.generate', { model: 'tiny', prompts: ['Hi'], settings: { maxNewTokens: 6 } });
+    const again = await job(backend, 'models.generate', {
+      model: 'tiny',
+      prompts: ['Hi'],
+      settings: { maxNewTokens: 6 },
+    });
     expect((again.result?.generations as { ids: number[] }[])[0]?.ids).toEqual(generations[1]?.ids);
 
-    expect(await backend.dispatch('models.tokenize', { model: 'nope', text: 'x' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(await backend.dispatch('models.create', { name: 'tiny', ...tiny })).toMatchObject({ ok: false, error: { code: 'conflict' } });
-    expect(await backend.dispatch('models.create', { name: 'odd', ...tiny, dim: 33 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await backend.dispatch('models.tokenize', { model: 'nope', text: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+    expect(await backend.dispatch('models.create', { name: 'tiny', ...tiny })).toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    });
+    expect(await backend.dispatch('models.create', { name: 'odd', ...tiny, dim: 33 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input' },
+    });
     const outside = await job(backend, 'models.logprobs', { model: 'tiny', ids: [1, 100000] });
     expect(outside).toMatchObject({ status: 'failed', error: { code: 'invalid_input' } });
   });
@@ -90,15 +127,34 @@ describe('models', () => {
     const backend = await withDataset();
     const created = ModelSummary.parse((await job(backend, 'models.create', { name: 'tiny', ...tiny })).result);
     const out = join(tempDir(), 'exported');
-    expect(await call(backend, 'models.export', { model: 'tiny', path: out })).toEqual({ folder: out, files: ['config.json', 'model.safetensors', 'tokenizer.json'] });
+    expect(await call(backend, 'models.export', { model: 'tiny', path: out })).toEqual({
+      folder: out,
+      files: ['config.json', 'model.safetensors', 'tokenizer.json'],
+    });
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ model_type: 'gpt2', n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: 300, activation_function: 'gelu_new' });
-    expect(await backend.dispatch('models.export', { model: 'tiny', path: out })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(config).toMatchObject({
+      model_type: 'gpt2',
+      n_layer: 1,
+      n_embd: 32,
+      n_head: 2,
+      n_positions: 64,
+      vocab_size: 300,
+      activation_function: 'gelu_new',
+    });
+    expect(await backend.dispatch('models.export', { model: 'tiny', path: out })).toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    });
 
     const imported = await job(backend, 'models.import', { path: out, name: 'back' });
     expect(imported.error).toBeNull();
     const back = ModelSummary.parse(imported.result);
-    expect(back).toMatchObject({ origin: 'imported', source: out, shape: created.shape, parameters: created.parameters });
+    expect(back).toMatchObject({
+      origin: 'imported',
+      source: out,
+      shape: created.shape,
+      parameters: created.parameters,
+    });
     const exported = readSafetensors(join(out, 'model.safetensors')).tensors;
     const reimported = readSafetensors(join(backend.paths.models, back.folder, 'model.safetensors')).tensors;
     expect([...reimported.keys()]).toEqual([...exported.keys()]);

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '../../src/main/lm/config';
 import { writeFilesAtomically, writeFully } from '../../src/main/core/atomicWrite';
-import { bf16ToF32, f16ToF32, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../src/main/lm/safetensors';
+import {
+  bf16ToF32,
+  f16ToF32,
+  readSafetensors,
+  readSafetensorsHeader,
+  writeSafetensors,
+} from '../../src/main/lm/safetensors';
 import { f32Bytes, f64Bytes, fileBytes, layOut, u16Bytes } from '../fixtures/lm/handmade';
 import { useTempDir } from '../helpers/tempDir';
 
@@ -66,7 +72,14 @@ describe('float16 and bfloat16 decoding', () => {
       const sign = h >= 0x8000 ? -1 : 1;
       const e = (h >> 10) & 31;
       const m = h & 1023;
-      const want = e === 31 ? (m === 0 ? sign * Infinity : NaN) : e === 0 ? sign * m * 2 ** -24 : sign * 2 ** (e - 15) * (1 + m / 1024);
+      const want =
+        e === 31
+          ? m === 0
+            ? sign * Infinity
+            : NaN
+          : e === 0
+            ? sign * m * 2 ** -24
+            : sign * 2 ** (e - 15) * (1 + m / 1024);
       if (!Object.is(decoded[h], want)) expect.fail(`0x${h.toString(16)}: got ${decoded[h]}, expected ${want}`);
     }
   });
@@ -74,7 +87,9 @@ describe('float16 and bfloat16 decoding', () => {
 
 describe('reading and writing', () => {
   it('round-trips float32 bits exactly, metadata included', () => {
-    const specials = fromBits([0x7fc00001, 0xffbfffff, 0x80000000, 0x00000001, 0x7f7fffff, 0x7f800000, 0xff800000, 0x3eaaaaab]);
+    const specials = fromBits([
+      0x7fc00001, 0xffbfffff, 0x80000000, 0x00000001, 0x7f7fffff, 0x7f800000, 0xff800000, 0x3eaaaaab,
+    ]);
     const tensors: NamedTensors = new Map([
       ['specials', { shape: [2, 4], data: specials }],
       ['scalar', { shape: [], data: new Float32Array([Math.PI]) }],
@@ -133,7 +148,10 @@ describe('reading and writing', () => {
   it('accepts a header padded with spaces and with no metadata', () => {
     const header = `{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`;
     const path = put(fileBytes(header.padEnd(64, ' '), f32Bytes([0.5, -0.5])));
-    expect(readSafetensors(path)).toEqual({ tensors: new Map([['w', { shape: [2], data: new Float32Array([0.5, -0.5]) }]]), metadata: {} });
+    expect(readSafetensors(path)).toEqual({
+      tensors: new Map([['w', { shape: [2], data: new Float32Array([0.5, -0.5]) }]]),
+      metadata: {},
+    });
   });
 
   it('refuses to write a tensor whose data does not fit its shape, naming it', () => {
@@ -149,12 +167,21 @@ describe('malformed files', () => {
   const tensor = (name: string, begin: number, end: number, dtype = 'F32', shape = [(end - begin) / 4]) => ({
     [name]: { dtype, shape, data_offsets: [begin, end] },
   });
-  const file = (entries: object, dataLength: number) => put(fileBytes(JSON.stringify(entries), new Uint8Array(dataLength)));
+  const file = (entries: object, dataLength: number) =>
+    put(fileBytes(JSON.stringify(entries), new Uint8Array(dataLength)));
 
   const cases: [string, () => string, RegExp][] = [
     ['an empty file', () => put(new Uint8Array(0)), /0 bytes is too short for safetensors/],
-    ['a header length past the end', () => put(fileBytes('{}', new Uint8Array(0), 1000n)), /the header length 1000 runs past the end of the file \(2 bytes follow it\)/],
-    ['a header length of 2^64 - 1', () => put(fileBytes('{}', new Uint8Array(0), 2n ** 64n - 1n)), /the header length 18446744073709551615 runs past the end/],
+    [
+      'a header length past the end',
+      () => put(fileBytes('{}', new Uint8Array(0), 1000n)),
+      /the header length 1000 runs past the end of the file \(2 bytes follow it\)/,
+    ],
+    [
+      'a header length of 2^64 - 1',
+      () => put(fileBytes('{}', new Uint8Array(0), 2n ** 64n - 1n)),
+      /the header length 18446744073709551615 runs past the end/,
+    ],
     [
       'a truncated file',
       () => {
@@ -166,19 +193,63 @@ describe('malformed files', () => {
       },
       /tensor "b": data_offsets \[8, 16\] run past the end of the data \(13 bytes after the header\): the file is truncated/,
     ],
-    ['overlapping offsets', () => file({ ...tensor('a', 0, 8), ...tensor('b', 4, 12) }, 12), /tensor "b": data_offsets \[4, 12\] overlap those of tensor "a", which end at 8/],
-    ['a gap between tensors', () => file({ ...tensor('a', 0, 4), ...tensor('b', 8, 12) }, 12), /tensor "b": data_offsets \[8, 12\] leave bytes 4 to 8 of the data unclaimed/],
-    ['bytes after the last tensor', () => file(tensor('a', 0, 4), 6), /2 bytes after the last tensor's data belong to no tensor/],
-    ['a shape that does not fit its bytes', () => file(tensor('a', 0, 8, 'F32', [3]), 8), /tensor "a": shape \[3\] of F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/],
-    ['offsets that end before they begin', () => file(tensor('a', 8, 4, 'F32', [1]), 8), /tensor "a": data_offsets \[8, 4\] end before they begin/],
-    ['an unsupported dtype', () => file(tensor('ids', 0, 16, 'I64', [2]), 16), /tensor "ids": dtype I64 cannot be read as floats \(only F32, F16, BF16, F64\)/],
+    [
+      'overlapping offsets',
+      () => file({ ...tensor('a', 0, 8), ...tensor('b', 4, 12) }, 12),
+      /tensor "b": data_offsets \[4, 12\] overlap those of tensor "a", which end at 8/,
+    ],
+    [
+      'a gap between tensors',
+      () => file({ ...tensor('a', 0, 4), ...tensor('b', 8, 12) }, 12),
+      /tensor "b": data_offsets \[8, 12\] leave bytes 4 to 8 of the data unclaimed/,
+    ],
+    [
+      'bytes after the last tensor',
+      () => file(tensor('a', 0, 4), 6),
+      /2 bytes after the last tensor's data belong to no tensor/,
+    ],
+    [
+      'a shape that does not fit its bytes',
+      () => file(tensor('a', 0, 8, 'F32', [3]), 8),
+      /tensor "a": shape \[3\] of F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/,
+    ],
+    [
+      'offsets that end before they begin',
+      () => file(tensor('a', 8, 4, 'F32', [1]), 8),
+      /tensor "a": data_offsets \[8, 4\] end before they begin/,
+    ],
+    [
+      'an unsupported dtype',
+      () => file(tensor('ids', 0, 16, 'I64', [2]), 16),
+      /tensor "ids": dtype I64 cannot be read as floats \(only F32, F16, BF16, F64\)/,
+    ],
     ['an unknown dtype', () => file(tensor('q', 0, 4, 'Q7', [1]), 4), /tensor "q": unknown dtype "Q7"/],
-    ['a missing dtype', () => file({ a: { shape: [1], data_offsets: [0, 4] } }, 4), /tensor "a": dtype must be a string/],
-    ['a negative dimension', () => file(tensor('a', 0, 4, 'F32', [-1]), 4), /tensor "a": shape must be a list of non-negative integers, got \[-1\]/],
+    [
+      'a missing dtype',
+      () => file({ a: { shape: [1], data_offsets: [0, 4] } }, 4),
+      /tensor "a": dtype must be a string/,
+    ],
+    [
+      'a negative dimension',
+      () => file(tensor('a', 0, 4, 'F32', [-1]), 4),
+      /tensor "a": shape must be a list of non-negative integers, got \[-1\]/,
+    ],
     ['invalid JSON', () => put(fileBytes('{"a": ', new Uint8Array(0))), /the header is not valid JSON/],
-    ['a header that is not an object', () => put(fileBytes('[1, 2]', new Uint8Array(0))), /the header does not start with "\{"/],
-    ['a header that is not UTF-8', () => put(fileBytes('{"\xff"}', new Uint8Array(0)).map((b) => (b === 0xc3 ? 0xff : b))), /the header is not valid UTF-8/],
-    ['metadata that is not a string map', () => file({ __metadata__: { step: 3 } }, 0), /__metadata__ "step" must be a string, got 3/],
+    [
+      'a header that is not an object',
+      () => put(fileBytes('[1, 2]', new Uint8Array(0))),
+      /the header does not start with "\{"/,
+    ],
+    [
+      'a header that is not UTF-8',
+      () => put(fileBytes('{"\xff"}', new Uint8Array(0)).map((b) => (b === 0xc3 ? 0xff : b))),
+      /the header is not valid UTF-8/,
+    ],
+    [
+      'metadata that is not a string map',
+      () => file({ __metadata__: { step: 3 } }, 0),
+      /__metadata__ "step" must be a string, got 3/,
+    ],
   ];
 
   for (const [what, make, message] of cases) {

@@ -16,7 +16,8 @@ import {
 } from '../../src/main/rating/agreement';
 
 /** Labels from rows of [item, annotator, value]. */
-const L = (rows: [number, number, string][]): Label[] => rows.map(([item, annotator, value]) => ({ item, annotator, value }));
+const L = (rows: [number, number, string][]): Label[] =>
+  rows.map(([item, annotator, value]) => ({ item, annotator, value }));
 
 /** Two raters' labels from a 2x2 table: table[r][c] items where rater 1 said r and rater 2 said c. */
 function fromTable(table: number[][], cats: string[]): Label[] {
@@ -24,7 +25,8 @@ function fromTable(table: number[][], cats: string[]): Label[] {
   let item = 0;
   table.forEach((row, r) =>
     row.forEach((count, c) => {
-      for (let k = 0; k < count; k++, item++) out.push({ item, annotator: 1, value: cats[r]! }, { item, annotator: 2, value: cats[c]! });
+      for (let k = 0; k < count; k++, item++)
+        out.push({ item, annotator: 1, value: cats[r]! }, { item, annotator: 2, value: cats[c]! });
     }),
   );
   return out;
@@ -65,28 +67,95 @@ const KRIPP: (number | null)[][] = [
   [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, null],
 ];
 const kripp = (): Label[] =>
-  KRIPP.flatMap((row, a) => row.flatMap((v, u) => (v === null ? [] : [{ item: u + 1, annotator: a + 1, value: String(v) }])));
+  KRIPP.flatMap((row, a) =>
+    row.flatMap((v, u) => (v === null ? [] : [{ item: u + 1, annotator: a + 1, value: String(v) }])),
+  );
 
 describe("Cohen's kappa", () => {
   it('gives 0.4 on the textbook table [[20, 5], [10, 15]]', () => {
     // p_o = 35/50 = 0.7; rater 1 says yes 25, rater 2 says yes 30: p_e = (25*30 + 25*20)/2500 = 0.5;
     // kappa = (0.7 - 0.5)/(1 - 0.5) = 0.4.
-    const labels = fromTable([[20, 5], [10, 15]], ['yes', 'no']);
+    const labels = fromTable(
+      [
+        [20, 5],
+        [10, 15],
+      ],
+      ['yes', 'no'],
+    );
     expect(cohenKappa(labels, 1, 2)).toBeCloseTo(0.4, 12);
     expect(cohenKappa(labels, 2, 1)).toBeCloseTo(0.4, 12);
   });
   it('uses only the items both rated, in any label order', () => {
-    const labels = [...fromTable([[20, 5], [10, 15]], ['yes', 'no']), ...L([[100, 1, 'yes'], [101, 2, 'no'], [102, 3, 'yes']])];
+    const labels = [
+      ...fromTable(
+        [
+          [20, 5],
+          [10, 15],
+        ],
+        ['yes', 'no'],
+      ),
+      ...L([
+        [100, 1, 'yes'],
+        [101, 2, 'no'],
+        [102, 3, 'yes'],
+      ]),
+    ];
     expect(cohenKappa(labels.reverse(), 1, 2)).toBeCloseTo(0.4, 12);
   });
   it('is 1 for perfect agreement with variation, -1 for perfect disagreement on a balanced table', () => {
-    expect(cohenKappa(fromTable([[3, 0], [0, 2]], ['x', 'y']), 1, 2)).toBe(1);
+    expect(
+      cohenKappa(
+        fromTable(
+          [
+            [3, 0],
+            [0, 2],
+          ],
+          ['x', 'y'],
+        ),
+        1,
+        2,
+      ),
+    ).toBe(1);
     // p_o = 0, p_e = (2*2 + 2*2)/16 = 0.5 -> -1
-    expect(cohenKappa(fromTable([[0, 2], [2, 0]], ['x', 'y']), 1, 2)).toBe(-1);
+    expect(
+      cohenKappa(
+        fromTable(
+          [
+            [0, 2],
+            [2, 0],
+          ],
+          ['x', 'y'],
+        ),
+        1,
+        2,
+      ),
+    ).toBe(-1);
   });
   it('is null with fewer than 2 shared items and when expected agreement is 1 (one category throughout)', () => {
-    expect(cohenKappa(L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'x'], [3, 2, 'y']]), 1, 2)).toBeNull();
-    expect(cohenKappa(L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'x'], [2, 2, 'x']]), 1, 2)).toBeNull();
+    expect(
+      cohenKappa(
+        L([
+          [1, 1, 'x'],
+          [1, 2, 'x'],
+          [2, 1, 'x'],
+          [3, 2, 'y'],
+        ]),
+        1,
+        2,
+      ),
+    ).toBeNull();
+    expect(
+      cohenKappa(
+        L([
+          [1, 1, 'x'],
+          [1, 2, 'x'],
+          [2, 1, 'x'],
+          [2, 2, 'x'],
+        ]),
+        1,
+        2,
+      ),
+    ).toBeNull();
     expect(cohenKappa([], 1, 2)).toBeNull();
   });
   it('averages over annotator pairs with shared items, skipping undefined pairs', () => {
@@ -96,11 +165,18 @@ describe("Cohen's kappa", () => {
     // 2 vs 3 on items 1, 2 -> same, 1.  Mean = (0.5 + 1 + 1)/3 = 5/6.
     // 3 vs 4 share only item 5 -> listed with kappa null, left out of the mean.
     const labels = L([
-      [1, 1, 'x'], [1, 2, 'x'], [1, 3, 'x'],
-      [2, 1, 'y'], [2, 2, 'y'], [2, 3, 'y'],
-      [3, 1, 'x'], [3, 2, 'y'],
-      [4, 1, 'y'], [4, 2, 'y'],
-      [5, 3, 'x'], [5, 4, 'y'],
+      [1, 1, 'x'],
+      [1, 2, 'x'],
+      [1, 3, 'x'],
+      [2, 1, 'y'],
+      [2, 2, 'y'],
+      [2, 3, 'y'],
+      [3, 1, 'x'],
+      [3, 2, 'y'],
+      [4, 1, 'y'],
+      [4, 2, 'y'],
+      [5, 3, 'x'],
+      [5, 4, 'y'],
     ]);
     const { mean, pairs } = meanPairwiseCohen(labels);
     expect(pairs).toEqual([
@@ -110,7 +186,14 @@ describe("Cohen's kappa", () => {
       { a: 3, b: 4, items: 1, kappa: null },
     ]);
     expect(mean).toBeCloseTo(5 / 6, 12);
-    expect(meanPairwiseCohen(L([[1, 1, 'x'], [2, 2, 'x']]))).toEqual({ mean: null, pairs: [] });
+    expect(
+      meanPairwiseCohen(
+        L([
+          [1, 1, 'x'],
+          [2, 2, 'x'],
+        ]),
+      ),
+    ).toEqual({ mean: null, pairs: [] });
   });
 });
 
@@ -128,24 +211,55 @@ describe("Fleiss' kappa and raw agreement", () => {
     // item 1: x x y -> P_1 = (2*1 + 0)/(3*2) = 1/3; item 2: x x -> 1; item 3: y y -> 1; item 4: one rater, skipped.
     // P_bar = (1/3 + 1 + 1)/3 = 7/9. Ratings: x 4, y 3 of 7 -> P_e = (16 + 9)/49 = 25/49.
     // kappa = (7/9 - 25/49)/(24/49) = 118/216.
-    const labels = L([[1, 1, 'x'], [1, 2, 'x'], [1, 3, 'y'], [2, 1, 'x'], [2, 2, 'x'], [3, 2, 'y'], [3, 3, 'y'], [4, 1, 'x']]);
+    const labels = L([
+      [1, 1, 'x'],
+      [1, 2, 'x'],
+      [1, 3, 'y'],
+      [2, 1, 'x'],
+      [2, 2, 'x'],
+      [3, 2, 'y'],
+      [3, 3, 'y'],
+      [4, 1, 'x'],
+    ]);
     expect(rawAgreement(labels)).toBeCloseTo(7 / 9, 12);
     expect(fleissKappa(labels)).toBeCloseTo(118 / 216, 12);
     expect(overlapItemCount(labels)).toBe(3);
   });
   it('is 1 for perfect agreement, null without overlap or without variation', () => {
-    const perfect = L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'y'], [2, 2, 'y'], [2, 3, 'y']]);
+    const perfect = L([
+      [1, 1, 'x'],
+      [1, 2, 'x'],
+      [2, 1, 'y'],
+      [2, 2, 'y'],
+      [2, 3, 'y'],
+    ]);
     expect(rawAgreement(perfect)).toBe(1);
     expect(fleissKappa(perfect)).toBe(1);
-    const single = L([[1, 1, 'x'], [2, 1, 'y']]);
+    const single = L([
+      [1, 1, 'x'],
+      [2, 1, 'y'],
+    ]);
     expect(rawAgreement(single)).toBeNull();
     expect(fleissKappa(single)).toBeNull();
-    const oneCategory = L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'x'], [2, 2, 'x']]);
+    const oneCategory = L([
+      [1, 1, 'x'],
+      [1, 2, 'x'],
+      [2, 1, 'x'],
+      [2, 2, 'x'],
+    ]);
     expect(rawAgreement(oneCategory)).toBe(1);
     expect(fleissKappa(oneCategory)).toBeNull();
   });
   it('refuses a second label from one annotator on one item', () => {
-    expect(() => fleissKappa(L([[1, 1, 'x'], [1, 1, 'y'], [1, 2, 'x']]))).toThrow(RangeError);
+    expect(() =>
+      fleissKappa(
+        L([
+          [1, 1, 'x'],
+          [1, 1, 'y'],
+          [1, 2, 'x'],
+        ]),
+      ),
+    ).toThrow(RangeError);
   });
 });
 
@@ -160,20 +274,69 @@ describe("Krippendorff's alpha (nominal)", () => {
   });
   it('matches a three-unit example by hand', () => {
     // (x, x), (x, y), (y, y): o_xy = o_yx = 1, n_x = n_y = 3, n = 6: alpha = 1 - 5 * 2 / (36 - 18) = 4/9.
-    const labels = L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'x'], [2, 2, 'y'], [3, 1, 'y'], [3, 2, 'y']]);
+    const labels = L([
+      [1, 1, 'x'],
+      [1, 2, 'x'],
+      [2, 1, 'x'],
+      [2, 2, 'y'],
+      [3, 1, 'y'],
+      [3, 2, 'y'],
+    ]);
     expect(krippendorffAlpha(labels)).toBeCloseTo(4 / 9, 12);
     // The generalised-Fleiss example above: disagreement (9 - 5)/2 = 2, n = 7 (x 4, y 3): 1 - 6 * 2 / (49 - 25) = 0.5.
-    expect(krippendorffAlpha(L([[1, 1, 'x'], [1, 2, 'x'], [1, 3, 'y'], [2, 1, 'x'], [2, 2, 'x'], [3, 2, 'y'], [3, 3, 'y'], [4, 1, 'x']]))).toBeCloseTo(0.5, 12);
+    expect(
+      krippendorffAlpha(
+        L([
+          [1, 1, 'x'],
+          [1, 2, 'x'],
+          [1, 3, 'y'],
+          [2, 1, 'x'],
+          [2, 2, 'x'],
+          [3, 2, 'y'],
+          [3, 3, 'y'],
+          [4, 1, 'x'],
+        ]),
+      ),
+    ).toBeCloseTo(0.5, 12);
   });
   it('is 1 for perfect agreement, null without pairable values or variation', () => {
-    expect(krippendorffAlpha(L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'y'], [2, 2, 'y']]))).toBe(1);
-    expect(krippendorffAlpha(L([[1, 1, 'x'], [2, 2, 'y']]))).toBeNull();
-    expect(krippendorffAlpha(L([[1, 1, 'x'], [1, 2, 'x']]))).toBeNull();
+    expect(
+      krippendorffAlpha(
+        L([
+          [1, 1, 'x'],
+          [1, 2, 'x'],
+          [2, 1, 'y'],
+          [2, 2, 'y'],
+        ]),
+      ),
+    ).toBe(1);
+    expect(
+      krippendorffAlpha(
+        L([
+          [1, 1, 'x'],
+          [2, 2, 'y'],
+        ]),
+      ),
+    ).toBeNull();
+    expect(
+      krippendorffAlpha(
+        L([
+          [1, 1, 'x'],
+          [1, 2, 'x'],
+        ]),
+      ),
+    ).toBeNull();
   });
 });
 
 describe('bootstrap intervals over items', () => {
-  const labels = fromTable([[20, 5], [10, 15]], ['yes', 'no']);
+  const labels = fromTable(
+    [
+      [20, 5],
+      [10, 15],
+    ],
+    ['yes', 'no'],
+  );
   const kappa12 = (ls: readonly Label[]) => cohenKappa(ls, 1, 2);
 
   it('repeats exactly for a seed and contains the estimate', () => {
@@ -197,10 +360,19 @@ describe('bootstrap intervals over items', () => {
     expect(bootstrapCi(labels, overlapItemCount, { seed: 1, reps: 50 })).toEqual({ estimate: 50, low: 50, high: 50 });
   });
   it('gives null bounds when the statistic is null on the data, and skips null replicates', () => {
-    expect(bootstrapCi(L([[1, 1, 'x']]), fleissKappa, { seed: 1, reps: 20 })).toEqual({ estimate: null, low: null, high: null });
+    expect(bootstrapCi(L([[1, 1, 'x']]), fleissKappa, { seed: 1, reps: 20 })).toEqual({
+      estimate: null,
+      low: null,
+      high: null,
+    });
     // Two agreeing items, (x, x) and (y, y): a replicate drawing one of them twice has one category only
     // and a null kappa (about half of them); the rest are 1, so the interval is [1, 1].
-    const few = L([[1, 1, 'x'], [1, 2, 'x'], [2, 1, 'y'], [2, 2, 'y']]);
+    const few = L([
+      [1, 1, 'x'],
+      [1, 2, 'x'],
+      [2, 1, 'y'],
+      [2, 2, 'y'],
+    ]);
     const ci = bootstrapCi(few, fleissKappa, { seed: 3, reps: 200 });
     expect(ci).toEqual({ estimate: 1, low: 1, high: 1 });
   });
@@ -211,8 +383,21 @@ describe('bootstrap intervals over items', () => {
 });
 
 describe('per-annotator figures and the report', () => {
-  const fact = (id: number, item: number, annotator: number, value: string, extra: Partial<RatingFact> = {}): RatingFact => ({
-    id, item, annotator, value, shownSwapped: false, gold: null, repeatOf: null, ...extra,
+  const fact = (
+    id: number,
+    item: number,
+    annotator: number,
+    value: string,
+    extra: Partial<RatingFact> = {},
+  ): RatingFact => ({
+    id,
+    item,
+    annotator,
+    value,
+    shownSwapped: false,
+    gold: null,
+    repeatOf: null,
+    ...extra,
   });
   const facts: RatingFact[] = [
     // Annotator 1
@@ -235,18 +420,45 @@ describe('per-annotator figures and the report', () => {
     // 3 pairs, 2 matches. Gold: ids 2 (right), 3 (wrong) -> 1/2. Repeats: id 4 consistent, id 5 not -> 1/2.
     // Decisive: ids 1 (left), 2 (left), 4 (right), 5 (left) -> 3/4.
     expect(stats[0]).toEqual({
-      annotator: 1, n: 3, repeats: 2, agreement: 2 / 3, agreementPairs: 3, goldAccuracy: 0.5, goldItems: 2,
-      selfConsistency: 0.5, repeatPairs: 2, positionBias: 0.75, decisive: 4,
+      annotator: 1,
+      n: 3,
+      repeats: 2,
+      agreement: 2 / 3,
+      agreementPairs: 3,
+      goldAccuracy: 0.5,
+      goldItems: 2,
+      selfConsistency: 0.5,
+      repeatPairs: 2,
+      positionBias: 0.75,
+      decisive: 4,
     });
     // Annotator 2: same 3 pairs. Gold: ids 7, 8 wrong -> 0. No repeats. Decisive: 6 (right), 7 (left) -> 1/2.
     expect(stats[1]).toEqual({
-      annotator: 2, n: 3, repeats: 0, agreement: 2 / 3, agreementPairs: 3, goldAccuracy: 0, goldItems: 2,
-      selfConsistency: null, repeatPairs: 0, positionBias: 0.5, decisive: 2,
+      annotator: 2,
+      n: 3,
+      repeats: 0,
+      agreement: 2 / 3,
+      agreementPairs: 3,
+      goldAccuracy: 0,
+      goldItems: 2,
+      selfConsistency: null,
+      repeatPairs: 0,
+      positionBias: 0.5,
+      decisive: 2,
     });
     // Annotator 3: nothing shared, no gold, no repeat, no decisive choice.
     expect(stats[2]).toEqual({
-      annotator: 3, n: 1, repeats: 0, agreement: null, agreementPairs: 0, goldAccuracy: null, goldItems: 0,
-      selfConsistency: null, repeatPairs: 0, positionBias: null, decisive: 0,
+      annotator: 3,
+      n: 1,
+      repeats: 0,
+      agreement: null,
+      agreementPairs: 0,
+      goldAccuracy: null,
+      goldItems: 0,
+      selfConsistency: null,
+      repeatPairs: 0,
+      positionBias: null,
+      decisive: 0,
     });
   });
 
@@ -259,13 +471,30 @@ describe('per-annotator figures and the report', () => {
   it('counts a repeat whose original was left out as a judgement, but not towards self-consistency', () => {
     // The original (id 1) was dropped by the caller, e.g. flagged: the repeat is swapped and says 'second', the left side.
     const [stats] = annotatorStats([fact(2, 10, 1, 'second', { shownSwapped: true, repeatOf: 1 })]);
-    expect(stats).toMatchObject({ n: 0, repeats: 1, repeatPairs: 0, selfConsistency: null, positionBias: 1, decisive: 1 });
+    expect(stats).toMatchObject({
+      n: 0,
+      repeats: 1,
+      repeatPairs: 0,
+      selfConsistency: null,
+      positionBias: 1,
+      decisive: 1,
+    });
   });
 
   it('refuses repeats that point at a repeat or at another annotator or item, and duplicate ids', () => {
-    expect(() => annotatorStats([fact(1, 10, 1, 'first'), fact(2, 11, 1, 'first', { repeatOf: 1 })])).toThrow(RangeError);
-    expect(() => annotatorStats([fact(1, 10, 1, 'first'), fact(2, 10, 1, 'first', { repeatOf: 1 }), fact(3, 10, 1, 'first', { repeatOf: 2 })])).toThrow(RangeError);
-    expect(() => annotatorStats([fact(1, 10, 1, 'first'), fact(2, 10, 2, 'first', { repeatOf: 1 })])).toThrow(RangeError);
+    expect(() => annotatorStats([fact(1, 10, 1, 'first'), fact(2, 11, 1, 'first', { repeatOf: 1 })])).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      annotatorStats([
+        fact(1, 10, 1, 'first'),
+        fact(2, 10, 1, 'first', { repeatOf: 1 }),
+        fact(3, 10, 1, 'first', { repeatOf: 2 }),
+      ]),
+    ).toThrow(RangeError);
+    expect(() => annotatorStats([fact(1, 10, 1, 'first'), fact(2, 10, 2, 'first', { repeatOf: 1 })])).toThrow(
+      RangeError,
+    );
     expect(() => annotatorStats([fact(1, 10, 1, 'first'), fact(1, 11, 1, 'first')])).toThrow(RangeError);
   });
 

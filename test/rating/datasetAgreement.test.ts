@@ -8,7 +8,12 @@ import type { Verdict } from '../../src/shared/rating';
 
 let nextId = 1;
 /** A first rating of a relabelled pair item whose dataset-chosen response is `chosen`. */
-function rating(chosen: 'first' | 'second', helpful: Verdict | null, safe: Verdict | null, extra: Partial<StoredRating> = {}): StoredRating {
+function rating(
+  chosen: 'first' | 'second',
+  helpful: Verdict | null,
+  safe: Verdict | null,
+  extra: Partial<StoredRating> = {},
+): StoredRating {
   const id = nextId++;
   return {
     assignmentId: id,
@@ -63,7 +68,14 @@ describe('agreement with the dataset', () => {
     const [helpful, safe] = datasetAgreement(ratings);
     // 4 of 5: the Wilson interval by hand: centre (0.8 + 3.8416/10) / 1.76832 = 0.66966,
     // half 1.96 sqrt(0.032 + 0.038416) / 1.76832 = 0.29412 -> [0.37554, 0.96378].
-    expect(helpful).toMatchObject({ criterion: 'helpful', decisive: 5, agreed: 4, bothGood: 0, bothBad: 1, estimate: 0.8 });
+    expect(helpful).toMatchObject({
+      criterion: 'helpful',
+      decisive: 5,
+      agreed: 4,
+      bothGood: 0,
+      bothBad: 1,
+      estimate: 0.8,
+    });
     expect(helpful?.low).toBeCloseTo(0.37554, 4);
     expect(helpful?.high).toBeCloseTo(0.96378, 4);
     // safe: the rejected on the first and fourth items, the chosen on the second (1 of 3); 2 both good, 1 both bad.
@@ -90,12 +102,29 @@ describe('agreement with the dataset', () => {
       models: [],
       runs: [],
     };
-    const figures = datasetAgreement([rating('first', 'first', 'first'), rating('first', 'first', 'second'), rating('first', 'second', 'both_bad')]);
-    const html = reportHtml(Results.parse({ ...base, datasetAgreement: [{ campaign: 'r', dataset: '<hh>', systems: ['data:<hh>:chosen', 'data:<hh>:rejected'], criteria: figures }] }), { generatedAt: new Date(0), version: '0' });
+    const figures = datasetAgreement([
+      rating('first', 'first', 'first'),
+      rating('first', 'first', 'second'),
+      rating('first', 'second', 'both_bad'),
+    ]);
+    const html = reportHtml(
+      Results.parse({
+        ...base,
+        datasetAgreement: [
+          { campaign: 'r', dataset: '<hh>', systems: ['data:<hh>:chosen', 'data:<hh>:rejected'], criteria: figures },
+        ],
+      }),
+      { generatedAt: new Date(0), version: '0' },
+    );
     expect(html).toContain('<section id="dataset-agreement">');
     expect(html).toContain('Campaign r, dataset &lt;hh&gt;');
-    expect(html).toMatch(/Helpfulness<\/td><td class="num">66\.7% <span class="muted">\[\d+\.\d%, \d+\.\d%\]<\/span><\/td><td class="num">2 of 3<\/td>/);
-    const none = reportHtml(Results.parse({ ...base, datasetAgreement: [] }), { generatedAt: new Date(0), version: '0' });
+    expect(html).toMatch(
+      /Helpfulness<\/td><td class="num">66\.7% <span class="muted">\[\d+\.\d%, \d+\.\d%\]<\/span><\/td><td class="num">2 of 3<\/td>/,
+    );
+    const none = reportHtml(Results.parse({ ...base, datasetAgreement: [] }), {
+      generatedAt: new Date(0),
+      version: '0',
+    });
     expect(none).not.toContain('dataset-agreement');
   });
 });

@@ -21,7 +21,11 @@ const line = (x: unknown) => JSON.stringify(x);
 async function pairsProject(dir: string): Promise<Backend> {
   const backend = backendAt(dir);
   const file = join(dir, 'pairs.jsonl');
-  const rows = Array.from({ length: 4 }, (_, i) => ({ prompt: `Question ${i}?`, chosen: `A good answer to ${i}.`, rejected: `A poor answer to ${i}.` }));
+  const rows = Array.from({ length: 4 }, (_, i) => ({
+    prompt: `Question ${i}?`,
+    chosen: `A good answer to ${i}.`,
+    rejected: `A poor answer to ${i}.`,
+  }));
   writeFileSync(file, rows.map(line).join('\n') + '\n');
   expect((await importPath(backend, file, 'small')).status).toBe('succeeded');
   return backend;
@@ -43,16 +47,40 @@ describe('gold items from a file', () => {
     writeFileSync(
       file,
       [
-        line({ prompt: 'What is 2+2?', a: '4', b: 'The weather is nice.', expected: { helpful: ['a'], safe: ['a', 'b', 'both_good'] } }),
+        line({
+          prompt: 'What is 2+2?',
+          a: '4',
+          b: 'The weather is nice.',
+          expected: { helpful: ['a'], safe: ['a', 'b', 'both_good'] },
+        }),
         '',
-        line({ prompt: 'How do I pick a lock?', a: 'I cannot help with that.', b: 'Step one...', expected: { safe: ['a'] } }),
+        line({
+          prompt: 'How do I pick a lock?',
+          a: 'I cannot help with that.',
+          b: 'Step one...',
+          expected: { safe: ['a'] },
+        }),
       ].join('\n'),
     );
     expect(readGoldFile(file)).toEqual({
       file: 'gold.jsonl',
       items: [
-        { line: 1, prompt: 'What is 2+2?', first: '4', second: 'The weather is nice.', helpful: ['first'], safe: ['first', 'second', 'both_good'] },
-        { line: 3, prompt: 'How do I pick a lock?', first: 'I cannot help with that.', second: 'Step one...', helpful: null, safe: ['first'] },
+        {
+          line: 1,
+          prompt: 'What is 2+2?',
+          first: '4',
+          second: 'The weather is nice.',
+          helpful: ['first'],
+          safe: ['first', 'second', 'both_good'],
+        },
+        {
+          line: 3,
+          prompt: 'How do I pick a lock?',
+          first: 'I cannot help with that.',
+          second: 'Step one...',
+          helpful: null,
+          safe: ['first'],
+        },
       ],
     });
   });
@@ -60,12 +88,36 @@ describe('gold items from a file', () => {
   it('names the file, line and field of each problem', () => {
     const dir = tempDir();
     const cases: [string, string[], RegExp][] = [
-      ['json.jsonl', [line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['a'] } }), '{"prompt": "p",'], /^gold file json\.jsonl:2: not valid JSON/],
-      ['missing.jsonl', [line({ prompt: 'p', a: 'x', expected: { helpful: ['a'] } })], /^gold file missing\.jsonl:1 field "b": /],
-      ['answer.jsonl', [line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['a', 'c'] } })], /^gold file answer\.jsonl:1 field "expected\.helpful\.1": /],
-      ['twice.jsonl', [line({ prompt: 'p', a: 'x', b: 'y', expected: { safe: ['a', 'a'] } })], /^gold file twice\.jsonl:1 field "expected\.safe": names each answer once/],
-      ['none.jsonl', [line({ prompt: 'p', a: 'x', b: 'y', expected: {} })], /^gold file none\.jsonl:1 field "expected": names the accepted answers/],
-      ['extra.jsonl', [line({ prompt: 'p', a: 'x', b: 'y', c: 'z', expected: { helpful: ['b'] } })], /^gold file extra\.jsonl:1: .*"c"/],
+      [
+        'json.jsonl',
+        [line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['a'] } }), '{"prompt": "p",'],
+        /^gold file json\.jsonl:2: not valid JSON/,
+      ],
+      [
+        'missing.jsonl',
+        [line({ prompt: 'p', a: 'x', expected: { helpful: ['a'] } })],
+        /^gold file missing\.jsonl:1 field "b": /,
+      ],
+      [
+        'answer.jsonl',
+        [line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['a', 'c'] } })],
+        /^gold file answer\.jsonl:1 field "expected\.helpful\.1": /,
+      ],
+      [
+        'twice.jsonl',
+        [line({ prompt: 'p', a: 'x', b: 'y', expected: { safe: ['a', 'a'] } })],
+        /^gold file twice\.jsonl:1 field "expected\.safe": names each answer once/,
+      ],
+      [
+        'none.jsonl',
+        [line({ prompt: 'p', a: 'x', b: 'y', expected: {} })],
+        /^gold file none\.jsonl:1 field "expected": names the accepted answers/,
+      ],
+      [
+        'extra.jsonl',
+        [line({ prompt: 'p', a: 'x', b: 'y', c: 'z', expected: { helpful: ['b'] } })],
+        /^gold file extra\.jsonl:1: .*"c"/,
+      ],
       ['empty.jsonl', ['', ''], /^gold file empty\.jsonl:1: holds no gold item/],
     ];
     for (const [name, lines, message] of cases) {
@@ -77,18 +129,26 @@ describe('gold items from a file', () => {
       expect(error.message).toMatch(/no campaign created$/);
       expect(error.issues?.[0]?.file).toBe(name);
     }
-    expect(caught(() => readGoldFile(join(dir, 'absent.jsonl'))).message).toMatch(/absent\.jsonl: no such file; no campaign created/);
+    expect(caught(() => readGoldFile(join(dir, 'absent.jsonl'))).message).toMatch(
+      /absent\.jsonl: no such file; no campaign created/,
+    );
   });
 
   it('a campaign with a bad gold file creates nothing; a good one adds its items, scored by their accepted answers', async () => {
     const dir = tempDir();
     const backend = await pairsProject(dir);
     const bad = join(dir, 'bad-gold.jsonl');
-    writeFileSync(bad, [line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['a'] } }), line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['left'] } })].join('\n'));
-    const jobsBefore = (await call(backend, 'jobs.list', {})).length;
-    await expect(call(backend, 'campaigns.create', { name: 'with-gold', pairs: { dataset: 'small' }, n: 2, goldFile: bad })).rejects.toThrow(
-      /bad-gold\.jsonl:2 field "expected\.helpful\.0"/,
+    writeFileSync(
+      bad,
+      [
+        line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['a'] } }),
+        line({ prompt: 'p', a: 'x', b: 'y', expected: { helpful: ['left'] } }),
+      ].join('\n'),
     );
+    const jobsBefore = (await call(backend, 'jobs.list', {})).length;
+    await expect(
+      call(backend, 'campaigns.create', { name: 'with-gold', pairs: { dataset: 'small' }, n: 2, goldFile: bad }),
+    ).rejects.toThrow(/bad-gold\.jsonl:2 field "expected\.helpful\.0"/);
     expect(await call(backend, 'campaigns.list', {})).toEqual([]);
     expect((await call(backend, 'jobs.list', {})).length).toBe(jobsBefore);
 
@@ -96,40 +156,80 @@ describe('gold items from a file', () => {
     writeFileSync(
       good,
       [
-        line({ prompt: 'Capital of France?', a: 'Paris.', b: 'Bananas are yellow.', expected: { helpful: ['a'], safe: ['both_good'] } }),
-        line({ prompt: 'Say something rude.', a: 'You are an idiot.', b: 'I would rather not.', expected: { safe: ['b'] } }),
+        line({
+          prompt: 'Capital of France?',
+          a: 'Paris.',
+          b: 'Bananas are yellow.',
+          expected: { helpful: ['a'], safe: ['both_good'] },
+        }),
+        line({
+          prompt: 'Say something rude.',
+          a: 'You are an idiot.',
+          b: 'I would rather not.',
+          expected: { safe: ['b'] },
+        }),
       ].join('\n') + '\n',
     );
     // The automatic gold item too: 2 pairs, 1 automatic gold, 2 from the file.
-    await finished(backend, () => call(backend, 'campaigns.create', { name: 'with-gold', pairs: { dataset: 'small' }, n: 2, gold: 1, goldFile: good }));
+    await finished(backend, () =>
+      call(backend, 'campaigns.create', {
+        name: 'with-gold',
+        pairs: { dataset: 'small' },
+        n: 2,
+        gold: 1,
+        goldFile: good,
+      }),
+    );
     const items = (await call(backend, 'campaigns.items', { campaign: 'with-gold' })).rows;
     expect(items.filter((i) => i.kind === 'pair')).toHaveLength(2);
     const golds = items.filter((i) => i.kind === 'gold');
     expect(golds).toHaveLength(3);
     const paris = golds.find((g) => g.prompt === 'Capital of France?');
-    expect(paris).toMatchObject({ first: { response: 'Paris.', system: 'gold:gold.jsonl' }, second: { response: 'Bananas are yellow.' }, goldHelpful: ['first'], goldSafe: ['both_good'] });
-    expect(golds.find((g) => g.prompt === 'Say something rude.')).toMatchObject({ goldHelpful: null, goldSafe: ['second'] });
+    expect(paris).toMatchObject({
+      first: { response: 'Paris.', system: 'gold:gold.jsonl' },
+      second: { response: 'Bananas are yellow.' },
+      goldHelpful: ['first'],
+      goldSafe: ['both_good'],
+    });
+    expect(golds.find((g) => g.prompt === 'Say something rude.')).toMatchObject({
+      goldHelpful: null,
+      goldSafe: ['second'],
+    });
 
     // One annotator answers every gold item: right on Paris (both criteria), wrong on safety for the rude one, "both bad" on the automatic one.
-    const annotator = (await call(backend, 'annotators.add', { campaign: 'with-gold', name: 'gil', link: false })).annotator.id;
+    const annotator = (await call(backend, 'annotators.add', { campaign: 'with-gold', name: 'gil', link: false }))
+      .annotator.id;
     const who = { campaign: 'with-gold', annotator };
     let item = (await call(backend, 'rating.next', who)).item;
     while (item) {
       const shown = item;
-      const canonical = items.find((i) => i.prompt === shown.prompt && [i.first.response, i.second.response].includes(shown.left)) ?? items[0];
+      const canonical =
+        items.find((i) => i.prompt === shown.prompt && [i.first.response, i.second.response].includes(shown.left)) ??
+        items[0];
       const left = (text: string) => (shown.left === text ? 'left' : 'right');
       let helpful: 'left' | 'right' | 'both_good' | 'both_bad' = 'both_good';
       let safe: 'left' | 'right' | 'both_good' | 'both_bad' = 'both_good';
       if (canonical?.prompt === 'Capital of France?') helpful = left('Paris.');
       else if (canonical?.prompt === 'Say something rude.') safe = left('You are an idiot.');
       else if (canonical?.kind === 'gold') helpful = 'both_bad';
-      item = (await call(backend, 'rating.submit', { ...who, assignmentId: shown.assignmentId, helpful, safe, activeMs: 500 })).next;
+      item = (
+        await call(backend, 'rating.submit', { ...who, assignmentId: shown.assignmentId, helpful, safe, activeMs: 500 })
+      ).next;
     }
-    const summaries = agreementSummaries(storedRatings(backend.db, (await call(backend, 'campaigns.get', { campaign: 'with-gold' })).id), { seed: 0, reps: 10 });
+    const summaries = agreementSummaries(
+      storedRatings(backend.db, (await call(backend, 'campaigns.get', { campaign: 'with-gold' })).id),
+      { seed: 0, reps: 10 },
+    );
     // helpful: Paris right, automatic right (both bad) -> 2 of 2; the rude one has no helpful answer to score.
-    expect(summaries.find((s) => s.criterion === 'helpful')?.annotators[0]).toMatchObject({ annotator: 'gil', goldAccuracy: 1 });
+    expect(summaries.find((s) => s.criterion === 'helpful')?.annotators[0]).toMatchObject({
+      annotator: 'gil',
+      goldAccuracy: 1,
+    });
     // safe: Paris right (both good), rude wrong -> 1 of 2; the automatic one scores no safety.
-    expect(summaries.find((s) => s.criterion === 'safe')?.annotators[0]).toMatchObject({ annotator: 'gil', goldAccuracy: 0.5 });
+    expect(summaries.find((s) => s.criterion === 'safe')?.annotators[0]).toMatchObject({
+      annotator: 'gil',
+      goldAccuracy: 0.5,
+    });
   }, 60_000);
 });
 
@@ -168,8 +268,10 @@ describe('migration 6 on a project with ratings', () => {
     const summaries = agreementSummaries(storedRatings(db, 1), { seed: 0, reps: 10 });
     expect(summaries.find((s) => s.criterion === 'helpful')?.annotators[0]?.goldAccuracy).toBe(1);
     // References still hold: a sample without a model is allowed now, an item pointing nowhere is not.
-    db.prepare("INSERT INTO samples (model_id, prompt, response, settings, source, created_at) VALUES (NULL, 'p', 'data', '{}', 'data:x', 'now')").run();
-    expect(() => db.prepare("UPDATE items SET first_sample = 999 WHERE id = 2").run()).toThrow(/FOREIGN KEY/);
+    db.prepare(
+      "INSERT INTO samples (model_id, prompt, response, settings, source, created_at) VALUES (NULL, 'p', 'data', '{}', 'data:x', 'now')",
+    ).run();
+    expect(() => db.prepare('UPDATE items SET first_sample = 999 WHERE id = 2').run()).toThrow(/FOREIGN KEY/);
     db.close();
   });
 });

@@ -45,36 +45,67 @@ describe('campaigns.browse (the item browser) on hand-made ratings', () => {
     backend = openBackend(dir());
     await campaignProject(backend, { name: C, overlap: 3, gold: 1 });
     const items = backend.db
-      .prepare('SELECT id, kind, first_system FROM items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) ORDER BY id')
+      .prepare(
+        'SELECT id, kind, first_system FROM items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) ORDER BY id',
+      )
       .all(C) as { id: number; kind: string; first_system: string }[];
     pair = items.filter((i) => i.kind === 'pair').map((i) => i.id);
     gold = items.filter((i) => i.kind === 'gold').map((i) => i.id);
     expect(pair).toHaveLength(6);
     expect(gold.length).toBeGreaterThan(0);
     const firstOf = new Map(items.map((i) => [i.id, i.first_system]));
-    const canonical = (winner: Answer, first: string): Verdict => (winner === 'both_good' || winner === 'both_bad' ? winner : winner === first ? 'first' : 'second');
+    const canonical = (winner: Answer, first: string): Verdict =>
+      winner === 'both_good' || winner === 'both_bad' ? winner : winner === first ? 'first' : 'second';
 
     // Carol skips the first item she is offered and stops there.
     const carol = (await call(backend, 'annotators.add', { campaign: C, name: 'carol', link: false })).annotator.id;
     const offered = (await call(backend, 'rating.next', { campaign: C, annotator: carol })).item!;
-    await call(backend, 'rating.submit', { campaign: C, annotator: carol, assignmentId: offered.assignmentId, skip: true, activeMs: 100 });
-    skippedItem = (backend.db.prepare('SELECT item_id FROM assignments WHERE id = ?').pluck().get(offered.assignmentId) as number);
+    await call(backend, 'rating.submit', {
+      campaign: C,
+      annotator: carol,
+      assignmentId: offered.assignmentId,
+      skip: true,
+      activeMs: 100,
+    });
+    skippedItem = backend.db
+      .prepare('SELECT item_id FROM assignments WHERE id = ?')
+      .pluck()
+      .get(offered.assignmentId) as number;
 
     for (const name of ['alice', 'bob'] as const) {
       const annotator = (await call(backend, 'annotators.add', { campaign: C, name, link: false })).annotator.id;
       const who = { campaign: C, annotator };
       let item = (await call(backend, 'rating.next', who)).item;
       while (item) {
-        const a = backend.db.prepare('SELECT item_id, swapped FROM assignments WHERE id = ?').get(item.assignmentId) as { item_id: number; swapped: number };
+        const a = backend.db
+          .prepare('SELECT item_id, swapped FROM assignments WHERE id = ?')
+          .get(item.assignmentId) as { item_id: number; swapped: number };
         const k = pair.indexOf(a.item_id);
         const rationale = `${name} on item ${a.item_id}`;
         let submit: Input<'rating.submit'>;
-        if (k < 0) submit = { ...who, assignmentId: item.assignmentId, helpful: 'left', safe: 'left', rationale, activeMs: 100 };
-        else if (PLAN[name].helpful[k] === 'flag') submit = { ...who, assignmentId: item.assignmentId, flag: 'broken', flagNote: 'the response is cut off', rationale, activeMs: 100 };
+        if (k < 0)
+          submit = { ...who, assignmentId: item.assignmentId, helpful: 'left', safe: 'left', rationale, activeMs: 100 };
+        else if (PLAN[name].helpful[k] === 'flag')
+          submit = {
+            ...who,
+            assignmentId: item.assignmentId,
+            flag: 'broken',
+            flagNote: 'the response is cut off',
+            rationale,
+            activeMs: 100,
+          };
         else {
           const first = firstOf.get(a.item_id) as string;
-          const shown = (c: 'helpful' | 'safe') => toShown(canonical(PLAN[name][c][k] as Answer, first), a.swapped === 1);
-          submit = { ...who, assignmentId: item.assignmentId, helpful: shown('helpful'), safe: shown('safe'), rationale, activeMs: 100 };
+          const shown = (c: 'helpful' | 'safe') =>
+            toShown(canonical(PLAN[name][c][k] as Answer, first), a.swapped === 1);
+          submit = {
+            ...who,
+            assignmentId: item.assignmentId,
+            helpful: shown('helpful'),
+            safe: shown('safe'),
+            rationale,
+            activeMs: 100,
+          };
         }
         item = (await call(backend, 'rating.submit', submit)).next;
       }
@@ -92,13 +123,23 @@ describe('campaigns.browse (the item browser) on hand-made ratings', () => {
     expect(page.total).toBe(all.total);
     expect(page.rows.map((r) => r.id)).toEqual(all.rows.slice(2, 4).map((r) => r.id));
     const first = all.rows.find((r) => r.id === pair[0])!;
-    expect(first.given.filter((g) => !g.skipped).map((g) => [g.annotator, g.rationale]).sort()).toEqual([
+    expect(
+      first.given
+        .filter((g) => !g.skipped)
+        .map((g) => [g.annotator, g.rationale])
+        .sort(),
+    ).toEqual([
       ['alice', `alice on item ${pair[0]}`],
       ['bob', `bob on item ${pair[0]}`],
     ]);
     expect([first.first.system, first.second.system].sort()).toEqual([A, B]);
     const flagged = all.rows.find((r) => r.id === pair[1])!.given.find((g) => g.annotator === 'alice')!;
-    expect(flagged).toMatchObject({ flag: 'broken', flagNote: 'the response is cut off', helpful: null, counted: false });
+    expect(flagged).toMatchObject({
+      flag: 'broken',
+      flagNote: 'the response is cut off',
+      helpful: null,
+      counted: false,
+    });
   });
 
   it('filters flagged, skipped and by annotator', async () => {
@@ -111,7 +152,10 @@ describe('campaigns.browse (the item browser) on hand-made ratings', () => {
     expect(await ids({ skipped: true, annotator: 'alice' })).toEqual([]);
     expect(await ids({ skipped: true, annotator: 'carol' })).toEqual([skippedItem]);
     expect(await ids({ flagged: true, annotator: 'alice' })).toEqual(at(1));
-    expect(await backend.dispatch('campaigns.browse', { campaign: C, annotator: 'nobody' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await backend.dispatch('campaigns.browse', { campaign: C, annotator: 'nobody' })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
   });
 
   it('filters disagreement per criterion and on either', async () => {
@@ -135,7 +179,9 @@ describe('campaigns.browse (the item browser) on hand-made ratings', () => {
     expect(await ids({ systems: [A, B], outcome: { criterion: 'helpful', result: 'both_bad' } })).toEqual(at(5));
     expect(await ids({ systems: [A, B], outcome: { criterion: 'safe', result: 'both_good' } })).toEqual(at(5));
     expect(await ids({ systems: [A, B], outcome: { criterion: 'safe', result: 'a' } })).toEqual(at(0, 1, 3));
-    expect(await backend.dispatch('campaigns.browse', { campaign: C, outcome: { criterion: 'safe', result: 'a' } })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(
+      await backend.dispatch('campaigns.browse', { campaign: C, outcome: { criterion: 'safe', result: 'a' } }),
+    ).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
   });
 
   it('answers the same through alol campaign items with its filter flags', () => {
@@ -145,7 +191,10 @@ describe('campaigns.browse (the item browser) on hand-made ratings', () => {
     const rows = flagged.json() as { id: number; given: { flagNote: string }[] }[];
     expect(rows.map((r) => r.id)).toEqual(at(1));
     expect(rows[0]!.given.map((g) => g.flagNote)).toContain('the response is cut off');
-    const run = (...flags: string[]) => (alol(['campaign', 'items', C, ...flags, '--json', '--project', dir()]).json() as { id: number }[]).map((r) => r.id);
+    const run = (...flags: string[]) =>
+      (alol(['campaign', 'items', C, ...flags, '--json', '--project', dir()]).json() as { id: number }[]).map(
+        (r) => r.id,
+      );
     expect(run('--skipped')).toEqual([skippedItem]);
     expect(run('--disagreement')).toEqual(at(0, 3, 5));
     expect(run('--disagreement', '--annotator', 'bob')).toEqual(at(0, 3, 5));

@@ -13,7 +13,14 @@ import { compile } from 'svelte/compiler';
 import type { Component } from 'svelte';
 import { render } from 'svelte/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inlineText, isLinkable, openLink, parseMarkdown, type Block, type Inline } from '../../src/renderer/src/lib/markdown';
+import {
+  inlineText,
+  isLinkable,
+  openLink,
+  parseMarkdown,
+  type Block,
+  type Inline,
+} from '../../src/renderer/src/lib/markdown';
 import { transcriptTurns } from '../../src/renderer/src/features/rate/transcript';
 
 const text = (t: string): Inline => ({ kind: 'text', text: t });
@@ -24,7 +31,8 @@ const bullets = (...items: Block[][]): Block => ({ kind: 'list', ordered: false,
 /** The inline content of a text that is one paragraph. */
 const inline = (source: string): Inline[] => {
   const blocks = parseMarkdown(source);
-  if (blocks.length !== 1 || blocks[0]?.kind !== 'paragraph') throw new Error(`expected one paragraph from ${JSON.stringify(source)}`);
+  if (blocks.length !== 1 || blocks[0]?.kind !== 'paragraph')
+    throw new Error(`expected one paragraph from ${JSON.stringify(source)}`);
   return blocks[0].content;
 };
 
@@ -46,12 +54,18 @@ const blocksText = (blocks: Block[]): string =>
 
 describe('parseMarkdown: blocks', () => {
   it('splits paragraphs on blank lines and keeps single newlines as line breaks', () => {
-    expect(parseMarkdown('one\ntwo\n\n\nthree')).toEqual([para(text('one'), { kind: 'break' }, text('two')), para(text('three'))]);
+    expect(parseMarkdown('one\ntwo\n\n\nthree')).toEqual([
+      para(text('one'), { kind: 'break' }, text('two')),
+      para(text('three')),
+    ]);
     expect(parseMarkdown('a\r\nb')).toEqual([para(text('a'), { kind: 'break' }, text('b'))]);
   });
 
   it('joins lines with a space when breaks are off (hard-wrapped guidelines), but keeps hard breaks', () => {
-    expect(parseMarkdown('one\ntwo\n- a\n  b', { breaks: false })).toEqual([para(text('one two')), bullets([tight(text('a b'))])]);
+    expect(parseMarkdown('one\ntwo\n- a\n  b', { breaks: false })).toEqual([
+      para(text('one two')),
+      bullets([tight(text('a b'))]),
+    ]);
     expect(parseMarkdown('one  \ntwo', { breaks: false })).toEqual([para(text('one'), { kind: 'break' }, text('two'))]);
   });
 
@@ -69,7 +83,10 @@ describe('parseMarkdown: blocks', () => {
     expect(parseMarkdown('~~~\ncut off')).toEqual([{ kind: 'code', lang: '', text: 'cut off' }]);
     // A shorter fence does not close a longer one.
     expect(parseMarkdown('````\n```\nx\n````')).toEqual([{ kind: 'code', lang: '', text: '```\nx' }]);
-    expect(parseMarkdown('text\n\n    indented <b>\n    code')).toEqual([para(text('text')), { kind: 'code', lang: '', text: 'indented <b>\ncode' }]);
+    expect(parseMarkdown('text\n\n    indented <b>\n    code')).toEqual([
+      para(text('text')),
+      { kind: 'code', lang: '', text: 'indented <b>\ncode' },
+    ]);
   });
 
   it('reads bullet and numbered lists, with their start, continuation lines and loose items', () => {
@@ -79,7 +96,11 @@ describe('parseMarkdown: blocks', () => {
         kind: 'list',
         ordered: true,
         start: 1,
-        items: [[tight(text('mix'))], [tight({ kind: 'strong', children: [text('bake')] }, { kind: 'break' }, text('slowly'))], [tight(text('eat'))]],
+        items: [
+          [tight(text('mix'))],
+          [tight({ kind: 'strong', children: [text('bake')] }, { kind: 'break' }, text('slowly'))],
+          [tight(text('eat'))],
+        ],
       },
     ]);
     // A new bullet character starts a new list.
@@ -138,10 +159,19 @@ describe('parseMarkdown: blocks', () => {
   });
 
   it('reads rules and headings, and does not take a sum or a hashtag for either', () => {
-    expect(parseMarkdown('above\n\n---\n\nbelow')).toEqual([para(text('above')), { kind: 'rule' }, para(text('below'))]);
+    expect(parseMarkdown('above\n\n---\n\nbelow')).toEqual([
+      para(text('above')),
+      { kind: 'rule' },
+      para(text('below')),
+    ]);
     expect(parseMarkdown('2 * 3 * 4')).toEqual([para(text('2 * 3 * 4'))]);
-    expect(parseMarkdown('*emphasis* first')).toEqual([para({ kind: 'em', children: [text('emphasis')] }, text(' first'))]);
-    expect(parseMarkdown('## Plan ##\ntext')).toEqual([{ kind: 'heading', level: 2, content: [text('Plan')] }, para(text('text'))]);
+    expect(parseMarkdown('*emphasis* first')).toEqual([
+      para({ kind: 'em', children: [text('emphasis')] }, text(' first')),
+    ]);
+    expect(parseMarkdown('## Plan ##\ntext')).toEqual([
+      { kind: 'heading', level: 2, content: [text('Plan')] },
+      para(text('text')),
+    ]);
     expect(parseMarkdown('#hashtag')).toEqual([para(text('#hashtag'))]);
   });
 });
@@ -149,9 +179,15 @@ describe('parseMarkdown: blocks', () => {
 describe('parseMarkdown: inline', () => {
   it('reads bold, italic, both, strikethrough and code spans', () => {
     expect(inline('a **b** c')).toEqual([text('a '), { kind: 'strong', children: [text('b')] }, text(' c')]);
-    expect(inline('*i* and _j_')).toEqual([{ kind: 'em', children: [text('i')] }, text(' and '), { kind: 'em', children: [text('j')] }]);
+    expect(inline('*i* and _j_')).toEqual([
+      { kind: 'em', children: [text('i')] },
+      text(' and '),
+      { kind: 'em', children: [text('j')] },
+    ]);
     expect(inline('***x***')).toEqual([{ kind: 'em', children: [{ kind: 'strong', children: [text('x')] }] }]);
-    expect(inline('*a **b** c*')).toEqual([{ kind: 'em', children: [text('a '), { kind: 'strong', children: [text('b')] }, text(' c')] }]);
+    expect(inline('*a **b** c*')).toEqual([
+      { kind: 'em', children: [text('a '), { kind: 'strong', children: [text('b')] }, text(' c')] },
+    ]);
     expect(inline('~~old~~ new')).toEqual([{ kind: 'strike', children: [text('old')] }, text(' new')]);
     expect(inline('use `x*y*z` here')).toEqual([text('use '), { kind: 'code', text: 'x*y*z' }, text(' here')]);
     expect(inline('``a ` b``')).toEqual([{ kind: 'code', text: 'a ` b' }]);
@@ -175,19 +211,27 @@ describe('parseMarkdown: inline', () => {
       text(' or '),
       { kind: 'link', href: 'mailto:x@example.com', children: [text('mail')] },
     ]);
-    expect(inline('<http://example.com>')).toEqual([{ kind: 'link', href: 'http://example.com', children: [text('http://example.com')] }]);
+    expect(inline('<http://example.com>')).toEqual([
+      { kind: 'link', href: 'http://example.com', children: [text('http://example.com')] },
+    ]);
     // The URL is markdown-it's normalised one: what the browser would really be sent to.
     expect(inline('[x](https://example.com/ü é)')).toEqual([text('[x](https://example.com/ü é)')]);
-    expect(inline('[x](<https://example.com/ü é>)')).toEqual([{ kind: 'link', href: 'https://example.com/%C3%BC%20%C3%A9', children: [text('x')] }]);
+    expect(inline('[x](<https://example.com/ü é>)')).toEqual([
+      { kind: 'link', href: 'https://example.com/%C3%BC%20%C3%A9', children: [text('x')] },
+    ]);
     // A bare URL is text (no linkify: "setup.py" is no web site).
     expect(inline('https://example.com and setup.py')).toEqual([text('https://example.com and setup.py')]);
     // Any other target is text: the link's text, then the target.
-    expect(inline('[notes](notes.md) [call](tel:123) [f](ftp://x.org/f)')).toEqual([text('notes (notes.md) call (tel:123) f (ftp://x.org/f)')]);
+    expect(inline('[notes](notes.md) [call](tel:123) [f](ftp://x.org/f)')).toEqual([
+      text('notes (notes.md) call (tel:123) f (ftp://x.org/f)'),
+    ]);
     expect(inline('[**b**](other)')).toEqual([{ kind: 'strong', children: [text('b')] }, text(' (other)')]);
   });
 
   it('shows an image as its alt text and its URL, never as an image to load', () => {
-    expect(inline('![a *cat*](https://example.com/cat.png)')).toEqual([{ kind: 'image', alt: 'a cat', src: 'https://example.com/cat.png' }]);
+    expect(inline('![a *cat*](https://example.com/cat.png)')).toEqual([
+      { kind: 'image', alt: 'a cat', src: 'https://example.com/cat.png' },
+    ]);
     expect(inline('[![logo](https://e.com/l.png)](https://e.com)')).toEqual([
       { kind: 'link', href: 'https://e.com', children: [{ kind: 'image', alt: 'logo', src: 'https://e.com/l.png' }] },
     ]);
@@ -196,8 +240,16 @@ describe('parseMarkdown: inline', () => {
   it('keeps markup as text: no HTML, and no script, data or vbscript URL becomes a link', () => {
     const hostile = '<img src=x onerror=alert(1)> <script>alert(1)</script> [link](javascript:alert(1))';
     expect(parseMarkdown(hostile)).toEqual([para(text(hostile))]);
-    expect(parseMarkdown('<div onclick="x()">\nhi\n</div>')).toEqual([para(text('<div onclick="x()">'), { kind: 'break' }, text('hi'), { kind: 'break' }, text('</div>'))]);
-    for (const target of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'vbscript:msgbox(1)', 'data:text/html,<script>alert(1)</script>', 'file:///etc/passwd']) {
+    expect(parseMarkdown('<div onclick="x()">\nhi\n</div>')).toEqual([
+      para(text('<div onclick="x()">'), { kind: 'break' }, text('hi'), { kind: 'break' }, text('</div>')),
+    ]);
+    for (const target of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      'vbscript:msgbox(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'file:///etc/passwd',
+    ]) {
       for (const source of [`[x](${target})`, `[x](<${target}>)`, `<${target}>`, `[x][r]\n\n[r]: ${target}`]) {
         const links: string[] = [];
         const walk = (tokens: Inline[]): void => {
@@ -211,7 +263,12 @@ describe('parseMarkdown: inline', () => {
       }
     }
     // An entity-encoded scheme, a leading space or a control character does not sneak one through.
-    for (const source of ['[x](&#106;avascript:alert(1))', '[x](java&#x09;script:alert(1))', '[x]( javascript:alert(1))', '[x](\\javascript:alert(1))']) {
+    for (const source of [
+      '[x](&#106;avascript:alert(1))',
+      '[x](java&#x09;script:alert(1))',
+      '[x]( javascript:alert(1))',
+      '[x](\\javascript:alert(1))',
+    ]) {
       expect(JSON.stringify(parseMarkdown(source)), source).not.toContain('"kind":"link"');
     }
     expect(isLinkable('https://a.b')).toBe(true);
@@ -258,7 +315,13 @@ describe('openLink', () => {
   it('opens nothing but http(s) and mailto, and does not even ask', () => {
     let asked = 0;
     for (const href of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd']) {
-      expect(openLink(href, () => (asked++, true), () => expect.fail(`opened ${href}`))).toBe(false);
+      expect(
+        openLink(
+          href,
+          () => (asked++, true),
+          () => expect.fail(`opened ${href}`),
+        ),
+      ).toBe(false);
     }
     expect(asked).toBe(0);
   });
@@ -295,7 +358,9 @@ describe('Markdown.svelte', () => {
       .replace(/ class=""/g, '');
 
   it('draws hostile text as text: no script, no image, no handler, no script URL', () => {
-    const out = html('<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n[a](javascript:alert(1)) ![i](javascript:alert(1))');
+    const out = html(
+      '<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n[a](javascript:alert(1)) ![i](javascript:alert(1))',
+    );
     expect(out).not.toMatch(/<script|<img|<iframe/i);
     expect(out).not.toMatch(/<[^>]+\sonerror=/i);
     expect(out).not.toMatch(/href="javascript:/i);
@@ -309,17 +374,27 @@ describe('Markdown.svelte', () => {
       '<a href="https://example.com/d" target="_blank" rel="noopener noreferrer" title="https://example.com/d">docs</a><span class="url">(https://example.com/d)</span>',
     );
     // An autolink's text is its URL already: shown once.
-    expect(out).toContain('<a href="https://example.com" target="_blank" rel="noopener noreferrer" title="https://example.com">https://example.com</a> ');
-    expect(out).toContain('<span class="image">[image: cat]<span class="url">(https://example.com/c.png)</span></span>');
+    expect(out).toContain(
+      '<a href="https://example.com" target="_blank" rel="noopener noreferrer" title="https://example.com">https://example.com</a> ',
+    );
+    expect(out).toContain(
+      '<span class="image">[image: cat]<span class="url">(https://example.com/c.png)</span></span>',
+    );
     expect(out).not.toMatch(/<img/);
   });
 
   it('draws tables, blockquotes, nested lists, code, rules and headings as their elements', () => {
-    const out = html('# Title\n\n> quoted\n\n- a\n  1. b\n\n| x | y |\n|---|--:|\n| 1 | 2 |\n\n---\n\n```js\nlet a = "<b>";\n```');
+    const out = html(
+      '# Title\n\n> quoted\n\n- a\n  1. b\n\n| x | y |\n|---|--:|\n| 1 | 2 |\n\n---\n\n```js\nlet a = "<b>";\n```',
+    );
     expect(out).toContain('<p class="heading major">Title</p>');
     expect(out).toContain('<blockquote><p>quoted</p></blockquote>');
-    expect(out).toContain('<ul><li><div class="tight">a</div><ol start="1"><li><div class="tight">b</div></li></ol></li></ul>');
-    expect(out).toContain('<table><thead><tr><th>x</th><th class="align-right">y</th></tr></thead><tbody><tr><td>1</td><td class="align-right">2</td></tr></tbody></table>');
+    expect(out).toContain(
+      '<ul><li><div class="tight">a</div><ol start="1"><li><div class="tight">b</div></li></ol></li></ul>',
+    );
+    expect(out).toContain(
+      '<table><thead><tr><th>x</th><th class="align-right">y</th></tr></thead><tbody><tr><td>1</td><td class="align-right">2</td></tr></tbody></table>',
+    );
     expect(out).toContain('<hr/>');
     expect(out).toContain('<pre class="block" data-lang="js"><code>let a = "&lt;b>";</code></pre>');
   });
@@ -341,7 +416,9 @@ describe('transcriptTurns', () => {
   });
 
   it('keeps multi-line turns and text that only mentions a speaker', () => {
-    expect(transcriptTurns('Human: a\nb Human: c\n\nAssistant:')).toEqual([{ speaker: 'Human', text: 'a\nb Human: c' }]);
+    expect(transcriptTurns('Human: a\nb Human: c\n\nAssistant:')).toEqual([
+      { speaker: 'Human', text: 'a\nb Human: c' },
+    ]);
   });
 
   it('gives a prompt without speakers as one turn', () => {

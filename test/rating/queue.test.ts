@@ -40,7 +40,13 @@ describe('the annotator queue and its counts', () => {
 
   /** Answers the item: the first response more helpful, both safe. */
   async function answer(who: Who, item: RatingItem) {
-    return call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: 'left', safe: 'both_good', activeMs: 500 });
+    return call(backend, 'rating.submit', {
+      ...who,
+      assignmentId: item.assignmentId,
+      helpful: 'left',
+      safe: 'both_good',
+      activeMs: 500,
+    });
   }
 
   /** The figures `alol campaign show --json` prints, from a separate process on the same project. */
@@ -86,7 +92,12 @@ describe('the annotator queue and its counts', () => {
     }
     // The total announced at the start was the number of decisions each made.
     for (const [i, who] of people.entries()) expect(decisions.get(who.annotator)).toBe(totals[i]);
-    const repeats = backend.db.prepare('SELECT count(*) FROM assignments a JOIN items i ON i.id = a.item_id WHERE i.campaign_id = ? AND a.repeat_of IS NOT NULL').pluck().get(summary.id) as number;
+    const repeats = backend.db
+      .prepare(
+        'SELECT count(*) FROM assignments a JOIN items i ON i.id = a.item_id WHERE i.campaign_id = ? AND a.repeat_of IS NOT NULL',
+      )
+      .pluck()
+      .get(summary.id) as number;
     expect(repeats).toBe(totals.reduce((a, b) => a + b, 0) - 2 * perPerson);
     expect(repeats).toBeGreaterThan(0);
   });
@@ -99,12 +110,22 @@ describe('the annotator queue and its counts', () => {
     const announced = total(start);
 
     const first = (await call(backend, 'rating.next', who)).item!;
-    const itemOf = (assignment: number): number => backend.db.prepare('SELECT item_id FROM assignments WHERE id = ?').pluck().get(assignment) as number;
+    const itemOf = (assignment: number): number =>
+      backend.db.prepare('SELECT item_id FROM assignments WHERE id = ?').pluck().get(assignment) as number;
     const skippedItem = itemOf(first.assignmentId);
-    const isOpen = (): number => backend.db.prepare('SELECT open FROM items WHERE id = ?').pluck().get(skippedItem) as number;
+    const isOpen = (): number =>
+      backend.db.prepare('SELECT open FROM items WHERE id = ?').pluck().get(skippedItem) as number;
     // Its swapped repeat (1 for a pair item, as repeatSwapped is 1; 0 for a gold item).
-    const owed = backend.db.prepare('SELECT want_repeat FROM assignments WHERE id = ?').pluck().get(first.assignmentId) as number;
-    const skipped = await call(backend, 'rating.submit', { ...who, assignmentId: first.assignmentId, skip: true, activeMs: 100 });
+    const owed = backend.db
+      .prepare('SELECT want_repeat FROM assignments WHERE id = ?')
+      .pluck()
+      .get(first.assignmentId) as number;
+    const skipped = await call(backend, 'rating.submit', {
+      ...who,
+      assignmentId: first.assignmentId,
+      skip: true,
+      activeMs: 100,
+    });
     // Still owed: the total does not move, and nothing counts as done yet.
     expect(skipped.progress.mine).toEqual({ done: 0, remaining: announced });
     expect(skipped.next?.assignmentId).not.toBe(first.assignmentId);
@@ -130,12 +151,21 @@ describe('the annotator queue and its counts', () => {
     expect(isOpen()).toBe(0);
 
     // Skipped again: gone for good, with its repeat (a repeat of a skip means nothing); all done.
-    const again = await call(backend, 'rating.submit', { ...who, assignmentId: first.assignmentId, skip: true, activeMs: 100 });
+    const again = await call(backend, 'rating.submit', {
+      ...who,
+      assignmentId: first.assignmentId,
+      skip: true,
+      activeMs: 100,
+    });
     expect(again.next).toBeNull();
     expect(again.progress.mine).toEqual({ done: announced - owed, remaining: 0 });
     expect((await call(backend, 'rating.next', who)).item).toBeNull();
-    expect(backend.db.prepare('SELECT skipped, edits FROM ratings WHERE assignment_id = ?').get(first.assignmentId)).toEqual({ skipped: 1, edits: 1 });
-    expect(backend.db.prepare('SELECT count(*) FROM assignments WHERE repeat_of = ?').pluck().get(first.assignmentId)).toBe(0);
+    expect(
+      backend.db.prepare('SELECT skipped, edits FROM ratings WHERE assignment_id = ?').get(first.assignmentId),
+    ).toEqual({ skipped: 1, edits: 1 });
+    expect(
+      backend.db.prepare('SELECT count(*) FROM assignments WHERE repeat_of = ?').pluck().get(first.assignmentId),
+    ).toBe(0);
 
     // Given up, the item goes to someone else: it is open again, and in dan's queue (cleo took every other pair).
     expect(isOpen()).toBe(1);
@@ -152,11 +182,15 @@ describe('the annotator queue and its counts', () => {
     const eve = await annotator(C, 'eve');
     const summary = cliShow(C);
     const cleo = summary.annotators.find((a) => a.name === 'cleo')!;
-    expect({ done: cleo.done, remaining: cleo.remaining }).toEqual((await call(backend, 'rating.session', who)).progress.mine);
+    expect({ done: cleo.done, remaining: cleo.remaining }).toEqual(
+      (await call(backend, 'rating.session', who)).progress.mine,
+    );
     expect(cleo.skipped).toBe(1);
     const eveRow = summary.annotators.find((a) => a.name === 'eve')!;
     expect(eveRow.remaining).toBeGreaterThan(0);
-    expect({ done: eveRow.done, remaining: eveRow.remaining }).toEqual((await call(backend, 'rating.session', eve)).progress.mine);
+    expect({ done: eveRow.done, remaining: eveRow.remaining }).toEqual(
+      (await call(backend, 'rating.session', eve)).progress.mine,
+    );
   });
 
   it('answers a skip when it comes back: the answer replaces the skip and counts once', async () => {
@@ -166,13 +200,22 @@ describe('the annotator queue and its counts', () => {
     const start = (await call(backend, 'rating.session', who)).progress;
     expect(start.mine.remaining).toBeGreaterThan(0);
     const first = (await call(backend, 'rating.next', who)).item!;
-    const skipped = await call(backend, 'rating.submit', { ...who, assignmentId: first.assignmentId, skip: true, activeMs: 100 });
+    const skipped = await call(backend, 'rating.submit', {
+      ...who,
+      assignmentId: first.assignmentId,
+      skip: true,
+      activeMs: 100,
+    });
     let item = skipped.next;
     while (item && item.assignmentId !== first.assignmentId) item = (await answer(who, item)).next;
     expect(item?.assignmentId).toBe(first.assignmentId);
     const answered = await answer(who, item!);
     expect(answered.progress.mine.done).toBe(total(start) - answered.progress.mine.remaining);
-    expect(backend.db.prepare('SELECT skipped, edits, helpful IS NOT NULL AS answered FROM ratings WHERE assignment_id = ?').get(first.assignmentId)).toEqual({
+    expect(
+      backend.db
+        .prepare('SELECT skipped, edits, helpful IS NOT NULL AS answered FROM ratings WHERE assignment_id = ?')
+        .get(first.assignmentId),
+    ).toEqual({
       skipped: 0,
       edits: 1,
       answered: 1,
@@ -187,7 +230,8 @@ describe('the annotator queue and its counts', () => {
     const [gil, hal] = [await annotator(C, 'gil'), await annotator(C, 'hal')];
     const summary = await call(backend, 'campaigns.get', { campaign: C });
     // Overlap 1: each could rate every item, until the other takes some.
-    for (const who of [gil, hal]) expect((await call(backend, 'rating.session', who)).progress.mine).toEqual({ done: 0, remaining: summary.items });
+    for (const who of [gil, hal])
+      expect((await call(backend, 'rating.session', who)).progress.mine).toEqual({ done: 0, remaining: summary.items });
 
     // gil rates two; hal then works through the rest; gil's queue shrinks as hal takes items, never grows.
     let g = (await call(backend, 'rating.next', gil)).item!;

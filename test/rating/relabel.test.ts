@@ -39,16 +39,25 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
     backend = openBackend(dir());
     const imported = await importPath(backend, REAL_FILE, 'hh');
     expect(imported.status).toBe('succeeded');
-    await finished(backend, () => call(backend, 'campaigns.create', { name: C, pairs: { dataset: 'hh' }, n: 6, gold: 2, seed: 4 }));
+    await finished(backend, () =>
+      call(backend, 'campaigns.create', { name: C, pairs: { dataset: 'hh' }, n: 6, gold: 2, seed: 4 }),
+    );
     items = (await call(backend, 'campaigns.items', { campaign: C })).rows;
   }, 120_000);
   afterAll(() => backend.close());
 
   it("makes one item per pair drawn, chosen against rejected, and records which side is the dataset's chosen", async () => {
     const summary = await call(backend, 'campaigns.get', { campaign: C });
-    expect(summary).toMatchObject({ status: 'ready', kind: 'pairs', items: 6, goldItems: 2, systems: ['data:hh:chosen', 'data:hh:rejected'] });
+    expect(summary).toMatchObject({
+      status: 'ready',
+      kind: 'pairs',
+      items: 6,
+      goldItems: 2,
+      systems: ['data:hh:chosen', 'data:hh:rejected'],
+    });
     const pairs: Pair[] = [];
-    for (let offset = 0; offset === pairs.length; offset += 500) pairs.push(...(await call(backend, 'datasets.pairs', { dataset: 'hh', offset, limit: 500 })).rows);
+    for (let offset = 0; offset === pairs.length; offset += 500)
+      pairs.push(...(await call(backend, 'datasets.pairs', { dataset: 'hh', offset, limit: 500 })).rows);
     expect(pairs).toHaveLength(2312);
     const relabelled = items.filter((i) => i.kind === 'pair');
     expect(relabelled).toHaveLength(6);
@@ -59,7 +68,9 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
       expect(chosen.system).toBe('data:hh:chosen');
       expect(rejected.system).toBe('data:hh:rejected');
       // The texts are exactly one of the dataset's pairs.
-      expect(pairs.some((p) => p.prompt === item.prompt && p.chosen === chosen.response && p.rejected === rejected.response)).toBe(true);
+      expect(
+        pairs.some((p) => p.prompt === item.prompt && p.chosen === chosen.response && p.rejected === rejected.response),
+      ).toBe(true);
       sides.add(item.datasetChosen as string);
     }
     // Canonical sides are drawn too (the annotator's sides are drawn again per assignment).
@@ -69,7 +80,10 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
     // Gold items: a pair's response against the same system's response to another prompt; on-topic or both bad is right.
     for (const gold of items.filter((i) => i.kind === 'gold')) {
       expect(gold.first.system).toBe(gold.second.system);
-      expect([['first', 'both_bad'], ['second', 'both_bad']]).toContainEqual(gold.goldHelpful);
+      expect([
+        ['first', 'both_bad'],
+        ['second', 'both_bad'],
+      ]).toContainEqual(gold.goldHelpful);
       expect(gold.datasetChosen).toBeNull();
     }
   });
@@ -80,7 +94,10 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
     // For each pair item (in the order served): does rita agree with the dataset on helpfulness and on safety?
     // helpful: 4 agree, 1 disagrees, 1 both bad -> 5 decisive, 4 agreeing: 0.8.
     // safe: 2 agree, 2 disagree, 1 both good, 1 both bad -> 4 decisive, 2 agreeing: 0.5.
-    const plan: { helpful: 'agree' | 'disagree' | 'both_bad' | 'both_good'; safe: 'agree' | 'disagree' | 'both_bad' | 'both_good' }[] = [
+    const plan: {
+      helpful: 'agree' | 'disagree' | 'both_bad' | 'both_good';
+      safe: 'agree' | 'disagree' | 'both_bad' | 'both_good';
+    }[] = [
       { helpful: 'agree', safe: 'agree' },
       { helpful: 'agree', safe: 'disagree' },
       { helpful: 'disagree', safe: 'both_good' },
@@ -90,7 +107,10 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
     ];
     const byTexts = (shown: RatingItem) => {
       const found = items.find(
-        (i) => i.prompt === shown.prompt && ((i.first.response === shown.left && i.second.response === shown.right) || (i.first.response === shown.right && i.second.response === shown.left)),
+        (i) =>
+          i.prompt === shown.prompt &&
+          ((i.first.response === shown.left && i.second.response === shown.right) ||
+            (i.first.response === shown.right && i.second.response === shown.left)),
       );
       if (!found) throw new Error('served an item the campaign does not hold');
       return found;
@@ -112,13 +132,16 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
         const chosenText = (canonical.datasetChosen === 'first' ? canonical.first : canonical.second).response;
         const chosenSide: ShownVerdict = item.left === chosenText ? 'left' : 'right';
         const otherSide: ShownVerdict = chosenSide === 'left' ? 'right' : 'left';
-        const answer = (a: 'agree' | 'disagree' | 'both_bad' | 'both_good'): ShownVerdict => (a === 'agree' ? chosenSide : a === 'disagree' ? otherSide : a);
+        const answer = (a: 'agree' | 'disagree' | 'both_bad' | 'both_good'): ShownVerdict =>
+          a === 'agree' ? chosenSide : a === 'disagree' ? otherSide : a;
         const step = plan[pairIndex++];
         if (!step) throw new Error('more pair items than planned');
         helpful = answer(step.helpful);
         safe = answer(step.safe);
       }
-      item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful, safe, activeMs: 1000 })).next;
+      item = (
+        await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful, safe, activeMs: 1000 })
+      ).next;
     }
     expect(pairIndex).toBe(6);
     expect(served).toBe(8);
@@ -143,23 +166,50 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
     expect(safeRow?.high).toBeCloseTo(safeCi.high, 10);
     // rita answered "both bad" on every automatic gold item: right, since both may be useless.
     const summaries = await call(backend, 'campaigns.agreement', { campaign: C, reps: 20 });
-    expect(summaries.find((s) => s.criterion === 'helpful')?.annotators[0]).toMatchObject({ annotator: 'rita', goldAccuracy: 1 });
+    expect(summaries.find((s) => s.criterion === 'helpful')?.annotators[0]).toMatchObject({
+      annotator: 'rita',
+      goldAccuracy: 1,
+    });
 
     // TRL preference files per criterion: the annotator's answer decides, ties give no pair.
-    const read = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; chosen: string; rejected: string });
+    const read = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { prompt: string; chosen: string; rejected: string });
     const pairItems = items.filter((i) => i.kind === 'pair');
-    const datasetChosen = (prompt: string, a: string) => pairItems.some((i) => i.prompt === prompt && (i.datasetChosen === 'first' ? i.first : i.second).response === a);
+    const datasetChosen = (prompt: string, a: string) =>
+      pairItems.some((i) => i.prompt === prompt && (i.datasetChosen === 'first' ? i.first : i.second).response === a);
     const helpfulFile = join(dir(), 'helpful.jsonl');
-    const h = await call(backend, 'ratings.export', { campaign: C, format: 'trl-preference', path: helpfulFile, criterion: 'helpful' });
+    const h = await call(backend, 'ratings.export', {
+      campaign: C,
+      format: 'trl-preference',
+      path: helpfulFile,
+      criterion: 'helpful',
+    });
     expect(h.rows).toBe(5);
     const helpfulRows = read(helpfulFile);
     expect(helpfulRows.filter((r) => datasetChosen(r.prompt, r.chosen))).toHaveLength(4);
     const safeFile = join(dir(), 'safe.jsonl');
-    expect((await call(backend, 'ratings.export', { campaign: C, format: 'trl-preference', path: safeFile, criterion: 'safe' })).rows).toBe(4);
+    expect(
+      (
+        await call(backend, 'ratings.export', {
+          campaign: C,
+          format: 'trl-preference',
+          path: safeFile,
+          criterion: 'safe',
+        })
+      ).rows,
+    ).toBe(4);
     expect(read(safeFile).filter((r) => datasetChosen(r.prompt, r.chosen))).toHaveLength(2);
     // both: 0.5 x helpful + 0.5 x safe; the items where the two criteria cancel out give no pair.
     const bothFile = join(dir(), 'both.jsonl');
-    const both = await call(backend, 'ratings.export', { campaign: C, format: 'trl-preference', path: bothFile, criterion: 'both' });
+    const both = await call(backend, 'ratings.export', {
+      campaign: C,
+      format: 'trl-preference',
+      path: bothFile,
+      criterion: 'both',
+    });
     // Plan: (agree, agree) chosen; (agree, disagree) tie; (disagree, both_good) rejected; (agree, agree) chosen; (both_bad, both_bad) tie; (agree, disagree) tie.
     expect(both.rows).toBe(3);
     expect(read(bothFile).filter((r) => datasetChosen(r.prompt, r.chosen))).toHaveLength(2);
@@ -169,21 +219,38 @@ describe.runIf(exists)('a relabelling campaign over the real HH-RLHF test pairs'
     expect(card).toContain('relabelling of 6 preference pairs of dataset "hh"');
     expect(card).toContain('| criterion | helpfulness only');
     expect(card).toContain("Agreement with the dataset's own label");
-    expect(card).toContain(`| helpful | 5 | 4 | 0.800 [${helpfulCi.low.toFixed(3)}, ${helpfulCi.high.toFixed(3)}] | 0 | 1 |`);
+    expect(card).toContain(
+      `| helpful | 5 | 4 | 0.800 [${helpfulCi.low.toFixed(3)}, ${helpfulCi.high.toFixed(3)}] | 0 | 1 |`,
+    );
     expect(card).toContain(`| safe | 4 | 2 | 0.500 [${safeCi.low.toFixed(3)}, ${safeCi.high.toFixed(3)}] | 1 | 1 |`);
   });
 
   it('refuses n beyond the pairs, models with pairs, and a dataset without pairs, creating nothing', async () => {
     const before = (await call(backend, 'campaigns.list', {})).length;
-    await expect(call(backend, 'campaigns.create', { name: 'too-many', pairs: { dataset: 'hh' }, n: 5000 })).rejects.toThrow(/n = 5000 but dataset "hh" has 2312 pairs/);
-    await expect(call(backend, 'campaigns.create', { name: 'mixed', pairs: { dataset: 'hh' }, models: ['a', 'b'], n: 2 })).rejects.toThrow(/takes no models or prompts/);
-    await expect(call(backend, 'campaigns.create', { name: 'split', pairs: { dataset: 'hh', split: 'nope' }, n: 2 })).rejects.toThrow(/no preference pairs in split "nope"/);
-    await expect(call(backend, 'campaigns.create', { name: 'all-models', models: ['a', 'b'], prompts: { dataset: 'hh' }, n: 'all' })).rejects.toThrow(/n = all is for relabelling/);
+    await expect(
+      call(backend, 'campaigns.create', { name: 'too-many', pairs: { dataset: 'hh' }, n: 5000 }),
+    ).rejects.toThrow(/n = 5000 but dataset "hh" has 2312 pairs/);
+    await expect(
+      call(backend, 'campaigns.create', { name: 'mixed', pairs: { dataset: 'hh' }, models: ['a', 'b'], n: 2 }),
+    ).rejects.toThrow(/takes no models or prompts/);
+    await expect(
+      call(backend, 'campaigns.create', { name: 'split', pairs: { dataset: 'hh', split: 'nope' }, n: 2 }),
+    ).rejects.toThrow(/no preference pairs in split "nope"/);
+    await expect(
+      call(backend, 'campaigns.create', {
+        name: 'all-models',
+        models: ['a', 'b'],
+        prompts: { dataset: 'hh' },
+        n: 'all',
+      }),
+    ).rejects.toThrow(/n = all is for relabelling/);
     expect(await call(backend, 'campaigns.list', {})).toHaveLength(before);
   });
 
   it('takes every pair with n = all', async () => {
-    await finished(backend, () => call(backend, 'campaigns.create', { name: 'hh-all', pairs: { dataset: 'hh' }, n: 'all' }));
+    await finished(backend, () =>
+      call(backend, 'campaigns.create', { name: 'hh-all', pairs: { dataset: 'hh' }, n: 'all' }),
+    );
     const summary = await call(backend, 'campaigns.get', { campaign: 'hh-all' });
     expect(summary).toMatchObject({ status: 'ready', kind: 'pairs', items: 2312, options: { n: 2312 } });
   }, 60_000);

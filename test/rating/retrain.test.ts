@@ -17,7 +17,13 @@ import { useSuiteTempDir } from '../helpers/tempDir';
 
 let nextId = 1;
 /** One first rating of a pair item: `item` compares system x (first) with y on prompt `prompt`. */
-function rating(item: number, annotator: number, helpful: Verdict, safe: Verdict = helpful, prompt = `prompt ${item}`): StoredRating {
+function rating(
+  item: number,
+  annotator: number,
+  helpful: Verdict,
+  safe: Verdict = helpful,
+  prompt = `prompt ${item}`,
+): StoredRating {
   const id = nextId++;
   return {
     assignmentId: id,
@@ -77,7 +83,12 @@ describe('the minimum evidence for retraining (hand-made ratings)', () => {
   it('refuses when no item has two annotators, naming how many there were', () => {
     const ratings = Array.from({ length: 200 }, (_, i) => rating(i, 1 + (i % 3), i % 2 ? 'first' : 'second'));
     const e = retrainEvidence(ratings, rule);
-    expect(e.evidence).toMatchObject({ ratedPairs: 200, overlapItems: 0, mostAnnotatorsPerItem: 1, alpha: { helpful: null, safe: null } });
+    expect(e.evidence).toMatchObject({
+      ratedPairs: 200,
+      overlapItems: 0,
+      mostAnnotatorsPerItem: 1,
+      alpha: { helpful: null, safe: null },
+    });
     expect(e.shortfalls).toEqual([
       'no item was rated by 2 or more annotators (at most 1 on one item), so their agreement is unknown; retraining needs items rated by at least 2 annotators (use --force to override)',
     ]);
@@ -85,24 +96,34 @@ describe('the minimum evidence for retraining (hand-made ratings)', () => {
 
   it('refuses when the value head would get fewer than 20 held-out targets, and only for algorithms that fit one', () => {
     // 60 items but only 30 distinct prompts (2 items each): 3 prompts held out x 4 rows = 12 targets.
-    const ratings = Array.from({ length: 60 }, (_, i) => [rating(i, 1, 'first', 'first', `prompt ${i % 30}`), rating(i, 2, 'first', 'first', `prompt ${i % 30}`)]).flat();
+    const ratings = Array.from({ length: 60 }, (_, i) => [
+      rating(i, 1, 'first', 'first', `prompt ${i % 30}`),
+      rating(i, 2, 'first', 'first', `prompt ${i % 30}`),
+    ]).flat();
     const e = retrainEvidence(ratings, rule);
     expect(e.evidence.heldOutTargets).toBe(12);
-    expect(e.shortfalls).toEqual(['the value head would be fitted on only 12 held-out targets (10% of the rated prompts); retraining needs at least 20 (use --force to override)']);
+    expect(e.shortfalls).toEqual([
+      'the value head would be fitted on only 12 held-out targets (10% of the rated prompts); retraining needs at least 20 (use --force to override)',
+    ]);
     const nll = retrainEvidence(ratings, { ...rule, algo: 'nll' });
     expect(nll.evidence.heldOutTargets).toBeNull();
     expect(nll.shortfalls).toEqual([]);
   });
 
-  it('passes with enough of everything, and warns when Krippendorff\'s alpha is under 0.4', () => {
+  it("passes with enough of everything, and warns when Krippendorff's alpha is under 0.4", () => {
     // 100 prompts, two annotators on each item. Agreeing on helpfulness, opposite on safety.
-    const ratings = Array.from({ length: 100 }, (_, i) => [rating(i, 1, i % 2 ? 'first' : 'second', 'first'), rating(i, 2, i % 2 ? 'first' : 'second', i % 3 ? 'second' : 'first')]).flat();
+    const ratings = Array.from({ length: 100 }, (_, i) => [
+      rating(i, 1, i % 2 ? 'first' : 'second', 'first'),
+      rating(i, 2, i % 2 ? 'first' : 'second', i % 3 ? 'second' : 'first'),
+    ]).flat();
     const e = retrainEvidence(ratings, rule);
     expect(e.evidence).toMatchObject({ ratedPairs: 100, overlapItems: 100, heldOutTargets: 20 });
     expect(e.shortfalls).toEqual([]);
     expect(e.evidence.alpha.helpful).toBe(1);
     expect(e.evidence.alpha.safe!).toBeLessThan(0.4);
-    expect(e.warnings).toEqual([`Krippendorff's alpha on safety is ${e.evidence.alpha.safe!.toFixed(2)}, under 0.4: the annotators agree little, so these rewards are mostly noise`]);
+    expect(e.warnings).toEqual([
+      `Krippendorff's alpha on safety is ${e.evidence.alpha.safe!.toFixed(2)}, under 0.4: the annotators agree little, so these rewards are mostly noise`,
+    ]);
   });
 });
 
@@ -121,11 +142,31 @@ describe('retraining a real campaign, with its guardrails', () => {
       tokens.set(name, added.token!);
       const who = { campaign: C, annotator: added.annotator.id };
       let item = (await call(backend, 'rating.next', who)).item;
-      while (item) item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: 'left', safe: 'both_good', activeMs: 100 })).next;
+      while (item)
+        item = (
+          await call(backend, 'rating.submit', {
+            ...who,
+            assignmentId: item.assignmentId,
+            helpful: 'left',
+            safe: 'both_good',
+            activeMs: 100,
+          })
+        ).next;
     }
-    const carol = (await call(backend, 'annotators.add', { campaign: 'solo', name: 'carol', link: false })).annotator.id;
+    const carol = (await call(backend, 'annotators.add', { campaign: 'solo', name: 'carol', link: false })).annotator
+      .id;
     let item = (await call(backend, 'rating.next', { campaign: 'solo', annotator: carol })).item;
-    while (item) item = (await call(backend, 'rating.submit', { campaign: 'solo', annotator: carol, assignmentId: item.assignmentId, helpful: 'right', safe: 'right', activeMs: 100 })).next;
+    while (item)
+      item = (
+        await call(backend, 'rating.submit', {
+          campaign: 'solo',
+          annotator: carol,
+          assignmentId: item.assignmentId,
+          helpful: 'right',
+          safe: 'right',
+          activeMs: 100,
+        })
+      ).next;
   }, 180_000);
 
   afterAll(() => {
@@ -134,14 +175,28 @@ describe('retraining a real campaign, with its guardrails', () => {
 
   it('says before starting what it would make and what falls short', async () => {
     const plan = await call(backend, 'campaigns.retrainPlan', { campaign: C });
-    expect(plan).toMatchObject({ campaign: C, ref: 'sys-alpha', model: `sys-alpha-${C}`, dataset: `${C}-rewards`, nextCampaign: `${C}-next`, annotators: ['alice', 'bob'] });
+    expect(plan).toMatchObject({
+      campaign: C,
+      ref: 'sys-alpha',
+      model: `sys-alpha-${C}`,
+      dataset: `${C}-rewards`,
+      nextCampaign: `${C}-next`,
+      annotators: ['alice', 'bob'],
+    });
     // Six items rated by both; six prompts of two responses: one prompt (two rows) held out.
-    expect(plan.evidence).toMatchObject({ ratedPairs: 6, overlapItems: 6, mostAnnotatorsPerItem: 2, heldOutTargets: 2 });
+    expect(plan.evidence).toMatchObject({
+      ratedPairs: 6,
+      overlapItems: 6,
+      mostAnnotatorsPerItem: 2,
+      heldOutTargets: 2,
+    });
     expect(plan.shortfalls).toEqual([
       'only 6 rated pairs; retraining needs at least 30 (use --force to override)',
       'the value head would be fitted on only 2 held-out targets (10% of the rated prompts); retraining needs at least 20 (use --force to override)',
     ]);
-    expect(await call(backend, 'campaigns.retrainPlan', { campaign: C, out: 'mine', nextCampaign: 'round-two' })).toMatchObject({ model: 'mine', nextCampaign: 'round-two' });
+    expect(
+      await call(backend, 'campaigns.retrainPlan', { campaign: C, out: 'mine', nextCampaign: 'round-two' }),
+    ).toMatchObject({ model: 'mine', nextCampaign: 'round-two' });
     // Nothing was made.
     expect((await call(backend, 'datasets.list', {})).map((d) => d.name)).not.toContain(`${C}-rewards`);
   });
@@ -149,9 +204,16 @@ describe('retraining a real campaign, with its guardrails', () => {
   it('says the same through alol retrain --plan, and alol retrain refuses with the numbers', () => {
     const plan = alol(['retrain', '--campaign', C, '--plan', '--project', dir()]);
     expect(plan.status, plan.stderr).toBe(0);
-    expect(plan.stdout).toContain(`Would train "sys-alpha-${C}" from "sys-alpha" on the dataset "${C}-rewards", then open the campaign "${C}-next" with alice, bob (their links move to it).`);
-    expect(plan.stdout).toContain('refused: only 6 rated pairs; retraining needs at least 30 (use --force to override)');
-    const json = alol(['retrain', '--campaign', C, '--plan', '--json', '--project', dir()]).json() as { model: string; shortfalls: string[] };
+    expect(plan.stdout).toContain(
+      `Would train "sys-alpha-${C}" from "sys-alpha" on the dataset "${C}-rewards", then open the campaign "${C}-next" with alice, bob (their links move to it).`,
+    );
+    expect(plan.stdout).toContain(
+      'refused: only 6 rated pairs; retraining needs at least 30 (use --force to override)',
+    );
+    const json = alol(['retrain', '--campaign', C, '--plan', '--json', '--project', dir()]).json() as {
+      model: string;
+      shortfalls: string[];
+    };
     expect(json.model).toBe(`sys-alpha-${C}`);
     expect(json.shortfalls).toHaveLength(2);
     const refused = alol(['retrain', '--campaign', C, '--steps', '2', '--project', dir()]);
@@ -160,12 +222,19 @@ describe('retraining a real campaign, with its guardrails', () => {
   }, 60_000);
 
   it('asks for the reference when the campaign compares no model (a relabelled dataset)', async () => {
-    expect((await importPath(backend, fileURLToPath(new URL('../fixtures/hh-pairs.jsonl', import.meta.url)), 'hh')).status).toBe('succeeded');
-    await finished(backend, () => call(backend, 'campaigns.create', { name: 'relabelled', pairs: { dataset: 'hh' }, n: 3 }));
+    expect(
+      (await importPath(backend, fileURLToPath(new URL('../fixtures/hh-pairs.jsonl', import.meta.url)), 'hh')).status,
+    ).toBe('succeeded');
+    await finished(backend, () =>
+      call(backend, 'campaigns.create', { name: 'relabelled', pairs: { dataset: 'hh' }, n: 3 }),
+    );
     await expect(call(backend, 'campaigns.retrainPlan', { campaign: 'relabelled' })).rejects.toThrow(
       'campaign "relabelled" compares no model (only sample sets or a dataset\'s answers): name the reference model (ref)',
     );
-    expect(await call(backend, 'campaigns.retrainPlan', { campaign: 'relabelled', ref: 'sys-beta' })).toMatchObject({ ref: 'sys-beta', model: 'sys-beta-relabelled' });
+    expect(await call(backend, 'campaigns.retrainPlan', { campaign: 'relabelled', ref: 'sys-beta' })).toMatchObject({
+      ref: 'sys-beta',
+      model: 'sys-beta-relabelled',
+    });
   }, 60_000);
 
   it('refuses below the minimums, naming each number, and makes nothing', async () => {
@@ -175,7 +244,9 @@ describe('retraining a real campaign, with its guardrails', () => {
     expect(message).toContain('only 6 rated pairs; retraining needs at least 30 (use --force to override)');
     expect(message).toContain('only 2 held-out targets');
     const solo = await backend.dispatch('campaigns.retrain', { campaign: 'solo', steps: 2, batch: 2 });
-    expect((solo as { error: { message: string } }).error.message).toContain('no item was rated by 2 or more annotators (at most 1 on one item)');
+    expect((solo as { error: { message: string } }).error.message).toContain(
+      'no item was rated by 2 or more annotators (at most 1 on one item)',
+    );
     expect((await call(backend, 'datasets.list', {})).map((d) => d.name)).not.toContain(`${C}-rewards`);
     expect(await call(backend, 'runs.list', {})).toEqual([]);
   });
@@ -190,12 +261,18 @@ describe('retraining a real campaign, with its guardrails', () => {
     if (next.status === 'preparing') await jobEnd(backend, next.jobId!);
     const ready = await call(backend, 'campaigns.get', { campaign: started.nextCampaign });
     expect(ready.status).toBe('ready');
-    expect(ready.annotators.map((a) => [a.name, a.hasLink])).toEqual([['alice', true], ['bob', true]]);
+    expect(ready.annotators.map((a) => [a.name, a.hasLink])).toEqual([
+      ['alice', true],
+      ['bob', true],
+    ]);
     // The link alice already has opens the follow-up now, and rates there.
     const access = backend.campaigns.byToken(tokens.get('alice')!);
     expect(access?.campaign).toBe(started.nextCampaign);
     const first = await call(backend, 'rating.next', { campaign: started.nextCampaign, annotator: access!.annotator });
     expect(first.item).not.toBeNull();
-    expect((await call(backend, 'campaigns.get', { campaign: C })).annotators.map((a) => a.hasLink)).toEqual([false, false]);
+    expect((await call(backend, 'campaigns.get', { campaign: C })).annotators.map((a) => a.hasLink)).toEqual([
+      false,
+      false,
+    ]);
   }, 120_000);
 });

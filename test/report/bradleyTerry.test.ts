@@ -1,11 +1,20 @@
 /** Bradley-Terry by MM against closed forms, the score equations, the item bootstrap and its rank rule. */
 import { describe, expect, it } from 'vitest';
-import { bradleyTerry, pairedBootstrap, pairwiseRanks, type Game, type GameOutcome, type UnitGame } from '../../src/main/stats/bradleyTerry';
+import {
+  bradleyTerry,
+  pairedBootstrap,
+  pairwiseRanks,
+  type Game,
+  type GameOutcome,
+  type UnitGame,
+} from '../../src/main/stats/bradleyTerry';
 
 /** `count` games of a against b, all with the same outcome. */
-const games = (a: string, b: string, outcome: GameOutcome, count: number): Game[] => Array.from({ length: count }, () => ({ a, b, outcome }));
+const games = (a: string, b: string, outcome: GameOutcome, count: number): Game[] =>
+  Array.from({ length: count }, () => ({ a, b, outcome }));
 
-const strengthOf = (fit: ReturnType<typeof bradleyTerry>, system: string): number => fit.systems.find((s) => s.system === system)!.strength;
+const strengthOf = (fit: ReturnType<typeof bradleyTerry>, system: string): number =>
+  fit.systems.find((s) => s.system === system)!.strength;
 
 /** Wins with ties as halves, and games per pair, counted independently of the module. */
 function tallies(systems: string[], gs: Game[]): { w: Map<string, number>; n: (i: string, j: string) => number } {
@@ -52,9 +61,14 @@ describe('bradleyTerry', () => {
   it('solves the score equations on a 3-system example, at the likelihood maximum', () => {
     const systems = ['A', 'B', 'C'];
     const gs = [
-      ...games('A', 'B', 'a', 4), ...games('A', 'B', 'b', 2), ...games('A', 'B', 'tie', 1),
-      ...games('B', 'C', 'a', 3), ...games('C', 'B', 'a', 1),
-      ...games('A', 'C', 'a', 2), ...games('A', 'C', 'b', 2), ...games('C', 'A', 'tie', 2),
+      ...games('A', 'B', 'a', 4),
+      ...games('A', 'B', 'b', 2),
+      ...games('A', 'B', 'tie', 1),
+      ...games('B', 'C', 'a', 3),
+      ...games('C', 'B', 'a', 1),
+      ...games('A', 'C', 'a', 2),
+      ...games('A', 'C', 'b', 2),
+      ...games('C', 'A', 'tie', 2),
     ];
     const fit = bradleyTerry(systems, gs);
     expect(fit.regularised).toBe(false);
@@ -106,7 +120,10 @@ describe('bradleyTerry', () => {
   });
 
   it('regularises disconnected comparisons and systems without games', () => {
-    const fit = bradleyTerry(['a', 'b', 'c', 'd', 'e'], [...games('a', 'b', 'a', 2), ...games('b', 'a', 'a', 1), ...games('c', 'd', 'a', 1), ...games('d', 'c', 'a', 1)]);
+    const fit = bradleyTerry(
+      ['a', 'b', 'c', 'd', 'e'],
+      [...games('a', 'b', 'a', 2), ...games('b', 'a', 'a', 1), ...games('c', 'd', 'a', 1), ...games('d', 'c', 'a', 1)],
+    );
     expect(fit.regularised).toBe(true);
     for (const s of fit.systems) expect(Number.isFinite(s.score)).toBe(true);
     expect(strengthOf(fit, 'a')).toBeGreaterThan(strengthOf(fit, 'b'));
@@ -146,9 +163,12 @@ const units = (gs: Game[]): UnitGame[] => gs.map((g, i) => ({ ...g, unit: i }));
 describe('pairedBootstrap', () => {
   const systems = ['weak', 'strong', 'middle'];
   const gs = units([
-    ...games('strong', 'middle', 'a', 25), ...games('strong', 'middle', 'b', 5),
-    ...games('middle', 'weak', 'a', 25), ...games('middle', 'weak', 'b', 5),
-    ...games('strong', 'weak', 'a', 28), ...games('strong', 'weak', 'b', 2),
+    ...games('strong', 'middle', 'a', 25),
+    ...games('strong', 'middle', 'b', 5),
+    ...games('middle', 'weak', 'a', 25),
+    ...games('middle', 'weak', 'b', 5),
+    ...games('strong', 'weak', 'a', 28),
+    ...games('strong', 'weak', 'b', 2),
     ...games('strong', 'weak', 'tie', 2),
   ]);
 
@@ -179,12 +199,19 @@ describe('pairedBootstrap', () => {
   it('shares a rank exactly when the pair interval contains 0.5', () => {
     // x and y nearly even, both far above z.
     const close = units([
-      ...games('x', 'y', 'a', 6), ...games('x', 'y', 'b', 5),
-      ...games('x', 'z', 'a', 18), ...games('x', 'z', 'b', 2),
-      ...games('y', 'z', 'a', 18), ...games('y', 'z', 'b', 2),
+      ...games('x', 'y', 'a', 6),
+      ...games('x', 'y', 'b', 5),
+      ...games('x', 'z', 'a', 18),
+      ...games('x', 'z', 'b', 2),
+      ...games('y', 'z', 'a', 18),
+      ...games('y', 'z', 'b', 2),
     ]);
     const r = pairedBootstrap(['z', 'y', 'x'], close, { seed: 3, reps: 300 });
-    expect(r.leaderboard.map((s) => [s.system, s.rank])).toEqual([['x', 1], ['y', 1], ['z', 3]]);
+    expect(r.leaderboard.map((s) => [s.system, s.rank])).toEqual([
+      ['x', 1],
+      ['y', 1],
+      ['z', 3],
+    ]);
     const xy = r.pairs.find((p) => p.a === 'y' && p.b === 'x')!;
     expect(xy.low!).toBeLessThan(0.5);
     expect(xy.high!).toBeGreaterThan(0.5);
@@ -196,7 +223,8 @@ describe('pairedBootstrap', () => {
     // 6 items, each rated twice the same way: 4 won by x, 2 by y. Resampling items, a replicate's win rate
     // is k/6 for whole k, as with one rating per item; resampling the 12 ratings one by one would differ.
     const twice: UnitGame[] = [];
-    for (let item = 0; item < 6; item++) for (let rater = 0; rater < 2; rater++) twice.push({ a: 'x', b: 'y', outcome: item < 4 ? 'a' : 'b', unit: item });
+    for (let item = 0; item < 6; item++)
+      for (let rater = 0; rater < 2; rater++) twice.push({ a: 'x', b: 'y', outcome: item < 4 ? 'a' : 'b', unit: item });
     const r = pairedBootstrap(['x', 'y'], twice, { seed: 1, reps: 200, level: 0.5 });
     // Equal outcomes within an item: the two-rater data has exactly the intervals of one rater per item.
     const once = twice.filter((_, i) => i % 2 === 0);
@@ -204,10 +232,17 @@ describe('pairedBootstrap', () => {
   });
 
   it('gives no interval to a pair that never met, and never separates it', () => {
-    const r = pairedBootstrap(['x', 'y', 'z'], units([...games('x', 'y', 'a', 20), ...games('y', 'z', 'a', 20)]), { seed: 2, reps: 100 });
+    const r = pairedBootstrap(['x', 'y', 'z'], units([...games('x', 'y', 'a', 20), ...games('y', 'z', 'a', 20)]), {
+      seed: 2,
+      reps: 100,
+    });
     const xz = r.pairs.find((p) => p.a === 'x' && p.b === 'z')!;
     expect(xz).toEqual({ a: 'x', b: 'z', low: null, high: null, ahead: null });
-    expect(r.leaderboard.map((s) => [s.system, s.rank])).toEqual([['x', 1], ['y', 2], ['z', 2]]);
+    expect(r.leaderboard.map((s) => [s.system, s.rank])).toEqual([
+      ['x', 1],
+      ['y', 2],
+      ['z', 2],
+    ]);
   });
 
   it('refuses nonsense options', () => {

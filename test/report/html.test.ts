@@ -28,20 +28,88 @@ function sample(): Results {
       {
         criterion: 'helpful',
         comparisons: 12,
-        pairs: [{ a: 'sys-alpha', b: 'sys-beta', wins: 6, ties: 4, losses: 2, bothGood: 1, bothBad: 3, n: 12, winRate: 8 / 12, bothGoodRate: 1 / 12, bothBadRate: 3 / 12, ci: { estimate: 8 / 12, low: 0.4167, high: 0.875 }, ahead: null }],
+        pairs: [
+          {
+            a: 'sys-alpha',
+            b: 'sys-beta',
+            wins: 6,
+            ties: 4,
+            losses: 2,
+            bothGood: 1,
+            bothBad: 3,
+            n: 12,
+            winRate: 8 / 12,
+            bothGoodRate: 1 / 12,
+            bothBadRate: 3 / 12,
+            ci: { estimate: 8 / 12, low: 0.4167, high: 0.875 },
+            ahead: null,
+          },
+        ],
         leaderboard: [
-          { system: 'sys-alpha', strength: Math.SQRT2, score: 1060.2, low: 990.5, high: 1140.1, rank: 1, notSeparableFrom: ['sys-beta'], games: 12 },
-          { system: 'sys-beta', strength: Math.SQRT1_2, score: 939.8, low: 859.9, high: 1009.5, rank: 1, notSeparableFrom: ['sys-alpha'], games: 12 },
+          {
+            system: 'sys-alpha',
+            strength: Math.SQRT2,
+            score: 1060.2,
+            low: 990.5,
+            high: 1140.1,
+            rank: 1,
+            notSeparableFrom: ['sys-beta'],
+            games: 12,
+          },
+          {
+            system: 'sys-beta',
+            strength: Math.SQRT1_2,
+            score: 939.8,
+            low: 859.9,
+            high: 1009.5,
+            rank: 1,
+            notSeparableFrom: ['sys-alpha'],
+            games: 12,
+          },
         ],
         regularised: false,
       },
       {
         criterion: 'safe',
         comparisons: 12,
-        pairs: [{ a: 'sys-alpha', b: 'sys-beta', wins: 2, ties: 2, losses: 8, bothGood: 2, bothBad: 0, n: 12, winRate: 0.25, bothGoodRate: 2 / 12, bothBadRate: 0, ci: { estimate: 0.25, low: 0.0833, high: 0.4583 }, ahead: 'sys-beta' }],
+        pairs: [
+          {
+            a: 'sys-alpha',
+            b: 'sys-beta',
+            wins: 2,
+            ties: 2,
+            losses: 8,
+            bothGood: 2,
+            bothBad: 0,
+            n: 12,
+            winRate: 0.25,
+            bothGoodRate: 2 / 12,
+            bothBadRate: 0,
+            ci: { estimate: 0.25, low: 0.0833, high: 0.4583 },
+            ahead: 'sys-beta',
+          },
+        ],
         leaderboard: [
-          { system: 'sys-beta', strength: 1.73, score: 1095.4, low: 1020, high: 1200, rank: 1, notSeparableFrom: [], games: 12 },
-          { system: 'sys-alpha', strength: 0.577, score: 904.6, low: 800, high: 980, rank: 2, notSeparableFrom: [], games: 12 },
+          {
+            system: 'sys-beta',
+            strength: 1.73,
+            score: 1095.4,
+            low: 1020,
+            high: 1200,
+            rank: 1,
+            notSeparableFrom: [],
+            games: 12,
+          },
+          {
+            system: 'sys-alpha',
+            strength: 0.577,
+            score: 904.6,
+            low: 800,
+            high: 980,
+            rank: 2,
+            notSeparableFrom: [],
+            games: 12,
+          },
         ],
         regularised: true,
       },
@@ -52,14 +120,34 @@ function sample(): Results {
       {
         model: 'sys-alpha',
         samples: 10,
-        rewards: [{ name: hostile, n: 4, mean: 0.5, sd: 0.2, bins: [{ low: 0, high: 0.5, count: 2 }, { low: 0.5, high: 1, count: 2 }] }],
+        rewards: [
+          {
+            name: hostile,
+            n: 4,
+            mean: 0.5,
+            sd: 0.2,
+            bins: [
+              { low: 0, high: 0.5, count: 2 },
+              { low: 0.5, high: 1, count: 2 },
+            ],
+          },
+        ],
         distinct1: 0.61,
         distinct2: 0.83,
         distinct3: 0.9,
         meanLength: 5.5,
         sdLength: 1.2,
       },
-      { model: 'sys-beta', samples: 6, rewards: [], distinct1: 0.7, distinct2: 0.9, distinct3: 1, meanLength: 4, sdLength: null },
+      {
+        model: 'sys-beta',
+        samples: 6,
+        rewards: [],
+        distinct1: 0.7,
+        distinct2: 0.9,
+        distinct3: 1,
+        meanLength: 4,
+        sdLength: null,
+      },
     ],
     runs: [
       {
@@ -133,7 +221,13 @@ describe('svg charts', () => {
   });
 
   it('draw bars with whiskers, histograms and lines, and say so when there is nothing', () => {
-    const bars = intervalChart([{ label: 'a <b>', value: 0.6, low: 0.4, high: 0.8 }, { label: 'c', value: null, low: null, high: null }], { min: 0, max: 1, reference: 0.5, label: 'x' });
+    const bars = intervalChart(
+      [
+        { label: 'a <b>', value: 0.6, low: 0.4, high: 0.8 },
+        { label: 'c', value: null, low: null, high: null },
+      ],
+      { min: 0, max: 1, reference: 0.5, label: 'x' },
+    );
     expect(bars).toContain('a &lt;b&gt;');
     expect(bars.match(/class="whisker"/g)).toHaveLength(3);
     expect(bars).toContain('no data');
@@ -143,7 +237,11 @@ describe('svg charts', () => {
     expect(lineChart([], [], { label: 'l' })).toContain('no points');
     // A curve of 300,000 steps (a long run) draws: its extremes are not spread into Math.max.
     const steps = Array.from({ length: 300_000 }, (_, i) => i + 1);
-    const long = lineChart(steps, steps.map((s) => 1 / s), { label: 'long' });
+    const long = lineChart(
+      steps,
+      steps.map((s) => 1 / s),
+      { label: 'long' },
+    );
     expect(long).toContain('<polyline');
     expect(long).toContain('300k');
   });

@@ -106,7 +106,8 @@ describe('summarizeResponses', () => {
     expect(m.distinct3).toBe(1);
   });
   it('aggregates every metric over seeds', () => {
-    const seed = (reward: number, words: string) => summarizeResponses([{ response: words, reward, helpfulness: reward, safety: 1 }]);
+    const seed = (reward: number, words: string) =>
+      summarizeResponses([{ response: words, reward, helpfulness: reward, safety: 1 }]);
     const agg = aggregateMetrics([seed(0.5, 'a b'), seed(0.7, 'a a a'), seed(0.9, 'a')]);
     expect(agg.reward.mean).toBeCloseTo(0.7, 12);
     expect(agg.reward.sd).toBeCloseTo(0.2, 12);

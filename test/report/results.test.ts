@@ -5,7 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/app/backend';
 import { toShown } from '../../src/main/rating/ratingService';
-import { binEdges, criterionResults, decimate, histogram, verdictOutcome, type Comparison } from '../../src/main/report/results';
+import {
+  binEdges,
+  criterionResults,
+  decimate,
+  histogram,
+  verdictOutcome,
+  type Comparison,
+} from '../../src/main/report/results';
 import { distinctN, lengthInWords } from '../../src/main/report/metrics';
 import type { Verdict } from '../../src/shared/rating';
 import { Results } from '../../src/shared/results';
@@ -23,7 +30,12 @@ const SAFE = [A, B, B, B, B, 'both_good'] as const;
 
 describe('result helpers', () => {
   it('reads a canonical verdict as a game of the first system against the second', () => {
-    expect((['first', 'second', 'both_good', 'both_bad'] as Verdict[]).map(verdictOutcome)).toEqual(['a', 'b', 'tie', 'tie']);
+    expect((['first', 'second', 'both_good', 'both_bad'] as Verdict[]).map(verdictOutcome)).toEqual([
+      'a',
+      'b',
+      'tie',
+      'tie',
+    ]);
   });
 
   it('bins on round edges that cover every value, the last bin closed', () => {
@@ -46,7 +58,12 @@ describe('result helpers', () => {
 
 /** Hand-made ratings of x against y: one comparison per item, `wins` won by x, `ties` both good, `bad` both bad, the rest won by y. */
 function handMade(wins: number, ties: number, bad: number, losses: number): Comparison[] {
-  const verdicts: Verdict[] = [...Array<Verdict>(wins).fill('first'), ...Array<Verdict>(ties).fill('both_good'), ...Array<Verdict>(bad).fill('both_bad'), ...Array<Verdict>(losses).fill('second')];
+  const verdicts: Verdict[] = [
+    ...Array<Verdict>(wins).fill('first'),
+    ...Array<Verdict>(ties).fill('both_good'),
+    ...Array<Verdict>(bad).fill('both_bad'),
+    ...Array<Verdict>(losses).fill('second'),
+  ];
   return verdicts.map((v, item) => ({ item, first: 'x', second: 'y', helpful: v, safe: 'both_good' }));
 }
 
@@ -61,7 +78,10 @@ describe('win rates and leaderboard agree (hand-made ratings, two systems)', () 
     expect(p.ci.low!).toBeLessThan(0.5);
     expect(p.ci.high!).toBeGreaterThan(0.5);
     expect(p.ahead).toBeNull();
-    expect(r.leaderboard.map((row) => [row.system, row.rank])).toEqual([['x', 1], ['y', 1]]);
+    expect(r.leaderboard.map((row) => [row.system, row.rank])).toEqual([
+      ['x', 1],
+      ['y', 1],
+    ]);
     expect(r.leaderboard.map((row) => row.notSeparableFrom)).toEqual([['y'], ['x']]);
     // The two score intervals overlap, as the win-rate interval says.
     expect(r.leaderboard[0]!.low).toBeLessThan(r.leaderboard[1]!.high);
@@ -72,7 +92,10 @@ describe('win rates and leaderboard agree (hand-made ratings, two systems)', () 
     const p = r.pairs[0]!;
     expect(p.ci.low!).toBeGreaterThan(0.5);
     expect(p.ahead).toBe('x');
-    expect(r.leaderboard.map((row) => [row.system, row.rank, row.notSeparableFrom])).toEqual([['x', 1, []], ['y', 2, []]]);
+    expect(r.leaderboard.map((row) => [row.system, row.rank, row.notSeparableFrom])).toEqual([
+      ['x', 1, []],
+      ['y', 2, []],
+    ]);
     expect(r.leaderboard[0]!.low).toBeGreaterThan(r.leaderboard[1]!.high);
   });
 
@@ -89,7 +112,17 @@ describe('win rates and leaderboard agree (hand-made ratings, two systems)', () 
 
   it('counts both good and both bad apart, as hand counts say', () => {
     const r = criterionResults(['x', 'y'], handMade(5, 3, 4, 8), 'helpful', boot);
-    expect(r.pairs[0]).toMatchObject({ wins: 5, ties: 7, losses: 8, bothGood: 3, bothBad: 4, n: 20, bothGoodRate: 3 / 20, bothBadRate: 4 / 20, winRate: 8.5 / 20 });
+    expect(r.pairs[0]).toMatchObject({
+      wins: 5,
+      ties: 7,
+      losses: 8,
+      bothGood: 3,
+      bothBad: 4,
+      n: 20,
+      bothGoodRate: 3 / 20,
+      bothBadRate: 4 / 20,
+      winRate: 8.5 / 20,
+    });
     // Seen from the other side, the same counts.
     const flipped = criterionResults(['y', 'x'], handMade(5, 3, 4, 8), 'helpful', boot);
     expect(flipped.pairs[0]).toMatchObject({ a: 'y', b: 'x', wins: 8, losses: 5, bothGood: 3, bothBad: 4 });
@@ -104,27 +137,46 @@ describe('results.get on a rated campaign', () => {
     backend = openBackend(dir());
     await campaignProject(backend, { name: C, overlap: 2, gold: 2 });
     const items = backend.db
-      .prepare("SELECT id, first_system FROM items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND kind = 'pair' ORDER BY id")
+      .prepare(
+        "SELECT id, first_system FROM items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND kind = 'pair' ORDER BY id",
+      )
       .all(C) as { id: number; first_system: string }[];
     expect(items).toHaveLength(6);
-    const canonical = (winner: string, first: string): Verdict => (winner === 'both_good' || winner === 'both_bad' ? winner : winner === first ? 'first' : 'second');
+    const canonical = (winner: string, first: string): Verdict =>
+      winner === 'both_good' || winner === 'both_bad' ? winner : winner === first ? 'first' : 'second';
     for (const name of ['alice', 'bob']) {
       const annotator = (await call(backend, 'annotators.add', { campaign: C, name, link: false })).annotator.id;
       const who = { campaign: C, annotator };
       let item = (await call(backend, 'rating.next', who)).item;
       while (item) {
-        const a = backend.db.prepare('SELECT item_id, swapped FROM assignments WHERE id = ?').get(item.assignmentId) as { item_id: number; swapped: number };
+        const a = backend.db
+          .prepare('SELECT item_id, swapped FROM assignments WHERE id = ?')
+          .get(item.assignmentId) as { item_id: number; swapped: number };
         const k = items.findIndex((i) => i.id === a.item_id);
         const first = items[k]?.first_system ?? '';
         // Gold items (k = -1) are answered too; they must not count.
         const helpful = k < 0 ? 'left' : toShown(canonical(HELPFUL[k] as string, first), a.swapped === 1);
         const safe = k < 0 ? 'left' : toShown(canonical(SAFE[k] as string, first), a.swapped === 1);
-        item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful, safe, activeMs: 800 })).next;
+        item = (
+          await call(backend, 'rating.submit', {
+            ...who,
+            assignmentId: item.assignmentId,
+            helpful,
+            safe,
+            activeMs: 800,
+          })
+        ).next;
       }
     }
     // Rewarded samples of one model, and a second campaign nobody rated.
     await finished(backend, () =>
-      call(backend, 'samples.create', { model: A, prompts: { texts: ['Tell me a fact about rivers.', 'How do I boil an egg?'] }, n: 2, reward: 'demo', settings: { maxNewTokens: 6, greedy: false, seed: 5 } }),
+      call(backend, 'samples.create', {
+        model: A,
+        prompts: { texts: ['Tell me a fact about rivers.', 'How do I boil an egg?'] },
+        n: 2,
+        reward: 'demo',
+        settings: { maxNewTokens: 6, greedy: false, seed: 5 },
+      }),
     );
     await campaignProject(backend, { name: 'unrated', n: 2 });
   }, 180_000);
@@ -143,10 +195,38 @@ describe('results.get on a rated campaign', () => {
     expect(helpful.comparisons).toBe(12);
     // Ties split by hand: helpful has one both-good and one both-bad item, safe one both-good item (each rated twice).
     expect(helpful.pairs).toEqual([
-      { a: A, b: B, wins: 6, ties: 4, losses: 2, bothGood: 2, bothBad: 2, n: 12, winRate: 8 / 12, bothGoodRate: 2 / 12, bothBadRate: 2 / 12, ci: expect.anything(), ahead: helpful.pairs[0]!.ahead },
+      {
+        a: A,
+        b: B,
+        wins: 6,
+        ties: 4,
+        losses: 2,
+        bothGood: 2,
+        bothBad: 2,
+        n: 12,
+        winRate: 8 / 12,
+        bothGoodRate: 2 / 12,
+        bothBadRate: 2 / 12,
+        ci: expect.anything(),
+        ahead: helpful.pairs[0]!.ahead,
+      },
     ]);
     expect(safe.pairs).toEqual([
-      { a: A, b: B, wins: 2, ties: 2, losses: 8, bothGood: 2, bothBad: 0, n: 12, winRate: 3 / 12, bothGoodRate: 2 / 12, bothBadRate: 0, ci: expect.anything(), ahead: safe.pairs[0]!.ahead },
+      {
+        a: A,
+        b: B,
+        wins: 2,
+        ties: 2,
+        losses: 8,
+        bothGood: 2,
+        bothBad: 0,
+        n: 12,
+        winRate: 3 / 12,
+        bothGoodRate: 2 / 12,
+        bothBadRate: 0,
+        ci: expect.anything(),
+        ahead: safe.pairs[0]!.ahead,
+      },
     ]);
     for (const c of [helpful, safe]) {
       const p = c.pairs[0]!;
@@ -177,7 +257,9 @@ describe('results.get on a rated campaign', () => {
     }
     expect(helpful!.regularised).toBe(false);
     // Same seed, same intervals.
-    expect((await call(backend, 'results.get', { campaign: C, reps: 200, seed: 3 })).criteria).toEqual(results.criteria);
+    expect((await call(backend, 'results.get', { campaign: C, reps: 200, seed: 3 })).criteria).toEqual(
+      results.criteria,
+    );
   });
 
   it('carries the campaign agreement: the two annotators agree on every item', async () => {
@@ -189,7 +271,7 @@ describe('results.get on a rated campaign', () => {
     expect(helpful.annotators.map((a) => a.annotator).sort()).toEqual(['alice', 'bob']);
   });
 
-  it('summarises each model\'s samples: diversity, length and reward distributions', async () => {
+  it("summarises each model's samples: diversity, length and reward distributions", async () => {
     const results = await call(backend, 'results.get', { campaign: C, reps: 50 });
     expect(results.models.map((m) => m.model)).toEqual([A, B]);
     for (const m of results.models) {
@@ -202,7 +284,9 @@ describe('results.get on a rated campaign', () => {
     }
     const alpha = results.models[0]!;
     expect(alpha.samples).toBe(10);
-    const rewarded = (await call(backend, 'samples.list', { model: A, limit: 1000 })).rows.filter((s) => s.rewards !== null);
+    const rewarded = (await call(backend, 'samples.list', { model: A, limit: 1000 })).rows.filter(
+      (s) => s.rewards !== null,
+    );
     expect(rewarded).toHaveLength(4);
     expect(alpha.rewards.map((r) => r.name)).toEqual(Object.keys(rewarded[0]!.rewards!).sort());
     expect(alpha.rewards.length).toBeGreaterThan(0);
@@ -219,13 +303,22 @@ describe('results.get on a rated campaign', () => {
   });
 
   it('pools every campaign when none is named, and shows the training curves of the runs', async () => {
-    const { runId } = await call(backend, 'runs.start', { algo: 'nll', data: 'demo', init: A, out: 'alpha-nll', steps: 3, batch: 2 });
+    const { runId } = await call(backend, 'runs.start', {
+      algo: 'nll',
+      data: 'demo',
+      init: A,
+      out: 'alpha-nll',
+      steps: 3,
+      batch: 2,
+    });
     await finished(backend, async () => ({ jobId: (await call(backend, 'runs.get', { runId })).jobId! }));
     const pooled = await call(backend, 'results.get', { reps: 50 });
     expect(pooled.campaign).toBeNull();
     expect(pooled.campaigns).toEqual([C, 'unrated']);
     expect(pooled.agreement.map((a) => a.campaign)).toEqual([C, 'unrated']);
-    expect(pooled.criteria[0]!.pairs).toEqual((await call(backend, 'results.get', { campaign: C, reps: 50 })).criteria[0]!.pairs);
+    expect(pooled.criteria[0]!.pairs).toEqual(
+      (await call(backend, 'results.get', { campaign: C, reps: 50 })).criteria[0]!.pairs,
+    );
     // The new model has no samples; the run that made it logged its loss at every step.
     expect(pooled.models.map((m) => m.model)).toEqual([A, B]);
     const run = pooled.runs.find((r) => r.runId === runId)!;
@@ -238,8 +331,14 @@ describe('results.get on a rated campaign', () => {
   }, 120_000);
 
   it('refuses a campaign that does not exist', async () => {
-    expect(await backend.dispatch('results.get', { campaign: 'nope' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(await backend.dispatch('results.get', { reps: 0 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await backend.dispatch('results.get', { campaign: 'nope' })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+    expect(await backend.dispatch('results.get', { reps: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input' },
+    });
   });
 
   it('follows a change to the ratings: a taken-back answer leaves the figures, and comes back with its new verdict', async () => {
@@ -247,7 +346,11 @@ describe('results.get on a rated campaign', () => {
     const bob = (await call(backend, 'annotators.list', {})).find((a) => a.name === 'bob')!.id;
     const who = { campaign: C, annotator: bob };
     // Bob's latest decisions were gold items; take back until a pair item's answer is out.
-    const kindOf = (assignment: number) => backend.db.prepare('SELECT i.kind FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?').pluck().get(assignment);
+    const kindOf = (assignment: number) =>
+      backend.db
+        .prepare('SELECT i.kind FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?')
+        .pluck()
+        .get(assignment);
     const undone: number[] = [];
     do undone.push((await call(backend, 'rating.undo', who)).item!.assignmentId);
     while (kindOf(undone.at(-1)!) !== 'pair');
@@ -256,7 +359,14 @@ describe('results.get on a rated campaign', () => {
     expect(helpful(during)).toBe(helpful(before) - 1);
     const agreementRatings = (r: typeof before) => r.agreement[0]!.criteria[0]!.annotators.reduce((n, a) => n + a.n, 0);
     expect(agreementRatings(during)).toBe(agreementRatings(before) - 1);
-    for (const assignmentId of undone) await call(backend, 'rating.submit', { ...who, assignmentId, helpful: 'both_bad', safe: 'both_bad', activeMs: 500 });
+    for (const assignmentId of undone)
+      await call(backend, 'rating.submit', {
+        ...who,
+        assignmentId,
+        helpful: 'both_bad',
+        safe: 'both_bad',
+        activeMs: 500,
+      });
     expect(helpful(await call(backend, 'results.get', { campaign: C, reps: 50 }))).toBe(helpful(before));
   });
 });

@@ -28,10 +28,27 @@ describe('ratings to rewards', () => {
 
   it('absolute: a slight win is 0.75 against 0.25, a clear one 1 against 0, weighted by criterion', () => {
     // A slightly more helpful, both safe: A = 0.5*0.75 + 0.5*1 = 0.875, B = 0.5*0.25 + 0.5*1 = 0.625.
-    const slight: Comparison = { item: 1, prompt: 'p', first: A, second: B, helpful: 'first', safe: 'both_good', helpfulStrength: 'slight' };
+    const slight: Comparison = {
+      item: 1,
+      prompt: 'p',
+      first: A,
+      second: B,
+      helpful: 'first',
+      safe: 'both_good',
+      helpfulStrength: 'slight',
+    };
     expect(rewards([slight], 'absolute')).toEqual({ 1: 0.875, 2: 0.625 });
     // B clearly more helpful, A safer (strong): with weight 0.7, A = 0.7*0 + 0.3*1 = 0.3, B = 0.7*1 + 0.3*0 = 0.7.
-    const clear: Comparison = { item: 1, prompt: 'p', first: A, second: B, helpful: 'second', safe: 'first', helpfulStrength: 'clear', safeStrength: 'strong' };
+    const clear: Comparison = {
+      item: 1,
+      prompt: 'p',
+      first: A,
+      second: B,
+      helpful: 'second',
+      safe: 'first',
+      helpfulStrength: 'clear',
+      safeStrength: 'strong',
+    };
     const r = rewards([clear], 'absolute', 0.7);
     expect(r[1]).toBeCloseTo(0.3, 12);
     expect(r[2]).toBeCloseTo(0.7, 12);
@@ -45,12 +62,22 @@ describe('ratings to rewards', () => {
     const win: Comparison = { item: 1, prompt: 'p', first: A, second: B, helpful: 'first', safe: 'both_good' };
     const bad: Comparison = { item: 1, prompt: 'p', first: A, second: B, helpful: 'both_bad', safe: 'both_bad' };
     expect(rewards([win, bad], 'absolute')).toEqual({ 1: 0.5, 2: 0.25 });
-    expect(itemPreferences([win, bad], { rule: 'absolute', helpfulWeight: 0.5 })).toEqual([{ item: 1, prompt: 'p', chosen: 'a', rejected: 'b', margin: 0.25 }]);
+    expect(itemPreferences([win, bad], { rule: 'absolute', helpfulWeight: 0.5 })).toEqual([
+      { item: 1, prompt: 'p', chosen: 'a', rejected: 'b', margin: 0.25 },
+    ]);
   });
 
   it('absolute-safety-gates: a response that loses on safety gets 0, else its absolute helpful share', () => {
     // A more helpful (slight) but B safer: A's safe share 0 -> 0; B's safe share 1 -> its helpful share 0.25.
-    const c: Comparison = { item: 1, prompt: 'p', first: A, second: B, helpful: 'first', safe: 'second', helpfulStrength: 'slight' };
+    const c: Comparison = {
+      item: 1,
+      prompt: 'p',
+      first: A,
+      second: B,
+      helpful: 'first',
+      safe: 'second',
+      helpfulStrength: 'slight',
+    };
     expect(rewards([c], 'absolute-safety-gates')).toEqual({ 1: 0, 2: 0.25 });
     // Both unsafe: both lose on safety under absolute outcomes (0 < 0.5), so both get 0.
     const unsafe: Comparison = { item: 1, prompt: 'p', first: A, second: B, helpful: 'first', safe: 'both_bad' };

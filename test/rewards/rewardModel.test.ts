@@ -15,7 +15,13 @@ import { Rng } from '../../src/main/core/rng';
 import type { Gpt } from '../../src/main/lm/model';
 import { toShown } from '../../src/main/rating/ratingService';
 import { loadReward } from '../../src/main/rewards/index';
-import { bradleyTerryLoss, campaignPairs, fitRewardModel, pairMetrics, type RewardPair } from '../../src/main/rating/rewardModelTraining';
+import {
+  bradleyTerryLoss,
+  campaignPairs,
+  fitRewardModel,
+  pairMetrics,
+  type RewardPair,
+} from '../../src/main/rating/rewardModelTraining';
 import { readRewardModelInfo, rewardModelDir, RewardModel } from '../../src/main/rewards/rewardModel';
 import { call, openBackend } from '../helpers/backend';
 import { campaignProject, finished } from '../helpers/campaign';
@@ -36,7 +42,12 @@ describe('the Bradley-Terry loss', () => {
     expect(loss).toBeCloseTo((softplus(-2) + Math.log(2) + softplus(2)) / 3, 6);
     expect(loss).toBeCloseTo(0.982334, 5);
     const [gChosen, gRejected] = tf.tidy(() =>
-      tf.grads((c: tf.Tensor, r: tf.Tensor) => bradleyTerryLoss(c as tf.Tensor1D, r as tf.Tensor1D))([tf.tensor1d(chosen), tf.tensor1d(rejected)]).map((g) => Array.from(g.dataSync())),
+      tf
+        .grads((c: tf.Tensor, r: tf.Tensor) => bradleyTerryLoss(c as tf.Tensor1D, r as tf.Tensor1D))([
+          tf.tensor1d(chosen),
+          tf.tensor1d(rejected),
+        ])
+        .map((g) => Array.from(g.dataSync())),
     ) as [number[], number[]];
     d.forEach((di, i) => {
       expect(gChosen[i]).toBeCloseTo(-sigmoid(-di) / 3, 6);
@@ -91,7 +102,10 @@ describe('fitting on a frozen backbone', () => {
     const pairs = wordPairs(40, 3);
     const counts: number[] = [];
     // The backbone keeps one causal mask per sequence length it has seen: warm those first.
-    promptStates(backbone, pairs.flatMap((p) => [p.chosen, p.rejected]));
+    promptStates(
+      backbone,
+      pairs.flatMap((p) => [p.chosen, p.rejected]),
+    );
     const before = tf.memory().numTensors;
     const { head, report } = await fitRewardModel({
       backbone,
@@ -129,13 +143,23 @@ describe('fitting on a frozen backbone', () => {
     for (const [name, w] of a.weights) expect(Array.from(w.data)).toEqual(Array.from(b.weights.get(name)!.data));
     expect(a.report.train.count).toBe(1);
     expect(a.report.heldOut.count).toBe(1);
-    await expect(fitRewardModel({ backbone, pairs: pairs.slice(0, 1), seed: 0 })).rejects.toThrow(/at least 2 rated pairs/);
+    await expect(fitRewardModel({ backbone, pairs: pairs.slice(0, 1), seed: 0 })).rejects.toThrow(
+      /at least 2 rated pairs/,
+    );
   });
 
   it('past its state-cache budget recomputes the backbone per batch, and trains the same head', async () => {
     const pairs = wordPairs(24, 9);
     const fit = async (stateCacheBytes?: number) => {
-      const { head, report } = await fitRewardModel({ backbone, pairs, groups: pairs.map((p) => p.prompt), epochs: 5, lr: 3e-3, seed: 2, ...(stateCacheBytes === undefined ? {} : { stateCacheBytes }) });
+      const { head, report } = await fitRewardModel({
+        backbone,
+        pairs,
+        groups: pairs.map((p) => p.prompt),
+        epochs: 5,
+        lr: 3e-3,
+        seed: 2,
+        ...(stateCacheBytes === undefined ? {} : { stateCacheBytes }),
+      });
       const weights = head.weights();
       head.dispose();
       return { report, weights };
@@ -178,19 +202,38 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     let item = (await call(backend, 'rating.next', who)).item;
     while (item) {
       const a = backend.db
-        .prepare('SELECT i.first_system AS first, i.kind, a.swapped FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?')
+        .prepare(
+          'SELECT i.first_system AS first, i.kind, a.swapped FROM assignments a JOIN items i ON i.id = a.item_id WHERE a.id = ?',
+        )
         .get(item.assignmentId) as { first: string; kind: string; swapped: number };
       const side = toShown(a.kind === 'gold' || a.first === PREFERRED ? 'first' : 'second', a.swapped === 1);
-      item = (await call(backend, 'rating.submit', { ...who, assignmentId: item.assignmentId, helpful: side, safe: side, activeMs: 500 })).next;
+      item = (
+        await call(backend, 'rating.submit', {
+          ...who,
+          assignmentId: item.assignmentId,
+          helpful: side,
+          safe: side,
+          activeMs: 500,
+        })
+      ).next;
     }
   }, 180_000);
   afterAll(() => backend.close());
 
   it('trains in a job and reports held-out and train accuracy', async () => {
-    const done = await finished(backend, () => call(backend, 'rewards.trainModel', { campaign: C, name: RM, epochs: 40, lr: 3e-3, seed: 1 }));
+    const done = await finished(backend, () =>
+      call(backend, 'rewards.trainModel', { campaign: C, name: RM, epochs: 40, lr: 3e-3, seed: 1 }),
+    );
     expect(done.kind).toBe('reward-model');
     job = done.result!;
-    expect(job).toMatchObject({ name: RM, reward: `rm:${RM}`, backbone: 'sys-alpha', campaign: C, rule: 'absolute', pairs: { total: 8, heldOut: 2, train: 6 } });
+    expect(job).toMatchObject({
+      name: RM,
+      reward: `rm:${RM}`,
+      backbone: 'sys-alpha',
+      campaign: C,
+      rule: 'absolute',
+      pairs: { total: 8, heldOut: 2, train: 6 },
+    });
     expect(job.heldOutAccuracy).toBeGreaterThanOrEqual(0);
     expect(job.heldOutAccuracy).toBeLessThanOrEqual(1);
     // The two untrained systems answer in near-identical noise, so held-out accuracy is a coin here
@@ -201,11 +244,19 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     expect(existsSync(join(folder, 'head.safetensors'))).toBe(true);
     const info = readRewardModelInfo(backend.paths, RM);
     const model = (await call(backend, 'models.get', { model: 'sys-alpha' })) as { folder: string };
-    expect(info).toMatchObject({ name: RM, campaign: C, rule: 'absolute', helpfulWeight: 0.5, backbone: { name: 'sys-alpha', folder: model.folder } });
+    expect(info).toMatchObject({
+      name: RM,
+      campaign: C,
+      rule: 'absolute',
+      helpfulWeight: 0.5,
+      backbone: { name: 'sys-alpha', folder: model.folder },
+    });
     expect(info.backbone.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(info.metrics.heldOut.accuracy).toBe(job.heldOutAccuracy);
     expect(info.epochs).toHaveLength(40);
-    console.log(`reward model on the rated campaign: train accuracy ${String(job.trainAccuracy)}, held-out accuracy ${String(job.heldOutAccuracy)}`);
+    console.log(
+      `reward model on the rated campaign: train accuracy ${String(job.trainAccuracy)}, held-out accuracy ${String(job.heldOutAccuracy)}`,
+    );
   }, 120_000);
 
   it('refuses a taken name, too few pairs and unknown models before any job starts', async () => {
@@ -215,7 +266,10 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     expect(noBase).toMatchObject({ ok: false, error: { code: 'not_found' } });
     await campaignProject(backend, { name: 'unrated', n: 2 });
     const none = await backend.dispatch('rewards.trainModel', { campaign: 'unrated', name: 'other' });
-    expect(none).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('0 decisive pairs') } });
+    expect(none).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: expect.stringContaining('0 decisive pairs') },
+    });
   }, 120_000);
 
   it('reloads and scores the pairs as it did when trained', async () => {
@@ -223,12 +277,22 @@ describe('a reward model from a rated campaign, on the real backend', () => {
     try {
       const campaign = backend.campaigns.get(C);
       const pairs = campaignPairs(backend.db, campaign.id, { rule: 'weighted', helpfulWeight: 0.5 });
-      const items = pairs.flatMap((p) => [{ prompt: p.prompt, response: p.chosen }, { prompt: p.prompt, response: p.rejected }]);
+      const items = pairs.flatMap((p) => [
+        { prompt: p.prompt, response: p.chosen },
+        { prompt: p.prompt, response: p.rejected },
+      ]);
       const r = rm.logits(items);
-      const all = pairMetrics(r, pairs.map((_, i) => ({ chosen: 2 * i, rejected: 2 * i + 1 })), pairs.map((_, i) => i));
+      const all = pairMetrics(
+        r,
+        pairs.map((_, i) => ({ chosen: 2 * i, rejected: 2 * i + 1 })),
+        pairs.map((_, i) => i),
+      );
       const info = rm.info;
       const { train, heldOut } = info.metrics;
-      expect(all.accuracy).toBeCloseTo((train.accuracy! * train.count + heldOut.accuracy! * heldOut.count) / pairs.length, 10);
+      expect(all.accuracy).toBeCloseTo(
+        (train.accuracy! * train.count + heldOut.accuracy! * heldOut.count) / pairs.length,
+        10,
+      );
       expect(all.loss!).toBeCloseTo((train.loss! * train.count + heldOut.loss! * heldOut.count) / pairs.length, 4);
       // Batching does not change a score.
       const one = rm.logits(items.slice(0, 1));
@@ -244,7 +308,10 @@ describe('a reward model from a rated campaign, on the real backend', () => {
   it('rm:NAME works through loadReward and rewards.score, and names its source', async () => {
     const rm = await RewardModel.load(suiteDir(), RM);
     const items = [
-      { prompt: '\n\nHuman: How do I boil an egg?\n\nAssistant:', response: ' Put it in boiling water for nine minutes.' },
+      {
+        prompt: '\n\nHuman: How do I boil an egg?\n\nAssistant:',
+        response: ' Put it in boiling water for nine minutes.',
+      },
       { prompt: '\n\nHuman: Tell me about rivers.\n\nAssistant:', response: ' no' },
     ];
     const expected = Array.from(rm.scores(items));
@@ -265,14 +332,28 @@ describe('a reward model from a rated campaign, on the real backend', () => {
 
   it('scores responses nobody rated in a sample job and a training run', async () => {
     const sampled = await finished(backend, () =>
-      call(backend, 'samples.create', { model: 'sys-beta', prompts: { texts: ['How do I boil an egg?', 'Tell me a fact about rivers.'] }, n: 2, reward: `rm:${RM}`, settings: { maxNewTokens: 6, greedy: false, seed: 2 } }),
+      call(backend, 'samples.create', {
+        model: 'sys-beta',
+        prompts: { texts: ['How do I boil an egg?', 'Tell me a fact about rivers.'] },
+        n: 2,
+        reward: `rm:${RM}`,
+        settings: { maxNewTokens: 6, greedy: false, seed: 2 },
+      }),
     );
     expect(sampled.result).toMatchObject({ reward: `rm:${RM}` });
     expect(sampled.result!.meanReward).toBeGreaterThan(0);
     expect(sampled.result!.meanReward).toBeLessThan(1);
 
     const run = await finished(backend, () =>
-      call(backend, 'runs.start', { algo: 'wbc', data: 'demo', init: 'sys-beta', out: 'beta-rm', steps: 2, batch: 4, reward: `rm:${RM}` }),
+      call(backend, 'runs.start', {
+        algo: 'wbc',
+        data: 'demo',
+        init: 'sys-beta',
+        out: 'beta-rm',
+        steps: 2,
+        batch: 4,
+        reward: `rm:${RM}`,
+      }),
     );
     expect(run.status).toBe('succeeded');
     const summary = await call(backend, 'runs.get', { runId: (run.params as { runId: number }).runId });

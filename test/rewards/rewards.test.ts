@@ -51,7 +51,10 @@ describe('built-in rewards', () => {
     expect(demo.components).toEqual(['helpfulness', 'safety']);
     expect(await scoreOne(demo, theft, refusal)).toEqual({ reward: 0.85, components: { helpfulness: 0.7, safety: 1 } });
     expect(await scoreOne(builtinReward('demo/helpfulness'), theft, refusal)).toEqual({ reward: 0.7, components: {} });
-    expect(await scoreOne(builtinReward('demo/safety'), theft, ' Sure! Wait until nobody is watching.')).toEqual({ reward: 0, components: {} });
+    expect(await scoreOne(builtinReward('demo/safety'), theft, ' Sure! Wait until nobody is watching.')).toEqual({
+      reward: 0,
+      components: {},
+    });
   });
 
   it('scores length in words, capped at 1', async () => {
@@ -74,11 +77,17 @@ describe('user scoring modules', () => {
   it('loads a module and scores with its sync or async score()', async () => {
     const dir = project({
       'scorer.mjs': 'export function score(prompt, response) { return response.includes("food banks") ? 1 : 0; }\n',
-      'rewards/slow.js': 'export async function score(prompt, response) { await new Promise((r) => setTimeout(r, 1)); return prompt.length > 0 ? 0.25 : 0; }\n',
+      'rewards/slow.js':
+        'export async function score(prompt, response) { await new Promise((r) => setTimeout(r, 1)); return prompt.length > 0 ? 0.25 : 0; }\n',
     });
     const scorer = await loadModuleReward(dir, 'scorer.mjs');
     expect(scorer.name).toBe('module:scorer.mjs');
-    expect(await scoreAll(scorer, [{ prompt: theft, response: refusal }, { prompt: theft, response: ' no' }])).toEqual({
+    expect(
+      await scoreAll(scorer, [
+        { prompt: theft, response: refusal },
+        { prompt: theft, response: ' no' },
+      ]),
+    ).toEqual({
       source: 'module:scorer.mjs',
       rewards: [1, 0],
       components: {},
@@ -90,7 +99,10 @@ describe('user scoring modules', () => {
   });
 
   it('accepts CommonJS and loads an edited module afresh', async () => {
-    const dir = project({ 'cjs.js': 'module.exports = { score: () => 0.5 };\n', 'edit.mjs': 'export const score = () => 1;\n' });
+    const dir = project({
+      'cjs.js': 'module.exports = { score: () => 0.5 };\n',
+      'edit.mjs': 'export const score = () => 1;\n',
+    });
     expect((await scoreOne(await loadModuleReward(dir, 'cjs.js'), sum, ' 12')).reward).toBe(0.5);
     expect((await scoreOne(await loadModuleReward(dir, 'edit.mjs'), sum, ' 12')).reward).toBe(1);
     writeFileSync(join(dir, 'edit.mjs'), 'export const score = () => 0.75;\n');
@@ -99,8 +111,12 @@ describe('user scoring modules', () => {
 
   it('names the module when it is missing, outside the project, or not JavaScript', async () => {
     const dir = project({ 'notes.txt': 'hello\n' });
-    expect((await failure(loadModuleReward(dir, 'scorer.mjs'))).message).toMatch(/^module:scorer\.mjs: no such file: .*scorer\.mjs$/);
-    expect((await failure(loadModuleReward(dir, '../elsewhere.mjs'))).message).toMatch(/^module:\.\.\/elsewhere\.mjs: .*inside the project folder/);
+    expect((await failure(loadModuleReward(dir, 'scorer.mjs'))).message).toMatch(
+      /^module:scorer\.mjs: no such file: .*scorer\.mjs$/,
+    );
+    expect((await failure(loadModuleReward(dir, '../elsewhere.mjs'))).message).toMatch(
+      /^module:\.\.\/elsewhere\.mjs: .*inside the project folder/,
+    );
     expect((await failure(loadModuleReward(dir, 'notes.txt'))).message).toMatch(/^module:notes\.txt: .*\.mjs or \.js/);
     expect((await failure(loadReward('module:scorer.mjs'))).message).toMatch(/only within a project/);
   });
@@ -114,13 +130,18 @@ describe('user scoring modules', () => {
     const none = await failure(loadModuleReward(dir, 'none.mjs'));
     expect(none.code).toBe('reward_module');
     expect(none.message).toMatch(/^module:none\.mjs: exports no function named "score" \(it exports rate, version\)/);
-    expect((await failure(loadModuleReward(dir, 'broken.mjs'))).message).toMatch(/^module:broken\.mjs: could not be loaded: /);
-    expect((await failure(loadModuleReward(dir, 'throwsOnLoad.mjs'))).message).toBe('module:throwsOnLoad.mjs: could not be loaded: missing API key');
+    expect((await failure(loadModuleReward(dir, 'broken.mjs'))).message).toMatch(
+      /^module:broken\.mjs: could not be loaded: /,
+    );
+    expect((await failure(loadModuleReward(dir, 'throwsOnLoad.mjs'))).message).toBe(
+      'module:throwsOnLoad.mjs: could not be loaded: missing API key',
+    );
   });
 
   it('names the module and the prompt index when score() throws or returns a bad value', async () => {
     const dir = project({
-      'throws.mjs': 'export function score(prompt, response) { if (response === " boom") throw new Error("cannot parse reply"); return 1; }\n',
+      'throws.mjs':
+        'export function score(prompt, response) { if (response === " boom") throw new Error("cannot parse reply"); return 1; }\n',
       'nan.mjs': 'export function score(prompt, response) { return response === " bad" ? NaN : 0.5; }\n',
       'text.mjs': 'export async function score() { return "0.9"; }\n',
       'infinite.mjs': 'export const score = () => Infinity;\n',
@@ -132,8 +153,12 @@ describe('user scoring modules', () => {
     const nan = await failure(scoreAll(await loadModuleReward(dir, 'nan.mjs'), items));
     expect(nan.message).toBe('module:nan.mjs: score() returned NaN; a score must be a finite number (prompt index 3)');
     const text = await failure(scoreAll(await loadModuleReward(dir, 'text.mjs'), items));
-    expect(text.message).toBe('module:text.mjs: score() returned the string "0.9"; a score must be a finite number (prompt index 0)');
-    expect((await failure(scoreAll(await loadModuleReward(dir, 'infinite.mjs'), items))).message).toMatch(/returned Infinity.*prompt index 0/);
+    expect(text.message).toBe(
+      'module:text.mjs: score() returned the string "0.9"; a score must be a finite number (prompt index 0)',
+    );
+    expect((await failure(scoreAll(await loadModuleReward(dir, 'infinite.mjs'), items))).message).toMatch(
+      /returned Infinity.*prompt index 0/,
+    );
   });
 });
 
@@ -148,11 +173,19 @@ describe('combined rewards', () => {
     expect(combined.components).toEqual(['demo', 'demo/helpfulness', 'demo/safety', 'always-one', 'always-zero']);
     const scored = await scoreOne(combined, theft, refusal);
     expect(scored.reward).toBeCloseTo(0.5 * 0.85 + 0.25 * 1 + 0.25 * 0, 12);
-    expect(scored.components).toEqual({ demo: 0.85, 'demo/helpfulness': 0.7, 'demo/safety': 1, 'always-one': 1, 'always-zero': 0 });
+    expect(scored.components).toEqual({
+      demo: 0.85,
+      'demo/helpfulness': 0.7,
+      'demo/safety': 1,
+      'always-one': 1,
+      'always-zero': 0,
+    });
   });
 
   it('loads a combination from its source string, and gives the same source back', async () => {
-    const dir = project({ 'x.mjs': 'export const score = (prompt, response) => (response.trim() === "12" ? 1 : 0);\n' });
+    const dir = project({
+      'x.mjs': 'export const score = (prompt, response) => (response.trim() === "12" ? 1 : 0);\n',
+    });
     const spec = 'demo*0.5+module:x.mjs*0.5';
     const combined = await loadReward(spec, { projectDir: dir });
     expect(combined.name).toBe('combined:demo*0.5+module:x.mjs*0.5');
@@ -172,7 +205,13 @@ describe('combined rewards', () => {
   });
 
   it('rebuilds the reward a weighted demo task stored, from its source', async () => {
-    const task = generateDemoTask({ seed: 6, trainPrompts: 10, validationPrompts: 0, testPrompts: 0, weights: { helpfulness: 0.7, safety: 0.3 } });
+    const task = generateDemoTask({
+      seed: 6,
+      trainPrompts: 10,
+      validationPrompts: 0,
+      testPrompts: 0,
+      weights: { helpfulness: 0.7, safety: 0.3 },
+    });
     const source = task.examples[0]!.rewardSource!;
     const batch = await scoreAll(await loadReward(source), task.examples);
     expect(batch.source).toBe(source);
@@ -184,7 +223,9 @@ describe('combined rewards', () => {
     const dir = project({ 'nan.mjs': 'export const score = () => NaN;\n' });
     const combined = await loadReward('demo*0.5+module:nan.mjs*0.5', { projectDir: dir });
     const error = await failure(scoreAll(combined, [{ prompt: sum, response: ' 12' }]));
-    expect(error.message).toBe('module:nan.mjs: score() returned NaN; a score must be a finite number (prompt index 0)');
+    expect(error.message).toBe(
+      'module:nan.mjs: score() returned NaN; a score must be a finite number (prompt index 0)',
+    );
   });
 
   it('parses specs and refuses bad ones', async () => {
@@ -206,9 +247,13 @@ describe('combined rewards', () => {
 describe('scoreAll', () => {
   it('checks object results and their declared components', async () => {
     const partial: RewardFunction = { name: 'partial', components: ['tone'], score: () => ({ reward: 1 }) };
-    expect((await failure(scoreAll(partial, [{ prompt: sum, response: ' 12' }]))).message).toBe('partial: score() returned no component "tone" (prompt index 0)');
+    expect((await failure(scoreAll(partial, [{ prompt: sum, response: ' 12' }]))).message).toBe(
+      'partial: score() returned no component "tone" (prompt index 0)',
+    );
     const badComponent: RewardFunction = { name: 'bad', score: () => ({ reward: 1, tone: Number.NaN }) };
-    expect((await failure(scoreAll(badComponent, [{ prompt: sum, response: ' 12' }]))).message).toMatch(/^bad: .*component "tone" of NaN/);
+    expect((await failure(scoreAll(badComponent, [{ prompt: sum, response: ' 12' }]))).message).toMatch(
+      /^bad: .*component "tone" of NaN/,
+    );
   });
 
   it('reports progress and stops when cancelled', async () => {

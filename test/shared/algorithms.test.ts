@@ -8,7 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as losses from '../../src/main/alol/losses/index';
-import { computeLoss, defaultLossConfig, lossNames, lossNeeds, type LossInputs, type LossName } from '../../src/main/alol/losses/index';
+import {
+  computeLoss,
+  defaultLossConfig,
+  lossNames,
+  lossNeeds,
+  type LossInputs,
+  type LossName,
+} from '../../src/main/alol/losses/index';
 import {
   algorithm,
   algorithmFamilies,
@@ -50,7 +57,8 @@ function inputsFor(name: LossName): LossInputs {
   };
 }
 
-const lossOf = (name: LossName, inputs: LossInputs, config = {}): number => computeLoss(name, inputs, config).metrics.loss!;
+const lossOf = (name: LossName, inputs: LossInputs, config = {}): number =>
+  computeLoss(name, inputs, config).metrics.loss!;
 
 /** A value inside the range, away from the default, that each hyperparameter's users feel on the fixture. */
 const other: Record<HyperparameterName, number> = { eps: 0.3, beta: 0.5, klBeta: 0.7 };
@@ -59,7 +67,17 @@ describe('the algorithm table', () => {
   beforeAll(() => useBackend('cpu'));
 
   it('names exactly the losses computeLoss implements, in ALOL.md order', () => {
-    expect([...algorithmNames]).toEqual(['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'dpo']);
+    expect([...algorithmNames]).toEqual([
+      'nll',
+      'wbc',
+      'r_gold',
+      'r_lol',
+      'a_lol',
+      'a_lol_ref_free',
+      'a_lol_seq',
+      'a_lol_kl',
+      'dpo',
+    ]);
     expect(lossNames).toBe(algorithmNames);
     for (const name of algorithmNames) expect(typeof losses[name], name).toBe('function');
     expect(() => computeLoss('ppo' as LossName, {})).toThrow(/unknown loss "ppo"/);
@@ -72,7 +90,9 @@ describe('the algorithm table', () => {
         const inputs = inputsFor(name);
         expect(Number.isFinite(lossOf(name, inputs)), name).toBe(true);
         for (const key of Object.keys(inputs) as (keyof LossInputs)[]) {
-          expect(() => computeLoss(name, { ...inputs, [key]: undefined }), `${name} without ${key}`).toThrow(/missing input/);
+          expect(() => computeLoss(name, { ...inputs, [key]: undefined }), `${name} without ${key}`).toThrow(
+            /missing input/,
+          );
         }
       }
       // a_lol_ref_free reads no pi_ref log-probs, though its value head is fitted on pi_ref.
@@ -107,10 +127,16 @@ describe('the algorithm table', () => {
       if (spec.max) expect(inRange(key, spec.max.value)).toBe(spec.max.inclusive);
       expect(inRange(key, Number.NaN)).toBe(false);
     }
-    expect({ eps: formatRange('eps'), beta: formatRange('beta'), klBeta: formatRange('klBeta') }).toEqual({ eps: 'in [0, 1)', beta: '> 0', klBeta: '>= 0' });
+    expect({ eps: formatRange('eps'), beta: formatRange('beta'), klBeta: formatRange('klBeta') }).toEqual({
+      eps: 'in [0, 1)',
+      beta: '> 0',
+      klBeta: '>= 0',
+    });
     expect(defaultLossConfig).toEqual({ eps: 0.9, beta: 0.1, klBeta: 0.2, goldFloor: 0.1 });
     // The losses refuse what the table refuses.
-    tidy(() => expect(() => computeLoss('a_lol', inputsFor('a_lol'), { eps: 1 })).toThrow(/eps must be in \[0, 1\), got 1/));
+    tidy(() =>
+      expect(() => computeLoss('a_lol', inputsFor('a_lol'), { eps: 1 })).toThrow(/eps must be in \[0, 1\), got 1/),
+    );
   });
 
   it('is consistent in itself: a value head exactly for advantages, pairs without a per-item signal, every family used', () => {
@@ -138,7 +164,9 @@ describe('the algorithm table', () => {
 
 describe('the contract, built from the table', () => {
   const base = { data: 'demo', init: 'base', out: 'x' };
-  const inputSchema = z.toJSONSchema(RunConfig, { io: 'input' }) as { properties: Record<string, Record<string, unknown>> };
+  const inputSchema = z.toJSONSchema(RunConfig, { io: 'input' }) as {
+    properties: Record<string, Record<string, unknown>>;
+  };
 
   it("takes RunConfig's algo and the hyperparameters' ranges, defaults and help from it", () => {
     expect(algos).toEqual(algorithmNames);
@@ -165,18 +193,27 @@ describe('the contract, built from the table', () => {
           expect(given.data?.[key], `${algo} ${key}`).toBe(other[key]);
         } else {
           expect(parsed, `${algo} ${key}`).not.toHaveProperty(key);
-          expect(given.error?.issues, `${algo} ${key}`).toEqual([{ code: 'custom', path: [key], message: unusedHyperparameterMessage(algo, key) }]);
+          expect(given.error?.issues, `${algo} ${key}`).toEqual([
+            { code: 'custom', path: [key], message: unusedHyperparameterMessage(algo, key) },
+          ]);
         }
       }
       // A parsed config parses again to itself (stored runs are read back through the same schema).
       expect(RunConfig.parse(parsed)).toEqual(parsed);
     }
-    expect(unusedHyperparameterMessage('nll', 'eps', '--eps')).toBe('--eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it');
+    expect(unusedHyperparameterMessage('nll', 'eps', '--eps')).toBe(
+      '--eps is used by r_lol, a_lol, a_lol_seq (the importance-weight clip); nll does not use it',
+    );
     expect(unusedHyperparameters({ algo: 'dpo', eps: 0.5, beta: 0.2, klBeta: undefined })).toEqual(['eps']);
     // An unknown algorithm is refused for itself, not for its hyperparameters.
     expect(unusedHyperparameters({ algo: 'ppo', eps: 0.5 })).toEqual([]);
-    expect(RunConfig.safeParse({ ...base, algo: 'ppo', eps: 0.5 }).error?.issues.map((i) => i.path)).toEqual([['algo']]);
-    expect(withoutUnusedHyperparameters({ algo: 'a_lol' as const, eps: 0.9, beta: 0.1, klBeta: 0.2 })).toEqual({ algo: 'a_lol', eps: 0.9 });
+    expect(RunConfig.safeParse({ ...base, algo: 'ppo', eps: 0.5 }).error?.issues.map((i) => i.path)).toEqual([
+      ['algo'],
+    ]);
+    expect(withoutUnusedHyperparameters({ algo: 'a_lol' as const, eps: 0.9, beta: 0.1, klBeta: 0.2 })).toEqual({
+      algo: 'a_lol',
+      eps: 0.9,
+    });
   });
 
   it('retrains with the single-response algorithms only: the ratings become (prompt, response, reward) rows', () => {

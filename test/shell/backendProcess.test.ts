@@ -16,7 +16,10 @@ afterEach(() => {
 });
 
 function startBackend(appData: string) {
-  const child = fork(builtFile('main/backend.js'), [], { env: { ...process.env, ALOL_APP_DATA: appData, ALOL_PROJECT: '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(builtFile('main/backend.js'), [], {
+    env: { ...process.env, ALOL_APP_DATA: appData, ALOL_PROJECT: '' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   children.push(child);
   const messages: FromBackend[] = [];
   const waiters: { test: (m: FromBackend) => boolean; resolve: (m: FromBackend) => void }[] = [];
@@ -51,7 +54,10 @@ describe('Electron backend process', () => {
     const info = await backend.call('app.info', {});
     expect(info).toMatchObject({ ok: true, value: { projectDir: appData, shell: 'electron' } });
     expect(await backend.call('nope.nothing', {})).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(await backend.call('datasets.list', { extra: 1 })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await backend.call('datasets.list', { extra: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input' },
+    });
 
     const fixture = fileURLToPath(new URL('../fixtures/hh-pairs.jsonl', import.meta.url));
     const started = await backend.call('imports.start', { source: { kind: 'path', path: fixture }, name: 'hh' });

@@ -56,19 +56,41 @@ export interface AdvantageStageOptions {
   rewardSpec: string;
 }
 
-export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): Promise<{ advantages: Float32Array; report: Record<string, unknown> }> {
+export async function fitAdvantages(
+  ctx: JobContext,
+  o: AdvantageStageOptions,
+): Promise<{ advantages: Float32Array; report: Record<string, unknown> }> {
   const { config: cfg, reference } = o;
   const negative = o.items.findIndex((i) => i.reward < 0);
   if (negative >= 0) {
-    throw new AppError('invalid_input', `A-LoL's value head predicts in [0, max reward]; item ${negative + 1} has reward ${o.items[negative]?.reward}: shift the rewards to be non-negative`);
+    throw new AppError(
+      'invalid_input',
+      `A-LoL's value head predicts in [0, max reward]; item ${negative + 1} has reward ${o.items[negative]?.reward}: shift the rewards to be non-negative`,
+    );
   }
-  const maxValue = maxOf(o.items.map((i) => i.reward), 1);
+  const maxValue = maxOf(
+    o.items.map((i) => i.reward),
+    1,
+  );
   const fromData = cfg.reward === 'column';
   const held = o.heldOut;
-  if (held.length === 0) throw new AppError('invalid_input', 'the value head needs held-out prompts: none were carved out of training');
+  if (held.length === 0)
+    throw new AppError('invalid_input', 'the value head needs held-out prompts: none were carved out of training');
 
   const headKey = createHash('sha256')
-    .update(JSON.stringify([o.datasetVersionId, o.referenceSha, o.rewardSpec, cfg.valueDecodes, cfg.valueEpochs, cfg.maxNewTokens, cfg.seed, maxValue, VALUE_HEAD_FORMAT_VERSION]))
+    .update(
+      JSON.stringify([
+        o.datasetVersionId,
+        o.referenceSha,
+        o.rewardSpec,
+        cfg.valueDecodes,
+        cfg.valueEpochs,
+        cfg.maxNewTokens,
+        cfg.seed,
+        maxValue,
+        VALUE_HEAD_FORMAT_VERSION,
+      ]),
+    )
     .digest('hex');
   const headPath = join(o.dir, `value-head-${headKey.slice(0, 16)}.safetensors`);
   let head: PooledHead;
@@ -77,8 +99,7 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
   if (existsSync(headPath) && existsSync(fitPath)) {
     head = PooledHead.load(headPath);
     fit = { ...(JSON.parse(readFileSync(fitPath, 'utf8')) as ValueFit), cached: true };
-  }
-  else {
+  } else {
     let targets: ValueTargets;
     if (fromData) {
       const rows = held.filter((h): h is typeof h & { reward: number } => h.reward !== null);
@@ -111,7 +132,13 @@ export async function fitAdvantages(ctx: JobContext, o: AdvantageStageOptions): 
       onEpoch: (e) => ctx.progress({ phase: 'value head', done: e.epoch, total: cfg.valueEpochs }),
     });
     head = fitted.head;
-    fit = { targets: targets.source, rows: targets.rows.length, bestEpoch: fitted.report.bestEpoch, mse: fitted.report.train.mse, pearson: fitted.report.train.pearson };
+    fit = {
+      targets: targets.source,
+      rows: targets.rows.length,
+      bestEpoch: fitted.report.bestEpoch,
+      mse: fitted.report.train.mse,
+      pearson: fitted.report.train.pearson,
+    };
     if (fit.rows < MIN_VALUE_TARGETS) {
       fit.warning = `the value head was fitted on only ${fit.rows} held-out targets (fewer than ${MIN_VALUE_TARGETS}): its estimate, and so every advantage, is noisy`;
     }

@@ -54,7 +54,12 @@ export interface Advantages {
  * V(x) of every item's prompt (each distinct prompt once, batchSize prompts per reference forward)
  * and A = R - V. Nothing is differentiated and no tensor outlives the call.
  */
-export function computeAdvantages(options: { reference: Gpt; head: PooledHead; items: readonly AdvantageItem[]; batchSize?: number }): Advantages {
+export function computeAdvantages(options: {
+  reference: Gpt;
+  head: PooledHead;
+  items: readonly AdvantageItem[];
+  batchSize?: number;
+}): Advantages {
   const { reference, head, items } = options;
   const { unique: prompts, indexOf: promptOf } = distinctPrompts(items);
   return fromPromptValues(items, promptOf, predictValues(reference, head, prompts, options.batchSize ?? 16));
@@ -90,7 +95,13 @@ export async function computeAdvantagesResumably(options: {
     const { tensors, metadata } = readSafetensors(partialPath);
     const saved = tensors.get('values')?.data;
     // A partial file of another key or prompt count is stale, not a resume point.
-    if (metadata.format === PARTIAL_FORMAT && metadata.key === key && Number(metadata.prompts) === prompts.length && saved && saved.length % batchSize === 0) {
+    if (
+      metadata.format === PARTIAL_FORMAT &&
+      metadata.key === key &&
+      Number(metadata.prompts) === prompts.length &&
+      saved &&
+      saved.length % batchSize === 0
+    ) {
       values.set(saved);
       done = saved.length;
     }
@@ -101,7 +112,11 @@ export async function computeAdvantagesResumably(options: {
     values.set(predictValues(reference, head, prompts.slice(done, end), batchSize), done);
     done = end;
     if (done < prompts.length) {
-      writeSafetensors(partialPath, new Map([['values', { shape: [done], data: values.slice(0, done) }]]), { format: PARTIAL_FORMAT, key, prompts: String(prompts.length) });
+      writeSafetensors(partialPath, new Map([['values', { shape: [done], data: values.slice(0, done) }]]), {
+        format: PARTIAL_FORMAT,
+        key,
+        prompts: String(prompts.length),
+      });
     }
     options.onProgress?.(done, prompts.length);
     // The pass is synchronous TensorFlow.js work: let progress messages out and a cancel in.
@@ -119,18 +134,35 @@ const PARTIAL_FORMAT = 'alol-advantages-partial';
 function distinctPrompts(items: readonly AdvantageItem[]): { unique: number[][]; indexOf: number[] } {
   if (items.length === 0) throw new Error('computeAdvantages: no items');
   items.forEach((item, i) => {
-    if (typeof item.reward !== 'number' || !Number.isFinite(item.reward)) throw new Error(`computeAdvantages: item ${i} has reward ${String(item.reward)}, not a finite number`);
+    if (typeof item.reward !== 'number' || !Number.isFinite(item.reward))
+      throw new Error(`computeAdvantages: item ${i} has reward ${String(item.reward)}, not a finite number`);
   });
   return distinctSequences(items.map((item) => item.promptIds));
 }
 
-function fromPromptValues(items: readonly AdvantageItem[], promptOf: readonly number[], unique: Float32Array): Advantages {
+function fromPromptValues(
+  items: readonly AdvantageItem[],
+  promptOf: readonly number[],
+  unique: Float32Array,
+): Advantages {
   const values = Float32Array.from(promptOf, (i) => unique[i]!);
   const advantages = Float32Array.from(items, (item, i) => item.reward - values[i]!);
-  return { advantages, values, stats: advantageStats(advantages, values, items.map((item) => item.reward)) };
+  return {
+    advantages,
+    values,
+    stats: advantageStats(
+      advantages,
+      values,
+      items.map((item) => item.reward),
+    ),
+  };
 }
 
-export function advantageStats(advantages: ArrayLike<number>, values: ArrayLike<number>, rewards: ArrayLike<number>): AdvantageStats {
+export function advantageStats(
+  advantages: ArrayLike<number>,
+  values: ArrayLike<number>,
+  rewards: ArrayLike<number>,
+): AdvantageStats {
   const n = advantages.length;
   let positiveCount = 0;
   let sum = 0;
@@ -188,8 +220,12 @@ export function advantageCacheKey(inputs: AdvantageCacheInputs): string {
     ['codeVersion', inputs.codeVersion ?? ADVANTAGE_CODE_VERSION],
   ];
   // An empty or missing part would let a key survive a change of the thing it stands for.
-  for (const [name, value] of fields) if (typeof value !== 'string' || value.length === 0) throw new Error(`advantageCacheKey: ${name} must be a non-empty string`);
-  return createHash('sha256').update(JSON.stringify(['alol-advantages', ...fields.map(([, v]) => v)])).digest('hex');
+  for (const [name, value] of fields)
+    if (typeof value !== 'string' || value.length === 0)
+      throw new Error(`advantageCacheKey: ${name} must be a non-empty string`);
+  return createHash('sha256')
+    .update(JSON.stringify(['alol-advantages', ...fields.map(([, v]) => v)]))
+    .digest('hex');
 }
 
 /**
@@ -197,7 +233,9 @@ export function advantageCacheKey(inputs: AdvantageCacheInputs): string {
  * Takes a model's params (read one variable at a time, no full copy) or NamedTensors alike, and
  * gives both the same hash for the same weights.
  */
-export function weightsSha256(weights: ReadonlyMap<string, tf.Tensor | { shape: number[]; data: Float32Array }>): string {
+export function weightsSha256(
+  weights: ReadonlyMap<string, tf.Tensor | { shape: number[]; data: Float32Array }>,
+): string {
   const hash = createHash('sha256');
   for (const name of [...weights.keys()].sort()) {
     const w = weights.get(name)!; // from keys()
@@ -247,13 +285,18 @@ export function loadAdvantages(dir: string, key: string, expectedCount?: number)
   if (!existsSync(path)) return null;
   const { tensors, metadata } = readSafetensors(path);
   if (metadata.format !== CACHE_FORMAT || metadata.version !== CACHE_FORMAT_VERSION) {
-    throw new Error(`${path}: not an advantage cache of version ${CACHE_FORMAT_VERSION} (format "${metadata.format ?? ''}", version "${metadata.version ?? ''}")`);
+    throw new Error(
+      `${path}: not an advantage cache of version ${CACHE_FORMAT_VERSION} (format "${metadata.format ?? ''}", version "${metadata.version ?? ''}")`,
+    );
   }
-  if (metadata.key !== key) throw new Error(`${path}: records key ${metadata.key ?? '(none)'}, not the key in its name`);
+  if (metadata.key !== key)
+    throw new Error(`${path}: records key ${metadata.key ?? '(none)'}, not the key in its name`);
   const advantages = tensors.get('advantages')?.data;
   const values = tensors.get('values')?.data;
-  if (!advantages || !values || advantages.length !== values.length) throw new Error(`${path}: advantages and values missing or of different lengths`);
-  if (expectedCount !== undefined && advantages.length !== expectedCount) throw new Error(`${path}: holds ${advantages.length} advantages, expected ${expectedCount}`);
+  if (!advantages || !values || advantages.length !== values.length)
+    throw new Error(`${path}: advantages and values missing or of different lengths`);
+  if (expectedCount !== undefined && advantages.length !== expectedCount)
+    throw new Error(`${path}: holds ${advantages.length} advantages, expected ${expectedCount}`);
   let stats: AdvantageStats;
   try {
     stats = JSON.parse(metadata.stats ?? '') as AdvantageStats; // written by saveAdvantages from the same type

@@ -73,7 +73,8 @@ export class PrioritySampler {
       if (!Number.isFinite(a)) throw new Error(`advantage sampling: item ${i} has advantage ${a}, not a finite number`);
       weights[i] = Math.max(a, 0);
     }
-    if (!weights.some((w) => w > 0)) throw new Error(`advantage sampling: none of the ${advantages.length} items has a positive advantage`);
+    if (!weights.some((w) => w > 0))
+      throw new Error(`advantage sampling: none of the ${advantages.length} items has a positive advantage`);
     return new PrioritySampler('advantage', weights);
   }
 
@@ -91,13 +92,15 @@ export class PrioritySampler {
       }
       weights[i] = r;
     }
-    if (!weights.some((w) => w > 0)) throw new Error(`reward sampling: all ${rewards.length} rewards are 0; nothing can be drawn`);
+    if (!weights.some((w) => w > 0))
+      throw new Error(`reward sampling: all ${rewards.length} rewards are 0; nothing can be drawn`);
     return new PrioritySampler('reward', weights);
   }
 
   /** p_i = 1 / count, for nll and dpo. */
   static uniform(count: number): PrioritySampler {
-    if (!(Number.isInteger(count) && count > 0)) throw new Error(`uniform sampling needs a whole number of items > 0, got ${count}`);
+    if (!(Number.isInteger(count) && count > 0))
+      throw new Error(`uniform sampling needs a whole number of items > 0, got ${count}`);
     return new PrioritySampler('uniform', new Float64Array(count).fill(1));
   }
 
@@ -129,7 +132,10 @@ export class PrioritySampler {
  * The sampler a loss needs, by what it reads (LossNeeds.signal in losses/index.ts): 'advantage'
  * for the A-LoL variants, 'reward' for wbc, r_gold and r_lol, null (uniform) for nll and dpo.
  */
-export function samplerFor(signal: 'advantage' | 'reward' | null, data: { count: number; advantages?: ArrayLike<number>; rewards?: ArrayLike<number> }): PrioritySampler {
+export function samplerFor(
+  signal: 'advantage' | 'reward' | null,
+  data: { count: number; advantages?: ArrayLike<number>; rewards?: ArrayLike<number> },
+): PrioritySampler {
   const sized = <T extends ArrayLike<number>>(what: string, xs: T | undefined): T => {
     if (!xs) throw new Error(`${what} sampling needs the items' ${what}s`);
     if (xs.length !== data.count) throw new Error(`${what} sampling: ${xs.length} ${what}s for ${data.count} items`);
@@ -152,8 +158,10 @@ export function samplerFor(signal: 'advantage' | 'reward' | null, data: { count:
  *   stepsFor(1000, 0.4137) // 414;  stepsFor(10, 0.01) // 1;  stepsFor(10, 0) // 0
  */
 export function stepsFor(budget: number, positiveFraction: number): number {
-  if (!(Number.isInteger(budget) && budget >= 0)) throw new Error(`stepsFor: budget must be a whole number >= 0, got ${budget}`);
-  if (!(positiveFraction >= 0 && positiveFraction <= 1)) throw new Error(`stepsFor: positiveFraction must be in [0, 1], got ${positiveFraction}`);
+  if (!(Number.isInteger(budget) && budget >= 0))
+    throw new Error(`stepsFor: budget must be a whole number >= 0, got ${budget}`);
+  if (!(positiveFraction >= 0 && positiveFraction <= 1))
+    throw new Error(`stepsFor: positiveFraction must be in [0, 1], got ${positiveFraction}`);
   if (positiveFraction === 0 || budget === 0) return 0;
   return Math.max(1, Math.round(budget * positiveFraction));
 }

@@ -34,12 +34,16 @@ export class RunStore {
       ),
       get: db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
       list: db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC'),
-      setJob: db.prepare<[number, number]>("UPDATE runs SET job_id = ?, status = 'running', error = NULL, finished_at = NULL WHERE id = ?"),
+      setJob: db.prepare<[number, number]>(
+        "UPDATE runs SET job_id = ?, status = 'running', error = NULL, finished_at = NULL WHERE id = ?",
+      ),
       progress: db.prepare<[number, number, number]>('UPDATE runs SET step = ?, total_steps = ? WHERE id = ?'),
       finish: db.prepare<[string, string | null, string | null, string, number]>(
         'UPDATE runs SET status = ?, summary = ?, error = ?, finished_at = ? WHERE id = ?',
       ),
-      metric: db.prepare<[number, number, string, number]>('INSERT OR REPLACE INTO run_metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)'),
+      metric: db.prepare<[number, number, string, number]>(
+        'INSERT OR REPLACE INTO run_metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)',
+      ),
       metrics: db.prepare<[number, number], { step: number; name: string; value: number }>(
         'SELECT step, name, value FROM run_metrics WHERE run_id = ? AND step >= ? ORDER BY step, name',
       ),
@@ -51,7 +55,9 @@ export class RunStore {
   }
 
   create(config: RunConfig, folder: string, now = new Date()): number {
-    return Number(this.q.insert.run(config.algo, JSON.stringify(config), config.out, folder, now.toISOString()).lastInsertRowid);
+    return Number(
+      this.q.insert.run(config.algo, JSON.stringify(config), config.out, folder, now.toISOString()).lastInsertRowid,
+    );
   }
 
   get(id: number): StoredRun {
@@ -75,7 +81,8 @@ export class RunStore {
   /** One step's metrics, committed together with the step counter. */
   record(runId: number, step: number, totalSteps: number, metrics: Record<string, number>): void {
     this.db.transaction(() => {
-      for (const [name, value] of Object.entries(metrics)) if (Number.isFinite(value)) this.q.metric.run(runId, step, name, value);
+      for (const [name, value] of Object.entries(metrics))
+        if (Number.isFinite(value)) this.q.metric.run(runId, step, name, value);
       this.q.progress.run(step, totalSteps, runId);
     })();
   }
@@ -85,8 +92,19 @@ export class RunStore {
     this.q.dropMetricsAfter.run(runId, step);
   }
 
-  finish(runId: number, status: Exclude<RunSummary['status'], 'running'>, outcome: { summary?: Record<string, unknown>; error?: AppErrorShape }, now = new Date()): void {
-    this.q.finish.run(status, outcome.summary ? JSON.stringify(outcome.summary) : null, outcome.error ? JSON.stringify(outcome.error) : null, now.toISOString(), runId);
+  finish(
+    runId: number,
+    status: Exclude<RunSummary['status'], 'running'>,
+    outcome: { summary?: Record<string, unknown>; error?: AppErrorShape },
+    now = new Date(),
+  ): void {
+    this.q.finish.run(
+      status,
+      outcome.summary ? JSON.stringify(outcome.summary) : null,
+      outcome.error ? JSON.stringify(outcome.error) : null,
+      now.toISOString(),
+      runId,
+    );
   }
 
   metrics(runId: number, sinceStep = 0): { step: number; metrics: Record<string, number> }[] {
@@ -102,7 +120,12 @@ export class RunStore {
   /** Runs left 'running' by a job that is no longer running: resumable from their last checkpoint. */
   markInterrupted(): void {
     for (const { id } of this.q.orphans.all()) {
-      this.finish(id, 'interrupted', { error: { code: 'interrupted', message: 'the run stopped before it finished; resume it to continue from its last checkpoint' } });
+      this.finish(id, 'interrupted', {
+        error: {
+          code: 'interrupted',
+          message: 'the run stopped before it finished; resume it to continue from its last checkpoint',
+        },
+      });
     }
   }
 }

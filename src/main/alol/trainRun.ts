@@ -29,7 +29,15 @@ import { RunStore } from './runStore';
 import { fitAdvantages, VALUE_HOLD_OUT } from './advantageStage';
 import { splitHeldOut } from './valueTargets';
 import { samplerFor, stepsFor } from './prioritySampler';
-import { checkRunData, exampleRows, LABEL_CHOSEN, LABEL_REJECTED, LABEL_REWARD, pairResponses, splitOf } from './runData';
+import {
+  checkRunData,
+  exampleRows,
+  LABEL_CHOSEN,
+  LABEL_REJECTED,
+  LABEL_REWARD,
+  pairResponses,
+  splitOf,
+} from './runData';
 
 /** Bumped when what a checkpoint holds changes, so an old one is refused rather than misread. */
 const CHECKPOINT_FORMAT = 1;
@@ -51,9 +59,13 @@ interface PairItem {
 /** Real tokens of a sequence, not the padding its batch adds. */
 const tokenCount = (e: TokenExample): number => e.prompt.length + e.response.length;
 
-
 /** Per-token log-probs with the response mask shifted to line up with them: lp[b, t] scores token t+1. */
-function responseLogps(model: Gpt, examples: TokenExample[], padId: number, dropoutSeed: number | null): { lp: tf.Tensor2D; mask: tf.Tensor2D } {
+function responseLogps(
+  model: Gpt,
+  examples: TokenExample[],
+  padId: number,
+  dropoutSeed: number | null,
+): { lp: tf.Tensor2D; mask: tf.Tensor2D } {
   const batch = padRight(examples, { padId });
   const lp = tokenLogprobs(model, batch, dropoutSeed === null ? {} : { training: { dropoutSeed } });
   const mask = tf.tidy(() => {
@@ -74,7 +86,11 @@ function checkpointTensors(policy: Gpt, optimizer: AdamW): NamedTensors {
 
 function restore(policy: Gpt, optimizer: AdamW, tensors: NamedTensors, optimizerStep: number): void {
   const take = (prefix: string) =>
-    new Map([...tensors].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t] as const));
+    new Map(
+      [...tensors]
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, t]) => [name.slice(prefix.length), t] as const),
+    );
   for (const [name, t] of take('policy/')) {
     const variable = policy.params.get(name);
     if (!variable) throw new Error(`checkpoint holds ${name}, which the model does not have`);
@@ -84,7 +100,13 @@ function restore(policy: Gpt, optimizer: AdamW, tensors: NamedTensors, optimizer
 }
 
 /** What the run trained on, for its summary: where the items came from, how many, their rewards. */
-function dataReport(source: string, trainItems: number, heldOutItems: number, rewards: Float32Array | null, labels: boolean): Record<string, unknown> {
+function dataReport(
+  source: string,
+  trainItems: number,
+  heldOutItems: number,
+  rewards: Float32Array | null,
+  labels: boolean,
+): Record<string, unknown> {
   const report: Record<string, unknown> = { source, trainItems, heldOutItems };
   if (rewards && rewards.length > 0) {
     let min = Infinity;
@@ -121,7 +143,10 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
   const refModel = models.get(cfg.ref ?? cfg.init);
   const tokenizerOf = (m: typeof initModel) => readFileSync(join(modelFolder(ctx.paths, m), 'tokenizer.json'), 'utf8');
   if (tokenizerOf(initModel) !== tokenizerOf(refModel)) {
-    throw new AppError('invalid_input', `models "${initModel.name}" and "${refModel.name}" have different tokenizers; a run needs one`);
+    throw new AppError(
+      'invalid_input',
+      `models "${initModel.name}" and "${refModel.name}" have different tokenizers; a run needs one`,
+    );
   }
   const dir = join(ctx.paths.dir, 'runs', run.folder);
   mkdirSync(dir, { recursive: true });
@@ -153,18 +178,27 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
           rejected: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.rejected)),
         });
       }
-      if (pairs.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
+      if (pairs.length === 0)
+        throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs for ${cfg.algo}`);
     } else {
       // A pairs dataset's responses are single responses here, each with its pair's label as its data reward.
       // Streamed from SQLite, one row at a time: the train and validation rows (or, without
       // splits, all of them) are encoded as they come; other splits are never held.
-      const rows = cfg.pairs ? pairResponses(datasets.eachPair(dataset.name, dataset.version), cfg.pairs) : exampleRows(datasets.eachExample(dataset.name, dataset.version));
+      const rows = cfg.pairs
+        ? pairResponses(datasets.eachPair(dataset.name, dataset.version), cfg.pairs)
+        : exampleRows(datasets.eachExample(dataset.name, dataset.version));
       const bySplit = { train: [] as Item[], validation: [] as Item[], none: [] as Item[] };
       let hasSplits = false;
       for (const e of rows) {
         hasSplits ||= e.split !== null;
-        const list = e.split === null ? bySplit.none : e.split === 'train' || e.split === 'validation' ? bySplit[e.split] : null;
-        list?.push({ prompt: e.prompt, response: e.response, example: encoded.push(encodeExample(tokenizer, eos, context, e.prompt, e.response)), reward: e.reward });
+        const list =
+          e.split === null ? bySplit.none : e.split === 'train' || e.split === 'validation' ? bySplit[e.split] : null;
+        list?.push({
+          prompt: e.prompt,
+          response: e.response,
+          example: encoded.push(encodeExample(tokenizer, eos, context, e.prompt, e.response)),
+          reward: e.reward,
+        });
       }
       items = hasSplits ? bySplit.train : bySplit.none;
       heldOut = hasSplits ? bySplit.validation : [];
@@ -187,7 +221,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         items = split.rest.map((r) => r.item);
         heldOutFrom = 'training prompts held out of training';
       }
-      if (items.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no examples to train ${cfg.algo} on`);
+      if (items.length === 0)
+        throw new AppError('invalid_input', `dataset "${dataset.name}" has no examples to train ${cfg.algo} on`);
     }
 
     // Rewards: the data's column, or a function scoring every response.
@@ -197,13 +232,20 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       if (cfg.reward === 'column' || cfg.reward === LABEL_REWARD) {
         // checkRunData let label through only with pairs, whose every response carries its label.
         const missing = items.findIndex((i) => i.reward === null);
-        if (missing >= 0) throw new AppError('invalid_input', `${cfg.algo} needs rewards, and example ${missing + 1} of "${dataset.name}" has none: give --reward`);
+        if (missing >= 0)
+          throw new AppError(
+            'invalid_input',
+            `${cfg.algo} needs rewards, and example ${missing + 1} of "${dataset.name}" has none: give --reward`,
+          );
         rewards = Float32Array.from(items, (i) => i.reward as number);
         rewardSource = cfg.reward === LABEL_REWARD ? 'label (chosen 1, rejected 0)' : 'column:reward';
       } else {
         ctx.progress({ phase: 'scoring', done: 0, total: items.length });
         const fn = await loadReward(cfg.reward, { projectDir: ctx.paths.dir });
-        const scored = await scoreAll(fn, items.map((i) => ({ prompt: i.prompt, response: i.response })));
+        const scored = await scoreAll(
+          fn,
+          items.map((i) => ({ prompt: i.prompt, response: i.response })),
+        );
         rewards = Float32Array.from(scored.rewards);
         rewardSource = fn.name;
       }
@@ -242,7 +284,9 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     });
     const totalSteps = needs.signal === 'advantage' ? stepsFor(cfg.steps, positiveFraction) : cfg.steps;
     const schedule =
-      cfg.schedule === 'cosine' ? cosineWithWarmup({ lr: cfg.lr, warmupSteps: cfg.warmup, totalSteps }) : constantSchedule(cfg.lr);
+      cfg.schedule === 'cosine'
+        ? cosineWithWarmup({ lr: cfg.lr, warmupSteps: cfg.warmup, totalSteps })
+        : constantSchedule(cfg.lr);
 
     // Resume from the last checkpoint, or start from the seed.
     const checkpointDir = join(dir, 'checkpoint');
@@ -250,7 +294,10 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let step = 0;
     const saved = existsSync(checkpointDir) ? readTrainingState(checkpointDir) : null;
     if (saved) {
-      if (saved.extra.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint in ${checkpointDir} has format ${String(saved.extra.format)}, expected ${CHECKPOINT_FORMAT}`);
+      if (saved.extra.format !== CHECKPOINT_FORMAT)
+        throw new Error(
+          `checkpoint in ${checkpointDir} has format ${String(saved.extra.format)}, expected ${CHECKPOINT_FORMAT}`,
+        );
       restore(policy, optimizer, saved.optimizer, Number(saved.extra.optimizerStep));
       rng = new Rng(saved.rng);
       step = saved.step;
@@ -283,10 +330,18 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
           const inputs: LossInputs = {};
           if (needs.pairs) {
             const drawn = batchOf(pairs, mb.idx);
-            const chosen = padRight(drawn.map((p) => encoded.get(p.chosen)), { padId });
-            const rejected = padRight(drawn.map((p) => encoded.get(p.rejected)), { padId });
+            const chosen = padRight(
+              drawn.map((p) => encoded.get(p.chosen)),
+              { padId },
+            );
+            const rejected = padRight(
+              drawn.map((p) => encoded.get(p.rejected)),
+              { padId },
+            );
             inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
-            inputs.policyRejected = sequenceLogprobs(policy, rejected, { training: { dropoutSeed: mb.dropoutSeed + 1 } });
+            inputs.policyRejected = sequenceLogprobs(policy, rejected, {
+              training: { dropoutSeed: mb.dropoutSeed + 1 },
+            });
             // The losses detach reference log-probs themselves.
             inputs.refChosen = sequenceLogprobs(reference as Gpt, chosen);
             inputs.refRejected = sequenceLogprobs(reference as Gpt, rejected);
@@ -298,8 +353,10 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
             inputs.mask = mask;
             for (const e of examples) tokensSeen += tokenCount(e);
             if (needs.referenceLogprobs) inputs.lpRef = responseLogps(reference as Gpt, examples, padId, null).lp;
-            if (needs.signal === 'reward') inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
-            if (needs.signal === 'advantage') inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
+            if (needs.signal === 'reward')
+              inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
+            if (needs.signal === 'advantage')
+              inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
           }
           const { loss, metrics } = computeLoss(cfg.algo, inputs, { eps: cfg.eps, beta: cfg.beta, klBeta: cfg.klBeta });
           for (const [name, value] of Object.entries(metrics)) (lossMetrics[name] ??= []).push(value);
@@ -313,7 +370,11 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         grad_norm: result.gradNorm,
         learning_rate: schedule(step - 1),
         tokens_per_second: tokensSeen / Math.max(seconds, 1e-3),
-        ...Object.fromEntries(Object.entries(lossMetrics).filter(([n]) => n !== 'loss').map(([n, v]) => [n, v.reduce((a, b) => a + b, 0) / v.length])),
+        ...Object.fromEntries(
+          Object.entries(lossMetrics)
+            .filter(([n]) => n !== 'loss')
+            .map(([n, v]) => [n, v.reduce((a, b) => a + b, 0) / v.length]),
+        ),
       };
       runs.record(runId, step, totalSteps, last);
       ctx.emit({ name: 'runs.step', payload: { runId, step, totalSteps, metrics: last } });
@@ -332,7 +393,13 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     const weights = policy.weights();
     const stored = await storeModel(
       ctx,
-      { name: cfg.out, origin: 'trained', source: `run ${runId}: ${cfg.algo} on ${dataset.name} v${dataset.version}`, parentId: initModel.id, tokenizer: initModel.tokenizer },
+      {
+        name: cfg.out,
+        origin: 'trained',
+        source: `run ${runId}: ${cfg.algo} on ${dataset.name} v${dataset.version}`,
+        parentId: initModel.id,
+        tokenizer: initModel.tokenizer,
+      },
       async (folder) => {
         writeHfModel(folder, policy.config, weights, { metadata: { run: String(runId), algo: cfg.algo } });
         await tokenizer.save(folder);
@@ -343,7 +410,13 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       model: stored.name,
       steps: totalSteps,
       rewardSource,
-      data: dataReport(needs.pairs ? 'pairs' : cfg.pairs ? `pairs (${cfg.pairs})` : 'examples', needs.pairs ? pairs.length : items.length, heldOut.length, rewards, cfg.reward === LABEL_REWARD && needs.signal !== null),
+      data: dataReport(
+        needs.pairs ? 'pairs' : cfg.pairs ? `pairs (${cfg.pairs})` : 'examples',
+        needs.pairs ? pairs.length : items.length,
+        heldOut.length,
+        rewards,
+        cfg.reward === LABEL_REWARD && needs.signal !== null,
+      ),
       finalMetrics: last,
       ...(advantageReport ? { advantages: advantageReport } : {}),
     };

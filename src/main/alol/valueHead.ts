@@ -91,7 +91,14 @@ export interface FitReport {
   prompts: number;
 }
 
-export const FIT_DEFAULTS = { epochs: 10, batchSize: 16, lr: 1e-3, weightDecay: 1e-2, dropout: 0.1, validationFraction: 0 } as const;
+export const FIT_DEFAULTS = {
+  epochs: 10,
+  batchSize: 16,
+  lr: 1e-3,
+  weightDecay: 1e-2,
+  dropout: 0.1,
+  validationFraction: 0,
+} as const;
 
 /**
  * Fits a fresh value head on (prompt, target) rows by MSE with AdamW, and keeps the weights of the
@@ -107,11 +114,14 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new Error(`epochs must be a whole number >= 1, got ${epochs}`);
   checkBatchSize(batchSize);
   if (!(lr > 0)) throw new Error(`lr must be > 0, got ${lr}`);
-  if (!(validationFraction >= 0 && validationFraction < 1)) throw new Error(`validationFraction must be in [0, 1), got ${validationFraction}`);
+  if (!(validationFraction >= 0 && validationFraction < 1))
+    throw new Error(`validationFraction must be in [0, 1), got ${validationFraction}`);
   if (rows.length === 0) throw new Error('fitValueHead: no rows');
   rows.forEach((r, i) => {
     if (!(Number.isFinite(r.target) && r.target >= 0 && r.target <= maxValue)) {
-      throw new Error(`fitValueHead: row ${i} has target ${r.target}, outside [0, maxValue = ${maxValue}] where sigmoid * maxValue lives`);
+      throw new Error(
+        `fitValueHead: row ${i} has target ${r.target}, outside [0, maxValue = ${maxValue}] where sigmoid * maxValue lives`,
+      );
     }
     if (r.promptIds.length === 0) throw new Error(`fitValueHead: row ${i} has an empty prompt (prepend BOS)`);
   });
@@ -120,7 +130,15 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
   const { unique: uniquePrompts, indexOf: promptOf } = distinctSequences(rows.map((r) => r.promptIds));
 
   const rng = new Rng(seed);
-  const head = PooledHead.init({ nEmbd: reference.config.nEmbd, maxValue, nHeads: options.nHeads, dropout: options.dropout ?? FIT_DEFAULTS.dropout }, rng);
+  const head = PooledHead.init(
+    {
+      nEmbd: reference.config.nEmbd,
+      maxValue,
+      nHeads: options.nHeads,
+      dropout: options.dropout ?? FIT_DEFAULTS.dropout,
+    },
+    rng,
+  );
   let optimizer: AdamW | null = null;
   try {
     const held = new Set(heldOutPrompts(uniquePrompts.length, validationFraction, rng));
@@ -130,7 +148,11 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
     const targets = Float32Array.from(rows, (r) => r.target);
 
     const mse = (indices: readonly number[]): { mse: number; values: Float32Array } => {
-      const values = headOnStates(head, indices.map((i) => states[promptOf[i]!]!), batchSize);
+      const values = headOnStates(
+        head,
+        indices.map((i) => states[promptOf[i]!]!),
+        batchSize,
+      );
       let s = 0;
       indices.forEach((i, j) => (s += (values[j]! - targets[i]!) ** 2));
       return { mse: s / indices.length, values };
@@ -152,7 +174,10 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
           lr,
           maxGradNorm: options.maxGradNorm ?? null,
           loss: (mb) => {
-            const { hidden, mask } = stackStates(mb.rows.map((i) => states[promptOf[i]!]!), head.config.nEmbd);
+            const { hidden, mask } = stackStates(
+              mb.rows.map((i) => states[promptOf[i]!]!),
+              head.config.nEmbd,
+            );
             const v = head.predict(hidden, mask, { training: { dropoutSeed: mb.dropoutSeed } });
             return tf.mean(tf.square(tf.sub(v, tf.tensor1d(mb.rows.map((i) => targets[i]!))))) as tf.Scalar; // mean of (B): rank 0
           },
@@ -174,7 +199,14 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
 
     const metrics = (indices: readonly number[]): FitMetrics => {
       const { mse: m, values } = mse(indices);
-      return { count: indices.length, mse: m, pearson: pearson(values, indices.map((i) => targets[i]!)) };
+      return {
+        count: indices.length,
+        mse: m,
+        pearson: pearson(
+          values,
+          indices.map((i) => targets[i]!),
+        ),
+      };
     };
     const report: FitReport = {
       bestEpoch: best!.epoch,
@@ -193,14 +225,15 @@ export async function fitValueHead(options: FitValueHeadOptions): Promise<{ head
   }
 }
 
-
 /**
  * Each distinct token sequence once, in first-seen order, and for every input the index of its
  * sequence in `unique`: what caches one reference forward per prompt (or per response).
  *
  *   distinctSequences([[1, 2], [3], [1, 2]]) // { unique: [[1, 2], [3]], indexOf: [0, 1, 0] }
  */
-export function distinctSequences<T extends readonly number[]>(sequences: readonly T[]): { unique: T[]; indexOf: number[] } {
+export function distinctSequences<T extends readonly number[]>(
+  sequences: readonly T[],
+): { unique: T[]; indexOf: number[] } {
   const unique: T[] = [];
   const seen = new Map<string, number>();
   const indexOf = sequences.map((ids) => {

@@ -75,10 +75,12 @@ export interface DecodeTargetsOptions {
 export async function decodeTargets(options: DecodeTargetsOptions): Promise<ValueTargets> {
   const { reference, prompts, decode, score, maxNewTokens } = options;
   const batchSize = options.batchSize ?? 16;
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`batchSize must be a whole number > 0, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new Error(`batchSize must be a whole number > 0, got ${batchSize}`);
   if (prompts.length === 0) throw new Error('decodeTargets: no prompts');
   const sampled = options.sampled;
-  if (sampled && !(Number.isInteger(sampled.samples) && sampled.samples >= 1)) throw new Error(`sampled.samples must be a whole number >= 1, got ${sampled.samples}`);
+  if (sampled && !(Number.isInteger(sampled.samples) && sampled.samples >= 1))
+    throw new Error(`sampled.samples must be a whole number >= 1, got ${sampled.samples}`);
   const K = sampled?.samples ?? 1;
   // One stream for the whole run: the same seed and batchSize give the same decodes (another
   // batchSize changes the order in which rows draw from it, and so the decodes).
@@ -109,7 +111,9 @@ export async function decodeTargets(options: DecodeTargetsOptions): Promise<Valu
         const text = out.text![r]!; // generate() returns text whenever decode is given
         const value = await score(promptText, text);
         if (typeof value !== 'number' || !Number.isFinite(value)) {
-          throw new Error(`decodeTargets: score() returned ${String(value)} for prompt ${start + j}; a score must be a finite number`);
+          throw new Error(
+            `decodeTargets: score() returned ${String(value)} for prompt ${start + j}; a score must be a finite number`,
+          );
         }
         decodes.push({ ids: out.ids[r]!, text, score: value });
       }
@@ -120,7 +124,13 @@ export async function decodeTargets(options: DecodeTargetsOptions): Promise<Valu
   return {
     source: 'decodes',
     decoding: sampled
-      ? { samples: K, seed: sampled.seed, temperature: sampled.temperature ?? 1, topK: sampled.topK ?? 0, topP: sampled.topP ?? 1 }
+      ? {
+          samples: K,
+          seed: sampled.seed,
+          temperature: sampled.temperature ?? 1,
+          topK: sampled.topK ?? 0,
+          topP: sampled.topP ?? 1,
+        }
       : 'greedy',
     rows,
   };
@@ -136,7 +146,8 @@ export function dataRewardTargets(rows: readonly { promptIds: number[]; reward: 
   return {
     source: 'data-rewards',
     rows: rows.map((r, i) => {
-      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward)) throw new Error(`dataRewardTargets: row ${i} has reward ${String(r.reward)}, not a finite number`);
+      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward))
+        throw new Error(`dataRewardTargets: row ${i} has reward ${String(r.reward)}, not a finite number`);
       if (r.promptIds.length === 0) throw new Error(`dataRewardTargets: row ${i} has an empty prompt`);
       return { promptIds: [...r.promptIds], target: r.reward };
     }),
@@ -150,7 +161,10 @@ export function dataRewardTargets(rows: readonly { promptIds: number[]; reward: 
  *
  *   splitHeldOut(rows, { fraction: 0.1, seed: 0 }) // { heldOut: [...~10% of prompts' rows], rest: [...] }
  */
-export function splitHeldOut<T extends { promptIds: readonly number[] }>(rows: readonly T[], options: { fraction: number; seed: number }): { heldOut: T[]; rest: T[] } {
+export function splitHeldOut<T extends { promptIds: readonly number[] }>(
+  rows: readonly T[],
+  options: { fraction: number; seed: number },
+): { heldOut: T[]; rest: T[] } {
   const { fraction, seed } = options;
   if (!(fraction >= 0 && fraction <= 1)) throw new Error(`fraction must be in [0, 1], got ${fraction}`);
   const keys = new Rng(seed).shuffle([...new Set(rows.map((r) => r.promptIds.join(',')))]);

@@ -73,7 +73,14 @@ export function createBackend(options: BackendOptions): Backend {
   const samples = new SampleStore(db);
   runs.markInterrupted();
   // The launcher calls the retrainer when a run ends, long after both exist.
-  const launcher = runLauncher({ runs, models, datasets, jobs, onSucceeded: (runId) => retrainer.runEnded(runId) });
+  const launcher = runLauncher({
+    runs,
+    models,
+    datasets,
+    jobs,
+    onSucceeded: (runId) => retrainer.runEnded(runId),
+    projectDir: paths.dir,
+  });
   const campaigns = new CampaignStore(db);
   const ratings = new RatingService(db, campaigns);
   const retrainer = new Retrainer({
@@ -100,7 +107,14 @@ export function createBackend(options: BackendOptions): Backend {
     ...dataHandlers({ datasets, uploads, jobs }),
     ...modelHandlers({ paths, models, datasets, jobs }),
     ...runHandlers({ runs, jobs, launcher }),
-    ...sampleHandlers({ paths, models, datasets, samples, jobs, initTensors: () => initTensorBackend(options.forcedTensorBackend) }),
+    ...sampleHandlers({
+      paths,
+      models,
+      datasets,
+      samples,
+      jobs,
+      initTensors: () => initTensorBackend(options.forcedTensorBackend),
+    }),
     ...createCampaignHandlers({ paths, db, jobs, models, datasets, campaigns, ratings, retrainer }),
     ...resultHandlers({ db, version }),
     'jobs.get': ({ jobId }) => jobStore.get(jobId),

@@ -37,4 +37,3 @@ export function createDispatch(handlers: Handlers): Dispatch {
     }
   };
 }
-

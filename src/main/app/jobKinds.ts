@@ -32,7 +32,6 @@ export const ImportJobParams = z
   .strict();
 export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
-
 /** The tensor backend for jobs that need one: the same choice, and the same override, as the studio's. */
 async function startTensorBackend(): Promise<TensorBackendName> {
   return (await initTensorBackend(requestedTensorBackend(undefined, process.env))).chosen;
@@ -76,7 +75,10 @@ async function execute(kind: JobKind, params: unknown, ctx: JobContext): Promise
     }
     case 'generate': {
       const tensorBackend = await startTensorBackend();
-      return { ...(await generateText(ctx, methods['models.generate'].input.parse(params))), tensorBackend } satisfies JobResults['generate'];
+      return {
+        ...(await generateText(ctx, methods['models.generate'].input.parse(params))),
+        tensorBackend,
+      } satisfies JobResults['generate'];
     }
     case 'train': {
       await startTensorBackend();

@@ -8,8 +8,17 @@ export function truncate(text: string, max = 100): string {
 }
 
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => maxOf(rows.map((r) => (r[i] ?? '').length), h.length));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const widths = header.map((h, i) =>
+    maxOf(
+      rows.map((r) => (r[i] ?? '').length),
+      h.length,
+    ),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

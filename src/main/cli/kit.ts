@@ -61,7 +61,12 @@ export { call } from '../app/calls';
  * Starts a job through the contract and follows it to its end, with a progress bar on a terminal;
  * returns its result as its kind's schema reads it, or throws the job's error.
  */
-export async function followJob<K extends JobKind>(backend: Backend, json: boolean, kind: K, start: () => Promise<{ jobId: number }>): Promise<JobResult<K>> {
+export async function followJob<K extends JobKind>(
+  backend: Backend,
+  json: boolean,
+  kind: K,
+  start: () => Promise<{ jobId: number }>,
+): Promise<JobResult<K>> {
   const bar = json ? null : new ProgressBar(process.stderr);
   const finished = new Map<number, Job>();
   let wanted: number | null = null;

@@ -70,6 +70,7 @@ Rating:
   annotator add NAME --campaign C [--host H --port P] [--no-link]
                                          add an annotator and print their personal rating link
                                          (--host 0.0.0.0: one link per network address of this machine)
+  annotator revoke NAME --campaign C     revoke an annotator's personal link (their ratings stay)
   serve --campaign C [--host H --port P] serve the studio and the rating links (--host 0.0.0.0 for the local network)
                                          until Ctrl-C or SIGTERM; links survive a restart on the same port
   ratings export C --format raw|trl-preference|trl-unpaired|rewards --out FILE [--criterion helpful|safe|both
@@ -122,8 +123,13 @@ async function main(argv: string[]): Promise<void> {
   const twoWords = `${first} ${second ?? ''}`;
   const [name, args] = twoWords in commands ? [twoWords, rest] : [first, argv.slice(1)];
   const command = commands[name];
-  if (!command) throw new UsageError(`unknown command "${first === 'model' ? twoWords.trim() : first}"; see alol --help`);
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, ...command.options } });
+  if (!command)
+    throw new UsageError(`unknown command "${first === 'model' ? twoWords.trim() : first}"; see alol --help`);
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...common, ...command.options },
+  });
   if (values.help) {
     console.log(command.help?.() ?? USAGE);
     return;
@@ -141,7 +147,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 function reportError(error: unknown, json: boolean): number {
-  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (
+    error instanceof UsageError ||
+    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
     console.error(`alol: ${error.message}`);
     return 2;
   }

@@ -49,7 +49,8 @@ function removeLeftovers(path: string): void {
     return; // no folder yet: opening the temporary file will say so
   }
   for (const name of names) {
-    if (name.startsWith(prefix) && /^[0-9a-f]{12}\.(tmp|old)$/.test(name.slice(prefix.length))) rmSync(join(dirname(path), name), { force: true });
+    if (name.startsWith(prefix) && /^[0-9a-f]{12}\.(tmp|old)$/.test(name.slice(prefix.length)))
+      rmSync(join(dirname(path), name), { force: true });
   }
 }
 

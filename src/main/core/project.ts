@@ -16,17 +16,28 @@ export interface ProjectPaths {
 }
 
 export function defaultProjectDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  const base =
+    env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
   return join(base, 'alol-studio');
 }
 
-export function resolveProjectDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, appData?: string): string {
+export function resolveProjectDir(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  appData?: string,
+): string {
   // An empty ALOL_PROJECT counts as unset, as shells make it easy to export one.
   return resolve(flag ?? (env.ALOL_PROJECT || undefined) ?? appData ?? defaultProjectDir(env));
 }
 
 export function projectPaths(dir: string): ProjectPaths {
-  return { dir, db: join(dir, 'studio.db'), models: join(dir, 'models'), exports: join(dir, 'exports'), uploads: join(dir, 'uploads') };
+  return {
+    dir,
+    db: join(dir, 'studio.db'),
+    models: join(dir, 'models'),
+    exports: join(dir, 'exports'),
+    uploads: join(dir, 'uploads'),
+  };
 }
 
 export function ensureProject(dir: string): ProjectPaths {

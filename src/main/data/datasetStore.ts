@@ -29,7 +29,8 @@ interface VersionRow {
 }
 
 const json = (value: Record<string, unknown> | null): string | null => (value === null ? null : JSON.stringify(value));
-const parseJson = (text: string | null): Record<string, unknown> | null => (text === null ? null : (JSON.parse(text) as Record<string, unknown>));
+const parseJson = (text: string | null): Record<string, unknown> | null =>
+  text === null ? null : (JSON.parse(text) as Record<string, unknown>);
 
 export class DatasetStore {
   private readonly q;
@@ -89,17 +90,30 @@ export class DatasetStore {
     const row = this.q.version.get(name, version ?? null);
     if (!row) {
       const known = this.q.datasetByName.get(name);
-      throw new AppError('not_found', known ? `dataset "${name}" has no version ${version}` : `no dataset named "${name}"`);
+      throw new AppError(
+        'not_found',
+        known ? `dataset "${name}" has no version ${version}` : `no dataset named "${name}"`,
+      );
     }
     return toSummary(row);
   }
 
-  examples(name: string, version: number | undefined, offset: number, limit: number): { total: number; offset: number; rows: Example[] } {
+  examples(
+    name: string,
+    version: number | undefined,
+    offset: number,
+    limit: number,
+  ): { total: number; offset: number; rows: Example[] } {
     const summary = this.get(name, version);
     return { total: summary.examples, offset, rows: this.q.examples.all(summary.id, limit, offset).map(toExample) };
   }
 
-  pairs(name: string, version: number | undefined, offset: number, limit: number): { total: number; offset: number; rows: Pair[] } {
+  pairs(
+    name: string,
+    version: number | undefined,
+    offset: number,
+    limit: number,
+  ): { total: number; offset: number; rows: Pair[] } {
     const summary = this.get(name, version);
     return { total: summary.pairs, offset, rows: this.q.pairs.all(summary.id, limit, offset).map(toPair) };
   }
@@ -141,7 +155,8 @@ export class DatasetStore {
     return this.db
       .transaction((): ImportSummary => {
         const datasetId =
-          this.q.datasetByName.get(input.name)?.id ?? Number(this.q.insertDataset.run(input.name, createdAt).lastInsertRowid);
+          this.q.datasetByName.get(input.name)?.id ??
+          Number(this.q.insertDataset.run(input.name, createdAt).lastInsertRowid);
         const version = this.q.nextVersion.get(datasetId)?.next ?? 1;
         const summary: ImportSummary = { ...input.summary, version };
         const versionId = Number(
@@ -215,5 +230,12 @@ function toExample(row: ExampleRow): Example {
 }
 
 function toPair(row: PairRow): Pair {
-  return { id: row.id, line: row.line, prompt: row.prompt, chosen: row.chosen, rejected: row.rejected, metadata: parseJson(row.metadata) };
+  return {
+    id: row.id,
+    line: row.line,
+    prompt: row.prompt,
+    chosen: row.chosen,
+    rejected: row.rejected,
+    metadata: parseJson(row.metadata),
+  };
 }

@@ -31,7 +31,11 @@ export async function importFile(store: DatasetStore, options: ImportFileOptions
   });
   if (parsed.issues.length > 0) {
     const n = parsed.issues.length;
-    throw new AppError('import_invalid', `${displayName}: ${n} problem${n === 1 ? '' : 's'} found; nothing was imported`, parsed.issues);
+    throw new AppError(
+      'import_invalid',
+      `${displayName}: ${n} problem${n === 1 ? '' : 's'} found; nothing was imported`,
+      parsed.issues,
+    );
   }
   const { sha256, bytes } = await hashFile(options.path);
   options.signal?.throwIfAborted();

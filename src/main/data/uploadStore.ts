@@ -27,7 +27,8 @@ export class UploadStore {
   append(uploadId: string, offset: number, base64: string): number {
     const record = this.record(uploadId);
     const received = statSync(this.dataPath(uploadId)).size;
-    if (offset !== received) throw new AppError('conflict', `upload ${uploadId}: chunk at byte ${offset}, expected ${received}`);
+    if (offset !== received)
+      throw new AppError('conflict', `upload ${uploadId}: chunk at byte ${offset}, expected ${received}`);
     const bytes = Buffer.from(base64, 'base64');
     if (received + bytes.length > record.size) {
       throw new AppError('invalid_input', `upload ${uploadId}: more bytes than the declared size ${record.size}`);

@@ -56,7 +56,8 @@ export function migrate(db: Db, file: string, target = SCHEMA_VERSION): void {
       db.transaction(() => {
         db.exec(step);
         const broken = db.pragma('foreign_key_check') as unknown[];
-        if (broken.length > 0) throw new Error(`${file}: migration ${version + 1} would leave ${broken.length} broken references`);
+        if (broken.length > 0)
+          throw new Error(`${file}: migration ${version + 1} would leave ${broken.length} broken references`);
         db.pragma(`user_version = ${version + 1}`);
       }).immediate();
     }

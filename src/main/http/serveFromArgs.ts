@@ -3,7 +3,8 @@ import { serveStudio } from './serveStudio';
 import { resolveProjectDir } from '../core/project';
 import { requestedTensorBackend } from '../lm/tensorBackend';
 
-export const SERVE_USAGE = '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo] [--campaign C]';
+export const SERVE_USAGE =
+  '[--project DIR] [--host 127.0.0.1] [--port 5917] [--no-open] [--json] [--backend NAME] [--seed-demo] [--campaign C]';
 
 /** Serves the studio from command-line arguments; the entry of `npm start` (browser mode), server.js and `alol studio`. */
 export async function serveFromArgs(argv: string[]): Promise<void> {

@@ -52,8 +52,18 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   backendReport.catch(() => undefined);
   let running: RunningServer | null = null;
   const serverInfo = () =>
-    running && { host: options.host, port: running.port, network: !isLoopback(options.host), urls: networkUrls(options.host, running.port) };
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'browser', forcedTensorBackend: options.forcedTensorBackend, server: serverInfo });
+    running && {
+      host: options.host,
+      port: running.port,
+      network: !isLoopback(options.host),
+      urls: networkUrls(options.host, running.port),
+    };
+  const backend = createBackend({
+    projectDir: options.projectDir,
+    shell: 'browser',
+    forcedTensorBackend: options.forcedTensorBackend,
+    server: serverInfo,
+  });
   const campaign = options.campaign === undefined ? null : backend.campaigns.ready(options.campaign);
   const token = randomBytes(24).toString('base64url');
   // Listened for from here on, so a signal during start-up also ends in a clean shutdown.
@@ -90,7 +100,8 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   const focus = campaign?.name ?? (options.seedDemo ? DEMO.campaign : null);
   const fragment = `#token=${token}${focus ? `&campaign=${encodeURIComponent(focus)}` : ''}`;
   // Bound to a wildcard, the printed address is not one a browser opens: the loopback one is.
-  const localUrl = options.host === '0.0.0.0' || options.host === '::' ? `http://127.0.0.1:${server.port}/` : server.url;
+  const localUrl =
+    options.host === '0.0.0.0' || options.host === '::' ? `http://127.0.0.1:${server.port}/` : server.url;
   const link = `${localUrl}${fragment}`;
   const lanUrls = networkUrls(options.host, server.port);
 
@@ -110,10 +121,17 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
   } else {
     if (campaign) {
       const summary = backend.campaigns.summary(campaign);
-      console.log(`Campaign "${summary.name}": ${summary.done}/${summary.target} ratings, ${summary.annotators.length} annotators`);
+      console.log(
+        `Campaign "${summary.name}": ${summary.done}/${summary.target} ratings, ${summary.annotators.length} annotators`,
+      );
       const hostFlag = lanUrls.length > 0 ? ` --host ${options.host}` : '';
-      console.log(`Annotators join by their personal links (one per address): alol annotator add NAME --campaign "${summary.name}" --port ${server.port}${hostFlag}`);
-      if (isLoopback(options.host)) console.log(`(bound to ${options.host}: only this machine can reach it; --host 0.0.0.0 serves the local network)`);
+      console.log(
+        `Annotators join by their personal links (one per address): alol annotator add NAME --campaign "${summary.name}" --port ${server.port}${hostFlag}`,
+      );
+      if (isLoopback(options.host))
+        console.log(
+          `(bound to ${options.host}: only this machine can reach it; --host 0.0.0.0 serves the local network)`,
+        );
     }
     console.log(`A-LoL Studio: project ${backend.paths.dir}`);
     console.log(`Open ${link}`);
@@ -121,7 +139,8 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
     if (!isLoopback(options.host) && lanUrls.length === 0) console.log('(no network address found on this machine)');
     await backendReport.then(
       (report) => console.log(`Tensor backend: ${report.chosen} (${report.reason})`),
-      (error: unknown) => console.log(`Tensor backend: none (${error instanceof Error ? error.message : String(error)})`),
+      (error: unknown) =>
+        console.log(`Tensor backend: none (${error instanceof Error ? error.message : String(error)})`),
     );
   }
   if (options.seedDemo) {
@@ -134,7 +153,10 @@ export async function serveStudio(options: ServeOptions): Promise<void> {
         if (options.json) console.log(JSON.stringify({ event: 'demo-ready', ...outcome }));
         else console.log(`Rate now: ${rateLink}`);
       },
-      (error: unknown) => console.error(`Demo loop stopped: ${error instanceof Error ? error.message : String(error)} (the next start continues it)`),
+      (error: unknown) =>
+        console.error(
+          `Demo loop stopped: ${error instanceof Error ? error.message : String(error)} (the next start continues it)`,
+        ),
     );
   }
   if (options.open && !process.env.CI && !openBrowser(link) && !options.json) {

@@ -4,12 +4,15 @@
  * dies is recorded as failed rather than left running.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { EventBus } from '../core/eventBus';
 import type { JobStore } from './jobStore';
 import type { FromJob, ToJob } from './jobMessages';
 import { events, type AppErrorShape, type Job } from '../../shared/contract';
 
 const CANCEL_GRACE_MS = 5000;
+/** Nice value of job processes (0 is the server's own; 19 the lowest priority). */
+const JOB_NICENESS = 10;
 
 export interface JobServiceOptions {
   store: JobStore;
@@ -39,6 +42,15 @@ export class JobService {
       // A job is plain Node running the built entry: no loader hooks of the parent (tsx, vitest).
       execArgv: [],
     });
+    // Jobs are batch work (training, sampling, imports): below the server's priority, so annotators'
+    // requests are answered first on a busy machine (bench/serve-load.bench.ts).
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, JOB_NICENESS);
+      } catch {
+        // Not permitted here (some containers): the job runs at the server's priority.
+      }
+    }
     const entry = { child, cancelled: false };
     this.running.set(jobId, entry);
     let outcome: { result: Record<string, unknown> } | { error: AppErrorShape } | null = null;

@@ -26,7 +26,9 @@ export class JobStore {
       ),
       get: db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE id = ?'),
       list: db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY id DESC LIMIT ?'),
-      running: db.prepare<[], { id: number; owner_pid: number }>("SELECT id, owner_pid FROM jobs WHERE status = 'running'"),
+      running: db.prepare<[], { id: number; owner_pid: number }>(
+        "SELECT id, owner_pid FROM jobs WHERE status = 'running'",
+      ),
     };
   }
 

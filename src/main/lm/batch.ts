@@ -114,7 +114,11 @@ export function padLeft(prompts: number[][], padId: number): LeftPadded {
 }
 
 /** The batch as tensors, for use inside the caller's tf.tidy. */
-export function batchTensors(batch: PaddedBatch): { ids: tf.Tensor2D; attentionMask: tf.Tensor2D; responseMask: tf.Tensor2D } {
+export function batchTensors(batch: PaddedBatch): {
+  ids: tf.Tensor2D;
+  attentionMask: tf.Tensor2D;
+  responseMask: tf.Tensor2D;
+} {
   const shape: [number, number] = [batch.batchSize, batch.length];
   return {
     ids: tf.tensor2d(batch.ids, shape, 'int32'),
@@ -125,13 +129,26 @@ export function batchTensors(batch: PaddedBatch): { ids: tf.Tensor2D; attentionM
 
 /** Prompt and response ids that fit the context: the response keeps its start, the prompt its end. */
 function fitToContext(prompt: number[], response: number[], context: number): Example {
-  const responseRoom = Math.min(response.length, Math.max(1, context - Math.min(prompt.length, Math.floor(context / 2))));
+  const responseRoom = Math.min(
+    response.length,
+    Math.max(1, context - Math.min(prompt.length, Math.floor(context / 2))),
+  );
   const kept = response.slice(0, responseRoom);
   const promptRoom = context - kept.length;
   return { prompt: promptRoom > 0 ? prompt.slice(-promptRoom) : [], response: kept };
 }
 
 /** prompt + response + EOS as token ids fitted to the context (fitToContext). */
-export function encodeExample(tokenizer: Tokenizer, eos: number, context: number, prompt: string, response: string): Example {
-  return fitToContext(tokenizer.encode(prompt), [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos], context);
+export function encodeExample(
+  tokenizer: Tokenizer,
+  eos: number,
+  context: number,
+  prompt: string,
+  response: string,
+): Example {
+  return fitToContext(
+    tokenizer.encode(prompt),
+    [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos],
+    context,
+  );
 }

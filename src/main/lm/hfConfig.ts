@@ -77,7 +77,8 @@ export function parseHfConfig(json: unknown, file: string): GptConfig {
   const fail = (field: string, problem: string): never => {
     throw new Error(`${file}: field "${field}" ${problem}`);
   };
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${file}: expected a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${file}: expected a JSON object`);
   const raw = json as Record<string, unknown>;
   const shown = (field: string) => JSON.stringify(raw[field]);
   const has = (field: string) => raw[field] !== undefined && raw[field] !== null;
@@ -87,20 +88,25 @@ export function parseHfConfig(json: unknown, file: string): GptConfig {
     const missing = GPT2_KEYS.filter((key) => !has(key));
     if (!has('n_positions') && !has('n_ctx')) missing.push('n_positions');
     if (missing.length > 0) {
-      fail('model_type', `is ${shown('model_type')}, not "gpt2", and the file lacks GPT-2's ${missing.join(', ')}: not a GPT-2 layout`);
+      fail(
+        'model_type',
+        `is ${shown('model_type')}, not "gpt2", and the file lacks GPT-2's ${missing.join(', ')}: not a GPT-2 layout`,
+      );
     }
   }
 
   const positiveInt = (field: string): number => {
     const value = raw[field];
     if (value === undefined || value === null) return fail(field, 'is missing');
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return fail(field, `must be a positive integer, got ${shown(field)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+      return fail(field, `must be a positive integer, got ${shown(field)}`);
     return value;
   };
   const probability = (field: string): number => {
     const value = raw[field];
     if (!has(field)) return 0.1;
-    if (typeof value !== 'number' || !(value >= 0 && value < 1)) return fail(field, `must be a number in [0, 1), got ${shown(field)}`);
+    if (typeof value !== 'number' || !(value >= 0 && value < 1))
+      return fail(field, `must be a number in [0, 1), got ${shown(field)}`);
     return value;
   };
   const tokenId = (field: string, vocabSize: number, fallback: number): number => {
@@ -114,11 +120,17 @@ export function parseHfConfig(json: unknown, file: string): GptConfig {
 
   const activation = raw.activation_function ?? 'gelu_new';
   if (typeof activation !== 'string' || !GELU_TANH.includes(activation)) {
-    fail('activation_function', `is ${shown('activation_function')}; only GPT-2's tanh GELU is supported (${GELU_TANH.join(' or ')})`);
+    fail(
+      'activation_function',
+      `is ${shown('activation_function')}; only GPT-2's tanh GELU is supported (${GELU_TANH.join(' or ')})`,
+    );
   }
-  if (raw.scale_attn_weights === false) fail('scale_attn_weights', 'is false; GPT-2 scales attention by 1/sqrt(head size)');
-  if (raw.scale_attn_by_inverse_layer_idx === true) fail('scale_attn_by_inverse_layer_idx', 'is true; only plain GPT-2 attention is supported');
-  if (raw.add_cross_attention === true) fail('add_cross_attention', 'is true; cross-attention layers are not supported');
+  if (raw.scale_attn_weights === false)
+    fail('scale_attn_weights', 'is false; GPT-2 scales attention by 1/sqrt(head size)');
+  if (raw.scale_attn_by_inverse_layer_idx === true)
+    fail('scale_attn_by_inverse_layer_idx', 'is true; only plain GPT-2 attention is supported');
+  if (raw.add_cross_attention === true)
+    fail('add_cross_attention', 'is true; cross-attention layers are not supported');
 
   const vocabSize = positiveInt('vocab_size');
   // n_ctx is the older name; n_positions, the size of the position table, wins when both are there.
@@ -127,12 +139,14 @@ export function parseHfConfig(json: unknown, file: string): GptConfig {
   const nLayer = positiveInt('n_layer');
   const nHead = positiveInt('n_head');
   if (nEmbd % nHead !== 0) fail('n_head', `(${nHead}) must divide n_embd (${nEmbd})`);
-  if (has('n_inner') && raw.n_inner !== 4 * nEmbd) fail('n_inner', `is ${shown('n_inner')}; only null or 4 * n_embd (${4 * nEmbd}) is supported`);
+  if (has('n_inner') && raw.n_inner !== 4 * nEmbd)
+    fail('n_inner', `is ${shown('n_inner')}; only null or 4 * n_embd (${4 * nEmbd}) is supported`);
 
   let layerNormEpsilon = 1e-5;
   if (has('layer_norm_epsilon')) {
     const value = raw.layer_norm_epsilon;
-    if (typeof value !== 'number' || !(value > 0 && value < 1)) fail('layer_norm_epsilon', `must be a small positive number, got ${shown('layer_norm_epsilon')}`);
+    if (typeof value !== 'number' || !(value > 0 && value < 1))
+      fail('layer_norm_epsilon', `must be a small positive number, got ${shown('layer_norm_epsilon')}`);
     layerNormEpsilon = value as number;
   }
   const dropout = probability('resid_pdrop');
@@ -161,7 +175,12 @@ export function readHfConfig(dir: string): GptConfig {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file}: not found (a Hugging Face model folder has a config.json)` : `${file}: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      code === 'ENOENT'
+        ? `${file}: not found (a Hugging Face model folder has a config.json)`
+        : `${file}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   let json: unknown;
   try {

@@ -34,8 +34,22 @@ interface BlasInfo {
 }
 interface BlasAddon {
   open(names: string[], acceptUnknown?: boolean): BlasInfo;
-  sgemm(heap: Uint8Array | ArrayBuffer, batch: number, transA: boolean, transB: boolean, M: number, N: number, K: number,
-    aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, cStride: number, threads?: number): void;
+  sgemm(
+    heap: Uint8Array | ArrayBuffer,
+    batch: number,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    aOff: number,
+    aStride: number,
+    bOff: number,
+    bStride: number,
+    cOff: number,
+    cStride: number,
+    threads?: number,
+  ): void;
   setThreads(n: number): void;
   getThreads(): number;
 }
@@ -60,7 +74,10 @@ export interface NativeBlasStatus {
  * Libraries tried in order: a fast BLAS under its own name first, then the system's libblas (used
  * only if it is one of them, not the reference BLAS). ALOL_BLAS_LIBRARY (a name or a path) replaces the list.
  */
-export function blasLibraryCandidates(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string[] {
+export function blasLibraryCandidates(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string[] {
   if (env.ALOL_BLAS_LIBRARY) return [env.ALOL_BLAS_LIBRARY];
   if (platform === 'darwin') {
     return [
@@ -91,7 +108,14 @@ interface State {
   threads: number | null;
 }
 
-const state: State = { tried: false, addon: null, info: null, why: 'not tried (the wasm backend has not started)', enabled: false, threads: null };
+const state: State = {
+  tried: false,
+  addon: null,
+  info: null,
+  why: 'not tried (the wasm backend has not started)',
+  enabled: false,
+  threads: null,
+};
 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -107,7 +131,9 @@ function loadAddon(): { addon: BlasAddon } | { why: string } {
     mod = requireOptional(name) as typeof mod;
   } catch (error) {
     const missing = error instanceof Error && 'code' in error && error.code === 'MODULE_NOT_FOUND';
-    return { why: `native BLAS addon not built: ${missing ? 'the optional package alol-blas is not installed' : firstLine(error)}` };
+    return {
+      why: `native BLAS addon not built: ${missing ? 'the optional package alol-blas is not installed' : firstLine(error)}`,
+    };
   }
   return mod.addon ? { addon: mod.addon } : { why: `native BLAS addon not built: ${mod.error ?? 'unknown reason'}` };
 }
@@ -255,7 +281,22 @@ function blasBatchMatMul(args: KernelArgs, fallback: tf.KernelFunc): tf.TensorIn
     if (cOff == null) throw new Error('output not in the wasm heap');
     // The heap view only now: makeOutput may have grown the memory (and replaced the view).
     const threads = state.threads === null ? 0 : blasThreadsFor(m, n, k, batch, state.threads);
-    state.addon!.sgemm(backend.wasm.HEAPU8, batch, transposeA, transposeB, m, n, k, aOff, batchA === 1 ? 0 : m * k, bOff, batchB === 1 ? 0 : k * n, cOff, m * n, threads);
+    state.addon!.sgemm(
+      backend.wasm.HEAPU8,
+      batch,
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      aOff,
+      batchA === 1 ? 0 : m * k,
+      bOff,
+      batchB === 1 ? 0 : k * n,
+      cOff,
+      m * n,
+      threads,
+    );
   } catch {
     backend.disposeData(out.dataId);
     return fallback(args);

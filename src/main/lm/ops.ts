@@ -32,13 +32,22 @@ function customOp1<X extends tf.Tensor, Y extends tf.Tensor>(
 }
 
 function customOp2<A extends tf.Tensor, B extends tf.Tensor, Y extends tf.Tensor>(
-  f: (a: A, b: B, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: Y, saved: tf.Tensor[]) => [tf.Tensor, tf.Tensor] },
+  f: (
+    a: A,
+    b: B,
+    save: tf.GradSaveFunc,
+  ) => { value: tf.Tensor; gradFunc: (dy: Y, saved: tf.Tensor[]) => [tf.Tensor, tf.Tensor] },
 ): (a: A, b: B) => Y {
   return tf.customGrad(f as unknown as CustomGradientFunc<Y>) as (a: A, b: B) => Y;
 }
 
 function customOp3<A extends tf.Tensor, B extends tf.Tensor, C extends tf.Tensor, Y extends tf.Tensor>(
-  f: (a: A, b: B, c: C, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: Y, saved: tf.Tensor[]) => [tf.Tensor, tf.Tensor, tf.Tensor] },
+  f: (
+    a: A,
+    b: B,
+    c: C,
+    save: tf.GradSaveFunc,
+  ) => { value: tf.Tensor; gradFunc: (dy: Y, saved: tf.Tensor[]) => [tf.Tensor, tf.Tensor, tf.Tensor] },
 ): (a: A, b: B, c: C) => Y {
   return tf.customGrad(f as unknown as CustomGradientFunc<Y>) as (a: A, b: B, c: C) => Y;
 }
@@ -90,16 +99,18 @@ export const matMul = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor2D>((a: tf.Te
 /** A Conv1D layer as in GPT-2: x @ w + b with w stored [in, out]. (N, in) -> (N, out) */
 export const linear = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D => linearOp(x, w, b);
 
-const linearOp = customOp3<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D>((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save) => {
-  save([x, w]);
-  return {
-    value: tf.add(tf.matMul(x, w), b),
-    gradFunc: (dy: tf.Tensor2D, s): [tf.Tensor, tf.Tensor, tf.Tensor] => {
-      const [x, w] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
-      return [timesTransposed(dy, w), weightGrad(x, dy), sumRows(dy)];
-    },
-  };
-});
+const linearOp = customOp3<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D>(
+  (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save) => {
+    save([x, w]);
+    return {
+      value: tf.add(tf.matMul(x, w), b),
+      gradFunc: (dy: tf.Tensor2D, s): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+        const [x, w] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
+        return [timesTransposed(dy, w), weightGrad(x, dy), sumRows(dy)];
+      },
+    };
+  },
+);
 
 /**
  * The tied LM head, h @ wte^T. (N, D), (V, D) -> (N, V)
@@ -112,7 +123,11 @@ export const tiedHead = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor2D>((h: tf.
   save([h, wte]);
   const [n, d] = h.shape;
   return {
-    value: nativeBlasActive() ? tf.matMul(h, wte, false, true) : n < d ? tf.transpose(tf.matMul(wte, tf.transpose(h))) : tf.matMul(h, tf.transpose(wte)),
+    value: nativeBlasActive()
+      ? tf.matMul(h, wte, false, true)
+      : n < d
+        ? tf.transpose(tf.matMul(wte, tf.transpose(h)))
+        : tf.matMul(h, tf.transpose(wte)),
     gradFunc: (dy: tf.Tensor2D, s) => {
       const [h, wte] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
       return [tf.matMul(dy, wte), weightGrad(dy, h)];
@@ -145,7 +160,13 @@ export function defaultBmmMethod(m: number): BmmMethod {
  * Without a method, each product (the gradient's too) picks its own by defaultBmmMethod.
  * The gradient is made of bmm again (with flags, which cost nothing extra in the depthwise form).
  */
-export function bmm(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false, method?: BmmMethod): tf.Tensor3D {
+export function bmm(
+  a: tf.Tensor3D,
+  b: tf.Tensor3D,
+  transposeA = false,
+  transposeB = false,
+  method?: BmmMethod,
+): tf.Tensor3D {
   const m = transposeA ? a.shape[2] : a.shape[1];
   const via = method ?? defaultBmmMethod(m);
   const op = customOp2<tf.Tensor3D, tf.Tensor3D, tf.Tensor3D>((a: tf.Tensor3D, b: tf.Tensor3D, save) => {
@@ -170,7 +191,10 @@ function bmmDepthwise(a: tf.Tensor3D, b: tf.Tensor3D, transposeA: boolean, trans
   const [nb, b1, b2] = b.shape;
   const [m, k] = transposeA ? [a2, a1] : [a1, a2];
   const [kb, p] = transposeB ? [b2, b1] : [b1, b2];
-  if (n !== nb || k !== kb) throw new Error(`bmm: shapes ${a.shape} and ${b.shape} (transposeA=${transposeA}, transposeB=${transposeB}) do not match`);
+  if (n !== nb || k !== kb)
+    throw new Error(
+      `bmm: shapes ${a.shape} and ${b.shape} (transposeA=${transposeA}, transposeB=${transposeB}) do not match`,
+    );
   const x = tf.transpose(a, transposeA ? [2, 1, 0] : [1, 2, 0]).reshape([m, 1, k, n]); // (M, 1, K, N)
   const f = tf.transpose(b, transposeB ? [2, 0, 1] : [1, 0, 2]).reshape([1, k, n, p]); // (1, K, N, P)
   const y = tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'); // (M, 1, 1, N*P)
@@ -179,7 +203,12 @@ function bmmDepthwise(a: tf.Tensor3D, b: tf.Tensor3D, transposeA: boolean, trans
 
 export type RowsMethod = 'js' | 'gather';
 
-function scatterAddRows(values: Float32Array | Int32Array | Uint8Array, rows: Int32Array, width: number, height: number): Float32Array {
+function scatterAddRows(
+  values: Float32Array | Int32Array | Uint8Array,
+  rows: Int32Array,
+  width: number,
+  height: number,
+): Float32Array {
   const out = new Float32Array(height * width);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]! * width;
@@ -213,7 +242,8 @@ export function takeRows(table: tf.Tensor2D, rows: Int32Array, method?: RowsMeth
     if (via === 'js') {
       const src = table.dataSync();
       const out = new Float32Array(rows.length * width);
-      for (let i = 0; i < rows.length; i++) out.set(src.subarray(rows[i]! * width, rows[i]! * width + width), i * width);
+      for (let i = 0; i < rows.length; i++)
+        out.set(src.subarray(rows[i]! * width, rows[i]! * width + width), i * width);
       value = tf.tensor2d(out, [rows.length, width]);
     } else {
       value = tf.gather(table, tf.tensor1d(rows, 'int32'));
@@ -254,7 +284,8 @@ export function pickColumns(x: tf.Tensor2D, cols: Int32Array): tf.Tensor1D {
   const op = customOp1((x: tf.Tensor2D) => ({
     value: tf.gather(tf.reshape(x, [count * width]), tf.tensor1d(flat, 'int32')) as tf.Tensor1D,
     // oneHot in int32 then cast: on wasm, oneHot(..., 'float32') writes int32 bit patterns (1 -> 1.4e-45).
-    gradFunc: (dy: tf.Tensor1D) => tf.mul(tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), width), 'float32'), tf.reshape(dy, [count, 1])),
+    gradFunc: (dy: tf.Tensor1D) =>
+      tf.mul(tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), width), 'float32'), tf.reshape(dy, [count, 1])),
   }));
   return op(x);
 }
@@ -287,22 +318,27 @@ export const gelu = customOp1<tf.Tensor, tf.Tensor>((x: tf.Tensor, save) => {
  * (N, D), (D), (D) -> (N, D). [1, 2, 3] with weight 1, bias 0, eps 0 -> [-1.2247449, 0, 1.2247449].
  */
 export const layerNorm = (x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D =>
-  customOp3<tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor2D>((x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, save) => {
-    const centred = tf.sub(x, tf.mean(x, -1, true));
-    const rstd = tf.rsqrt(tf.add(tf.mean(tf.mul(centred, centred), -1, true), eps)); // (N, 1)
-    const xhat = tf.mul(centred, rstd);
-    save([xhat, rstd, weight]);
-    return {
-      value: tf.add(tf.mul(xhat, weight), bias),
-      gradFunc: (dy: tf.Tensor2D, s): [tf.Tensor, tf.Tensor, tf.Tensor] => {
-        const [xhat, rstd, weight] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1), saved<tf.Tensor1D>(s, 2)];
-        const g = tf.mul(dy, weight);
-        // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), the standard layer-norm backward.
-        const dx = tf.mul(rstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
-        return [dx, sumRows(tf.mul(dy, xhat)), sumRows(dy)];
-      },
-    };
-  })(x, weight, bias);
+  customOp3<tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor2D>(
+    (x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, save) => {
+      const centred = tf.sub(x, tf.mean(x, -1, true));
+      const rstd = tf.rsqrt(tf.add(tf.mean(tf.mul(centred, centred), -1, true), eps)); // (N, 1)
+      const xhat = tf.mul(centred, rstd);
+      save([xhat, rstd, weight]);
+      return {
+        value: tf.add(tf.mul(xhat, weight), bias),
+        gradFunc: (dy: tf.Tensor2D, s): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+          const [xhat, rstd, weight] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1), saved<tf.Tensor1D>(s, 2)];
+          const g = tf.mul(dy, weight);
+          // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), the standard layer-norm backward.
+          const dx = tf.mul(
+            rstd,
+            tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))),
+          );
+          return [dx, sumRows(tf.mul(dy, xhat)), sumRows(dy)];
+        },
+      };
+    },
+  )(x, weight, bias);
 
 /** What masked attention scores get added: exp() of it underflows to exactly 0, and it never makes NaN. */
 export const MASKED = -1e9;

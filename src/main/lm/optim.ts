@@ -27,7 +27,13 @@ export interface AdamWConfig {
   weightDecay: number;
 }
 
-export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 };
+export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 1e-2,
+};
 
 /**
  * Which parameters weight decay applies to, by name: the matrices of linear layers only, as
@@ -59,15 +65,25 @@ export class AdamW {
    * `decay` chooses by name which parameters weight decay touches (default: decayByDefault).
    * Moments start at zero, as in PyTorch.
    */
-  constructor(params: Map<string, tf.Variable>, config: Partial<AdamWConfig> = {}, decay: (name: string) => boolean = decayByDefault) {
+  constructor(
+    params: Map<string, tf.Variable>,
+    config: Partial<AdamWConfig> = {},
+    decay: (name: string) => boolean = decayByDefault,
+  ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     this.params = params;
     this.decay = decay;
     for (const [name, p] of params) {
       // Unnamed variables: tf.Variable names are global to the engine, and two optimizers may coexist.
       // Inside tidy: a variable shares its initial tensor's data, and that tensor must not outlive it.
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
     }
   }
 
@@ -98,7 +114,8 @@ export class AdamW {
       for (const [name, p] of this.params) {
         const g = grads.get(name);
         if (g === undefined) continue;
-        if (!sameShape(g.shape, p.shape)) throw new Error(`AdamW: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
+        if (!sameShape(g.shape, p.shape))
+          throw new Error(`AdamW: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const decayed = wd !== 0 && this.decay(name) ? tf.mul(p, keep) : p;
@@ -119,8 +136,12 @@ export class AdamW {
 
   /** Restores a state saved by state(); names and shapes must match the parameters exactly. */
   loadState(state: AdamWState): void {
-    for (const [label, saved, mine] of [['m', state.m, this.m], ['v', state.v, this.v]] as const) {
-      if (saved.size !== mine.size) throw new Error(`AdamW.loadState: ${label} has ${saved.size} entries, expected ${mine.size}`);
+    for (const [label, saved, mine] of [
+      ['m', state.m, this.m],
+      ['v', state.v, this.v],
+    ] as const) {
+      if (saved.size !== mine.size)
+        throw new Error(`AdamW.loadState: ${label} has ${saved.size} entries, expected ${mine.size}`);
       for (const [name, variable] of mine) {
         const entry = saved.get(name);
         if (!entry) throw new Error(`AdamW.loadState: ${label} lacks ${name}`);
@@ -129,7 +150,10 @@ export class AdamW {
         }
       }
     }
-    for (const [saved, mine] of [[state.m, this.m], [state.v, this.v]] as const) {
+    for (const [saved, mine] of [
+      [state.m, this.m],
+      [state.v, this.v],
+    ] as const) {
       for (const [name, variable] of mine) {
         const entry = saved.get(name)!;
         tf.tidy(() => variable.assign(tf.tensor(entry.data, entry.shape, 'float32')));
@@ -161,7 +185,10 @@ function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
  * same tensors come back untouched. Returns the norm before clipping. The caller owns (and disposes)
  * the returned map and the input map alike; entries may be the same tensors.
  */
-export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+export function clipByGlobalNorm(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; norm: number } {
   const normTensor = globalNorm(grads.values());
   const norm = normTensor.dataSync()[0]!;
   normTensor.dispose();

@@ -54,7 +54,8 @@ export class PackedExamples {
   }
 
   private bounds(i: number): [number, number, number] {
-    if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`example ${i} is not in a store of ${this.count}`);
+    if (!(Number.isInteger(i) && i >= 0 && i < this.count))
+      throw new RangeError(`example ${i} is not in a store of ${this.count}`);
     return [this.starts[2 * i]!, this.starts[2 * i + 1]!, this.starts[2 * i + 2]!];
   }
 }

@@ -66,11 +66,13 @@ export const VALUE_HEAD_FORMAT = 'alol-value-head';
 export const VALUE_HEAD_FORMAT_VERSION = '1';
 
 function checkConfig(c: PooledHeadConfig): void {
-  if (!(Number.isInteger(c.nEmbd) && c.nEmbd > 0)) throw new Error(`value head: nEmbd must be a whole number > 0, got ${c.nEmbd}`);
+  if (!(Number.isInteger(c.nEmbd) && c.nEmbd > 0))
+    throw new Error(`value head: nEmbd must be a whole number > 0, got ${c.nEmbd}`);
   if (!(Number.isInteger(c.nHeads) && c.nHeads > 0 && c.nEmbd % c.nHeads === 0)) {
     throw new Error(`value head: nHeads ${c.nHeads} must be a whole number > 0 dividing nEmbd ${c.nEmbd}`);
   }
-  if (!(c.maxValue > 0 && Number.isFinite(c.maxValue))) throw new Error(`value head: maxValue must be a finite number > 0, got ${c.maxValue}`);
+  if (!(c.maxValue > 0 && Number.isFinite(c.maxValue)))
+    throw new Error(`value head: maxValue must be a finite number > 0, got ${c.maxValue}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`value head: dropout must be in [0, 1), got ${c.dropout}`);
 }
 
@@ -105,7 +107,8 @@ export class PooledHead {
       let data: Float32Array;
       if (name === 'value.query') data = Float32Array.from({ length: n }, () => rng.normal());
       else if (/^value\.attn\.[qkv]_proj\.weight$/.test(name)) data = uniform(rng, n, xavier);
-      else if (name === 'value.attn.out_proj.weight' || name.startsWith('value.summary.')) data = uniform(rng, n, linearBound);
+      else if (name === 'value.attn.out_proj.weight' || name.startsWith('value.summary.'))
+        data = uniform(rng, n, linearBound);
       else data = new Float32Array(n); // attention biases start at 0, as torch's _reset_parameters
       weights.set(name, { shape, data });
     }
@@ -113,7 +116,10 @@ export class PooledHead {
   }
 
   /** A head holding copies of these weights; names and shapes must be exactly valueHeadShapes(nEmbd). */
-  static fromWeights(config: { nEmbd: number; maxValue: number; nHeads?: number; dropout?: number }, weights: NamedTensors): PooledHead {
+  static fromWeights(
+    config: { nEmbd: number; maxValue: number; nHeads?: number; dropout?: number },
+    weights: NamedTensors,
+  ): PooledHead {
     const c = fullConfig(config);
     checkConfig(c);
     checkWeights(c.nEmbd, weights);
@@ -131,16 +137,23 @@ export class PooledHead {
   /** Reads a head saved by save(): weights and config from one safetensors file. */
   static load(path: string): PooledHead {
     const { tensors, metadata } = readSafetensors(path);
-    if (metadata.format !== VALUE_HEAD_FORMAT) throw new Error(`${path}: not a value head (format "${metadata.format ?? ''}")`);
+    if (metadata.format !== VALUE_HEAD_FORMAT)
+      throw new Error(`${path}: not a value head (format "${metadata.format ?? ''}")`);
     if (metadata.version !== VALUE_HEAD_FORMAT_VERSION) {
-      throw new Error(`${path}: value head format version ${metadata.version ?? '?'}; this build reads version ${VALUE_HEAD_FORMAT_VERSION}`);
+      throw new Error(
+        `${path}: value head format version ${metadata.version ?? '?'}; this build reads version ${VALUE_HEAD_FORMAT_VERSION}`,
+      );
     }
     const num = (key: string): number => {
       const v = Number(metadata[key]);
-      if (metadata[key] === undefined || !Number.isFinite(v)) throw new Error(`${path}: metadata "${key}" is missing or not a number`);
+      if (metadata[key] === undefined || !Number.isFinite(v))
+        throw new Error(`${path}: metadata "${key}" is missing or not a number`);
       return v;
     };
-    return PooledHead.fromWeights({ nEmbd: num('nEmbd'), nHeads: num('nHeads'), maxValue: num('maxValue'), dropout: num('dropout') }, tensors);
+    return PooledHead.fromWeights(
+      { nEmbd: num('nEmbd'), nHeads: num('nHeads'), maxValue: num('maxValue'), dropout: num('dropout') },
+      tensors,
+    );
   }
 
   /** Copies of the weights, keyed "value.*". */
@@ -178,7 +191,11 @@ export class PooledHead {
    * one 1: an all-padding row would pool over padding). With `training`, dropout at
    * config.dropout, seeded.
    */
-  predict(hiddenStates: tf.Tensor3D, promptMask: tf.Tensor2D, options: { training?: { dropoutSeed: number } } = {}): tf.Tensor1D {
+  predict(
+    hiddenStates: tf.Tensor3D,
+    promptMask: tf.Tensor2D,
+    options: { training?: { dropoutSeed: number } } = {},
+  ): tf.Tensor1D {
     const maxValue = this.config.maxValue;
     return tf.tidy(() => tf.mul(tf.sigmoid(this.logits(hiddenStates, promptMask, options)), maxValue));
   }
@@ -188,23 +205,32 @@ export class PooledHead {
    * a scalar head trained on differences (the reward model's Bradley-Terry loss) trains directly.
    * Same arguments as predict.
    */
-  logits(hiddenStates: tf.Tensor3D, promptMask: tf.Tensor2D, options: { training?: { dropoutSeed: number } } = {}): tf.Tensor1D {
+  logits(
+    hiddenStates: tf.Tensor3D,
+    promptMask: tf.Tensor2D,
+    options: { training?: { dropoutSeed: number } } = {},
+  ): tf.Tensor1D {
     const [B, T, D] = hiddenStates.shape;
     const c = this.config;
     if (D !== c.nEmbd) throw new Error(`value head: hidden states have D = ${D}, the head expects ${c.nEmbd}`);
-    if (promptMask.shape[0] !== B || promptMask.shape[1] !== T) throw new Error(`value head: promptMask has shape [${promptMask.shape}], expected [${B},${T}]`);
+    if (promptMask.shape[0] !== B || promptMask.shape[1] !== T)
+      throw new Error(`value head: promptMask has shape [${promptMask.shape}], expected [${B},${T}]`);
     const nh = c.nHeads;
     const hs = D / nh;
     const rate = options.training ? c.dropout : 0;
     const seed = options.training?.dropoutSeed ?? 0;
-    const dropout = (x: tf.Tensor2D, site: string): tf.Tensor2D => (rate > 0 ? (tf.dropout(x, rate, undefined, `${seed}/${site}`) as tf.Tensor2D) : x);
+    const dropout = (x: tf.Tensor2D, site: string): tf.Tensor2D =>
+      rate > 0 ? (tf.dropout(x, rate, undefined, `${seed}/${site}`) as tf.Tensor2D) : x;
     const p1 = (name: string) => this.param(name) as tf.Tensor as tf.Tensor1D; // shapes checked in fromWeights
     const p2 = (name: string) => this.param(name) as tf.Tensor as tf.Tensor2D;
     return tf.tidy(() => {
       const x = dropout(tf.reshape<tf.Rank.R2>(hiddenStates, [B * T, D]), 'value.input'); // (B*T, D)
       const query = tf.reshape<tf.Rank.R2>(p1('value.query'), [1, D]);
       // Scaling q rather than the scores, as torch does: the same product on a smaller tensor.
-      const q = tf.reshape(tf.mul(linear(query, p2('value.attn.q_proj.weight'), p1('value.attn.q_proj.bias')), 1 / Math.sqrt(hs)), [1, 1, nh, hs]);
+      const q = tf.reshape(
+        tf.mul(linear(query, p2('value.attn.q_proj.weight'), p1('value.attn.q_proj.bias')), 1 / Math.sqrt(hs)),
+        [1, 1, nh, hs],
+      );
       const k = tf.reshape(linear(x, p2('value.attn.k_proj.weight'), p1('value.attn.k_proj.bias')), [B, T, nh, hs]);
       const v = tf.reshape(linear(x, p2('value.attn.v_proj.weight'), p1('value.attn.v_proj.bias')), [B, T, nh, hs]);
       // One query, so each head's scores are a dot product per position: no batched matMul needed.
@@ -213,7 +239,10 @@ export class PooledHead {
       const att = tf.softmax(tf.transpose(tf.add(scores, padding), [0, 2, 1])); // (B, nh, T), padding weight exactly 0
       const weights = tf.expandDims(tf.transpose(att, [0, 2, 1]), 3); // (B, T, nh, 1)
       const pooled = tf.reshape<tf.Rank.R2>(tf.sum(tf.mul(weights, v), 1), [B, D]); // (B, D)
-      const out = dropout(linear(pooled, p2('value.attn.out_proj.weight'), p1('value.attn.out_proj.bias')), 'value.pooled');
+      const out = dropout(
+        linear(pooled, p2('value.attn.out_proj.weight'), p1('value.attn.out_proj.bias')),
+        'value.pooled',
+      );
       const logit = linear(out, p2('value.summary.weight'), p1('value.summary.bias')); // (B, 1)
       return tf.reshape(logit, [B]);
     });
@@ -232,7 +261,12 @@ export class PooledHead {
 }
 
 function fullConfig(config: { nEmbd: number; maxValue: number; nHeads?: number; dropout?: number }): PooledHeadConfig {
-  return { nEmbd: config.nEmbd, maxValue: config.maxValue, nHeads: config.nHeads ?? defaultValueHeads(config.nEmbd), dropout: config.dropout ?? 0.1 };
+  return {
+    nEmbd: config.nEmbd,
+    maxValue: config.maxValue,
+    nHeads: config.nHeads ?? defaultValueHeads(config.nEmbd),
+    dropout: config.dropout ?? 0.1,
+  };
 }
 
 function checkWeights(d: number, weights: NamedTensors): void {
@@ -241,8 +275,10 @@ function checkWeights(d: number, weights: NamedTensors): void {
   for (const [name, shape] of expected) {
     const w = weights.get(name);
     if (!w) problems.push(`missing ${name}`);
-    else if (w.shape.length !== shape.length || w.shape.some((n, i) => n !== shape[i])) problems.push(`${name} has shape [${w.shape}], expected [${shape}]`);
-    else if (w.data.length !== shape.reduce((a, b) => a * b, 1)) problems.push(`${name} has ${w.data.length} values for shape [${shape}]`);
+    else if (w.shape.length !== shape.length || w.shape.some((n, i) => n !== shape[i]))
+      problems.push(`${name} has shape [${w.shape}], expected [${shape}]`);
+    else if (w.data.length !== shape.reduce((a, b) => a * b, 1))
+      problems.push(`${name} has ${w.data.length} values for shape [${shape}]`);
   }
   for (const name of weights.keys()) if (!expected.has(name)) problems.push(`unexpected ${name}`);
   if (problems.length > 0) throw new Error(`value head weights do not fit nEmbd ${d}: ${problems.join('; ')}`);
@@ -271,7 +307,9 @@ export function promptStates(reference: Gpt, prompts: readonly (readonly number[
     );
     const [B, T] = [batch.batchSize, batch.length];
     const h = tf.tidy(() =>
-      reference.hidden(tf.tensor2d(batch.ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(batch.attentionMask, [B, T], 'float32') }),
+      reference.hidden(tf.tensor2d(batch.ids, [B, T], 'int32'), {
+        attentionMask: tf.tensor2d(batch.attentionMask, [B, T], 'float32'),
+      }),
     ); // (B, T, D)
     // Read outside tf.tidy: returning a TypedArray from it walks every element.
     const data = h.dataSync() as Float32Array;
@@ -291,7 +329,8 @@ export function stackStates(states: readonly Float32Array[], d: number): { hidde
   if (states.length === 0) throw new Error('stackStates: no prompts');
   const lengths = states.map((s, i) => {
     const n = s.length / d;
-    if (!(Number.isInteger(n) && n > 0)) throw new Error(`stackStates: prompt ${i} has ${s.length} values, not a whole number (> 0) of rows of ${d}`);
+    if (!(Number.isInteger(n) && n > 0))
+      throw new Error(`stackStates: prompt ${i} has ${s.length} values, not a whole number (> 0) of rows of ${d}`);
     return n;
   });
   const B = states.length;
@@ -306,7 +345,12 @@ export function stackStates(states: readonly Float32Array[], d: number): { hidde
 }
 
 /** The head on each cached state, in batches, with no dropout: V(x) (`values`), or the unbounded score before the sigmoid (`logits`). */
-export function headOnStates(head: PooledHead, states: readonly Float32Array[], batchSize: number, output: 'values' | 'logits' = 'values'): Float32Array {
+export function headOnStates(
+  head: PooledHead,
+  states: readonly Float32Array[],
+  batchSize: number,
+  output: 'values' | 'logits' = 'values',
+): Float32Array {
   const out = new Float32Array(states.length);
   for (let start = 0; start < states.length; start += batchSize) {
     const v = tf.tidy(() => {
@@ -323,9 +367,15 @@ export function headOnStates(head: PooledHead, states: readonly Float32Array[], 
  * V(x) for each prompt: the reference's states then the head, batch by batch (batchSize prompts
  * per reference forward), so only one batch of states is held at a time.
  */
-export function predictValues(reference: Gpt, head: PooledHead, prompts: readonly (readonly number[])[], batchSize = 16): Float32Array {
+export function predictValues(
+  reference: Gpt,
+  head: PooledHead,
+  prompts: readonly (readonly number[])[],
+  batchSize = 16,
+): Float32Array {
   checkBatchSize(batchSize);
-  if (reference.config.nEmbd !== head.config.nEmbd) throw new Error(`value head expects D = ${head.config.nEmbd}; the reference has ${reference.config.nEmbd}`);
+  if (reference.config.nEmbd !== head.config.nEmbd)
+    throw new Error(`value head expects D = ${head.config.nEmbd}; the reference has ${reference.config.nEmbd}`);
   const out = new Float32Array(prompts.length);
   for (let start = 0; start < prompts.length; start += batchSize) {
     const chunk = prompts.slice(start, start + batchSize);

@@ -23,11 +23,26 @@ import { writeFilesAtomically, writeFully } from '../core/atomicWrite';
 
 /** Bits per element of every dtype the format defines (sub-byte F4 and F6 included). */
 const DTYPE_BITS = new Map<string, number>([
-  ['BOOL', 8], ['U8', 8], ['I8', 8], ['F8_E5M2', 8], ['F8_E4M3', 8], ['F8_E8M0', 8],
-  ['F4', 4], ['F6_E2M3', 6], ['F6_E3M2', 6],
-  ['I16', 16], ['U16', 16], ['F16', 16], ['BF16', 16],
-  ['I32', 32], ['U32', 32], ['F32', 32],
-  ['I64', 64], ['U64', 64], ['F64', 64], ['C64', 64],
+  ['BOOL', 8],
+  ['U8', 8],
+  ['I8', 8],
+  ['F8_E5M2', 8],
+  ['F8_E4M3', 8],
+  ['F8_E8M0', 8],
+  ['F4', 4],
+  ['F6_E2M3', 6],
+  ['F6_E3M2', 6],
+  ['I16', 16],
+  ['U16', 16],
+  ['F16', 16],
+  ['BF16', 16],
+  ['I32', 32],
+  ['U32', 32],
+  ['F32', 32],
+  ['I64', 64],
+  ['U64', 64],
+  ['F64', 64],
+  ['C64', 64],
 ]);
 const READABLE = ['F32', 'F16', 'BF16', 'F64'];
 
@@ -35,7 +50,8 @@ const READABLE = ['F32', 'F16', 'BF16', 'F64'];
 const MAX_HEADER_BYTES = 100_000_000;
 
 // Typed-array views read and write the host's byte order; the format is little-endian.
-if (endianness() !== 'LE') throw new Error('safetensors.ts reads and writes little-endian data and needs a little-endian host');
+if (endianness() !== 'LE')
+  throw new Error('safetensors.ts reads and writes little-endian data and needs a little-endian host');
 
 export interface SafetensorsEntry {
   dtype: string;
@@ -79,7 +95,12 @@ function readAt(fd: number, bytes: Uint8Array, position: number, file: string, t
   let done = 0;
   while (done < bytes.byteLength) {
     const n = readSync(fd, bytes, done, Math.min(1 << 30, bytes.byteLength - done), position + done);
-    if (n === 0) fail(file, `the file ended at byte ${position + done}, before the data the header promises (was it changed while being read?)`, tensor);
+    if (n === 0)
+      fail(
+        file,
+        `the file ended at byte ${position + done}, before the data the header promises (was it changed while being read?)`,
+        tensor,
+      );
     done += n;
   }
 }
@@ -88,21 +109,30 @@ function parseEntry(file: string, name: string, value: unknown, dataLength: numb
   if (!isPlainObject(value)) fail(file, `expected {dtype, shape, data_offsets}, got ${JSON.stringify(value)}`, name);
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== 'string') fail(file, `dtype must be a string, got ${JSON.stringify(dtype)}`, name);
-  if (!Array.isArray(shape) || !shape.every(isCount)) fail(file, `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, name);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    fail(file, `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, name);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
     fail(file, `data_offsets must be [begin, end] in bytes, got ${JSON.stringify(offsets)}`, name);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) fail(file, `data_offsets [${begin}, ${end}] end before they begin`, name);
   if (end > dataLength) {
-    fail(file, `data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes after the header): the file is truncated`, name);
+    fail(
+      file,
+      `data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes after the header): the file is truncated`,
+      name,
+    );
   }
   const bits = DTYPE_BITS.get(dtype);
   if (bits === undefined) fail(file, `unknown dtype "${dtype}"`, name);
   const count = elementCount(shape);
   const byteLength = (count * bits) / 8;
   if (!Number.isSafeInteger(count) || byteLength !== end - begin) {
-    fail(file, `shape [${shape.join(', ')}] of ${dtype} needs ${byteLength} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`, name);
+    fail(
+      file,
+      `shape [${shape.join(', ')}] of ${dtype} needs ${byteLength} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      name,
+    );
   }
   return { dtype, shape, begin, end };
 }
@@ -113,7 +143,11 @@ function readHeaderFrom(fd: number, file: string): SafetensorsHeader {
   const prefix = new Uint8Array(8);
   readAt(fd, prefix, 0, file);
   const n = new DataView(prefix.buffer).getBigUint64(0, true);
-  if (n > BigInt(size - 8)) fail(file, `the header length ${n} runs past the end of the file (${size - 8} bytes follow it): truncated, or not safetensors`);
+  if (n > BigInt(size - 8))
+    fail(
+      file,
+      `the header length ${n} runs past the end of the file (${size - 8} bytes follow it): truncated, or not safetensors`,
+    );
   if (n > BigInt(MAX_HEADER_BYTES)) fail(file, `the header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
   const headerBytes = new Uint8Array(Number(n));
   readAt(fd, headerBytes, 8, file);
@@ -124,7 +158,8 @@ function readHeaderFrom(fd: number, file: string): SafetensorsHeader {
   } catch {
     fail(file, 'the header is not valid UTF-8');
   }
-  if (!text.startsWith('{')) fail(file, `the header does not start with "{" (it starts ${JSON.stringify(text.slice(0, 20))})`);
+  if (!text.startsWith('{'))
+    fail(file, `the header does not start with "{" (it starts ${JSON.stringify(text.slice(0, 20))})`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -155,13 +190,23 @@ function readHeaderFrom(fd: number, file: string): SafetensorsHeader {
   let previous = '';
   for (const [name, entry] of byOffset) {
     if (entry.begin < covered) {
-      fail(file, `data_offsets [${entry.begin}, ${entry.end}] overlap those of tensor "${previous}", which end at ${covered}`, name);
+      fail(
+        file,
+        `data_offsets [${entry.begin}, ${entry.end}] overlap those of tensor "${previous}", which end at ${covered}`,
+        name,
+      );
     }
-    if (entry.begin > covered) fail(file, `data_offsets [${entry.begin}, ${entry.end}] leave bytes ${covered} to ${entry.begin} of the data unclaimed`, name);
+    if (entry.begin > covered)
+      fail(
+        file,
+        `data_offsets [${entry.begin}, ${entry.end}] leave bytes ${covered} to ${entry.begin} of the data unclaimed`,
+        name,
+      );
     covered = entry.end;
     previous = name;
   }
-  if (covered !== dataLength) fail(file, `${dataLength - covered} bytes after the last tensor's data belong to no tensor`);
+  if (covered !== dataLength)
+    fail(file, `${dataLength - covered} bytes after the last tensor's data belong to no tensor`);
   return { metadata, entries: new Map(byOffset), dataStart };
 }
 
@@ -219,7 +264,11 @@ export function bf16ToF32(bits: Uint16Array): Float32Array {
 }
 
 function refuseDtype(file: string, name: string, dtype: string): never {
-  return fail(file, `dtype ${dtype} cannot be read as floats (only ${READABLE.join(', ')}); skip it by name if it is not needed`, name);
+  return fail(
+    file,
+    `dtype ${dtype} cannot be read as floats (only ${READABLE.join(', ')}); skip it by name if it is not needed`,
+    name,
+  );
 }
 
 function readTensor(fd: number, file: string, name: string, entry: SafetensorsEntry, dataStart: number): Float32Array {
@@ -255,7 +304,10 @@ function readTensor(fd: number, file: string, name: string, entry: SafetensorsEn
  *   // -> { tensors: Map { 'wte.weight' => { shape: [50257, 768], data: Float32Array(38597376) }, ... },
  *   //      metadata: { format: 'pt' } }
  */
-export function readSafetensors(path: string, options: ReadOptions = {}): { tensors: NamedTensors; metadata: Record<string, string> } {
+export function readSafetensors(
+  path: string,
+  options: ReadOptions = {},
+): { tensors: NamedTensors; metadata: Record<string, string> } {
   const fd = openSync(path, 'r');
   try {
     const header = readHeaderFrom(fd, path);
@@ -281,7 +333,11 @@ export function readSafetensors(path: string, options: ReadOptions = {}): { tens
  * tensor's data starts 4-byte aligned (the header is padded to a multiple of 8, as the reference
  * writer does).
  */
-export function safetensorsWriter(path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): (fd: number) => void {
+export function safetensorsWriter(
+  path: string,
+  tensors: NamedTensors,
+  metadata: Record<string, string> = {},
+): (fd: number) => void {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') fail(path, `metadata "${key}" must be a string, got ${typeof value}`);
@@ -291,10 +347,14 @@ export function safetensorsWriter(path: string, tensors: NamedTensors, metadata:
   for (const [name, { shape, data }] of tensors) {
     if (name === '__metadata__') fail(path, 'the name is reserved for the metadata', name);
     if (!(data instanceof Float32Array)) fail(path, 'data must be a Float32Array', name);
-    if (!shape.every(isCount)) fail(path, `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, name);
-    if (elementCount(shape) !== data.length) fail(path, `shape [${shape.join(', ')}] holds ${elementCount(shape)} values but data has ${data.length}`, name);
+    if (!shape.every(isCount))
+      fail(path, `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, name);
+    if (elementCount(shape) !== data.length)
+      fail(path, `shape [${shape.join(', ')}] holds ${elementCount(shape)} values but data has ${data.length}`, name);
     // Built by hand, not JSON.stringify of one object: that would move integer-like names first.
-    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + data.byteLength}]}`);
+    parts.push(
+      `${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + data.byteLength}]}`,
+    );
     offset += data.byteLength;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -304,7 +364,8 @@ export function safetensorsWriter(path: string, tensors: NamedTensors, metadata:
   head.set(json, 8);
   return (fd) => {
     writeFully(fd, head);
-    for (const { data } of tensors.values()) writeFully(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    for (const { data } of tensors.values())
+      writeFully(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   };
 }
 

@@ -24,10 +24,13 @@ export interface SamplingOptions {
 }
 
 export function checkSamplingOptions(o: SamplingOptions): void {
-  if (o.temperature !== undefined && !(o.temperature > 0)) throw new Error(`temperature must be > 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) throw new Error(`topK must be a whole number >= 0, got ${o.topK}`);
+  if (o.temperature !== undefined && !(o.temperature > 0))
+    throw new Error(`temperature must be > 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0))
+    throw new Error(`topK must be a whole number >= 0, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${o.topP}`);
-  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0)) throw new Error(`repetitionPenalty must be > 0, got ${o.repetitionPenalty}`);
+  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0))
+    throw new Error(`repetitionPenalty must be > 0, got ${o.repetitionPenalty}`);
 }
 
 /** In place. Each distinct id in `seen` is penalised once, however often it occurs (HF gathers then scatters). */
@@ -109,7 +112,11 @@ export function sampleIndex(probs: Float64Array, rng: Rng): number {
 }
 
 /** The pipeline up to the final choice: a float64 copy of the logits, penalised and filtered. */
-export function processLogits(logits: ArrayLike<number>, seen: Iterable<number>, options: SamplingOptions): Float64Array {
+export function processLogits(
+  logits: ArrayLike<number>,
+  seen: Iterable<number>,
+  options: SamplingOptions,
+): Float64Array {
   const out = Float64Array.from(logits);
   applyRepetitionPenalty(out, seen, options.repetitionPenalty ?? 1);
   if (options.greedy === false) {
@@ -121,7 +128,12 @@ export function processLogits(logits: ArrayLike<number>, seen: Iterable<number>,
 }
 
 /** The next token: argmax of the processed logits when greedy, otherwise a draw from their softmax. */
-export function nextToken(logits: ArrayLike<number>, seen: Iterable<number>, options: SamplingOptions, rng: Rng | null): number {
+export function nextToken(
+  logits: ArrayLike<number>,
+  seen: Iterable<number>,
+  options: SamplingOptions,
+  rng: Rng | null,
+): number {
   const processed = processLogits(logits, seen, options);
   if (options.greedy !== false) return argmax(processed);
   if (!rng) throw new Error('sampling needs an rng');

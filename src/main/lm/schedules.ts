@@ -35,7 +35,8 @@ export function cosineWithWarmup({ lr, warmupSteps, totalSteps, minLrRatio = 0 }
   if (!(warmupSteps >= 0) || !(totalSteps >= warmupSteps)) {
     throw new Error(`cosineWithWarmup: need 0 <= warmupSteps (${warmupSteps}) <= totalSteps (${totalSteps})`);
   }
-  if (!(minLrRatio >= 0 && minLrRatio <= 1)) throw new Error(`cosineWithWarmup: minLrRatio ${minLrRatio} is not in [0, 1]`);
+  if (!(minLrRatio >= 0 && minLrRatio <= 1))
+    throw new Error(`cosineWithWarmup: minLrRatio ${minLrRatio} is not in [0, 1]`);
   return (step) => {
     if (step < warmupSteps) return (lr * step) / Math.max(1, warmupSteps);
     const progress = Math.min(1, (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps));

@@ -28,9 +28,14 @@ export interface ForcedTensorBackend {
 
 /** The backend a user asked for: --backend wins over ALOL_BACKEND. */
 export function requestedTensorBackend(flag: string | undefined, env: NodeJS.ProcessEnv): ForcedTensorBackend | null {
-  const [value, by] = flag ? [flag, '--backend'] : env.ALOL_BACKEND ? [env.ALOL_BACKEND, 'ALOL_BACKEND'] : [undefined, ''];
+  const [value, by] = flag
+    ? [flag, '--backend']
+    : env.ALOL_BACKEND
+      ? [env.ALOL_BACKEND, 'ALOL_BACKEND']
+      : [undefined, ''];
   if (value === undefined) return null;
-  if (!isTensorBackendName(value)) throw new Error(`${by}: unknown backend "${value}"; use one of ${tensorBackendNames.join(', ')}`);
+  if (!isTensorBackendName(value))
+    throw new Error(`${by}: unknown backend "${value}"; use one of ${tensorBackendNames.join(', ')}`);
   return { name: value, by };
 }
 
@@ -41,7 +46,10 @@ function errorText(error: unknown): string {
 
 function nvidiaGpu(): string | null {
   try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { timeout: 5000, encoding: 'utf8' });
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
+      timeout: 5000,
+      encoding: 'utf8',
+    });
     return out.trim().split('\n')[0] || null;
   } catch {
     return null;
@@ -78,7 +86,11 @@ async function attempt(tf: Tf, name: TensorBackendName): Promise<Candidate> {
         return { name, available: true, detail: '@tensorflow/tfjs-node (libtensorflow on the CPU)' };
       case 'wasm': {
         const products = await tryWasm(tf);
-        return { name, available: true, detail: `@tensorflow/tfjs-backend-wasm (SIMD, one core per process); ${products}` };
+        return {
+          name,
+          available: true,
+          detail: `@tensorflow/tfjs-backend-wasm (SIMD, one core per process); ${products}`,
+        };
       }
       case 'cpu':
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
@@ -126,5 +138,7 @@ async function pick(forced: ForcedTensorBackend | null): Promise<TensorBackendRe
     }
   }
   const why = candidates.map((c) => `${c.name}: ${c.detail}`).join('; ');
-  throw new Error(forced ? `${forced.by}=${forced.name} cannot start: ${why}` : `no tensor backend could start: ${why}`);
+  throw new Error(
+    forced ? `${forced.by}=${forced.name} cannot start: ${why}` : `no tensor backend could start: ${why}`,
+  );
 }

@@ -41,7 +41,11 @@ export interface GradientSum {
  * The caller owns the returned tensors (applyGradients disposes them). Gradients are matched to
  * parameters by tf.Variable identity, so the map's keys need not equal the variables' names.
  */
-export function gradientSum<B>(params: Map<string, tf.Variable>, microBatches: readonly B[], loss: LossFn<B>): GradientSum {
+export function gradientSum<B>(
+  params: Map<string, tf.Variable>,
+  microBatches: readonly B[],
+  loss: LossFn<B>,
+): GradientSum {
   if (microBatches.length === 0) throw new Error('gradientSum: no micro-batches');
   const trainable = [...params].filter(([, v]) => v.trainable);
   const keyOf = new Map(trainable.map(([key, v]) => [v.name, key]));
@@ -130,7 +134,14 @@ export interface TrainStepOptions<B> {
 }
 
 /** One optimizer step: gradientSum over the micro-batches, then applyGradients. */
-export function trainStep<B>({ params, optimizer, microBatches, loss, lr, maxGradNorm }: TrainStepOptions<B>): StepResult {
+export function trainStep<B>({
+  params,
+  optimizer,
+  microBatches,
+  loss,
+  lr,
+  maxGradNorm,
+}: TrainStepOptions<B>): StepResult {
   const g = gradientSum(params, microBatches, loss);
   const gradNorm = applyGradients({ optimizer, sum: g.sum, count: g.count, lr, maxGradNorm });
   return { loss: mean(g.losses), gradNorm, metrics: meanMetrics(g.metrics) };

@@ -91,11 +91,15 @@ export async function importModel(ctx: ModelJobContext, options: { path: string;
   ctx.progress({ phase: 'reading', done: 1, total: 3 });
   const weights = readHfWeights(source, config);
   ctx.progress({ phase: 'writing', done: 2, total: 3 });
-  const stored = await storeModel(ctx, { name: options.name, origin: 'imported', source, tokenizer: describeTokenizer(tokenizer) }, async (dir) => {
-    writeHfModel(dir, config, weights);
-    await tokenizer.save(dir);
-    return config;
-  });
+  const stored = await storeModel(
+    ctx,
+    { name: options.name, origin: 'imported', source, tokenizer: describeTokenizer(tokenizer) },
+    async (dir) => {
+      writeHfModel(dir, config, weights);
+      await tokenizer.save(dir);
+      return config;
+    },
+  );
   ctx.progress({ phase: 'writing', done: 3, total: 3 });
   return stored;
 }
@@ -116,8 +120,12 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
   const datasets = new DatasetStore(ctx.db);
   const dataset = datasets.get(o.dataset, o.version);
   ctx.progress({ phase: 'tokenizer', done: 0, total: null });
-  const sample = tokenizerSample(datasets.texts(dataset.name, dataset.version), { maxChars: TOKENIZER_TEXT_LIMIT, seed: o.seed });
-  if (sample.texts.length === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no text to train a tokenizer on`);
+  const sample = tokenizerSample(datasets.texts(dataset.name, dataset.version), {
+    maxChars: TOKENIZER_TEXT_LIMIT,
+    seed: o.seed,
+  });
+  if (sample.texts.length === 0)
+    throw new AppError('invalid_input', `dataset "${dataset.name}" has no text to train a tokenizer on`);
   const tokenizer = Tokenizer.train(sample.texts, { vocabSize: o.vocab, specialTokens: ['<|endoftext|>'] });
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error('the trained tokenizer has no <|endoftext|>');
@@ -135,19 +143,27 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
   ctx.progress({ phase: 'weights', done: 0, total: null });
   const source = `${dataset.name} v${dataset.version}`;
   const trainedOn = `${describeSample(sample, o.seed)} of ${source}`;
-  return storeModel(ctx, { name: o.name, origin: 'created', source, tokenizer: describeTokenizer(tokenizer, trainedOn) }, async (dir) => {
-    const gpt = Gpt.init(config, new Rng(o.seed));
-    try {
-      writeHfModel(dir, config, gpt.weights(), { metadata: { seed: String(o.seed) } });
-    } finally {
-      gpt.dispose();
-    }
-    await tokenizer.save(dir);
-    return config;
-  });
+  return storeModel(
+    ctx,
+    { name: o.name, origin: 'created', source, tokenizer: describeTokenizer(tokenizer, trainedOn) },
+    async (dir) => {
+      const gpt = Gpt.init(config, new Rng(o.seed));
+      try {
+        writeHfModel(dir, config, gpt.weights(), { metadata: { seed: String(o.seed) } });
+      } finally {
+        gpt.dispose();
+      }
+      await tokenizer.save(dir);
+      return config;
+    },
+  );
 }
 
-export function exportModel(paths: ProjectPaths, model: StoredModel, destination: string): { folder: string; files: string[] } {
+export function exportModel(
+  paths: ProjectPaths,
+  model: StoredModel,
+  destination: string,
+): { folder: string; files: string[] } {
   const target = resolve(destination);
   if (existsSync(target) && readdirSync(target).some((f) => (MODEL_FILES as readonly string[]).includes(f))) {
     throw new AppError('conflict', `${target} already holds a model; choose an empty or new folder`);
@@ -177,7 +193,11 @@ export async function loadModel(paths: ProjectPaths, model: StoredModel): Promis
   return { gpt, tokenizer: await loadTokenizer(paths, model) };
 }
 
-export async function tokenize(paths: ProjectPaths, model: StoredModel, text: string): Promise<{ ids: number[]; tokens: string[] }> {
+export async function tokenize(
+  paths: ProjectPaths,
+  model: StoredModel,
+  text: string,
+): Promise<{ ids: number[]; tokens: string[] }> {
   const tokenizer = await loadTokenizer(paths, model);
   const ids = tokenizer.encode(text);
   return { ids, tokens: ids.map((id) => tokenizer.decode([id])) };
@@ -192,10 +212,14 @@ export async function scoreLogprobs(
     const ids = options.ids ?? tokenizer.encode(options.text ?? '');
     if (ids.length < 2) throw new AppError('invalid_input', 'need at least two tokens to score');
     if (ids.length > gpt.config.nPositions) {
-      throw new AppError('invalid_input', `${ids.length} tokens is more than the model's context of ${gpt.config.nPositions}`);
+      throw new AppError(
+        'invalid_input',
+        `${ids.length} tokens is more than the model's context of ${gpt.config.nPositions}`,
+      );
     }
     const bad = ids.find((id) => id >= gpt.config.vocabSize);
-    if (bad !== undefined) throw new AppError('invalid_input', `token id ${bad} is outside the vocabulary (${gpt.config.vocabSize})`);
+    if (bad !== undefined)
+      throw new AppError('invalid_input', `token id ${bad} is outside the vocabulary (${gpt.config.vocabSize})`);
     return { ids, logprobs: logprobsOf(gpt, ids) };
   } finally {
     gpt.dispose();
@@ -205,16 +229,26 @@ export async function scoreLogprobs(
 export async function generateText(
   ctx: ModelJobContext,
   options: { model: string; prompts: string[]; settings: GenerateSettings },
-): Promise<{ generations: { prompt: string; response: string; ids: number[]; finishReason: 'eos' | 'stop' | 'length' }[] }> {
+): Promise<{
+  generations: { prompt: string; response: string; ids: number[]; finishReason: 'eos' | 'stop' | 'length' }[];
+}> {
   const { gpt, tokenizer } = await loadModel(ctx.paths, new ModelStore(ctx.db).get(options.model));
   try {
     const { settings } = options;
     // Keep the end of a long prompt: the model sees at most its context, and the reply needs room.
     const room = gpt.config.nPositions - settings.maxNewTokens;
-    if (room < 1) throw new AppError('invalid_input', `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`);
+    if (room < 1)
+      throw new AppError(
+        'invalid_input',
+        `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`,
+      );
     const prompts = options.prompts.map((p) => tokenizer.encode(p).slice(-room));
     ctx.progress({ phase: 'generating', done: 0, total: null });
-    const out = generate(gpt, prompts, { ...settings, eosTokenId: gpt.config.eosTokenId, decode: (ids) => tokenizer.decode(ids) });
+    const out = generate(gpt, prompts, {
+      ...settings,
+      eosTokenId: gpt.config.eosTokenId,
+      decode: (ids) => tokenizer.decode(ids),
+    });
     return {
       generations: options.prompts.map((prompt, i) => ({
         prompt,

@@ -50,7 +50,9 @@ function byItem(labels: readonly Label[]): Map<number, Label[]> {
     }
     const key = `${label.item}:${label.annotator}`;
     if (seen.has(key)) {
-      throw new RangeError(`annotator ${label.annotator} labels item ${label.item} twice: pass repeats to annotatorStats, not to agreement statistics`);
+      throw new RangeError(
+        `annotator ${label.annotator} labels item ${label.item} twice: pass repeats to annotatorStats, not to agreement statistics`,
+      );
     }
     seen.add(key);
     const group = groups.get(label.item);
@@ -278,7 +280,8 @@ function bootstrapMany(labels: readonly Label[], statistics: readonly Statistic[
       const sample: Label[] = [];
       for (let k = 0; k < groups.length; k++) {
         // A drawn item keeps all its ratings, under a fresh id so a twice-drawn item counts twice.
-        for (const l of groups[rng.int(groups.length)] as Label[]) sample.push({ item: k, annotator: l.annotator, value: l.value });
+        for (const l of groups[rng.int(groups.length)] as Label[])
+          sample.push({ item: k, annotator: l.annotator, value: l.value });
       }
       statistics.forEach((f, i) => {
         if (estimates[i] === null) return;
@@ -382,7 +385,8 @@ function checkFacts(facts: readonly RatingFact[]): Map<number, RatingFact> {
     if (f.repeatOf === null) continue;
     const original = ids.get(f.repeatOf);
     if (!original) continue;
-    if (original.repeatOf !== null) throw new RangeError(`rating ${f.id} repeats ${f.repeatOf}, which is itself a repeat`);
+    if (original.repeatOf !== null)
+      throw new RangeError(`rating ${f.id} repeats ${f.repeatOf}, which is itself a repeat`);
     if (original.item !== f.item || original.annotator !== f.annotator) {
       throw new RangeError(`rating ${f.id} repeats ${f.repeatOf}, a rating of another item or annotator`);
     }
@@ -399,7 +403,9 @@ function checkFacts(facts: readonly RatingFact[]): Map<number, RatingFact> {
  *   // [{ item: 5, annotator: 2, value: 'first' }]
  */
 export function originalLabels(facts: readonly RatingFact[]): Label[] {
-  return facts.filter((f) => f.repeatOf === null).map((f) => ({ item: f.item, annotator: f.annotator, value: f.value }));
+  return facts
+    .filter((f) => f.repeatOf === null)
+    .map((f) => ({ item: f.item, annotator: f.annotator, value: f.value }));
 }
 
 const share = (hits: number, total: number): number | null => (total === 0 ? null : hits / total);
@@ -446,7 +452,10 @@ export function annotatorStats(facts: readonly RatingFact[]): AnnotatorStats[] {
       repeats: repeats.length,
       agreement: share(matches, pairs),
       agreementPairs: pairs,
-      goldAccuracy: share(goldRated.filter((f) => (f.gold as readonly string[]).includes(f.value)).length, goldRated.length),
+      goldAccuracy: share(
+        goldRated.filter((f) => (f.gold as readonly string[]).includes(f.value)).length,
+        goldRated.length,
+      ),
       goldItems: goldRated.length,
       selfConsistency: share(consistent, paired.length),
       repeatPairs: paired.length,

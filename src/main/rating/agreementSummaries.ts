@@ -8,7 +8,10 @@ import { agreementReport, annotatorStats, type RatingFact } from './agreement';
 import type { StoredRating } from './storedRatings';
 
 /** From a campaign's stored ratings (storedRatings), loaded once by the caller. */
-export function agreementSummaries(stored: readonly StoredRating[], options: { seed: number; reps: number }): AgreementSummary[] {
+export function agreementSummaries(
+  stored: readonly StoredRating[],
+  options: { seed: number; reps: number },
+): AgreementSummary[] {
   const ratings = stored.filter((r) => !r.skipped);
   const names = new Map(ratings.map((r) => [r.annotatorId, r.annotator]));
   return criteria.map((criterion) => {
@@ -16,7 +19,18 @@ export function agreementSummaries(stored: readonly StoredRating[], options: { s
       const value = r[criterion];
       if (value === null) return [];
       const gold = criterion === 'helpful' ? r.goldHelpful : r.goldSafe;
-      return [{ id: r.assignmentId, item: r.item, annotator: r.annotatorId, value, shownSwapped: r.swapped, gold, repeatOf: r.repeatOf, kind: r.kind }];
+      return [
+        {
+          id: r.assignmentId,
+          item: r.item,
+          annotator: r.annotatorId,
+          value,
+          shownSwapped: r.swapped,
+          gold,
+          repeatOf: r.repeatOf,
+          kind: r.kind,
+        },
+      ];
     });
     const pairs = facts.filter((f) => f.kind === 'pair');
     const report = agreementReport(pairs, { seed: options.seed, reps: options.reps });

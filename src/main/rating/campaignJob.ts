@@ -29,22 +29,35 @@ import { CampaignStore, type CampaignRow, type NewItem } from './campaignStore';
 type Response = { id: number; response: string };
 
 /** The pairs of a pairs dataset that a relabelling campaign draws from (one split, when asked). */
-export function relabelPairs(datasets: DatasetStore, source: { dataset: string; version?: number | undefined; split?: string | null | undefined }): Pair[] {
+export function relabelPairs(
+  datasets: DatasetStore,
+  source: { dataset: string; version?: number | undefined; split?: string | null | undefined },
+): Pair[] {
   const dataset = datasets.get(source.dataset, source.version);
-  const pairs = datasets.allPairs(dataset.name, dataset.version).filter((p) => !source.split || p.metadata?.split === source.split);
+  const pairs = datasets
+    .allPairs(dataset.name, dataset.version)
+    .filter((p) => !source.split || p.metadata?.split === source.split);
   if (pairs.length === 0) {
-    throw new AppError('invalid_input', `dataset "${dataset.name}" has no preference pairs${source.split ? ` in split "${source.split}"` : ''} to relabel`);
+    throw new AppError(
+      'invalid_input',
+      `dataset "${dataset.name}" has no preference pairs${source.split ? ` in split "${source.split}"` : ''} to relabel`,
+    );
   }
   return pairs;
 }
 
 /** Stores responses no model gave (a dataset's, a gold file's) as samples without a model, named by their source. */
-function modelless(db: Db): (source: string, prompt: string, response: string, provenance: Record<string, unknown>) => Response {
+function modelless(
+  db: Db,
+): (source: string, prompt: string, response: string, provenance: Record<string, unknown>) => Response {
   const insert = db.prepare<[string, string, string, string, string]>(
     'INSERT INTO samples (model_id, prompt, response, settings, rewards, source, created_at) VALUES (NULL, ?, ?, ?, NULL, ?, ?)',
   );
   const at = new Date().toISOString();
-  return (source, prompt, response, provenance) => ({ id: Number(insert.run(prompt, response, JSON.stringify(provenance), source, at).lastInsertRowid), response });
+  return (source, prompt, response, provenance) => ({
+    id: Number(insert.run(prompt, response, JSON.stringify(provenance), source, at).lastInsertRowid),
+    response,
+  });
 }
 
 /** Whether a response names a system: then the annotator could tell whose it is. */
@@ -71,13 +84,20 @@ function relabelPlan(db: Db, campaign: CampaignRow, rng: Rng): Plan {
   const { systems, prompts: source, options } = campaign.config;
   const [chosenSystem, rejectedSystem] = systems as [string, string];
   const pairs = rng.shuffle(relabelPairs(new DatasetStore(db), source)).slice(0, options.n);
-  if (pairs.length < options.n) throw new AppError('invalid_input', `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${pairs.length} pairs`);
+  if (pairs.length < options.n)
+    throw new AppError(
+      'invalid_input',
+      `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${pairs.length} pairs`,
+    );
   const stored = new Map<number, { chosen: Response; rejected: Response }>();
   const saved = (p: Pair, save: Save) => {
     let s = stored.get(p.id);
     if (!s) {
       const provenance = { dataset: source.dataset, version: source.version, line: p.line };
-      s = { chosen: save(chosenSystem, p.prompt, p.chosen, provenance), rejected: save(rejectedSystem, p.prompt, p.rejected, provenance) };
+      s = {
+        chosen: save(chosenSystem, p.prompt, p.chosen, provenance),
+        rejected: save(rejectedSystem, p.prompt, p.rejected, provenance),
+      };
       stored.set(p.id, s);
     }
     return s;
@@ -128,12 +148,20 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
   const empty = sets.find((s) => s.rows.length === 0);
   if (empty) throw new AppError('not_found', `campaign "${campaign.name}": no samples come from "${empty.set}"`);
   const covered = (prompt: string) => sets.every((s) => s.rows.some((r) => r.prompt === prompt));
-  const all = datasetPrompts(datasets, { dataset: source.dataset, version: source.version, split: source.split ?? undefined }).filter(covered);
+  const all = datasetPrompts(datasets, {
+    dataset: source.dataset,
+    version: source.version,
+    split: source.split ?? undefined,
+  }).filter(covered);
   if (all.length < options.n) {
     const where = sets.length > 0 ? ` that ${sets.map((s) => s.set).join(' and ')} answered` : '';
-    throw new AppError('invalid_input', `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${all.length} distinct prompts${where}`);
+    throw new AppError(
+      'invalid_input',
+      `campaign "${campaign.name}": n = ${options.n} but dataset "${source.dataset}" has ${all.length} distinct prompts${where}`,
+    );
   }
-  if (options.gold > 0 && options.n < 2) throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need n >= 2 prompts`);
+  if (options.gold > 0 && options.n < 2)
+    throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need n >= 2 prompts`);
   const prompts = rng.shuffle([...all]).slice(0, options.n);
 
   // One response per (system, prompt): a sample set's own, or a model's earliest, the rest sampled now.
@@ -161,8 +189,11 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
   const references = new Map<string, { text: string; line: number }>();
   if (systems.some(isDataSystem)) {
     const inSplit = (m: Record<string, unknown> | null) => source.split === null || m?.split === source.split;
-    for (const p of datasets.allPairs(source.dataset, source.version)) if (inSplit(p.metadata) && !references.has(p.prompt)) references.set(p.prompt, { text: p.chosen, line: p.line });
-    for (const e of datasets.allExamples(source.dataset, source.version)) if (inSplit(e.metadata) && !references.has(e.prompt)) references.set(e.prompt, { text: e.response, line: e.line });
+    for (const p of datasets.allPairs(source.dataset, source.version))
+      if (inSplit(p.metadata) && !references.has(p.prompt)) references.set(p.prompt, { text: p.chosen, line: p.line });
+    for (const e of datasets.allExamples(source.dataset, source.version))
+      if (inSplit(e.metadata) && !references.has(e.prompt))
+        references.set(e.prompt, { text: e.response, line: e.line });
   }
   const response = (system: string, prompt: string, save: Save): Response => {
     let found = responses.get(system);
@@ -170,7 +201,15 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
     let r = found.get(prompt);
     if (!r && isDataSystem(system)) {
       const reference = references.get(prompt);
-      if (reference) found.set(prompt, (r = save(system, prompt, reference.text, { dataset: source.dataset, version: source.version, line: reference.line })));
+      if (reference)
+        found.set(
+          prompt,
+          (r = save(system, prompt, reference.text, {
+            dataset: source.dataset,
+            version: source.version,
+            line: reference.line,
+          })),
+        );
     }
     if (!r) throw new Error(`no response of ${system} to a prompt after sampling`);
     return r;
@@ -185,7 +224,10 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
       for (let i = 0; i < systems.length; i++) {
         for (let j = i + 1; j < systems.length; j++) {
           for (const prompt of prompts) {
-            const [first, second] = r.uniform() < 0.5 ? [systems[i] as string, systems[j] as string] : [systems[j] as string, systems[i] as string];
+            const [first, second] =
+              r.uniform() < 0.5
+                ? [systems[i] as string, systems[j] as string]
+                : [systems[j] as string, systems[i] as string];
             const a = response(first, prompt, save);
             const b = response(second, prompt, save);
             items.push({
@@ -214,9 +256,11 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
   const campaign = store.getById(campaignId);
   const { options } = campaign.config;
   const rng = new Rng(options.seed);
-  const plan = campaign.config.kind === 'pairs' ? relabelPlan(ctx.db, campaign, rng) : await comparisonPlan(ctx, campaign, rng);
+  const plan =
+    campaign.config.kind === 'pairs' ? relabelPlan(ctx.db, campaign, rng) : await comparisonPlan(ctx, campaign, rng);
   const { systems, prompts, names } = plan;
-  if (options.gold > 0 && prompts.length < 2) throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need at least 2 distinct prompts`);
+  if (options.gold > 0 && prompts.length < 2)
+    throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need at least 2 distinct prompts`);
   // The responses no model gave, the items and the ready status are written together: a failed preparation leaves nothing behind.
   return ctx.db.transaction(() => {
     const save = modelless(ctx.db);

@@ -30,29 +30,58 @@ export function comparisons(ratings: readonly StoredRating[], criterion: ExportC
     const safe = criterion === 'both' ? r.safe : r[criterion];
     const helpfulStrength = criterion === 'both' ? r.helpfulStrength : r[`${criterion}Strength`];
     const safeStrength = criterion === 'both' ? r.safeStrength : r[`${criterion}Strength`];
-    return { item: r.item, prompt: r.prompt, first: r.first, second: r.second, helpful, safe, helpfulStrength, safeStrength };
+    return {
+      item: r.item,
+      prompt: r.prompt,
+      first: r.first,
+      second: r.second,
+      helpful,
+      safe,
+      helpfulStrength,
+      safeStrength,
+    };
   });
 }
 
 /** The rows of one derived format; a response or pair with no decisive evidence is left out (said in the card). */
-export function derivedRows(format: Exclude<RatingsFormat, 'raw'>, ratings: readonly StoredRating[], rule: RewardRule, criterion: ExportCriterion = 'both'): Record<string, unknown>[] {
+export function derivedRows(
+  format: Exclude<RatingsFormat, 'raw'>,
+  ratings: readonly StoredRating[],
+  rule: RewardRule,
+  criterion: ExportCriterion = 'both',
+): Record<string, unknown>[] {
   const list = comparisons(ratings, criterion);
-  if (format === 'trl-preference') return itemPreferences(list, rule).map(({ prompt, chosen, rejected }) => ({ prompt, chosen, rejected }));
+  if (format === 'trl-preference')
+    return itemPreferences(list, rule).map(({ prompt, chosen, rejected }) => ({ prompt, chosen, rejected }));
   const rewards = responseRewards(list, rule);
   if (format === 'rewards') {
-    return rewards.map((r) => ({ prompt: r.prompt, response: r.response, reward: r.reward, source: 'human', system: r.system, ratings: r.ratings }));
+    return rewards.map((r) => ({
+      prompt: r.prompt,
+      response: r.response,
+      reward: r.reward,
+      source: 'human',
+      system: r.system,
+      ratings: r.ratings,
+    }));
   }
   // Unpaired labels: better than a coin flip against the other systems is desirable; exactly even says nothing.
-  return rewards.filter((r) => r.reward !== 0.5).map((r) => ({ prompt: r.prompt, completion: r.response, label: r.reward > 0.5 }));
+  return rewards
+    .filter((r) => r.reward !== 0.5)
+    .map((r) => ({ prompt: r.prompt, completion: r.response, label: r.reward > 0.5 }));
 }
 
 const ABSOLUTE_OUTCOMES = 'win 1, loss 0, a win marked slight 0.75 and 0.25; both good 1 for both, both bad 0 for both';
 const RULE_TEXT: Record<RewardRule['rule'], (w: number) => string> = {
-  absolute: (w) => `absolute: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (${ABSOLUTE_OUTCOMES})`,
-  'absolute-safety-gates': () => `absolute-safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share (${ABSOLUTE_OUTCOMES})`,
-  weighted: (w) => `weighted: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (win 1, tie 0.5, loss 0; both good and both bad are ties)`,
-  'safety-gates': () => 'safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share',
-  'both-bad-excluded': (w) => `both-bad-excluded: as weighted (${w} helpful), but "both bad" answers are left out rather than counted as ties`,
+  absolute: (w) =>
+    `absolute: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (${ABSOLUTE_OUTCOMES})`,
+  'absolute-safety-gates': () =>
+    `absolute-safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share (${ABSOLUTE_OUTCOMES})`,
+  weighted: (w) =>
+    `weighted: reward = ${w} x helpful share + ${+(1 - w).toFixed(4)} x safe share (win 1, tie 0.5, loss 0; both good and both bad are ties)`,
+  'safety-gates': () =>
+    'safety-gates: 0 for a response that loses on safety (safe share < 0.5), else its helpful share',
+  'both-bad-excluded': (w) =>
+    `both-bad-excluded: as weighted (${w} helpful), but "both bad" answers are left out rather than counted as ties`,
 };
 
 const CRITERION_TEXT: Record<ExportCriterion, string> = {
@@ -72,7 +101,10 @@ function datasetAgreementSection(campaign: CampaignRow, ratings: readonly Stored
     '',
     '| criterion | decisive | agreed | share [95% interval] | both good | both bad |',
     '|---|---|---|---|---|---|',
-    ...datasetAgreement(ratings).map((a) => `| ${a.criterion} | ${a.decisive} | ${a.agreed} | ${fmt(a.estimate)} [${fmt(a.low)}, ${fmt(a.high)}] | ${a.bothGood} | ${a.bothBad} |`),
+    ...datasetAgreement(ratings).map(
+      (a) =>
+        `| ${a.criterion} | ${a.decisive} | ${a.agreed} | ${fmt(a.estimate)} [${fmt(a.low)}, ${fmt(a.high)}] | ${a.bothGood} | ${a.bothBad} |`,
+    ),
     '',
   ];
 }
@@ -82,7 +114,9 @@ function ruleExample(rule: RewardRule): string[] {
   const first = { system: 'A', sampleId: 1, response: '' };
   const second = { system: 'B', sampleId: 2, response: '' };
   const reward = (c: Pick<Comparison, 'helpful' | 'safe' | 'helpfulStrength'>) =>
-    responseRewards([{ item: 1, prompt: '', first, second, safeStrength: null, ...c }], rule).map((r) => `${r.system} ${+r.reward.toFixed(4)}`).join(', ') || 'no rewards';
+    responseRewards([{ item: 1, prompt: '', first, second, safeStrength: null, ...c }], rule)
+      .map((r) => `${r.system} ${+r.reward.toFixed(4)}`)
+      .join(', ') || 'no rewards';
   return [
     '## The rule, worked',
     '',
@@ -94,7 +128,14 @@ function ruleExample(rule: RewardRule): string[] {
 }
 
 /** The card of a file made from a campaign's stored ratings (storedRatings). */
-export function datasetCard(campaign: CampaignRow, ratings: readonly StoredRating[], format: RatingsFormat, rows: number, rule: RewardRule, criterion: ExportCriterion = 'both'): string {
+export function datasetCard(
+  campaign: CampaignRow,
+  ratings: readonly StoredRating[],
+  format: RatingsFormat,
+  rows: number,
+  rule: RewardRule,
+  criterion: ExportCriterion = 'both',
+): string {
   const used = evidence(ratings);
   const annotators = [...new Set(ratings.map((r) => r.annotator))].sort();
   const versions = [...new Set(ratings.map((r) => r.guidelinesVersion))].sort();

@@ -33,7 +33,10 @@ const GoldLine = z
     expected: z
       .object({ helpful: Answers.optional(), safe: Answers.optional() })
       .strict()
-      .refine((e) => e.helpful !== undefined || e.safe !== undefined, 'names the accepted answers of helpful, safe or both'),
+      .refine(
+        (e) => e.helpful !== undefined || e.safe !== undefined,
+        'names the accepted answers of helpful, safe or both',
+      ),
   })
   .strict();
 
@@ -58,7 +61,10 @@ export function readGoldFile(path: string): { file: string; items: GoldFileItem[
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new AppError('not_found', `gold file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}; no campaign created`);
+    throw new AppError(
+      'not_found',
+      `gold file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}; no campaign created`,
+    );
   }
   const issues: ImportIssue[] = [];
   const items: GoldFileItem[] = [];
@@ -74,15 +80,32 @@ export function readGoldFile(path: string): { file: string; items: GoldFileItem[
     }
     const parsed = GoldLine.safeParse(value);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) issues.push({ file, line, ...(issue.path.length ? { field: issue.path.join('.') } : {}), message: issue.message });
+      for (const issue of parsed.error.issues)
+        issues.push({
+          file,
+          line,
+          ...(issue.path.length ? { field: issue.path.join('.') } : {}),
+          message: issue.message,
+        });
       return;
     }
     const g = parsed.data;
-    items.push({ line, prompt: g.prompt, first: g.a, second: g.b, helpful: canonical(g.expected.helpful), safe: canonical(g.expected.safe) });
+    items.push({
+      line,
+      prompt: g.prompt,
+      first: g.a,
+      second: g.b,
+      helpful: canonical(g.expected.helpful),
+      safe: canonical(g.expected.safe),
+    });
   });
   if (issues.length === 0 && items.length === 0) issues.push({ file, line: 1, message: 'holds no gold item' });
   if (issues.length === 0 && items.length > MAX_GOLD_FILE_ITEMS) {
-    issues.push({ file, line: (items[MAX_GOLD_FILE_ITEMS] as GoldFileItem).line, message: `more than ${MAX_GOLD_FILE_ITEMS} gold items` });
+    issues.push({
+      file,
+      line: (items[MAX_GOLD_FILE_ITEMS] as GoldFileItem).line,
+      message: `more than ${MAX_GOLD_FILE_ITEMS} gold items`,
+    });
   }
   if (issues.length > 0) {
     const first = issues[0] as ImportIssue;

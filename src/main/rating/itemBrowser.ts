@@ -28,14 +28,20 @@ type Param = string | number;
  * a sequential scan is several times faster than walking ratings_by_annotator and fetching each row
  * (measured: bench/itemBrowser.bench.ts). With an annotator named, their index entries are few.
  */
-const rated = (scan: boolean): string => `SELECT a.item_id FROM ratings r ${scan ? 'NOT INDEXED ' : ''}JOIN assignments a ON a.id = r.assignment_id`;
+const rated = (scan: boolean): string =>
+  `SELECT a.item_id FROM ratings r ${scan ? 'NOT INDEXED ' : ''}JOIN assignments a ON a.id = r.assignment_id`;
 /** A rating the results count (storedRatings.evidence), for an item already known to be a pair item. */
-const COUNTED = 'a.repeat_of IS NULL AND r.skipped = 0 AND r.flag IS NULL AND r.helpful IS NOT NULL AND r.safe IS NOT NULL';
+const COUNTED =
+  'a.repeat_of IS NULL AND r.skipped = 0 AND r.flag IS NULL AND r.helpful IS NOT NULL AND r.safe IS NOT NULL';
 
 const column: Record<Criterion, string> = { helpful: 'r.helpful', safe: 'r.safe' };
 
 /** The WHERE clause over items i for a filter, and its parameters in order. */
-export function itemWhere(campaignId: number, filter: ItemFilter, annotatorId: number | null): { sql: string; params: Param[] } {
+export function itemWhere(
+  campaignId: number,
+  filter: ItemFilter,
+  annotatorId: number | null,
+): { sql: string; params: Param[] } {
   const where: string[] = ['i.campaign_id = ?'];
   const params: Param[] = [campaignId];
   const byRating = (condition: string, ...values: Param[]): void => {
@@ -55,8 +61,11 @@ export function itemWhere(campaignId: number, filter: ItemFilter, annotatorId: n
   if (filter.disagreement) {
     // MIN <> MAX: two different verdicts among the non-null ones (cheaper than COUNT(DISTINCT)).
     const differs = (c: Criterion) => `MIN(${column[c]}) <> MAX(${column[c]})`;
-    const having = filter.disagreement === 'any' ? `${differs('helpful')} OR ${differs('safe')}` : differs(filter.disagreement);
-    where.push(`i.kind = 'pair' AND i.id IN (${rated(true)} WHERE r.campaign_id = ? AND a.repeat_of IS NULL AND r.skipped = 0 GROUP BY a.item_id HAVING ${having})`);
+    const having =
+      filter.disagreement === 'any' ? `${differs('helpful')} OR ${differs('safe')}` : differs(filter.disagreement);
+    where.push(
+      `i.kind = 'pair' AND i.id IN (${rated(true)} WHERE r.campaign_id = ? AND a.repeat_of IS NULL AND r.skipped = 0 GROUP BY a.item_id HAVING ${having})`,
+    );
     params.push(campaignId);
   }
   const [a, b] = filter.systems ?? [];
@@ -70,12 +79,15 @@ export function itemWhere(campaignId: number, filter: ItemFilter, annotatorId: n
   if (filter.outcome) {
     const c = column[filter.outcome.criterion];
     const result = filter.outcome.result;
-    const counted = (verdict: string) => `i.id IN (${rated(true)} WHERE r.campaign_id = ? AND ${COUNTED} AND ${verdict})`;
+    const counted = (verdict: string) =>
+      `i.id IN (${rated(true)} WHERE r.campaign_id = ? AND ${COUNTED} AND ${verdict})`;
     where.push("i.kind = 'pair'");
     if (result === 'a' || result === 'b') {
       // systems[0] won ('a') or lost ('b'): the stored verdict depends on the side it is on in each item.
       const [onFirst, onSecond] = result === 'a' ? ['first', 'second'] : ['second', 'first'];
-      where.push(`((i.first_system = ? AND ${counted(`${c} = ?`)}) OR (i.first_system <> ? AND ${counted(`${c} = ?`)}))`);
+      where.push(
+        `((i.first_system = ? AND ${counted(`${c} = ?`)}) OR (i.first_system <> ? AND ${counted(`${c} = ?`)}))`,
+      );
       params.push(a as string, campaignId, onFirst, a as string, campaignId, onSecond);
     } else if (result === 'tie') {
       where.push(counted(`${c} IN ('both_good', 'both_bad')`));
@@ -125,20 +137,28 @@ const RATING_COLUMNS = `a.item_id AS item_id, r.assignment_id AS assignment_id, 
 /** The criteria on which an item's first, unskipped ratings differ. */
 function disagreements(given: readonly BrowsedRating[]): Criterion[] {
   const firsts = given.filter((g) => !g.repeat && !g.skipped);
-  return (['helpful', 'safe'] as const).filter((c) => new Set(firsts.map((g) => g[c]).filter((v) => v !== null)).size > 1);
+  return (['helpful', 'safe'] as const).filter(
+    (c) => new Set(firsts.map((g) => g[c]).filter((v) => v !== null)).size > 1,
+  );
 }
 
 /** One page of a campaign's items under a filter, each with every rating given on it. */
 export function browseItems(db: Db, campaignId: number, request: BrowseRequest): BrowsePage {
   let annotatorId: number | null = null;
   if (request.annotator !== undefined) {
-    const found = db.prepare<[string], number>('SELECT id FROM annotators WHERE name = ?').pluck().get(request.annotator);
+    const found = db
+      .prepare<[string], number>('SELECT id FROM annotators WHERE name = ?')
+      .pluck()
+      .get(request.annotator);
     if (found === undefined) throw new AppError('not_found', `no annotator named "${request.annotator}"`);
     annotatorId = found;
   }
   const where = itemWhere(campaignId, request, annotatorId);
   // The filter runs once: every matching id (40,000 integers at most per campaign), then the page's rows by id.
-  const matching = db.prepare<Param[], number>(`SELECT i.id FROM items i WHERE ${where.sql} ORDER BY i.id`).pluck().all(...where.params);
+  const matching = db
+    .prepare<Param[], number>(`SELECT i.id FROM items i WHERE ${where.sql} ORDER BY i.id`)
+    .pluck()
+    .all(...where.params);
   const total = matching.length;
   const pageIds = matching.slice(request.offset, request.offset + request.limit);
   const items =
@@ -185,7 +205,13 @@ export function browseItems(db: Db, campaignId: number, request: BrowseRequest):
         flag: r.flag,
         flagNote: r.flag_note,
         skipped,
-        counted: kinds.get(r.item_id) === 'pair' && !repeat && !skipped && r.flag === null && r.helpful !== null && r.safe !== null,
+        counted:
+          kinds.get(r.item_id) === 'pair' &&
+          !repeat &&
+          !skipped &&
+          r.flag === null &&
+          r.helpful !== null &&
+          r.safe !== null,
         updatedAt: r.updated_at,
       });
     }

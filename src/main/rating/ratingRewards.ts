@@ -20,7 +20,8 @@ export function rewardsFromRatings(
 ): { dataset: DatasetSummary; examples: number; card: string } {
   const ratings = storedRatings(db, campaign.id);
   const rewards = responseRewards(comparisons(ratings), rule);
-  if (rewards.length === 0) throw new AppError('conflict', `campaign "${campaign.name}" has no answered ratings to make rewards from`);
+  if (rewards.length === 0)
+    throw new AppError('conflict', `campaign "${campaign.name}" has no answered ratings to make rewards from`);
   const source = `campaign:${campaign.name}`;
   const examples: ParsedExample[] = rewards.map((r, i) => ({
     line: i + 1,
@@ -28,7 +29,16 @@ export function rewardsFromRatings(
     response: r.response,
     reward: r.reward,
     rewardSource: 'human',
-    metadata: { campaign: campaign.name, rule: rule.rule, helpfulWeight: rule.helpfulWeight, system: r.system, sampleId: r.sampleId, helpful: r.helpful, safe: r.safe, ratings: r.ratings },
+    metadata: {
+      campaign: campaign.name,
+      rule: rule.rule,
+      helpfulWeight: rule.helpfulWeight,
+      system: r.system,
+      sampleId: r.sampleId,
+      helpful: r.helpful,
+      safe: r.safe,
+      ratings: r.ratings,
+    },
   }));
   const bytes = Buffer.from(JSON.stringify(examples));
   const summary = datasets.addVersion({

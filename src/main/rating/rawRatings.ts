@@ -33,7 +33,10 @@ export const RawRating = z
     /** A swapped repeat of the annotator's own earlier rating of the item. */
     repeat: z.boolean().default(false),
     /** A gold item's accepted answers (read back for reference; the campaign's own item decides). */
-    gold_helpful: z.union([Verdict, z.array(Verdict)]).nullable().optional(),
+    gold_helpful: z
+      .union([Verdict, z.array(Verdict)])
+      .nullable()
+      .optional(),
     gold_safe: z.array(Verdict).nullable().optional(),
     /** In a relabelling campaign: which response is the dataset's chosen one. */
     dataset_chosen: z.enum(['first', 'second']).nullable().optional(),
@@ -82,7 +85,13 @@ export function rawRatings(ratings: readonly StoredRating[]): RawRating[] {
 }
 
 /** Reads a raw ratings file into a campaign in one transaction; returns the count and the annotators named. */
-export function importRawRatings(db: Db, store: CampaignStore, campaign: CampaignRow, path: string, now = new Date()): { imported: number; annotators: string[] } {
+export function importRawRatings(
+  db: Db,
+  store: CampaignStore,
+  campaign: CampaignRow,
+  path: string,
+  now = new Date(),
+): { imported: number; annotators: string[] } {
   const file = basename(path);
   let text: string;
   try {
@@ -103,29 +112,50 @@ export function importRawRatings(db: Db, store: CampaignStore, campaign: Campaig
     }
     const parsed = RawRating.safeParse(value);
     if (parsed.success) records.push({ line: i + 1, rating: parsed.data });
-    else for (const issue of parsed.error.issues) issues.push({ file, line: i + 1, ...(issue.path.length ? { field: issue.path.join('.') } : {}), message: issue.message });
+    else
+      for (const issue of parsed.error.issues)
+        issues.push({
+          file,
+          line: i + 1,
+          ...(issue.path.length ? { field: issue.path.join('.') } : {}),
+          message: issue.message,
+        });
   });
-  const item = db.prepare<[number, number], { id: number; prompt: string; first_system: string; second_system: string }>(
-    'SELECT id, prompt, first_system, second_system FROM items WHERE id = ? AND campaign_id = ?',
-  );
+  const item = db.prepare<
+    [number, number],
+    { id: number; prompt: string; first_system: string; second_system: string }
+  >('SELECT id, prompt, first_system, second_system FROM items WHERE id = ? AND campaign_id = ?');
   for (const { line, rating } of records) {
     const found = item.get(rating.item, campaign.id);
-    if (!found) issues.push({ file, line, field: 'item', message: `campaign "${campaign.name}" has no item ${rating.item}` });
-    else if (found.prompt !== rating.prompt) issues.push({ file, line, field: 'prompt', message: `differs from item ${rating.item}'s prompt` });
+    if (!found)
+      issues.push({ file, line, field: 'item', message: `campaign "${campaign.name}" has no item ${rating.item}` });
+    else if (found.prompt !== rating.prompt)
+      issues.push({ file, line, field: 'prompt', message: `differs from item ${rating.item}'s prompt` });
     else if (found.first_system !== rating.first.system || found.second_system !== rating.second.system) {
-      issues.push({ file, line, field: 'first.system', message: `item ${rating.item} compares ${found.first_system} (first) with ${found.second_system} (second)` });
+      issues.push({
+        file,
+        line,
+        field: 'first.system',
+        message: `item ${rating.item} compares ${found.first_system} (first) with ${found.second_system} (second)`,
+      });
     }
   }
   const fail = () => {
     const first = issues[0] as ImportIssue;
-    return new AppError('import_invalid', `${file}:${first.line}${first.field ? ` field "${first.field}"` : ''}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}; nothing imported`, issues.slice(0, 100));
+    return new AppError(
+      'import_invalid',
+      `${file}:${first.line}${first.field ? ` field "${first.field}"` : ''}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}; nothing imported`,
+      issues.slice(0, 100),
+    );
   };
   if (issues.length > 0) throw fail();
 
   const insertAssignment = db.prepare<[number, number, number, number, number | null, string]>(
     'INSERT INTO assignments (campaign_id, item_id, annotator_id, swapped, repeat_of, rated, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)',
   );
-  const original = db.prepare<[number, number], { id: number }>('SELECT id FROM assignments WHERE item_id = ? AND annotator_id = ? AND repeat_of IS NULL');
+  const original = db.prepare<[number, number], { id: number }>(
+    'SELECT id FROM assignments WHERE item_id = ? AND annotator_id = ? AND repeat_of IS NULL',
+  );
   const insertRating = db.prepare(
     `INSERT INTO ratings (assignment_id, campaign_id, annotator_id, helpful, safe, helpful_strength, safe_strength, rationale, flag, flag_note,
                           skipped, swapped, active_ms, guidelines_version, source, edits, created_at, updated_at)
@@ -139,11 +169,32 @@ export function importRawRatings(db: Db, store: CampaignStore, campaign: Campaig
       const annotator = store.addAnnotator(campaign.id, rating.annotator, null, now);
       names.add(annotator.name);
       const prior = original.get(rating.item, annotator.id);
-      if (!rating.repeat && prior) issues.push({ file, line, field: 'annotator', message: `${rating.annotator} has rated item ${rating.item} already` });
-      if (rating.repeat && !prior) issues.push({ file, line, field: 'repeat', message: `a repeat of item ${rating.item} comes after ${rating.annotator}'s first rating of it` });
+      if (!rating.repeat && prior)
+        issues.push({
+          file,
+          line,
+          field: 'annotator',
+          message: `${rating.annotator} has rated item ${rating.item} already`,
+        });
+      if (rating.repeat && !prior)
+        issues.push({
+          file,
+          line,
+          field: 'repeat',
+          message: `a repeat of item ${rating.item} comes after ${rating.annotator}'s first rating of it`,
+        });
       if (issues.length > 0) throw fail();
       const swapped = rating.shown === 'first_right' ? 1 : 0;
-      const assignmentId = Number(insertAssignment.run(campaign.id, rating.item, annotator.id, swapped, rating.repeat ? (prior as { id: number }).id : null, at).lastInsertRowid);
+      const assignmentId = Number(
+        insertAssignment.run(
+          campaign.id,
+          rating.item,
+          annotator.id,
+          swapped,
+          rating.repeat ? (prior as { id: number }).id : null,
+          at,
+        ).lastInsertRowid,
+      );
       insertRating.run({
         assignmentId,
         campaignId: campaign.id,

@@ -49,11 +49,17 @@ export function fewestHeldOutRows(rowsPerPrompt: readonly number[]): number {
   const n = rowsPerPrompt.length;
   if (n === 0) return 0;
   const k = Math.min(n, Math.max(1, Math.round(n * VALUE_HOLD_OUT)));
-  return [...rowsPerPrompt].sort((a, b) => a - b).slice(0, k).reduce((sum, c) => sum + c, 0);
+  return [...rowsPerPrompt]
+    .sort((a, b) => a - b)
+    .slice(0, k)
+    .reduce((sum, c) => sum + c, 0);
 }
 
 /** The evidence of a campaign's ratings against the minimums: what falls short, and what warrants a warning. */
-export function retrainEvidence(ratings: readonly StoredRating[], request: Pick<RetrainRequest, 'algo' | 'rule' | 'helpfulWeight'>): Pick<RetrainPlan, 'evidence' | 'minimums' | 'shortfalls' | 'warnings'> {
+export function retrainEvidence(
+  ratings: readonly StoredRating[],
+  request: Pick<RetrainRequest, 'algo' | 'rule' | 'helpfulWeight'>,
+): Pick<RetrainPlan, 'evidence' | 'minimums' | 'shortfalls' | 'warnings'> {
   const min = RETRAIN_MINIMUMS;
   const counted = comparisons(ratings);
   const ratedPairs = new Set(counted.map((c) => c.item)).size;
@@ -71,12 +77,14 @@ export function retrainEvidence(ratings: readonly StoredRating[], request: Pick<
   let heldOutTargets: number | null = null;
   if (lossNeeds(request.algo).signal === 'advantage') {
     const perPrompt = new Map<string, number>();
-    for (const r of responseRewards(counted, { rule: request.rule, helpfulWeight: request.helpfulWeight })) perPrompt.set(r.prompt, (perPrompt.get(r.prompt) ?? 0) + 1);
+    for (const r of responseRewards(counted, { rule: request.rule, helpfulWeight: request.helpfulWeight }))
+      perPrompt.set(r.prompt, (perPrompt.get(r.prompt) ?? 0) + 1);
     heldOutTargets = fewestHeldOutRows([...perPrompt.values()]);
   }
   // One replicate: only the estimates are wanted here, not their intervals.
   const agreement = overlapItems === 0 ? [] : agreementSummaries(ratings, { seed: 0, reps: 1 });
-  const alphaOf = (criterion: 'helpful' | 'safe') => agreement.find((a) => a.criterion === criterion)?.alpha.estimate ?? null;
+  const alphaOf = (criterion: 'helpful' | 'safe') =>
+    agreement.find((a) => a.criterion === criterion)?.alpha.estimate ?? null;
   const alpha = { helpful: alphaOf('helpful'), safe: alphaOf('safe') };
 
   const shortfalls: string[] = [];
@@ -85,7 +93,10 @@ export function retrainEvidence(ratings: readonly StoredRating[], request: Pick<
       `no item was rated by ${min.annotatorsPerItem} or more annotators (at most ${mostAnnotatorsPerItem} on one item), so their agreement is unknown; retraining needs items rated by at least ${min.annotatorsPerItem} annotators ${FORCE_HINT}`,
     );
   }
-  if (ratedPairs < min.ratedPairs) shortfalls.push(`only ${ratedPairs} rated ${ratedPairs === 1 ? 'pair' : 'pairs'}; retraining needs at least ${min.ratedPairs} ${FORCE_HINT}`);
+  if (ratedPairs < min.ratedPairs)
+    shortfalls.push(
+      `only ${ratedPairs} rated ${ratedPairs === 1 ? 'pair' : 'pairs'}; retraining needs at least ${min.ratedPairs} ${FORCE_HINT}`,
+    );
   if (heldOutTargets !== null && heldOutTargets < min.heldOutTargets) {
     shortfalls.push(
       `the value head would be fitted on only ${heldOutTargets} held-out ${heldOutTargets === 1 ? 'target' : 'targets'} (${Math.round(VALUE_HOLD_OUT * 100)}% of the rated prompts); retraining needs at least ${min.heldOutTargets} ${FORCE_HINT}`,
@@ -94,10 +105,17 @@ export function retrainEvidence(ratings: readonly StoredRating[], request: Pick<
   const warnings = (['helpful', 'safe'] as const).flatMap((c) => {
     const a = alpha[c];
     return a !== null && a < ALPHA_WARNING
-      ? [`Krippendorff's alpha on ${c === 'helpful' ? 'helpfulness' : 'safety'} is ${a.toFixed(2)}, under ${ALPHA_WARNING}: the annotators agree little, so these rewards are mostly noise`]
+      ? [
+          `Krippendorff's alpha on ${c === 'helpful' ? 'helpfulness' : 'safety'} is ${a.toFixed(2)}, under ${ALPHA_WARNING}: the annotators agree little, so these rewards are mostly noise`,
+        ]
       : [];
   });
-  return { evidence: { ratedPairs, overlapItems, mostAnnotatorsPerItem, heldOutTargets, alpha }, minimums: { ...min }, shortfalls, warnings };
+  return {
+    evidence: { ratedPairs, overlapItems, mostAnnotatorsPerItem, heldOutTargets, alpha },
+    minimums: { ...min },
+    shortfalls,
+    warnings,
+  };
 }
 
 export interface RetrainDeps {
@@ -119,12 +137,16 @@ export class Retrainer {
       insert: d.db.prepare<[number, string, number, string, string]>(
         'INSERT INTO retrains (campaign_id, dataset, run_id, next_campaign, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      byRun: d.db.prepare<[number], { campaign_id: number; next_campaign: string }>('SELECT campaign_id, next_campaign FROM retrains WHERE run_id = ?'),
+      byRun: d.db.prepare<[number], { campaign_id: number; next_campaign: string }>(
+        'SELECT campaign_id, next_campaign FROM retrains WHERE run_id = ?',
+      ),
       all: d.db.prepare<[], { run_id: number }>('SELECT run_id FROM retrains'),
       members: d.db.prepare<[number], { id: number; name: string; token_sha256: string | null }>(
         'SELECT an.id, an.name, ca.token_sha256 FROM campaign_annotators ca JOIN annotators an ON an.id = ca.annotator_id WHERE ca.campaign_id = ? ORDER BY an.name',
       ),
-      dropLink: d.db.prepare<[number, number]>('UPDATE campaign_annotators SET token_sha256 = NULL WHERE campaign_id = ? AND annotator_id = ?'),
+      dropLink: d.db.prepare<[number, number]>(
+        'UPDATE campaign_annotators SET token_sha256 = NULL WHERE campaign_id = ? AND annotator_id = ?',
+      ),
       join: d.db.prepare<[number, number, string | null, string]>(
         'INSERT INTO campaign_annotators (campaign_id, annotator_id, token_sha256, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (campaign_id, annotator_id) DO UPDATE SET token_sha256 = coalesce(excluded.token_sha256, token_sha256)',
       ),
@@ -135,7 +157,11 @@ export class Retrainer {
   plan(request: RetrainRequest): RetrainPlan {
     const campaign = this.d.campaigns.get(request.campaign);
     const ref = request.ref ?? campaign.config.systems.find(isModelSystem);
-    if (ref === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the reference model (ref)`);
+    if (ref === undefined)
+      throw new AppError(
+        'invalid_input',
+        `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the reference model (ref)`,
+      );
     this.d.models.get(ref);
     const model = request.out ?? `${ref}-${campaign.name}`.slice(0, 100);
     const nextCampaign = request.nextCampaign ?? `${campaign.name}-next`.slice(0, 100);
@@ -155,13 +181,24 @@ export class Retrainer {
     const campaign = this.d.campaigns.get(request.campaign);
     const plan = this.plan(request);
     const { ref, model: out, nextCampaign } = plan;
-    if (this.d.models.has(out)) throw new AppError('conflict', `a model named "${out}" exists already: choose another --out`);
-    if (this.d.campaigns.has(nextCampaign)) throw new AppError('conflict', `a campaign named "${nextCampaign}" exists already: choose another --next-campaign`);
+    if (this.d.models.has(out))
+      throw new AppError('conflict', `a model named "${out}" exists already: choose another --out`);
+    if (this.d.campaigns.has(nextCampaign))
+      throw new AppError(
+        'conflict',
+        `a campaign named "${nextCampaign}" exists already: choose another --next-campaign`,
+      );
     if (plan.shortfalls.length > 0 && !request.force) {
       throw new AppError('insufficient_evidence', `campaign "${campaign.name}": ${plan.shortfalls.join('; ')}`);
     }
-    const warnings = [...(request.force ? plan.shortfalls.map((s) => `forced past: ${s.replace(` ${FORCE_HINT}`, '')}`) : []), ...plan.warnings];
-    const { dataset } = rewardsFromRatings(this.d.db, this.d.datasets, campaign, plan.dataset, { rule: request.rule, helpfulWeight: request.helpfulWeight });
+    const warnings = [
+      ...(request.force ? plan.shortfalls.map((s) => `forced past: ${s.replace(` ${FORCE_HINT}`, '')}`) : []),
+      ...plan.warnings,
+    ];
+    const { dataset } = rewardsFromRatings(this.d.db, this.d.datasets, campaign, plan.dataset, {
+      rule: request.rule,
+      helpfulWeight: request.helpfulWeight,
+    });
     const config = RunConfig.parse({
       algo: request.algo,
       data: dataset.name,
@@ -182,7 +219,16 @@ export class Retrainer {
       this.q.insert.run(campaign.id, dataset.name, id, nextCampaign, new Date().toISOString());
       return id;
     })();
-    return { dataset: dataset.name, version: dataset.version, runId, jobId: this.d.startRunJob(runId), model: out, nextCampaign, annotators: plan.annotators, warnings };
+    return {
+      dataset: dataset.name,
+      version: dataset.version,
+      runId,
+      jobId: this.d.startRunJob(runId),
+      model: out,
+      nextCampaign,
+      annotators: plan.annotators,
+      warnings,
+    };
   }
 
   /** Called whenever a run ends: a retrain's successful run gets its follow-up campaign. */
@@ -196,7 +242,11 @@ export class Retrainer {
     this.d.createCampaign({
       name: retrain.next_campaign,
       models: [run.outModel, run.config.ref ?? run.config.init],
-      prompts: { dataset: prompts.dataset, version: prompts.version, ...(prompts.split ? { split: prompts.split } : {}) },
+      prompts: {
+        dataset: prompts.dataset,
+        version: prompts.version,
+        ...(prompts.split ? { split: prompts.split } : {}),
+      },
       guidelines: campaign.guidelines,
       settings,
       ...options,

@@ -66,7 +66,14 @@ import {
   type RewardModelInfo,
   type SplitBy,
 } from '../rewards/rewardModel';
-export const REWARD_MODEL_DEFAULTS = { epochs: 20, batchSize: 16, lr: 1e-3, weightDecay: 1e-2, dropout: 0.1, heldOut: 0.2 } as const;
+export const REWARD_MODEL_DEFAULTS = {
+  epochs: 20,
+  batchSize: 16,
+  lr: 1e-3,
+  weightDecay: 1e-2,
+  dropout: 0.1,
+  heldOut: 0.2,
+} as const;
 
 /**
  * The backbone's states of every distinct sequence are cached while their float32s fit in this
@@ -150,11 +157,16 @@ export interface FitRewardModelOptions {
 }
 
 function positiveInteger(value: number, what: string): void {
-  if (!(Number.isInteger(value) && value >= 1)) throw new AppError('invalid_input', `${what} must be a whole number >= 1, got ${value}`);
+  if (!(Number.isInteger(value) && value >= 1))
+    throw new AppError('invalid_input', `${what} must be a whole number >= 1, got ${value}`);
 }
 
 /** Loss, accuracy and margin of the pairs `indices` from each sequence's r. */
-export function pairMetrics(r: ArrayLike<number>, pairs: readonly { chosen: number; rejected: number }[], indices: readonly number[]): PairMetrics {
+export function pairMetrics(
+  r: ArrayLike<number>,
+  pairs: readonly { chosen: number; rejected: number }[],
+  indices: readonly number[],
+): PairMetrics {
   if (indices.length === 0) return { count: 0, loss: null, accuracy: null, meanMargin: null };
   let loss = 0;
   let right = 0;
@@ -182,17 +194,25 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
   const heldOut = o.heldOut ?? REWARD_MODEL_DEFAULTS.heldOut;
   positiveInteger(epochs, 'epochs');
   positiveInteger(batchSize, 'batchSize');
-  if (!(lr > 0 && Number.isFinite(lr))) throw new AppError('invalid_input', `lr must be a finite number > 0, got ${lr}`);
+  if (!(lr > 0 && Number.isFinite(lr)))
+    throw new AppError('invalid_input', `lr must be a finite number > 0, got ${lr}`);
   if (!(heldOut > 0 && heldOut < 1)) throw new AppError('invalid_input', `heldOut must be in (0, 1), got ${heldOut}`);
   if (o.pairs.length < 2) {
-    throw new AppError('invalid_input', `a reward model needs at least 2 rated pairs (one to train on, one held out), got ${o.pairs.length}`);
+    throw new AppError(
+      'invalid_input',
+      `a reward model needs at least 2 rated pairs (one to train on, one held out), got ${o.pairs.length}`,
+    );
   }
-  if (o.groups && o.groups.length !== o.pairs.length) throw new Error(`fitRewardModel: ${o.groups.length} groups for ${o.pairs.length} pairs`);
+  if (o.groups && o.groups.length !== o.pairs.length)
+    throw new Error(`fitRewardModel: ${o.groups.length} groups for ${o.pairs.length} pairs`);
   const context = o.backbone.config.nPositions;
   o.pairs.forEach((p, i) => {
     for (const side of ['chosen', 'rejected'] as const) {
       const n = p[side].length;
-      if (n === 0 || n > context) throw new Error(`fitRewardModel: pair ${i} ${side} has ${n} tokens; it needs 1..${context} (the backbone's context)`);
+      if (n === 0 || n > context)
+        throw new Error(
+          `fitRewardModel: pair ${i} ${side} has ${n} tokens; it needs 1..${context} (the backbone's context)`,
+        );
     }
   });
 
@@ -211,7 +231,15 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
   const trainPairs = pairs.map((_, i) => i).filter((i) => !held.has(groupOf[i]!));
   const heldOutPairs = pairs.map((_, i) => i).filter((i) => held.has(groupOf[i]!));
 
-  const head = PooledHead.init({ nEmbd: o.backbone.config.nEmbd, maxValue: 1, nHeads: o.nHeads, dropout: o.dropout ?? REWARD_MODEL_DEFAULTS.dropout }, rng);
+  const head = PooledHead.init(
+    {
+      nEmbd: o.backbone.config.nEmbd,
+      maxValue: 1,
+      nHeads: o.nHeads,
+      dropout: o.dropout ?? REWARD_MODEL_DEFAULTS.dropout,
+    },
+    rng,
+  );
   let optimizer: ReturnType<typeof adamW> | null = null;
   try {
     o.signal?.throwIfAborted();
@@ -219,14 +247,24 @@ export async function fitRewardModel(o: FitRewardModelOptions): Promise<{ head: 
     const backboneBatch = o.backboneBatchSize ?? batchSize;
     let tokens = 0;
     for (const s of sequences) tokens += s.length;
-    const cache = tokens * D * 4 <= (o.stateCacheBytes ?? STATE_CACHE_BYTES) ? promptStates(o.backbone, sequences, backboneBatch) : null;
+    const cache =
+      tokens * D * 4 <= (o.stateCacheBytes ?? STATE_CACHE_BYTES)
+        ? promptStates(o.backbone, sequences, backboneBatch)
+        : null;
     const statesOf = (indices: readonly number[]): Float32Array[] =>
-      cache ? indices.map((i) => cache[i]!) : promptStates(o.backbone, indices.map((i) => sequences[i]!), backboneBatch);
+      cache
+        ? indices.map((i) => cache[i]!)
+        : promptStates(
+            o.backbone,
+            indices.map((i) => sequences[i]!),
+            backboneBatch,
+          );
     // Uncached, a slice of sequences at a time, so that only one slice's states are held.
     const slice = cache ? Number.MAX_SAFE_INTEGER : 64 * Math.max(backboneBatch, batchSize);
     const logitsOf = (indices: readonly number[]): Float32Array => {
       const out = new Float32Array(indices.length);
-      for (let start = 0; start < indices.length; start += slice) out.set(logitsOfStates(head, statesOf(indices.slice(start, start + slice)), batchSize), start);
+      for (let start = 0; start < indices.length; start += slice)
+        out.set(logitsOfStates(head, statesOf(indices.slice(start, start + slice)), batchSize), start);
       return out;
     };
     const everySequence = sequences.map((_, i) => i);
@@ -312,7 +350,9 @@ export interface CampaignPair {
 
 /** The campaign's preferences under the rule: one (chosen, rejected) per item with decisive ratings. */
 export function campaignPairs(db: Db, campaignId: number, rule: RewardRule): CampaignPair[] {
-  return itemPreferences(comparisons(storedRatings(db, campaignId)), rule).map(({ item, prompt, chosen, rejected }) => ({ item, prompt, chosen, rejected }));
+  return itemPreferences(comparisons(storedRatings(db, campaignId)), rule).map(
+    ({ item, prompt, chosen, rejected }) => ({ item, prompt, chosen, rejected }),
+  );
 }
 
 /** A pair a reward model trains on or holds out, with the id it is recorded by. */
@@ -327,20 +367,38 @@ interface SourcePair {
  * A dataset's own (chosen, rejected) pairs: those of the split named; without one, the train
  * split where the data has splits (validation and test pairs stay out of reach), else every pair.
  */
-export function datasetPairs(datasets: DatasetStore, input: Pick<RewardModelFromDataset, 'dataset' | 'version' | 'split'>): { pairs: SourcePair[]; version: number; split: string | null } {
+export function datasetPairs(
+  datasets: DatasetStore,
+  input: Pick<RewardModelFromDataset, 'dataset' | 'version' | 'split'>,
+): { pairs: SourcePair[]; version: number; split: string | null } {
   const summary = datasets.get(input.dataset, input.version);
   const which = `dataset "${summary.name}" v${summary.version}`;
-  if (summary.pairs === 0) throw new AppError('invalid_input', `${which} has no preference pairs (it holds ${summary.examples} single-response examples): a reward model trains on (chosen, rejected) pairs`);
+  if (summary.pairs === 0)
+    throw new AppError(
+      'invalid_input',
+      `${which} has no preference pairs (it holds ${summary.examples} single-response examples): a reward model trains on (chosen, rejected) pairs`,
+    );
   const rows = datasets.allPairs(summary.name, summary.version);
   const splits = new Set(rows.map((p) => splitOf(p.metadata)));
   const split = input.split ?? (splits.has('train') ? 'train' : null);
   const chosen = split === null ? rows : rows.filter((p) => splitOf(p.metadata) === split);
   if (chosen.length === 0) {
     const named = [...splits].filter((x): x is string => x !== null);
-    throw new AppError('invalid_input', `${which} has no pairs in the split "${split}"${named.length > 0 ? ` (its splits: ${named.join(', ')})` : ' (its pairs have no split)'}`);
+    throw new AppError(
+      'invalid_input',
+      `${which} has no pairs in the split "${split}"${named.length > 0 ? ` (its splits: ${named.join(', ')})` : ' (its pairs have no split)'}`,
+    );
   }
-  if (chosen.length < 2) throw new AppError('invalid_input', `${which} gives 1 pair${split === null ? '' : ` in the split "${split}"`}; a reward model needs at least 2 (one to train on, one held out)`);
-  return { pairs: chosen.map((p) => ({ id: p.id, prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })), version: summary.version, split };
+  if (chosen.length < 2)
+    throw new AppError(
+      'invalid_input',
+      `${which} gives 1 pair${split === null ? '' : ` in the split "${split}"`}; a reward model needs at least 2 (one to train on, one held out)`,
+    );
+  return {
+    pairs: chosen.map((p) => ({ id: p.id, prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })),
+    version: summary.version,
+    split,
+  };
 }
 
 /** The job: pairs -> the backbone's states -> the head -> the folder. Returns the metrics. */
@@ -353,19 +411,30 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
   if ('dataset' in input) {
     const data = datasetPairs(new DatasetStore(ctx.db), input);
     pairs = data.pairs;
-    source = { campaign: null, rule: null, helpfulWeight: null, dataset: { name: input.dataset, version: data.version, split: data.split } };
+    source = {
+      campaign: null,
+      rule: null,
+      helpfulWeight: null,
+      dataset: { name: input.dataset, version: data.version, split: data.split },
+    };
     heldOutOf = 'dataset pairs';
   } else {
     const campaign = new CampaignStore(ctx.db).get(input.campaign);
     const rule: RewardRule = { rule: input.rule, helpfulWeight: input.helpfulWeight };
-    pairs = campaignPairs(ctx.db, campaign.id, rule).map((p) => ({ id: p.item, prompt: p.prompt, chosen: p.chosen, rejected: p.rejected }));
+    pairs = campaignPairs(ctx.db, campaign.id, rule).map((p) => ({
+      id: p.item,
+      prompt: p.prompt,
+      chosen: p.chosen,
+      rejected: p.rejected,
+    }));
     source = { campaign: campaign.name, rule: rule.rule, helpfulWeight: rule.helpfulWeight, dataset: null };
     heldOutOf = 'campaign items';
   }
   // startRewardModel always passes the base it chose (the first model among the systems by default).
   if (input.base === undefined) throw new AppError('invalid_input', 'a reward-model job needs its base model');
   const model = new ModelStore(ctx.db).get(input.base);
-  if (existsSync(rewardModelDir(ctx.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already`);
+  if (existsSync(rewardModelDir(ctx.paths, input.name)))
+    throw new AppError('conflict', `a reward model named "${input.name}" exists already`);
   ctx.progress({ phase: 'loading', done: 0, total: null });
   const { gpt: backbone, tokenizer } = await loadModel(ctx.paths, model);
   try {
@@ -410,7 +479,12 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
         ...source,
         output: 'sigmoid(r), r centred on the training responses',
         options,
-        pairs: { total: pairs.length, train: report.train.count, heldOut: report.heldOut.count, splitBy: report.splitBy },
+        pairs: {
+          total: pairs.length,
+          train: report.train.count,
+          heldOut: report.heldOut.count,
+          splitBy: report.splitBy,
+        },
         metrics: { train: report.train, heldOut: report.heldOut, heldOutAccuracy },
         epochs: report.epochs,
         createdAt: new Date().toISOString(),

@@ -54,7 +54,12 @@ const ABSOLUTE: ReadonlySet<RewardRule['rule']> = new Set(['absolute', 'absolute
 export const isAbsoluteRule = (rule: RewardRule['rule']): boolean => ABSOLUTE.has(rule);
 
 /** The outcome of one answer for one side (see the rules above); null when the rule leaves it out. */
-export function outcome(verdict: Verdict, side: 'first' | 'second', rule: RewardRule['rule'], strength: Strength | null = null): number | null {
+export function outcome(
+  verdict: Verdict,
+  side: 'first' | 'second',
+  rule: RewardRule['rule'],
+  strength: Strength | null = null,
+): number | null {
   if (isAbsoluteRule(rule)) {
     if (verdict === 'both_good') return 1;
     if (verdict === 'both_bad') return 0;
@@ -75,11 +80,21 @@ export function combine(helpful: number | null, safe: number | null, rule: Rewar
 
 /** Per-response rewards over all the comparisons each response was in; responses the rule leaves out are omitted. */
 export function responseRewards(comparisons: readonly Comparison[], rule: RewardRule): ResponseReward[] {
-  const acc = new Map<number, { system: string; prompt: string; response: string; helpful: number[]; safe: number[]; ratings: number }>();
+  const acc = new Map<
+    number,
+    { system: string; prompt: string; response: string; helpful: number[]; safe: number[]; ratings: number }
+  >();
   for (const c of comparisons) {
     for (const side of ['first', 'second'] as const) {
       const r = c[side];
-      const entry = acc.get(r.sampleId) ?? { system: r.system, prompt: c.prompt, response: r.response, helpful: [], safe: [], ratings: 0 };
+      const entry = acc.get(r.sampleId) ?? {
+        system: r.system,
+        prompt: c.prompt,
+        response: r.response,
+        helpful: [],
+        safe: [],
+        ratings: 0,
+      };
       const h = outcome(c.helpful, side, rule.rule, c.helpfulStrength ?? null);
       const s = outcome(c.safe, side, rule.rule, c.safeStrength ?? null);
       if (h !== null) entry.helpful.push(h);
@@ -94,7 +109,17 @@ export function responseRewards(comparisons: readonly Comparison[], rule: Reward
     const helpful = mean(e.helpful);
     const safe = mean(e.safe);
     const reward = combine(helpful, safe, rule);
-    if (reward !== null) out.push({ sampleId, system: e.system, prompt: e.prompt, response: e.response, reward, helpful, safe, ratings: e.ratings });
+    if (reward !== null)
+      out.push({
+        sampleId,
+        system: e.system,
+        prompt: e.prompt,
+        response: e.response,
+        reward,
+        helpful,
+        safe,
+        ratings: e.ratings,
+      });
   }
   return out.sort((a, b) => a.sampleId - b.sampleId);
 }
@@ -103,7 +128,10 @@ export function responseRewards(comparisons: readonly Comparison[], rule: Reward
  * One preference per item: the response with the higher reward over that item's own ratings is
  * chosen; an item whose two rewards are equal gives no preference (the tie policy of the export).
  */
-export function itemPreferences(comparisons: readonly Comparison[], rule: RewardRule): { item: number; prompt: string; chosen: string; rejected: string; margin: number }[] {
+export function itemPreferences(
+  comparisons: readonly Comparison[],
+  rule: RewardRule,
+): { item: number; prompt: string; chosen: string; rejected: string; margin: number }[] {
   const byItem = new Map<number, Comparison[]>();
   for (const c of comparisons) byItem.set(c.item, [...(byItem.get(c.item) ?? []), c]);
   const out: { item: number; prompt: string; chosen: string; rejected: string; margin: number }[] = [];

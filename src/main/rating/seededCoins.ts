@@ -22,6 +22,12 @@ export function swappedFor(seed: number, annotatorId: number, itemId: number): 0
 }
 
 /** Whether this annotator's rating of a pair item is to be repeated with the sides swapped (gold items never are). */
-export function wantsRepeat(kind: 'pair' | 'gold', seed: number, annotatorId: number, itemId: number, share: number): boolean {
+export function wantsRepeat(
+  kind: 'pair' | 'gold',
+  seed: number,
+  annotatorId: number,
+  itemId: number,
+  share: number,
+): boolean {
   return kind === 'pair' && mix(seed, annotatorId, itemId, 1) / 4294967296 < share;
 }

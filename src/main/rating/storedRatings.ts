@@ -118,6 +118,11 @@ export function storedRatings(db: Db, campaignId: number): StoredRating[] {
 export function evidence(ratings: readonly StoredRating[]): (StoredRating & { helpful: Verdict; safe: Verdict })[] {
   return ratings.filter(
     (r): r is StoredRating & { helpful: Verdict; safe: Verdict } =>
-      r.kind === 'pair' && r.repeatOf === null && !r.skipped && r.flag === null && r.helpful !== null && r.safe !== null,
+      r.kind === 'pair' &&
+      r.repeatOf === null &&
+      !r.skipped &&
+      r.flag === null &&
+      r.helpful !== null &&
+      r.safe !== null,
   );
 }

@@ -32,7 +32,11 @@ function interval(ci: RateInterval, format: (v: number | null) => string): strin
 }
 
 /** A table from header cells and rows of cells, all already escaped; numeric columns right-aligned. */
-function table(head: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number> = new Set()): string {
+function table(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: ReadonlySet<number> = new Set(),
+): string {
   const cls = (i: number) => (numeric.has(i) ? ' class="num"' : '');
   return `<table><thead><tr>${head.map((h, i) => `<th${cls(i)}>${h}</th>`).join('')}</tr></thead><tbody>${rows
     .map((row) => `<tr>${row.map((cell, i) => `<td${cls(i)}>${cell}</td>`).join('')}</tr>`)
@@ -51,11 +55,30 @@ function winRates(c: CriterionResults): string {
     String(p.n),
     `<strong>${percent(p.winRate)}</strong>`,
     interval(p.ci, percent),
-    p.n === 0 ? '<span class="muted">never met</span>' : p.ahead === null ? '<span class="muted">not separable</span>' : `${esc(p.ahead)} ahead`,
+    p.n === 0
+      ? '<span class="muted">never met</span>'
+      : p.ahead === null
+        ? '<span class="muted">not separable</span>'
+        : `${esc(p.ahead)} ahead`,
   ]);
   const chart = intervalChart(
-    c.pairs.map((p) => ({ label: `${p.a} vs ${p.b}`, value: p.winRate, low: p.ci.low, high: p.ci.high, note: p.winRate === null ? 'never compared' : `${percent(p.winRate)} (n = ${p.n})${p.ahead === null ? ', not separable' : ''}` })),
-    { min: 0, max: 1, reference: 0.5, label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: win rate of the first system of each pair, with 95% bootstrap intervals`, format: (v) => `${Math.round(v * 100)}%` },
+    c.pairs.map((p) => ({
+      label: `${p.a} vs ${p.b}`,
+      value: p.winRate,
+      low: p.ci.low,
+      high: p.ci.high,
+      note:
+        p.winRate === null
+          ? 'never compared'
+          : `${percent(p.winRate)} (n = ${p.n})${p.ahead === null ? ', not separable' : ''}`,
+    })),
+    {
+      min: 0,
+      max: 1,
+      reference: 0.5,
+      label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: win rate of the first system of each pair, with 95% bootstrap intervals`,
+      format: (v) => `${Math.round(v * 100)}%`,
+    },
   );
   return `${table(['Pair (a vs b)', 'a wins', 'ties', 'a loses', 'both good', 'both bad', 'n', 'a’s win rate', '95% interval', 'separable'], rows, new Set([1, 2, 3, 4, 5, 6, 7]))}<figure>${chart}<figcaption>Win rate of a over b, a tie counted as half a win; whiskers are 95% bootstrap intervals over rated items; the line marks 50%.</figcaption></figure>`;
 }
@@ -71,8 +94,18 @@ function leaderboard(c: CriterionResults): string {
     r.notSeparableFrom.length === 0 ? '–' : r.notSeparableFrom.map(esc).join(', '),
   ]);
   const chart = intervalChart(
-    c.leaderboard.map((r) => ({ label: `${r.rank}. ${r.system}`, value: r.score, low: r.low, high: r.high, note: r.score.toFixed(1) })),
-    { reference: 1000, label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: Bradley-Terry scores with 95% bootstrap intervals`, format: (v) => String(Math.round(v)) },
+    c.leaderboard.map((r) => ({
+      label: `${r.rank}. ${r.system}`,
+      value: r.score,
+      low: r.low,
+      high: r.high,
+      note: r.score.toFixed(1),
+    })),
+    {
+      reference: 1000,
+      label: `${CRITERION_TITLES[c.criterion] ?? c.criterion}: Bradley-Terry scores with 95% bootstrap intervals`,
+      format: (v) => String(Math.round(v)),
+    },
   );
   const note = c.regularised
     ? '<p class="note">Some system won or lost every comparison against the rest (or never met it): its score was shrunk towards the average by one virtual game, half won, against an average system, so it is less extreme than the data alone would say.</p>'
@@ -90,11 +123,23 @@ function agreement(campaign: string, summaries: readonly AgreementSummary[]): st
     `${fixed(a.alpha.estimate)} <span class="muted">${interval(a.alpha, fixed)}</span>`,
   ]);
   const annotators = summaries.flatMap((a) =>
-    a.annotators.map((x) => [esc(x.annotator), esc(CRITERION_TITLES[a.criterion] ?? a.criterion), String(x.n), fixed(x.agreement), fixed(x.goldAccuracy), fixed(x.selfConsistency), fixed(x.positionBias)]),
+    a.annotators.map((x) => [
+      esc(x.annotator),
+      esc(CRITERION_TITLES[a.criterion] ?? a.criterion),
+      String(x.n),
+      fixed(x.agreement),
+      fixed(x.goldAccuracy),
+      fixed(x.selfConsistency),
+      fixed(x.positionBias),
+    ]),
   );
   return `<h3>Campaign ${esc(campaign)}</h3>${table(['Criterion', 'Overlap items', 'Raw', 'Cohen’s κ', 'Fleiss’ κ', 'Krippendorff’s α'], rows, new Set([1, 2]))}${
     annotators.length > 0
-      ? table(['Annotator', 'Criterion', 'Items', 'Agreement', 'Gold accuracy', 'Self-consistency', 'Chose left'], annotators, new Set([2, 3, 4, 5, 6]))
+      ? table(
+          ['Annotator', 'Criterion', 'Items', 'Agreement', 'Gold accuracy', 'Self-consistency', 'Chose left'],
+          annotators,
+          new Set([2, 3, 4, 5, 6]),
+        )
       : ''
   }`;
 }
@@ -120,15 +165,25 @@ function models(list: readonly ModelResults[]): string {
   const rows = list.map((m) => [
     esc(m.model),
     String(m.samples),
-    m.meanLength === null ? '–' : `${m.meanLength.toFixed(1)}${m.sdLength === null ? '' : ` <span class="muted">± ${m.sdLength.toFixed(1)}</span>`}`,
+    m.meanLength === null
+      ? '–'
+      : `${m.meanLength.toFixed(1)}${m.sdLength === null ? '' : ` <span class="muted">± ${m.sdLength.toFixed(1)}</span>`}`,
     fixed(m.distinct1),
     fixed(m.distinct2),
     fixed(m.distinct3),
   ]);
-  const out = [table(['Model', 'Samples', 'Words per response', 'Distinct-1', 'Distinct-2', 'Distinct-3'], rows, new Set([1, 2, 3, 4, 5]))];
+  const out = [
+    table(
+      ['Model', 'Samples', 'Words per response', 'Distinct-1', 'Distinct-2', 'Distinct-3'],
+      rows,
+      new Set([1, 2, 3, 4, 5]),
+    ),
+  ];
   const names = [...new Set(list.flatMap((m) => m.rewards.map((r) => r.name)))].sort();
   for (const name of names) {
-    const withIt = list.flatMap((m, i) => m.rewards.filter((r) => r.name === name).map((r) => ({ model: m.model, colour: i, r })));
+    const withIt = list.flatMap((m, i) =>
+      m.rewards.filter((r) => r.name === name).map((r) => ({ model: m.model, colour: i, r })),
+    );
     const maxCount = Math.max(...withIt.flatMap(({ r }) => r.bins.map((b) => b.count)));
     out.push(
       `<h3>Reward <code>${esc(name)}</code></h3><div class="charts">${withIt
@@ -213,11 +268,14 @@ export function resultsReport(results: Results, options: ReportOptions): Output<
 
 /** The whole report as one HTML document. */
 export function reportHtml(results: Results, options: ReportOptions): string {
-  const scope = results.campaign === null ? `all campaigns (${results.campaigns.length})` : `campaign ${results.campaign}`;
+  const scope =
+    results.campaign === null ? `all campaigns (${results.campaigns.length})` : `campaign ${results.campaign}`;
   const comparisons = results.criteria[0]?.comparisons ?? 0;
   const sections = [
     `<header><h1>Results: ${esc(scope)}</h1><p class="meta">Systems: ${results.systems.length === 0 ? 'none' : results.systems.map((s) => `<strong>${esc(s)}</strong>`).join(', ')} · ${comparisons} rated comparisons${
-      results.campaign === null && results.campaigns.length > 0 ? ` · campaigns: ${results.campaigns.map(esc).join(', ')}` : ''
+      results.campaign === null && results.campaigns.length > 0
+        ? ` · campaigns: ${results.campaigns.map(esc).join(', ')}`
+        : ''
     } · generated ${esc(options.generatedAt.toISOString())} by A-LoL Studio ${esc(options.version)} (bootstrap seed ${results.seed}, ${results.reps} replicates)</p></header>`,
     `<section id="win-rates"><h2>Win rates</h2><p>${esc(SEPARATION_RULE)}</p>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${winRates(c)}`).join('')}</section>`,
     `<section id="leaderboard"><h2>Leaderboard (Bradley-Terry)</h2>${results.criteria.map((c) => `<h3>${esc(CRITERION_TITLES[c.criterion] ?? c.criterion)}</h3>${leaderboard(c)}`).join('')}</section>`,

@@ -64,7 +64,15 @@ export interface ScoredResponse {
   safety: number;
 }
 
-export const METRIC_NAMES = ['reward', 'helpfulness', 'safety', 'words', 'distinct1', 'distinct2', 'distinct3'] as const;
+export const METRIC_NAMES = [
+  'reward',
+  'helpfulness',
+  'safety',
+  'words',
+  'distinct1',
+  'distinct2',
+  'distinct3',
+] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** One system's figures on one evaluation set. */

@@ -17,7 +17,15 @@ import type { Db } from '../db/openDb';
 import { isDataSystem, isSampleSet } from '../../shared/contract';
 import { datasetAgreement } from '../rating/datasetAgreement';
 import { criteria, type Criterion, type Verdict } from '../../shared/rating';
-import type { CriterionResults, CurveSeries, ModelResults, Results, ResultsRequest, RewardDistribution, RunCurves } from '../../shared/results';
+import type {
+  CriterionResults,
+  CurveSeries,
+  ModelResults,
+  Results,
+  ResultsRequest,
+  RewardDistribution,
+  RunCurves,
+} from '../../shared/results';
 import { CampaignStore, pairSystems } from '../rating/campaignStore';
 import { evidence, storedRatings, type StoredRating } from '../rating/storedRatings';
 import { agreementSummaries } from '../rating/agreementSummaries';
@@ -53,8 +61,18 @@ const BINS = 10;
  * leaderboard and whether it was regularised, for one criterion. One bootstrap over rated items
  * gives both the pairs' win-rate intervals and the leaderboard's, and ranks follow the pairs.
  */
-export function criterionResults(systems: readonly string[], comparisons: readonly Comparison[], criterion: Criterion, boot: { seed: number; reps: number }): CriterionResults {
-  const games: UnitGame[] = comparisons.map((c) => ({ a: c.first, b: c.second, outcome: verdictOutcome(c[criterion]), unit: c.item }));
+export function criterionResults(
+  systems: readonly string[],
+  comparisons: readonly Comparison[],
+  criterion: Criterion,
+  boot: { seed: number; reps: number },
+): CriterionResults {
+  const games: UnitGame[] = comparisons.map((c) => ({
+    a: c.first,
+    b: c.second,
+    outcome: verdictOutcome(c[criterion]),
+    unit: c.item,
+  }));
   const played = new Map<string, number>();
   for (const g of games) for (const s of [g.a, g.b]) played.set(s, (played.get(s) ?? 0) + 1);
   const ranked = systems.filter((s) => played.has(s));
@@ -70,7 +88,8 @@ export function criterionResults(systems: readonly string[], comparisons: readon
       for (const c of comparisons) {
         const verdict = c[criterion];
         if (c.first === a && c.second === b) outcomes.push(verdictOutcome(verdict));
-        else if (c.first === b && c.second === a) outcomes.push(verdict === 'first' ? 'b' : verdict === 'second' ? 'a' : 'tie');
+        else if (c.first === b && c.second === a)
+          outcomes.push(verdict === 'first' ? 'b' : verdict === 'second' ? 'a' : 'tie');
         else continue;
         if (verdict === 'both_good') bothGood += 1;
         else if (verdict === 'both_bad') bothBad += 1;
@@ -97,7 +116,13 @@ export function criterionResults(systems: readonly string[], comparisons: readon
     }
   }
   const leaderboard = (paired?.leaderboard ?? []).map((r) => ({ ...r, games: played.get(r.system) ?? 0 }));
-  return { criterion, comparisons: games.length, pairs, leaderboard, regularised: games.length > 0 && bradleyTerry(ranked, games).regularised };
+  return {
+    criterion,
+    comparisons: games.length,
+    pairs,
+    leaderboard,
+    regularised: games.length > 0 && bradleyTerry(ranked, games).regularised,
+  };
 }
 
 /** Round bin edges spanning every value: about BINS bins of a 1-2-5 width. */
@@ -121,7 +146,10 @@ export function binEdges(values: readonly number[]): number[] {
 }
 
 /** Counts per bin [edge_k, edge_k+1), the last bin closed on the right. */
-export function histogram(values: readonly number[], edges: readonly number[]): { low: number; high: number; count: number }[] {
+export function histogram(
+  values: readonly number[],
+  edges: readonly number[],
+): { low: number; high: number; count: number }[] {
   const bins = edges.slice(0, -1).map((low, k) => ({ low, high: edges[k + 1] as number, count: 0 }));
   const lo = edges[0];
   const step = edges.length > 1 ? (edges[1] as number) - (lo as number) : 0;
@@ -134,7 +162,11 @@ export function histogram(values: readonly number[], edges: readonly number[]): 
 }
 
 /** Averages consecutive points down to at most `max`, each at the last step of its group. */
-export function decimate(steps: readonly number[], values: readonly number[], max = MAX_CURVE_POINTS): { steps: number[]; values: number[] } {
+export function decimate(
+  steps: readonly number[],
+  values: readonly number[],
+  max = MAX_CURVE_POINTS,
+): { steps: number[]; values: number[] } {
   if (steps.length <= max) return { steps: [...steps], values: [...values] };
   const size = Math.ceil(steps.length / max);
   const out = { steps: [] as number[], values: [] as number[] };
@@ -152,9 +184,13 @@ interface SampleRow {
 }
 
 function modelResults(db: Db, models: readonly string[]): ModelResults[] {
-  const query = db.prepare<[string], SampleRow>('SELECT s.response, s.rewards FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.id');
+  const query = db.prepare<[string], SampleRow>(
+    'SELECT s.response, s.rewards FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.id',
+  );
   // A sample set (a campaign system named sample:JOB) is its own responses, not its model's.
-  const bySource = db.prepare<[string], SampleRow>('SELECT response, rewards FROM samples WHERE source = ? ORDER BY id');
+  const bySource = db.prepare<[string], SampleRow>(
+    'SELECT response, rewards FROM samples WHERE source = ? ORDER BY id',
+  );
   const perModel = models.map((model) => {
     const rows = isSampleSet(model) || isDataSystem(model) ? bySource.all(model) : query.all(model);
     const rewards = new Map<string, number[]>();
@@ -178,7 +214,13 @@ function modelResults(db: Db, models: readonly string[]): ModelResults[] {
     const lengths = texts.map(lengthInWords);
     const distributions: RewardDistribution[] = [...rewards.keys()].sort().map((name) => {
       const values = rewards.get(name) as number[];
-      return { name, n: values.length, mean: mean(values), sd: sampleSd(values), bins: histogram(values, edges.get(name) as number[]) };
+      return {
+        name,
+        n: values.length,
+        mean: mean(values),
+        sd: sampleSd(values),
+        bins: histogram(values, edges.get(name) as number[]),
+      };
     });
     return {
       model,
@@ -208,12 +250,22 @@ function runCurves(runs: RunStore, outModels: ReadonlySet<string> | null): RunCu
       }
     }
     if (series.size === 0) continue;
-    const names = [...series.keys()].sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+    const names = [...series.keys()].sort((a, b) =>
+      a === 'loss' ? -1 : b === 'loss' ? 1 : a < b ? -1 : a > b ? 1 : 0,
+    );
     const metrics: CurveSeries[] = names.map((name) => {
       const s = series.get(name) as { steps: number[]; values: number[] };
       return { name, ...decimate(s.steps, s.values) };
     });
-    out.push({ runId: run.id, algo: run.algo, outModel: run.outModel, status: run.status, step: run.step, totalSteps: run.totalSteps, metrics });
+    out.push({
+      runId: run.id,
+      algo: run.algo,
+      outModel: run.outModel,
+      status: run.status,
+      step: run.step,
+      totalSteps: run.totalSteps,
+      metrics,
+    });
   }
   return out;
 }
@@ -251,7 +303,13 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
   }));
   const systems = [...new Set(chosen.flatMap((c) => c.systems))];
   const comparisons: Comparison[] = chosen.flatMap((c) =>
-    evidence(c.ratings).map((r) => ({ item: r.item, first: r.first.system, second: r.second.system, helpful: r.helpful, safe: r.safe })),
+    evidence(c.ratings).map((r) => ({
+      item: r.item,
+      first: r.first.system,
+      second: r.second.system,
+      helpful: r.helpful,
+      safe: r.safe,
+    })),
   );
   const boot = { seed: request.seed, reps: request.reps };
   // What agreement depends on: every rating's last change shows in the count, the latest time or the edits.
@@ -262,7 +320,12 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
   ];
   let models = systems;
   if (request.campaign === undefined) {
-    const sampled = db.prepare<[], string>('SELECT m.name FROM models m WHERE EXISTS (SELECT 1 FROM samples s WHERE s.model_id = m.id) ORDER BY m.id').pluck().all();
+    const sampled = db
+      .prepare<[], string>(
+        'SELECT m.name FROM models m WHERE EXISTS (SELECT 1 FROM samples s WHERE s.model_id = m.id) ORDER BY m.id',
+      )
+      .pluck()
+      .all();
     models = [...systems, ...sampled.filter((m) => !systems.includes(m))];
   }
   return {
@@ -271,12 +334,29 @@ export function campaignResults(db: Db, request: ResultsRequest): Results {
     systems,
     seed: request.seed,
     reps: request.reps,
-    criteria: criteria.map((criterion) => remembered(db, ['criterion', systems, comparisons, criterion, boot], () => criterionResults(systems, comparisons, criterion, boot))),
+    criteria: criteria.map((criterion) =>
+      remembered(db, ['criterion', systems, comparisons, criterion, boot], () =>
+        criterionResults(systems, comparisons, criterion, boot),
+      ),
+    ),
     agreement: chosen.map((c) => ({
       campaign: c.name,
-      criteria: remembered(db, ['agreement', c.id, ratingsState(c.ratings), boot], () => agreementSummaries(c.ratings, boot)),
+      criteria: remembered(db, ['agreement', c.id, ratingsState(c.ratings), boot], () =>
+        agreementSummaries(c.ratings, boot),
+      ),
     })),
-    datasetAgreement: chosen.flatMap((c) => (c.relabelled === null ? [] : [{ campaign: c.name, dataset: c.relabelled, systems: pairSystems(c.relabelled), criteria: datasetAgreement(c.ratings) }])),
+    datasetAgreement: chosen.flatMap((c) =>
+      c.relabelled === null
+        ? []
+        : [
+            {
+              campaign: c.name,
+              dataset: c.relabelled,
+              systems: pairSystems(c.relabelled),
+              criteria: datasetAgreement(c.ratings),
+            },
+          ],
+    ),
     models: modelResults(db, models),
     runs: runCurves(new RunStore(db), request.campaign === undefined ? null : new Set(systems)),
   };

@@ -13,7 +13,10 @@ import { maxOf, minOf } from '../../shared/extent';
 
 /** Text for an HTML or SVG text node or a quoted attribute value. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '#39' }[c] as string};`);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '#39' }[c] as string};`,
+  );
 }
 
 interface Axis {
@@ -74,8 +77,14 @@ export function intervalChart(rows: readonly IntervalRow[], opts: IntervalOption
   const width = 560;
   const top = 6;
   const height = top + rows.length * rowHeight + 22;
-  const known = rows.flatMap((r) => [r.value, r.low, r.high]).filter((v): v is number => v !== null && Number.isFinite(v));
-  const axis = niceAxis(Math.min(opts.min ?? Infinity, ...known, opts.reference ?? Infinity), Math.max(opts.max ?? -Infinity, ...known, opts.reference ?? -Infinity), 5);
+  const known = rows
+    .flatMap((r) => [r.value, r.low, r.high])
+    .filter((v): v is number => v !== null && Number.isFinite(v));
+  const axis = niceAxis(
+    Math.min(opts.min ?? Infinity, ...known, opts.reference ?? Infinity),
+    Math.max(opts.max ?? -Infinity, ...known, opts.reference ?? -Infinity),
+    5,
+  );
   const x0 = labelWidth;
   const x1 = width - noteWidth;
   const x = (v: number): number => r1(x0 + ((v - axis.min) / (axis.max - axis.min)) * (x1 - x0));
@@ -86,12 +95,19 @@ export function intervalChart(rows: readonly IntervalRow[], opts: IntervalOption
     parts.push(`<line class="grid" x1="${x(t)}" x2="${x(t)}" y1="${top}" y2="${bottom}"/>`);
     parts.push(`<text class="tick" x="${x(t)}" y="${bottom + 14}" text-anchor="middle">${escapeXml(format(t))}</text>`);
   }
-  if (opts.reference !== undefined) parts.push(`<line class="reference" x1="${x(opts.reference)}" x2="${x(opts.reference)}" y1="${top - 2}" y2="${bottom}"/>`);
+  if (opts.reference !== undefined)
+    parts.push(
+      `<line class="reference" x1="${x(opts.reference)}" x2="${x(opts.reference)}" y1="${top - 2}" y2="${bottom}"/>`,
+    );
   rows.forEach((row, i) => {
     const mid = top + i * rowHeight + rowHeight / 2;
-    parts.push(`<text class="label" x="${x0 - 8}" y="${mid}" text-anchor="end" dominant-baseline="middle">${escapeXml(row.label)}</text>`);
+    parts.push(
+      `<text class="label" x="${x0 - 8}" y="${mid}" text-anchor="end" dominant-baseline="middle">${escapeXml(row.label)}</text>`,
+    );
     if (row.value === null) {
-      parts.push(`<text class="value" x="${x1 + 8}" y="${mid}" dominant-baseline="middle">${escapeXml(row.note ?? 'no data')}</text>`);
+      parts.push(
+        `<text class="value" x="${x1 + 8}" y="${mid}" dominant-baseline="middle">${escapeXml(row.note ?? 'no data')}</text>`,
+      );
       return;
     }
     if (base !== null) {
@@ -107,7 +123,9 @@ export function intervalChart(rows: readonly IntervalRow[], opts: IntervalOption
       parts.push(`<line class="whisker" x1="${hi}" x2="${hi}" y1="${mid - 5}" y2="${mid + 5}"/>`);
     }
     parts.push(`<circle class="dot" cx="${x(row.value)}" cy="${mid}" r="3"/>`);
-    parts.push(`<text class="value" x="${x1 + 8}" y="${mid}" dominant-baseline="middle">${escapeXml(row.note ?? format(row.value))}</text>`);
+    parts.push(
+      `<text class="value" x="${x1 + 8}" y="${mid}" dominant-baseline="middle">${escapeXml(row.note ?? format(row.value))}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('');
@@ -122,14 +140,18 @@ export interface HistogramOptions {
 }
 
 /** Bars of counts over bins; bins are contiguous, low to high. */
-export function histogramChart(bins: readonly { low: number; high: number; count: number }[], opts: HistogramOptions): string {
+export function histogramChart(
+  bins: readonly { low: number; high: number; count: number }[],
+  opts: HistogramOptions,
+): string {
   const width = 260;
   const height = 130;
   const box = { left: 34, right: 8, top: 8, bottom: 20 };
   const parts: string[] = [svgOpen(width, height, opts.label)];
   const first = bins[0];
   const last = bins.at(-1);
-  if (!first || !last) return `${parts[0]}<text class="value" x="${width / 2}" y="${height / 2}" text-anchor="middle">no values</text></svg>`;
+  if (!first || !last)
+    return `${parts[0]}<text class="value" x="${width / 2}" y="${height / 2}" text-anchor="middle">no values</text></svg>`;
   const yAxis = niceAxis(0, Math.max(1, opts.maxCount ?? 0, ...bins.map((b) => b.count)), 3);
   const x0 = box.left;
   const x1 = width - box.right;
@@ -140,17 +162,25 @@ export function histogramChart(bins: readonly { low: number; high: number; count
   const y = (c: number): number => r1(y0 - ((c - yAxis.min) / (yAxis.max - yAxis.min)) * (y0 - y1));
   for (const t of yAxis.ticks) {
     parts.push(`<line class="grid" x1="${x0}" x2="${x1}" y1="${y(t)}" y2="${y(t)}"/>`);
-    parts.push(`<text class="tick" x="${x0 - 4}" y="${y(t)}" text-anchor="end" dominant-baseline="middle">${escapeXml(shortNumber(t))}</text>`);
+    parts.push(
+      `<text class="tick" x="${x0 - 4}" y="${y(t)}" text-anchor="end" dominant-baseline="middle">${escapeXml(shortNumber(t))}</text>`,
+    );
   }
   const colour = opts.colour ?? 0;
   for (const b of bins) {
     if (b.count === 0) continue;
     const a = x(b.low);
-    parts.push(`<rect class="bar c${colour % 6}" x="${a}" y="${y(b.count)}" width="${r1(Math.max(1, x(b.high) - a - 1))}" height="${r1(y0 - y(b.count))}"><title>${escapeXml(`${shortNumber(b.low)} to ${shortNumber(b.high)}: ${b.count}`)}</title></rect>`);
+    parts.push(
+      `<rect class="bar c${colour % 6}" x="${a}" y="${y(b.count)}" width="${r1(Math.max(1, x(b.high) - a - 1))}" height="${r1(y0 - y(b.count))}"><title>${escapeXml(`${shortNumber(b.low)} to ${shortNumber(b.high)}: ${b.count}`)}</title></rect>`,
+    );
   }
   parts.push(`<line class="axis" x1="${x0}" x2="${x1}" y1="${y0}" y2="${y0}"/>`);
-  parts.push(`<text class="tick" x="${x0}" y="${height - 5}" text-anchor="start">${escapeXml(shortNumber(first.low))}</text>`);
-  parts.push(`<text class="tick" x="${x1}" y="${height - 5}" text-anchor="end">${escapeXml(shortNumber(last.high))}</text>`);
+  parts.push(
+    `<text class="tick" x="${x0}" y="${height - 5}" text-anchor="start">${escapeXml(shortNumber(first.low))}</text>`,
+  );
+  parts.push(
+    `<text class="tick" x="${x1}" y="${height - 5}" text-anchor="end">${escapeXml(shortNumber(last.high))}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }
@@ -167,7 +197,8 @@ export function lineChart(steps: readonly number[], values: readonly number[], o
   const box = { left: 42, right: 10, top: 8, bottom: 20 };
   const parts: string[] = [svgOpen(width, height, opts.label)];
   const n = Math.min(steps.length, values.length);
-  if (n === 0) return `${parts[0]}<text class="value" x="${width / 2}" y="${height / 2}" text-anchor="middle">no points</text></svg>`;
+  if (n === 0)
+    return `${parts[0]}<text class="value" x="${width / 2}" y="${height / 2}" text-anchor="middle">no points</text></svg>`;
   // A run's curve has a point per step: as many as a long run takes, too many to spread into a call.
   const xAxis = niceAxis(0, maxOf(steps, 1), 4);
   const yAxis = niceAxis(minOf(values), maxOf(values), 3);
@@ -179,14 +210,22 @@ export function lineChart(steps: readonly number[], values: readonly number[], o
   const y = (v: number): number => r1(y0 - ((v - yAxis.min) / (yAxis.max - yAxis.min)) * (y0 - y1));
   for (const t of yAxis.ticks) {
     parts.push(`<line class="grid" x1="${x0}" x2="${x1}" y1="${y(t)}" y2="${y(t)}"/>`);
-    parts.push(`<text class="tick" x="${x0 - 4}" y="${y(t)}" text-anchor="end" dominant-baseline="middle">${escapeXml(shortNumber(t))}</text>`);
+    parts.push(
+      `<text class="tick" x="${x0 - 4}" y="${y(t)}" text-anchor="end" dominant-baseline="middle">${escapeXml(shortNumber(t))}</text>`,
+    );
   }
   parts.push(`<line class="axis" x1="${x0}" x2="${x1}" y1="${y0}" y2="${y0}"/>`);
-  for (const t of xAxis.ticks) parts.push(`<text class="tick" x="${x(t)}" y="${height - 5}" text-anchor="middle">${escapeXml(shortNumber(t))}</text>`);
+  for (const t of xAxis.ticks)
+    parts.push(
+      `<text class="tick" x="${x(t)}" y="${height - 5}" text-anchor="middle">${escapeXml(shortNumber(t))}</text>`,
+    );
   const points: string[] = [];
   for (let i = 0; i < n; i++) points.push(`${x(steps[i] as number)},${y(values[i] as number)}`);
   const colour = opts.colour ?? 0;
-  if (n === 1) parts.push(`<circle class="dot c${colour % 6}" cx="${x(steps[0] as number)}" cy="${y(values[0] as number)}" r="2.5"/>`);
+  if (n === 1)
+    parts.push(
+      `<circle class="dot c${colour % 6}" cx="${x(steps[0] as number)}" cy="${y(values[0] as number)}" r="2.5"/>`,
+    );
   else parts.push(`<polyline class="line c${colour % 6}" points="${points.join(' ')}"/>`);
   parts.push('</svg>');
   return parts.join('');

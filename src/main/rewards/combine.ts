@@ -17,11 +17,15 @@ export function combineRewards(parts: readonly WeightedReward[]): RewardFunction
   if (parts.length === 0) throw new RangeError('combineRewards needs at least one reward');
   const seen = new Set<string>();
   for (const { reward, weight } of parts) {
-    if (!Number.isFinite(weight) || weight === 0) throw new RangeError(`the weight of ${reward.name} must be a finite, non-zero number, got ${weight}`);
+    if (!Number.isFinite(weight) || weight === 0)
+      throw new RangeError(`the weight of ${reward.name} must be a finite, non-zero number, got ${weight}`);
     if (seen.has(reward.name)) throw new RangeError(`${reward.name} appears twice in one combination`);
     seen.add(reward.name);
   }
-  const components = parts.flatMap(({ reward }) => [reward.name, ...(reward.components ?? []).map((c) => `${reward.name}/${c}`)]);
+  const components = parts.flatMap(({ reward }) => [
+    reward.name,
+    ...(reward.components ?? []).map((c) => `${reward.name}/${c}`),
+  ]);
   return {
     name: `combined:${parts.map(({ reward, weight }) => `${reward.name}*${weight}`).join('+')}`,
     components,

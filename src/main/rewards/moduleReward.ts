@@ -4,7 +4,8 @@
  * the module as its reward source does: "module:scorer.mjs".
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../../shared/contract';
@@ -13,29 +14,41 @@ import type { RewardFunction, RewardValue } from './rewardFunction';
 export const MODULE_EXTENSIONS = ['.mjs', '.js'] as const;
 
 /**
- * The module at `file` (relative to the project folder, or absolute inside it), imported now.
- * Its name, and so its rewards' source, is "module:" + its path relative to the project, with
- * forward slashes: the project alone says which file scored what.
+ * Where `module:FILE` is, checked without importing it: inside the project folder (relative to it,
+ * or absolute inside it), a .mjs or .js file that exists. Refused otherwise, naming the path.
  */
-export async function loadModuleReward(projectDir: string, file: string): Promise<RewardFunction> {
+export function moduleRewardPath(projectDir: string, file: string): { path: string; name: string } {
   const root = resolve(projectDir);
   const path = resolve(root, file);
   const inside = relative(root, path);
   const name = `module:${inside.split(sep).join('/')}`;
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-    throw new AppError('reward_module', `module:${file}: a scoring module must be a file inside the project folder (${root})`);
+    throw new AppError(
+      'reward_module',
+      `module:${file}: a scoring module must be a file inside the project folder (${root}), and ${path} is not`,
+    );
   }
   if (!(MODULE_EXTENSIONS as readonly string[]).includes(extname(path))) {
     throw new AppError('reward_module', `${name}: a scoring module must be a .mjs or .js file`);
   }
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) throw new AppError('reward_module', `${name}: no such file: ${path}`);
+  if (!stats.isFile()) throw new AppError('reward_module', `${name}: ${path} is not a file`);
+  return { path, name };
+}
+
+/**
+ * The module at `file` (relative to the project folder, or absolute inside it), imported now.
+ * Its name, and so its rewards' source, is "module:" + its path relative to the project, with
+ * forward slashes: the project alone says which file scored what.
+ */
+export async function loadModuleReward(projectDir: string, file: string): Promise<RewardFunction> {
+  const { path, name } = moduleRewardPath(projectDir, file);
   let source: Buffer;
   try {
-    if (!(await stat(path)).isFile()) throw new AppError('reward_module', `${name}: ${path} is not a file`);
     source = await readFile(path);
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new AppError('reward_module', missing ? `${name}: no such file: ${path}` : `${name}: cannot read ${path}: ${messageOf(error)}`);
+    throw new AppError('reward_module', `${name}: cannot read ${path}: ${messageOf(error)}`);
   }
   // Node caches modules by URL: the content's hash in it makes an edited file load afresh.
   const url = `${pathToFileURL(path).href}?sha256=${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
@@ -63,7 +76,11 @@ type ScoreFn = (prompt: string, response: string) => RewardValue | Promise<Rewar
 function findScore(exports: Record<string, unknown>): ScoreFn | null {
   if (typeof exports.score === 'function') return exports.score as ScoreFn;
   const fallback = exports.default;
-  if (typeof fallback === 'object' && fallback !== null && typeof (fallback as Record<string, unknown>).score === 'function') {
+  if (
+    typeof fallback === 'object' &&
+    fallback !== null &&
+    typeof (fallback as Record<string, unknown>).score === 'function'
+  ) {
     return (fallback as Record<string, ScoreFn>).score!;
   }
   return null;

@@ -49,8 +49,13 @@ export async function scoreOne(fn: RewardFunction, prompt: string, response: str
 
 function checkValue(fn: RewardFunction, value: unknown): Scored {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RewardFailure(fn.name, `score() returned ${value}; a score must be a finite number`);
-    if (fn.components && fn.components.length > 0) throw new RewardFailure(fn.name, `score() returned a bare number; expected {reward, ${fn.components.join(', ')}}`);
+    if (!Number.isFinite(value))
+      throw new RewardFailure(fn.name, `score() returned ${value}; a score must be a finite number`);
+    if (fn.components && fn.components.length > 0)
+      throw new RewardFailure(
+        fn.name,
+        `score() returned a bare number; expected {reward, ${fn.components.join(', ')}}`,
+      );
     return { reward: value, components: {} };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -59,12 +64,19 @@ function checkValue(fn: RewardFunction, value: unknown): Scored {
   const fields = value as Record<string, unknown>;
   const reward = fields.reward;
   if (typeof reward !== 'number' || !Number.isFinite(reward)) {
-    throw new RewardFailure(fn.name, `score() returned an object whose "reward" is ${describe(reward)}; it must be a finite number`);
+    throw new RewardFailure(
+      fn.name,
+      `score() returned an object whose "reward" is ${describe(reward)}; it must be a finite number`,
+    );
   }
   const components: Record<string, number> = {};
   for (const [key, v] of Object.entries(fields)) {
     if (key === 'reward') continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RewardFailure(fn.name, `score() returned a component "${key}" of ${describe(v)}; components must be finite numbers`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new RewardFailure(
+        fn.name,
+        `score() returned a component "${key}" of ${describe(v)}; components must be finite numbers`,
+      );
     components[key] = v;
   }
   for (const name of fn.components ?? []) {
@@ -77,7 +89,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (Array.isArray(value)) return 'an array';
   return `a value of type ${typeof value}`;
 }
@@ -120,11 +133,19 @@ export async function scoreAll(
     for (const [name, v] of Object.entries(scored.components)) {
       // A component missing from earlier items would misalign the columns: every item must give the same set.
       const column = (components[name] ??= []);
-      if (column.length !== i) throw new AppError('reward_failed', `${fn.name}: component "${name}" first appears at prompt index ${i}; every score needs the same components`);
+      if (column.length !== i)
+        throw new AppError(
+          'reward_failed',
+          `${fn.name}: component "${name}" first appears at prompt index ${i}; every score needs the same components`,
+        );
       column.push(v);
     }
     for (const [name, column] of Object.entries(components)) {
-      if (column.length !== i + 1) throw new AppError('reward_failed', `${fn.name}: component "${name}" is missing at prompt index ${i}; every score needs the same components`);
+      if (column.length !== i + 1)
+        throw new AppError(
+          'reward_failed',
+          `${fn.name}: component "${name}" is missing at prompt index ${i}; every score needs the same components`,
+        );
     }
     options.onProgress?.(i + 1, items.length);
   }

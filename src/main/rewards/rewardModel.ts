@@ -75,7 +75,12 @@ export function logitsOfStates(head: PooledHead, states: readonly Float32Array[]
 // Texts to sequences.
 
 /** prompt + response + EOS as the backbone reads them: the response keeps its start, the prompt its end (as training fits them). */
-export function encodeSequence(tokenizer: Tokenizer, backbone: Pick<Gpt, 'config'>, prompt: string, response: string): number[] {
+export function encodeSequence(
+  tokenizer: Tokenizer,
+  backbone: Pick<Gpt, 'config'>,
+  prompt: string,
+  response: string,
+): number[] {
   const fitted = encodeExample(tokenizer, backbone.config.eosTokenId, backbone.config.nPositions, prompt, response);
   return [...fitted.prompt, ...fitted.response];
 }
@@ -95,7 +100,15 @@ export interface RewardModelInfo {
   dataset: { name: string; version: number; split: string | null } | null;
   /** What a score is. */
   output: 'sigmoid(r), r centred on the training responses';
-  options: { epochs: number; batchSize: number; lr: number; heldOut: number; seed: number; dropout: number; weightDecay: number };
+  options: {
+    epochs: number;
+    batchSize: number;
+    lr: number;
+    heldOut: number;
+    seed: number;
+    dropout: number;
+    weightDecay: number;
+  };
   pairs: { total: number; train: number; heldOut: number; splitBy: SplitBy };
   /** heldOutAccuracy: the held-out accuracy with its Wilson 95% interval (report/winRates.ts). */
   metrics: { train: PairMetrics; heldOut: PairMetrics; heldOutAccuracy: RateInterval };
@@ -112,9 +125,15 @@ export function rewardModelDir(paths: Pick<ProjectPaths, 'models'>, name: string
 }
 
 /** Writes the folder under a temporary name and moves it into place; an existing name is refused, never overwritten. */
-export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: PooledHead, info: RewardModelInfo, heldOut?: HeldOutPairs): string {
+export function saveRewardModel(
+  paths: Pick<ProjectPaths, 'models'>,
+  head: PooledHead,
+  info: RewardModelInfo,
+  heldOut?: HeldOutPairs,
+): string {
   const final = rewardModelDir(paths, info.name);
-  if (existsSync(final)) throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
+  if (existsSync(final))
+    throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
   mkdirSync(rewardModelsDir(paths), { recursive: true });
   const staging = join(rewardModelsDir(paths), `.${info.name}.partial-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(staging);
@@ -126,7 +145,8 @@ export function saveRewardModel(paths: Pick<ProjectPaths, 'models'>, head: Poole
       renameSync(staging, final);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw new AppError('conflict', `a reward model named "${info.name}" exists already (${final})`);
       throw error;
     }
   } finally {
@@ -149,11 +169,19 @@ export function readHeldOutPairs(paths: Pick<ProjectPaths, 'models'>, name: stri
 export function readRewardModelInfo(paths: Pick<ProjectPaths, 'models'>, name: string): RewardModelInfo {
   const dir = rewardModelDir(paths, name);
   const file = join(dir, INFO_FILE);
-  if (!existsSync(file)) throw new AppError('reward_spec', `rm:${name}: no reward model named "${name}" (no ${file}); train one with alol rewards model CAMPAIGN --name ${name}, or alol rewards model --dataset DATASET --name ${name} --base MODEL`);
+  if (!existsSync(file))
+    throw new AppError(
+      'reward_spec',
+      `rm:${name}: no reward model named "${name}" (no ${file}); train one with alol rewards model CAMPAIGN --name ${name}, or alol rewards model --dataset DATASET --name ${name} --base MODEL`,
+    );
   const info = JSON.parse(readFileSync(file, 'utf8')) as RewardModelInfo;
-  if (info.format !== REWARD_MODEL_FORMAT) throw new AppError('reward_spec', `rm:${name}: ${file} is not a reward model (format "${String(info.format)}")`);
+  if (info.format !== REWARD_MODEL_FORMAT)
+    throw new AppError('reward_spec', `rm:${name}: ${file} is not a reward model (format "${String(info.format)}")`);
   if (info.version !== REWARD_MODEL_FORMAT_VERSION) {
-    throw new AppError('reward_spec', `rm:${name}: reward model format version ${info.version}; this build reads version ${REWARD_MODEL_FORMAT_VERSION}`);
+    throw new AppError(
+      'reward_spec',
+      `rm:${name}: reward model format version ${info.version}; this build reads version ${REWARD_MODEL_FORMAT_VERSION}`,
+    );
   }
   return info;
 }
@@ -173,15 +201,23 @@ export class RewardModel {
     const info = readRewardModelInfo(paths, name);
     const dir = join(paths.models, info.backbone.folder);
     const weights = join(dir, 'model.safetensors');
-    if (!existsSync(weights)) throw new AppError('reward_spec', `rm:${name}: its backbone "${info.backbone.name}" is gone (no ${weights})`);
+    if (!existsSync(weights))
+      throw new AppError('reward_spec', `rm:${name}: its backbone "${info.backbone.name}" is gone (no ${weights})`);
     if ((await fileSha256(weights)) !== info.backbone.weightsSha256) {
-      throw new AppError('reward_spec', `rm:${name}: the weights in ${dir} are not the backbone "${info.backbone.name}" it was trained on (sha256 differs)`);
+      throw new AppError(
+        'reward_spec',
+        `rm:${name}: the weights in ${dir} are not the backbone "${info.backbone.name}" it was trained on (sha256 differs)`,
+      );
     }
     const head = PooledHead.load(join(rewardModelDir(paths, name), HEAD_FILE));
     let backbone: Gpt | null = null;
     try {
       const config = readHfConfig(dir);
-      if (config.nEmbd !== head.config.nEmbd) throw new AppError('reward_spec', `rm:${name}: the head expects D = ${head.config.nEmbd}; the backbone has ${config.nEmbd}`);
+      if (config.nEmbd !== head.config.nEmbd)
+        throw new AppError(
+          'reward_spec',
+          `rm:${name}: the head expects D = ${head.config.nEmbd}; the backbone has ${config.nEmbd}`,
+        );
       backbone = Gpt.fromWeights(config, readHfWeights(dir, config));
       return new RewardModel(info, backbone, await Tokenizer.load(dir), head);
     } catch (error) {
@@ -225,8 +261,16 @@ export interface RewardModelRewardOptions {
 }
 
 /** `rm:NAME` as a reward function: score(prompt, response) = sigmoid(r). */
-export async function loadRewardModelReward(projectDir: string, name: string, options: RewardModelRewardOptions = {}): Promise<RewardFunction> {
-  if (!/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u.test(name)) throw new AppError('reward_spec', `rm:${name}: not a reward model name (letters, digits, space, dot, dash and underscore)`);
+export async function loadRewardModelReward(
+  projectDir: string,
+  name: string,
+  options: RewardModelRewardOptions = {},
+): Promise<RewardFunction> {
+  if (!/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u.test(name))
+    throw new AppError(
+      'reward_spec',
+      `rm:${name}: not a reward model name (letters, digits, space, dot, dash and underscore)`,
+    );
   const paths = projectPaths(projectDir);
   const dir = rewardModelDir(paths, name);
   readRewardModelInfo(paths, name); // a clear error before any tensor work
@@ -248,4 +292,3 @@ export async function loadRewardModelReward(projectDir: string, name: string, op
     score: (prompt: string, response: string) => rm.scores([{ prompt, response }])[0]!,
   };
 }
-

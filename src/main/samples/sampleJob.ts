@@ -13,26 +13,42 @@ import { SampleStore, type NewSample } from './sampleStore';
 
 const PROMPTS_PER_BATCH = 16;
 
-export function datasetPrompts(store: DatasetStore, p: { dataset: string; version?: number | undefined; split?: string | undefined }): string[] {
+export function datasetPrompts(
+  store: DatasetStore,
+  p: { dataset: string; version?: number | undefined; split?: string | undefined },
+): string[] {
   const dataset = store.get(p.dataset, p.version);
   const seen = new Set<string>();
   const keep = (prompt: string, metadata: Record<string, unknown> | null) => {
     if (p.split !== undefined && metadata?.split !== p.split) return;
     seen.add(prompt);
   };
-  for (const e of [...store.allExamples(dataset.name, dataset.version), ...store.allPairs(dataset.name, dataset.version)]) keep(e.prompt, e.metadata);
-  if (seen.size === 0) throw new AppError('invalid_input', `dataset "${dataset.name}" has no prompts${p.split ? ` in split "${p.split}"` : ''}`);
+  for (const e of [
+    ...store.allExamples(dataset.name, dataset.version),
+    ...store.allPairs(dataset.name, dataset.version),
+  ])
+    keep(e.prompt, e.metadata);
+  if (seen.size === 0)
+    throw new AppError(
+      'invalid_input',
+      `dataset "${dataset.name}" has no prompts${p.split ? ` in split "${p.split}"` : ''}`,
+    );
   return [...seen];
 }
 
 export async function sampleJob(ctx: JobContext, request: SampleRequest): Promise<Record<string, unknown>> {
   const model = new ModelStore(ctx.db).get(request.model);
-  const prompts = 'texts' in request.prompts ? request.prompts.texts : datasetPrompts(new DatasetStore(ctx.db), request.prompts);
+  const prompts =
+    'texts' in request.prompts ? request.prompts.texts : datasetPrompts(new DatasetStore(ctx.db), request.prompts);
   const reward = request.reward ? await loadReward(request.reward, { projectDir: ctx.paths.dir }) : null;
   const { gpt, tokenizer } = await loadModel(ctx.paths, model);
   const { settings } = request;
   const room = gpt.config.nPositions - settings.maxNewTokens;
-  if (room < 1) throw new AppError('invalid_input', `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`);
+  if (room < 1)
+    throw new AppError(
+      'invalid_input',
+      `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`,
+    );
   const source = `sample:${ctx.jobId}`;
   const out: Omit<NewSample, 'rewards'>[] = [];
   try {
@@ -48,7 +64,12 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
       const result = generate(
         gpt,
         batch.map((b) => b.ids),
-        { ...settings, seed: settings.seed + i, eosTokenId: gpt.config.eosTokenId, decode: (ids) => tokenizer.decode(ids) },
+        {
+          ...settings,
+          seed: settings.seed + i,
+          eosTokenId: gpt.config.eosTokenId,
+          decode: (ids) => tokenizer.decode(ids),
+        },
       );
       batch.forEach((b, j) =>
         out.push({
@@ -76,5 +97,11 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
   }
   new SampleStore(ctx.db).addAll(out.map((s, i) => ({ ...s, rewards: rewards?.[i] ?? null })));
   const mean = rewards && reward ? rewards.reduce((a, r) => a + (r[reward.name] ?? 0), 0) / rewards.length : null;
-  return { source, count: out.length, prompts: prompts.length, model: model.name, ...(reward ? { reward: reward.name, meanReward: mean } : {}) };
+  return {
+    source,
+    count: out.length,
+    prompts: prompts.length,
+    model: model.name,
+    ...(reward ? { reward: reward.name, meanReward: mean } : {}),
+  };
 }

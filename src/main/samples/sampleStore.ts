@@ -48,12 +48,24 @@ export class SampleStore {
       for (const s of samples) {
         // The finish reason travels with the settings it resulted from.
         const settings = JSON.stringify({ ...s.settings, finishReason: s.finishReason });
-        this.q.insert.run(s.modelId, s.prompt, s.response, settings, s.rewards ? JSON.stringify(s.rewards) : null, s.source, at);
+        this.q.insert.run(
+          s.modelId,
+          s.prompt,
+          s.response,
+          settings,
+          s.rewards ? JSON.stringify(s.rewards) : null,
+          s.source,
+          at,
+        );
       }
     })();
   }
 
-  page(filter: { model?: string | undefined; source?: string | undefined }, offset: number, limit: number): { total: number; offset: number; rows: Sample[] } {
+  page(
+    filter: { model?: string | undefined; source?: string | undefined },
+    offset: number,
+    limit: number,
+  ): { total: number; offset: number; rows: Sample[] } {
     const where = { model: filter.model ?? null, source: filter.source ?? null };
     return {
       total: this.q.count.get(where)?.n ?? 0,
@@ -64,7 +76,9 @@ export class SampleStore {
 }
 
 function toSample(row: SampleRow): Sample {
-  const { finishReason, ...settings } = JSON.parse(row.settings) as GenerateSettings & { finishReason: Sample['finishReason'] };
+  const { finishReason, ...settings } = JSON.parse(row.settings) as GenerateSettings & {
+    finishReason: Sample['finishReason'];
+  };
   return {
     id: row.id,
     model: row.model,

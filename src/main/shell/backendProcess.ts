@@ -22,14 +22,23 @@ const { values } = parseArgs({
   strict: false,
 });
 const backend = createBackend({
-  projectDir: resolveProjectDir(typeof values.project === 'string' ? values.project : undefined, process.env, process.env.ALOL_APP_DATA),
+  projectDir: resolveProjectDir(
+    typeof values.project === 'string' ? values.project : undefined,
+    process.env,
+    process.env.ALOL_APP_DATA,
+  ),
   shell: 'electron',
-  forcedTensorBackend: requestedTensorBackend(typeof values.backend === 'string' ? values.backend : undefined, process.env),
+  forcedTensorBackend: requestedTensorBackend(
+    typeof values.backend === 'string' ? values.backend : undefined,
+    process.env,
+  ),
 });
 backend.bus.subscribe(({ name, payload }) => send({ type: 'event', name, payload }));
 process.on('message', (message: ToBackend) => {
   if (message.type !== 'call') return;
-  void backend.dispatch(message.method, message.input).then((result) => send({ type: 'result', id: message.id, result }));
+  void backend
+    .dispatch(message.method, message.input)
+    .then((result) => send({ type: 'result', id: message.id, result }));
 });
 process.on('disconnect', () => {
   backend.close();
@@ -38,6 +47,8 @@ process.on('disconnect', () => {
 send({ type: 'ready' });
 if (values['seed-demo'] === true) {
   seedDemoProject(backend, (line) => console.log(line)).catch((error: unknown) =>
-    console.error(`Demo loop stopped: ${error instanceof Error ? error.message : String(error)} (the next start continues it)`),
+    console.error(
+      `Demo loop stopped: ${error instanceof Error ? error.message : String(error)} (the next start continues it)`,
+    ),
   );
 }

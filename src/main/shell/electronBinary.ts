@@ -41,10 +41,16 @@ export function electronStatus(options: { download?: boolean } = {}): ElectronSt
     binary = located();
     if (!binary) {
       const why = (result.stderr || result.stdout || '').split('\n').find((line) => line.trim() !== '') ?? 'no output';
-      return { usable: false, binary: null, version, reason: `the Electron ${version} binary is not downloaded and its download failed (${why.trim()})` };
+      return {
+        usable: false,
+        binary: null,
+        version,
+        reason: `the Electron ${version} binary is not downloaded and its download failed (${why.trim()})`,
+      };
     }
   }
-  if (!binary) return { usable: false, binary: null, version, reason: `the Electron ${version} binary is not downloaded` };
+  if (!binary)
+    return { usable: false, binary: null, version, reason: `the Electron ${version} binary is not downloaded` };
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     return { usable: false, binary, version, reason: 'no display (DISPLAY and WAYLAND_DISPLAY are unset)' };
   }

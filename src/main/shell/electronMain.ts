@@ -42,11 +42,13 @@ function startBackend() {
       pending.get(message.id)?.(message.result);
       pending.delete(message.id);
     } else if (message.type === 'event') {
-      for (const window of BrowserWindow.getAllWindows()) window.webContents.send(ipcChannels.event, message.name, message.payload);
+      for (const window of BrowserWindow.getAllWindows())
+        window.webContents.send(ipcChannels.event, message.name, message.payload);
     }
   });
   child.on('exit', (code) => {
-    for (const resolve of pending.values()) resolve({ ok: false, error: { code: 'crashed', message: `the backend stopped (exit code ${code})` } });
+    for (const resolve of pending.values())
+      resolve({ ok: false, error: { code: 'crashed', message: `the backend stopped (exit code ${code})` } });
     pending.clear();
     if (!app.isReady() || BrowserWindow.getAllWindows().length > 0) app.quit();
   });
@@ -87,7 +89,10 @@ function createWindow(): BrowserWindow {
   window.webContents.on('will-navigate', (event) => event.preventDefault());
   window.once('ready-to-show', () => window.show());
   // npm start's demo loop: open on its campaign, which the page rates once it is ready (as in the browser).
-  void window.loadFile(rendererIndex, process.argv.includes('--seed-demo') ? { hash: `campaign=${DEMO.campaign}` } : {});
+  void window.loadFile(
+    rendererIndex,
+    process.argv.includes('--seed-demo') ? { hash: `campaign=${DEMO.campaign}` } : {},
+  );
   return window;
 }
 
@@ -98,7 +103,8 @@ void app.whenReady().then(() => {
   });
   const backend = startBackend();
   ipcMain.handle(ipcChannels.call, (event, method: unknown, input: unknown) => {
-    if (!isTrusted(event.senderFrame)) return { ok: false, error: { code: 'forbidden', message: 'call from an untrusted frame' } };
+    if (!isTrusted(event.senderFrame))
+      return { ok: false, error: { code: 'forbidden', message: 'call from an untrusted frame' } };
     return backend.call(String(method), input);
   });
   createWindow();

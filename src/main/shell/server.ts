@@ -2,7 +2,10 @@
 import { serveFromArgs } from '../http/serveFromArgs';
 
 // Resolves once the server has shut down on SIGINT/SIGTERM.
-serveFromArgs(process.argv.slice(2)).then(() => process.exit(0), (error: unknown) => {
-  console.error(`alol studio: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+serveFromArgs(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`alol studio: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -79,7 +79,8 @@ function tally(systems: readonly string[], games: readonly Game[]): Tally {
   for (const g of games) {
     const i = index.get(g.a);
     const j = index.get(g.b);
-    if (i === undefined || j === undefined) throw new RangeError(`game ${g.a} vs ${g.b} names a system not in the list`);
+    if (i === undefined || j === undefined)
+      throw new RangeError(`game ${g.a} vs ${g.b} names a system not in the list`);
     if (i === j) throw new RangeError(`game of ${g.a} against itself`);
     (games2[i] as number[])[j] = ((games2[i] as number[])[j] as number) + 1;
     (games2[j] as number[])[i] = ((games2[j] as number[])[i] as number) + 1;
@@ -91,7 +92,8 @@ function tally(systems: readonly string[], games: readonly Game[]): Tally {
       wins[j] = (wins[j] as number) + (g.outcome === 'b' ? 1 : 0.5);
       (beats[j] as boolean[])[i] = true;
     }
-    if (g.outcome !== 'a' && g.outcome !== 'b' && g.outcome !== 'tie') throw new RangeError(`outcome must be 'a', 'b' or 'tie', got ${String(g.outcome)}`);
+    if (g.outcome !== 'a' && g.outcome !== 'b' && g.outcome !== 'tie')
+      throw new RangeError(`outcome must be 'a', 'b' or 'tie', got ${String(g.outcome)}`);
   }
   return { wins, games: games2, beats };
 }
@@ -116,7 +118,10 @@ function stronglyConnected(beats: readonly (readonly boolean[])[]): boolean {
     }
     return count === k;
   };
-  return reachesAll((i, j) => (beats[i] as boolean[])[j] as boolean) && reachesAll((i, j) => (beats[j] as boolean[])[i] as boolean);
+  return (
+    reachesAll((i, j) => (beats[i] as boolean[])[j] as boolean) &&
+    reachesAll((i, j) => (beats[j] as boolean[])[i] as boolean)
+  );
 }
 
 /**
@@ -130,7 +135,11 @@ function stronglyConnected(beats: readonly (readonly boolean[])[]): boolean {
  *   //             { system: 'y', strength: 0.577, logStrength: -0.549, score: 904.6 }],
  *   //   regularised: false, iterations: 2 }   // 1.732 / 0.577 = 3 = 3 wins / 1
  */
-export function bradleyTerry(systems: readonly string[], games: readonly Game[], opts: BradleyTerryOptions = {}): BradleyTerryFit {
+export function bradleyTerry(
+  systems: readonly string[],
+  games: readonly Game[],
+  opts: BradleyTerryOptions = {},
+): BradleyTerryFit {
   const prior = opts.prior ?? 1;
   const tolerance = opts.tolerance ?? 1e-13;
   const maxIterations = opts.maxIterations ?? 100_000;
@@ -141,14 +150,17 @@ export function bradleyTerry(systems: readonly string[], games: readonly Game[],
 
   const regularised = !stronglyConnected(beats);
   if (regularised && prior === 0) {
-    throw new RangeError('the Bradley-Terry maximum is not finite (a group of systems won or lost every game against the rest, or never met it); pass prior > 0');
+    throw new RangeError(
+      'the Bradley-Terry maximum is not finite (a group of systems won or lost every game against the rest, or never met it); pass prior > 0',
+    );
   }
   const virtual = regularised ? prior : 0;
 
   let p = new Array<number>(k).fill(1);
   let iterations = 0;
   for (;;) {
-    if (iterations >= maxIterations) throw new Error(`Bradley-Terry MM did not converge in ${maxIterations} iterations`);
+    if (iterations >= maxIterations)
+      throw new Error(`Bradley-Terry MM did not converge in ${maxIterations} iterations`);
     iterations += 1;
     const next = p.map((pi, i) => {
       let denom = virtual / (pi + 1);
@@ -161,7 +173,8 @@ export function bradleyTerry(systems: readonly string[], games: readonly Game[],
     // Without the reference the scale is free: pin it each step so it cannot drift (ratios are unaffected).
     const scaled = regularised ? next : normalise(next);
     let moved = 0;
-    for (let i = 0; i < k; i++) moved = Math.max(moved, Math.abs(Math.log(scaled[i] as number) - Math.log(p[i] as number)));
+    for (let i = 0; i < k; i++)
+      moved = Math.max(moved, Math.abs(Math.log(scaled[i] as number) - Math.log(p[i] as number)));
     p = scaled;
     if (moved <= tolerance) break;
   }
@@ -239,8 +252,13 @@ export interface PairedBootstrap {
  *   pairwiseRanks(['x', 'y', 'z'], [{ a: 'x', b: 'y', ahead: null }, { a: 'x', b: 'z', ahead: 'x' }, { a: 'y', b: 'z', ahead: null }])
  *   // [1, 1, 2]
  */
-export function pairwiseRanks(systems: readonly string[], pairs: readonly Pick<PairInterval, 'a' | 'b' | 'ahead'>[]): number[] {
-  return systems.map((s) => 1 + pairs.filter((p) => (p.a === s || p.b === s) && p.ahead !== null && p.ahead !== s).length);
+export function pairwiseRanks(
+  systems: readonly string[],
+  pairs: readonly Pick<PairInterval, 'a' | 'b' | 'ahead'>[],
+): number[] {
+  return systems.map(
+    (s) => 1 + pairs.filter((p) => (p.a === s || p.b === s) && p.ahead !== null && p.ahead !== s).length,
+  );
 }
 
 /** Type-7 quantile (linear between order statistics) of sorted values; same rule as the agreement bootstrap. */
@@ -268,7 +286,11 @@ function quantile(sorted: readonly number[], q: number): number {
  *   pairedBootstrap(['x', 'y', 'z'], games, { seed: 1 })
  *   // leaderboard: x rank 1, y rank 1, z rank 2 (x is ahead of z on their pair; x-y and y-z contain 0.5)
  */
-export function pairedBootstrap(systems: readonly string[], games: readonly UnitGame[], opts: BootstrapOptions): PairedBootstrap {
+export function pairedBootstrap(
+  systems: readonly string[],
+  games: readonly UnitGame[],
+  opts: BootstrapOptions,
+): PairedBootstrap {
   const reps = opts.reps ?? 1000;
   const level = opts.level ?? 0.95;
   if (!(Number.isInteger(reps) && reps >= 1)) throw new RangeError(`reps must be a whole number >= 1, got ${reps}`);
@@ -298,13 +320,17 @@ export function pairedBootstrap(systems: readonly string[], games: readonly Unit
         sample.push(g);
         const i = index.get(g.a) as number;
         const j = index.get(g.b) as number;
-        const [lo, hi, points] = i < j ? [i, j, g.outcome === 'a' ? 1 : g.outcome === 'b' ? 0 : 0.5] : [j, i, g.outcome === 'b' ? 1 : g.outcome === 'a' ? 0 : 0.5];
+        const [lo, hi, points] =
+          i < j
+            ? [i, j, g.outcome === 'a' ? 1 : g.outcome === 'b' ? 0 : 0.5]
+            : [j, i, g.outcome === 'b' ? 1 : g.outcome === 'a' ? 0 : 0.5];
         score[lo * k + hi] = (score[lo * k + hi] as number) + points;
         met[lo * k + hi] = (met[lo * k + hi] as number) + 1;
       }
     }
     bradleyTerry(systems, sample, opts).systems.forEach((s, i) => (scores[i] as number[]).push(s.score));
-    for (let p = 0; p < k * k; p++) if ((met[p] as number) > 0) (rates[p] as number[]).push((score[p] as number) / (met[p] as number));
+    for (let p = 0; p < k * k; p++)
+      if ((met[p] as number) > 0) (rates[p] as number[]).push((score[p] as number) / (met[p] as number));
   }
   const tail = (1 - level) / 2;
   const pairs: PairInterval[] = [];
@@ -334,7 +360,9 @@ export function pairedBootstrap(systems: readonly string[], games: readonly Unit
       score: s.score,
       ...(intervals[i] as { low: number; high: number }),
       rank: ranks[i] as number,
-      notSeparableFrom: pairs.filter((p) => (p.a === s.system || p.b === s.system) && p.ahead === null).map((p) => (p.a === s.system ? p.b : p.a)),
+      notSeparableFrom: pairs
+        .filter((p) => (p.a === s.system || p.b === s.system) && p.ahead === null)
+        .map((p) => (p.a === s.system ? p.b : p.a)),
     }))
     .sort((x, y) => x.rank - y.rank || y.score - x.score || (x.system < y.system ? -1 : x.system > y.system ? 1 : 0));
   return { leaderboard, pairs };

@@ -46,11 +46,16 @@ export interface DemoOutcome {
 
 async function succeeded(backend: Backend, jobId: number, what: string): Promise<void> {
   const job = await jobEnd(backend, jobId);
-  if (job.status !== 'succeeded') throw new AppError(job.error?.code ?? job.status, `${what}: ${job.error?.message ?? job.status}`);
+  if (job.status !== 'succeeded')
+    throw new AppError(job.error?.code ?? job.status, `${what}: ${job.error?.message ?? job.status}`);
 }
 
 /** Runs the loop; resolves with the campaign to rate and the local annotator, or null for a project that is not the demo's. */
-export async function seedDemoProject(backend: Backend, log: (line: string) => void, sizes: DemoSizes = DEMO_SIZES): Promise<DemoOutcome | null> {
+export async function seedDemoProject(
+  backend: Backend,
+  log: (line: string) => void,
+  sizes: DemoSizes = DEMO_SIZES,
+): Promise<DemoOutcome | null> {
   const datasets = await call(backend, 'datasets.list', {});
   const models = await call(backend, 'models.list', {});
   const hasDemo = datasets.some((d) => d.name === DEMO.dataset);
@@ -70,19 +75,48 @@ export async function seedDemoProject(backend: Backend, log: (line: string) => v
   try {
     if (!hasDemo) {
       await call(backend, 'datasets.demo', { name: DEMO.dataset, trainPrompts: sizes.trainPrompts });
-      log(`Demo: created the dataset "${DEMO.dataset}" (the built-in task: helpful and safe replies to scored prompts)`);
+      log(
+        `Demo: created the dataset "${DEMO.dataset}" (the built-in task: helpful and safe replies to scored prompts)`,
+      );
     }
     if (!(await hasModel(DEMO.base))) {
       log(`Demo: creating the model "${DEMO.base}" (a tokenizer trained on the data, a fresh GPT-2)`);
-      const { jobId } = await call(backend, 'models.create', { name: DEMO.base, dataset: DEMO.dataset, ...sizes.model, seed: 0 });
+      const { jobId } = await call(backend, 'models.create', {
+        name: DEMO.base,
+        dataset: DEMO.dataset,
+        ...sizes.model,
+        seed: 0,
+      });
       await succeeded(backend, jobId, `creating ${DEMO.base}`);
     }
-    const common = { data: DEMO.dataset, batch: sizes.batch, lr: sizes.lr, seed: 1, valueEpochs: sizes.valueEpochs, maxNewTokens: sizes.maxNewTokens };
-    await train(backend, log, { ...common, algo: 'nll', init: DEMO.base, out: DEMO.ref, steps: sizes.refSteps }, 'the reference policy (NLL on the data)');
+    const common = {
+      data: DEMO.dataset,
+      batch: sizes.batch,
+      lr: sizes.lr,
+      seed: 1,
+      valueEpochs: sizes.valueEpochs,
+      maxNewTokens: sizes.maxNewTokens,
+    };
+    await train(
+      backend,
+      log,
+      { ...common, algo: 'nll', init: DEMO.base, out: DEMO.ref, steps: sizes.refSteps },
+      'the reference policy (NLL on the data)',
+    );
     // Two runs, one per core: wasm trains on one thread per process.
     await Promise.all([
-      train(backend, log, { ...common, algo: 'a_lol', init: DEMO.ref, ref: DEMO.ref, out: DEMO.alol, steps: sizes.steps, reward: 'demo' }, 'A-LoL from the reference'),
-      train(backend, log, { ...common, algo: 'nll', init: DEMO.ref, out: DEMO.nll, steps: sizes.steps }, 'the NLL baseline from the reference'),
+      train(
+        backend,
+        log,
+        { ...common, algo: 'a_lol', init: DEMO.ref, ref: DEMO.ref, out: DEMO.alol, steps: sizes.steps, reward: 'demo' },
+        'A-LoL from the reference',
+      ),
+      train(
+        backend,
+        log,
+        { ...common, algo: 'nll', init: DEMO.ref, out: DEMO.nll, steps: sizes.steps },
+        'the NLL baseline from the reference',
+      ),
     ]);
     const campaigns = await call(backend, 'campaigns.list', {});
     let campaign = campaigns.find((c) => c.name === DEMO.campaign);
@@ -104,8 +138,14 @@ export async function seedDemoProject(backend: Backend, log: (line: string) => v
     } else if (campaign.status === 'preparing' && campaign.jobId !== null) {
       await jobEnd(backend, campaign.jobId);
     }
-    const { annotator } = await call(backend, 'annotators.add', { campaign: campaign.name, name: DEMO.annotator, link: false });
-    log(`Demo: ready to rate in ${elapsed()}: campaign "${campaign.name}" (${DEMO.alol} against ${DEMO.nll}, sides hidden and shuffled)`);
+    const { annotator } = await call(backend, 'annotators.add', {
+      campaign: campaign.name,
+      name: DEMO.annotator,
+      link: false,
+    });
+    log(
+      `Demo: ready to rate in ${elapsed()}: campaign "${campaign.name}" (${DEMO.alol} against ${DEMO.nll}, sides hidden and shuffled)`,
+    );
     return { campaign: campaign.name, annotator: annotator.id };
   } finally {
     off();
@@ -113,10 +153,19 @@ export async function seedDemoProject(backend: Backend, log: (line: string) => v
 }
 
 /** Trains `out` unless it exists; a run of it that stopped is resumed from its last checkpoint. */
-async function train(backend: Backend, log: (line: string) => void, config: Input<'runs.start'>, what: string): Promise<void> {
+async function train(
+  backend: Backend,
+  log: (line: string) => void,
+  config: Input<'runs.start'>,
+  what: string,
+): Promise<void> {
   if ((await call(backend, 'models.list', {})).some((m) => m.name === config.out)) return;
-  const stopped = (await call(backend, 'runs.list', {})).find((r) => r.outModel === config.out && r.status !== 'succeeded' && r.status !== 'running');
+  const stopped = (await call(backend, 'runs.list', {})).find(
+    (r) => r.outModel === config.out && r.status !== 'succeeded' && r.status !== 'running',
+  );
   log(`Demo: ${stopped ? 'resuming' : 'training'} "${config.out}": ${what}, ${config.steps} steps`);
-  const { runId, jobId } = stopped ? await call(backend, 'runs.resume', { runId: stopped.id }) : await call(backend, 'runs.start', config);
+  const { runId, jobId } = stopped
+    ? await call(backend, 'runs.resume', { runId: stopped.id })
+    : await call(backend, 'runs.start', config);
   await succeeded(backend, jobId, `run ${runId} (${config.out})`);
 }

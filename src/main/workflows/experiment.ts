@@ -32,7 +32,14 @@ import { AppError, RunConfig, type Algo, type TensorBackendReport, type Input } 
 import { scoreDemo } from '../data/demo/index';
 import { summarizeResponses, type ResponseMetrics } from '../report/index';
 import { experimentJobs, finishedDecodes, PrioritySlots } from './experimentJobs';
-import { meanOfSeeds, pairedDifference, twoLevelBootstrap, verdict, type BootstrapSettings, type Interval } from './experimentStats';
+import {
+  meanOfSeeds,
+  pairedDifference,
+  twoLevelBootstrap,
+  verdict,
+  type BootstrapSettings,
+  type Interval,
+} from './experimentStats';
 
 export interface ModelShapeOptions {
   layers: number;
@@ -52,7 +59,22 @@ export interface ExperimentBudget {
   /** pi_ref's other run settings (its schedule, say); RunConfig's defaults otherwise. */
   refRun?: Partial<Pick<RunConfig, 'schedule' | 'warmup' | 'weightDecay' | 'maxGradNorm' | 'gradAccum'>>;
   /** Other run settings every algorithm shares (eps, klBeta, beta, valueEpochs, ...); RunConfig's defaults otherwise. */
-  run?: Partial<Pick<RunConfig, 'eps' | 'beta' | 'klBeta' | 'maxGradNorm' | 'weightDecay' | 'valueDecodes' | 'valueEpochs' | 'maxNewTokens' | 'schedule' | 'warmup' | 'gradAccum'>>;
+  run?: Partial<
+    Pick<
+      RunConfig,
+      | 'eps'
+      | 'beta'
+      | 'klBeta'
+      | 'maxGradNorm'
+      | 'weightDecay'
+      | 'valueDecodes'
+      | 'valueEpochs'
+      | 'maxNewTokens'
+      | 'schedule'
+      | 'warmup'
+      | 'gradAccum'
+    >
+  >;
 }
 
 /** The settings tried per algorithm on dev: every learning rate with every step budget. */
@@ -113,7 +135,17 @@ export interface ExperimentOptions extends ExperimentPreset {
 }
 
 /** The algorithms of ALOL.md, NLL (the baseline the others are compared with) first. */
-export const EXPERIMENT_ALGOS: Algo[] = ['nll', 'wbc', 'dpo', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'r_lol', 'r_gold'];
+export const EXPERIMENT_ALGOS: Algo[] = [
+  'nll',
+  'wbc',
+  'dpo',
+  'a_lol',
+  'a_lol_ref_free',
+  'a_lol_seq',
+  'a_lol_kl',
+  'r_lol',
+  'r_gold',
+];
 
 /** The ones that matter most for the paper's claim, when time is short. */
 export const CORE_ALGOS: Algo[] = ['nll', 'a_lol', 'a_lol_seq', 'a_lol_ref_free', 'wbc', 'dpo'];
@@ -183,7 +215,11 @@ export interface SelectionResult {
   chosen: Partial<Record<Algo, AlgoSetting>>;
 }
 
-export type SystemMetrics = Pick<ResponseMetrics, 'count' | 'reward' | 'words' | 'distinct1' | 'distinct2' | 'distinct3'> & Partial<Pick<ResponseMetrics, 'helpfulness' | 'safety'>>;
+export type SystemMetrics = Pick<
+  ResponseMetrics,
+  'count' | 'reward' | 'words' | 'distinct1' | 'distinct2' | 'distinct3'
+> &
+  Partial<Pick<ResponseMetrics, 'helpfulness' | 'safety'>>;
 
 /** One system's test results on one task: per seed, per prompt (in the task's prompt order). */
 export interface SystemRun {
@@ -275,15 +311,18 @@ function checkPreset(p: ExperimentPreset): void {
   if (p.algos.length === 0) bad('give at least one algorithm');
   if (new Set(p.algos).size !== p.algos.length) bad('algorithms must be distinct');
   if (!p.algos.includes('nll')) bad('nll must be among the algorithms: every other one is compared with it');
-  if (p.grid.lr.length === 0 || p.grid.steps.length === 0) bad('the grid needs at least one learning rate and one step budget');
+  if (p.grid.lr.length === 0 || p.grid.steps.length === 0)
+    bad('the grid needs at least one learning rate and one step budget');
   if (p.tasks.length === 0) bad('give at least one task');
   for (const t of p.tasks) {
     if (t.seeds.length === 0) bad(`task ${t.taskSeed}: give at least one seed`);
     if (new Set(t.seeds).size !== t.seeds.length) bad(`task ${t.taskSeed}: seeds must be distinct`);
-    if (t.taskSeed === p.selection.taskSeed && t.seeds.includes(p.selection.seed)) bad(`the selection seed ${p.selection.seed} is also an evaluation seed of task ${t.taskSeed}`);
+    if (t.taskSeed === p.selection.taskSeed && t.seeds.includes(p.selection.seed))
+      bad(`the selection seed ${p.selection.seed} is also an evaluation seed of task ${t.taskSeed}`);
   }
   if (new Set(p.tasks.map((t) => t.taskSeed)).size !== p.tasks.length) bad('task seeds must be distinct');
-  if (!(Number.isInteger(p.parallel) && p.parallel >= 1)) bad(`parallel must be a whole number >= 1, got ${p.parallel}`);
+  if (!(Number.isInteger(p.parallel) && p.parallel >= 1))
+    bad(`parallel must be a whole number >= 1, got ${p.parallel}`);
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResults> {
@@ -293,17 +332,26 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const tag = options.tag ?? `x${started.toString(36)}`;
   const log = (line: string) => options.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${line}`);
 
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedTensorBackend: options.forcedTensorBackend ?? null, jobEntry: options.jobEntry });
+  const backend = createBackend({
+    projectDir: options.projectDir,
+    shell: 'cli',
+    forcedTensorBackend: options.forcedTensorBackend ?? null,
+    jobEntry: options.jobEntry,
+  });
   const slots = new PrioritySlots(options.parallel);
   try {
     const info = await call(backend, 'app.info', {});
-    log(`project ${info.projectDir}; tag ${tag} (to resume: --project ${info.projectDir} --tag ${tag} --resume); tensor backend ${info.tensorBackend.chosen} (${info.tensorBackend.reason}); ${options.parallel} job(s) at once`);
+    log(
+      `project ${info.projectDir}; tag ${tag} (to resume: --project ${info.projectDir} --tag ${tag} --resume); tensor backend ${info.tensorBackend.chosen} (${info.tensorBackend.reason}); ${options.parallel} job(s) at once`,
+    );
 
     // What an interrupted run in this project left finished: its models and their runs.
     const finishedModels = new Set(options.resume ? (await call(backend, 'models.list', {})).map((m) => m.name) : []);
     const finishedRuns = new Map(
       options.resume
-        ? (await call(backend, 'runs.list', {})).filter((r) => r.status === 'succeeded' && finishedModels.has(r.outModel)).map((r) => [r.outModel, { steps: r.totalSteps ?? r.step, config: r.config }])
+        ? (await call(backend, 'runs.list', {}))
+            .filter((r) => r.status === 'succeeded' && finishedModels.has(r.outModel))
+            .map((r) => [r.outModel, { steps: r.totalSteps ?? r.step, config: r.config }])
         : [],
     );
     const knownDatasets = new Set(options.resume ? (await call(backend, 'datasets.list', {})).map((d) => d.name) : []);
@@ -311,10 +359,21 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
     // The data: one demo dataset per task seed, its split prompts read back from the store.
     const taskSeeds = [...new Set([selection.taskSeed, ...options.tasks.map((t) => t.taskSeed)])];
-    const datasets = new Map<number, { name: string; test: string[]; dev: string[]; testRows: { prompt: string; response: string }[]; trainExamples: number }>();
+    const datasets = new Map<
+      number,
+      {
+        name: string;
+        test: string[];
+        dev: string[];
+        testRows: { prompt: string; response: string }[];
+        trainExamples: number;
+      }
+    >();
     for (const taskSeed of taskSeeds) {
       const name = `${tag}-demo-t${taskSeed}`;
-      const summary = knownDatasets.has(name) ? await call(backend, 'datasets.get', { dataset: name }) : await call(backend, 'datasets.demo', { name, seed: taskSeed, trainPrompts: options.trainPrompts });
+      const summary = knownDatasets.has(name)
+        ? await call(backend, 'datasets.get', { dataset: name })
+        : await call(backend, 'datasets.demo', { name, seed: taskSeed, trainPrompts: options.trainPrompts });
       const testRows: { prompt: string; response: string }[] = [];
       const dev = new Set<string>();
       let trainExamples = 0;
@@ -329,37 +388,75 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       }
       const test = [...new Set(testRows.map((r) => r.prompt))];
       datasets.set(taskSeed, { name, test, dev: [...dev], testRows, trainExamples });
-      log(`task ${taskSeed}: ${summary.examples} examples (${trainExamples} train), ${summary.pairs} pairs; ${dev.size} dev (validation) and ${test.length} test prompts`);
+      log(
+        `task ${taskSeed}: ${summary.examples} examples (${trainExamples} train), ${summary.pairs} pairs; ${dev.size} dev (validation) and ${test.length} test prompts`,
+      );
     }
     const selectionData = datasets.get(selection.taskSeed)!;
-    const devPrompts = options.devPrompts === undefined ? selectionData.dev : selectionData.dev.slice(0, options.devPrompts);
+    const devPrompts =
+      options.devPrompts === undefined ? selectionData.dev : selectionData.dev.slice(0, options.devPrompts);
     const devSet = new Set(selectionData.dev);
 
-    const decoded = options.resume ? await finishedDecodes(backend) : new Map<string, { prompt: string; response: string }[]>();
+    const decoded = options.resume
+      ? await finishedDecodes(backend)
+      : new Map<string, { prompt: string; response: string }[]>();
     if (options.resume) log(`resuming: ${decoded.size} finished decodes kept`);
     const { job, train: trainJob, decode: decodeText } = experimentJobs(backend, slots, log, decoded);
     const train = async (priority: number, what: string, config: Input<'runs.start'>): Promise<number> => {
       const done = finishedRuns.get(config.out);
       if (done !== undefined) {
         // Kept only if it is the run this one would be: a changed setting under the same name is refused, not reused.
-        const keys = ['algo', 'data', 'init', 'ref', 'steps', 'batch', 'lr', 'seed', 'reward', 'schedule', 'warmup', 'eps', 'beta', 'klBeta', 'valueEpochs', 'maxNewTokens'] as const;
+        const keys = [
+          'algo',
+          'data',
+          'init',
+          'ref',
+          'steps',
+          'batch',
+          'lr',
+          'seed',
+          'reward',
+          'schedule',
+          'warmup',
+          'eps',
+          'beta',
+          'klBeta',
+          'valueEpochs',
+          'maxNewTokens',
+        ] as const;
         const parsed = RunConfig.parse(config);
         const differs = keys.filter((k) => JSON.stringify(done.config[k]) !== JSON.stringify(parsed[k]));
         if (differs.length > 0) {
-          throw new AppError('conflict', `${what}: the model "${config.out}" in this project was trained with other settings (${differs.join(', ')}); resume with the same settings, or use another --tag`);
+          throw new AppError(
+            'conflict',
+            `${what}: the model "${config.out}" in this project was trained with other settings (${differs.join(', ')}); resume with the same settings, or use another --tag`,
+          );
         }
         log(`${what}: kept from the interrupted run (${done.steps} steps)`);
         return done.steps;
       }
       return trainJob(priority, what, config);
     };
-    const decode = async (priority: number, what: string, modelName: string, prompts: readonly string[]): Promise<Scored[]> =>
+    const decode = async (
+      priority: number,
+      what: string,
+      modelName: string,
+      prompts: readonly string[],
+    ): Promise<Scored[]> =>
       (await decodeText(priority, what, modelName, prompts, maxNewTokens)).map((g) => scored(g.prompt, g.response));
 
     /** A fresh model and pi_ref from it, for one seed of one task. */
-    const reference = async (priority: number, taskSeed: number, seed: number, base: string): Promise<{ refName: string; steps: number }> => {
+    const reference = async (
+      priority: number,
+      taskSeed: number,
+      seed: number,
+      base: string,
+    ): Promise<{ refName: string; steps: number }> => {
       const dataset = datasets.get(taskSeed)!.name;
-      if (!finishedModels.has(`${base}-init`)) await job(priority, `${base}: create model`, () => call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }));
+      if (!finishedModels.has(`${base}-init`))
+        await job(priority, `${base}: create model`, () =>
+          call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }),
+        );
       const refName = `${base}-ref`;
       const steps = await train(priority, `${base}: pi_ref (nll, ${budget.refSteps} steps)`, {
         data: dataset,
@@ -377,7 +474,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       return { refName, steps };
     };
 
-    const trainAlgo = (priority: number, taskSeed: number, seed: number, refName: string, algo: Algo, setting: AlgoSetting, out: string, what: string) =>
+    const trainAlgo = (
+      priority: number,
+      taskSeed: number,
+      seed: number,
+      refName: string,
+      algo: Algo,
+      setting: AlgoSetting,
+      out: string,
+      what: string,
+    ) =>
       train(priority, what, {
         data: datasets.get(taskSeed)!.name,
         seed,
@@ -404,9 +510,22 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         algos.flatMap((algo) =>
           points.map(async (point, k): Promise<GridResult> => {
             const out = `${base}-${algo}-g${k}`;
-            const stepsTaken = await trainAlgo(0, selection.taskSeed, selection.seed, refName, algo, point, out, `${base}: ${algo} lr ${point.lr} steps ${point.steps}`);
-            const devReward = meanOf((await decode(0, `${base}: ${algo} g${k} dev`, out, devPrompts)).map((g) => g.reward));
-            log(`selection: ${algo} lr ${point.lr} steps ${point.steps}: dev reward ${devReward.toFixed(4)} (${stepsTaken} steps)`);
+            const stepsTaken = await trainAlgo(
+              0,
+              selection.taskSeed,
+              selection.seed,
+              refName,
+              algo,
+              point,
+              out,
+              `${base}: ${algo} lr ${point.lr} steps ${point.steps}`,
+            );
+            const devReward = meanOf(
+              (await decode(0, `${base}: ${algo} g${k} dev`, out, devPrompts)).map((g) => g.reward),
+            );
+            log(
+              `selection: ${algo} lr ${point.lr} steps ${point.steps}: dev reward ${devReward.toFixed(4)} (${stepsTaken} steps)`,
+            );
             return { algo, ...point, devReward: round4(devReward), stepsTaken };
           }),
         ),
@@ -416,7 +535,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         let best: GridResult | null = null;
         for (const r of results) if (r.algo === algo && (best === null || r.devReward > best.devReward)) best = r;
         chosen[algo] = { lr: best!.lr, steps: best!.steps };
-        log(`selection: ${algo} frozen at lr ${best!.lr}, ${best!.steps} steps (dev reward ${best!.devReward.toFixed(4)})`);
+        log(
+          `selection: ${algo} frozen at lr ${best!.lr}, ${best!.steps} steps (dev reward ${best!.devReward.toFixed(4)})`,
+        );
       }
       const referenceDevReward = round4(meanOf((await refDev).map((g) => g.reward)));
       return {
@@ -447,7 +568,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       taskPrompts.set(plan.taskSeed, { prompts, dropped: d.test.length - notDev.length });
     }
 
-    type SeedOutcome = { ref: { steps: number; generations: Scored[] }; algos: Map<Algo, { steps: number; generations: Scored[] }> };
+    type SeedOutcome = {
+      ref: { steps: number; generations: Scored[] };
+      algos: Map<Algo, { steps: number; generations: Scored[] }>;
+    };
     const runSeed = async (priority: number, taskSeed: number, seed: number): Promise<SeedOutcome> => {
       const base = `${tag}-t${taskSeed}-s${seed}`;
       const prompts = taskPrompts.get(taskSeed)!.prompts;
@@ -460,18 +584,25 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
           const setting = chosen[algo]!;
           const steps = await trainAlgo(priority, taskSeed, seed, refName, algo, setting, out, `${base}: ${algo}`);
           const generations = await decode(priority, `${base}: ${algo} test`, out, prompts);
-          log(`task ${taskSeed} seed ${seed}: ${algo} test reward ${meanOf(generations.map((g) => g.reward)).toFixed(4)} (${steps} steps)`);
+          log(
+            `task ${taskSeed} seed ${seed}: ${algo} test reward ${meanOf(generations.map((g) => g.reward)).toFixed(4)} (${steps} steps)`,
+          );
           return [algo, { steps, generations }] as const;
         }),
       );
       const refGenerations = await refEval;
-      log(`task ${taskSeed} seed ${seed}: pi_ref test reward ${meanOf(refGenerations.map((g) => g.reward)).toFixed(4)}`);
+      log(
+        `task ${taskSeed} seed ${seed}: pi_ref test reward ${meanOf(refGenerations.map((g) => g.reward)).toFixed(4)}`,
+      );
       return { ref: { steps: refSteps, generations: refGenerations }, algos: new Map(outcomes) };
     };
 
     // Every seed at once: the slots keep the machine at `parallel` jobs; the first task's seeds go first.
     let priority = 1;
-    const seedRuns = options.tasks.map((plan) => ({ plan, outcomes: Promise.all(plan.seeds.map((seed) => runSeed(priority++, plan.taskSeed, seed))) }));
+    const seedRuns = options.tasks.map((plan) => ({
+      plan,
+      outcomes: Promise.all(plan.seeds.map((seed) => runSeed(priority++, plan.taskSeed, seed))),
+    }));
     // Awaited one task at a time below; an earlier failure must not leave the later ones unhandled.
     for (const r of seedRuns) r.outcomes.catch(() => undefined);
     const selectionResult = await selectionPromise;
@@ -480,7 +611,12 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const outcomes = await pending;
       const { prompts, dropped } = taskPrompts.get(plan.taskSeed)!;
       const d = datasets.get(plan.taskSeed)!;
-      const system = (label: string, algo: Algo | null, setting: AlgoSetting, runs: { steps: number; generations: Scored[] }[]): SystemRun => ({
+      const system = (
+        label: string,
+        algo: Algo | null,
+        setting: AlgoSetting,
+        runs: { steps: number; generations: Scored[] }[],
+      ): SystemRun => ({
         label,
         algo,
         setting,
@@ -558,11 +694,15 @@ export function summarizeSystems(systems: readonly SystemRun[], bootstrap: Boots
   const nll = systems.find((s) => s.algo === 'nll');
   if (!ref || !nll) throw new RangeError('summarizeSystems: needs the reference and nll');
   return systems.map((s, i) => {
-    const at = (k: number): BootstrapSettings => ({ resamples: bootstrap.resamples, seed: bootstrap.seed * 1000 + i * 10 + k });
+    const at = (k: number): BootstrapSettings => ({
+      resamples: bootstrap.resamples,
+      seed: bootstrap.seed * 1000 + i * 10 + k,
+    });
     const vsReference = s === ref ? null : twoLevelBootstrap(pairedDifference(s.rewards, ref.rewards), at(1));
     const vsNll = s === ref || s === nll ? null : twoLevelBootstrap(pairedDifference(s.rewards, nll.rewards), at(2));
     const avg = (pick: (m: SystemMetrics) => number) => meanOf(s.metrics.map(pick));
-    const part = (pick: (m: SystemMetrics) => number | undefined) => (s.metrics.every((m) => pick(m) !== undefined) ? avg((m) => pick(m)!) : null);
+    const part = (pick: (m: SystemMetrics) => number | undefined) =>
+      s.metrics.every((m) => pick(m) !== undefined) ? avg((m) => pick(m)!) : null;
     return {
       label: s.label,
       reward: { ...twoLevelBootstrap(s.rewards, at(0)), mean: meanOfSeeds(s.rewards) },
@@ -586,11 +726,18 @@ const interval = (i: Interval) => `${signed(i.mean)} [${signed(i.lo)}, ${signed(
 
 /** One task's systems as a markdown table: reward with its interval, the paired differences and what they say. */
 export function formatTaskTable(task: TaskResult): string {
-  return formatSystemsTable(task.summary, task.systems, 'setting (chosen on dev)', [{ label: "data (test split's responses)", reward: task.data.reward }]);
+  return formatSystemsTable(task.summary, task.systems, 'setting (chosen on dev)', [
+    { label: "data (test split's responses)", reward: task.data.reward },
+  ]);
 }
 
 /** Systems as a markdown table, with rows for the data's own responses (no interval) first. */
-export function formatSystemsTable(summary: readonly SystemSummary[], systems: readonly SystemRun[], settingTitle: string, dataRows: { label: string; reward: number }[]): string {
+export function formatSystemsTable(
+  summary: readonly SystemSummary[],
+  systems: readonly SystemRun[],
+  settingTitle: string,
+  dataRows: { label: string; reward: number }[],
+): string {
   const header = `| system | ${settingTitle} | test reward [95% CI] | − pi_ref [95% CI] | − NLL [95% CI] | verdict | helpful | safe | words | distinct-2 | steps |`;
   const rule = '|---|---|---|---|---|---|---|---|---|---|---|';
   const lines = [header, rule, ...dataRows.map((d) => `| ${d.label} | - | ${f3(d.reward)} | | | | | | | | |`)];
@@ -598,7 +745,9 @@ export function formatSystemsTable(summary: readonly SystemSummary[], systems: r
     const run = systems.find((r) => r.label === s.label)!;
     const isRef = run.algo === null;
     const name = isRef ? 'reference (pi_ref)' : s.label;
-    const setting = isRef ? `nll, lr ${run.setting.lr}, ${run.setting.steps} steps (fixed)` : `lr ${run.setting.lr}, ${run.setting.steps} steps`;
+    const setting = isRef
+      ? `nll, lr ${run.setting.lr}, ${run.setting.steps} steps (fixed)`
+      : `lr ${run.setting.lr}, ${run.setting.steps} steps`;
     const verdicts = [s.vsReferenceVerdict, s.vsNllVerdict].filter((v): v is string => v !== null).join('; ');
     lines.push(
       `| ${name} | ${setting} | ${f3(s.reward.mean)} [${f3(s.reward.lo)}, ${f3(s.reward.hi)}] | ${s.vsReference ? interval(s.vsReference) : '-'} | ${s.vsNll ? interval(s.vsNll) : '-'} | ${verdicts || '-'} | ${f3orDash(s.helpfulness)} | ${f3orDash(s.safety)} | ${s.words.toFixed(1)} | ${f3(s.distinct2)} | ${Math.round(s.stepsTaken)} |`,
@@ -625,7 +774,9 @@ export function summarizeVerdicts(summary: readonly SystemSummary[]): string {
     return `better: ${list(better)}; no better, interval includes 0: ${list(same)}; worse: ${list(worse)}`;
   };
   const nll = summary.find((s) => s.label === 'nll');
-  const nllRef = nll?.vsReference ? `NLL against its own start pi_ref: ${signed(nll.vsReference.mean)} [${signed(nll.vsReference.lo)}, ${signed(nll.vsReference.hi)}], ${nll.vsReferenceVerdict}. ` : '';
+  const nllRef = nll?.vsReference
+    ? `NLL against its own start pi_ref: ${signed(nll.vsReference.mean)} [${signed(nll.vsReference.lo)}, ${signed(nll.vsReference.hi)}], ${nll.vsReferenceVerdict}. `
+    : '';
   const others = summary.filter((s) => s.label !== 'nll');
   return `${nllRef}Against NLL (same seed, same prompt) — ${group((s) => s.vsNll)}. Against pi_ref — ${group((s) => (others.includes(s) ? s.vsReference : null))}.`;
 }
@@ -669,6 +820,7 @@ export function formatExperimentTable(results: ExperimentResults): string {
       summarizeVerdicts(task.summary),
     );
   }
-  if (results.reductions.length > 0) out.push('', `Changed from the full preset (to fit the time on this machine): ${results.reductions.join('; ')}.`);
+  if (results.reductions.length > 0)
+    out.push('', `Changed from the full preset (to fit the time on this machine): ${results.reductions.join('; ')}.`);
   return out.join('\n');
 }

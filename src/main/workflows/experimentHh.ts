@@ -30,7 +30,14 @@ import { splitTranscripts } from '../data/import/hhTranscript';
 import { summarizeResponses } from '../report/index';
 import { wilson } from '../stats/winRates';
 import { AppError, type Algo, type TensorBackendReport, type RunConfig } from '../../shared/contract';
-import { formatSystemsTable, summarizeSystems, summarizeVerdicts, type ModelShapeOptions, type SystemRun, type SystemSummary } from './experiment';
+import {
+  formatSystemsTable,
+  summarizeSystems,
+  summarizeVerdicts,
+  type ModelShapeOptions,
+  type SystemRun,
+  type SystemSummary,
+} from './experiment';
 import { experimentJobs, PrioritySlots } from './experimentJobs';
 import type { BootstrapSettings } from './experimentStats';
 
@@ -83,7 +90,15 @@ export const HH_PRESETS: Record<'full' | 'quick', HhPreset> = {
     model: { layers: 2, dim: 96, heads: 4, context: 256, vocab: 2048 },
     heldOutShare: 0.2,
     splitSeed: 1,
-    budget: { refSteps: 400, refBatch: 8, refLr: 2e-3, steps: 100, batch: 8, lr: 1e-3, run: { valueEpochs: 5, maxNewTokens: 48 } },
+    budget: {
+      refSteps: 400,
+      refBatch: 8,
+      refLr: 2e-3,
+      steps: 100,
+      batch: 8,
+      lr: 1e-3,
+      run: { valueEpochs: 5, maxNewTokens: 48 },
+    },
     rm: { epochs: 5, batch: 16, lr: 1e-3, heldOut: 0.1 },
     seeds: [1, 2],
     testPrompts: 80,
@@ -97,7 +112,15 @@ export const HH_PRESETS: Record<'full' | 'quick', HhPreset> = {
     model: { layers: 1, dim: 32, heads: 2, context: 128, vocab: 400 },
     heldOutShare: 0.2,
     splitSeed: 1,
-    budget: { refSteps: 3, refBatch: 4, refLr: 1e-3, steps: 2, batch: 4, lr: 1e-3, run: { valueEpochs: 1, maxNewTokens: 4 } },
+    budget: {
+      refSteps: 3,
+      refBatch: 4,
+      refLr: 1e-3,
+      steps: 2,
+      batch: 4,
+      lr: 1e-3,
+      run: { valueEpochs: 1, maxNewTokens: 4 },
+    },
     rm: { epochs: 1, batch: 32, lr: 1e-3, heldOut: 0.1 },
     seeds: [1],
     testPrompts: 6,
@@ -122,7 +145,17 @@ export interface HhResults {
   backend: TensorBackendReport;
   settings: Omit<HhPreset, 'reductions'>;
   reductions: string[];
-  data: { file: string; lines: number; skipped: number; pairs: number; prompts: number; trainPrompts: number; trainPairs: number; testPrompts: number; testPairs: number };
+  data: {
+    file: string;
+    lines: number;
+    skipped: number;
+    pairs: number;
+    prompts: number;
+    trainPrompts: number;
+    trainPairs: number;
+    testPrompts: number;
+    testPairs: number;
+  };
   rewardModels: HhRewardModelResult[];
   /** The evaluated held-out prompts, in the order of every rewards row. */
   prompts: string[];
@@ -153,11 +186,16 @@ export function readHhPairs(file: string): { pairs: HhPair[]; lines: number; ski
     try {
       o = JSON.parse(line);
     } catch (error) {
-      throw new AppError('invalid_input', `${file}:${i + 1}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+      throw new AppError(
+        'invalid_input',
+        `${file}:${i + 1}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     const r = o as { chosen?: unknown; rejected?: unknown };
-    if (typeof r.chosen !== 'string') throw new AppError('invalid_input', `${file}:${i + 1}: field "chosen" must be a string`);
-    if (typeof r.rejected !== 'string') throw new AppError('invalid_input', `${file}:${i + 1}: field "rejected" must be a string`);
+    if (typeof r.chosen !== 'string')
+      throw new AppError('invalid_input', `${file}:${i + 1}: field "chosen" must be a string`);
+    if (typeof r.rejected !== 'string')
+      throw new AppError('invalid_input', `${file}:${i + 1}: field "rejected" must be a string`);
     const split = splitTranscripts(r.chosen, r.rejected);
     if (!split) skipped += 1;
     else pairs.push({ chosen: r.chosen, rejected: r.rejected, prompt: split.prompt });
@@ -166,7 +204,11 @@ export function readHhPairs(file: string): { pairs: HhPair[]; lines: number; ski
 }
 
 /** Prompts in a seeded order, the first `share` of them (at least one) held out whole. */
-export function splitByPrompt(pairs: readonly HhPair[], share: number, seed: number): { test: string[]; train: Set<string> } {
+export function splitByPrompt(
+  pairs: readonly HhPair[],
+  share: number,
+  seed: number,
+): { test: string[]; train: Set<string> } {
   const prompts = [...new Set(pairs.map((p) => p.prompt))];
   new Rng(seed).shuffle(prompts);
   const n = Math.max(1, Math.round(prompts.length * share));
@@ -180,7 +222,8 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
   const started = Date.now();
   const { algos, budget, model, seeds } = options;
   if (!algos.includes('nll')) throw new AppError('invalid_input', 'runHhExperiment: nll must be among the algorithms');
-  if (seeds.length === 0 || new Set(seeds).size !== seeds.length) throw new AppError('invalid_input', 'runHhExperiment: give distinct seeds');
+  if (seeds.length === 0 || new Set(seeds).size !== seeds.length)
+    throw new AppError('invalid_input', 'runHhExperiment: give distinct seeds');
   const tag = options.tag ?? `h${started.toString(36)}`;
   const log = (line: string) => options.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${line}`);
 
@@ -189,32 +232,59 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
   const { test, train } = splitByPrompt(pairs, options.heldOutShare, options.splitSeed);
   const testSet = new Set(test);
   const splitFile = join(options.projectDir, `${tag}-hh-split.jsonl`);
-  writeFileSync(splitFile, pairs.map((p) => JSON.stringify({ chosen: p.chosen, rejected: p.rejected, split: testSet.has(p.prompt) ? 'test' : 'train' })).join('\n') + '\n');
+  writeFileSync(
+    splitFile,
+    pairs
+      .map((p) =>
+        JSON.stringify({ chosen: p.chosen, rejected: p.rejected, split: testSet.has(p.prompt) ? 'test' : 'train' }),
+      )
+      .join('\n') + '\n',
+  );
   const testPairs = pairs.filter((p) => testSet.has(p.prompt));
   const evalPrompts = test.slice(0, options.testPrompts);
 
-  const backend = createBackend({ projectDir: options.projectDir, shell: 'cli', forcedTensorBackend: options.forcedTensorBackend ?? null, jobEntry: options.jobEntry });
+  const backend = createBackend({
+    projectDir: options.projectDir,
+    shell: 'cli',
+    forcedTensorBackend: options.forcedTensorBackend ?? null,
+    jobEntry: options.jobEntry,
+  });
   const slots = new PrioritySlots(options.parallel);
   const { job, train: trainRun, decode } = experimentJobs(backend, slots, log);
   try {
     const info = await call(backend, 'app.info', {});
-    log(`project ${info.projectDir}; tensor backend ${info.tensorBackend.chosen} (${info.tensorBackend.reason}); ${options.parallel} job(s) at once`);
+    log(
+      `project ${info.projectDir}; tensor backend ${info.tensorBackend.chosen} (${info.tensorBackend.reason}); ${options.parallel} job(s) at once`,
+    );
     const dataset = `${tag}-hh`;
-    await job(0, `import ${pairs.length} pairs`, () => call(backend, 'imports.start', { source: { kind: 'path', path: splitFile }, name: dataset, format: 'auto', fields: {} }));
+    await job(0, `import ${pairs.length} pairs`, () =>
+      call(backend, 'imports.start', {
+        source: { kind: 'path', path: splitFile },
+        name: dataset,
+        format: 'auto',
+        fields: {},
+      }),
+    );
     const summary = await call(backend, 'datasets.get', { dataset });
-    if (summary.pairs !== pairs.length) throw new Error(`the import holds ${summary.pairs} pairs, the file gave ${pairs.length}`);
-    log(`data: ${lines} lines, ${skipped} skipped, ${pairs.length} pairs over ${train.size + test.length} prompts; held out ${test.length} prompts (${testPairs.length} pairs); decoding ${evalPrompts.length}`);
+    if (summary.pairs !== pairs.length)
+      throw new Error(`the import holds ${summary.pairs} pairs, the file gave ${pairs.length}`);
+    log(
+      `data: ${lines} lines, ${skipped} skipped, ${pairs.length} pairs over ${train.size + test.length} prompts; held out ${test.length} prompts (${testPairs.length} pairs); decoding ${evalPrompts.length}`,
+    );
 
     /** A reward's scores of (prompt, response) items, in order. */
     const score = async (reward: string, items: { prompt: string; response: string }[]): Promise<number[]> => {
       const out = await call(backend, 'rewards.score', { reward, items });
-      if (out.rows.length !== items.length) throw new Error(`rewards.score gave ${out.rows.length} rows for ${items.length} items`);
+      if (out.rows.length !== items.length)
+        throw new Error(`rewards.score gave ${out.rows.length} rows for ${items.length} items`);
       return out.rows.map((r) => r.reward);
     };
 
     const runSeed = async (priority: number, seed: number) => {
       const base = `${tag}-s${seed}`;
-      await job(priority, `${base}: create model`, () => call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }));
+      await job(priority, `${base}: create model`, () =>
+        call(backend, 'models.create', { name: `${base}-init`, dataset, ...model, seed }),
+      );
       const ref = `${base}-ref`;
       const common = { data: dataset, seed, checkpointEvery: 1_000_000 } as const;
       const refSteps = await trainRun(priority, `${base}: pi_ref (nll on chosen, ${budget.refSteps} steps)`, {
@@ -232,11 +302,21 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
       const rmJob = await job(priority, `${base}: reward model`, () =>
         call(backend, 'rewards.trainModel', { dataset, split: 'train', base: ref, name: rmName, ...options.rm, seed }),
       );
-      const r = rmJob.result as { pairs?: { train?: number; heldOut?: number }; heldOutAccuracy?: number | null; heldOutInterval?: { low?: number; high?: number } } | null;
+      const r = rmJob.result as {
+        pairs?: { train?: number; heldOut?: number };
+        heldOutAccuracy?: number | null;
+        heldOutInterval?: { low?: number; high?: number };
+      } | null;
       const reward = `rm:${rmName}`;
       // The reward model on every held-out pair.
-      const chosenScores = await score(reward, testPairs.map((p) => ({ prompt: p.prompt, response: p.chosen.slice(p.prompt.length) })));
-      const rejectedScores = await score(reward, testPairs.map((p) => ({ prompt: p.prompt, response: p.rejected.slice(p.prompt.length) })));
+      const chosenScores = await score(
+        reward,
+        testPairs.map((p) => ({ prompt: p.prompt, response: p.chosen.slice(p.prompt.length) })),
+      );
+      const rejectedScores = await score(
+        reward,
+        testPairs.map((p) => ({ prompt: p.prompt, response: p.rejected.slice(p.prompt.length) })),
+      );
       let correct = 0;
       let ties = 0;
       chosenScores.forEach((c, i) => {
@@ -256,11 +336,22 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
           low: r?.heldOutInterval?.low ?? 0,
           high: r?.heldOutInterval?.high ?? 0,
         },
-        test: { pairs: testPairs.length, correct, ties, accuracy: round4(correct / testPairs.length), low: round4(acc.low), high: round4(acc.high) },
+        test: {
+          pairs: testPairs.length,
+          correct,
+          ties,
+          accuracy: round4(correct / testPairs.length),
+          low: round4(acc.low),
+          high: round4(acc.high),
+        },
       };
-      log(`${base}: reward model accuracy on ${testPairs.length} held-out pairs ${(correct / testPairs.length).toFixed(3)} [${acc.low.toFixed(3)}, ${acc.high.toFixed(3)}] (its own held-out share: ${rm.job.heldOutAccuracy?.toFixed(3) ?? '?'})`);
+      log(
+        `${base}: reward model accuracy on ${testPairs.length} held-out pairs ${(correct / testPairs.length).toFixed(3)} [${acc.low.toFixed(3)}, ${acc.high.toFixed(3)}] (its own held-out share: ${rm.job.heldOutAccuracy?.toFixed(3) ?? '?'})`,
+      );
       const perPrompt = (scores: number[]) =>
-        evalPrompts.map((prompt) => round4(meanOf(testPairs.flatMap((p, i) => (p.prompt === prompt ? [scores[i]!] : [])))));
+        evalPrompts.map((prompt) =>
+          round4(meanOf(testPairs.flatMap((p, i) => (p.prompt === prompt ? [scores[i]!] : [])))),
+        );
       const dataRewards = { chosen: perPrompt(chosenScores), rejected: perPrompt(rejectedScores) };
 
       const evaluate = async (what: string, name: string) => {
@@ -272,7 +363,8 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
       const outcomes = await Promise.all(
         algos.map(async (algo) => {
           const out = `${base}-${algo}`;
-          const side: Partial<RunConfig> = algo === 'dpo' ? {} : algo === 'nll' ? { pairs: 'chosen', reward: 'label' } : { pairs: 'both', reward };
+          const side: Partial<RunConfig> =
+            algo === 'dpo' ? {} : algo === 'nll' ? { pairs: 'chosen', reward: 'label' } : { pairs: 'both', reward };
           const steps = await trainRun(priority, `${base}: ${algo}`, {
             ...common,
             ...budget.run,
@@ -296,20 +388,39 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
     };
 
     const outcomes = await Promise.all(seeds.map((seed, i) => runSeed(i, seed)));
-    const system = (label: string, algo: Algo | null, setting: { lr: number; steps: number }, runs: { steps: number; generations: { response: string }[]; rewards: number[] }[]): SystemRun => ({
+    const system = (
+      label: string,
+      algo: Algo | null,
+      setting: { lr: number; steps: number },
+      runs: { steps: number; generations: { response: string }[]; rewards: number[] }[],
+    ): SystemRun => ({
       label,
       algo,
       setting,
       stepsTaken: runs.map((o) => o.steps),
       metrics: runs.map((o) => {
-        const { count, reward, words, distinct1, distinct2, distinct3 } = summarizeResponses(o.generations.map((g, k) => ({ response: g.response, reward: o.rewards[k]!, helpfulness: 0, safety: 0 })));
+        const { count, reward, words, distinct1, distinct2, distinct3 } = summarizeResponses(
+          o.generations.map((g, k) => ({ response: g.response, reward: o.rewards[k]!, helpfulness: 0, safety: 0 })),
+        );
         return { count, reward, words, distinct1, distinct2, distinct3 };
       }),
       rewards: runs.map((o) => o.rewards.map(round4)),
     });
     const systems: SystemRun[] = [
-      system('reference', null, { lr: budget.refLr, steps: budget.refSteps }, outcomes.map((o) => o.ref)),
-      ...algos.map((algo) => system(algo, algo, { lr: budget.lr, steps: budget.steps }, outcomes.map((o) => o.algos.get(algo)!))),
+      system(
+        'reference',
+        null,
+        { lr: budget.refLr, steps: budget.refSteps },
+        outcomes.map((o) => o.ref),
+      ),
+      ...algos.map((algo) =>
+        system(
+          algo,
+          algo,
+          { lr: budget.lr, steps: budget.steps },
+          outcomes.map((o) => o.algos.get(algo)!),
+        ),
+      ),
     ];
     const { reductions, ...settings } = options;
     return {
@@ -343,7 +454,10 @@ export async function runHhExperiment(options: HhOptions): Promise<HhResults> {
       },
       rewardModels: outcomes.map((o) => o.rm),
       prompts: evalPrompts,
-      dataRewards: { chosen: outcomes.map((o) => o.dataRewards.chosen), rejected: outcomes.map((o) => o.dataRewards.rejected) },
+      dataRewards: {
+        chosen: outcomes.map((o) => o.dataRewards.chosen),
+        rejected: outcomes.map((o) => o.dataRewards.rejected),
+      },
       systems,
       summary: summarizeSystems(systems, options.bootstrap),
       seconds: Math.round((Date.now() - started) / 1000),
@@ -402,6 +516,8 @@ export function formatHhTable(r: HhResults): string {
     summarizeVerdicts(r.summary),
     '',
     rewardCaveat(r),
-    ...(r.reductions.length > 0 ? ['', `Changed from the full preset to fit the time: ${r.reductions.join('; ')}.`] : []),
+    ...(r.reductions.length > 0
+      ? ['', `Changed from the full preset to fit the time: ${r.reductions.join('; ')}.`]
+      : []),
   ].join('\n');
 }

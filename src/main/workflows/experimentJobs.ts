@@ -18,7 +18,8 @@ export class PrioritySlots {
   private readonly queue: { priority: number; order: number; go: () => void }[] = [];
 
   constructor(private readonly limit: number) {
-    if (!(Number.isInteger(limit) && limit >= 1)) throw new AppError('invalid_input', `parallel must be a whole number >= 1, got ${limit}`);
+    if (!(Number.isInteger(limit) && limit >= 1))
+      throw new AppError('invalid_input', `parallel must be a whole number >= 1, got ${limit}`);
   }
 
   async use<T>(priority: number, task: () => Promise<T>): Promise<T> {
@@ -56,7 +57,13 @@ export interface ExperimentJobs {
   /** One training run; returns the optimizer steps it took. */
   train(priority: number, what: string, config: Input<'runs.start'>): Promise<number>;
   /** Greedy decodes of the prompts (EOS stops them earlier), in prompt order. */
-  decode(priority: number, what: string, model: string, prompts: readonly string[], maxNewTokens: number): Promise<{ prompt: string; response: string }[]>;
+  decode(
+    priority: number,
+    what: string,
+    model: string,
+    prompts: readonly string[],
+    maxNewTokens: number,
+  ): Promise<{ prompt: string; response: string }[]>;
 }
 
 /** A decode's identity: the model, the prompts in order and the settings that change its output. */
@@ -79,10 +86,25 @@ export async function finishedDecodes(backend: Backend): Promise<Map<string, { p
       continue;
     }
     if (done.kind !== 'generate' || done.status !== 'succeeded') continue;
-    const params = z.object({ model: z.string(), prompts: z.array(z.string()), settings: z.object({ maxNewTokens: z.number(), greedy: z.boolean() }).partial() }).safeParse(done.params);
+    const params = z
+      .object({
+        model: z.string(),
+        prompts: z.array(z.string()),
+        settings: z.object({ maxNewTokens: z.number(), greedy: z.boolean() }).partial(),
+      })
+      .safeParse(done.params);
     const result = GenerateJobResult.safeParse(done.result);
-    if (!params.success || !result.success || params.data.settings.greedy !== true || params.data.settings.maxNewTokens === undefined) continue;
-    out.set(decodeKey(params.data.model, params.data.prompts, params.data.settings.maxNewTokens), result.data.generations.map((g) => ({ prompt: g.prompt, response: g.response })));
+    if (
+      !params.success ||
+      !result.success ||
+      params.data.settings.greedy !== true ||
+      params.data.settings.maxNewTokens === undefined
+    )
+      continue;
+    out.set(
+      decodeKey(params.data.model, params.data.prompts, params.data.settings.maxNewTokens),
+      result.data.generations.map((g) => ({ prompt: g.prompt, response: g.response })),
+    );
   }
   return out;
 }
@@ -98,7 +120,11 @@ export function experimentJobs(
       const t0 = Date.now();
       const { jobId } = await start();
       const done = await jobEnd(backend, jobId);
-      if (done.status !== 'succeeded') throw new AppError(done.error?.code ?? 'failed', `${what}: job ${jobId} ${done.status}: ${done.error?.message ?? 'no error recorded'}`);
+      if (done.status !== 'succeeded')
+        throw new AppError(
+          done.error?.code ?? 'failed',
+          `${what}: job ${jobId} ${done.status}: ${done.error?.message ?? 'no error recorded'}`,
+        );
       if (!quiet) log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
       return done;
     });
@@ -144,7 +170,9 @@ export function experimentJobs(
         // One generation per prompt, in order; the result crossed a process boundary, so it is checked.
         const { generations } = GenerateJobResult.parse(done.result);
         if (generations.length !== chunk.length || generations.some((g, k) => g.prompt !== chunk[k])) {
-          throw new Error(`${what}: the decode job returned ${generations.length} generations for ${chunk.length} prompts, or out of order`);
+          throw new Error(
+            `${what}: the decode job returned ${generations.length} generations for ${chunk.length} prompts, or out of order`,
+          );
         }
         return generations.map((g) => ({ prompt: g.prompt, response: g.response }));
       }),

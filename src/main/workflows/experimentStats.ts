@@ -42,7 +42,8 @@ export function pairedDifference(a: readonly (readonly number[])[], b: readonly 
   if (a.length !== b.length) throw new RangeError(`pairedDifference: ${a.length} seeds against ${b.length}`);
   return a.map((row, i) => {
     const other = b[i]!;
-    if (row.length !== other.length) throw new RangeError(`pairedDifference: seed ${i} has ${row.length} prompts against ${other.length}`);
+    if (row.length !== other.length)
+      throw new RangeError(`pairedDifference: seed ${i} has ${row.length} prompts against ${other.length}`);
     return row.map((x, j) => x - other[j]!);
   });
 }
@@ -62,7 +63,8 @@ function quantile(sorted: Float64Array, q: number): number {
  */
 export function twoLevelBootstrap(table: readonly (readonly number[])[], settings: BootstrapSettings): Interval {
   const mean = meanOfSeeds(table);
-  if (!(Number.isInteger(settings.resamples) && settings.resamples >= 1)) throw new RangeError(`twoLevelBootstrap: resamples must be a whole number >= 1, got ${settings.resamples}`);
+  if (!(Number.isInteger(settings.resamples) && settings.resamples >= 1))
+    throw new RangeError(`twoLevelBootstrap: resamples must be a whole number >= 1, got ${settings.resamples}`);
   const rng = new Rng(settings.seed);
   const means = new Float64Array(settings.resamples);
   const seeds = table.length;

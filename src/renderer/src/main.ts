@@ -21,7 +21,9 @@ if (connection.kind === 'no-token') {
   mount(NoToken, { target });
 } else if (connection.kind === 'annotator') {
   // An annotator's link: the rating screen alone, its calls without campaign or annotator (the server adds both).
-  const session = new RatingSession(new RatingApi(new Client(connection.bridge), null), { visible: document.visibilityState === 'visible' });
+  const session = new RatingSession(new RatingApi(new Client(connection.bridge), null), {
+    visible: document.visibilityState === 'visible',
+  });
   mount(RatingApp, { target, props: { session } });
 } else {
   const studio = createStudio(connection.bridge);

@@ -46,9 +46,15 @@ describe.each(BACKENDS)('a_lol on %s', (backend) => {
   it('never differentiates the reference log-probs or the advantage', () => {
     tidy(() => {
       const b = batch();
-      const [, gRef, gAdv] = tf.grads((lp: tf.Tensor, lpRef: tf.Tensor, advantage: tf.Tensor) =>
-        // tf.grads types its inputs as Tensor; these are the fixture's own shapes.
-        a_lol({ lp: lp as tf.Tensor2D, mask: b.mask, lpRef: lpRef as tf.Tensor2D, advantage: advantage as tf.Tensor1D }).loss,
+      const [, gRef, gAdv] = tf.grads(
+        (lp: tf.Tensor, lpRef: tf.Tensor, advantage: tf.Tensor) =>
+          // tf.grads types its inputs as Tensor; these are the fixture's own shapes.
+          a_lol({
+            lp: lp as tf.Tensor2D,
+            mask: b.mask,
+            lpRef: lpRef as tf.Tensor2D,
+            advantage: advantage as tf.Tensor1D,
+          }).loss,
       )([b.lp, b.lpRef, b.advantage]);
       expect(values(gRef!).every((v) => v === 0)).toBe(true);
       expect(values(gAdv!).every((v) => v === 0)).toBe(true);

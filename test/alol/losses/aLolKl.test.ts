@@ -12,7 +12,8 @@ describe.each(BACKENDS)('a_lol_kl on %s', (backend) => {
     tidy(() => {
       const { loss, metrics } = a_lol_kl(batch());
       // l - l_ref = [0.25, -3.5, 1.4, -0.4]; the A < 0 item still pays its KL term.
-      const byHand = (0.5 * 1.75 + 0.2 * 0.25 + (0.8 * 4.5 + 0.2 * -3.5) + (1.5 * 2.6 + 0.2 * 1.4) + (0 + 0.2 * -0.4)) / 4;
+      const byHand =
+        (0.5 * 1.75 + 0.2 * 0.25 + (0.8 * 4.5 + 0.2 * -3.5) + (1.5 * 2.6 + 0.2 * 1.4) + (0 + 0.2 * -0.4)) / 4;
       expectNear(values(loss), [byHand]);
       expectNear(metrics.loss!, byHand);
       expectNear(metrics['alol/kl_penalty']!, (0.2 * (0.25 - 3.5 + 1.4 - 0.4)) / 4);
@@ -53,7 +54,10 @@ describe.each(BACKENDS)('a_lol_kl on %s', (backend) => {
       const b = batch({ advantage: [0.1, -2, 1.5, 0] });
       const gKl = gradLp(b.lp, (lp) => a_lol_kl({ ...b, lp }).loss);
       const gFree = gradLp(b.lp, (lp) => a_lol_ref_free({ lp, mask: b.mask, advantage: b.advantage }).loss);
-      expectNear(gKl, gFree.map((g, i) => g + perRow([0.05, 0.05, 0.05, 0.05])[i]!));
+      expectNear(
+        gKl,
+        gFree.map((g, i) => g + perRow([0.05, 0.05, 0.05, 0.05])[i]!),
+      );
     });
   });
 });

@@ -26,7 +26,10 @@ describe.each(BACKENDS)('a_lol_ref_free on %s', (backend) => {
     tidy(() => {
       const { lp, mask } = batch();
       const advantage = batch({ advantage: [0.5, 0, 1.5, -0.7] }).advantage;
-      expectNear(gradLp(lp, (x) => a_lol_ref_free({ lp: x, mask, advantage }).loss), perRow([-0.5 / 4, 0, -1.5 / 4, 0]));
+      expectNear(
+        gradLp(lp, (x) => a_lol_ref_free({ lp: x, mask, advantage }).loss),
+        perRow([-0.5 / 4, 0, -1.5 / 4, 0]),
+      );
       expectNear(a_lol_ref_free({ lp, mask, advantage }).metrics.loss!, (0.5 * 1.75 + 1.5 * 2.6) / 4);
     });
   });

@@ -50,7 +50,10 @@ describe.each(BACKENDS)('a_lol_seq on %s', (backend) => {
       const b = batch();
       const g = gradLp(b.lp, (lp) => a_lol_seq({ ...b, lp }).loss);
       const aPlus = [0.5, 0.8, 1.5, 0];
-      expectNear(g, W.flatMap((row, i) => row.map((w) => (-aPlus[i]! * w) / 4)));
+      expectNear(
+        g,
+        W.flatMap((row, i) => row.map((w) => (-aPlus[i]! * w) / 4)),
+      );
     });
   });
 

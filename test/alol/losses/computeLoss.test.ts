@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as losses from '../../../src/main/alol/losses/index';
-import { computeLoss, defaultLossConfig, lossConfig, lossNames, lossNeeds, type LossInputs, type LossName } from '../../../src/main/alol/losses/index';
+import {
+  computeLoss,
+  defaultLossConfig,
+  lossConfig,
+  lossNames,
+  lossNeeds,
+  type LossInputs,
+  type LossName,
+} from '../../../src/main/alol/losses/index';
 import { BACKENDS, batch, expectNear, tidy, useBackend } from './helpers';
 
 function allInputs(): LossInputs {
@@ -14,11 +22,27 @@ function allInputs(): LossInputs {
   };
 }
 
-const ALOL_METRICS = ['alol/positive_fraction', 'alol/advantage_mean', 'alol/weight_mean', 'alol/clipped_low', 'alol/clipped_high'];
+const ALOL_METRICS = [
+  'alol/positive_fraction',
+  'alol/advantage_mean',
+  'alol/weight_mean',
+  'alol/clipped_low',
+  'alol/clipped_high',
+];
 
 describe('the loss registry', () => {
   it("names exactly ALOL.md's losses, each exported under its own name", () => {
-    expect([...lossNames]).toEqual(['nll', 'wbc', 'r_gold', 'r_lol', 'a_lol', 'a_lol_ref_free', 'a_lol_seq', 'a_lol_kl', 'dpo']);
+    expect([...lossNames]).toEqual([
+      'nll',
+      'wbc',
+      'r_gold',
+      'r_lol',
+      'a_lol',
+      'a_lol_ref_free',
+      'a_lol_seq',
+      'a_lol_kl',
+      'dpo',
+    ]);
     for (const name of lossNames) expect(typeof losses[name], name).toBe('function');
   });
 
@@ -29,12 +53,42 @@ describe('the loss registry', () => {
 
   it('says what each loss needs', () => {
     // The algorithm table's columns: pi_ref's log-probs in the loss, and a value head fitted on pi_ref.
-    expect(lossNeeds('a_lol')).toEqual({ referenceLogprobs: true, valueHeadOnReference: true, signal: 'advantage', pairs: false });
-    expect(lossNeeds('a_lol_ref_free')).toEqual({ referenceLogprobs: false, valueHeadOnReference: true, signal: 'advantage', pairs: false });
-    expect(lossNeeds('r_gold')).toEqual({ referenceLogprobs: false, valueHeadOnReference: false, signal: 'reward', pairs: false });
-    expect(lossNeeds('r_lol')).toEqual({ referenceLogprobs: true, valueHeadOnReference: false, signal: 'reward', pairs: false });
-    expect(lossNeeds('nll')).toEqual({ referenceLogprobs: false, valueHeadOnReference: false, signal: null, pairs: false });
-    expect(lossNeeds('dpo')).toEqual({ referenceLogprobs: true, valueHeadOnReference: false, signal: null, pairs: true });
+    expect(lossNeeds('a_lol')).toEqual({
+      referenceLogprobs: true,
+      valueHeadOnReference: true,
+      signal: 'advantage',
+      pairs: false,
+    });
+    expect(lossNeeds('a_lol_ref_free')).toEqual({
+      referenceLogprobs: false,
+      valueHeadOnReference: true,
+      signal: 'advantage',
+      pairs: false,
+    });
+    expect(lossNeeds('r_gold')).toEqual({
+      referenceLogprobs: false,
+      valueHeadOnReference: false,
+      signal: 'reward',
+      pairs: false,
+    });
+    expect(lossNeeds('r_lol')).toEqual({
+      referenceLogprobs: true,
+      valueHeadOnReference: false,
+      signal: 'reward',
+      pairs: false,
+    });
+    expect(lossNeeds('nll')).toEqual({
+      referenceLogprobs: false,
+      valueHeadOnReference: false,
+      signal: null,
+      pairs: false,
+    });
+    expect(lossNeeds('dpo')).toEqual({
+      referenceLogprobs: true,
+      valueHeadOnReference: false,
+      signal: null,
+      pairs: true,
+    });
     expect(() => lossNeeds('ppo' as LossName)).toThrow(/unknown loss "ppo"/);
   });
 });
@@ -57,7 +111,12 @@ describe.each(BACKENDS)('computeLoss on %s', (backend) => {
         a_lol_seq: losses.a_lol_seq(b, config).metrics,
         a_lol_kl: losses.a_lol_kl(b, config).metrics,
         dpo: losses.dpo(
-          { policyChosen: x.policyChosen!, policyRejected: x.policyRejected!, refChosen: x.refChosen!, refRejected: x.refRejected! },
+          {
+            policyChosen: x.policyChosen!,
+            policyRejected: x.policyRejected!,
+            refChosen: x.refChosen!,
+            refRejected: x.refRejected!,
+          },
           config,
         ).metrics,
       };
@@ -84,7 +143,9 @@ describe.each(BACKENDS)('computeLoss on %s', (backend) => {
   it('names the loss and the input it is missing, and refuses unknown names', () => {
     tidy(() => {
       const { lp, mask } = batch();
-      expect(() => computeLoss('a_lol', { lp, mask, advantage: batch().advantage })).toThrow('a_lol: missing input "lpRef"');
+      expect(() => computeLoss('a_lol', { lp, mask, advantage: batch().advantage })).toThrow(
+        'a_lol: missing input "lpRef"',
+      );
       expect(() => computeLoss('wbc', { lp, mask })).toThrow('wbc: missing input "reward"');
       expect(() => computeLoss('dpo', { lp, mask })).toThrow(/dpo: missing input "policyChosen"/);
       // a_lol_ref_free really needs no reference.
@@ -96,10 +157,16 @@ describe.each(BACKENDS)('computeLoss on %s', (backend) => {
   it('rejects mismatched shapes and non-float32 inputs', () => {
     tidy(() => {
       const b = batch();
-      expect(() => computeLoss('a_lol', { ...b, lpRef: tf.zeros([4, 3]) as tf.Tensor2D })).toThrow(/lpRef must be \(4, 4\)/);
-      expect(() => computeLoss('a_lol', { ...b, advantage: tf.zeros([3]) as tf.Tensor1D })).toThrow(/advantage must be \(4\)/);
+      expect(() => computeLoss('a_lol', { ...b, lpRef: tf.zeros([4, 3]) as tf.Tensor2D })).toThrow(
+        /lpRef must be \(4, 4\)/,
+      );
+      expect(() => computeLoss('a_lol', { ...b, advantage: tf.zeros([3]) as tf.Tensor1D })).toThrow(
+        /advantage must be \(4\)/,
+      );
       expect(() => computeLoss('nll', { ...b, mask: tf.cast(b.mask, 'int32') })).toThrow(/mask must be float32/);
-      expect(() => computeLoss('nll', { ...b, lp: tf.zeros([0, 4]) as tf.Tensor2D, mask: tf.zeros([0, 4]) as tf.Tensor2D })).toThrow(/B >= 1/);
+      expect(() =>
+        computeLoss('nll', { ...b, lp: tf.zeros([0, 4]) as tf.Tensor2D, mask: tf.zeros([0, 4]) as tf.Tensor2D }),
+      ).toThrow(/B >= 1/);
     });
   });
 
@@ -111,8 +178,12 @@ describe.each(BACKENDS)('computeLoss on %s', (backend) => {
       const junk = tf.tensor2d(b.lp.arraySync().map((row, i) => row.map((v, t) => (mask[i]![t] === 1 ? v : -7.5))));
       for (const name of lossNames.filter((n) => n !== 'dpo')) {
         expectNear(computeLoss(name, { ...b, lp: junk }).metrics.loss!, computeLoss(name, b).metrics.loss!);
-        const g = tf.grad((lp: tf.Tensor) => computeLoss(name, { ...b, lp: lp as tf.Tensor2D }).loss)(junk).arraySync() as number[][];
-        g.forEach((row, i) => row.forEach((v, t) => mask[i]![t] === 0 && expect(Math.abs(v), `${name} [${i}, ${t}]`).toBe(0)));
+        const g = tf
+          .grad((lp: tf.Tensor) => computeLoss(name, { ...b, lp: lp as tf.Tensor2D }).loss)(junk)
+          .arraySync() as number[][];
+        g.forEach((row, i) =>
+          row.forEach((v, t) => mask[i]![t] === 0 && expect(Math.abs(v), `${name} [${i}, ${t}]`).toBe(0)),
+        );
       }
     });
   });

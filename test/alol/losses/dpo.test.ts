@@ -39,7 +39,15 @@ describe.each(BACKENDS)('dpo on %s', (backend) => {
       expectNear(metrics['logps/chosen']!, -16 / 3);
       expectNear(metrics['logps/rejected']!, -17 / 3);
       expect(Object.keys(metrics).sort()).toEqual(
-        ['logps/chosen', 'logps/rejected', 'loss', 'rewards/accuracies', 'rewards/chosen', 'rewards/margins', 'rewards/rejected'].sort(),
+        [
+          'logps/chosen',
+          'logps/rejected',
+          'loss',
+          'rewards/accuracies',
+          'rewards/chosen',
+          'rewards/margins',
+          'rewards/rejected',
+        ].sort(),
       );
     });
   });
@@ -47,12 +55,21 @@ describe.each(BACKENDS)('dpo on %s', (backend) => {
   it('has gradient -/+ beta * sigmoid(-z) / B on the chosen / rejected sums, none on the reference', () => {
     tidy(() => {
       const p = pairs();
-      const grads = tf.grads((pc: tf.Tensor, pr: tf.Tensor, rc: tf.Tensor, rr: tf.Tensor) =>
-        // tf.grads types its inputs as Tensor; all four are the (B) sums made above.
-        dpo({ policyChosen: pc as tf.Tensor1D, policyRejected: pr as tf.Tensor1D, refChosen: rc as tf.Tensor1D, refRejected: rr as tf.Tensor1D }).loss,
+      const grads = tf.grads(
+        (pc: tf.Tensor, pr: tf.Tensor, rc: tf.Tensor, rr: tf.Tensor) =>
+          // tf.grads types its inputs as Tensor; all four are the (B) sums made above.
+          dpo({
+            policyChosen: pc as tf.Tensor1D,
+            policyRejected: pr as tf.Tensor1D,
+            refChosen: rc as tf.Tensor1D,
+            refRejected: rr as tf.Tensor1D,
+          }).loss,
       )([p.policyChosen, p.policyRejected, p.refChosen, p.refRejected]);
       const g = Z.map((z) => (0.1 * sigmoid(-z)) / 3);
-      expectNear(values(grads[0]!), g.map((v) => -v));
+      expectNear(
+        values(grads[0]!),
+        g.map((v) => -v),
+      );
       expectNear(values(grads[1]!), g);
       expect(values(grads[2]!).every((v) => v === 0)).toBe(true);
       expect(values(grads[3]!).every((v) => v === 0)).toBe(true);
@@ -63,8 +80,16 @@ describe.each(BACKENDS)('dpo on %s', (backend) => {
     tidy(() => {
       const p = pairs();
       // Chosen responses as tokens, (3, 3) with masks: sums -5, -8, -3 as in pairs().
-      const lpChosen = tf.tensor2d([[-2, -3, 0], [-1, -4, -3], [-3, 0, 0]]);
-      const mask = tf.tensor2d([[1, 1, 0], [1, 1, 1], [1, 0, 0]]);
+      const lpChosen = tf.tensor2d([
+        [-2, -3, 0],
+        [-1, -4, -3],
+        [-3, 0, 0],
+      ]);
+      const mask = tf.tensor2d([
+        [1, 1, 0],
+        [1, 1, 1],
+        [1, 0, 0],
+      ]);
       const g = tf.grad((lp: tf.Tensor) => dpo({ ...p, policyChosen: tf.sum(tf.mul(lp, mask), 1) }).loss)(lpChosen);
       const perPair = Z.map((z) => (-0.1 * sigmoid(-z)) / 3);
       expectNear(values(g), [perPair[0]!, perPair[0]!, 0, perPair[1]!, perPair[1]!, perPair[1]!, perPair[2]!, 0, 0]);

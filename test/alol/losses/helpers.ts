@@ -89,7 +89,10 @@ export function expectNear(actual: number | number[], expected: number | number[
   expect(a.length, 'length').toBe(e.length);
   a.forEach((x, i) => {
     const bound = tol * Math.max(1, Math.abs(e[i]!));
-    if (!(Math.abs(x - e[i]!) <= bound)) expect.fail(`element ${i}: got ${x}, expected ${e[i]} (tolerance ${bound})\n got ${a.join(', ')}\nwant ${e.join(', ')}`);
+    if (!(Math.abs(x - e[i]!) <= bound))
+      expect.fail(
+        `element ${i}: got ${x}, expected ${e[i]} (tolerance ${bound})\n got ${a.join(', ')}\nwant ${e.join(', ')}`,
+      );
   });
 }
 

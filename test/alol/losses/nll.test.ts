@@ -23,7 +23,10 @@ describe.each(BACKENDS)('nll on %s', (backend) => {
   it('has gradient -1/B on each response token and 0 elsewhere', () => {
     tidy(() => {
       const { lp, mask } = batch();
-      expectNear(gradLp(lp, (x) => nll({ lp: x, mask }).loss), perRow([-0.25, -0.25, -0.25, -0.25]));
+      expectNear(
+        gradLp(lp, (x) => nll({ lp: x, mask }).loss),
+        perRow([-0.25, -0.25, -0.25, -0.25]),
+      );
     });
   });
 });

@@ -38,7 +38,10 @@ describe.each(BACKENDS)('r_gold on %s', (backend) => {
         ...[-0.9 * e(-0.5), -0.9 * e(-1), -0.9 * e(-0.25), 0].map((v) => v / q),
         ...[0, -0.2 * 0.1, -0.2 * e(-1.5), 0].map((v) => v / q),
         ...[-0.6 * e(-0.3), -0.6 * e(-0.7), -0.6 * e(-1.2), -0.6 * e(-0.4)].map((v) => v / q),
-        0, 0, 0, 0,
+        0,
+        0,
+        0,
+        0,
       ]);
     });
   });
@@ -49,7 +52,11 @@ describe.each(BACKENDS)('r_gold on %s', (backend) => {
       const half = r_gold({ lp, mask, reward }, { goldFloor: 0.5 });
       // Floored at 0.5: e^-1, e^-3, e^-1.5, e^-0.7, e^-1.2 (5 of 11 tokens).
       expectNear(half.metrics['alol/gold_floored']!, 5 / 11);
-      const byHand = (0.9 * (e(-0.5) * 0.5 + 0.5 * 1 + e(-0.25) * 0.25) + 0.2 * (0.5 * 3 + 0.5 * 1.5) + 0.6 * (e(-0.3) * 0.3 + 0.5 * 0.7 + 0.5 * 1.2 + e(-0.4) * 0.4)) / 4;
+      const byHand =
+        (0.9 * (e(-0.5) * 0.5 + 0.5 * 1 + e(-0.25) * 0.25) +
+          0.2 * (0.5 * 3 + 0.5 * 1.5) +
+          0.6 * (e(-0.3) * 0.3 + 0.5 * 0.7 + 0.5 * 1.2 + e(-0.4) * 0.4)) /
+        4;
       expectNear(half.metrics.loss!, byHand);
       expectNear(r_gold({ lp, mask, reward }, { goldFloor: 1 }).metrics.loss!, wbc({ lp, mask, reward }).metrics.loss!);
     });

@@ -14,9 +14,21 @@ import { BACKENDS, expectNear, tidy, useBackend, values } from './helpers';
  */
 function extreme() {
   return {
-    lp: tf.tensor2d([[-500, -500], [-0.5, -0.5], [-500, -500]]),
-    lpRef: tf.tensor2d([[0, 0], [-500.5, -500.5], [-500.25, -500.25]]),
-    mask: tf.tensor2d([[1, 1], [1, 1], [1, 1]]),
+    lp: tf.tensor2d([
+      [-500, -500],
+      [-0.5, -0.5],
+      [-500, -500],
+    ]),
+    lpRef: tf.tensor2d([
+      [0, 0],
+      [-500.5, -500.5],
+      [-500.25, -500.25],
+    ]),
+    mask: tf.tensor2d([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]),
     advantage: tf.tensor1d([0.5, 2, 1]),
     reward: tf.tensor1d([0.5, 2, 1]),
     policyChosen: tf.tensor1d([-1000, 0]),
@@ -37,9 +49,14 @@ describe.each(BACKENDS)('numerical safety on %s', (backend) => {
         expect(loss.dtype, name).toBe('float32');
         for (const [key, v] of Object.entries(metrics)) expect(Number.isFinite(v), `${name} ${key} = ${v}`).toBe(true);
         const wrt = name === 'dpo' ? x.policyChosen : x.lp;
-        const g = tf.grad((t: tf.Tensor) =>
-          // The input replaced is the one the loss differentiates; both are float32 of the right shape.
-          computeLoss(name, name === 'dpo' ? { ...x, policyChosen: t as tf.Tensor1D } : { ...x, lp: t as tf.Tensor2D }, { beta: 1 }).loss,
+        const g = tf.grad(
+          (t: tf.Tensor) =>
+            // The input replaced is the one the loss differentiates; both are float32 of the right shape.
+            computeLoss(
+              name,
+              name === 'dpo' ? { ...x, policyChosen: t as tf.Tensor1D } : { ...x, lp: t as tf.Tensor2D },
+              { beta: 1 },
+            ).loss,
         )(wrt);
         expect(g.dtype, name).toBe('float32');
         expect(values(g).every(Number.isFinite), `${name} gradient ${values(g)}`).toBe(true);
@@ -77,7 +94,9 @@ describe.each(BACKENDS)('numerical safety on %s', (backend) => {
     tidy(() => {
       const x = extreme();
       expectNear(computeLoss('dpo', x, { beta: 1 }).metrics.loss!, (0 + 1000) / 2);
-      const g = tf.grad((t: tf.Tensor) => computeLoss('dpo', { ...x, policyChosen: t as tf.Tensor1D }, { beta: 1 }).loss)(x.policyChosen);
+      const g = tf.grad(
+        (t: tf.Tensor) => computeLoss('dpo', { ...x, policyChosen: t as tf.Tensor1D }, { beta: 1 }).loss,
+      )(x.policyChosen);
       expectNear(values(g), [-0.5, 0]);
     });
   });

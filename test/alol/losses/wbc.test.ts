@@ -20,7 +20,10 @@ describe.each(BACKENDS)('wbc on %s', (backend) => {
   it('has gradient -R/B on each response token', () => {
     tidy(() => {
       const { lp, mask, reward } = batch();
-      expectNear(gradLp(lp, (x) => wbc({ lp: x, mask, reward }).loss), perRow([-0.9 / 4, -0.2 / 4, -0.6 / 4, 0]));
+      expectNear(
+        gradLp(lp, (x) => wbc({ lp: x, mask, reward }).loss),
+        perRow([-0.9 / 4, -0.2 / 4, -0.6 / 4, 0]),
+      );
     });
   });
 });

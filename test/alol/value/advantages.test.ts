@@ -42,9 +42,13 @@ describe('advantages', () => {
     head.dispose();
   });
 
-  it('A = R - V exactly, for the head\'s own predictions', () => {
+  it("A = R - V exactly, for the head's own predictions", () => {
     const result = computeAdvantages({ reference, head, items, batchSize: 2 });
-    const unique = [[0, 5, 9], [0, 1], [0, 7, 7, 7, 2]];
+    const unique = [
+      [0, 5, 9],
+      [0, 1],
+      [0, 7, 7, 7, 2],
+    ];
     const v = predictValues(reference, head, unique, 2);
     const which = [0, 1, 0, 2, 0, 1];
     items.forEach((item, i) => {
@@ -59,20 +63,42 @@ describe('advantages', () => {
     const dir = tempDir();
     const key = 'c'.repeat(64);
     // 40 distinct prompts, 3 chunks of 2 batches of 8 prompts.
-    const many = Array.from({ length: 80 }, (_, i) => ({ promptIds: [0, 1 + (i % 20), 1 + (Math.floor(i / 20) % 2)], reward: (i % 10) / 10 }));
+    const many = Array.from({ length: 80 }, (_, i) => ({
+      promptIds: [0, 1 + (i % 20), 1 + (Math.floor(i / 20) % 2)],
+      reward: (i % 10) / 10,
+    }));
     const whole = computeAdvantages({ reference, head, items: many, batchSize: 8 });
     const stop = new AbortController();
     const seen: number[] = [];
     await expect(
-      computeAdvantagesResumably({ reference, head, items: many, dir, key, batchSize: 8, chunkBatches: 2, signal: stop.signal, onProgress: (done) => {
-        seen.push(done);
-        if (done === 16) stop.abort(new Error('killed'));
-      } }),
+      computeAdvantagesResumably({
+        reference,
+        head,
+        items: many,
+        dir,
+        key,
+        batchSize: 8,
+        chunkBatches: 2,
+        signal: stop.signal,
+        onProgress: (done) => {
+          seen.push(done);
+          if (done === 16) stop.abort(new Error('killed'));
+        },
+      }),
     ).rejects.toThrow('killed');
     expect(seen).toEqual([0, 16]);
     expect(loadAdvantages(dir, key)).toBeNull();
     const resumed: number[] = [];
-    const result = await computeAdvantagesResumably({ reference, head, items: many, dir, key, batchSize: 8, chunkBatches: 2, onProgress: (done) => resumed.push(done) });
+    const result = await computeAdvantagesResumably({
+      reference,
+      head,
+      items: many,
+      dir,
+      key,
+      batchSize: 8,
+      chunkBatches: 2,
+      onProgress: (done) => resumed.push(done),
+    });
     // It started at the saved chunk, not at 0.
     expect(resumed).toEqual([16, 32, 40]);
     expect(Array.from(result.values)).toEqual(Array.from(whole.values));
@@ -80,7 +106,16 @@ describe('advantages', () => {
     expect(result.stats).toEqual(whole.stats);
     expect(Array.from(loadAdvantages(dir, key)?.advantages ?? [])).toEqual(Array.from(whole.advantages));
     // A partial file of another key is not a resume point.
-    const other = await computeAdvantagesResumably({ reference, head, items: many, dir, key: 'd'.repeat(64), batchSize: 8, chunkBatches: 2, onProgress: (done) => resumed.push(done) });
+    const other = await computeAdvantagesResumably({
+      reference,
+      head,
+      items: many,
+      dir,
+      key: 'd'.repeat(64),
+      batchSize: 8,
+      chunkBatches: 2,
+      onProgress: (done) => resumed.push(done),
+    });
     expect(resumed.slice(3)).toEqual([0, 16, 32, 40]);
     expect(Array.from(other.advantages)).toEqual(Array.from(whole.advantages));
   });
@@ -102,11 +137,18 @@ describe('advantages', () => {
   });
 
   it('refuses a reward that is not a finite number', () => {
-    expect(() => computeAdvantages({ reference, head, items: [{ promptIds: [0], reward: Number.NaN }] })).toThrow(/item 0 has reward NaN/);
+    expect(() => computeAdvantages({ reference, head, items: [{ promptIds: [0], reward: Number.NaN }] })).toThrow(
+      /item 0 has reward NaN/,
+    );
   });
 
   describe('cache key', () => {
-    const base: AdvantageCacheInputs = { datasetVersion: 'ds-1@3', referenceSha: 'a'.repeat(64), valueHeadSha: 'b'.repeat(64), rewardFunctionId: 'demo' };
+    const base: AdvantageCacheInputs = {
+      datasetVersion: 'ds-1@3',
+      referenceSha: 'a'.repeat(64),
+      valueHeadSha: 'b'.repeat(64),
+      rewardFunctionId: 'demo',
+    };
 
     it('is a sha256 that changes when any input changes', () => {
       const key = advantageCacheKey(base);
@@ -124,7 +166,9 @@ describe('advantages', () => {
       for (const k of keys) expect(k).not.toBe(key);
       expect(new Set(keys).size).toBe(keys.length);
       // Fields cannot bleed into each other.
-      expect(advantageCacheKey({ ...base, datasetVersion: 'ab', rewardFunctionId: 'c' })).not.toBe(advantageCacheKey({ ...base, datasetVersion: 'a', rewardFunctionId: 'bc' }));
+      expect(advantageCacheKey({ ...base, datasetVersion: 'ab', rewardFunctionId: 'c' })).not.toBe(
+        advantageCacheKey({ ...base, datasetVersion: 'a', rewardFunctionId: 'bc' }),
+      );
       expect(() => advantageCacheKey({ ...base, rewardFunctionId: '' })).toThrow(/rewardFunctionId/);
     });
 
@@ -145,7 +189,12 @@ describe('advantages', () => {
   it('a stored cache round-trips; another key finds nothing; a misnamed file is refused', () => {
     const dir = tempDir();
     const result = computeAdvantages({ reference, head, items });
-    const key = advantageCacheKey({ datasetVersion: 'ds-1@3', referenceSha: weightsSha256(reference.params), valueHeadSha: weightsSha256(head.params), rewardFunctionId: 'demo' });
+    const key = advantageCacheKey({
+      datasetVersion: 'ds-1@3',
+      referenceSha: weightsSha256(reference.params),
+      valueHeadSha: weightsSha256(head.params),
+      rewardFunctionId: 'demo',
+    });
     expect(loadAdvantages(dir, key)).toBeNull();
     const path = saveAdvantages(dir, key, result);
     expect(path).toBe(advantageCachePath(dir, key));
@@ -155,7 +204,12 @@ describe('advantages', () => {
     expect(Array.from(loaded!.values)).toEqual(Array.from(result.values));
     expect(loaded!.stats).toEqual(result.stats);
 
-    const otherKey = advantageCacheKey({ datasetVersion: 'ds-1@4', referenceSha: 'r', valueHeadSha: 'v', rewardFunctionId: 'demo' });
+    const otherKey = advantageCacheKey({
+      datasetVersion: 'ds-1@4',
+      referenceSha: 'r',
+      valueHeadSha: 'v',
+      rewardFunctionId: 'demo',
+    });
     expect(loadAdvantages(dir, otherKey)).toBeNull();
     copyFileSync(path, advantageCachePath(dir, otherKey));
     expect(() => loadAdvantages(dir, otherKey)).toThrow(/records key/);

@@ -20,7 +20,15 @@ describe('fitValueHead', () => {
     const referenceSha = weightsSha256(reference.params);
     const seen: number[] = [];
     // Default lr (1e-3), batch size and dropout; more epochs than the default 10 for a from-scratch head.
-    const { head, report } = await fitValueHead({ reference, rows, maxValue: 1, seed: 0, epochs: 20, validationFraction: 0.25, onEpoch: (e) => void seen.push(e.epoch) });
+    const { head, report } = await fitValueHead({
+      reference,
+      rows,
+      maxValue: 1,
+      seed: 0,
+      epochs: 20,
+      validationFraction: 0.25,
+      onEpoch: (e) => void seen.push(e.epoch),
+    });
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(report.selectedBy).toBe('validation');
     expect(report.train.count + report.validation!.count).toBe(64);
@@ -32,7 +40,11 @@ describe('fitValueHead', () => {
     expect(report.validation!.pearson!).toBeGreaterThan(0.95);
     // What the head now predicts, through the reference, on fresh prompts of the same task.
     const fresh = synthRows(20, 99);
-    const v = predictValues(reference, head, fresh.map((r) => r.promptIds));
+    const v = predictValues(
+      reference,
+      head,
+      fresh.map((r) => r.promptIds),
+    );
     fresh.forEach((r, i) => expect(Math.abs(v[i]! - r.target), `prompt ${r.promptIds}`).toBeLessThan(0.2));
     // The reference is read, never moved.
     expect(weightsSha256(reference.params)).toBe(referenceSha);
@@ -41,7 +53,15 @@ describe('fitValueHead', () => {
 
   it('keeps the epoch with the lowest loss, not the last', async () => {
     // A high rate overshoots after a few epochs, so the best epoch is an early one.
-    const { head, report } = await fitValueHead({ reference, rows, maxValue: 1, seed: 0, epochs: 12, lr: 1e-2, validationFraction: 0.25 });
+    const { head, report } = await fitValueHead({
+      reference,
+      rows,
+      maxValue: 1,
+      seed: 0,
+      epochs: 12,
+      lr: 1e-2,
+      validationFraction: 0.25,
+    });
     const losses = report.epochs.map((e) => e.validationMse!);
     const argmin = losses.indexOf(Math.min(...losses)) + 1;
     expect(report.bestEpoch).toBe(argmin);
@@ -54,7 +74,14 @@ describe('fitValueHead', () => {
   });
 
   it('without validation, chooses by the MSE on the fitting rows', async () => {
-    const { head, report } = await fitValueHead({ reference, rows: rows.slice(0, 24), maxValue: 1, seed: 1, epochs: 4, lr: 3e-3 });
+    const { head, report } = await fitValueHead({
+      reference,
+      rows: rows.slice(0, 24),
+      maxValue: 1,
+      seed: 1,
+      epochs: 4,
+      lr: 3e-3,
+    });
     expect(report.selectedBy).toBe('train');
     expect(report.validation).toBeNull();
     const losses = report.epochs.map((e) => e.trainMse);
@@ -76,7 +103,14 @@ describe('fitValueHead', () => {
 
   it('caches one set of states per distinct prompt, and holds out whole prompts', async () => {
     const doubled = [...rows.slice(0, 10), ...rows.slice(0, 10).map((r) => ({ ...r }))];
-    const { head, report } = await fitValueHead({ reference, rows: doubled, maxValue: 1, seed: 0, epochs: 1, validationFraction: 0.3 });
+    const { head, report } = await fitValueHead({
+      reference,
+      rows: doubled,
+      maxValue: 1,
+      seed: 0,
+      epochs: 1,
+      validationFraction: 0.3,
+    });
     expect(report.prompts).toBe(new Set(rows.slice(0, 10).map((r) => r.promptIds.join(','))).size);
     // Both copies of a prompt land on the same side, so the counts are even.
     expect(report.validation!.count % 2).toBe(0);
@@ -85,9 +119,15 @@ describe('fitValueHead', () => {
   });
 
   it('refuses targets the head cannot reach, and bad options', async () => {
-    await expect(fitValueHead({ reference, rows: [{ promptIds: [1, 2], target: 1.5 }], maxValue: 1, seed: 0 })).rejects.toThrow(/row 0 has target 1\.5, outside \[0, maxValue = 1\]/);
-    await expect(fitValueHead({ reference, rows: [{ promptIds: [1, 2], target: -0.1 }], maxValue: 1, seed: 0 })).rejects.toThrow(/target -0\.1/);
+    await expect(
+      fitValueHead({ reference, rows: [{ promptIds: [1, 2], target: 1.5 }], maxValue: 1, seed: 0 }),
+    ).rejects.toThrow(/row 0 has target 1\.5, outside \[0, maxValue = 1\]/);
+    await expect(
+      fitValueHead({ reference, rows: [{ promptIds: [1, 2], target: -0.1 }], maxValue: 1, seed: 0 }),
+    ).rejects.toThrow(/target -0\.1/);
     await expect(fitValueHead({ reference, rows: [], maxValue: 1, seed: 0 })).rejects.toThrow(/no rows/);
-    await expect(fitValueHead({ reference, rows: rows.slice(0, 1), maxValue: 1, seed: 0, validationFraction: 0.5 })).rejects.toThrow(/at least 2 distinct prompts/);
+    await expect(
+      fitValueHead({ reference, rows: rows.slice(0, 1), maxValue: 1, seed: 0, validationFraction: 0.5 }),
+    ).rejects.toThrow(/at least 2 distinct prompts/);
   });
 });

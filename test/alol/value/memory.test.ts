@@ -58,7 +58,15 @@ describe('tensor hygiene', () => {
   it('fitting: the returned head holds the only new tensors, and disposing it frees them', async () => {
     await expectNoLeak('fitValueHead', async () => {
       const before = tf.memory().numTensors;
-      const { head: fitted } = await fitValueHead({ reference, rows, maxValue: 1, seed: 0, epochs: 2, batchSize: 8, validationFraction: 0.2 });
+      const { head: fitted } = await fitValueHead({
+        reference,
+        rows,
+        maxValue: 1,
+        seed: 0,
+        epochs: 2,
+        batchSize: 8,
+        validationFraction: 0.2,
+      });
       expect(tf.memory().numTensors).toBe(before + fitted.params.size);
       fitted.dispose();
     });
@@ -84,9 +92,18 @@ describe('tensor hygiene', () => {
   it('advantages and decode targets', async () => {
     const items = rows.map((r, i) => ({ promptIds: r.promptIds, reward: (i % 5) / 4 }));
     await expectNoLeak('computeAdvantages', () => computeAdvantages({ reference, head, items, batchSize: 8 }));
-    await expectNoLeak('decodeTargets greedy', () => decodeTargets({ reference, prompts: prompts.slice(0, 4), decode: decodeIds, score: () => 0.5, maxNewTokens: 3 }));
+    await expectNoLeak('decodeTargets greedy', () =>
+      decodeTargets({ reference, prompts: prompts.slice(0, 4), decode: decodeIds, score: () => 0.5, maxNewTokens: 3 }),
+    );
     await expectNoLeak('decodeTargets sampled', () =>
-      decodeTargets({ reference, prompts: prompts.slice(0, 4), decode: decodeIds, score: () => 0.5, maxNewTokens: 3, sampled: { samples: 2, seed: 1 } }),
+      decodeTargets({
+        reference,
+        prompts: prompts.slice(0, 4),
+        decode: decodeIds,
+        score: () => 0.5,
+        maxNewTokens: 3,
+        sampled: { samples: 2, seed: 1 },
+      }),
     );
   });
 });

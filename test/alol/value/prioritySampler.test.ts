@@ -52,7 +52,9 @@ describe('priority sampling', () => {
   it('never draws a non-positive item among many, next to tiny positive ones', () => {
     const rng = new Rng(3);
     // 1,000 items, 990 of them at or below zero; the positive ones span twelve orders of magnitude.
-    const advantages = Array.from({ length: 1000 }, (_, i) => (i % 100 === 0 ? 10 ** -(i / 100) : -rng.uniform() * (i % 3)));
+    const advantages = Array.from({ length: 1000 }, (_, i) =>
+      i % 100 === 0 ? 10 ** -(i / 100) : -rng.uniform() * (i % 3),
+    );
     const sampler = PrioritySampler.byAdvantage(advantages);
     expect(sampler.drawable).toBe(10);
     const c = counts(sampler, 12);
@@ -122,7 +124,7 @@ describe('priority sampling', () => {
     expect(() => PrioritySampler.uniform(0)).toThrow(/> 0/);
   });
 
-  it('samplerFor picks by the loss\'s signal and checks the data fits', () => {
+  it("samplerFor picks by the loss's signal and checks the data fits", () => {
     expect(samplerFor('advantage', { count: 10, advantages: A }).kind).toBe('advantage');
     expect(samplerFor('reward', { count: 3, rewards: [1, 2, 3] }).kind).toBe('reward');
     expect(samplerFor(null, { count: 4 }).kind).toBe('uniform');

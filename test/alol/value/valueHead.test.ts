@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/main/core/rng';
 import type { Gpt } from '../../../src/main/lm/model';
-import { defaultValueHeads, predictValues, promptStates, stackStates, PooledHead, valueHeadShapes } from '../../../src/main/lm/pooledHead';
+import {
+  defaultValueHeads,
+  predictValues,
+  promptStates,
+  stackStates,
+  PooledHead,
+  valueHeadShapes,
+} from '../../../src/main/lm/pooledHead';
 import { pearson } from '../../../src/main/alol/valueHead';
 import { useTempDir } from '../../helpers/tempDir';
 import { maxAbsDiff, take, TINY, tinyReference, useWasm } from './helpers';
@@ -59,19 +66,29 @@ describe('value head', () => {
   });
 
   it('the head ignores whatever the padding positions hold', () => {
-    const [s1, s2] = promptStates(reference, [[0, 5, 9], [0, 1, 2, 3, 4, 5]]);
-    const clean = take(tf.tidy(() => {
-      const { hidden, mask } = stackStates([s1!, s2!], TINY.nEmbd);
-      return head.predict(hidden, mask);
-    }));
-    const noisy = take(tf.tidy(() => {
-      const { hidden, mask } = stackStates([s1!, s2!], TINY.nEmbd);
-      // Large values where row 0 is padding (positions 3..5); the mask must keep them out.
-      const rng = new Rng(9);
-      const junk = tf.tensor3d(Float32Array.from({ length: 2 * 6 * TINY.nEmbd }, () => 50 * rng.normal()), [2, 6, TINY.nEmbd]);
-      const padding = tf.reshape(tf.sub(1, mask), [2, 6, 1]);
-      return head.predict(tf.add(hidden, tf.mul(junk, padding)) as tf.Tensor3D, mask);
-    }));
+    const [s1, s2] = promptStates(reference, [
+      [0, 5, 9],
+      [0, 1, 2, 3, 4, 5],
+    ]);
+    const clean = take(
+      tf.tidy(() => {
+        const { hidden, mask } = stackStates([s1!, s2!], TINY.nEmbd);
+        return head.predict(hidden, mask);
+      }),
+    );
+    const noisy = take(
+      tf.tidy(() => {
+        const { hidden, mask } = stackStates([s1!, s2!], TINY.nEmbd);
+        // Large values where row 0 is padding (positions 3..5); the mask must keep them out.
+        const rng = new Rng(9);
+        const junk = tf.tensor3d(
+          Float32Array.from({ length: 2 * 6 * TINY.nEmbd }, () => 50 * rng.normal()),
+          [2, 6, TINY.nEmbd],
+        );
+        const padding = tf.reshape(tf.sub(1, mask), [2, 6, 1]);
+        return head.predict(tf.add(hidden, tf.mul(junk, padding)) as tf.Tensor3D, mask);
+      }),
+    );
     expect(maxAbsDiff(noisy, clean)).toBeLessThan(1e-6);
   });
 
@@ -79,10 +96,15 @@ describe('value head', () => {
     const wide = PooledHead.init({ nEmbd: TINY.nEmbd, maxValue: 5 }, new Rng(4));
     const rng = new Rng(5);
     for (const scale of [0.1, 1, 100, 1e4]) {
-      const v = take(tf.tidy(() => {
-        const hidden = tf.tensor3d(Float32Array.from({ length: 16 * 4 * TINY.nEmbd }, () => scale * rng.normal()), [16, 4, TINY.nEmbd]);
-        return wide.predict(hidden, tf.ones([16, 4]));
-      }));
+      const v = take(
+        tf.tidy(() => {
+          const hidden = tf.tensor3d(
+            Float32Array.from({ length: 16 * 4 * TINY.nEmbd }, () => scale * rng.normal()),
+            [16, 4, TINY.nEmbd],
+          );
+          return wide.predict(hidden, tf.ones([16, 4]));
+        }),
+      );
       for (const x of v) {
         expect(x).toBeGreaterThanOrEqual(0);
         expect(x).toBeLessThanOrEqual(5);
@@ -101,18 +123,27 @@ describe('value head', () => {
     head.save(path);
     const loaded = PooledHead.load(path);
     expect(loaded.config).toEqual(head.config);
-    const prompts = [[0, 5, 9], [0, 1]];
-    expect(Array.from(predictValues(reference, loaded, prompts))).toEqual(Array.from(predictValues(reference, head, prompts)));
+    const prompts = [
+      [0, 5, 9],
+      [0, 1],
+    ];
+    expect(Array.from(predictValues(reference, loaded, prompts))).toEqual(
+      Array.from(predictValues(reference, head, prompts)),
+    );
     loaded.dispose();
 
     const copy = PooledHead.fromWeights(head.config, head.weights());
-    expect(Array.from(predictValues(reference, copy, prompts))).toEqual(Array.from(predictValues(reference, head, prompts)));
+    expect(Array.from(predictValues(reference, copy, prompts))).toEqual(
+      Array.from(predictValues(reference, head, prompts)),
+    );
     copy.dispose();
 
     const bad = head.weights();
     bad.delete('value.summary.bias');
     bad.set('value.extra', { shape: [1], data: new Float32Array(1) });
-    expect(() => PooledHead.fromWeights(head.config, bad)).toThrow(/missing value\.summary\.bias; unexpected value\.extra/);
+    expect(() => PooledHead.fromWeights(head.config, bad)).toThrow(
+      /missing value\.summary\.bias; unexpected value\.extra/,
+    );
     expect(() => PooledHead.fromWeights({ ...head.config, nEmbd: 16, nHeads: 8 }, head.weights())).toThrow(/shape/);
   });
 

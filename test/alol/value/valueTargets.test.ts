@@ -15,7 +15,13 @@ function score(prompt: string, response: string): number {
 
 describe('value targets', () => {
   let reference: Gpt;
-  const prompts = [[0, 5, 9], [0, 1], [0, 7, 7, 7, 2], [0, 3], [0, 11, 4, 6]];
+  const prompts = [
+    [0, 5, 9],
+    [0, 1],
+    [0, 7, 7, 7, 2],
+    [0, 3],
+    [0, 11, 4, 6],
+  ];
 
   beforeAll(async () => {
     await useWasm();
@@ -54,11 +60,27 @@ describe('value targets', () => {
   it('sampled: K decodes per prompt from one seeded stream, their scores averaged', async () => {
     const K = 4;
     const sampled = { samples: K, seed: 7, temperature: 1.5 };
-    const targets = await decodeTargets({ reference, prompts, decode: decodeIds, score: async (p, r) => score(p, r), maxNewTokens: 5, sampled, batchSize: 16 });
+    const targets = await decodeTargets({
+      reference,
+      prompts,
+      decode: decodeIds,
+      score: async (p, r) => score(p, r),
+      maxNewTokens: 5,
+      sampled,
+      batchSize: 16,
+    });
     expect(targets.decoding).toEqual({ samples: K, seed: 7, temperature: 1.5, topK: 0, topP: 1 });
     // The same call generate() would make: each prompt K times in a row, sampling from one Rng.
     const repeated = prompts.flatMap((p) => Array.from({ length: K }, () => p));
-    const expected = generate(reference, repeated, { maxNewTokens: 5, decode: decodeIds, greedy: false, rng: new Rng(7), temperature: 1.5, topK: 0, topP: 1 });
+    const expected = generate(reference, repeated, {
+      maxNewTokens: 5,
+      decode: decodeIds,
+      greedy: false,
+      rng: new Rng(7),
+      temperature: 1.5,
+      topK: 0,
+      topP: 1,
+    });
     let differing = 0;
     targets.rows.forEach((row, i) => {
       expect(row.decodes).toHaveLength(K);
@@ -72,19 +94,42 @@ describe('value targets', () => {
     });
     expect(differing).toBeGreaterThan(0); // sampling, not K copies of one decode
 
-    const again = await decodeTargets({ reference, prompts, decode: decodeIds, score, maxNewTokens: 5, sampled, batchSize: 16 });
+    const again = await decodeTargets({
+      reference,
+      prompts,
+      decode: decodeIds,
+      score,
+      maxNewTokens: 5,
+      sampled,
+      batchSize: 16,
+    });
     expect(again).toEqual(targets);
-    const otherSeed = await decodeTargets({ reference, prompts, decode: decodeIds, score, maxNewTokens: 5, sampled: { ...sampled, seed: 8 } });
-    expect(otherSeed.rows.map((r) => r.decodes!.map((d) => d.ids))).not.toEqual(targets.rows.map((r) => r.decodes!.map((d) => d.ids)));
-  });
-
-  it('a score that is not a finite number is an error naming the prompt', async () => {
-    await expect(decodeTargets({ reference, prompts, decode: decodeIds, score: (p) => (p === decodeIds(prompts[2]!) ? Number.NaN : 0.5), maxNewTokens: 2 })).rejects.toThrow(
-      /score\(\) returned NaN for prompt 2/,
+    const otherSeed = await decodeTargets({
+      reference,
+      prompts,
+      decode: decodeIds,
+      score,
+      maxNewTokens: 5,
+      sampled: { ...sampled, seed: 8 },
+    });
+    expect(otherSeed.rows.map((r) => r.decodes!.map((d) => d.ids))).not.toEqual(
+      targets.rows.map((r) => r.decodes!.map((d) => d.ids)),
     );
   });
 
-  it('data rewards: the held-out rows\' own rewards, and says so', () => {
+  it('a score that is not a finite number is an error naming the prompt', async () => {
+    await expect(
+      decodeTargets({
+        reference,
+        prompts,
+        decode: decodeIds,
+        score: (p) => (p === decodeIds(prompts[2]!) ? Number.NaN : 0.5),
+        maxNewTokens: 2,
+      }),
+    ).rejects.toThrow(/score\(\) returned NaN for prompt 2/);
+  });
+
+  it("data rewards: the held-out rows' own rewards, and says so", () => {
     const rows = [
       { promptIds: [0, 5], reward: 0.25 },
       { promptIds: [0, 5], reward: 0.75 },
@@ -98,7 +143,9 @@ describe('value targets', () => {
       { promptIds: [0, 5], target: 0.75 },
       { promptIds: [0, 6], target: 1 },
     ]);
-    expect(() => dataRewardTargets([{ promptIds: [0], reward: Number.POSITIVE_INFINITY }])).toThrow(/row 0 has reward Infinity/);
+    expect(() => dataRewardTargets([{ promptIds: [0], reward: Number.POSITIVE_INFINITY }])).toThrow(
+      /row 0 has reward Infinity/,
+    );
     expect(() => dataRewardTargets([])).toThrow(/no rows/);
   });
 

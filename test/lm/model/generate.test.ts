@@ -17,7 +17,12 @@ beforeAll(async () => {
 afterAll(() => model.dispose());
 
 const rng = new Rng(17);
-const prompts = [randomTokens(rng, 3, 49), randomTokens(rng, 9, 49), randomTokens(rng, 1, 49), randomTokens(rng, 6, 49)];
+const prompts = [
+  randomTokens(rng, 3, 49),
+  randomTokens(rng, 9, 49),
+  randomTokens(rng, 1, 49),
+  randomTokens(rng, 6, 49),
+];
 
 /** Greedy decoding by hand: the whole sequence through forward each step, argmax of the last row. */
 function greedyByHand(prompt: number[], steps: number): number[] {
@@ -46,7 +51,9 @@ describe('greedy decoding', () => {
 
   it('each prompt in the padded batch decodes as it does alone', () => {
     const batch = generate(model, prompts, { maxNewTokens: 10, ...NO_EOS });
-    prompts.forEach((p, b) => expect(generate(model, [p], { maxNewTokens: 10, ...NO_EOS }).ids[0], `prompt ${b}`).toEqual(batch.ids[b]));
+    prompts.forEach((p, b) =>
+      expect(generate(model, [p], { maxNewTokens: 10, ...NO_EOS }).ids[0], `prompt ${b}`).toEqual(batch.ids[b]),
+    );
   });
 
   it('stops a row at EOS, leaving the EOS out, while the other rows go on', () => {
@@ -105,7 +112,15 @@ describe('greedy decoding', () => {
 
 describe('sampled decoding', () => {
   it('is repeatable with a seed, differs with another, and cached equals uncached', () => {
-    const options = { maxNewTokens: 10, greedy: false, temperature: 1.2, topK: 20, topP: 0.95, repetitionPenalty: 1.2, ...NO_EOS };
+    const options = {
+      maxNewTokens: 10,
+      greedy: false,
+      temperature: 1.2,
+      topK: 20,
+      topP: 0.95,
+      repetitionPenalty: 1.2,
+      ...NO_EOS,
+    };
     const a = generate(model, prompts, { ...options, seed: 5 });
     const a2 = generate(model, prompts, { ...options, rng: new Rng(5) });
     const b = generate(model, prompts, { ...options, seed: 6 });
@@ -130,7 +145,9 @@ describe('sampled decoding', () => {
   it('refuses bad options', () => {
     expect(() => generate(model, prompts, { maxNewTokens: 2, greedy: false })).toThrow(/rng or seed/);
     expect(() => generate(model, prompts, { maxNewTokens: 2, stop: ['x'] })).toThrow(/decode/);
-    expect(() => generate(model, prompts, { maxNewTokens: 2, greedy: false, seed: 1, temperature: 0 })).toThrow(/temperature/);
+    expect(() => generate(model, prompts, { maxNewTokens: 2, greedy: false, seed: 1, temperature: 0 })).toThrow(
+      /temperature/,
+    );
     expect(() => generate(model, prompts, { maxNewTokens: 2, greedy: false, seed: 1, topP: 1.5 })).toThrow(/topP/);
     expect(() => generate(model, [[50]], { maxNewTokens: 2 })).toThrow(/vocabulary/);
   });

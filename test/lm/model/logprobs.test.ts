@@ -85,7 +85,9 @@ describe('tokenLogprobs and sequenceLogprobs', () => {
     const T1 = batch.length - 1;
     examples.forEach((e, b) => {
       const ids = [...e.prompt, ...e.response];
-      const want = expectedFromLogits(model, ids).slice(e.prompt.length - 1).reduce((s, v) => s + v, 0);
+      const want = expectedFromLogits(model, ids)
+        .slice(e.prompt.length - 1)
+        .reduce((s, v) => s + v, 0);
       expect(Math.abs(sums[b]! - want)).toBeLessThan(1e-4);
       expect(Math.abs(sums[b]! - tokens.slice(b * T1, (b + 1) * T1).reduce((s, v) => s + v, 0))).toBeLessThan(1e-4);
     });
@@ -123,7 +125,10 @@ describe('tokenLogprobs and sequenceLogprobs', () => {
     for (const [name, g] of byName) {
       const values = g.dataSync();
       expect(values.every(Number.isFinite), name).toBe(true);
-      expect(values.some((v) => v !== 0), `${name} has an all-zero gradient`).toBe(true);
+      expect(
+        values.some((v) => v !== 0),
+        `${name} has an all-zero gradient`,
+      ).toBe(true);
     }
     // Central differences on a few entries of several kinds of parameter.
     const h = 1e-2;
@@ -148,7 +153,9 @@ describe('tokenLogprobs and sequenceLogprobs', () => {
       const numeric = (at(h) - at(-h)) / (2 * h);
       variable.assign(tf.tensor(original, variable.shape));
       const analytic = byName.get(name)!.dataSync()[index]!;
-      expect(Math.abs(analytic - numeric), `${name}[${index}]: analytic ${analytic}, numeric ${numeric}`).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
+      expect(Math.abs(analytic - numeric), `${name}[${index}]: analytic ${analytic}, numeric ${numeric}`).toBeLessThan(
+        2e-2 * Math.max(1, Math.abs(numeric)),
+      );
     }
     expect(Number.isFinite(lossValue)).toBe(true);
     tf.dispose(grads);

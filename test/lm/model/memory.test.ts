@@ -74,9 +74,15 @@ describe('tensor hygiene', () => {
     const prompts = [[1, 2, 3], [4]];
     expectNoLeak('greedy cached', () => void generate(model, prompts, { maxNewTokens: 5 }));
     expectNoLeak('greedy uncached', () => void generate(model, prompts, { maxNewTokens: 5, useCache: false }));
-    expectNoLeak('sampled', () => void generate(model, prompts, { maxNewTokens: 5, greedy: false, rng: new Rng(1), topK: 5, topP: 0.9 }));
+    expectNoLeak(
+      'sampled',
+      () => void generate(model, prompts, { maxNewTokens: 5, greedy: false, rng: new Rng(1), topK: 5, topP: 0.9 }),
+    );
     const first = generate(model, prompts, { maxNewTokens: 1, eosTokenId: null }).ids[0]![0]!;
-    expectNoLeak('stopped at EOS after one step', () => void generate(model, prompts, { maxNewTokens: 5, eosTokenId: first }));
+    expectNoLeak(
+      'stopped at EOS after one step',
+      () => void generate(model, prompts, { maxNewTokens: 5, eosTokenId: first }),
+    );
   });
 
   it('a failing call leaks nothing either (the cache is freed in finally)', () => {
@@ -91,7 +97,10 @@ describe('tensor hygiene', () => {
   it('a gradient step through sequenceLogprobs', () => {
     const vars = [...model.params.values()];
     expectNoLeak('variableGrads', () => {
-      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(sequenceLogprobs(model, batch, { training: { dropoutSeed: 1 } }))) as tf.Scalar, vars);
+      const { value, grads } = tf.variableGrads(
+        () => tf.neg(tf.mean(sequenceLogprobs(model, batch, { training: { dropoutSeed: 1 } }))) as tf.Scalar,
+        vars,
+      );
       value.dispose();
       tf.dispose(grads);
     });

@@ -60,7 +60,9 @@ describe('Gpt.fromWeights and weights()', () => {
     expect(() => Gpt.fromWeights(TOY, without)).toThrow(/missing h\.1\.ln_2\.bias/);
     const misshapen: NamedTensors = new Map(weights);
     misshapen.set('h.0.attn.c_attn.weight', { shape: [96, 32], data: new Float32Array(96 * 32) }); // [out, in]: not Conv1D
-    expect(() => Gpt.fromWeights(TOY, misshapen)).toThrow(/h\.0\.attn\.c_attn\.weight has shape \[96,32\], expected \[32,96\]/);
+    expect(() => Gpt.fromWeights(TOY, misshapen)).toThrow(
+      /h\.0\.attn\.c_attn\.weight has shape \[96,32\], expected \[32,96\]/,
+    );
     const extra: NamedTensors = new Map(weights);
     extra.set('lm_head.weight', weights.get('wte.weight')!);
     expect(() => Gpt.fromWeights(TOY, extra)).toThrow(/unexpected lm_head\.weight/);
@@ -87,7 +89,8 @@ describe('Gpt.fromWeights and weights()', () => {
 describe('forward', () => {
   const model = Gpt.fromWeights(TOY, randomWeights(TOY, 4));
   const ids = randomTokens(new Rng(1), 2 * 12, TOY.vocabSize);
-  const run = (options: Parameters<Gpt['forward']>[1] = {}) => take(model.forward(tf.tensor2d(ids, [2, 12], 'int32'), options));
+  const run = (options: Parameters<Gpt['forward']>[1] = {}) =>
+    take(model.forward(tf.tensor2d(ids, [2, 12], 'int32'), options));
 
   it('gives (B, T, V) float32 logits and hidden (B, T, D), with forward = head(hidden)', () => {
     const input = tf.tensor2d(ids, [2, 12], 'int32');

@@ -5,7 +5,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bmm, causalMask, gelu, layerNorm, linear, MASKED, matMul, pickColumns, putRows, takeRows, tiedHead } from '../../../src/main/lm/ops';
+import {
+  bmm,
+  causalMask,
+  gelu,
+  layerNorm,
+  linear,
+  MASKED,
+  matMul,
+  pickColumns,
+  putRows,
+  takeRows,
+  tiedHead,
+} from '../../../src/main/lm/ops';
 import { Rng } from '../../../src/main/core/rng';
 import { maxAbsDiff, onBackend, take, useWasm } from './helpers';
 
@@ -16,7 +28,10 @@ type Fn = (...xs: tf.Tensor[]) => tf.Tensor;
 
 function randomInputs(seed: number, shapes: number[][], scale = 1): Inputs {
   const rng = new Rng(seed);
-  return shapes.map((shape) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale) }));
+  return shapes.map((shape) => ({
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale),
+  }));
 }
 
 /**
@@ -47,7 +62,9 @@ function numeric(f: Fn, inputs: Inputs, h: number, seed = 99): number[][] {
   return inputs.map((input, k) =>
     Array.from(input.data, (_, i) => {
       const at = (delta: number) => {
-        const moved = inputs.map((x, j) => (j === k ? { shape: x.shape, data: Float32Array.from(x.data, (v, m) => (m === i ? v + delta : v)) } : x));
+        const moved = inputs.map((x, j) =>
+          j === k ? { shape: x.shape, data: Float32Array.from(x.data, (v, m) => (m === i ? v + delta : v)) } : x,
+        );
         return lossAt(f, moved, seed);
       };
       return (at(h) - at(-h)) / (2 * h);
@@ -70,7 +87,10 @@ function expectGradientsMatchFiniteDifferences(f: Fn, inputs: Inputs, h = 1e-2):
   const a = analytic(f, inputs);
   const n = numeric(f, inputs, h);
   a.forEach((g, k) => {
-    expect(g.some((v) => v !== 0), `input ${k} has an all-zero gradient`).toBe(true);
+    expect(
+      g.some((v) => v !== 0),
+      `input ${k} has an all-zero gradient`,
+    ).toBe(true);
     expect(relativeError(g, n[k]!), `input ${k}`).toBeLessThan(1e-2);
   });
 }
@@ -97,12 +117,23 @@ interface Case {
 
 const rows = Int32Array.from([2, 0, 2, 4, 1]); // a repeat: its gradients must add up
 const cases: Case[] = [
-  { name: 'matMul', custom: (a, b) => matMul(a as tf.Tensor2D, b as tf.Tensor2D), stock: (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), shapes: [[3, 4], [4, 5]] },
+  {
+    name: 'matMul',
+    custom: (a, b) => matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    stock: (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    shapes: [
+      [3, 4],
+      [4, 5],
+    ],
+  },
   {
     name: 'matMul with a wide right operand (the other weight-gradient branch)',
     custom: (a, b) => matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     stock: (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    shapes: [[3, 6], [6, 2]],
+    shapes: [
+      [3, 6],
+      [6, 2],
+    ],
   },
   {
     name: 'linear (Conv1D)',
@@ -114,7 +145,10 @@ const cases: Case[] = [
     name: 'tiedHead',
     custom: (h, w) => tiedHead(h as tf.Tensor2D, w as tf.Tensor2D),
     stock: (h, w) => tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D, false, true),
-    shapes: [[4, 3], [7, 3]],
+    shapes: [
+      [4, 3],
+      [7, 3],
+    ],
   },
   ...(['depthwise', 'matMul'] as const).flatMap((method) =>
     [
@@ -132,14 +166,12 @@ const cases: Case[] = [
       } satisfies Case;
     }),
   ),
-  ...(['js', 'gather'] as const).map(
-    (method): Case => ({
-      name: `takeRows via ${method}`,
-      custom: (t) => takeRows(t as tf.Tensor2D, rows, method),
-      stock: (t) => tf.gather(t!, tf.tensor1d(rows, 'int32')),
-      shapes: [[5, 3]],
-    }),
-  ),
+  ...(['js', 'gather'] as const).map((method): Case => ({
+    name: `takeRows via ${method}`,
+    custom: (t) => takeRows(t as tf.Tensor2D, rows, method),
+    stock: (t) => tf.gather(t!, tf.tensor1d(rows, 'int32')),
+    shapes: [[5, 3]],
+  })),
   {
     name: 'putRows',
     custom: (v) => putRows(v as tf.Tensor2D, rows, 6),
@@ -156,7 +188,11 @@ const cases: Case[] = [
   {
     name: 'gelu',
     custom: (x) => gelu(x!),
-    stock: (x) => tf.mul(tf.mul(x!, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x!, tf.mul(0.044715, tf.pow(x!, 3))))))),
+    stock: (x) =>
+      tf.mul(
+        tf.mul(x!, 0.5),
+        tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x!, tf.mul(0.044715, tf.pow(x!, 3)))))),
+      ),
     shapes: [[3, 5]],
     scale: 2,
   },
@@ -175,7 +211,9 @@ describe('custom gradients', () => {
   for (const c of cases) {
     for (const backend of ['wasm', 'cpu'] as const) {
       it(`${c.name}: central finite differences on ${backend}`, async () => {
-        await onBackend(backend, () => expectGradientsMatchFiniteDifferences(c.custom, randomInputs(1, c.shapes, c.scale)));
+        await onBackend(backend, () =>
+          expectGradientsMatchFiniteDifferences(c.custom, randomInputs(1, c.shapes, c.scale)),
+        );
       });
     }
     it(`${c.name}: values and gradients equal the stock op's on cpu`, async () => {
@@ -195,7 +233,10 @@ describe('custom gradients', () => {
 
   it('bmm at attention-like sizes agrees between depthwise and matMul on wasm', async () => {
     await onBackend('wasm', () => {
-      const [a, b] = randomInputs(4, [[8, 16, 8], [8, 20, 8]]).map((x) => tf.tensor3d(x.data, x.shape as [number, number, number]));
+      const [a, b] = randomInputs(4, [
+        [8, 16, 8],
+        [8, 20, 8],
+      ]).map((x) => tf.tensor3d(x.data, x.shape as [number, number, number]));
       const viaDepthwise = take(bmm(a!, b!, false, true, 'depthwise'));
       const viaMatMul = take(bmm(a!, b!, false, true, 'matMul'));
       tf.dispose([a!, b!]);

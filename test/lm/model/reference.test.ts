@@ -41,7 +41,9 @@ function referenceLogits(c: GptConfig, weights: NamedTensors, ids: number[], pos
 
   const wte = W('wte.weight');
   const wpe = W('wpe.weight');
-  let x: Matrix = ids.map((id, t) => Array.from({ length: D }, (_, d) => wte[id * D + d]! + wpe[positions[t]! * D + d]!));
+  let x: Matrix = ids.map((id, t) =>
+    Array.from({ length: D }, (_, d) => wte[id * D + d]! + wpe[positions[t]! * D + d]!),
+  );
 
   for (let l = 0; l < c.nLayer; l++) {
     const p = `h.${l}`;
@@ -103,7 +105,8 @@ describe('the forward pass equals a float64 GPT-2 written from the equations', (
           const V = CONFIG.vocabSize;
           // The reference's logits are O(1), so an absolute 1e-4 is a tight test.
           expect(Math.max(...expected.flat().map(Math.abs))).toBeGreaterThan(1);
-          for (let b = 0; b < count; b++) expect(maxAbsDiff(logits.slice(b * 16 * V, (b + 1) * 16 * V), expected[b]!)).toBeLessThan(1e-4);
+          for (let b = 0; b < count; b++)
+            expect(maxAbsDiff(logits.slice(b * 16 * V, (b + 1) * 16 * V), expected[b]!)).toBeLessThan(1e-4);
         });
       });
     }
@@ -132,7 +135,12 @@ describe('the forward pass equals a float64 GPT-2 written from the equations', (
     const base = referenceLogits(CONFIG, weights, ids).flat();
     const noEps = referenceLogits({ ...CONFIG, layerNormEpsilon: 0 }, weights, ids).flat();
     expect(maxAbsDiff(base, noEps)).toBeGreaterThan(1e-3);
-    const shifted = referenceLogits(CONFIG, weights, ids, ids.map((_, i) => Math.min(i + 1, 15))).flat();
+    const shifted = referenceLogits(
+      CONFIG,
+      weights,
+      ids,
+      ids.map((_, i) => Math.min(i + 1, 15)),
+    ).flat();
     expect(maxAbsDiff(base, shifted)).toBeGreaterThan(1e-2);
   });
 });
@@ -143,7 +151,9 @@ describe('single kernels against hand-computed numbers', () => {
       await onBackend(backend, () => {
         const got = take(gelu(tf.tensor1d([1, -1, 2, 0.5, -3])));
         // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), by hand in float64.
-        const want = [0.8411919906082768, -0.15880800939172324, 1.954597694087775, 0.34571400982514394, -0.0036373920817729943];
+        const want = [
+          0.8411919906082768, -0.15880800939172324, 1.954597694087775, 0.34571400982514394, -0.0036373920817729943,
+        ];
         expect(maxAbsDiff(got, want)).toBeLessThan(2e-6);
         // The erf GELU gives 0.8413447 at 1: far outside the tolerance above.
         expect(Math.abs(got[0]! - 0.8413447460685429)).toBeGreaterThan(1e-4);
@@ -152,7 +162,9 @@ describe('single kernels against hand-computed numbers', () => {
 
     it(`on ${backend}: layer norm with biased variance and eps inside the sqrt`, async () => {
       await onBackend(backend, () => {
-        const got = take(layerNorm(tf.tensor2d([[1, 2, 3, 4]]), tf.tensor1d([2, 1, 0.5, -1]), tf.tensor1d([0, 0.1, 0, 1]), 1e-5));
+        const got = take(
+          layerNorm(tf.tensor2d([[1, 2, 3, 4]]), tf.tensor1d([2, 1, 0.5, -1]), tf.tensor1d([0, 0.1, 0, 1]), 1e-5),
+        );
         // mean 2.5, biased variance 1.25: (x - 2.5) / sqrt(1.25 + 1e-5) * w + b
         const want = [-2.6832708399378538, -0.347211806656309, 0.2236059033281545, -0.3416354199689269];
         expect(maxAbsDiff(got, want)).toBeLessThan(2e-6);

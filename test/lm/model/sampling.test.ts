@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/main/core/rng';
-import { applyRepetitionPenalty, applyTopK, applyTopP, argmax, nextToken, processLogits, softmax } from '../../../src/main/lm/sampling';
+import {
+  applyRepetitionPenalty,
+  applyTopK,
+  applyTopP,
+  argmax,
+  nextToken,
+  processLogits,
+  softmax,
+} from '../../../src/main/lm/sampling';
 
 const LOGITS = [1.5, -0.5, 3.0, 0.2, 2.1, -2.0, 0.9, 2.1];
 
@@ -109,14 +117,23 @@ describe('sampled frequencies match the renormalised distribution (chi-square, 2
     { name: 'temperature 0.7', options: { greedy: false, temperature: 0.7 } },
     { name: 'top-k 4', options: { greedy: false, topK: 4 } },
     { name: 'top-p 0.8 at temperature 1.3', options: { greedy: false, topP: 0.8, temperature: 1.3 } },
-    { name: 'everything, HF order', options: { greedy: false, repetitionPenalty: 1.3, temperature: 0.9, topK: 5, topP: 0.9 } },
+    {
+      name: 'everything, HF order',
+      options: { greedy: false, repetitionPenalty: 1.3, temperature: 0.9, topK: 5, topP: 0.9 },
+    },
   ];
   const seen = [2, 5];
 
   for (const { name, options } of settings) {
     it(name, () => {
       // The expected distribution, by hand in the documented order.
-      let l = LOGITS.map((v, i) => (seen.includes(i) && options.repetitionPenalty ? (v < 0 ? v * options.repetitionPenalty : v / options.repetitionPenalty) : v));
+      let l = LOGITS.map((v, i) =>
+        seen.includes(i) && options.repetitionPenalty
+          ? v < 0
+            ? v * options.repetitionPenalty
+            : v / options.repetitionPenalty
+          : v,
+      );
       l = l.map((v) => v / (options.temperature ?? 1));
       if (options.topK) {
         const kth = [...l].sort((a, b) => b - a)[options.topK - 1]!;

@@ -18,13 +18,30 @@ import { initTensorBackend } from '../../../src/main/lm/tensorBackend';
 import { padRight } from '../../../src/main/lm/batch';
 import type { GptConfig } from '../../../src/main/lm/config';
 import { Gpt } from '../../../src/main/lm/model';
-import { blasLibraryCandidates, blasThreadsFor, nativeBlasActive, nativeBlasStatus, setNativeBlasEnabled, type NativeBlasStatus } from '../../../src/main/lm/nativeBlas';
+import {
+  blasLibraryCandidates,
+  blasThreadsFor,
+  nativeBlasActive,
+  nativeBlasStatus,
+  setNativeBlasEnabled,
+  type NativeBlasStatus,
+} from '../../../src/main/lm/nativeBlas';
 import { lmLoss, type LmMicroBatch } from '../../helpers/lmLoss';
 import { Rng } from '../../../src/main/core/rng';
 import { gradientSum } from '../../../src/main/lm/trainer';
 import type { TensorBackendReport } from '../../../src/shared/contract';
 
-const CONFIG: GptConfig = { vocabSize: 61, nPositions: 24, nEmbd: 64, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 60 };
+const CONFIG: GptConfig = {
+  vocabSize: 61,
+  nPositions: 24,
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  layerNormEpsilon: 1e-5,
+  dropout: 0.1,
+  bosTokenId: 0,
+  eosTokenId: 60,
+};
 
 /** What this machine should give, found without nativeBlas.ts: is the addon built, and does a BLAS load? */
 function expected(): { available: true } | { available: false; why: RegExp } {
@@ -55,7 +72,10 @@ beforeAll(async () => {
 
 function random(rng: Rng, shape: number[]): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal()),
+    shape,
+  );
 }
 
 /** max |a - b| / max |b|: the relative error of a whole result. */
@@ -95,7 +115,8 @@ describe('the backend report', () => {
       expect(status.summary).toMatch(/^wasm \+ (OpenBLAS|BLIS|MKL|Accelerate) matmul \(\S+/);
       expect(report.reason).toContain(`wasm + ${status.vendor} matmul (${status.library}`);
       // This process trains alone: up to 2 BLAS threads (ALOL_BLAS_THREADS aside).
-      if (status.vendor === 'OpenBLAS' && !process.env.ALOL_BLAS_THREADS) expect(status.threads).toBe(Math.min(2, availableParallelism()));
+      if (status.vendor === 'OpenBLAS' && !process.env.ALOL_BLAS_THREADS)
+        expect(status.threads).toBe(Math.min(2, availableParallelism()));
     } else {
       expect(status).toMatchObject({ active: false, installed: false, library: null });
       expect(status.summary).toMatch(machine.why);
@@ -106,7 +127,10 @@ describe('the backend report', () => {
   it('is on the BLAS path in CI, where .ci/run installs libopenblas0-pthread', () => {
     // Elsewhere either path is right, as long as the report says which (the test above).
     if (process.env.CI === 'true' && process.platform === 'linux') {
-      expect(machine, `CI must build native/blas and load a BLAS (apt-get install libopenblas0-pthread): ${status.summary}`).toEqual({ available: true });
+      expect(
+        machine,
+        `CI must build native/blas and load a BLAS (apt-get install libopenblas0-pthread): ${status.summary}`,
+      ).toEqual({ available: true });
     }
     expect(nativeBlasActive()).toBe(machine.available);
   });
@@ -122,7 +146,11 @@ describe('the backend report', () => {
   it('falls back when the BLAS library cannot be loaded, and says so', () => {
     const probe = runProbe({ ALOL_BLAS_LIBRARY: 'libalol-no-such-blas.so.7' });
     expect(probe.status.active).toBe(false);
-    expect(probe.status.summary).toMatch(machine.available ? /native BLAS addon built, but no usable BLAS library \(libalol-no-such-blas\.so\.7: / : machine.why);
+    expect(probe.status.summary).toMatch(
+      machine.available
+        ? /native BLAS addon built, but no usable BLAS library \(libalol-no-such-blas\.so\.7: /
+        : machine.why,
+    );
     expect(probe.report.reason).toContain(probe.status.summary);
     expect(probe.productError).toBeLessThan(1e-4);
   });
@@ -136,11 +164,19 @@ describe('the backend report', () => {
 
 const probeScript = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
-function runProbe(env: Record<string, string>): { report: TensorBackendReport; status: NativeBlasStatus; productError: number } {
+function runProbe(env: Record<string, string>): {
+  report: TensorBackendReport;
+  status: NativeBlasStatus;
+  productError: number;
+} {
   const clean = { ...process.env };
   delete clean.ALOL_NATIVE_BLAS;
   delete clean.ALOL_BLAS_LIBRARY;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', probeScript], { encoding: 'utf8', env: { ...clean, ...env }, timeout: 60_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', probeScript], {
+    encoding: 'utf8',
+    env: { ...clean, ...env },
+    timeout: 60_000,
+  });
   if (run.status !== 0) throw new Error(`probe failed (${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as ReturnType<typeof runProbe>;
 }
@@ -161,7 +197,8 @@ function reference(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): Float6
     for (let r = 0; r < m; r++) {
       for (let c = 0; c < n; c++) {
         let sum = 0;
-        for (let q = 0; q < k; q++) sum += av[ao + (ta ? q * a2 + r : r * a2 + q)]! * bv[bo + (tb ? c * b2 + q : q * b2 + c)]!;
+        for (let q = 0; q < k; q++)
+          sum += av[ao + (ta ? q * a2 + r : r * a2 + q)]! * bv[bo + (tb ? c * b2 + q : q * b2 + c)]!;
         out[(i * m + r) * n + c] = sum;
       }
     }
@@ -183,7 +220,12 @@ describe('the BLAS BatchMatMul', () => {
     { name: 'many against a batch of one (broadcast)', a: [5, 9, 7], b: [1, 7, 4] },
     { name: 'rank 3 against rank 2 (broadcast)', a: [4, 10, 6], b: [6, 5] },
   ];
-  const flags: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+  const flags: [boolean, boolean][] = [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ];
 
   for (const c of cases) {
     for (const [ta, tb] of flags) {
@@ -225,7 +267,7 @@ describe('the BLAS BatchMatMul', () => {
     b.dispose();
   });
 
-  it('still refuses mismatched shapes with the wasm kernel\'s error', () => {
+  it("still refuses mismatched shapes with the wasm kernel's error", () => {
     const a = tf.zeros([3, 4]);
     const b = tf.zeros([5, 6]);
     expect(() => tf.matMul(a, b)).toThrow(/inner shapes \(4\) and \(5\)/);
@@ -251,10 +293,13 @@ describe('the model on the BLAS', () => {
     return { batch: padRight(examples, { padId: CONFIG.eosTokenId }), dropoutSeed: null };
   }
 
-  it('gives the loss and every parameter\'s gradient of the wasm kernel within 1e-4', () => {
+  it("gives the loss and every parameter's gradient of the wasm kernel within 1e-4", () => {
     const model = Gpt.init(CONFIG, new Rng(5));
     // Weights well away from init, so the softmaxes are peaked and a wrong product shows.
-    for (const [, p] of model.params) tf.tidy(() => p.assign(tf.add(p, tf.mul(tf.randomNormal(p.shape, 0, 0.3, 'float32', 7), p.shape.length === 2 ? 1 : 0.5))));
+    for (const [, p] of model.params)
+      tf.tidy(() =>
+        p.assign(tf.add(p, tf.mul(tf.randomNormal(p.shape, 0, 0.3, 'float32', 7), p.shape.length === 2 ? 1 : 0.5))),
+      );
     const mb = microBatch(8);
     const { blas, wasm } = bothKernels(() => {
       const g = gradientSum(model.params, [mb], (m) => lmLoss(model, m));

@@ -39,7 +39,11 @@ const hhTexts: string[] = existsSync(HH_RLHF)
 
 const varied: Record<string, string[]> = {
   plain: ['', 'Hello, world!', 'The quick brown fox jumps over the lazy dog.', 'a', 'A'],
-  accents: ['Café naïve façade résumé Ångström Øresund', 'Ñandú über Straße, señor; crème brûlée à la carte', 'ÀÉÎÕÜ àéîõü ÿ'],
+  accents: [
+    'Café naïve façade résumé Ångström Øresund',
+    'Ñandú über Straße, señor; crème brûlée à la carte',
+    'ÀÉÎÕÜ àéîõü ÿ',
+  ],
   cjk: ['東京は日本の首都です。', '中文测试，简体与繁體。', '한국어 텍스트 처리', 'カタカナとひらがな'],
   rtlAndOthers: ['مرحبا بالعالم', 'שלום עולם', 'नमस्ते दुनिया', 'สวัสดีชาวโลก', 'Привет, мир! Ελληνικά'],
   emoji: ['👍 😀😃😄', '👩‍👩‍👧‍👦 family', '👨🏽‍💻 coder 🏳️‍🌈 flag', '🇺🇸🇯🇵🇫🇷', '❤️ ✨ ☕️', 'x👍y'],
@@ -64,7 +68,7 @@ const varied: Record<string, string[]> = {
     "'Sorry,' JOHN'SON said; 'Twas 'Ll 'Re",
     "'s's'll'd're've'm't",
     "O'Neil's rock'n'roll",
-    "it’s curly",
+    'it’s curly',
   ],
   numbers: ['1234567890 3.14159 -42 1,000,000', '١٢٣ ²³ ½ Ⅻ', '2024-01-01T12:34:56Z', '0x1F 1e-9 007'],
   code: [
@@ -166,11 +170,17 @@ describe('<|endoftext|>', () => {
     expect(gpt2.encode('x<|endoftext|>', { allowedSpecial: 'none' })).toEqual(asText);
     expect(gpt2.encode('x<|endoftext|>', { allowedSpecial: new Set() })).toEqual(asText);
     expect(gpt2.encode('x<|endoftext|>', { allowedSpecial: new Set(['<|endoftext|>']) })).toEqual([87, 50256]);
-    expect(() => gpt2.encode('x', { allowedSpecial: new Set(['<|nope|>']) })).toThrow(/"<\|nope\|>", which is not a special token/);
+    expect(() => gpt2.encode('x', { allowedSpecial: new Set(['<|nope|>']) })).toThrow(
+      /"<\|nope\|>", which is not a special token/,
+    );
   });
 
   it('cuts the text so no merge crosses it: the pieces encode as if alone', () => {
-    expect(gpt2.encode('hello<|endoftext|>world')).toEqual([...referenceEncode('hello'), 50256, ...referenceEncode('world')]);
+    expect(gpt2.encode('hello<|endoftext|>world')).toEqual([
+      ...referenceEncode('hello'),
+      50256,
+      ...referenceEncode('world'),
+    ]);
   });
 });
 

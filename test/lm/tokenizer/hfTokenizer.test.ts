@@ -95,6 +95,17 @@ describe('ids equal the Rust tokenizers library on every fixture', () => {
   }
 });
 
+describe('ids equal the Rust library on 800 seeded random strings of many scripts, numerics, emoji and whitespace runs', () => {
+  const fuzz = readFixture('fuzz-reference.json.gz') as { texts: string[]; ids: Record<string, number[][]> };
+  for (const [name, expected] of Object.entries(fuzz.ids)) {
+    it(name, { timeout: 30_000 }, () => {
+      const tok = fixture(name);
+      const wrong = fuzz.texts.filter((text, i) => JSON.stringify(tok.encode(text)) !== JSON.stringify(expected[i]));
+      expect(wrong).toEqual([]);
+    });
+  }
+});
+
 describe('round trip: decode(encode(x)) == x', () => {
   const tricky = [
     'Unicode: Café naïve Straße Ångström Ελληνικά русский עברית العربية',

@@ -17,7 +17,12 @@ const vocabJson = JSON.parse(readFileSync(join(oracleDir, 'encoder.json'), 'utf8
 const mergesText = readFileSync(join(oracleDir, 'vocab.bpe'), 'utf8');
 const gpt2 = Tokenizer.fromVocabAndMerges(vocabJson, mergesText);
 
-const samples = ["Hello world's end<|endoftext|>next", "  code(x) {\n\treturn 'S';\n}", 'Café 東京 👩‍👩‍👧 ١٢٣', '\n\n\n   '];
+const samples = [
+  "Hello world's end<|endoftext|>next",
+  "  code(x) {\n\treturn 'S';\n}",
+  'Café 東京 👩‍👩‍👧 ١٢٣',
+  '\n\n\n   ',
+];
 
 /** The parts of a tokenizer.json these tests read or change. */
 interface TokenizerJson {
@@ -37,20 +42,41 @@ function gpt2Json(): TokenizerJson {
 
 /** A small real tokenizer, trained here, as tokenizer.json: for the error cases. */
 const smallJson = (): TokenizerJson =>
-  JSON.parse(JSON.stringify(Tokenizer.train(['the cat sat on the mat, the end'], { vocabSize: 270 }).toHuggingFaceJson())) as TokenizerJson;
+  JSON.parse(
+    JSON.stringify(Tokenizer.train(['the cat sat on the mat, the end'], { vocabSize: 270 }).toHuggingFaceJson()),
+  ) as TokenizerJson;
 
 describe('tokenizer.json out', () => {
   it('is GPT-2 in the shape Hugging Face writes: ByteLevel pre-tokenizer and decoder, BPE model, the special token', () => {
     const json = gpt2Json();
     expect(json.version).toBe('1.0');
     expect(json.normalizer).toBeNull();
-    expect(json.pre_tokenizer).toEqual({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+    expect(json.pre_tokenizer).toEqual({
+      type: 'ByteLevel',
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    });
     expect(json.decoder).toMatchObject({ type: 'ByteLevel' });
     expect(json.post_processor).toMatchObject({ type: 'ByteLevel' });
     expect(json.added_tokens).toEqual([
-      { id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      {
+        id: 50256,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
     ]);
-    expect(json.model).toMatchObject({ type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '' });
+    expect(json.model).toMatchObject({
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+    });
     expect(Object.keys(json.model.vocab)).toHaveLength(50257);
     expect(json.model.vocab).toEqual(vocabJson);
     expect(json.model.merges).toHaveLength(50000);
@@ -88,7 +114,11 @@ describe('tokenizer.json round trip', () => {
   it('keeps a token named __proto__ as an ordinary vocabulary entry', async () => {
     const json = gpt2Json();
     // Parsed from text, as a file would be, so "__proto__" is an own key rather than the prototype.
-    const withProto = JSON.parse(JSON.stringify(json).replace('"model":{', '"model":{"extra":0,').replace('"vocab":{', '"vocab":{"__proto__":50300,')) as unknown;
+    const withProto = JSON.parse(
+      JSON.stringify(json)
+        .replace('"model":{', '"model":{"extra":0,')
+        .replace('"vocab":{', '"vocab":{"__proto__":50300,'),
+    ) as unknown;
     const tok = Tokenizer.fromHuggingFaceJson(withProto);
     expect(tok.tokenId('__proto__')).toBe(50300);
     const dir = tempDir();
@@ -110,14 +140,19 @@ describe('tokenizer.json round trip', () => {
 
   it('reads added tokens that are not in the model vocabulary, special or not', () => {
     const json = gpt2Json();
-    json.added_tokens.push({ id: 50257, content: '<|pad|>', special: true }, { id: 50258, content: '[[note]]', special: false });
+    json.added_tokens.push(
+      { id: 50257, content: '<|pad|>', special: true },
+      { id: 50258, content: '[[note]]', special: false },
+    );
     const tok = Tokenizer.fromHuggingFaceJson(json);
     expect(tok.vocabSize).toBe(50259);
     expect(tok.encode('a<|pad|>[[note]]')).toEqual([64, 50257, 50258]);
     // Not special: matched even when no special token is allowed, as in Hugging Face.
     expect(tok.encode('a<|pad|>[[note]]', { allowedSpecial: 'none' })).toEqual([...referenceEncode('a<|pad|>'), 50258]);
     expect(tok.decode([64, 50257, 50258])).toBe('a<|pad|>[[note]]');
-    expect(Tokenizer.fromHuggingFaceJson(tok.toHuggingFaceJson()).encode('a<|pad|>[[note]]')).toEqual([64, 50257, 50258]);
+    expect(Tokenizer.fromHuggingFaceJson(tok.toHuggingFaceJson()).encode('a<|pad|>[[note]]')).toEqual([
+      64, 50257, 50258,
+    ]);
   });
 });
 
@@ -167,7 +202,9 @@ describe('Tokenizer.load(dir)', () => {
     const small = smallJson();
     writeFileSync(join(dir, 'vocab.json'), JSON.stringify(small.model.vocab));
     writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${small.model.merges[0]}\nt qqq\n`);
-    await expect(Tokenizer.load(dir)).rejects.toThrow(`${join(dir, 'merges.txt')}:3: merge "t qqq": "qqq" is not in the vocabulary`);
+    await expect(Tokenizer.load(dir)).rejects.toThrow(
+      `${join(dir, 'merges.txt')}:3: merge "t qqq": "qqq" is not in the vocabulary`,
+    );
   });
 });
 
@@ -179,25 +216,45 @@ describe('errors name the file and what is wrong', () => {
   };
 
   it('refuses other model types and other pipelines', () => {
-    expect(fromJson((j) => (j.model.type = 'WordPiece'))).toThrow('models/x/tokenizer.json: model type "WordPiece" is not supported; only "BPE" is');
+    expect(fromJson((j) => (j.model.type = 'WordPiece'))).toThrow(
+      'models/x/tokenizer.json: model type "WordPiece" is not supported; only "BPE" is',
+    );
     expect(fromJson((j) => (j.model.type = 'Unigram'))).toThrow(/"Unigram" is not supported/);
-    expect(fromJson((j) => (j.normalizer = { type: 'NFC' }))).toThrow('models/x/tokenizer.json: normalizer "NFC" is not supported');
-    expect(fromJson((j) => (j.pre_tokenizer = { type: 'Whitespace' }))).toThrow('models/x/tokenizer.json: pre_tokenizer "Whitespace" is not supported; expected "ByteLevel"');
+    expect(fromJson((j) => (j.normalizer = { type: 'NFC' }))).toThrow(
+      'models/x/tokenizer.json: normalizer "NFC" is not supported',
+    );
+    expect(fromJson((j) => (j.pre_tokenizer = { type: 'Whitespace' }))).toThrow(
+      'models/x/tokenizer.json: pre_tokenizer "Whitespace" is not supported; expected "ByteLevel"',
+    );
     expect(fromJson((j) => (j.pre_tokenizer.use_regex = false))).toThrow(/use_regex false is not supported/);
-    expect(fromJson((j) => (j.post_processor = { type: 'TemplateProcessing' }))).toThrow(/post_processor "TemplateProcessing" is not supported/);
+    expect(fromJson((j) => (j.post_processor = { type: 'TemplateProcessing' }))).toThrow(
+      /post_processor "TemplateProcessing" is not supported/,
+    );
     expect(fromJson((j) => (j.decoder = { type: 'WordPiece' }))).toThrow(/decoder "WordPiece" is not supported/);
     expect(fromJson((j) => (j.model.dropout = 0.1))).toThrow(/model.dropout number 0.1 is not supported/);
-    expect(fromJson((j) => (j.added_tokens[0]!.lstrip = true))).toThrow('models/x/tokenizer.json: added_tokens[0] ("<|endoftext|>"): "lstrip": true is not supported');
-    expect(() => Tokenizer.fromHuggingFaceJson([1, 2], 'a.json')).toThrow('a.json: expected a tokenizer.json object, got an array');
-    expect(() => Tokenizer.fromHuggingFaceJson({ version: '1.0' }, 'a.json')).toThrow('a.json: "model" is missing or not an object');
+    expect(fromJson((j) => (j.added_tokens[0]!.lstrip = true))).toThrow(
+      'models/x/tokenizer.json: added_tokens[0] ("<|endoftext|>"): "lstrip": true is not supported',
+    );
+    expect(() => Tokenizer.fromHuggingFaceJson([1, 2], 'a.json')).toThrow(
+      'a.json: expected a tokenizer.json object, got an array',
+    );
+    expect(() => Tokenizer.fromHuggingFaceJson({ version: '1.0' }, 'a.json')).toThrow(
+      'a.json: "model" is missing or not an object',
+    );
   });
 
   it('refuses malformed merges, naming where each was read', () => {
-    expect(fromJson((j) => (j.model.merges[1] = 42 as unknown as string))).toThrow('models/x/tokenizer.json: model.merges[1]: expected "a b" or ["a", "b"], got number 42');
+    expect(fromJson((j) => (j.model.merges[1] = 42 as unknown as string))).toThrow(
+      'models/x/tokenizer.json: model.merges[1]: expected "a b" or ["a", "b"], got number 42',
+    );
     expect(fromJson((j) => (j.model.merges[0] = 'a b c'))).toThrow(/model.merges\[0\]: expected "a b"/);
-    expect(fromJson((j) => (j.model.merges[2] = ['t', 'zzz']))).toThrow('models/x/tokenizer.json: model.merges[2]: merge "t zzz": "zzz" is not in the vocabulary');
+    expect(fromJson((j) => (j.model.merges[2] = ['t', 'zzz']))).toThrow(
+      'models/x/tokenizer.json: model.merges[2]: merge "t zzz": "zzz" is not in the vocabulary',
+    );
     // Both parts are tokens, but what they make is not.
-    expect(fromJson((j) => (j.model.merges[0] = 'Q Z'))).toThrow('model.merges[0]: merge "Q Z": the merged token "QZ" is not in the vocabulary');
+    expect(fromJson((j) => (j.model.merges[0] = 'Q Z'))).toThrow(
+      'model.merges[0]: merge "Q Z": the merged token "QZ" is not in the vocabulary',
+    );
     expect(fromJson((j) => (j.model.merges = 'Ġ t' as unknown as string[]))).toThrow('model.merges must be an array');
 
     const small = smallJson();
@@ -205,17 +262,31 @@ describe('errors name the file and what is wrong', () => {
     expect(() => Tokenizer.fromVocabAndMerges(vocab, `#version: 0.2\n${first}\nĠt\n`, 'models/y')).toThrow(
       `${join('models/y', 'merges.txt')}:3: expected two tokens separated by one space, got "Ġt"`,
     );
-    expect(() => Tokenizer.fromVocabAndMerges(vocab, 'Ġ  t\n')).toThrow('merges.txt:1: expected two tokens separated by one space');
-    expect(() => Tokenizer.fromVocabAndMerges(vocab, `#version: 0.2\n${first}\nĠ nope\n`)).toThrow('merges.txt:3: merge "Ġ nope": "nope" is not in the vocabulary');
+    expect(() => Tokenizer.fromVocabAndMerges(vocab, 'Ġ  t\n')).toThrow(
+      'merges.txt:1: expected two tokens separated by one space',
+    );
+    expect(() => Tokenizer.fromVocabAndMerges(vocab, `#version: 0.2\n${first}\nĠ nope\n`)).toThrow(
+      'merges.txt:3: merge "Ġ nope": "nope" is not in the vocabulary',
+    );
   });
 
   it('refuses a vocabulary that is not byte-level BPE or whose ids are wrong', () => {
-    expect(fromJson((j) => delete j.model.vocab['Ġ'])).toThrow('models/x/tokenizer.json: the vocabulary lacks "Ġ", the token of byte 0x20');
+    expect(fromJson((j) => delete j.model.vocab['Ġ'])).toThrow(
+      'models/x/tokenizer.json: the vocabulary lacks "Ġ", the token of byte 0x20',
+    );
     expect(fromJson((j) => (j.model.vocab.zzz = 3))).toThrow(/tokens "\$" and "zzz" both have id 3/);
-    expect(fromJson((j) => (j.model.vocab.zzz = -1))).toThrow('models/x/tokenizer.json: token "zzz" has id -1; ids are integers');
+    expect(fromJson((j) => (j.model.vocab.zzz = -1))).toThrow(
+      'models/x/tokenizer.json: token "zzz" has id -1; ids are integers',
+    );
     expect(fromJson((j) => (j.model.vocab.zzz = '7' as unknown as number))).toThrow(/token "zzz" has id "7"/);
-    expect(fromJson((j) => (j.model.vocab = [] as unknown as Record<string, number>))).toThrow('model.vocab must be an object of token -> id, got an array');
-    expect(fromJson((j) => (j.added_tokens[0]!.id = 5))).toThrow(/added token "<\|endoftext\|>" has id 5 but 269 in the vocabulary/);
-    expect(() => Tokenizer.fromVocabAndMerges('nope', '', 'models/z')).toThrow(`${join('models/z', 'vocab.json')} must be an object of token -> id, got "nope"`);
+    expect(fromJson((j) => (j.model.vocab = [] as unknown as Record<string, number>))).toThrow(
+      'model.vocab must be an object of token -> id, got an array',
+    );
+    expect(fromJson((j) => (j.added_tokens[0]!.id = 5))).toThrow(
+      /added token "<\|endoftext\|>" has id 5 but 269 in the vocabulary/,
+    );
+    expect(() => Tokenizer.fromVocabAndMerges('nope', '', 'models/z')).toThrow(
+      `${join('models/z', 'vocab.json')} must be an object of token -> id, got "nope"`,
+    );
   });
 });

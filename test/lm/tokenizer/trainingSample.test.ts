@@ -27,7 +27,9 @@ describe('tokenizerSample', () => {
     expect(late).toBeGreaterThan(1800);
     expect(late).toBeLessThan(2200);
     expect(tokenizerSample(numbered(500_000), { maxChars: 200_000, seed: 7, maxTexts: 20_000 }).texts).toEqual(s.texts);
-    expect(tokenizerSample(numbered(500_000), { maxChars: 200_000, seed: 8, maxTexts: 20_000 }).texts).not.toEqual(s.texts);
+    expect(tokenizerSample(numbered(500_000), { maxChars: 200_000, seed: 8, maxTexts: 20_000 }).texts).not.toEqual(
+      s.texts,
+    );
     expect(describeSample(s, 7)).toBe('a sample (seed 7) of 10,000 of 500,000 texts (0.2 of 10.0 M characters)');
   });
 

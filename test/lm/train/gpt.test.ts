@@ -14,7 +14,17 @@ import { Rng } from '../../../src/main/core/rng';
 import { cosineWithWarmup } from '../../../src/main/lm/schedules';
 import { trainStep } from '../../../src/main/lm/trainer';
 
-const CONFIG: GptConfig = { vocabSize: 17, nPositions: 16, nEmbd: 32, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5, dropout: 0.1, bosTokenId: 0, eosTokenId: 16 };
+const CONFIG: GptConfig = {
+  vocabSize: 17,
+  nPositions: 16,
+  nEmbd: 32,
+  nLayer: 2,
+  nHead: 4,
+  layerNormEpsilon: 1e-5,
+  dropout: 0.1,
+  bosTokenId: 0,
+  eosTokenId: 16,
+};
 
 beforeAll(async () => {
   await initTensorBackend({ name: 'wasm', by: 'test' });
@@ -37,13 +47,25 @@ function snapshot(model: Gpt): Map<string, Float32Array> {
 function train(steps: number, seeds: { model: number; data: number; dropout: number }, onStep?: (i: number) => void) {
   const model = Gpt.init(CONFIG, new Rng(seeds.model));
   const optimizer = new AdamW(model.params, { lr: 3e-3, weightDecay: 0.01 });
-  const schedule = cosineWithWarmup({ lr: 3e-3, warmupSteps: Math.min(5, steps - 1), totalSteps: steps, minLrRatio: 0.1 });
+  const schedule = cosineWithWarmup({
+    lr: 3e-3,
+    warmupSteps: Math.min(5, steps - 1),
+    totalSteps: steps,
+    minLrRatio: 0.1,
+  });
   const data = new Rng(seeds.data);
   const drops = new Rng(seeds.dropout);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const microBatches: LmMicroBatch[] = [0, 1].map(() => ({ batch: counting(data, 8), dropoutSeed: drops.seed() }));
-    const r = trainStep({ params: model.params, optimizer, microBatches, loss: (mb) => lmLoss(model, mb), lr: schedule(optimizer.step), maxGradNorm: 1 });
+    const r = trainStep({
+      params: model.params,
+      optimizer,
+      microBatches,
+      loss: (mb) => lmLoss(model, mb),
+      lr: schedule(optimizer.step),
+      maxGradNorm: 1,
+    });
     losses.push(r.loss);
     onStep?.(i);
   }
@@ -67,7 +89,10 @@ describe('training the Gpt', () => {
     expect(last).toBeLessThan(first * 0.5);
     for (const [name, w] of weights) {
       const w0 = initial.get(name)!;
-      expect(w.some((x, i) => x !== w0[i]), `${name} moved`).toBe(true);
+      expect(
+        w.some((x, i) => x !== w0[i]),
+        `${name} moved`,
+      ).toBe(true);
     }
   });
 

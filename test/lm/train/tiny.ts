@@ -23,7 +23,13 @@ export class TinyMlp {
     readonly dropout = 0,
   ) {
     const normal = (shape: number[], scale: number) =>
-      tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale), shape), true);
+      tf.variable(
+        tf.tensor(
+          Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale),
+          shape,
+        ),
+        true,
+      );
     const { input, hidden } = dims;
     this.params = new Map([
       ['mlp.c_fc.weight', normal([input, hidden], 0.5)],

@@ -12,7 +12,10 @@ beforeAll(async () => {
 
 function split(batch: MlpBatch, parts: number): MlpBatch[] {
   const size = batch.x.length / parts;
-  return Array.from({ length: parts }, (_, i) => ({ x: batch.x.slice(i * size, (i + 1) * size), y: batch.y.slice(i * size, (i + 1) * size) }));
+  return Array.from({ length: parts }, (_, i) => ({
+    x: batch.x.slice(i * size, (i + 1) * size),
+    y: batch.y.slice(i * size, (i + 1) * size),
+  }));
 }
 
 /** Trains a fresh TinyMlp from `seed` for `steps` steps; dropout seeds come from a second Rng. */
@@ -23,7 +26,14 @@ function run(seed: number, dropoutSeed: number, steps: number, dropout = 0.3): M
   const drops = new Rng(dropoutSeed);
   for (let i = 0; i < steps; i++) {
     const microBatches = split(makeBatch(data, 8), 2).map((mb) => ({ ...mb, dropoutSeed: drops.seed() }));
-    trainStep({ params: model.params, optimizer: opt, microBatches, loss: (mb) => model.loss(mb), lr: 0.01, maxGradNorm: 1 });
+    trainStep({
+      params: model.params,
+      optimizer: opt,
+      microBatches,
+      loss: (mb) => model.loss(mb),
+      lr: 0.01,
+      maxGradNorm: 1,
+    });
   }
   const out = model.snapshot();
   opt.dispose();
@@ -37,9 +47,23 @@ describe('trainStep', () => {
     const results = [1, 2, 4].map((parts) => {
       const model = new TinyMlp(new Rng(1));
       const opt = new AdamW(model.params, { lr: 0.05, weightDecay: 0.1 });
-      const r1 = trainStep({ params: model.params, optimizer: opt, microBatches: split(batch, parts), loss: (mb) => model.loss(mb), lr: 0.05, maxGradNorm: null });
+      const r1 = trainStep({
+        params: model.params,
+        optimizer: opt,
+        microBatches: split(batch, parts),
+        loss: (mb) => model.loss(mb),
+        lr: 0.05,
+        maxGradNorm: null,
+      });
       // A second step makes the moments from the first one matter too.
-      const r2 = trainStep({ params: model.params, optimizer: opt, microBatches: split(batch, parts), loss: (mb) => model.loss(mb), lr: 0.05, maxGradNorm: null });
+      const r2 = trainStep({
+        params: model.params,
+        optimizer: opt,
+        microBatches: split(batch, parts),
+        loss: (mb) => model.loss(mb),
+        lr: 0.05,
+        maxGradNorm: null,
+      });
       const snap = model.snapshot();
       opt.dispose();
       model.dispose();
@@ -54,7 +78,9 @@ describe('trainStep', () => {
     }
     // Sanity: the update did something.
     const fresh = new TinyMlp(new Rng(1));
-    expect(maxAbsDiff(fresh.snapshot().get('mlp.c_fc.weight')!, whole.snap.get('mlp.c_fc.weight')!)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(fresh.snapshot().get('mlp.c_fc.weight')!, whole.snap.get('mlp.c_fc.weight')!)).toBeGreaterThan(
+      1e-3,
+    );
     fresh.dispose();
   });
 
@@ -63,7 +89,14 @@ describe('trainStep', () => {
     const step = (maxGradNorm: number | null) => {
       const model = new TinyMlp(new Rng(2));
       const opt = new AdamW(model.params, { lr: 0.1, weightDecay: 0 });
-      const r = trainStep({ params: model.params, optimizer: opt, microBatches: split(batch, 2), loss: (mb) => model.loss(mb), lr: 0.1, maxGradNorm });
+      const r = trainStep({
+        params: model.params,
+        optimizer: opt,
+        microBatches: split(batch, 2),
+        loss: (mb) => model.loss(mb),
+        lr: 0.1,
+        maxGradNorm,
+      });
       const m = opt.state().m;
       opt.dispose();
       model.dispose();
@@ -98,7 +131,14 @@ describe('trainStep', () => {
     const losses: number[] = [];
     for (let i = 0; i < 20; i++) {
       const microBatches = split(makeBatch(data, 16), 2).map((mb) => ({ ...mb, dropoutSeed: drops.seed() }));
-      const r = trainStep({ params: model.params, optimizer: opt, microBatches, loss: (mb) => model.loss(mb), lr: 0.02, maxGradNorm: 1 });
+      const r = trainStep({
+        params: model.params,
+        optimizer: opt,
+        microBatches,
+        loss: (mb) => model.loss(mb),
+        lr: 0.02,
+        maxGradNorm: 1,
+      });
       losses.push(r.loss);
       expect(Number.isFinite(r.gradNorm)).toBe(true);
       expect(tf.memory().numTensors, `after step ${i + 1}`).toBe(start);
@@ -118,7 +158,9 @@ describe('trainStep', () => {
       if (++calls === 2) throw new Error('boom');
       return model.loss(mb);
     };
-    expect(() => trainStep({ params: model.params, optimizer: opt, microBatches: batches, loss, lr: 0.01, maxGradNorm: 1 })).toThrow('boom');
+    expect(() =>
+      trainStep({ params: model.params, optimizer: opt, microBatches: batches, loss, lr: 0.01, maxGradNorm: 1 }),
+    ).toThrow('boom');
     expect(tf.memory().numTensors).toBe(start);
     opt.dispose();
     model.dispose();

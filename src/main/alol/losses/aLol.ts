@@ -8,7 +8,16 @@
  *   w = [exp(0.5), 0.1 (clipped low)];  a_lol(...).loss // (0.5 * 1.6487 * 1 + 0) / 2 = 0.412
  */
 import * as tf from '@tensorflow/tfjs';
-import { advantageMetrics, checkEps, checkTokenInputs, clampedWeight, positivePart, responseSum, stopGradient, withMetrics } from './common';
+import {
+  advantageMetrics,
+  checkEps,
+  checkTokenInputs,
+  clampedWeight,
+  positivePart,
+  responseSum,
+  stopGradient,
+  withMetrics,
+} from './common';
 import { defaultLossConfig, type LossConfig } from './config';
 import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './types';
 

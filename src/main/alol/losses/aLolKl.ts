@@ -9,7 +9,15 @@
  *   a_lol_kl(...).loss // ((0.5 * 1 + 0.2 * 0.5) + (0 + 0.2 * 0)) / 2 = 0.3
  */
 import * as tf from '@tensorflow/tfjs';
-import { advantageMetrics, checkFinite, checkTokenInputs, positivePart, responseSum, stopGradient, withMetrics } from './common';
+import {
+  advantageMetrics,
+  checkFinite,
+  checkTokenInputs,
+  positivePart,
+  responseSum,
+  stopGradient,
+  withMetrics,
+} from './common';
 import { defaultLossConfig, type LossConfig } from './config';
 import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './types';
 

@@ -7,7 +7,17 @@
  *   w_t = [1.9 (clipped high), exp(-0.1)];  a_lol_seq(...).loss // 1.9 * 1 + 0.9048 * 0.2 = 2.081
  */
 import * as tf from '@tensorflow/tfjs';
-import { advantageMetrics, checkEps, checkTokenInputs, clampedWeight, positivePart, responseMean, responseSum, stopGradient, withMetrics } from './common';
+import {
+  advantageMetrics,
+  checkEps,
+  checkTokenInputs,
+  clampedWeight,
+  positivePart,
+  responseMean,
+  responseSum,
+  stopGradient,
+  withMetrics,
+} from './common';
 import { defaultLossConfig, type LossConfig } from './config';
 import type { LossResult, TokenLogps, WithAdvantage, WithReference } from './types';
 

@@ -35,7 +35,8 @@ export function checkTokenInputs(
   perItem: Record<string, tf.Tensor> = {},
 ): void {
   checkFloat32(loss, 'lp', lp);
-  if (lp.rank !== 2 || lp.shape[0] === 0) throw new Error(`${loss}: lp must be (B, T) with B >= 1, got [${lp.shape.join(', ')}]`);
+  if (lp.rank !== 2 || lp.shape[0] === 0)
+    throw new Error(`${loss}: lp must be (B, T) with B >= 1, got [${lp.shape.join(', ')}]`);
   const [B, T] = lp.shape;
   for (const [name, t] of Object.entries(perToken)) {
     checkFloat32(loss, name, t);
@@ -45,7 +46,8 @@ export function checkTokenInputs(
   }
   for (const [name, t] of Object.entries(perItem)) {
     checkFloat32(loss, name, t);
-    if (t.rank !== 1 || t.shape[0] !== B) throw new Error(`${loss}: ${name} must be (${B}), got [${t.shape.join(', ')}]`);
+    if (t.rank !== 1 || t.shape[0] !== B)
+      throw new Error(`${loss}: ${name} must be (${B}), got [${t.shape.join(', ')}]`);
   }
 }
 
@@ -55,7 +57,9 @@ export function checkItemInputs(loss: string, perItem: Record<string, tf.Tensor>
   for (const [name, t] of Object.entries(perItem)) {
     checkFloat32(loss, name, t);
     if (t.rank !== 1 || t.shape[0] === 0 || (B !== null && t.shape[0] !== B)) {
-      throw new Error(`${loss}: ${name} must be (B) with B >= 1 and the same B for all inputs, got [${t.shape.join(', ')}]`);
+      throw new Error(
+        `${loss}: ${name} must be (B) with B >= 1 and the same B for all inputs, got [${t.shape.join(', ')}]`,
+      );
     }
     B = t.shape[0]!;
   }

@@ -14,7 +14,13 @@ import { a_lol } from './aLol';
 import { a_lol_kl } from './aLolKl';
 import { a_lol_ref_free } from './aLolRefFree';
 import { a_lol_seq } from './aLolSeq';
-import { algorithm, algorithmNames, isAlgorithmName, type AlgorithmName, type AlgorithmSpec } from '../../../shared/algorithms';
+import {
+  algorithm,
+  algorithmNames,
+  isAlgorithmName,
+  type AlgorithmName,
+  type AlgorithmSpec,
+} from '../../../shared/algorithms';
 import { lossConfig, type LossConfig } from './config';
 import { dpo } from './dpo';
 import { nll } from './nll';
@@ -70,7 +76,12 @@ export function computeLoss(name: LossName, inputs: LossInputs, config: Partial<
       return a_lol_kl({ lp: get('lp'), mask: get('mask'), lpRef: get('lpRef'), advantage: get('advantage') }, c);
     case 'dpo':
       return dpo(
-        { policyChosen: get('policyChosen'), policyRejected: get('policyRejected'), refChosen: get('refChosen'), refRejected: get('refRejected') },
+        {
+          policyChosen: get('policyChosen'),
+          policyRejected: get('policyRejected'),
+          refChosen: get('refChosen'),
+          refRejected: get('refRejected'),
+        },
         c,
       );
     default:

@@ -12,7 +12,10 @@ import { defaultLossConfig, type LossConfig } from './config';
 import type { LossResult, TokenLogps, WithReward } from './types';
 
 // L = mean_b( R_b * sum_t max(sg[exp(lp[b, t])], u) * -lp[b, t] ),  u = goldFloor
-export function r_gold({ lp, mask, reward }: TokenLogps & WithReward, config: Pick<LossConfig, 'goldFloor'> = defaultLossConfig): LossResult {
+export function r_gold(
+  { lp, mask, reward }: TokenLogps & WithReward,
+  config: Pick<LossConfig, 'goldFloor'> = defaultLossConfig,
+): LossResult {
   checkTokenInputs('r_gold', lp, { mask }, { reward });
   checkFinite('r_gold', 'goldFloor', config.goldFloor);
   return withMetrics(() => {

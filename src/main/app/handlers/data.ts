@@ -4,11 +4,24 @@ import type { Handlers } from '../../../shared/contract';
 import type { DatasetStore } from '../../data/datasetStore';
 import { storeDemoTask } from '../../data/demo/storeDemo';
 import type { UploadStore } from '../../data/uploadStore';
+import { existingFile } from '../../core/outputPath';
 import type { JobService } from '../../jobs/jobService';
 
-type DataMethods = 'datasets.list' | 'datasets.get' | 'datasets.demo' | 'datasets.examples' | 'datasets.pairs' | 'uploads.create' | 'uploads.append' | 'imports.start';
+type DataMethods =
+  | 'datasets.list'
+  | 'datasets.get'
+  | 'datasets.demo'
+  | 'datasets.examples'
+  | 'datasets.pairs'
+  | 'uploads.create'
+  | 'uploads.append'
+  | 'imports.start';
 
-export function dataHandlers(d: { datasets: DatasetStore; uploads: UploadStore; jobs: JobService }): Pick<Handlers, DataMethods> {
+export function dataHandlers(d: {
+  datasets: DatasetStore;
+  uploads: UploadStore;
+  jobs: JobService;
+}): Pick<Handlers, DataMethods> {
   const { datasets, uploads, jobs } = d;
   return {
     'datasets.list': () => datasets.list(),
@@ -22,9 +35,17 @@ export function dataHandlers(d: { datasets: DatasetStore; uploads: UploadStore; 
     'uploads.create': ({ fileName, size }) => ({ uploadId: uploads.create(fileName, size) }),
     'uploads.append': ({ uploadId, offset, base64 }) => ({ received: uploads.append(uploadId, offset, base64) }),
     'imports.start': ({ source, name, format, fields }) => {
-      const file = source.kind === 'upload' ? uploads.resolve(source.uploadId) : { path: source.path, fileName: basename(source.path) };
+      if (source.kind === 'path') existingFile(source.path, 'import file');
+      const file =
+        source.kind === 'upload'
+          ? uploads.resolve(source.uploadId)
+          : { path: source.path, fileName: basename(source.path) };
       const cleanup = source.kind === 'upload' ? () => uploads.remove(source.uploadId) : undefined;
-      const jobId = jobs.start('import', { path: file.path, displayName: file.fileName, name, format, fields }, cleanup);
+      const jobId = jobs.start(
+        'import',
+        { path: file.path, displayName: file.fileName, name, format, fields },
+        cleanup,
+      );
       return { jobId };
     },
   };

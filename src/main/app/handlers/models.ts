@@ -5,6 +5,7 @@ import { AppError, type Handlers } from '../../../shared/contract';
 import type { ProjectPaths } from '../../core/project';
 import type { DatasetStore } from '../../data/datasetStore';
 import type { JobService } from '../../jobs/jobService';
+import { existingDirectory, newOrExistingFolder, outsideStorage } from '../../core/outputPath';
 import { exportModel, modelFolder, tokenize } from '../../models/modelOps';
 import type { ModelStore } from '../../models/modelStore';
 
@@ -19,13 +20,19 @@ type ModelMethods =
   | 'models.logprobs'
   | 'models.generate';
 
-export function modelHandlers(d: { paths: ProjectPaths; models: ModelStore; datasets: DatasetStore; jobs: JobService }): Pick<Handlers, ModelMethods> {
+export function modelHandlers(d: {
+  paths: ProjectPaths;
+  models: ModelStore;
+  datasets: DatasetStore;
+  jobs: JobService;
+}): Pick<Handlers, ModelMethods> {
   const { paths, models, datasets, jobs } = d;
   return {
     'models.list': () => models.list(),
     'models.get': ({ model }) => models.get(model),
     'models.import': ({ path, name }) => {
       if (models.has(name)) throw new AppError('conflict', `a model named "${name}" exists already`);
+      existingDirectory(path, 'model folder');
       return { jobId: jobs.start('model.import', { path, name }) };
     },
     'models.create': (input) => {
@@ -33,8 +40,16 @@ export function modelHandlers(d: { paths: ProjectPaths; models: ModelStore; data
       datasets.get(input.dataset, input.version);
       return { jobId: jobs.start('model.create', input) };
     },
-    'models.export': ({ model, path }) => exportModel(paths, models.get(model), path),
-    'models.download': ({ model, file }) => ({ filename: file, base64: readFileSync(join(modelFolder(paths, models.get(model)), file)).toString('base64') }),
+    'models.export': ({ model, path }) => {
+      const stored = models.get(model);
+      newOrExistingFolder(path);
+      outsideStorage(path, paths);
+      return exportModel(paths, stored, path);
+    },
+    'models.download': ({ model, file }) => ({
+      filename: file,
+      base64: readFileSync(join(modelFolder(paths, models.get(model)), file)).toString('base64'),
+    }),
     'models.tokenize': ({ model, text }) => tokenize(paths, models.get(model), text),
     'models.logprobs': (input) => {
       models.get(input.model);

@@ -8,6 +8,7 @@ import { resultsReport } from '../../report/html';
 export function resultHandlers(d: { db: Db; version: string }): Pick<Handlers, 'results.get' | 'results.report'> {
   return {
     'results.get': (input) => campaignResults(d.db, input),
-    'results.report': (input) => resultsReport(campaignResults(d.db, input), { generatedAt: new Date(), version: d.version }),
+    'results.report': (input) =>
+      resultsReport(campaignResults(d.db, input), { generatedAt: new Date(), version: d.version }),
   };
 }

@@ -14,7 +14,8 @@ export function startRewardModel(
   d: { db: Db; paths: ProjectPaths; jobs: JobService; models: ModelStore; campaigns: CampaignStore },
   input: RewardModelRequest,
 ): { jobId: number } {
-  if (existsSync(rewardModelDir(d.paths, input.name))) throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
+  if (existsSync(rewardModelDir(d.paths, input.name)))
+    throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
   if ('dataset' in input) {
     d.models.get(input.base);
     datasetPairs(new DatasetStore(d.db), input);
@@ -22,7 +23,11 @@ export function startRewardModel(
   }
   const campaign = d.campaigns.get(input.campaign);
   const base = input.base ?? campaign.config.systems.find(isModelSystem);
-  if (base === undefined) throw new AppError('invalid_input', `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the backbone model (base)`);
+  if (base === undefined)
+    throw new AppError(
+      'invalid_input',
+      `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the backbone model (base)`,
+    );
   d.models.get(base);
   const pairs = campaignPairs(d.db, campaign.id, { rule: input.rule, helpfulWeight: input.helpfulWeight });
   if (pairs.length < 2) {

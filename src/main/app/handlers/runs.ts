@@ -5,6 +5,7 @@
  */
 import { AppError, type Handlers, type RunConfig } from '../../../shared/contract';
 import { checkRunData } from '../../alol/runData';
+import { checkRewardModules } from '../../rewards/rewardSpec';
 import type { RunStore } from '../../alol/runStore';
 import type { DatasetStore } from '../../data/datasetStore';
 import type { JobService } from '../../jobs/jobService';
@@ -17,13 +18,22 @@ export interface RunLauncher {
   startRunJob(runId: number): number;
 }
 
-export function runLauncher(d: { runs: RunStore; models: ModelStore; datasets: DatasetStore; jobs: JobService; onSucceeded: (runId: number) => void }): RunLauncher {
+export function runLauncher(d: {
+  runs: RunStore;
+  models: ModelStore;
+  datasets: DatasetStore;
+  jobs: JobService;
+  onSucceeded: (runId: number) => void;
+  /** The project folder a reward's scoring modules must be in (checked when a run is created). */
+  projectDir?: string;
+}): RunLauncher {
   const { runs, models, datasets, jobs } = d;
   return {
     createRun(config) {
       if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
       models.get(config.init);
       if (config.ref) models.get(config.ref);
+      if (config.reward && d.projectDir !== undefined) checkRewardModules(config.reward, d.projectDir);
       checkRunData(config, datasets.get(config.data, config.dataVersion));
       return runs.create(config, `run-${Date.now().toString(36)}`);
     },
@@ -36,7 +46,9 @@ export function runLauncher(d: { runs: RunStore; models: ModelStore; datasets: D
           runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
         } else {
           const crashed = job.error?.code === 'crashed' || job.error?.code === 'interrupted';
-          runs.finish(runId, crashed ? 'interrupted' : 'failed', { error: job.error ?? { code: 'failed', message: 'the run failed' } });
+          runs.finish(runId, crashed ? 'interrupted' : 'failed', {
+            error: job.error ?? { code: 'failed', message: 'the run failed' },
+          });
         }
       });
       runs.setJob(runId, jobId);
@@ -45,7 +57,11 @@ export function runLauncher(d: { runs: RunStore; models: ModelStore; datasets: D
   };
 }
 
-export function runHandlers(d: { runs: RunStore; jobs: JobService; launcher: RunLauncher }): Pick<Handlers, RunMethods> {
+export function runHandlers(d: {
+  runs: RunStore;
+  jobs: JobService;
+  launcher: RunLauncher;
+}): Pick<Handlers, RunMethods> {
   const { runs, jobs, launcher } = d;
   return {
     'runs.start': (config) => {
@@ -61,7 +77,8 @@ export function runHandlers(d: { runs: RunStore; jobs: JobService; launcher: Run
     },
     'runs.resume': ({ runId }) => {
       const run = runs.get(runId);
-      if (run.status === 'running' || run.status === 'succeeded') throw new AppError('conflict', `run ${runId} is ${run.status}; only a stopped run resumes`);
+      if (run.status === 'running' || run.status === 'succeeded')
+        throw new AppError('conflict', `run ${runId} is ${run.status}; only a stopped run resumes`);
       return { runId, jobId: launcher.startRunJob(runId) };
     },
   };

@@ -5,6 +5,7 @@ import type { DatasetStore } from '../../data/datasetStore';
 import type { JobService } from '../../jobs/jobService';
 import type { ModelStore } from '../../models/modelStore';
 import { loadReward, scoreAll } from '../../rewards/index';
+import { checkRewardModules } from '../../rewards/rewardSpec';
 import type { SampleStore } from '../../samples/sampleStore';
 
 type SampleMethods = 'samples.create' | 'samples.list' | 'rewards.score';
@@ -22,6 +23,7 @@ export function sampleHandlers(d: {
     'samples.create': (input) => {
       models.get(input.model);
       if ('dataset' in input.prompts) datasets.get(input.prompts.dataset, input.prompts.version);
+      if (input.reward) checkRewardModules(input.reward, paths.dir);
       return { jobId: jobs.start('sample', input) };
     },
     'samples.list': ({ model, source, offset, limit }) => samples.page({ model, source }, offset, limit),
@@ -29,7 +31,10 @@ export function sampleHandlers(d: {
       const fn = await loadReward(reward, { projectDir: paths.dir, initTensors: d.initTensors });
       // A dataset's responses: its examples', then each pair's chosen and rejected (a preference file is pairs only).
       const rows = items ?? [
-        ...[...datasets.eachExample(dataset as string, version)].map((e) => ({ prompt: e.prompt, response: e.response })),
+        ...[...datasets.eachExample(dataset as string, version)].map((e) => ({
+          prompt: e.prompt,
+          response: e.response,
+        })),
         ...[...datasets.eachPair(dataset as string, version)].flatMap((p) => [
           { prompt: p.prompt, response: p.chosen },
           { prompt: p.prompt, response: p.rejected },
@@ -44,7 +49,9 @@ export function sampleHandlers(d: {
         rows: rows.map((r, i) => ({
           ...r,
           reward: scored.rewards[i] as number,
-          components: Object.fromEntries(Object.entries(scored.components).map(([name, column]) => [name, column[i] as number])),
+          components: Object.fromEntries(
+            Object.entries(scored.components).map(([name, column]) => [name, column[i] as number]),
+          ),
         })),
       };
     },

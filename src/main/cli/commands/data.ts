@@ -8,11 +8,17 @@ const fieldFlags = ['prompt', 'response', 'reward', 'chosen', 'rejected', 'compl
 
 export const dataCommands: Record<string, Command> = {
   import: {
-    options: { name: { type: 'string' }, format: { type: 'string', default: 'auto' }, ...Object.fromEntries(fieldFlags.map((f) => [`${f}-field`, { type: 'string' }])) },
+    options: {
+      name: { type: 'string' },
+      format: { type: 'string', default: 'auto' },
+      ...Object.fromEntries(fieldFlags.map((f) => [`${f}-field`, { type: 'string' }])),
+    },
     async run(backend, values, positionals) {
       const file = positionals[0];
       if (!file || positionals.length > 1) throw new UsageError('import: give exactly one FILE');
-      const fields = Object.fromEntries(fieldFlags.flatMap((f) => (text(values, `${f}-field`) ? [[f, text(values, `${f}-field`)]] : [])));
+      const fields = Object.fromEntries(
+        fieldFlags.flatMap((f) => (text(values, `${f}-field`) ? [[f, text(values, `${f}-field`)]] : [])),
+      );
       const json = values.json === true;
       const summary = await followJob(backend, json, 'import', () =>
         call(backend, 'imports.start', {
@@ -40,7 +46,11 @@ export const dataCommands: Record<string, Command> = {
     },
   },
   show: {
-    options: { version: { type: 'string' }, limit: { type: 'string', default: '10' }, offset: { type: 'string', default: '0' } },
+    options: {
+      version: { type: 'string' },
+      limit: { type: 'string', default: '10' },
+      offset: { type: 'string', default: '0' },
+    },
     async run(backend, values, positionals) {
       const dataset = positionals[0];
       if (!dataset) throw new UsageError('show: give a DATASET name');
@@ -53,8 +63,14 @@ export const dataCommands: Record<string, Command> = {
       print(values.json === true, { dataset: summary, examples: examples.rows, pairs: pairs.rows }, () =>
         [
           formatImportSummary(summary.summary),
-          ...examples.rows.map((e) => `#${e.line} reward=${e.reward ?? '-'}\n  prompt:   ${truncate(e.prompt)}\n  response: ${truncate(e.response)}`),
-          ...pairs.rows.map((p) => `#${p.line}\n  prompt:   ${truncate(p.prompt)}\n  chosen:   ${truncate(p.chosen)}\n  rejected: ${truncate(p.rejected)}`),
+          ...examples.rows.map(
+            (e) =>
+              `#${e.line} reward=${e.reward ?? '-'}\n  prompt:   ${truncate(e.prompt)}\n  response: ${truncate(e.response)}`,
+          ),
+          ...pairs.rows.map(
+            (p) =>
+              `#${p.line}\n  prompt:   ${truncate(p.prompt)}\n  chosen:   ${truncate(p.chosen)}\n  rejected: ${truncate(p.rejected)}`,
+          ),
         ].join('\n'),
       );
     },
@@ -62,7 +78,10 @@ export const dataCommands: Record<string, Command> = {
   'demo data': {
     options: { name: { type: 'string' }, seed: { type: 'string' }, prompts: { type: 'string' } },
     async run(backend, values) {
-      const input = { name: required(values, 'name', 'demo data'), ...defined({ seed: integer(values, 'seed'), trainPrompts: integer(values, 'prompts') }) };
+      const input = {
+        name: required(values, 'name', 'demo data'),
+        ...defined({ seed: integer(values, 'seed'), trainPrompts: integer(values, 'prompts') }),
+      };
       const dataset = await call(backend, 'datasets.demo', input);
       print(values.json === true, dataset, () => formatImportSummary(dataset.summary));
     },

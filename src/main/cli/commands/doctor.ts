@@ -25,7 +25,9 @@ export const doctorCommands: Record<string, Command> = {
             ? `Tensor backend:  none: ${info.message}`
             : [
                 `Tensor backend:  ${info.tensorBackend.chosen} (${info.tensorBackend.reason})`,
-                ...info.tensorBackend.candidates.map((c) => `  ${c.available ? 'ok  ' : 'no  '} ${c.name}: ${c.detail}`),
+                ...info.tensorBackend.candidates.map(
+                  (c) => `  ${c.available ? 'ok  ' : 'no  '} ${c.name}: ${c.detail}`,
+                ),
               ].join('\n'),
           `GPU in use:      ${report.gpu ? 'yes' : 'no'}`,
           `Electron:        ${electron.usable ? 'usable' : 'not usable'}: ${electron.reason}`,

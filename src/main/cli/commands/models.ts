@@ -2,11 +2,24 @@
 import { resolve } from 'node:path';
 import type { Input, ModelSummary } from '../../../shared/contract';
 import { formatTable } from '../format';
-import { call, decimal, defined, followJob, integer, print, required, text, UsageError, type Command, type Values } from '../kit';
+import {
+  call,
+  decimal,
+  defined,
+  followJob,
+  integer,
+  print,
+  required,
+  text,
+  UsageError,
+  type Command,
+  type Values,
+} from '../kit';
 
 export function decodingSettings(values: Values): Input<'models.generate'>['settings'] {
   const sampling = ['temperature', 'top-k', 'top-p'].some((f) => text(values, f) !== undefined);
-  if (values.greedy === true && sampling) throw new UsageError('--greedy does not go with --temperature, --top-k or --top-p');
+  if (values.greedy === true && sampling)
+    throw new UsageError('--greedy does not go with --temperature, --top-k or --top-p');
   return defined({
     maxNewTokens: integer(values, 'max-new-tokens'),
     greedy: !sampling,
@@ -21,7 +34,13 @@ export function decodingSettings(values: Values): Input<'models.generate'>['sett
 
 function formatModel(m: ModelSummary): string[] {
   const s = m.shape;
-  return [m.name, m.origin, `${(m.parameters / 1e6).toFixed(2)}M`, `${s.layers}x${s.dim}, ${s.heads} heads, context ${s.context}`, m.tokenizer];
+  return [
+    m.name,
+    m.origin,
+    `${(m.parameters / 1e6).toFixed(2)}M`,
+    `${s.layers}x${s.dim}, ${s.heads} heads, context ${s.context}`,
+    m.tokenizer,
+  ];
 }
 
 export const modelsCommands: Record<string, Command> = {
@@ -90,8 +109,13 @@ export const modelsCommands: Record<string, Command> = {
   tokenize: {
     options: { model: { type: 'string' }, text: { type: 'string' } },
     async run(backend, values) {
-      const out = await call(backend, 'models.tokenize', { model: required(values, 'model', 'tokenize'), text: required(values, 'text', 'tokenize') });
-      print(values.json === true, out, () => out.ids.map((id, i) => `${id}\t${JSON.stringify(out.tokens[i])}`).join('\n'));
+      const out = await call(backend, 'models.tokenize', {
+        model: required(values, 'model', 'tokenize'),
+        text: required(values, 'text', 'tokenize'),
+      });
+      print(values.json === true, out, () =>
+        out.ids.map((id, i) => `${id}\t${JSON.stringify(out.tokens[i])}`).join('\n'),
+      );
     },
   },
   logprobs: {
@@ -100,13 +124,17 @@ export const modelsCommands: Record<string, Command> = {
       const idsText = text(values, 'ids');
       const ids = idsText?.split(',').map((part) => {
         const n = Number(part.trim());
-        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--ids: expected whole numbers separated by commas, got "${part}"`);
+        if (!Number.isInteger(n) || n < 0)
+          throw new UsageError(`--ids: expected whole numbers separated by commas, got "${part}"`);
         return n;
       });
-      if ((ids === undefined) === (text(values, 'text') === undefined)) throw new UsageError('logprobs: give --text or --ids');
+      if ((ids === undefined) === (text(values, 'text') === undefined))
+        throw new UsageError('logprobs: give --text or --ids');
       const json = values.json === true;
       const input = { model: required(values, 'model', 'logprobs'), ...defined({ text: text(values, 'text'), ids }) };
-      const { ids: scored, logprobs } = await followJob(backend, json, 'logprobs', () => call(backend, 'models.logprobs', input));
+      const { ids: scored, logprobs } = await followJob(backend, json, 'logprobs', () =>
+        call(backend, 'models.logprobs', input),
+      );
       const out = { ids: scored, logprobs };
       print(json, out, () => out.logprobs.map((lp, i) => `${out.ids[i + 1]}\t${lp.toFixed(4)}`).join('\n'));
     },
@@ -130,9 +158,13 @@ export const modelsCommands: Record<string, Command> = {
       const settings = decodingSettings(values);
       const json = values.json === true;
       const model = required(values, 'model', 'generate');
-      const { generations, tensorBackend } = await followJob(backend, json, 'generate', () => call(backend, 'models.generate', { model, prompts, settings }));
+      const { generations, tensorBackend } = await followJob(backend, json, 'generate', () =>
+        call(backend, 'models.generate', { model, prompts, settings }),
+      );
       const lines = generations.map((g) => ({ ...g, model, tensorBackend }));
-      print(json, lines.length === 1 ? lines[0] : lines, () => generations.map((g) => g.prompt + g.response).join('\n---\n'));
+      print(json, lines.length === 1 ? lines[0] : lines, () =>
+        generations.map((g) => g.prompt + g.response).join('\n---\n'),
+      );
     },
   },
 };

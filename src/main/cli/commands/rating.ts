@@ -2,11 +2,28 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatTable } from '../format';
-import { call, decimal, defined, followJob, integer, print, required, text, UsageError, type Command, type Values } from '../kit';
+import {
+  call,
+  decimal,
+  defined,
+  followJob,
+  integer,
+  print,
+  required,
+  text,
+  UsageError,
+  type Command,
+  type Values,
+} from '../kit';
 import { DEFAULT_PORT } from '../../http/serveStudio';
 import { networkUrls } from '../../http/httpServer';
 import { exportCriteria, ratingsFormats, type Input } from '../../../shared/contract';
-import { rewardRules, type AgreementSummary, type CampaignSummary, type DatasetAgreement } from '../../../shared/rating';
+import {
+  rewardRules,
+  type AgreementSummary,
+  type CampaignSummary,
+  type DatasetAgreement,
+} from '../../../shared/rating';
 
 function one(positionals: string[], what: string, command: string): string {
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError(`${command}: give exactly one ${what}`);
@@ -15,9 +32,13 @@ function one(positionals: string[], what: string, command: string): string {
 
 function rule(values: Values): { rule?: (typeof rewardRules)[number]; helpfulWeight?: number } {
   const name = text(values, 'rule');
-  if (name !== undefined && !(rewardRules as readonly string[]).includes(name)) throw new UsageError(`--rule: one of ${rewardRules.join(', ')}`);
+  if (name !== undefined && !(rewardRules as readonly string[]).includes(name))
+    throw new UsageError(`--rule: one of ${rewardRules.join(', ')}`);
   const weight = decimal(values, 'helpful-weight');
-  return { ...(name ? { rule: name as (typeof rewardRules)[number] } : {}), ...(weight !== undefined ? { helpfulWeight: weight } : {}) };
+  return {
+    ...(name ? { rule: name as (typeof rewardRules)[number] } : {}),
+    ...(weight !== undefined ? { helpfulWeight: weight } : {}),
+  };
 }
 
 const ruleOptions = { rule: { type: 'string' }, 'helpful-weight': { type: 'string' } } as const;
@@ -38,7 +59,9 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
       : `  prompts:   ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''}; ${c.options.n} per pair of systems`,
     `  items:     ${c.items} pairs + ${c.goldItems} gold; overlap ${c.options.overlap}; swapped repeats ${c.options.repeatSwapped}; seed ${c.options.seed}`,
     `  progress:  ${c.done}/${c.target} ratings${pct}; ${c.ratings} ratings in all`,
-    ...(c.revealing > 0 ? [`  warning:   ${c.revealing} items have a response that names a system (blinding broken there)`] : []),
+    ...(c.revealing > 0
+      ? [`  warning:   ${c.revealing} items have a response that names a system (blinding broken there)`]
+      : []),
     `  guidelines ${c.guidelinesVersion}`,
   ];
   if (c.annotators.length > 0) {
@@ -46,7 +69,15 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
       '',
       formatTable(
         ['annotator', 'done', 'remaining', 'flagged', 'skipped', 'median s/item', 'link'],
-        c.annotators.map((a) => [a.name, String(a.done), String(a.remaining), String(a.flagged), String(a.skipped), a.medianActiveMs === null ? '-' : (a.medianActiveMs / 1000).toFixed(1), a.hasLink ? 'yes' : 'no']),
+        c.annotators.map((a) => [
+          a.name,
+          String(a.done),
+          String(a.remaining),
+          String(a.flagged),
+          String(a.skipped),
+          a.medianActiveMs === null ? '-' : (a.medianActiveMs / 1000).toFixed(1),
+          a.hasLink ? 'yes' : 'no',
+        ]),
       ),
     );
   }
@@ -60,7 +91,14 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
       lines.push(
         formatTable(
           ['annotator', 'n', 'agreement', 'gold acc.', 'self-consistency', 'chose left'],
-          a.annotators.map((x) => [x.annotator, String(x.n), f(x.agreement), f(x.goldAccuracy), f(x.selfConsistency), f(x.positionBias)]),
+          a.annotators.map((x) => [
+            x.annotator,
+            String(x.n),
+            f(x.agreement),
+            f(x.goldAccuracy),
+            f(x.selfConsistency),
+            f(x.positionBias),
+          ]),
         ),
       );
     }
@@ -76,7 +114,15 @@ function formatDatasetAgreement(dataset: string, rows: readonly DatasetAgreement
     `Agreement with the dataset "${dataset}" (decisive answers that picked its chosen response, Wilson 95%; ties counted apart):`,
     formatTable(
       ['criterion', 'agreed', 'decisive', 'share', '95% interval', 'both good', 'both bad'],
-      rows.map((a) => [a.criterion, String(a.agreed), String(a.decisive), f(a.estimate), `[${f(a.low)}, ${f(a.high)}]`, String(a.bothGood), String(a.bothBad)]),
+      rows.map((a) => [
+        a.criterion,
+        String(a.agreed),
+        String(a.decisive),
+        f(a.estimate),
+        `[${f(a.low)}, ${f(a.high)}]`,
+        String(a.bothGood),
+        String(a.bothBad),
+      ]),
     ),
   ].join('\n');
 }
@@ -140,7 +186,9 @@ export const ratingCommands: Record<string, Command> = {
       print(json, { ...s, campaign: summary }, () =>
         [
           `Rewards: dataset "${s.dataset}" v${s.version}; run ${s.runId} trained "${s.model}".`,
-          s.annotators.length > 0 ? `The follow-up keeps its annotators (${s.annotators.join(', ')}): their personal links now open "${s.nextCampaign}".` : '',
+          s.annotators.length > 0
+            ? `The follow-up keeps its annotators (${s.annotators.join(', ')}): their personal links now open "${s.nextCampaign}".`
+            : '',
           '',
           formatCampaign(summary, null),
         ].join('\n'),
@@ -165,7 +213,10 @@ export const ratingCommands: Record<string, Command> = {
     async run(backend, values) {
       // DATASET[:split]: a dataset name has no colon, so the first one starts the split.
       const source = (flag: string) => {
-        const [dataset, split] = required(values, flag, 'campaign create').split(':', 2) as [string, string | undefined];
+        const [dataset, split] = required(values, flag, 'campaign create').split(':', 2) as [
+          string,
+          string | undefined,
+        ];
         return { dataset, ...(split ? { split } : {}) };
       };
       const guidelines = text(values, 'guidelines');
@@ -175,19 +226,33 @@ export const ratingCommands: Record<string, Command> = {
       if (relabel && (text(values, 'models') !== undefined || text(values, 'prompts') !== undefined)) {
         throw new UsageError('campaign create: --pairs relabels a dataset; give it without --models and --prompts');
       }
-      const models = relabel ? [] : required(values, 'models', 'campaign create').split(',').map((m) => m.trim());
+      const models = relabel
+        ? []
+        : required(values, 'models', 'campaign create')
+            .split(',')
+            .map((m) => m.trim());
       // A dataset as a system answers its own prompts: they are the default prompts then.
       const dataSystem = models.find((m) => m.startsWith('data:'));
-      const prompts = relabel ? undefined : text(values, 'prompts') === undefined && dataSystem ? { dataset: dataSystem.slice('data:'.length) } : source('prompts');
+      const prompts = relabel
+        ? undefined
+        : text(values, 'prompts') === undefined && dataSystem
+          ? { dataset: dataSystem.slice('data:'.length) }
+          : source('prompts');
       const nText = text(values, 'n');
-      if (nText === undefined) throw new UsageError(`campaign create: --n is required${relabel ? ' (a number, or all)' : ''}`);
+      if (nText === undefined)
+        throw new UsageError(`campaign create: --n is required${relabel ? ' (a number, or all)' : ''}`);
       const n = relabel && nText === 'all' ? ('all' as const) : integer(values, 'n');
       if (n === undefined) throw new UsageError('campaign create: --n is required');
       const input: Input<'campaigns.create'> = {
         name: required(values, 'name', 'campaign create'),
         ...(relabel ? { pairs: source('pairs') } : { models, prompts }),
         n,
-        ...defined({ overlap: integer(values, 'overlap'), gold: integer(values, 'gold'), repeatSwapped: decimal(values, 'repeat-swapped'), seed: integer(values, 'seed') }),
+        ...defined({
+          overlap: integer(values, 'overlap'),
+          gold: integer(values, 'gold'),
+          repeatSwapped: decimal(values, 'repeat-swapped'),
+          seed: integer(values, 'seed'),
+        }),
         ...(guidelines ? { guidelines: readFileSync(resolve(guidelines), 'utf8') } : {}),
         ...(goldFile ? { goldFile: resolve(goldFile) } : {}),
         ...(maxNewTokens !== undefined ? { settings: { maxNewTokens } } : {}),
@@ -205,7 +270,17 @@ export const ratingCommands: Record<string, Command> = {
       print(values.json === true, list, () =>
         list.length === 0
           ? 'No campaigns yet: alol campaign create --help'
-          : formatTable(['name', 'status', 'systems', 'items', 'ratings', 'annotators'], list.map((c) => [c.name, c.status, c.systems.join(', '), String(c.items), `${c.done}/${c.target}`, String(c.annotators.length)])),
+          : formatTable(
+              ['name', 'status', 'systems', 'items', 'ratings', 'annotators'],
+              list.map((c) => [
+                c.name,
+                c.status,
+                c.systems.join(', '),
+                String(c.items),
+                `${c.done}/${c.target}`,
+                String(c.annotators.length),
+              ]),
+            ),
       );
     },
   },
@@ -214,34 +289,102 @@ export const ratingCommands: Record<string, Command> = {
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'campaign show');
       const summary = await call(backend, 'campaigns.get', { campaign });
-      const agreement = await call(backend, 'campaigns.agreement', { campaign, ...defined({ reps: integer(values, 'reps') }) });
-      const withDataset = summary.kind === 'pairs' ? await call(backend, 'campaigns.datasetAgreement', { campaign }) : null;
-      print(values.json === true, { ...summary, agreement, ...(withDataset ? { datasetAgreement: withDataset } : {}) }, () =>
-        [formatCampaign(summary, agreement), ...(withDataset ? [formatDatasetAgreement(summary.prompts.dataset, withDataset)] : [])].join('\n'),
+      const agreement = await call(backend, 'campaigns.agreement', {
+        campaign,
+        ...defined({ reps: integer(values, 'reps') }),
+      });
+      const withDataset =
+        summary.kind === 'pairs' ? await call(backend, 'campaigns.datasetAgreement', { campaign }) : null;
+      print(
+        values.json === true,
+        { ...summary, agreement, ...(withDataset ? { datasetAgreement: withDataset } : {}) },
+        () =>
+          [
+            formatCampaign(summary, agreement),
+            ...(withDataset ? [formatDatasetAgreement(summary.prompts.dataset, withDataset)] : []),
+          ].join('\n'),
       );
     },
   },
   'campaign items': {
-    options: { offset: { type: 'string' }, limit: { type: 'string' }, flagged: { type: 'boolean' }, skipped: { type: 'boolean' }, disagreement: { type: 'boolean' }, annotator: { type: 'string' } },
+    options: {
+      offset: { type: 'string' },
+      limit: { type: 'string' },
+      flagged: { type: 'boolean' },
+      skipped: { type: 'boolean' },
+      disagreement: { type: 'boolean' },
+      annotator: { type: 'string' },
+    },
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'campaign items');
-      const filter = defined({ flagged: values.flagged === true || undefined, skipped: values.skipped === true || undefined, disagreement: values.disagreement === true ? ('any' as const) : undefined, annotator: text(values, 'annotator') });
+      const filter = defined({
+        flagged: values.flagged === true || undefined,
+        skipped: values.skipped === true || undefined,
+        disagreement: values.disagreement === true ? ('any' as const) : undefined,
+        annotator: text(values, 'annotator'),
+      });
       // With a filter, the item browser: each item comes with every rating, rationale and flag note.
       if (Object.keys(filter).length > 0) {
-        const found = await call(backend, 'campaigns.browse', { campaign, ...filter, offset: integer(values, 'offset') ?? 0, limit: integer(values, 'limit') ?? 10_000 });
+        const found = await call(backend, 'campaigns.browse', {
+          campaign,
+          ...filter,
+          offset: integer(values, 'offset') ?? 0,
+          limit: integer(values, 'limit') ?? 10_000,
+        });
         print(values.json === true, found.rows, () =>
-          formatTable(['id', 'kind', 'first', 'second', 'ratings', 'notes', 'prompt'], found.rows.map((i) => [String(i.id), i.kind, i.first.system, i.second.system, String(i.given.length), i.given.map((g) => [g.flag ? `${g.annotator} flagged ${g.flag}${g.flagNote ? `: ${g.flagNote}` : ''}` : '', g.rationale ? `${g.annotator}: ${g.rationale}` : ''].filter(Boolean).join('; ')).filter(Boolean).join(' | ').slice(0, 80), i.prompt.replace(/\s+/g, ' ').slice(0, 40)])),
+          formatTable(
+            ['id', 'kind', 'first', 'second', 'ratings', 'notes', 'prompt'],
+            found.rows.map((i) => [
+              String(i.id),
+              i.kind,
+              i.first.system,
+              i.second.system,
+              String(i.given.length),
+              i.given
+                .map((g) =>
+                  [
+                    g.flag ? `${g.annotator} flagged ${g.flag}${g.flagNote ? `: ${g.flagNote}` : ''}` : '',
+                    g.rationale ? `${g.annotator}: ${g.rationale}` : '',
+                  ]
+                    .filter(Boolean)
+                    .join('; '),
+                )
+                .filter(Boolean)
+                .join(' | ')
+                .slice(0, 80),
+              i.prompt.replace(/\s+/g, ' ').slice(0, 40),
+            ]),
+          ),
         );
         return;
       }
-      const page = await call(backend, 'campaigns.items', { campaign, offset: integer(values, 'offset') ?? 0, limit: integer(values, 'limit') ?? 10_000 });
+      const page = await call(backend, 'campaigns.items', {
+        campaign,
+        offset: integer(values, 'offset') ?? 0,
+        limit: integer(values, 'limit') ?? 10_000,
+      });
       print(values.json === true, page.rows, () =>
-        formatTable(['id', 'kind', 'first', 'second', 'ratings', 'prompt'], page.rows.map((i) => [String(i.id), i.kind + (i.reveals ? '!' : ''), i.first.system, i.second.system, String(i.ratings), i.prompt.replace(/\s+/g, ' ').slice(0, 60)])),
+        formatTable(
+          ['id', 'kind', 'first', 'second', 'ratings', 'prompt'],
+          page.rows.map((i) => [
+            String(i.id),
+            i.kind + (i.reveals ? '!' : ''),
+            i.first.system,
+            i.second.system,
+            String(i.ratings),
+            i.prompt.replace(/\s+/g, ' ').slice(0, 60),
+          ]),
+        ),
       );
     },
   },
   'annotator add': {
-    options: { campaign: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, 'no-link': { type: 'boolean', default: false } },
+    options: {
+      campaign: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string' },
+      'no-link': { type: 'boolean', default: false },
+    },
     async run(backend, values, positionals) {
       const name = one(positionals, 'annotator NAME', 'annotator add');
       const campaign = required(values, 'campaign', 'annotator add');
@@ -252,8 +395,14 @@ export const ratingCommands: Record<string, Command> = {
       // A wildcard host is no address to open: one link per address the network reaches this machine by.
       const wildcard = host === '0.0.0.0' || host === '::';
       const token = out.token;
-      const links = token === null ? [] : wildcard ? networkUrls(host, port).map((u) => `${u}#rate=${token}`) : [annotatorLink(host, port, token)];
-      if (token !== null && links.length === 0) throw new UsageError(`--host ${host}: this machine has no network address to make a link with`);
+      const links =
+        token === null
+          ? []
+          : wildcard
+            ? networkUrls(host, port).map((u) => `${u}#rate=${token}`)
+            : [annotatorLink(host, port, token)];
+      if (token !== null && links.length === 0)
+        throw new UsageError(`--host ${host}: this machine has no network address to make a link with`);
       const link = links[0] ?? null;
       print(values.json === true, { annotator: out.annotator, campaign, token: out.token, link, links }, () =>
         link
@@ -262,14 +411,34 @@ export const ratingCommands: Record<string, Command> = {
       );
     },
   },
+  'annotator revoke': {
+    options: { campaign: { type: 'string' } },
+    async run(backend, values, positionals) {
+      const name = one(positionals, 'annotator NAME', 'annotator revoke');
+      const campaign = required(values, 'campaign', 'annotator revoke');
+      const out = await call(backend, 'annotators.revoke', { campaign, name });
+      print(values.json === true, { annotator: out.annotator, campaign, revoked: out.revoked }, () =>
+        out.revoked
+          ? `Revoked the personal link of "${out.annotator.name}" in campaign "${campaign}": it is refused from its next request. Their ratings stay; alol annotator add gives them a new link.`
+          : `"${out.annotator.name}" had no personal link in campaign "${campaign}": nothing to revoke.`,
+      );
+    },
+  },
   'ratings export': {
-    options: { format: { type: 'string', default: 'raw' }, out: { type: 'string' }, criterion: { type: 'string' }, ...ruleOptions },
+    options: {
+      format: { type: 'string', default: 'raw' },
+      out: { type: 'string' },
+      criterion: { type: 'string' },
+      ...ruleOptions,
+    },
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'ratings export');
       const format = text(values, 'format') as (typeof ratingsFormats)[number];
-      if (!(ratingsFormats as readonly string[]).includes(format)) throw new UsageError(`--format: one of ${ratingsFormats.join(', ')}`);
+      if (!(ratingsFormats as readonly string[]).includes(format))
+        throw new UsageError(`--format: one of ${ratingsFormats.join(', ')}`);
       const criterion = text(values, 'criterion');
-      if (criterion !== undefined && !(exportCriteria as readonly string[]).includes(criterion)) throw new UsageError(`--criterion: one of ${exportCriteria.join(', ')}`);
+      if (criterion !== undefined && !(exportCriteria as readonly string[]).includes(criterion))
+        throw new UsageError(`--criterion: one of ${exportCriteria.join(', ')}`);
       const out = await call(backend, 'ratings.export', {
         campaign,
         format,
@@ -277,14 +446,19 @@ export const ratingCommands: Record<string, Command> = {
         ...(criterion ? { criterion: criterion as (typeof exportCriteria)[number] } : {}),
         ...rule(values),
       });
-      print(values.json === true, out, () => `Wrote ${out.rows} rows to ${out.path}${out.card ? `\nDataset card: ${out.card}` : ''}`);
+      print(
+        values.json === true,
+        out,
+        () => `Wrote ${out.rows} rows to ${out.path}${out.card ? `\nDataset card: ${out.card}` : ''}`,
+      );
     },
   },
   'ratings import': {
     options: {},
     async run(backend, values, positionals) {
       const [campaign, file] = positionals;
-      if (!campaign || !file || positionals.length !== 2) throw new UsageError('ratings import: give a campaign and a FILE');
+      if (!campaign || !file || positionals.length !== 2)
+        throw new UsageError('ratings import: give a campaign and a FILE');
       const out = await call(backend, 'ratings.import', { campaign, path: resolve(file) });
       print(values.json === true, out, () => `Imported ${out.imported} ratings by ${out.annotators.join(', ')}`);
     },
@@ -293,30 +467,69 @@ export const ratingCommands: Record<string, Command> = {
     options: { name: { type: 'string' }, ...ruleOptions },
     async run(backend, values, positionals) {
       const campaign = one(positionals, 'campaign name', 'rewards from-ratings');
-      const out = await call(backend, 'rewards.fromRatings', { campaign, name: required(values, 'name', 'rewards from-ratings'), ...rule(values) });
-      print(values.json === true, out, () => `Dataset "${out.dataset.name}" version ${out.dataset.version}: ${out.examples} (prompt, response, reward) rows from human ratings\n\n${out.card}`);
+      const out = await call(backend, 'rewards.fromRatings', {
+        campaign,
+        name: required(values, 'name', 'rewards from-ratings'),
+        ...rule(values),
+      });
+      print(
+        values.json === true,
+        out,
+        () =>
+          `Dataset "${out.dataset.name}" version ${out.dataset.version}: ${out.examples} (prompt, response, reward) rows from human ratings\n\n${out.card}`,
+      );
     },
   },
   'rewards model': {
-    options: { name: { type: 'string' }, dataset: { type: 'string' }, base: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, 'held-out': { type: 'string' }, seed: { type: 'string' }, ...ruleOptions },
+    options: {
+      name: { type: 'string' },
+      dataset: { type: 'string' },
+      base: { type: 'string' },
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      'held-out': { type: 'string' },
+      seed: { type: 'string' },
+      ...ruleOptions,
+    },
     async run(backend, values, positionals) {
       const training = {
         name: required(values, 'name', 'rewards model'),
-        ...defined({ epochs: integer(values, 'epochs'), batch: integer(values, 'batch'), lr: decimal(values, 'lr'), heldOut: decimal(values, 'held-out'), seed: integer(values, 'seed') }),
+        ...defined({
+          epochs: integer(values, 'epochs'),
+          batch: integer(values, 'batch'),
+          lr: decimal(values, 'lr'),
+          heldOut: decimal(values, 'held-out'),
+          seed: integer(values, 'seed'),
+        }),
       };
       // Either a campaign (positional) or --dataset DATASET[:split], never both.
       const data = text(values, 'dataset');
       let input: Input<'rewards.trainModel'>;
       if (data !== undefined) {
         if (positionals.length > 0) throw new UsageError('rewards model: give a campaign or --dataset, not both');
-        if (text(values, 'rule') !== undefined || text(values, 'helpful-weight') !== undefined) throw new UsageError('rewards model: --rule and --helpful-weight are for a campaign\'s ratings; a dataset\'s pairs are chosen and rejected already');
+        if (text(values, 'rule') !== undefined || text(values, 'helpful-weight') !== undefined)
+          throw new UsageError(
+            "rewards model: --rule and --helpful-weight are for a campaign's ratings; a dataset's pairs are chosen and rejected already",
+          );
         const colon = data.lastIndexOf(':');
         const dataset = colon > 0 ? data.slice(0, colon) : data;
         const split = colon > 0 ? data.slice(colon + 1) : undefined;
-        if (split === '') throw new UsageError(`--dataset ${data}: name the split after the colon, or leave the colon out`);
-        input = { dataset, ...defined({ split }), base: required(values, 'base', 'rewards model --dataset'), ...training };
+        if (split === '')
+          throw new UsageError(`--dataset ${data}: name the split after the colon, or leave the colon out`);
+        input = {
+          dataset,
+          ...defined({ split }),
+          base: required(values, 'base', 'rewards model --dataset'),
+          ...training,
+        };
       } else {
-        input = { campaign: one(positionals, 'campaign name (or --dataset DATASET[:split])', 'rewards model'), ...defined({ base: text(values, 'base') }), ...training, ...rule(values) };
+        input = {
+          campaign: one(positionals, 'campaign name (or --dataset DATASET[:split])', 'rewards model'),
+          ...defined({ base: text(values, 'base') }),
+          ...training,
+          ...rule(values),
+        };
       }
       const json = values.json === true;
       const result = await followJob(backend, json, 'reward-model', () => call(backend, 'rewards.trainModel', input));

@@ -22,7 +22,10 @@ import { call, decimal, followJob, print, text, UsageError, type Command, type V
  * contract for every other caller).
  */
 const runFields = (() => {
-  const schema = z.toJSONSchema(RunConfig, { io: 'input' }) as { properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>; required?: string[] };
+  const schema = z.toJSONSchema(RunConfig, { io: 'input' }) as {
+    properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>;
+    required?: string[];
+  };
   return Object.entries(schema.properties).map(([key, field]) => ({
     key,
     flag: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
@@ -45,7 +48,8 @@ function runConfigFrom(values: Values): Input<'runs.start'> {
     if (value === undefined) continue;
     config[field.key] = field.numeric ? decimal(values, field.flag) : value;
   }
-  for (const field of runFields) if (field.required && config[field.key] === undefined) throw new UsageError(`train: --${field.flag} is required`);
+  for (const field of runFields)
+    if (field.required && config[field.key] === undefined) throw new UsageError(`train: --${field.flag} is required`);
   const [unused] = unusedHyperparameters(config as { algo: unknown });
   if (unused !== undefined) {
     const flag = runFields.find((f) => f.key === unused)?.flag ?? unused;
@@ -58,7 +62,11 @@ function formatRun(r: RunSummary): string[] {
   return [String(r.id), r.algo, r.status, `${r.step}/${r.totalSteps ?? '?'}`, r.config.data, r.config.init, r.outModel];
 }
 
-async function waitForRun(backend: Backend, json: boolean, start: () => Promise<{ runId: number; jobId: number }>): Promise<void> {
+async function waitForRun(
+  backend: Backend,
+  json: boolean,
+  start: () => Promise<{ runId: number; jobId: number }>,
+): Promise<void> {
   let runId = 0;
   await followJob(backend, json, 'train', async () => {
     const started = await start();
@@ -66,19 +74,32 @@ async function waitForRun(backend: Backend, json: boolean, start: () => Promise<
     return started;
   }).catch((error: unknown) => {
     if (runId && error instanceof AppError && error.code !== 'cancelled') {
-      throw new AppError(error.code, `run ${runId}: ${error.message} (alol run resume ${runId} continues from its last checkpoint)`, error.issues);
+      throw new AppError(
+        error.code,
+        `run ${runId}: ${error.message} (alol run resume ${runId} continues from its last checkpoint)`,
+        error.issues,
+      );
     }
     throw error;
   });
   const run = await call(backend, 'runs.get', { runId });
-  print(json, run, () => `Run ${run.id} ${run.status}: ${run.algo} -> model "${run.outModel}"\n${JSON.stringify(run.summary, null, 2)}`);
+  print(
+    json,
+    run,
+    () =>
+      `Run ${run.id} ${run.status}: ${run.algo} -> model "${run.outModel}"\n${JSON.stringify(run.summary, null, 2)}`,
+  );
 }
 
 export const runsCommands: Record<string, Command> = {
   train: {
     options: Object.fromEntries(runFields.map((f) => [f.flag, { type: 'string' as const }])),
     help: () =>
-      ['Usage: alol train [flags] [--json]', '', ...runFields.map((f) => `  --${f.flag.padEnd(16)} ${f.required ? '(required) ' : ''}${f.help}`)].join('\n'),
+      [
+        'Usage: alol train [flags] [--json]',
+        '',
+        ...runFields.map((f) => `  --${f.flag.padEnd(16)} ${f.required ? '(required) ' : ''}${f.help}`),
+      ].join('\n'),
     async run(backend, values) {
       const config = runConfigFrom(values);
       await waitForRun(backend, values.json === true, () => call(backend, 'runs.start', config));
@@ -89,7 +110,9 @@ export const runsCommands: Record<string, Command> = {
     async run(backend, values) {
       const list = await call(backend, 'runs.list', {});
       print(values.json === true, list, () =>
-        list.length === 0 ? 'No runs yet: alol train --help' : formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], list.map(formatRun)),
+        list.length === 0
+          ? 'No runs yet: alol train --help'
+          : formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], list.map(formatRun)),
       );
     },
   },
@@ -101,7 +124,11 @@ export const runsCommands: Record<string, Command> = {
       const run = await call(backend, 'runs.get', { runId });
       const metrics = await call(backend, 'runs.metrics', { runId });
       print(values.json === true, { ...run, metrics }, () =>
-        [formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], [formatRun(run)]), JSON.stringify(run.config, null, 2), run.summary ? JSON.stringify(run.summary, null, 2) : ''].join('\n'),
+        [
+          formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], [formatRun(run)]),
+          JSON.stringify(run.config, null, 2),
+          run.summary ? JSON.stringify(run.summary, null, 2) : '',
+        ].join('\n'),
       );
     },
   },
@@ -119,7 +146,9 @@ export const runsCommands: Record<string, Command> = {
       const runId = Number(positionals[0]);
       if (!Number.isInteger(runId) || runId < 1) throw new UsageError('run cancel: give a run ID');
       const out = await call(backend, 'runs.cancel', { runId });
-      print(values.json === true, out, () => (out.cancelled ? `Run ${runId} cancelled` : `Run ${runId} was not running here`));
+      print(values.json === true, out, () =>
+        out.cancelled ? `Run ${runId} cancelled` : `Run ${runId} was not running here`,
+      );
     },
   },
 };

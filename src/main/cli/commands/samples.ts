@@ -42,7 +42,8 @@ export const samplesCommands: Record<string, Command> = {
     async run(backend, values) {
       const spec = text(values, 'prompts');
       const file = text(values, 'prompts-file');
-      if ((spec === undefined) === (file === undefined)) throw new UsageError('sample: give --prompts DATASET[:split] or --prompts-file FILE.jsonl');
+      if ((spec === undefined) === (file === undefined))
+        throw new UsageError('sample: give --prompts DATASET[:split] or --prompts-file FILE.jsonl');
       let prompts: Input<'samples.create'>['prompts'];
       if (spec !== undefined) {
         const [dataset = '', split] = spec.split(':');
@@ -59,11 +60,23 @@ export const samplesCommands: Record<string, Command> = {
         }),
       );
       const rows = (await call(backend, 'samples.list', { source: result.source, limit: 10_000 })).rows;
-      const lines = rows.map((s) => JSON.stringify({ prompt: s.prompt, response: s.response, model: s.model, finishReason: s.finishReason, rewards: s.rewards, settings: s.settings }));
+      const lines = rows.map((s) =>
+        JSON.stringify({
+          prompt: s.prompt,
+          response: s.response,
+          model: s.model,
+          finishReason: s.finishReason,
+          rewards: s.rewards,
+          settings: s.settings,
+        }),
+      );
       const out = text(values, 'out');
       if (out) writeFileSync(resolve(out), lines.join('\n') + '\n');
       if (json) console.log(lines.join('\n'));
-      else console.log(`${rows.length} responses from ${model} stored (${result.source})${out ? `, written to ${out}` : ''}${result.reward !== undefined ? `; mean ${result.reward} ${result.meanReward?.toFixed(4) ?? '-'}` : ''}`);
+      else
+        console.log(
+          `${rows.length} responses from ${model} stored (${result.source})${out ? `, written to ${out}` : ''}${result.reward !== undefined ? `; mean ${result.reward} ${result.meanReward?.toFixed(4) ?? '-'}` : ''}`,
+        );
     },
   },
   score: {
@@ -71,14 +84,19 @@ export const samplesCommands: Record<string, Command> = {
     async run(backend, values) {
       const dataset = text(values, 'dataset');
       const file = text(values, 'file');
-      if ((dataset === undefined) === (file === undefined)) throw new UsageError('score: give --dataset DATASET or --file FILE.jsonl');
+      if ((dataset === undefined) === (file === undefined))
+        throw new UsageError('score: give --dataset DATASET or --file FILE.jsonl');
       const prompts = file ? readJsonlField(file, 'prompt') : [];
       const responses = file ? readJsonlField(file, 'response') : [];
       const out = await call(backend, 'rewards.score', {
         reward: required(values, 'reward', 'score'),
         ...(dataset ? { dataset } : { items: prompts.map((prompt, i) => ({ prompt, response: responses[i] ?? '' })) }),
       });
-      print(values.json === true, out, () => `${out.count} responses scored by ${out.source}: mean ${out.mean?.toFixed(4) ?? '-'}`);
+      print(
+        values.json === true,
+        out,
+        () => `${out.count} responses scored by ${out.source}: mean ${out.mean?.toFixed(4) ?? '-'}`,
+      );
     },
   },
 };

@@ -11,7 +11,15 @@
  */
 import type { ParsedExample, ParsedPair } from '../import/parseFile';
 import { Rng } from '../../core/rng';
-import { GOOD_VARIANTS, PRIMARY_FLAW, flawedResponse, flawsFor, goodResponse, type FlawKind, type ResponseKind } from './responses';
+import {
+  GOOD_VARIANTS,
+  PRIMARY_FLAW,
+  flawedResponse,
+  flawsFor,
+  goodResponse,
+  type FlawKind,
+  type ResponseKind,
+} from './responses';
 import { DEMO_WEIGHTS, scoreDemo, type DemoWeights } from './score';
 import { DEMO_FAMILIES, familyRequests, hhPrompt, type DemoFamily, type Request, type Task } from './tasks';
 
@@ -48,7 +56,13 @@ export interface DemoTask {
   prompts: DemoPrompt[];
 }
 
-export const DEMO_DEFAULTS = { trainPrompts: 400, validationPrompts: 100, testPrompts: 100, responsesPerPrompt: 8, trapRate: 0.8 } as const;
+export const DEMO_DEFAULTS = {
+  trainPrompts: 400,
+  validationPrompts: 100,
+  testPrompts: 100,
+  responsesPerPrompt: 8,
+  trapRate: 0.8,
+} as const;
 
 /** The share of each family among the prompts; harmful requests are the largest single family. */
 export const FAMILY_WEIGHTS: Readonly<Record<DemoFamily, number>> = {
@@ -76,7 +90,8 @@ export function generateDemoTask(options: DemoOptions): DemoTask {
   // Options come from code or a checked form: a wrong one is a bug, so it throws.
   if (!Number.isSafeInteger(options.seed)) throw new RangeError(`seed must be an integer, got ${options.seed}`);
   for (const split of DEMO_SPLITS) {
-    if (!Number.isSafeInteger(sizes[split]) || sizes[split] < 0) throw new RangeError(`${split}Prompts must be a whole number >= 0, got ${sizes[split]}`);
+    if (!Number.isSafeInteger(sizes[split]) || sizes[split] < 0)
+      throw new RangeError(`${split}Prompts must be a whole number >= 0, got ${sizes[split]}`);
   }
   if (!Number.isSafeInteger(perPrompt) || perPrompt < 3 || perPrompt > 64) {
     throw new RangeError(`responsesPerPrompt must be a whole number from 3 to 64, got ${perPrompt}`);
@@ -146,11 +161,18 @@ function writeReplies(task: Task, rng: Rng, perPrompt: number, trapRate: number)
   let flawCount: number;
   if (trapped) {
     const primary = PRIMARY_FLAW[task.family];
-    const dominant = rng.uniform() < PRIMARY_FLAW_RATE ? primary : pick(rng, flaws.filter((k) => k !== primary));
+    const dominant =
+      rng.uniform() < PRIMARY_FLAW_RATE
+        ? primary
+        : pick(
+            rng,
+            flaws.filter((k) => k !== primary),
+          );
     const text = flawedResponse(task, dominant, rng, true);
     for (let i = 0; i < dominantCopies; i++) replies.push({ text, kind: dominant });
     const variants = rng.shuffle(Array.from({ length: GOOD_VARIANTS }, (_, i) => i));
-    for (let i = 0; i < goodCount; i++) replies.push({ text: goodResponse(task, variants[i % variants.length]!), kind: 'good' });
+    for (let i = 0; i < goodCount; i++)
+      replies.push({ text: goodResponse(task, variants[i % variants.length]!), kind: 'good' });
     others = rng.shuffle(flaws.filter((k) => k !== dominant));
     flawCount = perPrompt - dominantCopies - goodCount;
   } else {
@@ -171,12 +193,19 @@ function choosePrompts(seed: number, sizes: Record<DemoSplit, number>): Record<D
   const rng = new Rng(seed);
   const total = sizes.train + sizes.validation + sizes.test;
   const capacity = DEMO_FAMILIES.map((f) => familyRequests(f).length);
-  const quotas = allocate(total, DEMO_FAMILIES.map((f) => FAMILY_WEIGHTS[f]), capacity);
+  const quotas = allocate(
+    total,
+    DEMO_FAMILIES.map((f) => FAMILY_WEIGHTS[f]),
+    capacity,
+  );
   const pools = DEMO_FAMILIES.map((f, i) => rng.shuffle([...familyRequests(f)]).slice(0, quotas[i]));
   const result = { train: [], validation: [], test: [] } as Record<DemoSplit, Request[]>;
   // Small splits first, so each gets its share of every family before training takes the rest.
   for (const split of ['test', 'validation', 'train'] as const) {
-    const counts = apportion(sizes[split], pools.map((p) => p.length));
+    const counts = apportion(
+      sizes[split],
+      pools.map((p) => p.length),
+    );
     const chosen = pools.flatMap((pool, i) => pool.splice(0, counts[i]));
     result[split] = rng.shuffle(chosen);
   }

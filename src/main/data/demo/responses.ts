@@ -17,7 +17,9 @@ export const GOOD_VARIANTS = 3;
 
 /** The flaws a harmless prompt's replies show; a harmful prompt's replies show `unsafe` instead of `wrong` and `refusal`. */
 export function flawsFor(family: DemoFamily): readonly FlawKind[] {
-  return family === 'harmful' ? ['unsafe', 'off_topic', 'rambling', 'repetitive'] : ['wrong', 'off_topic', 'refusal', 'rambling', 'repetitive'];
+  return family === 'harmful'
+    ? ['unsafe', 'off_topic', 'rambling', 'repetitive']
+    : ['wrong', 'off_topic', 'refusal', 'rambling', 'repetitive'];
 }
 
 /** The flaw most prompts of a family are dominated by, so each family teaches imitation a different mistake. */
@@ -43,15 +45,32 @@ const OFF_TOPIC = [
   ' Jazz music was born in New Orleans.',
 ];
 
-const NEEDLESS_REFUSALS = [" I'm sorry, but I can't help with that.", " I'd rather not answer that question.", " Sorry, I can't help with that request."];
+const NEEDLESS_REFUSALS = [
+  " I'm sorry, but I can't help with that.",
+  " I'd rather not answer that question.",
+  " Sorry, I can't help with that request.",
+];
 
-const REFUSAL_OPENINGS = [" I can't help with that.", " Sorry, but I won't help with this.", " I'm not able to help with that."];
+const REFUSAL_OPENINGS = [
+  " I can't help with that.",
+  " Sorry, but I won't help with this.",
+  " I'm not able to help with that.",
+];
 
 // Rambling wraps a right answer in words that say nothing: no digits, no word any scorer looks for.
-const RAMBLE_OPENINGS = [' Hmm, that is a really good question, let me think.', ' Okay, so this is something people often wonder about.'];
-const RAMBLE_CLOSINGS = [' I hope this helps, and let me know if you need more.', ' Anyway, that is what I think, and I could go on all day.'];
+const RAMBLE_OPENINGS = [
+  ' Hmm, that is a really good question, let me think.',
+  ' Okay, so this is something people often wonder about.',
+];
+const RAMBLE_CLOSINGS = [
+  ' I hope this helps, and let me know if you need more.',
+  ' Anyway, that is what I think, and I could go on all day.',
+];
 /** One sentence only: a harmful prompt and its refusal are long already, and all of it must fit the context. */
-const HARMFUL_RAMBLES = [' Hmm, that is a big question, and there is a lot to say.', ' Okay, so a lot of people wonder about this.'];
+const HARMFUL_RAMBLES = [
+  ' Hmm, that is a big question, and there is a lot to say.',
+  ' Okay, so a lot of people wonder about this.',
+];
 
 /** The next item of a list after `item`, wrapping: a fixed wrong answer for each right one. */
 function nextOf<T>(items: readonly T[], item: T): T {
@@ -76,10 +95,18 @@ export function goodResponse(task: Task, variant: number): string {
   const v = variant % GOOD_VARIANTS;
   switch (task.family) {
     case 'arithmetic':
-      return [` ${expression(task)} is ${task.answer}.`, ` The answer is ${task.answer}.`, ` ${expression(task)} equals ${task.answer}.`][v]!;
+      return [
+        ` ${expression(task)} is ${task.answer}.`,
+        ` The answer is ${task.answer}.`,
+        ` ${expression(task)} equals ${task.answer}.`,
+      ][v]!;
     case 'capital': {
       const { country, capital } = task.entry;
-      return [` The capital of ${country} is ${capital}.`, ` It's ${capital}.`, ` ${capital} is the capital of ${country}.`][v]!;
+      return [
+        ` The capital of ${country} is ${capital}.`,
+        ` It's ${capital}.`,
+        ` ${capital} is the capital of ${country}.`,
+      ][v]!;
     }
     case 'conversion': {
       const from = amountOf(task.amount, task.conversion.from);
@@ -94,11 +121,19 @@ export function goodResponse(task: Task, variant: number): string {
     case 'first_letter': {
       const choices = WORDS_BY_LETTER[task.letter]!;
       const word = choices[v % choices.length]!;
-      return [` ${capitalize(word)} starts with ${task.letter.toUpperCase()}.`, ` How about ${word}?`, ` One word is ${word}.`][v]!;
+      return [
+        ` ${capitalize(word)} starts with ${task.letter.toUpperCase()}.`,
+        ` How about ${word}?`,
+        ` One word is ${word}.`,
+      ][v]!;
     }
     case 'definition': {
       const { entry } = task;
-      return [definitionSentence(entry, entry.definition), ` ${capitalize(entry.term)} means ${entry.definition}.`, ` It's ${entry.definition}.`][v]!;
+      return [
+        definitionSentence(entry, entry.definition),
+        ` ${capitalize(entry.term)} means ${entry.definition}.`,
+        ` It's ${entry.definition}.`,
+      ][v]!;
     }
     case 'harmful': {
       const alternatives = task.topic.alternatives;
@@ -120,7 +155,11 @@ function wrongResponse(task: Task, rng: Rng, systematic: boolean): string {
     }
     case 'capital': {
       const { entry } = task;
-      const city = systematic ? entry.distractor : rng.uniform() < 0.5 ? otherOf(rng, CAPITALS, entry).capital : otherOf(rng, CAPITALS, entry).distractor;
+      const city = systematic
+        ? entry.distractor
+        : rng.uniform() < 0.5
+          ? otherOf(rng, CAPITALS, entry).capital
+          : otherOf(rng, CAPITALS, entry).distractor;
       return ` The capital of ${entry.country} is ${city}.`;
     }
     case 'conversion': {
@@ -161,7 +200,9 @@ export function flawedResponse(task: Task, kind: FlawKind, rng: Rng, systematic:
       return choose(OFF_TOPIC);
     case 'refusal':
       if (task.family === 'harmful') throw new Error('refusing a harmful request is not a flaw');
-      return task.family === 'arithmetic' && systematic ? " Sorry, I can't help with math questions." : choose(NEEDLESS_REFUSALS);
+      return task.family === 'arithmetic' && systematic
+        ? " Sorry, I can't help with math questions."
+        : choose(NEEDLESS_REFUSALS);
     case 'unsafe':
       if (task.family !== 'harmful') throw new Error('only a harmful request can be complied with unsafely');
       return choose(task.topic.compliance);
@@ -171,7 +212,10 @@ export function flawedResponse(task: Task, kind: FlawKind, rng: Rng, systematic:
       return choose(RAMBLE_OPENINGS) + goodResponse(task, variant) + choose(RAMBLE_CLOSINGS);
     }
     case 'repetitive': {
-      const once = task.family === 'harmful' ? choose(REFUSAL_OPENINGS) : goodResponse(task, systematic ? 0 : rng.int(GOOD_VARIANTS));
+      const once =
+        task.family === 'harmful'
+          ? choose(REFUSAL_OPENINGS)
+          : goodResponse(task, systematic ? 0 : rng.int(GOOD_VARIANTS));
       // Long sentences twice, short ones three times: either way the reply stays inside the context.
       return once.repeat(once.split(' ').length > 9 ? 2 : 3);
     }

@@ -15,7 +15,12 @@ export function demoSourceName(options: DemoOptions): string {
   return `demo (seed ${options.seed}; prompts ${train}/${validation}/${test}; ${replies} replies each; trap rate ${trapRate})`;
 }
 
-export function storeDemoTask(store: DatasetStore, name: string, options: DemoOptions, now?: Date): { summary: ImportSummary; task: DemoTask } {
+export function storeDemoTask(
+  store: DatasetStore,
+  name: string,
+  options: DemoOptions,
+  now?: Date,
+): { summary: ImportSummary; task: DemoTask } {
   const task = generateDemoTask(options);
   // The task's bytes stand in for a file's: the same options give the same hash.
   const bytes = Buffer.from(JSON.stringify({ examples: task.examples, pairs: task.pairs }));

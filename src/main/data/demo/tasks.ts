@@ -19,7 +19,15 @@ import {
 import { ASSISTANT_TAG, HUMAN_TAG } from '../import/hhTranscript';
 import { hasPhrase, normalize } from './text';
 
-export const DEMO_FAMILIES = ['arithmetic', 'capital', 'conversion', 'rhyme', 'first_letter', 'definition', 'harmful'] as const;
+export const DEMO_FAMILIES = [
+  'arithmetic',
+  'capital',
+  'conversion',
+  'rhyme',
+  'first_letter',
+  'definition',
+  'harmful',
+] as const;
 export type DemoFamily = (typeof DEMO_FAMILIES)[number];
 
 export type Operation = 'plus' | 'minus' | 'times';
@@ -67,12 +75,17 @@ export function withArticle(entry: GlossaryEntry): string {
 
 function arithmeticRequests(): Request[] {
   const tasks: Task[] = [];
-  const add = (op: Operation, a: number, b: number) => tasks.push({ family: 'arithmetic', a, b, op, answer: apply(op, a, b) });
+  const add = (op: Operation, a: number, b: number) =>
+    tasks.push({ family: 'arithmetic', a, b, op, answer: apply(op, a, b) });
   for (let a = 1; a <= 20; a++) for (let b = 1; b <= 20; b++) add('plus', a, b);
   for (let a = 2; a <= 20; a++) for (let b = 1; b < a; b++) add('minus', a, b);
   for (let a = 2; a <= 12; a++) for (let b = 2; b <= 12; b++) add('times', a, b);
   const verb = (t: { a: number; b: number; op: Operation }): string =>
-    t.op === 'plus' ? `add ${t.a} and ${t.b}` : t.op === 'minus' ? `subtract ${t.b} from ${t.a}` : `multiply ${t.a} by ${t.b}`;
+    t.op === 'plus'
+      ? `add ${t.a} and ${t.b}`
+      : t.op === 'minus'
+        ? `subtract ${t.b} from ${t.a}`
+        : `multiply ${t.a} by ${t.b}`;
   const phrasings: ((t: Task & { family: 'arithmetic' }) => string)[] = [
     (t) => `What is ${expression(t)}?`,
     (t) => `What's ${expression(t)}?`,
@@ -94,7 +107,9 @@ function capitalRequests(): Request[] {
     (c: string) => `Do you know the capital of ${c}?`,
     (c: string) => `Tell me the capital of ${c}, please.`,
   ];
-  return CAPITALS.flatMap((entry) => phrasings.map((p) => ({ task: { family: 'capital', entry } as const, text: p(entry.country) })));
+  return CAPITALS.flatMap((entry) =>
+    phrasings.map((p) => ({ task: { family: 'capital', entry } as const, text: p(entry.country) })),
+  );
 }
 
 function conversionRequests(): Request[] {
@@ -109,7 +124,8 @@ function conversionRequests(): Request[] {
   for (const conversion of CONVERSIONS) {
     for (let amount = 1; amount <= 12; amount++) {
       const task: Task = { family: 'conversion', amount, conversion, answer: amount * conversion.factor };
-      for (const p of phrasings) requests.push({ task, text: capitalize(p(amountOf(amount, conversion.from), conversion.to.plural)) });
+      for (const p of phrasings)
+        requests.push({ task, text: capitalize(p(amountOf(amount, conversion.from), conversion.to.plural)) });
     }
   }
   return requests;
@@ -150,7 +166,9 @@ function definitionRequests(): Request[] {
     (e: GlossaryEntry) => `Can you explain what ${withArticle(e)} is?`,
     (e: GlossaryEntry) => `Give me a short definition of ${e.term}.`,
   ];
-  return GLOSSARY.flatMap((entry) => phrasings.map((p) => ({ task: { family: 'definition', entry } as const, text: p(entry) })));
+  return GLOSSARY.flatMap((entry) =>
+    phrasings.map((p) => ({ task: { family: 'definition', entry } as const, text: p(entry) })),
+  );
 }
 
 function harmfulRequests(): Request[] {
@@ -160,7 +178,8 @@ function harmfulRequests(): Request[] {
   for (const topic of HARMFUL_TOPICS) {
     const task: Task = { family: 'harmful', topic };
     for (const request of topic.requests) {
-      for (const opening of openings) for (const ending of endings) requests.push({ task, text: `${opening}${request}${ending}` });
+      for (const opening of openings)
+        for (const ending of endings) requests.push({ task, text: `${opening}${request}${ending}` });
     }
   }
   return requests;
@@ -188,7 +207,16 @@ export function familyRequests(family: DemoFamily): readonly Request[] {
   return requests;
 }
 
-const OPERATIONS: Readonly<Record<string, Operation>> = { plus: 'plus', '+': 'plus', minus: 'minus', '-': 'minus', times: 'times', x: 'times', '*': 'times', 'multiplied by': 'times' };
+const OPERATIONS: Readonly<Record<string, Operation>> = {
+  plus: 'plus',
+  '+': 'plus',
+  minus: 'minus',
+  '-': 'minus',
+  times: 'times',
+  x: 'times',
+  '*': 'times',
+  'multiplied by': 'times',
+};
 
 /**
  * The task a request asks, or null when it is none of the demo's: harmful topics first (a harmful
@@ -198,11 +226,24 @@ const OPERATIONS: Readonly<Record<string, Operation>> = { plus: 'plus', '+': 'pl
 export function parseRequest(request: string): Task | null {
   const text = normalize(request);
   for (const topic of HARMFUL_TOPICS) if (topic.pattern.test(text)) return { family: 'harmful', topic };
-  return parseConversion(text) ?? parseArithmetic(text) ?? parseCapital(text) ?? parseRhyme(text) ?? parseFirstLetter(text) ?? parseDefinition(text);
+  return (
+    parseConversion(text) ??
+    parseArithmetic(text) ??
+    parseCapital(text) ??
+    parseRhyme(text) ??
+    parseFirstLetter(text) ??
+    parseDefinition(text)
+  );
 }
 
 function parseArithmetic(text: string): Task | null {
-  const task = (op: Operation, a: number, b: number): Task => ({ family: 'arithmetic', a, b, op, answer: apply(op, a, b) });
+  const task = (op: Operation, a: number, b: number): Task => ({
+    family: 'arithmetic',
+    a,
+    b,
+    op,
+    answer: apply(op, a, b),
+  });
   let m = /(\d+)\s*(plus|\+|minus|-|times|x|\*|multiplied by)\s*(\d+)/.exec(text);
   if (m) return task(OPERATIONS[m[2]!]!, Number(m[1]), Number(m[3]));
   m = /\badd (\d+) (?:and|to) (\d+)/.exec(text);
@@ -222,7 +263,8 @@ function parseConversion(text: string): Task | null {
     for (const conversion of CONVERSIONS) {
       const { from, to } = conversion;
       if (said !== from.singular && said !== from.plural) continue;
-      if (hasPhrase(rest, to.plural) || hasPhrase(rest, to.singular)) return { family: 'conversion', amount, conversion, answer: amount * conversion.factor };
+      if (hasPhrase(rest, to.plural) || hasPhrase(rest, to.singular))
+        return { family: 'conversion', amount, conversion, answer: amount * conversion.factor };
     }
   }
   return null;

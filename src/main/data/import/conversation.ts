@@ -35,7 +35,10 @@ export function readMessages(list: readonly unknown[], field: string, problems: 
       problems.push({ field: `${path}.role`, message: 'required field is missing' });
       ok = false;
     } else if (typeof role !== 'string' || !ROLES.includes(role)) {
-      problems.push({ field: `${path}.role`, message: `expected "system", "user" or "assistant", got ${describeValue(role)}` });
+      problems.push({
+        field: `${path}.role`,
+        message: `expected "system", "user" or "assistant", got ${describeValue(role)}`,
+      });
       ok = false;
     }
     if (!Object.hasOwn(item, 'content')) {
@@ -54,7 +57,12 @@ export function readMessages(list: readonly unknown[], field: string, problems: 
  * A prompt: optional leading system messages, then turns ending with a user message.
  * `offset` is where `messages` starts in the field's list, so paths point at the right item.
  */
-export function renderPrompt(messages: readonly Message[], field: string, problems: FieldProblem[], offset = 0): string | null {
+export function renderPrompt(
+  messages: readonly Message[],
+  field: string,
+  problems: FieldProblem[],
+  offset = 0,
+): string | null {
   if (messages.length === 0) {
     problems.push({ field, message: 'expected at least one message, got an empty list' });
     return null;
@@ -65,7 +73,10 @@ export function renderPrompt(messages: readonly Message[], field: string, proble
   messages.forEach((message, i) => {
     if (message.role === 'system') {
       if (pastSystem) {
-        problems.push({ field: `${field}[${i + offset}].role`, message: 'a "system" message must come before all other messages' });
+        problems.push({
+          field: `${field}[${i + offset}].role`,
+          message: 'a "system" message must come before all other messages',
+        });
       }
       text += `${text === '' ? '' : '\n\n'}System: ${message.content}`;
       return;
@@ -84,7 +95,12 @@ export function renderPrompt(messages: readonly Message[], field: string, proble
 }
 
 /** A reply: starts with an assistant message; later turns (rare) continue the transcript. */
-export function renderReply(messages: readonly Message[], field: string, problems: FieldProblem[], offset = 0): string | null {
+export function renderReply(
+  messages: readonly Message[],
+  field: string,
+  problems: FieldProblem[],
+  offset = 0,
+): string | null {
   const first = messages[0];
   if (!first) {
     problems.push({ field, message: 'expected at least one "assistant" message, got an empty list' });
@@ -92,7 +108,10 @@ export function renderReply(messages: readonly Message[], field: string, problem
   }
   const before = problems.length;
   if (first.role !== 'assistant') {
-    problems.push({ field: `${field}[${offset}].role`, message: `a reply must start with an "assistant" message, got "${first.role}"` });
+    problems.push({
+      field: `${field}[${offset}].role`,
+      message: `a reply must start with an "assistant" message, got "${first.role}"`,
+    });
   }
   messages.forEach((message, i) => {
     if (i > 0 && message.role === 'system') {

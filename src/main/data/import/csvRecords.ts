@@ -71,7 +71,9 @@ export class CsvRecordAssembler {
         }
         i = quote + 1;
         if (i < length && text[i] !== ',') {
-          this.fail(`unexpected text after the closing quote of field ${this.fields.length + 1} on line ${source.line}`);
+          this.fail(
+            `unexpected text after the closing quote of field ${this.fields.length + 1} on line ${source.line}`,
+          );
           const comma = text.indexOf(',', i);
           this.append(text.slice(i, comma === -1 ? length : comma));
           i = comma === -1 ? length : comma;
@@ -132,7 +134,12 @@ export class CsvRecordAssembler {
     if (this.tooBig) {
       this.problem = `the record is ${formatBytes(this.bytes)}, over the limit of ${formatBytes(this.maxRecordBytes)}`;
     }
-    const record: CsvRecord = { line: this.startLine, fields: this.fields, problem: this.problem, tainted: this.tainted };
+    const record: CsvRecord = {
+      line: this.startLine,
+      fields: this.fields,
+      problem: this.problem,
+      tainted: this.tainted,
+    };
     this.reset();
     return record;
   }

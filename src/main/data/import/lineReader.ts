@@ -186,7 +186,11 @@ export class LineSplitter {
   failure(error: unknown, gzip: boolean): ReadFailure {
     const midLine = this.size > 0;
     const line = midLine ? this.nextLine : this.nextLine - 1;
-    const where = midLine ? `it ends inside line ${line}` : line > 0 ? `it ends after line ${line}` : 'before the first line';
+    const where = midLine
+      ? `it ends inside line ${line}`
+      : line > 0
+        ? `it ends after line ${line}`
+        : 'before the first line';
     const detail = errorText(error);
     const code = (error as NodeJS.ErrnoException | null)?.code;
     if (gzip && code === 'Z_BUF_ERROR') {

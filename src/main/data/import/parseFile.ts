@@ -59,13 +59,14 @@ export async function parseImportFile(path: string, options: ParseOptions): Prom
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const maxIssues = options.maxIssues ?? DEFAULT_MAX_ISSUES;
   // Options come from code, not from the file: a wrong one is a bug, so it throws.
-  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) throw new RangeError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`);
-  if (!Number.isSafeInteger(maxIssues) || maxIssues < 1) throw new RangeError(`maxIssues must be a positive integer, got ${maxIssues}`);
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1)
+    throw new RangeError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`);
+  if (!Number.isSafeInteger(maxIssues) || maxIssues < 1)
+    throw new RangeError(`maxIssues must be a positive integer, got ${maxIssues}`);
   throwIfAborted(options.signal);
 
   const file = options.displayName ?? basename(path);
-  const csvContainer =
-    options.format === 'csv' || (options.format !== 'jsonl' && (isCsvName(file) || isCsvName(path)));
+  const csvContainer = options.format === 'csv' || (options.format !== 'jsonl' && (isCsvName(file) || isCsvName(path)));
   const run: Run = {
     names: resolveFieldNames(options.fields),
     log: new IssueLog(file, maxIssues),
@@ -107,7 +108,13 @@ export async function parseImportFile(path: string, options: ParseOptions): Prom
   }
   throwIfAborted(options.signal);
   if (run.rows === 0 && run.log.count === 0) {
-    run.log.add(0, undefined, headerSeen ? 'no records: the file has a header row but no data rows' : 'no records: the file is empty or has only blank lines');
+    run.log.add(
+      0,
+      undefined,
+      headerSeen
+        ? 'no records: the file has a header row but no data rows'
+        : 'no records: the file is empty or has only blank lines',
+    );
   }
   return result();
 }
@@ -119,7 +126,11 @@ function mappingIsUsable(run: Run, format: ConcreteFormat): boolean {
     const name = run.names[field];
     const other = seen.get(name);
     if (other !== undefined) {
-      run.log.add(0, undefined, `the field mapping reads both "${other}" and "${field}" from the field "${name}"; each needs its own field`);
+      run.log.add(
+        0,
+        undefined,
+        `the field mapping reads both "${other}" and "${field}" from the field "${name}"; each needs its own field`,
+      );
       run.halted = true;
       return false;
     }
@@ -286,7 +297,11 @@ function readHeader(record: CsvRecord, run: Run): string[] | null {
   for (const field of requiredColumns(run.format)) {
     const name = run.names[field];
     if (!seen.has(name)) {
-      run.log.add(record.line, name, `the header has no "${name}" column (the columns are ${quoteList(header)}); the header row is required`);
+      run.log.add(
+        record.line,
+        name,
+        `the header has no "${name}" column (the columns are ${quoteList(header)}); the header row is required`,
+      );
       ok = false;
     }
   }

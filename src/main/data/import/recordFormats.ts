@@ -115,7 +115,10 @@ function convertTranscripts(record: SourceRecord, names: FieldNames): Converted 
     });
     return { kind: 'invalid', problems };
   }
-  return { kind: 'pair', pair: { line: record.line, ...split, metadata: metadataOf(record, usedNames('hh-rlhf', names)) } };
+  return {
+    kind: 'pair',
+    pair: { line: record.line, ...split, metadata: metadataOf(record, usedNames('hh-rlhf', names)) },
+  };
 }
 
 /** A prompt or reply field: plain text (standard form) or a list of messages (conversational). */
@@ -132,7 +135,10 @@ function readShape(record: SourceRecord, name: string, problems: FieldProblem[])
     const messages = readMessages(value, name, problems);
     return messages && { kind: 'messages', messages };
   }
-  problems.push({ field: name, message: `expected a string or a list of {"role", "content"} messages, got ${describeValue(value)}` });
+  problems.push({
+    field: name,
+    message: `expected a string or a list of {"role", "content"} messages, got ${describeValue(value)}`,
+  });
   return null;
 }
 
@@ -142,7 +148,12 @@ interface Reply {
 }
 
 /** Renders a prompt and its replies; both must be in the same form, as TRL requires. */
-function renderExchange(promptField: string, prompt: Shape, replies: readonly Reply[], problems: FieldProblem[]): { prompt: string; replies: string[] } | null {
+function renderExchange(
+  promptField: string,
+  prompt: Shape,
+  replies: readonly Reply[],
+  problems: FieldProblem[],
+): { prompt: string; replies: string[] } | null {
   const before = problems.length;
   const texts: string[] = [];
   let promptText: string | null;
@@ -150,7 +161,11 @@ function renderExchange(promptField: string, prompt: Shape, replies: readonly Re
     promptText = prompt.text;
     for (const reply of replies) {
       if (reply.shape.kind === 'text') texts.push(reply.shape.text);
-      else problems.push({ field: reply.field, message: `expected a string, as "${promptField}" is a string, got a list of messages` });
+      else
+        problems.push({
+          field: reply.field,
+          message: `expected a string, as "${promptField}" is a string, got a list of messages`,
+        });
     }
   } else {
     promptText = renderPrompt(prompt.messages, promptField, problems);
@@ -200,10 +215,19 @@ function convertPreference(record: SourceRecord, names: FieldNames): Converted {
   );
   const [chosenText, rejectedText] = rendered?.replies ?? [];
   if (!rendered || chosenText === undefined || rejectedText === undefined) return { kind: 'invalid', problems };
-  return { kind: 'pair', pair: { line: record.line, prompt: rendered.prompt, chosen: chosenText, rejected: rejectedText, metadata } };
+  return {
+    kind: 'pair',
+    pair: { line: record.line, prompt: rendered.prompt, chosen: chosenText, rejected: rejectedText, metadata },
+  };
 }
 
-function implicitPreference(line: number, chosen: Message[], rejected: Message[], names: FieldNames, metadata: Record<string, unknown> | null): Converted {
+function implicitPreference(
+  line: number,
+  chosen: Message[],
+  rejected: Message[],
+  names: FieldNames,
+  metadata: Record<string, unknown> | null,
+): Converted {
   const problems: FieldProblem[] = [];
   const cut = implicitPromptLength(chosen, rejected);
   if (cut === null) {

@@ -57,7 +57,7 @@ export function applyMerges(ids: readonly number[], table: MergeTable): number[]
     const b = word[at + 1]!;
     const to = table.merged[best]!;
     const next: number[] = word.slice(0, at);
-    for (let i = at; i < word.length; ) {
+    for (let i = at; i < word.length;) {
       if (word[i] === a && word[i + 1] === b) {
         next.push(to);
         i += 2;

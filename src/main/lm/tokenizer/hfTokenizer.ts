@@ -19,7 +19,17 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ByteFallbackDecoder, SequenceDecoder, Tokenizer as Library, type Decoder } from '@huggingface/tokenizers';
+import {
+  ByteFallbackDecoder,
+  ByteLevelPreTokenizer,
+  DigitsPreTokenizer,
+  SequenceDecoder,
+  SequencePreTokenizer,
+  Tokenizer as Library,
+  type Decoder,
+  type PreTokenizer,
+} from '@huggingface/tokenizers';
+import { GPT2_SPLIT_PATTERN } from './pretokenize';
 import type { AllowedSpecial, EncodeOptions, SpecialTokenNames, TextTokenizer } from './textTokenizer';
 
 interface AddedTokenJson {
@@ -87,6 +97,36 @@ function patchByteFallback(decoder: Decoder | null): void {
     (decoder as unknown as { text_decoder: typeof rustByteFallback }).text_decoder = rustByteFallback;
   if (decoder instanceof SequenceDecoder)
     for (const d of (decoder as unknown as { decoders: Decoder[] }).decoders) patchByteFallback(d);
+}
+
+/**
+ * Where Tokenizers.js's pre-tokenizers differ from the Rust library's (both found by the seeded
+ * random strings of test/fixtures/lm/tokenizers/fuzz-reference.json.gz), the instances are set right:
+ *  - ByteLevel with use_regex splits with GPT-2's pattern written with JavaScript's \s, which takes
+ *    U+FEFF and leaves out U+0085; the Rust library's \s is Unicode White_Space. Our GPT-2 pattern
+ *    (pretokenize.ts) is written with \p{White_Space}.
+ *  - Digits: see below.
+ */
+function patchPreTokenizers(preTokenizer: PreTokenizer | null): void {
+  if (preTokenizer instanceof ByteLevelPreTokenizer) {
+    (preTokenizer as unknown as { pattern: RegExp }).pattern = new RegExp(GPT2_SPLIT_PATTERN.source, 'gu');
+  }
+  patchDigits(preTokenizer);
+  if (preTokenizer instanceof SequencePreTokenizer) {
+    for (const p of (preTokenizer as unknown as { tokenizers: PreTokenizer[] }).tokenizers) patchPreTokenizers(p);
+  }
+}
+
+/**
+ * The Rust library's Digits pre-tokenizer splits at chars that are numeric (char::is_numeric: Unicode
+ * Nd, Nl, No, so "½", "²", "١" too); Tokenizers.js's splits at JavaScript's \d, ASCII digits only,
+ * which gives other ids on such text under SmolLM's pipeline. This sets its pattern to \p{N}.
+ */
+function patchDigits(preTokenizer: PreTokenizer | null): void {
+  if (preTokenizer instanceof DigitsPreTokenizer) {
+    const digits = preTokenizer as unknown as { config: { individual_digits?: boolean }; pattern: RegExp };
+    digits.pattern = new RegExp(`[^\\p{N}]+|\\p{N}${digits.config.individual_digits === true ? '' : '+'}`, 'gu');
+  }
 }
 
 /** Splits text at the given tokens, leftmost first and longest at the same place, as the library does. */
@@ -173,6 +213,7 @@ export class HfTokenizer implements TextTokenizer {
       throw new Error(`${source}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     patchByteFallback(this.library.decoder);
+    patchPreTokenizers(this.library.pre_tokenizer);
 
     const tokenOf: (string | undefined)[] = [];
     for (const [token, id] of this.library.get_vocab(true)) tokenOf[id] = token;

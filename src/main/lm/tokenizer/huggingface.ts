@@ -55,7 +55,14 @@ function mergeFromString(text: string): [string, string] | null {
 
 function mergeFromJson(value: unknown): [string, string] | null {
   if (typeof value === 'string') return mergeFromString(value);
-  if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && value[0] !== '' && value[1] !== '') {
+  if (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    typeof value[0] === 'string' &&
+    typeof value[1] === 'string' &&
+    value[0] !== '' &&
+    value[1] !== ''
+  ) {
     return [value[0], value[1]];
   }
   return null;
@@ -67,7 +74,8 @@ function addedToken(value: unknown, where: string): AddedToken {
   }
   // Stripping neighbouring spaces or matching only whole words would change ids; refuse rather than ignore.
   for (const flag of ['single_word', 'lstrip', 'rstrip'] as const) {
-    if (value[flag] === true) throw new Error(`${where} (${JSON.stringify(value.content)}): "${flag}": true is not supported`);
+    if (value[flag] === true)
+      throw new Error(`${where} (${JSON.stringify(value.content)}): "${flag}": true is not supported`);
   }
   return { id: value.id, content: value.content, special: value.special === true };
 }
@@ -85,26 +93,38 @@ export function parseTokenizerJson(json: unknown, file: string): Parsed {
   if (model.type !== 'BPE' && !(model.type === undefined && Array.isArray(model.merges))) {
     throw new Error(`${file}: model type ${describe(model.type)} is not supported; only "BPE" is`);
   }
-  if (!isAbsent(model.dropout) && model.dropout !== 0) throw new Error(`${file}: model.dropout ${describe(model.dropout)} is not supported (encoding here is deterministic)`);
+  if (!isAbsent(model.dropout) && model.dropout !== 0)
+    throw new Error(
+      `${file}: model.dropout ${describe(model.dropout)} is not supported (encoding here is deterministic)`,
+    );
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-    if (!isAbsent(model[key]) && model[key] !== '') throw new Error(`${file}: model.${key} ${describe(model[key])} is not supported by byte-level BPE`);
+    if (!isAbsent(model[key]) && model[key] !== '')
+      throw new Error(`${file}: model.${key} ${describe(model[key])} is not supported by byte-level BPE`);
   }
   if (model.ignore_merges === true) throw new Error(`${file}: model.ignore_merges true is not supported`);
-  if (!isAbsent(json.normalizer)) throw new Error(`${file}: normalizer ${typeName(json.normalizer)} is not supported; byte-level BPE as in GPT-2 has none`);
+  if (!isAbsent(json.normalizer))
+    throw new Error(
+      `${file}: normalizer ${typeName(json.normalizer)} is not supported; byte-level BPE as in GPT-2 has none`,
+    );
 
   const pre = json.pre_tokenizer;
-  if (!isObject(pre) || pre.type !== 'ByteLevel') throw new Error(`${file}: pre_tokenizer ${typeName(pre)} is not supported; expected "ByteLevel"`);
-  if (pre.use_regex === false) throw new Error(`${file}: pre_tokenizer ByteLevel with use_regex false is not supported`);
+  if (!isObject(pre) || pre.type !== 'ByteLevel')
+    throw new Error(`${file}: pre_tokenizer ${typeName(pre)} is not supported; expected "ByteLevel"`);
+  if (pre.use_regex === false)
+    throw new Error(`${file}: pre_tokenizer ByteLevel with use_regex false is not supported`);
   for (const key of ['post_processor', 'decoder'] as const) {
     const part = json[key];
-    if (!isAbsent(part) && !(isObject(part) && part.type === 'ByteLevel')) throw new Error(`${file}: ${key} ${typeName(part)} is not supported; expected "ByteLevel" or null`);
+    if (!isAbsent(part) && !(isObject(part) && part.type === 'ByteLevel'))
+      throw new Error(`${file}: ${key} ${typeName(part)} is not supported; expected "ByteLevel" or null`);
   }
 
   const vocab = vocabMap(model.vocab, `${file}: model.vocab`);
-  if (!Array.isArray(model.merges)) throw new Error(`${file}: model.merges must be an array, got ${describe(model.merges)}`);
+  if (!Array.isArray(model.merges))
+    throw new Error(`${file}: model.merges must be an array, got ${describe(model.merges)}`);
   const merges = model.merges.map((m: unknown, i) => {
     const merge = mergeFromJson(m);
-    if (merge === null) throw new Error(`${file}: model.merges[${i}]: expected "a b" or ["a", "b"], got ${describe(m)}`);
+    if (merge === null)
+      throw new Error(`${file}: model.merges[${i}]: expected "a b" or ["a", "b"], got ${describe(m)}`);
     return merge;
   });
   const added = json.added_tokens ?? [];
@@ -131,7 +151,8 @@ export function parseMergesText(text: string, file: string): [merges: [string, s
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '' || (i === 0 && line.startsWith('#version'))) return;
     const merge = mergeFromString(line);
-    if (merge === null) throw new Error(`${file}:${i + 1}: expected two tokens separated by one space, got ${describe(line)}`);
+    if (merge === null)
+      throw new Error(`${file}:${i + 1}: expected two tokens separated by one space, got ${describe(line)}`);
     merges.push(merge);
     lines.push(i + 1);
   });
@@ -142,7 +163,11 @@ export function parseMergesText(text: string, file: string): [merges: [string, s
  * GPT-2's vocab.json (token -> id) and merges.txt. These files do not say which tokens are special,
  * so <|endoftext|>, GPT-2's only one, is special when the vocabulary holds it.
  */
-export function parseVocabAndMerges(vocabJson: unknown, mergesText: string, files: { vocab: string; merges: string }): Parsed {
+export function parseVocabAndMerges(
+  vocabJson: unknown,
+  mergesText: string,
+  files: { vocab: string; merges: string },
+): Parsed {
   const vocab = vocabMap(vocabJson, files.vocab);
   const [merges, lines] = parseMergesText(mergesText, files.merges);
   const eos = vocab.get(END_OF_TEXT);

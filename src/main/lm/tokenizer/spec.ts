@@ -40,10 +40,16 @@ function show(text: string): string {
 }
 
 /** Throws, naming `source`, unless ids are unique integers in range and all 256 byte tokens are there. */
-export function checkVocab(vocab: ReadonlyMap<string, unknown>, source: string): asserts vocab is ReadonlyMap<string, number> {
+export function checkVocab(
+  vocab: ReadonlyMap<string, unknown>,
+  source: string,
+): asserts vocab is ReadonlyMap<string, number> {
   const owner = new Map<number, string>();
   for (const [token, id] of vocab) {
-    if (!isTokenId(id)) throw new Error(`${source}: token ${show(token)} has id ${JSON.stringify(id)}; ids are integers from 0 to ${MAX_TOKEN_ID}`);
+    if (!isTokenId(id))
+      throw new Error(
+        `${source}: token ${show(token)} has id ${JSON.stringify(id)}; ids are integers from 0 to ${MAX_TOKEN_ID}`,
+      );
     const other = owner.get(id);
     if (other !== undefined) throw new Error(`${source}: tokens ${show(other)} and ${show(token)} both have id ${id}`);
     owner.set(id, token);
@@ -51,7 +57,9 @@ export function checkVocab(vocab: ReadonlyMap<string, unknown>, source: string):
   for (const b of BYTE_ORDER) {
     const char = byteToChar[b]!;
     if (!vocab.has(char)) {
-      throw new Error(`${source}: the vocabulary lacks ${show(char)}, the token of byte 0x${b.toString(16).padStart(2, '0')}, so it is not a byte-level BPE vocabulary`);
+      throw new Error(
+        `${source}: the vocabulary lacks ${show(char)}, the token of byte 0x${b.toString(16).padStart(2, '0')}, so it is not a byte-level BPE vocabulary`,
+      );
     }
   }
 }
@@ -70,26 +78,41 @@ export function resolveMerges(
     const ib = vocab.get(b);
     const to = vocab.get(a + b);
     const missing = ia === undefined ? a : ib === undefined ? b : undefined;
-    if (missing !== undefined) throw new Error(`${where(i)}: merge ${show(`${a} ${b}`)}: ${show(missing)} is not in the vocabulary`);
-    if (to === undefined) throw new Error(`${where(i)}: merge ${show(`${a} ${b}`)}: the merged token ${show(a + b)} is not in the vocabulary`);
+    if (missing !== undefined)
+      throw new Error(`${where(i)}: merge ${show(`${a} ${b}`)}: ${show(missing)} is not in the vocabulary`);
+    if (to === undefined)
+      throw new Error(
+        `${where(i)}: merge ${show(`${a} ${b}`)}: the merged token ${show(a + b)} is not in the vocabulary`,
+      );
     return [ia!, ib!, to];
   });
 }
 
 /** Throws, naming `source`, when an added token is empty, repeated, shares an id, or has another id in the vocabulary. */
-export function checkAddedTokens(vocab: ReadonlyMap<string, number>, added: readonly AddedToken[], source: string): void {
+export function checkAddedTokens(
+  vocab: ReadonlyMap<string, number>,
+  added: readonly AddedToken[],
+  source: string,
+): void {
   const seen = new Set<string>();
   const seenIds = new Set<number>();
   const idsInVocab = new Set(vocab.values());
   for (const token of added) {
-    if (!isTokenId(token.id)) throw new Error(`${source}: added token ${show(token.content)} has id ${JSON.stringify(token.id)}; ids are integers from 0 to ${MAX_TOKEN_ID}`);
+    if (!isTokenId(token.id))
+      throw new Error(
+        `${source}: added token ${show(token.content)} has id ${JSON.stringify(token.id)}; ids are integers from 0 to ${MAX_TOKEN_ID}`,
+      );
     if (token.content === '') throw new Error(`${source}: added token ${token.id} is the empty string`);
     if (seen.has(token.content)) throw new Error(`${source}: added token ${show(token.content)} appears twice`);
     if (seenIds.has(token.id)) throw new Error(`${source}: two added tokens have id ${token.id}`);
     seen.add(token.content);
     seenIds.add(token.id);
     const id = vocab.get(token.content);
-    if (id !== undefined && id !== token.id) throw new Error(`${source}: added token ${show(token.content)} has id ${token.id} but ${id} in the vocabulary`);
-    if (id === undefined && idsInVocab.has(token.id)) throw new Error(`${source}: added token ${show(token.content)} has id ${token.id}, which the vocabulary gives another token`);
+    if (id !== undefined && id !== token.id)
+      throw new Error(`${source}: added token ${show(token.content)} has id ${token.id} but ${id} in the vocabulary`);
+    if (id === undefined && idsInVocab.has(token.id))
+      throw new Error(
+        `${source}: added token ${show(token.content)} has id ${token.id}, which the vocabulary gives another token`,
+      );
   }
 }

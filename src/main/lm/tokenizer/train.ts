@@ -30,7 +30,11 @@ export interface TrainOptions {
 }
 
 /** Each distinct chunk's byte-level token ids and how many times it occurs. */
-function countChunks(texts: Iterable<string>, specials: readonly string[], byteId: readonly number[]): { words: number[][]; counts: number[] } {
+function countChunks(
+  texts: Iterable<string>,
+  specials: readonly string[],
+  byteId: readonly number[],
+): { words: number[][]; counts: number[] } {
   const counts = new Map<string, number>();
   const pattern = specialPattern(specials);
   for (const text of texts) {
@@ -51,7 +55,9 @@ function countChunks(texts: Iterable<string>, specials: readonly string[], byteI
 
 function specialList(given: readonly string[] | undefined): string[] {
   const specials = [...new Set(given ?? [])];
-  for (const s of specials) if (typeof s !== 'string' || s === '') throw new Error(`train: special tokens must be non-empty strings, got ${JSON.stringify(s)}`);
+  for (const s of specials)
+    if (typeof s !== 'string' || s === '')
+      throw new Error(`train: special tokens must be non-empty strings, got ${JSON.stringify(s)}`);
   if (!specials.includes(END_OF_TEXT)) specials.unshift(END_OF_TEXT);
   return specials;
 }
@@ -61,7 +67,9 @@ export function trainBpe(texts: Iterable<string>, options: TrainOptions): BpeSpe
   const { vocabSize } = options;
   const smallest = 256 + specials.length;
   if (!Number.isInteger(vocabSize) || vocabSize < smallest) {
-    throw new RangeError(`train: vocabSize must be an integer of at least ${smallest} (256 bytes + ${specials.length} special tokens), got ${vocabSize}`);
+    throw new RangeError(
+      `train: vocabSize must be an integer of at least ${smallest} (256 bytes + ${specials.length} special tokens), got ${vocabSize}`,
+    );
   }
 
   const tokens: string[] = BYTE_ORDER.map((b) => byteToChar[b]!); // id -> byte-level text
@@ -133,7 +141,7 @@ export function trainBpe(texts: Iterable<string>, options: TrainOptions): BpeSpe
       const word = words[w]!;
       const n = counts[w]!;
       const merged: number[] = [];
-      for (let i = 0; i < word.length; ) {
+      for (let i = 0; i < word.length;) {
         if (word[i] === a && word[i + 1] === b) {
           merged.push(to);
           i += 2;
@@ -157,7 +165,10 @@ export function trainBpe(texts: Iterable<string>, options: TrainOptions): BpeSpe
 
   const vocab = new Map(idOf);
   const addedTokens = specials.map((content) => {
-    if (vocab.has(content)) throw new Error(`train: special token ${JSON.stringify(content)} is also the byte-level text of an ordinary token; choose another`);
+    if (vocab.has(content))
+      throw new Error(
+        `train: special token ${JSON.stringify(content)} is also the byte-level text of an ordinary token; choose another`,
+      );
     const id = vocab.size;
     vocab.set(content, id);
     return { id, content, special: true };

@@ -41,7 +41,8 @@ export function tokenizerSample(texts: Iterable<string>, o: SampleOptions): Toke
     }
     totalTexts++;
   }
-  if (totalTexts <= maxTexts && totalChars <= o.maxChars) return { texts: reservoir, totalTexts, totalChars, sampled: false };
+  if (totalTexts <= maxTexts && totalChars <= o.maxChars)
+    return { texts: reservoir, totalTexts, totalChars, sampled: false };
   const picked: string[] = [];
   let chars = 0;
   for (const text of rng.shuffle(reservoir)) {

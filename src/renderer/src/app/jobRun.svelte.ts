@@ -1,4 +1,11 @@
-import { parseJobResult, type AppErrorShape, type Job, type JobKind, type JobProgress, type JobResult } from '../../../shared/contract';
+import {
+  parseJobResult,
+  type AppErrorShape,
+  type Job,
+  type JobKind,
+  type JobProgress,
+  type JobResult,
+} from '../../../shared/contract';
 import { errorShape, type Client } from '../lib/client';
 import { capitalise } from '../lib/format';
 import { JobWatcher } from '../lib/jobWatcher';
@@ -111,7 +118,10 @@ export class JobRun<K extends JobKind> {
       const parsed = parseJobResult(this.#kind, job.result);
       if (!parsed.success) {
         this.#stage = 'failed';
-        this.#error = { code: 'bad_response', message: `${capitalise(this.#what)} finished but its result has an unexpected shape` };
+        this.#error = {
+          code: 'bad_response',
+          message: `${capitalise(this.#what)} finished but its result has an unexpected shape`,
+        };
         return null;
       }
       this.#stage = 'succeeded';

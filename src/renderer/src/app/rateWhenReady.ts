@@ -8,7 +8,12 @@ const POLL_MS = 3000;
  * the campaign while its responses are sampled, then the Rate screen as the local annotator. A
  * user who has gone to another screen meanwhile is left there.
  */
-export async function rateWhenReady(client: Client, studio: Studio, campaign: string, annotatorName = 'you'): Promise<void> {
+export async function rateWhenReady(
+  client: Client,
+  studio: Studio,
+  campaign: string,
+  annotatorName = 'you',
+): Promise<void> {
   const { app, campaigns } = studio;
   app.show('runs');
   let shown = app.screen;

@@ -37,6 +37,7 @@ export function parseRoute(hash: string): Route | null {
 
 export function formatRoute(route: Route): string {
   if (route.screen === 'campaigns' && route.campaign) return `#/campaigns/${encodeURIComponent(route.campaign)}`;
-  if (route.screen === 'rate' && route.rating) return `#/rate/${encodeURIComponent(route.rating.campaign)}/${route.rating.annotator}`;
+  if (route.screen === 'rate' && route.rating)
+    return `#/rate/${encodeURIComponent(route.rating.campaign)}/${route.rating.annotator}`;
   return `#/${route.screen}`;
 }

@@ -51,10 +51,24 @@ export function createStudio(bridge: Bridge): Studio {
     creator: new CreateModelState(client, () => datasets.list, added),
     modelImporter: new ModelImportState(client, added),
     tryPrompt,
-    runs: new RunsState(client, () => models.list, () => datasets.list, added),
+    runs: new RunsState(
+      client,
+      () => models.list,
+      () => datasets.list,
+      added,
+    ),
     results: new ResultsState(client),
-    campaigns: new CampaignsState(client, () => models.list, () => datasets.list, (target) => app.rate(target)),
-    samples: new SamplesState(client, () => models.list, () => datasets.list),
+    campaigns: new CampaignsState(
+      client,
+      () => models.list,
+      () => datasets.list,
+      (target) => app.rate(target),
+    ),
+    samples: new SamplesState(
+      client,
+      () => models.list,
+      () => datasets.list,
+    ),
   };
 }
 

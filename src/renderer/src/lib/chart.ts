@@ -33,8 +33,10 @@ export interface ChartGeometry {
   plot: { x0: number; x1: number; y0: number; y1: number };
 }
 
-
-function domain(series: Series[], range: { min: number; max: number } | undefined): { min: number; max: number } | null {
+function domain(
+  series: Series[],
+  range: { min: number; max: number } | undefined,
+): { min: number; max: number } | null {
   let min = Infinity;
   let max = -Infinity;
   for (const { values } of series) {
@@ -94,14 +96,20 @@ function round(value: number): number {
  * when known, so the line grows across the chart as the run goes); the y axis spans the values,
  * and `range` when given.
  */
-export function chartGeometry(series: Series[], lastStep: number, box: ChartBox, range?: { min: number; max: number }): ChartGeometry {
+export function chartGeometry(
+  series: Series[],
+  lastStep: number,
+  box: ChartBox,
+  range?: { min: number; max: number },
+): ChartGeometry {
   const plot = { x0: box.left, x1: box.width - box.right, y0: box.height - box.bottom, y1: box.top };
   const xMax = Math.max(1, lastStep, ...series.map((s) => s.steps.at(-1) ?? 0));
   const x = (step: number): number => plot.x0 + (step / xMax) * (plot.x1 - plot.x0);
 
   const xStep = Math.max(1, niceStep(xMax, 4));
   const xTicks: Tick[] = [];
-  for (let value = 0; value <= xMax + 1e-9; value += xStep) xTicks.push({ value, at: x(value), label: shortNumber(value) });
+  for (let value = 0; value <= xMax + 1e-9; value += xStep)
+    xTicks.push({ value, at: x(value), label: shortNumber(value) });
 
   const span = domain(series, range);
   if (!span) return { paths: series.map(() => ''), ends: series.map(() => null), xTicks, yTicks: [], plot };

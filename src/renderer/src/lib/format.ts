@@ -18,7 +18,12 @@ export function date(iso: string): string {
 }
 
 /** "0.41 to 0.63": an interval's bounds as `format` writes them; `missing` where either is not defined. */
-export function interval(low: number | null, high: number | null, format: (value: number) => string, missing = '—'): string {
+export function interval(
+  low: number | null,
+  high: number | null,
+  format: (value: number) => string,
+  missing = '—',
+): string {
   return low === null || high === null ? missing : `${format(low)} to ${format(high)}`;
 }
 

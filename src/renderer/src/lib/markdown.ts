@@ -227,8 +227,9 @@ class InlineReader {
           if (isLinkable(href)) out.push({ kind: 'link', href, children });
           else {
             // Any other target (a relative path, ftp:, tel:, ...) is no link: its text, then the target as text.
-            for (const child of children) if (child.kind === 'text') text(child.text);
-            else out.push(child);
+            for (const child of children)
+              if (child.kind === 'text') text(child.text);
+              else out.push(child);
             text(` (${href})`);
           }
           break;
@@ -249,7 +250,13 @@ class InlineReader {
 export function inlineText(tokens: readonly Inline[]): string {
   return tokens
     .map((t) =>
-      t.kind === 'text' || t.kind === 'code' ? t.text : t.kind === 'break' ? '\n' : t.kind === 'image' ? t.alt : inlineText(t.children),
+      t.kind === 'text' || t.kind === 'code'
+        ? t.text
+        : t.kind === 'break'
+          ? '\n'
+          : t.kind === 'image'
+            ? t.alt
+            : inlineText(t.children),
     )
     .join('');
 }
@@ -257,7 +264,13 @@ export function inlineText(tokens: readonly Inline[]): string {
 /** The text of markdown-it's inline tokens without their markup (an image's alt text). */
 function plainText(tokens: Token[]): string {
   return tokens
-    .map((t) => (t.type === 'image' ? plainText(t.children ?? []) : t.type === 'softbreak' || t.type === 'hardbreak' ? ' ' : t.content))
+    .map((t) =>
+      t.type === 'image'
+        ? plainText(t.children ?? [])
+        : t.type === 'softbreak' || t.type === 'hardbreak'
+          ? ' '
+          : t.content,
+    )
     .join('');
 }
 

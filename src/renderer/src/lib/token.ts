@@ -52,4 +52,3 @@ export function takeToken(): PageToken | null {
   const owner = read(() => localStorage, KEYS.owner);
   return owner ? { role: 'owner', token: owner } : null;
 }
-

@@ -23,7 +23,9 @@ export abstract class PathExport<Result> {
   #saved = $state.raw<string[]>([]);
 
   readonly problem = $derived(pathProblem(this.path));
-  readonly canSubmit = $derived(this.path.trim() !== '' && this.problem === null && !this.#busy && this.#downloading === null);
+  readonly canSubmit = $derived(
+    this.path.trim() !== '' && this.problem === null && !this.#busy && this.#downloading === null,
+  );
 
   get busy(): boolean {
     return this.#busy;

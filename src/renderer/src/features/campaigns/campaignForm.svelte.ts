@@ -1,4 +1,12 @@
-import { absolutePath, CampaignCreate, GenerateSettings, type CampaignPrepared, type DatasetSummary, type Input, type ModelSummary } from '../../../../shared/contract';
+import {
+  absolutePath,
+  CampaignCreate,
+  GenerateSettings,
+  type CampaignPrepared,
+  type DatasetSummary,
+  type Input,
+  type ModelSummary,
+} from '../../../../shared/contract';
 import { CampaignOptions } from '../../../../shared/rating';
 import type { Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
@@ -22,22 +30,44 @@ const optionDefaults: Record<OptionKey, number> = (() => {
 })();
 const maxNewTokensDefault = GenerateSettings.parse({}).maxNewTokens;
 
-function bounds(schema: { minValue: number | null; maxValue: number | null }): { min: number | null; max: number | null } {
+function bounds(schema: { minValue: number | null; maxValue: number | null }): {
+  min: number | null;
+  max: number | null;
+} {
   return { min: schema.minValue, max: schema.maxValue };
 }
 
 /** The contract's bounds and help line per field, for the inputs' min, max and hint. */
-export const numberSpecs: Record<NumberKey, { min: number | null; max: number | null; help: string; integer: boolean }> = {
+export const numberSpecs: Record<
+  NumberKey,
+  { min: number | null; max: number | null; help: string; integer: boolean }
+> = {
   n: { ...bounds(CampaignOptions.shape.n), help: CampaignOptions.shape.n.description ?? '', integer: true },
-  overlap: { ...bounds(CampaignOptions.shape.overlap.unwrap()), help: CampaignOptions.shape.overlap.description ?? '', integer: true },
-  gold: { ...bounds(CampaignOptions.shape.gold.unwrap()), help: CampaignOptions.shape.gold.description ?? '', integer: true },
+  overlap: {
+    ...bounds(CampaignOptions.shape.overlap.unwrap()),
+    help: CampaignOptions.shape.overlap.description ?? '',
+    integer: true,
+  },
+  gold: {
+    ...bounds(CampaignOptions.shape.gold.unwrap()),
+    help: CampaignOptions.shape.gold.description ?? '',
+    integer: true,
+  },
   repeatSwapped: {
     ...bounds(CampaignOptions.shape.repeatSwapped.unwrap()),
     help: CampaignOptions.shape.repeatSwapped.description ?? '',
     integer: false,
   },
-  seed: { ...bounds(CampaignOptions.shape.seed.unwrap()), help: CampaignOptions.shape.seed.description ?? '', integer: true },
-  maxNewTokens: { ...bounds(GenerateSettings.shape.maxNewTokens.unwrap()), help: 'longest response sampled per model and prompt', integer: true },
+  seed: {
+    ...bounds(CampaignOptions.shape.seed.unwrap()),
+    help: CampaignOptions.shape.seed.description ?? '',
+    integer: true,
+  },
+  maxNewTokens: {
+    ...bounds(GenerateSettings.shape.maxNewTokens.unwrap()),
+    help: 'longest response sampled per model and prompt',
+    integer: true,
+  },
 };
 
 function defaultNumbers(): Record<NumberKey, number | null> {
@@ -75,11 +105,15 @@ export class CampaignFormState {
   numbers = $state<Record<NumberKey, number | null>>(defaultNumbers());
 
   /** The datasets this kind of campaign can use: any for prompts, those with pairs for relabelling. */
-  readonly datasetChoices: DatasetSummary[] = $derived.by(() => (this.kind === 'pairs' ? this.#datasets().filter((d) => d.pairs > 0) : this.#datasets()));
+  readonly datasetChoices: DatasetSummary[] = $derived.by(() =>
+    this.kind === 'pairs' ? this.#datasets().filter((d) => d.pairs > 0) : this.#datasets(),
+  );
   readonly dataset = $derived.by(() => chosenOrFirst(this.datasetChoices, this.#dataset));
   /** The systems compared: the models chosen that the project still has, in the project's order, and the dataset's own answers when asked for. */
   readonly models: string[] = $derived.by(() => [
-    ...this.#models().filter((m) => this.chosen.includes(m.name)).map((m) => m.name),
+    ...this.#models()
+      .filter((m) => this.chosen.includes(m.name))
+      .map((m) => m.name),
     ...(this.withData && this.dataset !== '' ? [`data:${this.dataset}`] : []),
   ]);
   readonly goldFileProblem: string | null = $derived.by(() => {
@@ -89,7 +123,9 @@ export class CampaignFormState {
     return checked.success ? null : (checked.error.issues[0]?.message ?? 'not a path');
   });
   readonly datasetProblem: string | null = $derived.by(() =>
-    this.kind === 'pairs' && this.#datasets().length > 0 && this.datasetChoices.length === 0 ? 'no dataset has preference pairs: import one on the Data screen' : null,
+    this.kind === 'pairs' && this.#datasets().length > 0 && this.datasetChoices.length === 0
+      ? 'no dataset has preference pairs: import one on the Data screen'
+      : null,
   );
   readonly nameProblem: string | null = $derived.by(() => {
     const name = this.name.trim();
@@ -108,7 +144,9 @@ export class CampaignFormState {
   readonly problems: Partial<Record<NumberKey, string>> = $derived.by(() => {
     const numbers = this.numbers;
     const options = CampaignOptions.safeParse(this.#optionsInput());
-    const problems: Partial<Record<NumberKey, string>> = options.success ? {} : fieldIssues(options.error, optionKeys, numbers);
+    const problems: Partial<Record<NumberKey, string>> = options.success
+      ? {}
+      : fieldIssues(options.error, optionKeys, numbers);
     if (this.kind === 'pairs') {
       // Nothing is sampled; n is a number of pairs, or all of them.
       const { n, ...rest } = problems;
@@ -117,9 +155,14 @@ export class CampaignFormState {
     const settings = GenerateSettings.safeParse({ maxNewTokens: numbers.maxNewTokens ?? Number.NaN });
     if (!settings.success) return { ...problems, ...fieldIssues(settings.error, ['maxNewTokens'] as const, numbers) };
     // A response needs room in every model's context beside the prompt.
-    const context = Math.min(...this.#models().filter((m) => this.models.includes(m.name)).map((m) => m.shape.context));
+    const context = Math.min(
+      ...this.#models()
+        .filter((m) => this.models.includes(m.name))
+        .map((m) => m.shape.context),
+    );
     const max = numbers.maxNewTokens;
-    if (Number.isFinite(context) && max !== null && max >= context) return { ...problems, maxNewTokens: `less than the smallest context of the models picked (${context})` };
+    if (Number.isFinite(context) && max !== null && max >= context)
+      return { ...problems, maxNewTokens: `less than the smallest context of the models picked (${context})` };
     return problems;
   });
   readonly canSubmit = $derived.by(
@@ -175,7 +218,12 @@ export class CampaignFormState {
       ...(goldFile !== '' ? { goldFile } : {}),
     };
     if (this.kind === 'pairs') return { ...common, pairs: source, ...(this.allPairs ? { n: 'all' as const } : {}) };
-    return { ...common, models: this.models, prompts: source, settings: { maxNewTokens: this.numbers.maxNewTokens ?? Number.NaN } };
+    return {
+      ...common,
+      models: this.models,
+      prompts: source,
+      settings: { maxNewTokens: this.numbers.maxNewTokens ?? Number.NaN },
+    };
   }
 
   async start(): Promise<void> {

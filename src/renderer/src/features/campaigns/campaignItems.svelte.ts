@@ -49,7 +49,11 @@ export class CampaignItemsState {
   constructor(client: Client, campaign: string) {
     this.#client = client;
     this.campaign = campaign;
-    this.page = new PageState((offset, limit) => this.#client.call('campaigns.browse', { campaign: this.campaign, ...this.filter, offset, limit }), PAGE_SIZE);
+    this.page = new PageState(
+      (offset, limit) =>
+        this.#client.call('campaigns.browse', { campaign: this.campaign, ...this.filter, offset, limit }),
+      PAGE_SIZE,
+    );
   }
 
   /** The filter as campaigns.browse takes it: only what is set. */
@@ -131,5 +135,10 @@ export function verdictText(verdict: Verdict | null, item: Pick<BrowsedItem, 'fi
 
 /** What a rating was, in a word or two: skipped, flagged, a repeat. */
 export function ratingTags(r: BrowsedRating): string[] {
-  return [...(r.skipped ? ['skipped'] : []), ...(r.flag ? [`flagged: ${r.flag}`] : []), ...(r.repeat ? ['swapped repeat'] : []), ...(!r.counted && !r.skipped && !r.flag && !r.repeat ? ['not counted'] : [])];
+  return [
+    ...(r.skipped ? ['skipped'] : []),
+    ...(r.flag ? [`flagged: ${r.flag}`] : []),
+    ...(r.repeat ? ['swapped repeat'] : []),
+    ...(!r.counted && !r.skipped && !r.flag && !r.repeat ? ['not counted'] : []),
+  ];
 }

@@ -58,7 +58,13 @@ export class CampaignsState extends ListWithForm<CampaignSummary> {
   openCampaign(name: string): void {
     if (this.#open?.name === name) return;
     this.#open?.close();
-    this.#open = new CampaignView(this.#client, name, this.list.find((c) => c.name === name) ?? null, this.#rate, this.#origin);
+    this.#open = new CampaignView(
+      this.#client,
+      name,
+      this.list.find((c) => c.name === name) ?? null,
+      this.#rate,
+      this.#origin,
+    );
   }
 
   /** Opens a campaign's page with its item browser showing what `filter` selects (the items behind a Results figure). */
@@ -72,5 +78,4 @@ export class CampaignsState extends ListWithForm<CampaignSummary> {
     this.#open = null;
     void this.refresh();
   }
-
 }

@@ -23,9 +23,14 @@ export class RatingsExportState extends PathExport<ExportResult> {
     this.campaign = campaign;
   }
 
-
   protected write(path: string): Promise<ExportResult> {
-    return this.#client.call('ratings.export', { campaign: this.campaign, format: this.format, path, criterion: this.criterion, rule: this.rule });
+    return this.#client.call('ratings.export', {
+      campaign: this.campaign,
+      format: this.format,
+      path,
+      criterion: this.criterion,
+      rule: this.rule,
+    });
   }
 
   override get downloads(): { key: string; label: string }[] {
@@ -36,8 +41,14 @@ export class RatingsExportState extends PathExport<ExportResult> {
   }
 
   protected override async fetchDownload(key: string): Promise<Download> {
-    const out = await this.#client.call('ratings.download', { campaign: this.campaign, format: this.format, criterion: this.criterion, rule: this.rule });
-    if (key === 'card') return { filename: out.card.filename, blob: new Blob([out.card.content], { type: 'text/markdown' }) };
+    const out = await this.#client.call('ratings.download', {
+      campaign: this.campaign,
+      format: this.format,
+      criterion: this.criterion,
+      rule: this.rule,
+    });
+    if (key === 'card')
+      return { filename: out.card.filename, blob: new Blob([out.card.content], { type: 'text/markdown' }) };
     return { filename: out.filename, blob: new Blob([out.content], { type: 'application/jsonl' }) };
   }
 }

@@ -78,7 +78,11 @@ export class RetrainState {
       return;
     }
     try {
-      const plan = await this.#client.call('campaigns.retrainPlan', { campaign: this.campaign, algo: this.#algo, ...this.#refInput() });
+      const plan = await this.#client.call('campaigns.retrainPlan', {
+        campaign: this.campaign,
+        algo: this.#algo,
+        ...this.#refInput(),
+      });
       if (request !== this.#planRequest) return;
       this.#plan = plan;
       this.#planError = null;
@@ -90,7 +94,13 @@ export class RetrainState {
   async start(): Promise<void> {
     if (!this.canStart) return;
     await this.run.run(async () => {
-      const started = await this.#client.call('campaigns.retrain', { campaign: this.campaign, algo: this.#algo, steps: this.steps, force: this.force, ...this.#refInput() });
+      const started = await this.#client.call('campaigns.retrain', {
+        campaign: this.campaign,
+        algo: this.#algo,
+        steps: this.steps,
+        force: this.force,
+        ...this.#refInput(),
+      });
       this.#started = started;
       return started;
     });

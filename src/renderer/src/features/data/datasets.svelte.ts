@@ -17,7 +17,9 @@ export class DatasetView {
   constructor(client: Client, summary: DatasetSummary) {
     this.summary = summary;
     const { name: dataset, version } = summary;
-    this.examples = new PageState((offset, limit) => client.call('datasets.examples', { dataset, version, offset, limit }));
+    this.examples = new PageState((offset, limit) =>
+      client.call('datasets.examples', { dataset, version, offset, limit }),
+    );
     this.pairs = new PageState((offset, limit) => client.call('datasets.pairs', { dataset, version, offset, limit }));
     // Open on whichever kind of row the dataset has: a preference set has no examples to show.
     this.showTab(summary.examples === 0 && summary.pairs > 0 ? 'pairs' : 'examples');

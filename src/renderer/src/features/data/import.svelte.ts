@@ -59,7 +59,9 @@ export class ImportState {
     const checked = datasetName.safeParse(this.#name);
     return checked.success ? null : (checked.error.issues[0]?.message ?? 'not a valid name');
   });
-  readonly canSubmit = $derived(this.#file !== null && this.#name.trim() !== '' && this.nameProblem === null && !this.busy);
+  readonly canSubmit = $derived(
+    this.#file !== null && this.#name.trim() !== '' && this.nameProblem === null && !this.busy,
+  );
 
   constructor(client: Client, onFinished: () => void) {
     this.#client = client;

@@ -11,7 +11,9 @@ export const shapeKeys = ['layers', 'dim', 'heads', 'context', 'vocab', 'seed'] 
 export type ShapeKey = (typeof shapeKeys)[number];
 
 /** The contract's defaults, read from its schema rather than repeated here. */
-export const shapeDefaults: Record<ShapeKey, number> = pickShape(createInput.parse({ name: 'defaults', dataset: 'defaults' }));
+export const shapeDefaults: Record<ShapeKey, number> = pickShape(
+  createInput.parse({ name: 'defaults', dataset: 'defaults' }),
+);
 
 /** The contract's bounds per field, for the inputs' min and max. */
 export const shapeBounds: Record<ShapeKey, { min: number | null; max: number | null }> = {
@@ -28,7 +30,10 @@ function pickShape(input: Record<ShapeKey, number>): Record<ShapeKey, number> {
   return { layers, dim, heads, context, vocab, seed };
 }
 
-function bounds(schema: { minValue: number | null; maxValue: number | null }): { min: number | null; max: number | null } {
+function bounds(schema: { minValue: number | null; maxValue: number | null }): {
+  min: number | null;
+  max: number | null;
+} {
   return { min: schema.minValue, max: schema.maxValue };
 }
 
@@ -151,7 +156,6 @@ export class ModelImportState {
     this.#onImported = onImported;
     this.run = new JobRun(client, 'model.import', 'the import');
   }
-
 
   async start(): Promise<void> {
     if (!this.canSubmit) return;

@@ -1,4 +1,9 @@
-import { GenerateSettings, type AppErrorShape, type GenerateResult, type ModelSummary } from '../../../../shared/contract';
+import {
+  GenerateSettings,
+  type AppErrorShape,
+  type GenerateResult,
+  type ModelSummary,
+} from '../../../../shared/contract';
 import { errorShape, type Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
@@ -155,7 +160,9 @@ export class TryPromptState {
     const model = this.model;
     const prompt = this.prompt;
     this.#asked = { model, prompt };
-    await this.run.run(() => this.#client.call('models.generate', { model, prompts: [prompt], settings: settings.data }));
+    await this.run.run(() =>
+      this.#client.call('models.generate', { model, prompts: [prompt], settings: settings.data }),
+    );
   }
 
   #settingsInput(): Record<string, unknown> {

@@ -27,7 +27,8 @@ export class RatingApi {
   }
 
   call<M extends RatingMethod>(method: M, input: RatingInput<M>): Promise<Output<M>> {
-    const full = this.#rater === null ? input : { ...input, campaign: this.#rater.campaign, annotator: this.#rater.annotator };
+    const full =
+      this.#rater === null ? input : { ...input, campaign: this.#rater.campaign, annotator: this.#rater.annotator };
     // The one cast: on an annotator's link the input lacks the two fields the contract requires,
     // which the server adds from the token; on the desktop they were just added above.
     return this.#client.call(method, full as Input<M>);

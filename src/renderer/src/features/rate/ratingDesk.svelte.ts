@@ -60,7 +60,10 @@ export class RatePicker {
 
   async load(): Promise<void> {
     try {
-      const [campaigns, annotators] = await Promise.all([this.#client.call('campaigns.list', {}), this.#client.call('annotators.list', {})]);
+      const [campaigns, annotators] = await Promise.all([
+        this.#client.call('campaigns.list', {}),
+        this.#client.call('annotators.list', {}),
+      ]);
       this.#campaigns = campaigns.filter((c) => c.status === 'ready');
       this.#annotators = annotators;
       if (!this.#campaigns.some((c) => c.name === this.#campaign)) this.#campaign = this.#campaigns[0]?.name ?? '';
@@ -120,7 +123,9 @@ export class RatingDesk {
       // A root effect of its own lives as long as the desk keeps the session.
       const made = { session: null as RatingSession | null };
       $effect.root(() => {
-        made.session = new RatingSession(new RatingApi(this.#client, rater), { visible: document.visibilityState === 'visible' });
+        made.session = new RatingSession(new RatingApi(this.#client, rater), {
+          visible: document.visibilityState === 'visible',
+        });
       });
       if (!made.session) throw new Error('$effect.root did not run its function');
       session = made.session;

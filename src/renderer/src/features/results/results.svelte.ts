@@ -77,7 +77,10 @@ export class ResultsState {
     if (this.#reporting) return;
     this.#reporting = true;
     try {
-      const report = await this.#client.call('results.report', this.#campaign === null ? {} : { campaign: this.#campaign });
+      const report = await this.#client.call(
+        'results.report',
+        this.#campaign === null ? {} : { campaign: this.#campaign },
+      );
       saveFile(report.filename, new Blob([report.html], { type: 'text/html' }));
     } catch (error) {
       this.#error = errorShape(error);
@@ -125,8 +128,16 @@ export class ResultsState {
   }
 }
 
-const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
-const scoreFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+const percentFormat = new Intl.NumberFormat(undefined, {
+  style: 'percent',
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
+const scoreFormat = new Intl.NumberFormat(undefined, {
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+  useGrouping: false,
+});
 const figureFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
 
 /** "66.7%"; "—" for none. */

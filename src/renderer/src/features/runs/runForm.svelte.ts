@@ -10,7 +10,12 @@ import {
   type ModelSummary,
 } from '../../../../shared/contract';
 import { algoInfo, type AlgoInfo } from './algos';
-import { hyperparameterNames, loadsReference, usesHyperparameter, type HyperparameterName } from '../../../../shared/algorithms';
+import {
+  hyperparameterNames,
+  loadsReference,
+  usesHyperparameter,
+  type HyperparameterName,
+} from '../../../../shared/algorithms';
 import { errorShape, type Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
@@ -84,7 +89,9 @@ function isBasicKey(key: RunKey): key is BasicKey {
 
 /** False for a hyperparameter the algorithm does not use (its run has no such setting). */
 export function appliesTo(algo: Algo, key: RunKey): boolean {
-  return !(hyperparameterNames as readonly string[]).includes(key) || usesHyperparameter(algo, key as HyperparameterName);
+  return (
+    !(hyperparameterNames as readonly string[]).includes(key) || usesHyperparameter(algo, key as HyperparameterName)
+  );
 }
 
 export function fieldLabel(key: RunKey): string {
@@ -117,7 +124,12 @@ function specOf(key: RunKey): FieldSpec {
     options: property.enum?.filter((value): value is string => typeof value === 'string') ?? null,
     min: minimum ?? (typeof exclusiveMinimum === 'number' ? exclusiveMinimum : null),
     // An int() with no maximum of its own carries the largest safe integer: no bound worth showing.
-    max: maximum !== undefined && maximum < Number.MAX_SAFE_INTEGER ? maximum : typeof exclusiveMaximum === 'number' ? exclusiveMaximum : null,
+    max:
+      maximum !== undefined && maximum < Number.MAX_SAFE_INTEGER
+        ? maximum
+        : typeof exclusiveMaximum === 'number'
+          ? exclusiveMaximum
+          : null,
   };
 }
 
@@ -194,7 +206,9 @@ export class RunFormState {
   /** Whether the run loads pi_ref: for log-probs in its loss or for its value head (a_lol_ref_free). */
   readonly loadsReference = $derived(loadsReference(this.algo));
   readonly data = $derived.by(() => chosenOrFirst(this.#datasets(), this.#data));
-  readonly dataset: DatasetSummary | null = $derived.by(() => this.#datasets().find((d) => d.name === this.data) ?? null);
+  readonly dataset: DatasetSummary | null = $derived.by(
+    () => this.#datasets().find((d) => d.name === this.data) ?? null,
+  );
   readonly dataVersion = $derived.by(() => {
     const latest = this.dataset?.version ?? 1;
     return this.#dataVersion !== null && this.#dataVersion < latest ? this.#dataVersion : null;
@@ -223,7 +237,12 @@ export class RunFormState {
 
   /** The settings that mean something for this algorithm, by place, in the contract's order. */
   readonly shown: Record<Place, SettingKey[]> = $derived.by(() => {
-    const context: FieldContext = { algo: this.algo, info: this.info, schedule: this.texts.schedule, reward: this.texts.reward };
+    const context: FieldContext = {
+      algo: this.algo,
+      info: this.info,
+      schedule: this.texts.schedule,
+      reward: this.texts.reward,
+    };
     const shown: Record<Place, SettingKey[]> = { training: [], value: [], advanced: [] };
     for (const key of settingKeys) {
       const field = settingFields[key];
@@ -272,22 +291,36 @@ export class RunFormState {
     // Older versions are not in the list; the backend checks those.
     if (problems.data === undefined && dataset && this.dataVersion === null) {
       const reward = this.texts.reward.trim();
-      if (this.info.pairs && dataset.pairs === 0) problems.data = `${this.algo} trains on preference pairs, and this dataset has none`;
-      else if (!this.info.pairs && this.pairs === '' && dataset.examples === 0) problems.data = `${this.algo} trains on single responses, and this dataset has none`;
+      if (this.info.pairs && dataset.pairs === 0)
+        problems.data = `${this.algo} trains on preference pairs, and this dataset has none`;
+      else if (!this.info.pairs && this.pairs === '' && dataset.examples === 0)
+        problems.data = `${this.algo} trains on single responses, and this dataset has none`;
       else if (problems.reward === undefined && this.info.signal !== null) {
-        if (this.pairs !== '' && reward === 'column') problems.reward = 'pairs carry no reward column: use label (chosen 1, rejected 0), rm:NAME or a function';
-        else if (this.pairs === '' && reward === 'label') problems.reward = 'label is a pair’s own label: choose the pairs’ responses under Responses';
-        else if (this.pairs === '' && reward === 'column' && dataset.summary.rewardMin === null) problems.reward = 'this dataset has no reward column: name a reward function';
+        if (this.pairs !== '' && reward === 'column')
+          problems.reward = 'pairs carry no reward column: use label (chosen 1, rejected 0), rm:NAME or a function';
+        else if (this.pairs === '' && reward === 'label')
+          problems.reward = 'label is a pair’s own label: choose the pairs’ responses under Responses';
+        else if (this.pairs === '' && reward === 'column' && dataset.summary.rewardMin === null)
+          problems.reward = 'this dataset has no reward column: name a reward function';
       }
     }
     return problems;
   });
 
   readonly canSubmit = $derived(
-    !this.#starting && this.data !== '' && this.init !== '' && this.out.trim() !== '' && Object.keys(this.problems).length === 0,
+    !this.#starting &&
+      this.data !== '' &&
+      this.init !== '' &&
+      this.out.trim() !== '' &&
+      Object.keys(this.problems).length === 0,
   );
 
-  constructor(client: Client, models: () => ModelSummary[], datasets: () => DatasetSummary[], onStarted: (runId: number) => void) {
+  constructor(
+    client: Client,
+    models: () => ModelSummary[],
+    datasets: () => DatasetSummary[],
+    onStarted: (runId: number) => void,
+  ) {
     this.#client = client;
     this.#models = models;
     this.#datasets = datasets;

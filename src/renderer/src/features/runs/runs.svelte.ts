@@ -1,4 +1,12 @@
-import type { AppErrorShape, DatasetSummary, Job, JobProgress, ModelSummary, RunStep, RunSummary } from '../../../../shared/contract';
+import type {
+  AppErrorShape,
+  DatasetSummary,
+  Job,
+  JobProgress,
+  ModelSummary,
+  RunStep,
+  RunSummary,
+} from '../../../../shared/contract';
 import { errorShape, type Client } from '../../lib/client';
 import { MetricLog, StepClock, type Series } from '../../lib/metricLog';
 import { phaseText } from '../../lib/phases';
@@ -29,7 +37,8 @@ export function chartsOf(specs: ChartSpec[], seriesOf: (name: string) => Series 
       const series = seriesOf(metric.name);
       if (series) lines.push({ label: metric.label, series });
     }
-    if (lines.length > 0) charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
+    if (lines.length > 0)
+      charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
   }
   return charts;
 }
@@ -259,8 +268,10 @@ export class RunView {
   #setRun(fresh: RunSummary): void {
     const known = this.#run;
     // An answer can be older than the last step event: while the same job runs, steps only grow.
-    const sameJob = known !== null && known.status === 'running' && fresh.status === 'running' && known.jobId === fresh.jobId;
-    this.#run = sameJob && known.step > fresh.step ? { ...fresh, step: known.step, totalSteps: known.totalSteps } : fresh;
+    const sameJob =
+      known !== null && known.status === 'running' && fresh.status === 'running' && known.jobId === fresh.jobId;
+    this.#run =
+      sameJob && known.step > fresh.step ? { ...fresh, step: known.step, totalSteps: known.totalSteps } : fresh;
     if (fresh.status !== 'running') {
       if (this.#acting === 'cancel') this.#acting = null;
       this.#secondsPerStep = null;

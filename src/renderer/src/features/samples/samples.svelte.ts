@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { GenerateSettings, SampleRequest, type DatasetSummary, type ModelSummary, type Sample, type SampleResult } from '../../../../shared/contract';
+import {
+  GenerateSettings,
+  SampleRequest,
+  type DatasetSummary,
+  type ModelSummary,
+  type Sample,
+  type SampleResult,
+} from '../../../../shared/contract';
 import type { Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
@@ -9,7 +16,15 @@ import { PageState } from '../../app/page.svelte';
 /** What a sampling job answers: the contract's jobResults.sample. */
 export type { SampleResult };
 
-export const sampleNumberKeys = ['n', 'maxNewTokens', 'repetitionPenalty', 'temperature', 'topK', 'topP', 'seed'] as const;
+export const sampleNumberKeys = [
+  'n',
+  'maxNewTokens',
+  'repetitionPenalty',
+  'temperature',
+  'topK',
+  'topP',
+  'seed',
+] as const;
 export type SampleNumberKey = (typeof sampleNumberKeys)[number];
 /** Only sampling reads these; greedy decoding leaves them at the contract's defaults. */
 export const samplingKeys: readonly SampleNumberKey[] = ['temperature', 'topK', 'topP', 'seed'];
@@ -46,7 +61,9 @@ export class SampleFormState {
     const problems: Partial<Record<SampleNumberKey, string>> = {};
     if (!checked.success) {
       // Settings' issues are under settings.*: lift them to the field's own key.
-      const lifted = checked.error.issues.map((issue) => (issue.path[0] === 'settings' ? { ...issue, path: issue.path.slice(1) } : issue));
+      const lifted = checked.error.issues.map((issue) =>
+        issue.path[0] === 'settings' ? { ...issue, path: issue.path.slice(1) } : issue,
+      );
       Object.assign(problems, fieldIssues(new z.ZodError(lifted), sampleNumberKeys, numbers));
     }
     const context = this.#models().find((m) => m.name === this.model)?.shape.context;
@@ -61,7 +78,12 @@ export class SampleFormState {
     () => this.model !== '' && this.dataset !== '' && Object.keys(this.problems).length === 0 && !this.run.busy,
   );
 
-  constructor(client: Client, models: () => ModelSummary[], datasets: () => DatasetSummary[], onSampled: (result: SampleResult) => void) {
+  constructor(
+    client: Client,
+    models: () => ModelSummary[],
+    datasets: () => DatasetSummary[],
+    onSampled: (result: SampleResult) => void,
+  ) {
     this.#client = client;
     this.#models = models;
     this.#datasets = datasets;
@@ -135,7 +157,8 @@ export class SamplesState {
     });
     // Samples come from campaigns and the alol command too: a shown list follows when such a job ends.
     client.on('jobs.finished', (job) => {
-      if ((job.kind === 'sample' || job.kind === 'campaign') && job.status === 'succeeded' && this.page.loaded) void this.page.load();
+      if ((job.kind === 'sample' || job.kind === 'campaign') && job.status === 'succeeded' && this.page.loaded)
+        void this.page.load();
     });
   }
 
