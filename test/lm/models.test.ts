@@ -39,7 +39,7 @@ describe('models', () => {
       name: 'tiny',
       origin: 'created',
       source: 'dialogues v1',
-      shape: { vocabSize: 300, nLayer: 1, nEmbd: 32, nHead: 2, nPositions: 64 },
+      shape: { vocab: 300, layers: 1, dim: 32, heads: 2, context: 64 },
     });
     // wte 300x32 + wpe 64x32 + one block + ln_f, as GPT-2 counts them.
     const d = 32;
