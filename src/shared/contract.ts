@@ -35,7 +35,11 @@ export const datasetName = name;
 export const absolutePath = z
   .string()
   .min(1)
-  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path (on the machine running the studio)');
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), {
+    // The path itself is named: a relative one would depend on the backend's working folder.
+    error: (issue) =>
+      `must be an absolute path (on the machine running the studio), not ${JSON.stringify(issue.input)}`,
+  });
 
 export const importFormats = [
   'auto',
@@ -749,6 +753,15 @@ export const methods = {
   'annotators.add': {
     input: z.object({ ...campaignRef, name: datasetName, link: z.boolean().default(true) }).strict(),
     output: z.object({ annotator: z.object({ id, name: z.string() }), token: z.string().nullable() }),
+  },
+  /**
+   * Revokes an annotator's personal link to a campaign: it is refused (401) from its next request.
+   * Their ratings stay, and they stay a member (annotators.add gives them a new link; the studio's
+   * own window can still rate as them). `revoked` is false when they had no link.
+   */
+  'annotators.revoke': {
+    input: z.object({ ...campaignRef, name: datasetName }).strict(),
+    output: z.object({ annotator: z.object({ id, name: z.string() }), revoked: z.boolean() }),
   },
   'ratings.export': {
     input: z

@@ -339,13 +339,14 @@ describe('Rating screen (annotator links, keyboard only)', () => {
       const refused = await apiAs(alice.token, method, input);
       expect(refused.status, method).toBe(403);
     }
-    // The event stream, with the token as the page would pass it (?token=) and as a header.
-    for (const [path, headers] of [
-      [`/api/events?token=${alice.token}`, {}],
-      ['/api/events', { Authorization: `Bearer ${alice.token}` }],
-    ] as Array<[string, Record<string, string>]>) {
+    // The event stream: with the token in the header, not the annotator's (403); in the address,
+    // refused before anyone is asked who it is (401: tokens travel in the Authorization header only).
+    for (const [path, headers, status] of [
+      [`/api/events?token=${alice.token}`, {}, 401],
+      ['/api/events', { Authorization: `Bearer ${alice.token}` }, 403],
+    ] as Array<[string, Record<string, string>, number]>) {
       const events = await fetch(new URL(path, url), { headers });
-      expect(events.status, path).toBe(403);
+      expect(events.status, path).toBe(status);
       await events.body?.cancel();
     }
     // Naming the other annotator, or another campaign, is refused.

@@ -26,11 +26,15 @@ export function existingFolder(file: string): void {
 /** Refuses a folder to write into whose parent is missing (a mistyped path would otherwise be made, folder by folder), or that is a file. */
 export function newOrExistingFolder(folder: string): void {
   const stats = statSync(folder, { throwIfNoEntry: false });
-  if (stats && !stats.isDirectory()) throw new AppError('invalid_input', `${folder} is a file, not a folder: choose another path`);
+  if (stats && !stats.isDirectory())
+    throw new AppError('invalid_input', `${folder} is a file, not a folder: choose another path`);
   if (stats) return;
   const parent = dirname(folder);
   if (!statSync(parent, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new AppError('invalid_input', `folder ${parent} does not exist: make it first, or choose another path (for ${folder})`);
+    throw new AppError(
+      'invalid_input',
+      `folder ${parent} does not exist: make it first, or choose another path (for ${folder})`,
+    );
   }
 }
 
@@ -69,6 +73,10 @@ export function outsideStorage(path: string, paths: ProjectPaths): void {
     [paths.models, 'models'],
     [paths.uploads, 'uploads'],
   ] as const) {
-    if (within(folder, target)) throw new AppError('invalid_input', `${path} is inside the studio's ${what} folder (${folder}): choose another path`);
+    if (within(folder, target))
+      throw new AppError(
+        'invalid_input',
+        `${path} is inside the studio's ${what} folder (${folder}): choose another path`,
+      );
   }
 }

@@ -19,8 +19,6 @@ import { annotatorMethodNames } from '../../shared/rating';
 /** Big enough for one base64 upload chunk of UPLOAD_CHUNK_BYTES plus its envelope. */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
-
-
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Content-Type-Options': 'nosniff',
@@ -49,6 +47,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  too_many_requests: 429,
+  // A reward spec or scoring module named in a call is the caller's mistake, not the server's.
+  reward_spec: 400,
+  reward_module: 400,
   unsupported_media_type: 415,
   import_invalid: 422,
 };
@@ -66,7 +68,18 @@ export interface HttpServerOptions {
   rendererDir: string;
   host: string;
   port: number;
+  /** How many wrong tokens one client address may send in a window before it is refused for the rest of it (defaults: 20 in 60 s). */
+  authLimit?: AuthLimit;
 }
+
+export interface AuthLimit {
+  maxFailures: number;
+  windowMs: number;
+}
+
+export const DEFAULT_AUTH_LIMIT: AuthLimit = { maxFailures: 20, windowMs: 60_000 };
+/** Addresses tracked at most: past this, the oldest are forgotten (a flood of addresses cannot grow memory without bound). */
+const MAX_TRACKED_ADDRESSES = 10_000;
 
 export interface RunningServer {
   server: Server;
@@ -90,10 +103,14 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
+
+/** Where a request's token may come from: the Authorization header only. */
+const QUERY_TOKEN_PARAMS = ['token', 'rate', 'access_token'];
 
 /** This machine's addresses, as a Host header names them (IPv6 in brackets). */
 export function localAddresses(): string[] {
@@ -120,7 +137,9 @@ export function networkUrls(host: string, port: number): string[] {
   return Object.values(networkInterfaces())
     .flat()
     .flatMap((i) =>
-      i && !i.internal && (i.family === 'IPv4' || (host === '::' && !/^fe80:/i.test(i.address))) ? [url(i.address, i.family)] : [],
+      i && !i.internal && (i.family === 'IPv4' || (host === '::' && !/^fe80:/i.test(i.address)))
+        ? [url(i.address, i.family)]
+        : [],
     );
 }
 
@@ -131,13 +150,94 @@ function sameToken(given: string | null, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * The client an attempt is counted against: its IPv4 address, or the /64 network of an IPv6 one
+ * (one machine commonly holds a whole /64 and could otherwise rotate addresses to start afresh).
+ */
+export function clientKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const mapped = address.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i);
+  if (mapped?.[1]) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = (address.split('%')[0] ?? '').toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/**
+ * Counts wrong tokens per client address in a fixed window that starts at the first failure. Once
+ * an address has sent maxFailures wrong tokens, every API request from it is refused (429) until
+ * the window ends, the right token included: refusing only further failures would still answer a
+ * right guess with 200 and a wrong one with 429, so guessing would go on at full speed with the
+ * answer in the status. The cost is that a person sharing the address with the guesser (behind the
+ * same NAT, or on this machine) waits out the window too; the window is short and the page says so.
+ * Requests without any token are not counted: they guess nothing.
+ */
+class FailureLimiter {
+  readonly #windows = new Map<string, { start: number; failures: number }>();
+
+  constructor(
+    readonly limit: AuthLimit,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds the address must wait, or 0 when it may try. */
+  blockedFor(key: string): number {
+    const window = this.#current(key);
+    if (!window || window.failures < this.limit.maxFailures) return 0;
+    return Math.max(1, Math.ceil((window.start + this.limit.windowMs - this.now()) / 1000));
+  }
+
+  fail(key: string): void {
+    const window = this.#current(key);
+    if (window) window.failures += 1;
+    else {
+      if (this.#windows.size >= MAX_TRACKED_ADDRESSES) this.#prune();
+      this.#windows.set(key, { start: this.now(), failures: 1 });
+    }
+  }
+
+  #current(key: string): { start: number; failures: number } | null {
+    const window = this.#windows.get(key);
+    if (!window) return null;
+    if (this.now() - window.start < this.limit.windowMs) return window;
+    this.#windows.delete(key);
+    return null;
+  }
+
+  #prune(): void {
+    const now = this.now();
+    for (const [key, window] of this.#windows) if (now - window.start >= this.limit.windowMs) this.#windows.delete(key);
+    // Still full: forget the oldest windows (Map keeps insertion order).
+    for (const key of this.#windows.keys()) {
+      if (this.#windows.size < MAX_TRACKED_ADDRESSES) break;
+      this.#windows.delete(key);
+    }
+  }
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
-function sendError(res: ServerResponse, status: number, error: AppErrorShape): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  error: AppErrorShape,
+  headers: Record<string, string> = {},
+): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   sendJson(res, status, { error });
 }
 
@@ -157,6 +257,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const clients = new Set<ServerResponse>();
   let port = options.port;
+  const limiter = new FailureLimiter(options.authLimit ?? DEFAULT_AUTH_LIMIT);
 
   // A page on another site can reach 127.0.0.1 through the user's browser; the Host check stops
   // DNS rebinding, the Origin check and the JSON-only body stop cross-site posts, the token the rest.
@@ -176,25 +277,57 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     if (origin !== undefined && !allowedHosts().has(origin.replace(/^https?:\/\//, ''))) {
       throw new HttpError(403, 'forbidden', 'cross-origin request refused');
     }
-    const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1] ?? url.searchParams.get('token');
-    if (sameToken(bearer ?? null, options.token)) return { role: 'owner' };
+    // A token in the address would be written to server and proxy logs, browser history and
+    // Referer headers: such a request is refused whatever its header says, and nothing is checked.
+    if (QUERY_TOKEN_PARAMS.some((p) => url.searchParams.has(p))) {
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'a token in the address is refused: send it in the Authorization header (Bearer)',
+      );
+    }
+    const client = clientKey(req.socket.remoteAddress);
+    const wait = limiter.blockedFor(client);
+    if (wait > 0) {
+      throw new HttpError(429, 'too_many_requests', `too many wrong tokens from this address: try again in ${wait} s`, {
+        'Retry-After': String(wait),
+      });
+    }
+    const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1] ?? null;
+    if (sameToken(bearer, options.token)) return { role: 'owner' };
     const annotator = bearer ? options.annotatorAccess?.(bearer) : null;
     if (annotator) return { role: 'annotator', ...annotator };
-    throw new HttpError(401, 'unauthorized', 'missing or wrong token');
+    if (bearer) limiter.fail(client);
+    throw new HttpError(
+      401,
+      'unauthorized',
+      bearer
+        ? 'wrong token: the link is mistyped, or was revoked or replaced by a newer one'
+        : 'missing token: send it in the Authorization header (Bearer)',
+    );
   }
 
   /** An annotator's call: a rating method, about themselves in their campaign, or nothing. */
   function annotatorInput(principal: Annotator, method: string, input: unknown): unknown {
-    if (!annotatorMethods.has(method)) throw new HttpError(403, 'forbidden', `an annotator link reaches only the rating screen, not ${method}`);
+    if (!annotatorMethods.has(method))
+      throw new HttpError(403, 'forbidden', `an annotator link reaches only the rating screen, not ${method}`);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
     const given = input as Record<string, unknown>;
-    if ((given.annotator !== undefined && given.annotator !== principal.annotator) || (given.campaign !== undefined && given.campaign !== principal.campaign)) {
+    if (
+      (given.annotator !== undefined && given.annotator !== principal.annotator) ||
+      (given.campaign !== undefined && given.campaign !== principal.campaign)
+    ) {
       throw new HttpError(403, 'forbidden', 'an annotator link acts only for its own annotator and campaign');
     }
     return { ...given, annotator: principal.annotator, campaign: principal.campaign };
   }
 
-  async function handleCall(req: IncomingMessage, res: ServerResponse, method: string, principal: Principal): Promise<void> {
+  async function handleCall(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    principal: Principal,
+  ): Promise<void> {
     if (req.method !== 'POST') throw new HttpError(405, 'invalid_input', 'use POST');
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
       throw new HttpError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
@@ -206,13 +339,20 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     } catch {
       throw new HttpError(400, 'invalid_input', `${method}: the request body is not valid JSON`);
     }
-    const result = await options.dispatch(method, principal.role === 'annotator' ? annotatorInput(principal, method, input) : input);
+    const result = await options.dispatch(
+      method,
+      principal.role === 'annotator' ? annotatorInput(principal, method, input) : input,
+    );
     if (result.ok) sendJson(res, 200, result.value);
     else sendError(res, STATUS_BY_CODE[result.error.code] ?? 500, result.error);
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      Connection: 'keep-alive',
+    });
     res.write(': connected\n\n');
     clients.add(res);
     req.on('close', () => clients.delete(res));
@@ -258,7 +398,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
         if (call?.[1]) return handleCall(req, res, call[1], principal);
         if (url.pathname === httpPaths.events && req.method === 'GET') {
           // Events carry job and model details: the owner's only.
-          if (principal.role !== 'owner') throw new HttpError(403, 'forbidden', 'an annotator link has no event stream');
+          if (principal.role !== 'owner')
+            throw new HttpError(403, 'forbidden', 'an annotator link has no event stream');
           return handleEvents(req, res);
         }
         throw new HttpError(404, 'not_found', `no such endpoint: ${url.pathname}`);
@@ -267,7 +408,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     };
     route().catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
-      if (error instanceof HttpError) return sendError(res, error.status, { code: error.code, message: error.message });
+      if (error instanceof HttpError)
+        return sendError(res, error.status, { code: error.code, message: error.message }, error.headers);
       sendError(res, 500, errorShape(error));
     });
   });

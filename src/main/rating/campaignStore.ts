@@ -160,6 +160,9 @@ export class CampaignStore {
         `INSERT INTO campaign_annotators (campaign_id, annotator_id, token_sha256, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (campaign_id, annotator_id) DO UPDATE SET token_sha256 = coalesce(excluded.token_sha256, token_sha256)`,
       ),
+      revokeLink: db.prepare<[number, number]>(
+        'UPDATE campaign_annotators SET token_sha256 = NULL WHERE campaign_id = ? AND annotator_id = ? AND token_sha256 IS NOT NULL',
+      ),
       member: db.prepare<[number, number], { annotator_id: number }>('SELECT annotator_id FROM campaign_annotators WHERE campaign_id = ? AND annotator_id = ?'),
       // An item wants annotators while its live assignments (not repeats, not skipped, or skipped
       // and coming back to their annotator) are fewer than the overlap. assigned counts the live
@@ -399,6 +402,20 @@ export class CampaignStore {
       this.q.upsertMember.run(campaignId, annotator.id, tokenSha256, now.toISOString());
       return annotator;
     })();
+  }
+
+  /**
+   * Revokes `name`'s personal link to the campaign: byToken no longer knows it, so the server
+   * refuses it from its next request. Their ratings and membership stay. False when they had no link.
+   */
+  revokeLink(
+    campaign: Pick<CampaignRow, 'id' | 'name'>,
+    name: string,
+  ): { annotator: { id: number; name: string }; revoked: boolean } {
+    const annotator = this.q.annotatorByName.get(name);
+    if (!annotator || !this.isMember(campaign.id, annotator.id))
+      throw new AppError('not_found', `"${name}" is not an annotator of campaign "${campaign.name}"`);
+    return { annotator, revoked: this.q.revokeLink.run(campaign.id, annotator.id).changes > 0 };
   }
 
   /** Recounts an item's live assignments after one changed, reopening or closing it to new annotators. */

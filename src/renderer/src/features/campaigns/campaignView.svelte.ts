@@ -50,6 +50,11 @@ export class CampaignView {
   #addError = $state.raw<AppErrorShape | null>(null);
   #link = $state.raw<NewLink | null>(null);
 
+  /** Whose link is being revoked, how the last revocation went, and its error. */
+  #revoking = $state.raw<string | null>(null);
+  #revoked = $state.raw<{ annotator: string; revoked: boolean } | null>(null);
+  #revokeError = $state.raw<AppErrorShape | null>(null);
+
   rateName = $state('');
   #rating = $state.raw(false);
   #rateError = $state.raw<AppErrorShape | null>(null);
@@ -73,15 +78,25 @@ export class CampaignView {
   });
   readonly newNameProblem: string | null = $derived.by(() => nameProblem(this.newName));
   readonly rateNameProblem: string | null = $derived.by(() => nameProblem(this.rateName));
-  readonly canAdd = $derived(this.newName.trim() !== '' && this.newNameProblem === null && !this.#adding && this.#summary !== null);
-  readonly canRate = $derived(this.rateName.trim() !== '' && this.rateNameProblem === null && !this.#rating && this.ready);
+  readonly canAdd = $derived(
+    this.newName.trim() !== '' && this.newNameProblem === null && !this.#adding && this.#summary !== null,
+  );
+  readonly canRate = $derived(
+    this.rateName.trim() !== '' && this.rateNameProblem === null && !this.#rating && this.ready,
+  );
   /** Names to offer for "Rate as": the campaign's annotators first, then everyone else the project knows. */
   readonly suggestions: string[] = $derived.by(() => {
     const members = this.#summary?.annotators.map((a) => a.name) ?? [];
     return [...new Set([...members, ...this.#known.map((a) => a.name)])];
   });
 
-  constructor(client: Client, name: string, known: CampaignSummary | null, rate: (target: RatingTarget) => void, origin: () => string) {
+  constructor(
+    client: Client,
+    name: string,
+    known: CampaignSummary | null,
+    rate: (target: RatingTarget) => void,
+    origin: () => string,
+  ) {
     this.#client = client;
     this.name = name;
     this.#summary = known;
@@ -189,7 +204,11 @@ export class CampaignView {
       if (this.#closed) return;
       if (token === null) throw new Error('the backend made no link');
       const origin = this.#origin();
-      this.#link = { annotator: annotator.name, token, url: /^https?:\/\//.test(origin) ? `${origin}/#rate=${token}` : null };
+      this.#link = {
+        annotator: annotator.name,
+        token,
+        url: /^https?:\/\//.test(origin) ? `${origin}/#rate=${token}` : null,
+      };
       this.newName = '';
       void this.refresh();
       void this.#loadKnown();
@@ -202,6 +221,38 @@ export class CampaignView {
 
   dismissLink(): void {
     this.#link = null;
+  }
+
+  get revoking(): string | null {
+    return this.#revoking;
+  }
+
+  get revoked(): { annotator: string; revoked: boolean } | null {
+    return this.#revoked;
+  }
+
+  get revokeError(): AppErrorShape | null {
+    return this.#revokeError;
+  }
+
+  /** Revokes the annotator's personal link: refused from its next request; their ratings stay. */
+  async revokeLink(name: string): Promise<void> {
+    if (this.#revoking !== null) return;
+    this.#revoking = name;
+    this.#revokeError = null;
+    this.#revoked = null;
+    try {
+      const { annotator, revoked } = await this.#client.call('annotators.revoke', { campaign: this.name, name });
+      if (this.#closed) return;
+      this.#revoked = { annotator: annotator.name, revoked };
+      // The link just shown is the one revoked: it is no use any more.
+      if (this.#link?.annotator === annotator.name) this.#link = null;
+      void this.refresh();
+    } catch (error) {
+      if (!this.#closed) this.#revokeError = errorShape(error);
+    } finally {
+      this.#revoking = null;
+    }
   }
 
   /** Rates in this window as one of the campaign's annotators: no link is made or replaced. */
