@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { realTokenizerFile } from '../helpers/realTokenizers';
 import { describe, expect, it } from 'vitest';
 import {
   ChatTemplate,
@@ -24,6 +25,8 @@ import { HfTokenizer, Tokenizer, type TextTokenizer } from '../../src/main/lm/to
 const fixtures = join(__dirname, '..', 'fixtures', 'lm');
 
 function readJson(path: string): Record<string, unknown> {
+  const real = realTokenizerFile(path);
+  if (real) return JSON.parse(real.toString('utf8')) as Record<string, unknown>;
   const bytes = readFileSync(join(fixtures, path));
   return JSON.parse((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')) as Record<string, unknown>;
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BpeTokenizer, HfTokenizer, Tokenizer, declaresGpt2Pipeline } from '../../../src/main/lm/tokenizer';
+import { realTokenizerFile } from '../../helpers/realTokenizers';
 import { useTempDir } from '../../helpers/tempDir';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures', 'lm', 'tokenizers');
@@ -32,6 +33,8 @@ interface Reference {
 const reference = JSON.parse(readFileSync(join(fixtures, 'reference.json'), 'utf8')) as Reference;
 
 function readFixture(name: string): unknown {
+  const real = realTokenizerFile(name);
+  if (real) return JSON.parse(real.toString('utf8')) as unknown;
   const bytes = readFileSync(join(fixtures, name));
   return JSON.parse((name.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')) as unknown;
 }
@@ -254,7 +257,7 @@ describe('Tokenizer.load(dir) picks the implementation by what tokenizer.json de
     const dir = join(tempDir(), 'qwen');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(readFixture('qwen3.tokenizer.json.gz')));
-    writeFileSync(join(dir, 'tokenizer_config.json'), readFileSync(join(fixtures, 'qwen3.tokenizer_config.json')));
+    writeFileSync(join(dir, 'tokenizer_config.json'), realTokenizerFile('qwen3.tokenizer_config.json')!);
     writeFileSync(join(dir, 'chat_template.jinja'), '{{ messages[0].content }}');
     const tok = await Tokenizer.load(dir);
     expect(tok).toBeInstanceOf(HfTokenizer);
