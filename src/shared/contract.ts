@@ -177,17 +177,26 @@ export const AppErrorShape = z.object({
 });
 export type AppErrorShape = z.infer<typeof AppErrorShape>;
 
+export const modelFamilies = ['gpt2', 'llama'] as const;
+
 /**
- * A model's shape in the one vocabulary of the UI and the CLI (alol model new --layers --dim
- * --heads --context --vocab); the engine maps it to Hugging Face's names once (lm/hfConfig.ts).
+ * A model's shape in the one vocabulary of the UI and the CLI (alol model new --arch --layers --dim
+ * --heads --kv-heads --ffn --context --vocab); the engine maps it to Hugging Face's names once
+ * (models/modelFamily.ts: lm/hfConfig.ts for GPT-2, lm/llamaConfig.ts for the Llama family).
+ * family: gpt2 (GPT2LMHeadModel) or llama (Llama, Qwen2, Mistral); kvHeads: key/value heads
+ * (= heads but under grouped-query attention); ffn: the MLP's inner width (GPT-2: 4 dim).
  */
 export const ModelShape = z.object({
+  family: z.enum(modelFamilies),
   layers: z.number().int().positive(),
   dim: z.number().int().positive(),
   heads: z.number().int().positive(),
+  kvHeads: z.number().int().positive(),
+  ffn: z.number().int().positive(),
   context: z.number().int().positive(),
   vocab: z.number().int().positive(),
 });
+export type ModelShape = z.infer<typeof ModelShape>;
 
 export const ModelSummary = z.object({
   id,
@@ -198,6 +207,10 @@ export const ModelSummary = z.object({
   parent: z.string().nullable(),
   shape: ModelShape,
   parameters: z.number().int().nonnegative(),
+  /** The weights' dtype as imported (F32, BF16, F16, or several joined by +); the studio computes in float32. */
+  dtype: z.string(),
+  /** Whether its tokenizer_config.json has a chat_template. */
+  chatTemplate: z.boolean(),
   tokenizer: z.string(),
   folder: z.string(),
   createdAt: z.string(),
@@ -568,8 +581,16 @@ export const RetrainRequest = z
 export type RetrainRequest = z.infer<typeof RetrainRequest>;
 
 export const ratingsFormats = ['raw', 'trl-preference', 'trl-unpaired', 'rewards'] as const;
-/** The files of an exported model (a Hugging Face GPT-2 folder). */
-export const modelFiles = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
+/** The files of an exported model (a Hugging Face folder); those after the first three where the model has them. */
+export const modelFiles = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'generation_config.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+] as const;
 export const exportCriteria = ['helpful', 'safe', 'both'] as const;
 
 /** How a reward model is trained, whatever its pairs come from. */
@@ -663,19 +684,46 @@ export const methods = {
         name: modelName,
         dataset: datasetName,
         version: z.number().int().positive().optional(),
+        arch: z.enum(modelFamilies).default('gpt2').describe('gpt2 (GPT2LMHeadModel) or llama (LlamaForCausalLM)'),
         layers: z.number().int().min(1).max(48).default(2),
         dim: z.number().int().min(8).max(4096).default(128),
         heads: z.number().int().min(1).max(64).default(4),
+        kvHeads: z.number().int().min(1).max(64).optional().describe('llama: key/value heads (default heads)'),
+        ffn: z
+          .number()
+          .int()
+          .min(1)
+          .max(65_536)
+          .optional()
+          .describe('llama: the MLP width (default 8/3 dim, up to a multiple of 8)'),
         context: z.number().int().min(8).max(8192).default(128),
         vocab: z.number().int().min(260).max(100_000).default(512),
         seed: z.number().int().nonnegative().default(0),
       })
       .strict()
-      .refine((m) => m.dim % m.heads === 0, { message: 'dim must be a multiple of heads', path: ['dim'] }),
+      .refine((m) => m.dim % m.heads === 0, { message: 'dim must be a multiple of heads', path: ['dim'] })
+      .refine((m) => m.arch === 'llama' || (m.kvHeads === undefined && m.ffn === undefined), {
+        message: 'kvHeads and ffn are for arch llama (GPT-2 has heads key/value heads and 4 dim)',
+        path: ['arch'],
+      })
+      .refine((m) => m.kvHeads === undefined || m.heads % m.kvHeads === 0, {
+        message: 'heads must be a multiple of kvHeads',
+        path: ['kvHeads'],
+      })
+      .refine((m) => m.arch !== 'llama' || (m.dim / m.heads) % 2 === 0, {
+        message: 'llama needs an even head size (dim / heads) for its rotary embeddings',
+        path: ['dim'],
+      }),
     output: z.object({ jobId: id }),
   },
   'models.export': {
-    input: z.object({ model: modelName, path: absolutePath }).strict(),
+    input: z
+      .object({
+        model: modelName,
+        path: absolutePath,
+        dtype: z.enum(['f32', 'bf16']).default('f32').describe('model.safetensors in F32, or BF16 (nearest even)'),
+      })
+      .strict(),
     output: z.object({ folder: z.string(), files: z.array(z.string()) }),
   },
   /** One of a model's files as models.export writes it, in base64: a browser saves it (no path on the server's machine). */

@@ -3,7 +3,7 @@
  * tokenizer and seeded weights), listed, tokenized, scored and decoded in real job processes,
  * exported as a Hugging Face folder and imported back unchanged.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/main/app/backend';
@@ -168,9 +168,15 @@ describe('models', () => {
 
   it('reports a folder that is not a model by file and field', async () => {
     const backend = await withDataset();
-    const failed = await job(backend, 'models.import', { path: join(tempDir(), 'nothing-here'), name: 'ghost' });
+    // No folder at all is refused before a job starts; a folder without config.json by its job, naming the file.
+    await expect(call(backend, 'models.import', { path: join(tempDir(), 'nowhere'), name: 'ghost' })).rejects.toThrow(
+      /nowhere does not exist/,
+    );
+    const empty = join(tempDir(), 'nothing-here');
+    mkdirSync(empty);
+    const failed = await job(backend, 'models.import', { path: empty, name: 'ghost' });
     expect(failed.status).toBe('failed');
-    expect(failed.error?.message).toMatch(/nothing-here/);
+    expect(failed.error?.message).toContain(`${join(empty, 'config.json')}: not found`);
     expect(await call(backend, 'models.list', {})).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
 import type { JobContext } from '../jobs/jobContext';
-import type { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
 import type { Tokenizer } from '../lm/tokenizer/index';
 import { loadReward } from '../rewards/index';
 import { PooledHead, VALUE_HEAD_FORMAT_VERSION } from '../lm/pooledHead';
@@ -44,7 +44,7 @@ interface StageItem {
 export interface AdvantageStageOptions {
   dir: string;
   config: RunConfig;
-  reference: Gpt;
+  reference: CausalLm;
   referenceSha: string;
   datasetVersionId: number;
   tokenizer: Tokenizer;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
 import { readSafetensors, writeSafetensors } from '../lm/safetensors';
 import { distinctSequences } from './valueHead';
 import { predictValues, type PooledHead } from '../lm/pooledHead';
@@ -55,7 +55,7 @@ export interface Advantages {
  * and A = R - V. Nothing is differentiated and no tensor outlives the call.
  */
 export function computeAdvantages(options: {
-  reference: Gpt;
+  reference: CausalLm;
   head: PooledHead;
   items: readonly AdvantageItem[];
   batchSize?: number;
@@ -73,7 +73,7 @@ export function computeAdvantages(options: {
  * for bit. The finished result is saved under the key, and the partial file removed.
  */
 export async function computeAdvantagesResumably(options: {
-  reference: Gpt;
+  reference: CausalLm;
   head: PooledHead;
   items: readonly AdvantageItem[];
   dir: string;

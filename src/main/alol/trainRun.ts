@@ -13,9 +13,10 @@ import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
 import { loadModel, modelFolder, storeModel } from '../models/modelOps';
-import { readTrainingState, writeHfModel, writeTrainingState } from '../lm/checkpoint';
+import { readTrainingState, writeTrainingState } from '../lm/checkpoint';
 import type { NamedTensors } from '../lm/config';
-import type { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
+import { writeModelFolder, type ModelConfig } from '../models/modelFamily';
 import { encodeExample, padRight, type Example as TokenExample } from '../lm/batch';
 import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
@@ -61,7 +62,7 @@ const tokenCount = (e: TokenExample): number => e.prompt.length + e.response.len
 
 /** Per-token log-probs with the response mask shifted to line up with them: lp[b, t] scores token t+1. */
 function responseLogps(
-  model: Gpt,
+  model: CausalLm,
   examples: TokenExample[],
   padId: number,
   dropoutSeed: number | null,
@@ -75,7 +76,7 @@ function responseLogps(
   return { lp, mask };
 }
 
-function checkpointTensors(policy: Gpt, optimizer: AdamW): NamedTensors {
+function checkpointTensors(policy: CausalLm, optimizer: AdamW): NamedTensors {
   const named: NamedTensors = new Map();
   for (const [name, t] of policy.weights()) named.set(`policy/${name}`, t);
   const state = optimizer.state();
@@ -84,7 +85,7 @@ function checkpointTensors(policy: Gpt, optimizer: AdamW): NamedTensors {
   return named;
 }
 
-function restore(policy: Gpt, optimizer: AdamW, tensors: NamedTensors, optimizerStep: number): void {
+function restore(policy: CausalLm, optimizer: AdamW, tensors: NamedTensors, optimizerStep: number): void {
   const take = (prefix: string) =>
     new Map(
       [...tensors]
@@ -152,10 +153,10 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
   mkdirSync(dir, { recursive: true });
 
   ctx.progress({ phase: 'loading', done: 0, total: null });
-  const { gpt: policy, tokenizer } = await loadModel(ctx.paths, initModel);
+  const { model: policy, tokenizer } = await loadModel(ctx.paths, initModel);
   // pi_ref's log-probs in the loss, or the value head fitted on it (a_lol_ref_free: only the latter).
   const usesReference = needs.referenceLogprobs || needs.valueHeadOnReference;
-  const reference = usesReference ? (await loadModel(ctx.paths, refModel)).gpt : null;
+  const reference = usesReference ? (await loadModel(ctx.paths, refModel)).model : null;
   const eos = policy.config.eosTokenId;
   const context = policy.config.nPositions;
   const optimizer = new AdamW(policy.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
@@ -167,7 +168,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let items: Item[] = [];
     let heldOut: Item[] = [];
     let heldOutFrom: 'validation split' | 'training prompts held out of training' = 'validation split';
-    let pairs: PairItem[] = [];
+    const pairs: PairItem[] = [];
     const encoded = new PackedExamples();
     if (needs.pairs) {
       // Streamed from SQLite: only the encoded train pairs are held, not every row with its metadata.
@@ -343,8 +344,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
               training: { dropoutSeed: mb.dropoutSeed + 1 },
             });
             // The losses detach reference log-probs themselves.
-            inputs.refChosen = sequenceLogprobs(reference as Gpt, chosen);
-            inputs.refRejected = sequenceLogprobs(reference as Gpt, rejected);
+            inputs.refChosen = sequenceLogprobs(reference as CausalLm, chosen);
+            inputs.refRejected = sequenceLogprobs(reference as CausalLm, rejected);
             for (const p of drawn) tokensSeen += encoded.tokenCount(p.chosen) + encoded.tokenCount(p.rejected);
           } else {
             const examples = batchOf(items, mb.idx).map((i) => encoded.get(i.example));
@@ -352,7 +353,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
             inputs.lp = lp;
             inputs.mask = mask;
             for (const e of examples) tokensSeen += tokenCount(e);
-            if (needs.referenceLogprobs) inputs.lpRef = responseLogps(reference as Gpt, examples, padId, null).lp;
+            if (needs.referenceLogprobs) inputs.lpRef = responseLogps(reference as CausalLm, examples, padId, null).lp;
             if (needs.signal === 'reward')
               inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
             if (needs.signal === 'advantage')
@@ -401,9 +402,11 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         tokenizer: initModel.tokenizer,
       },
       async (folder) => {
-        writeHfModel(folder, policy.config, weights, { metadata: { run: String(runId), algo: cfg.algo } });
+        // The init model's config: a Llama config keeps its architecture, rope and end ids.
+        const config = initModel.config as ModelConfig;
+        writeModelFolder(folder, config, weights, { metadata: { run: String(runId), algo: cfg.algo } });
         await tokenizer.save(folder);
-        return policy.config;
+        return config;
       },
     );
     const summary = {

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensors } from '../lm/config';
-import type { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
 import { AdamW } from '../lm/optim';
 import { Rng } from '../core/rng';
 import { trainStep } from '../lm/trainer';
@@ -25,7 +25,7 @@ export interface ValueRow {
 
 export interface FitValueHeadOptions {
   /** The frozen reference policy; read, never updated. */
-  reference: Gpt;
+  reference: CausalLm;
   rows: readonly ValueRow[];
   /** Top of the reward range (1 for [0, 1] rewards); every target must lie in [0, maxValue]. */
   maxValue: number;

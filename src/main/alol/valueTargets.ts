@@ -14,7 +14,7 @@
  *   // { source: 'decodes', decoding: 'greedy', rows: [{ promptIds: [...], target: 0.8, decodes: [{ ids, text, score: 0.8 }] }, ...] }
  */
 import { generate, type GenerateOptions } from '../lm/generate';
-import type { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
 import { Rng } from '../core/rng';
 
 export interface Decode {
@@ -42,7 +42,7 @@ export interface ValueTargets {
 
 export interface DecodeTargetsOptions {
   /** The frozen reference policy. */
-  reference: Gpt;
+  reference: CausalLm;
   /** Held-out prompts, as token ids (BOS first if the model needs one). */
   prompts: readonly number[][];
   /** Token ids to text, for the reward function and stop strings. */

@@ -36,10 +36,11 @@ Data:
                                          show a dataset's summary, examples and pairs
 Models:
   models                                 list models
-  model new --name N --data DATASET [--version V] [--layers 2 --dim 128 --heads 4 --context 128 --vocab 512 --seed 0]
-                                         train a tokenizer on a dataset and initialise a GPT-2 model
-  model import DIR --name N              import a Hugging Face GPT-2-family folder
-  model export N DIR                     write a model as a Hugging Face folder
+  model new --name N --data DATASET [--version V] [--arch gpt2|llama] [--layers 2 --dim 128 --heads 4 --context 128 --vocab 512 --seed 0]
+            [--kv-heads H --ffn F]       (llama: key/value heads, default --heads; MLP width, default 8/3 dim)
+                                         train a tokenizer on a dataset and initialise a GPT-2 or Llama model
+  model import DIR --name N              import a Hugging Face folder: GPT-2, Llama, Qwen2 or Mistral
+  model export N DIR [--dtype f32|bf16]  write a model as a Hugging Face folder (weights in F32 or BF16)
   tokenize --model N --text T            token ids of a text
   logprobs --model N (--text T | --ids 1,2,3)
                                          log p(ids[i+1] | ids[0..i]) for every position

@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensors } from './config';
 import { padRight } from './batch';
-import type { Gpt } from './model';
+import type { CausalLm } from './causalLm';
 import { AdamW } from './optim';
 import { linear, MASKED } from './ops';
 import { Rng } from '../core/rng';
@@ -294,7 +294,11 @@ function checkWeights(d: number, weights: NamedTensors): void {
  *
  *   promptStates(reference, [[5, 6, 7], [8]]) // [Float32Array(3 * D), Float32Array(1 * D)]
  */
-export function promptStates(reference: Gpt, prompts: readonly (readonly number[])[], batchSize = 16): Float32Array[] {
+export function promptStates(
+  reference: CausalLm,
+  prompts: readonly (readonly number[])[],
+  batchSize = 16,
+): Float32Array[] {
   checkBatchSize(batchSize);
   const D = reference.config.nEmbd;
   const out: Float32Array[] = new Array<Float32Array>(prompts.length);
@@ -368,7 +372,7 @@ export function headOnStates(
  * per reference forward), so only one batch of states is held at a time.
  */
 export function predictValues(
-  reference: Gpt,
+  reference: CausalLm,
   head: PooledHead,
   prompts: readonly (readonly number[])[],
   batchSize = 16,

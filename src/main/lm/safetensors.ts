@@ -10,7 +10,7 @@
  * As the reference implementation requires, the offsets tile the data exactly: sorted, the first
  * begins at 0, each begins where the one before ends, and the last ends at the end of the file.
  * F32, F16, BF16 and F64 read into Float32Array (F16 and BF16 exactly, F64 rounded to nearest);
- * other dtypes are refused unless the caller skips them by name. Only F32 is written.
+ * other dtypes are refused unless the caller skips them by name. F32 and BF16 are written.
  *
  * Reading goes through one file descriptor and reads each tensor's bytes straight into its array:
  * nothing is read twice, skipped tensors are not read at all, and files over Node's 2 GiB
@@ -67,6 +67,11 @@ export interface SafetensorsHeader {
   entries: Map<string, SafetensorsEntry>;
   /** Where the data starts in the file: 8 + N. */
   dataStart: number;
+}
+
+export interface WriteOptions {
+  /** The dtype every tensor is written in: F32 (default, exact) or BF16 (rounded to nearest even). */
+  dtype?: 'F32' | 'BF16';
 }
 
 export interface ReadOptions {
@@ -255,6 +260,23 @@ export function f16ToF32(bits: Uint16Array): Float32Array {
   return out;
 }
 
+/**
+ * float32 to bfloat16 bit patterns, rounded to nearest with ties to even (as PyTorch's
+ * tensor.to(torch.bfloat16)): add 0x7fff plus the lowest kept bit, keep the top 16 bits. NaN stays
+ * a (quiet) NaN of its sign, where rounding would carry it into infinity; infinities stay.
+ *   1 + 2^-8 (0x3f808000, a tie) -> 0x3f80 (even);  1 + 3 * 2^-8 (0x3f818000) -> 0x3f82
+ */
+export function f32ToBf16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    if ((b & 0x7fffffff) > 0x7f800000) out[i] = (b >>> 16) | 0x0040;
+    else out[i] = ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+  return out;
+}
+
 /** bfloat16 is the top half of a float32, so widening is a shift and exact. */
 export function bf16ToF32(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
@@ -329,15 +351,20 @@ export function readSafetensors(
 /**
  * Checks tensors and metadata and returns the function that writes their safetensors file to an
  * open file descriptor, for writing several files as one set (see atomicWrite.ts). `path` only
- * names the file in errors. Tensors are laid out in the map's order; all are F32, so every
- * tensor's data starts 4-byte aligned (the header is padded to a multiple of 8, as the reference
+ * names the file in errors. Tensors are laid out in the map's order, all in one dtype: F32 (the
+ * default) or BF16 (each float32 rounded to nearest, ties to even, by f32ToBf16), so every tensor's
+ * data starts aligned to its element (the header is padded to a multiple of 8, as the reference
  * writer does).
  */
 export function safetensorsWriter(
   path: string,
   tensors: NamedTensors,
   metadata: Record<string, string> = {},
+  options: WriteOptions = {},
 ): (fd: number) => void {
+  const dtype = options.dtype ?? 'F32';
+  if (dtype !== 'F32' && dtype !== 'BF16') fail(path, `can write F32 or BF16, not ${JSON.stringify(dtype)}`);
+  const bytesPer = dtype === 'F32' ? 4 : 2;
   const parts: string[] = [];
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') fail(path, `metadata "${key}" must be a string, got ${typeof value}`);
@@ -352,10 +379,11 @@ export function safetensorsWriter(
     if (elementCount(shape) !== data.length)
       fail(path, `shape [${shape.join(', ')}] holds ${elementCount(shape)} values but data has ${data.length}`, name);
     // Built by hand, not JSON.stringify of one object: that would move integer-like names first.
+    const byteLength = data.length * bytesPer;
     parts.push(
-      `${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + data.byteLength}]}`,
+      `${JSON.stringify(name)}:{"dtype":"${dtype}","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + byteLength}]}`,
     );
-    offset += data.byteLength;
+    offset += byteLength;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const padded = Math.ceil(json.byteLength / 8) * 8;
@@ -364,12 +392,19 @@ export function safetensorsWriter(
   head.set(json, 8);
   return (fd) => {
     writeFully(fd, head);
-    for (const { data } of tensors.values())
-      writeFully(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    for (const { data } of tensors.values()) {
+      const out = dtype === 'F32' ? data : f32ToBf16(data);
+      writeFully(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    }
   };
 }
 
-/** Writes an F32 safetensors file atomically: in full under a temporary name, fsynced, then renamed over `path`. */
-export function writeSafetensors(path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): void {
-  writeFilesAtomically([{ path, write: safetensorsWriter(path, tensors, metadata) }]);
+/** Writes a safetensors file (F32 unless options say BF16) atomically: in full under a temporary name, fsynced, then renamed over `path`. */
+export function writeSafetensors(
+  path: string,
+  tensors: NamedTensors,
+  metadata: Record<string, string> = {},
+  options: WriteOptions = {},
+): void {
+  writeFilesAtomically([{ path, write: safetensorsWriter(path, tensors, metadata, options) }]);
 }

@@ -1,24 +1,47 @@
 /**
- * What the studio does with models: import a Hugging Face GPT-2-family folder, create a new model
- * (a tokenizer trained on a dataset, weights initialised from a seed), export, tokenize, score and
- * generate. Checkpoint folders live under the project's models/ folder in Hugging Face's layout.
+ * What the studio does with models: import a Hugging Face folder (GPT-2, or the Llama family:
+ * Llama, Qwen2, Mistral; config.json's architectures picks, models/modelFamily.ts), create a new
+ * model (a tokenizer trained on a dataset, GPT-2 or Llama weights initialised from a seed), export
+ * (F32 or BF16), tokenize, score and generate. Checkpoint folders live under the project's models/
+ * folder in Hugging Face's layout; every job loads them as a CausalLm (loadModel).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Db } from '../db/openDb';
 import type { ProjectPaths } from '../core/project';
 import { DatasetStore } from '../data/datasetStore';
 import { AppError, modelFiles, type GenerateSettings, type ModelSummary } from '../../shared/contract';
-import { parameterCount, type GptConfig } from '../lm/config';
+import type { GptConfig } from '../lm/config';
+import type { LlamaConfig } from '../lm/llamaConfig';
+import { eosIdsOf, type CausalLm } from '../lm/causalLm';
 import { ModelStore, type NewModel, type StoredModel } from './modelStore';
-import { readHfConfig, readHfWeights, writeHfModel } from '../lm/checkpoint';
-import { Tokenizer } from '../lm/tokenizer/index';
+import { HfTokenizer, Tokenizer } from '../lm/tokenizer/index';
 import { describeSample, tokenizerSample } from '../lm/tokenizer/trainingSample';
-import { Gpt } from '../lm/model';
 import { generate } from '../lm/generate';
 import { logprobsOf } from '../lm/logprobs';
+import { readSafetensors, safetensorsWriter } from '../lm/safetensors';
+import { writeFilesAtomically } from '../core/atomicWrite';
 import { Rng } from '../core/rng';
+import {
+  initModel,
+  loadModelFolder,
+  modelParameterCount,
+  readModelFolder,
+  weightsDtype,
+  writeModelFolder,
+  type ModelConfig,
+} from './modelFamily';
 
 /** The files of a checkpoint folder that make a model, in Hugging Face's layout. */
 export const MODEL_FILES = modelFiles;
@@ -47,8 +70,10 @@ export async function fileSha256(file: string): Promise<string> {
 /** Writes a checkpoint under a temporary name and moves it into place, so a crash leaves no half folder. */
 export async function storeModel(
   ctx: ModelJobContext,
-  entry: Omit<NewModel, 'folder' | 'weightsSha256' | 'parameters' | 'config'>,
-  write: (dir: string) => Promise<GptConfig>,
+  entry: Omit<NewModel, 'folder' | 'weightsSha256' | 'parameters' | 'config' | 'chatTemplate' | 'dtype'> & {
+    dtype?: string;
+  },
+  write: (dir: string) => Promise<ModelConfig>,
 ): Promise<StoredModel> {
   const store = new ModelStore(ctx.db);
   if (store.has(entry.name)) throw new AppError('conflict', `a model named "${entry.name}" exists already`);
@@ -60,9 +85,18 @@ export async function storeModel(
     const config = await write(staging);
     ctx.signal.throwIfAborted();
     const weightsSha256 = await fileSha256(join(staging, 'model.safetensors'));
+    const chatTemplate = hasChatTemplate(staging);
     renameSync(staging, final);
     try {
-      return store.add({ ...entry, folder, config, parameters: parameterCount(config), weightsSha256 });
+      return store.add({
+        ...entry,
+        dtype: entry.dtype ?? 'F32',
+        chatTemplate,
+        folder,
+        config,
+        parameters: modelParameterCount(config),
+        weightsSha256,
+      });
     } catch (error) {
       rmSync(final, { recursive: true, force: true });
       throw error;
@@ -72,31 +106,57 @@ export async function storeModel(
   }
 }
 
-function describeTokenizer(tokenizer: Tokenizer, trainedOn?: string): string {
-  return `byte-level BPE, ${tokenizer.vocabSize} tokens${trainedOn ? `, trained on ${trainedOn}` : ''}`;
+/** Whether a folder's tokenizer has a chat template: tokenizer_config.json's chat_template, or chat_template.jinja. */
+export function hasChatTemplate(dir: string): boolean {
+  if (existsSync(join(dir, 'chat_template.jinja'))) return true;
+  const file = join(dir, 'tokenizer_config.json');
+  if (!existsSync(file)) return false;
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { chat_template?: unknown };
+    return json.chat_template !== undefined && json.chat_template !== null && json.chat_template !== '';
+  } catch {
+    return false;
+  }
 }
+
+function describeTokenizer(tokenizer: Tokenizer, trainedOn?: string): string {
+  const kind = tokenizer instanceof HfTokenizer ? 'Hugging Face tokenizer.json' : 'byte-level BPE';
+  return `${kind}, ${tokenizer.vocabSize} tokens${trainedOn ? `, trained on ${trainedOn}` : ''}`;
+}
+
+/** Tokenizer files an imported folder may have beside tokenizer.json, kept byte for byte. */
+const TOKENIZER_EXTRAS = ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'] as const;
 
 export async function importModel(ctx: ModelJobContext, options: { path: string; name: string }): Promise<StoredModel> {
   const source = resolve(options.path);
   if (!existsSync(source)) throw new AppError('not_found', `${source}: no such folder`);
   ctx.progress({ phase: 'reading', done: 0, total: 3 });
-  const config = readHfConfig(source);
-  const tokenizer = await Tokenizer.load(source);
+  // Weights before the tokenizer: a folder of an unknown architecture is refused by its config.json.
+  const { config, weights } = readModelFolder(source);
+  ctx.progress({ phase: 'reading', done: 1, total: 3 });
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = await Tokenizer.load(source);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('invalid_input', (error as Error).message);
+  }
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new AppError(
       'invalid_input',
-      `${source}: the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
+      `${join(source, 'tokenizer.json')}: the tokenizer has ${tokenizer.vocabSize} tokens but ${join(source, 'config.json')}'s vocab_size is ${config.vocabSize}`,
     );
   }
-  ctx.progress({ phase: 'reading', done: 1, total: 3 });
-  const weights = readHfWeights(source, config);
+  const dtype = weightsDtype(source);
   ctx.progress({ phase: 'writing', done: 2, total: 3 });
   const stored = await storeModel(
     ctx,
-    { name: options.name, origin: 'imported', source, tokenizer: describeTokenizer(tokenizer) },
+    { name: options.name, origin: 'imported', source, tokenizer: describeTokenizer(tokenizer), dtype },
     async (dir) => {
-      writeHfModel(dir, config, weights);
+      writeModelFolder(dir, config, weights);
       await tokenizer.save(dir);
+      for (const file of TOKENIZER_EXTRAS)
+        if (existsSync(join(source, file))) copyFileSync(join(source, file), join(dir, file));
       return config;
     },
   );
@@ -108,12 +168,67 @@ export interface CreateOptions {
   name: string;
   dataset: string;
   version?: number | undefined;
+  /** gpt2 (default) or llama (LlamaForCausalLM: RMSNorm, rotary, SwiGLU, tied embeddings). */
+  arch?: 'gpt2' | 'llama' | undefined;
   layers: number;
   dim: number;
   heads: number;
+  /** llama: key/value heads (default heads). */
+  kvHeads?: number | undefined;
+  /** llama: the MLP's intermediate size (default defaultFfn(dim)). */
+  ffn?: number | undefined;
   context: number;
   vocab: number;
   seed: number;
+}
+
+/** Llama's MLP width for a hidden size: 8/3 of it (SwiGLU's three matrices cost about GPT-2's two at 4x), rounded up to a multiple of 8. */
+export function defaultFfn(dim: number): number {
+  return Math.ceil((8 * dim) / 3 / 8) * 8;
+}
+
+/** The LlamaConfig `model new --arch llama` makes: tied embeddings, no biases, rope_theta 10000, eps 1e-5. */
+export function newLlamaConfig(o: {
+  vocabSize: number;
+  layers: number;
+  dim: number;
+  heads: number;
+  kvHeads?: number | undefined;
+  ffn?: number | undefined;
+  context: number;
+  eos: number;
+}): LlamaConfig {
+  const kvHeads = o.kvHeads ?? o.heads;
+  if (o.dim % o.heads !== 0) throw new AppError('invalid_input', `dim ${o.dim} is not a multiple of heads ${o.heads}`);
+  if (o.heads % kvHeads !== 0)
+    throw new AppError('invalid_input', `heads ${o.heads} is not a multiple of kvHeads ${kvHeads}`);
+  if ((o.dim / o.heads) % 2 !== 0)
+    throw new AppError('invalid_input', `the head size ${o.dim / o.heads} must be even for rotary embeddings`);
+  return {
+    architecture: 'LlamaForCausalLM',
+    vocabSize: o.vocabSize,
+    nEmbd: o.dim,
+    intermediateSize: o.ffn ?? defaultFfn(o.dim),
+    nLayer: o.layers,
+    nHead: o.heads,
+    nKvHead: kvHeads,
+    headDim: o.dim / o.heads,
+    nPositions: o.context,
+    maxPositionEmbeddings: o.context,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    ropeScaling: null,
+    tieWordEmbeddings: true,
+    qkvBias: false,
+    oBias: false,
+    mlpBias: false,
+    slidingWindow: null,
+    attentionDropout: 0,
+    bosTokenId: o.eos,
+    eosTokenId: o.eos,
+    eosTokenIds: [o.eos],
+    padTokenId: null,
+  };
 }
 
 export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promise<StoredModel> {
@@ -129,17 +244,20 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
   const tokenizer = Tokenizer.train(sample.texts, { vocabSize: o.vocab, specialTokens: ['<|endoftext|>'] });
   const eos = tokenizer.eosTokenId;
   if (eos === undefined) throw new Error('the trained tokenizer has no <|endoftext|>');
-  const config: GptConfig = {
-    vocabSize: tokenizer.vocabSize,
-    nPositions: o.context,
-    nEmbd: o.dim,
-    nLayer: o.layers,
-    nHead: o.heads,
-    layerNormEpsilon: 1e-5,
-    dropout: 0.1,
-    bosTokenId: eos,
-    eosTokenId: eos,
-  };
+  const config: ModelConfig =
+    o.arch === 'llama'
+      ? newLlamaConfig({ ...o, vocabSize: tokenizer.vocabSize, eos })
+      : ({
+          vocabSize: tokenizer.vocabSize,
+          nPositions: o.context,
+          nEmbd: o.dim,
+          nLayer: o.layers,
+          nHead: o.heads,
+          layerNormEpsilon: 1e-5,
+          dropout: 0.1,
+          bosTokenId: eos,
+          eosTokenId: eos,
+        } satisfies GptConfig);
   ctx.progress({ phase: 'weights', done: 0, total: null });
   const source = `${dataset.name} v${dataset.version}`;
   const trainedOn = `${describeSample(sample, o.seed)} of ${source}`;
@@ -147,11 +265,11 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
     ctx,
     { name: o.name, origin: 'created', source, tokenizer: describeTokenizer(tokenizer, trainedOn) },
     async (dir) => {
-      const gpt = Gpt.init(config, new Rng(o.seed));
+      const model = initModel(config, new Rng(o.seed));
       try {
-        writeHfModel(dir, config, gpt.weights(), { metadata: { seed: String(o.seed) } });
+        writeModelFolder(dir, config, model.weights(), { metadata: { seed: String(o.seed) } });
       } finally {
-        gpt.dispose();
+        model.dispose();
       }
       await tokenizer.save(dir);
       return config;
@@ -159,10 +277,16 @@ export async function createModel(ctx: ModelJobContext, o: CreateOptions): Promi
   );
 }
 
+/**
+ * Writes a folder transformers loads: the model's files as stored (config.json, generation_config.json,
+ * model.safetensors, the tokenizer files as imported). dtype bf16 rewrites model.safetensors in
+ * BF16 (rounded to nearest even) and config.json's torch_dtype to "bfloat16".
+ */
 export function exportModel(
   paths: ProjectPaths,
   model: StoredModel,
   destination: string,
+  options: { dtype?: 'f32' | 'bf16' } = {},
 ): { folder: string; files: string[] } {
   const target = resolve(destination);
   if (existsSync(target) && readdirSync(target).some((f) => (MODEL_FILES as readonly string[]).includes(f))) {
@@ -170,8 +294,24 @@ export function exportModel(
   }
   mkdirSync(target, { recursive: true });
   const from = modelFolder(paths, model);
-  for (const file of MODEL_FILES) copyFileSync(join(from, file), join(target, file));
-  return { folder: target, files: [...MODEL_FILES] };
+  const files = MODEL_FILES.filter((file) => existsSync(join(from, file)));
+  const bf16 = options.dtype === 'bf16';
+  for (const file of files) {
+    if (bf16 && (file === 'model.safetensors' || file === 'config.json')) continue;
+    copyFileSync(join(from, file), join(target, file));
+  }
+  if (bf16) {
+    const modelPath = join(target, 'model.safetensors');
+    const { tensors, metadata } = readSafetensors(join(from, 'model.safetensors'));
+    const config = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8')) as Record<string, unknown>;
+    config.torch_dtype = 'bfloat16';
+    const configText = `${JSON.stringify(config, null, 2)}\n`;
+    writeFilesAtomically([
+      { path: modelPath, write: safetensorsWriter(modelPath, tensors, metadata, { dtype: 'BF16' }) },
+    ]);
+    writeFileSync(join(target, 'config.json'), configText);
+  }
+  return { folder: target, files };
 }
 
 /** Tokenizers are small and asked for often (every keystroke of a try-it box): keep the last few. */
@@ -186,11 +326,18 @@ export function loadTokenizer(paths: ProjectPaths, model: StoredModel): Promise<
   return loaded;
 }
 
-export async function loadModel(paths: ProjectPaths, model: StoredModel): Promise<{ gpt: Gpt; tokenizer: Tokenizer }> {
-  const dir = modelFolder(paths, model);
-  const config = readHfConfig(dir);
-  const gpt = Gpt.fromWeights(config, readHfWeights(dir, config));
-  return { gpt, tokenizer: await loadTokenizer(paths, model) };
+/** A stored model for a job, whichever its family (GPT-2 or Llama), with its tokenizer. */
+export async function loadModel(
+  paths: ProjectPaths,
+  model: StoredModel,
+): Promise<{ model: CausalLm; tokenizer: Tokenizer }> {
+  const lm = loadModelFolder(modelFolder(paths, model));
+  try {
+    return { model: lm, tokenizer: await loadTokenizer(paths, model) };
+  } catch (error) {
+    lm.dispose();
+    throw error;
+  }
 }
 
 export async function tokenize(
@@ -207,7 +354,7 @@ export async function scoreLogprobs(
   ctx: ModelJobContext,
   options: { model: string; text?: string | undefined; ids?: number[] | undefined },
 ): Promise<{ ids: number[]; logprobs: number[] }> {
-  const { gpt, tokenizer } = await loadModel(ctx.paths, new ModelStore(ctx.db).get(options.model));
+  const { model: gpt, tokenizer } = await loadModel(ctx.paths, new ModelStore(ctx.db).get(options.model));
   try {
     const ids = options.ids ?? tokenizer.encode(options.text ?? '');
     if (ids.length < 2) throw new AppError('invalid_input', 'need at least two tokens to score');
@@ -232,7 +379,7 @@ export async function generateText(
 ): Promise<{
   generations: { prompt: string; response: string; ids: number[]; finishReason: 'eos' | 'stop' | 'length' }[];
 }> {
-  const { gpt, tokenizer } = await loadModel(ctx.paths, new ModelStore(ctx.db).get(options.model));
+  const { model: gpt, tokenizer } = await loadModel(ctx.paths, new ModelStore(ctx.db).get(options.model));
   try {
     const { settings } = options;
     // Keep the end of a long prompt: the model sees at most its context, and the reply needs room.
@@ -246,7 +393,7 @@ export async function generateText(
     ctx.progress({ phase: 'generating', done: 0, total: null });
     const out = generate(gpt, prompts, {
       ...settings,
-      eosTokenId: gpt.config.eosTokenId,
+      eosTokenId: eosIdsOf(gpt.config),
       decode: (ids) => tokenizer.decode(ids),
     });
     return {

@@ -1,7 +1,13 @@
-/** The models table: each model's origin, shape, tokenizer and checkpoint folder in the project. */
+/**
+ * The models table: each model's origin, shape, tokenizer and checkpoint folder in the project.
+ * The config column holds the model's config (GptConfig, or a LlamaConfig, which names its
+ * architecture: the family follows from it) with two facts of the folder beside it, "dtype" (the
+ * weights' dtype as imported) and "chatTemplate" (whether tokenizer_config.json has one); rows
+ * written before those were kept read as F32 without a template, which every such model was.
+ */
 import type { Db } from '../db/openDb';
 import { AppError, type ModelSummary } from '../../shared/contract';
-import type { GptConfig } from '../lm/config';
+import { shapeOf, type ModelConfig } from './modelFamily';
 
 interface ModelRow {
   id: number;
@@ -22,8 +28,10 @@ export interface NewModel {
   origin: ModelSummary['origin'];
   source: string;
   parentId?: number | null;
-  config: GptConfig;
+  config: ModelConfig;
   parameters: number;
+  dtype: string;
+  chatTemplate: boolean;
   tokenizer: string;
   /** Relative to the project's models folder. */
   folder: string;
@@ -31,7 +39,7 @@ export interface NewModel {
 }
 
 export interface StoredModel extends ModelSummary {
-  config: GptConfig;
+  config: ModelConfig;
   weightsSha256: string;
 }
 
@@ -66,10 +74,11 @@ export class ModelStore {
 
   add(model: NewModel, now = new Date()): StoredModel {
     if (this.has(model.name)) throw new AppError('conflict', `a model named "${model.name}" exists already`);
+    const { dtype, chatTemplate, ...row } = model;
     this.q.insert.run({
-      ...model,
+      ...row,
       parentId: model.parentId ?? null,
-      config: JSON.stringify(model.config),
+      config: JSON.stringify({ ...model.config, dtype, chatTemplate }),
       createdAt: now.toISOString(),
     });
     return this.get(model.name);
@@ -77,21 +86,21 @@ export class ModelStore {
 }
 
 function toModel(row: ModelRow): StoredModel {
-  const config = JSON.parse(row.config) as GptConfig;
+  const {
+    dtype = 'F32',
+    chatTemplate = false,
+    ...config
+  } = JSON.parse(row.config) as ModelConfig & { dtype?: string; chatTemplate?: boolean };
   return {
     id: row.id,
     name: row.name,
     origin: row.origin,
     source: row.source,
     parent: row.parent,
-    shape: {
-      layers: config.nLayer,
-      dim: config.nEmbd,
-      heads: config.nHead,
-      context: config.nPositions,
-      vocab: config.vocabSize,
-    },
+    shape: shapeOf(config),
     parameters: row.parameters,
+    dtype,
+    chatTemplate,
     tokenizer: row.tokenizer,
     folder: row.folder,
     createdAt: row.created_at,

@@ -38,7 +38,7 @@ import type { RewardRule } from '../../shared/rating';
 import type { Db } from '../db/openDb';
 import type { JobContext } from '../jobs/jobContext';
 import type { NamedTensors } from '../lm/config';
-import { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
 import { loadModel } from '../models/modelOps';
 import { ModelStore } from '../models/modelStore';
 import { Rng } from '../core/rng';
@@ -128,7 +128,7 @@ export interface RewardFitReport {
 
 export interface FitRewardModelOptions {
   /** Frozen: read, never updated. */
-  backbone: Gpt;
+  backbone: CausalLm;
   pairs: readonly RewardPair[];
   /**
    * Each pair's group (its prompt): a group's pairs are held out together, so a response seen in
@@ -436,7 +436,7 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
   if (existsSync(rewardModelDir(ctx.paths, input.name)))
     throw new AppError('conflict', `a reward model named "${input.name}" exists already`);
   ctx.progress({ phase: 'loading', done: 0, total: null });
-  const { gpt: backbone, tokenizer } = await loadModel(ctx.paths, model);
+  const { model: backbone, tokenizer } = await loadModel(ctx.paths, model);
   try {
     const encoded = pairs.map((p) => ({
       chosen: encodeSequence(tokenizer, backbone, p.prompt, p.chosen),

@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { AppError } from '../../shared/contract';
 import type { RewardRule } from '../../shared/rating';
 import { initTensorBackend, requestedTensorBackend } from '../lm/tensorBackend';
-import { readHfConfig, readHfWeights } from '../lm/checkpoint';
-import { Gpt } from '../lm/model';
+import type { CausalLm } from '../lm/causalLm';
+import { modelFromWeights, readModelConfig, readModelWeights } from '../models/modelFamily';
 import { fileSha256 } from '../models/modelOps';
 import { Tokenizer } from '../lm/tokenizer/index';
 import { projectPaths, type ProjectPaths } from '../core/project';
@@ -77,7 +77,7 @@ export function logitsOfStates(head: PooledHead, states: readonly Float32Array[]
 /** prompt + response + EOS as the backbone reads them: the response keeps its start, the prompt its end (as training fits them). */
 export function encodeSequence(
   tokenizer: Tokenizer,
-  backbone: Pick<Gpt, 'config'>,
+  backbone: Pick<CausalLm, 'config'>,
   prompt: string,
   response: string,
 ): number[] {
@@ -190,7 +190,7 @@ export function readRewardModelInfo(paths: Pick<ProjectPaths, 'models'>, name: s
 export class RewardModel {
   private constructor(
     readonly info: RewardModelInfo,
-    readonly backbone: Gpt,
+    readonly backbone: CausalLm,
     readonly tokenizer: Tokenizer,
     readonly head: PooledHead,
   ) {}
@@ -210,15 +210,15 @@ export class RewardModel {
       );
     }
     const head = PooledHead.load(join(rewardModelDir(paths, name), HEAD_FILE));
-    let backbone: Gpt | null = null;
+    let backbone: CausalLm | null = null;
     try {
-      const config = readHfConfig(dir);
+      const config = readModelConfig(dir);
       if (config.nEmbd !== head.config.nEmbd)
         throw new AppError(
           'reward_spec',
           `rm:${name}: the head expects D = ${head.config.nEmbd}; the backbone has ${config.nEmbd}`,
         );
-      backbone = Gpt.fromWeights(config, readHfWeights(dir, config));
+      backbone = modelFromWeights(config, readModelWeights(dir, config));
       return new RewardModel(info, backbone, await Tokenizer.load(dir), head);
     } catch (error) {
       head.dispose();

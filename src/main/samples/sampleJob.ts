@@ -7,6 +7,7 @@ import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
 import { loadModel } from '../models/modelOps';
+import { eosIdsOf } from '../lm/causalLm';
 import { generate } from '../lm/generate';
 import { loadReward, scoreAll } from '../rewards/index';
 import { SampleStore, type NewSample } from './sampleStore';
@@ -41,7 +42,7 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
   const prompts =
     'texts' in request.prompts ? request.prompts.texts : datasetPrompts(new DatasetStore(ctx.db), request.prompts);
   const reward = request.reward ? await loadReward(request.reward, { projectDir: ctx.paths.dir }) : null;
-  const { gpt, tokenizer } = await loadModel(ctx.paths, model);
+  const { model: gpt, tokenizer } = await loadModel(ctx.paths, model);
   const { settings } = request;
   const room = gpt.config.nPositions - settings.maxNewTokens;
   if (room < 1)
@@ -67,7 +68,7 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
         {
           ...settings,
           seed: settings.seed + i,
-          eosTokenId: gpt.config.eosTokenId,
+          eosTokenId: eosIdsOf(gpt.config),
           decode: (ids) => tokenizer.decode(ids),
         },
       );

@@ -40,11 +40,11 @@ export function modelHandlers(d: {
       datasets.get(input.dataset, input.version);
       return { jobId: jobs.start('model.create', input) };
     },
-    'models.export': ({ model, path }) => {
+    'models.export': ({ model, path, dtype }) => {
       const stored = models.get(model);
       newOrExistingFolder(path);
       outsideStorage(path, paths);
-      return exportModel(paths, stored, path);
+      return exportModel(paths, stored, path, { dtype });
     },
     'models.download': ({ model, file }) => ({
       filename: file,

@@ -32,15 +32,38 @@ export function decodingSettings(values: Values): Input<'models.generate'>['sett
   });
 }
 
+const MODEL_COLUMNS = [
+  'name',
+  'origin',
+  'family',
+  'parameters',
+  'dtype',
+  'context',
+  'chat template',
+  'shape',
+  'tokenizer',
+];
+
 function formatModel(m: ModelSummary): string[] {
   const s = m.shape;
+  const heads = s.kvHeads === s.heads ? `${s.heads} heads` : `${s.heads} heads (${s.kvHeads} kv)`;
   return [
     m.name,
     m.origin,
+    s.family,
     `${(m.parameters / 1e6).toFixed(2)}M`,
-    `${s.layers}x${s.dim}, ${s.heads} heads, context ${s.context}`,
+    m.dtype,
+    String(s.context),
+    m.chatTemplate ? 'yes' : 'no',
+    `${s.layers}x${s.dim}, ${heads}, ffn ${s.ffn}`,
     m.tokenizer,
   ];
+}
+
+function architecture(values: Values): 'gpt2' | 'llama' | undefined {
+  const arch = text(values, 'arch');
+  if (arch === undefined || arch === 'gpt2' || arch === 'llama') return arch;
+  throw new UsageError(`--arch: gpt2 or llama, not "${arch}"`);
 }
 
 export const modelsCommands: Record<string, Command> = {
@@ -51,7 +74,7 @@ export const modelsCommands: Record<string, Command> = {
       print(values.json === true, list, () =>
         list.length === 0
           ? 'No models yet: alol model new --name N --data DATASET, or alol model import DIR --name N'
-          : formatTable(['name', 'origin', 'parameters', 'shape', 'tokenizer'], list.map(formatModel)),
+          : formatTable(MODEL_COLUMNS, list.map(formatModel)),
       );
     },
   },
@@ -60,9 +83,12 @@ export const modelsCommands: Record<string, Command> = {
       name: { type: 'string' },
       data: { type: 'string' },
       version: { type: 'string' },
+      arch: { type: 'string' },
       layers: { type: 'string' },
       dim: { type: 'string' },
       heads: { type: 'string' },
+      'kv-heads': { type: 'string' },
+      ffn: { type: 'string' },
       context: { type: 'string' },
       vocab: { type: 'string' },
       seed: { type: 'string' },
@@ -73,9 +99,12 @@ export const modelsCommands: Record<string, Command> = {
         dataset: required(values, 'data', 'model new'),
         ...defined({
           version: integer(values, 'version'),
+          arch: architecture(values),
           layers: integer(values, 'layers'),
           dim: integer(values, 'dim'),
           heads: integer(values, 'heads'),
+          kvHeads: integer(values, 'kv-heads'),
+          ffn: integer(values, 'ffn'),
           context: integer(values, 'context'),
           vocab: integer(values, 'vocab'),
           seed: integer(values, 'seed'),
@@ -98,11 +127,14 @@ export const modelsCommands: Record<string, Command> = {
     },
   },
   'model export': {
-    options: {},
+    options: { dtype: { type: 'string' } },
     async run(backend, values, positionals) {
       const [model, dir] = positionals;
       if (!model || !dir || positionals.length > 2) throw new UsageError('model export: give a model NAME and a DIR');
-      const out = await call(backend, 'models.export', { model, path: resolve(dir) });
+      const dtype = text(values, 'dtype');
+      if (dtype !== undefined && dtype !== 'f32' && dtype !== 'bf16')
+        throw new UsageError(`--dtype: f32 or bf16, not "${dtype}"`);
+      const out = await call(backend, 'models.export', { model, path: resolve(dir), ...defined({ dtype }) });
       print(values.json === true, out, () => `Wrote ${out.files.join(', ')} to ${out.folder}`);
     },
   },
