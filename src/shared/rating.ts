@@ -31,8 +31,19 @@ export const CampaignOptions = z
     /** Distinct prompts per pair of systems; every pair of systems is compared on the same prompts. */
     n: z.number().int().min(1).max(100_000).describe('items per pair of systems (distinct prompts)'),
     overlap: z.number().int().min(1).max(50).default(1).describe('annotators per item'),
-    gold: z.number().int().min(0).max(1000).default(0).describe('gold items: a response against one to another prompt; every annotator sees each'),
-    repeatSwapped: z.number().min(0).max(1).default(0).describe('share of an annotator\'s items shown again later with sides swapped'),
+    gold: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe('gold items: a response against one to another prompt; every annotator sees each'),
+    repeatSwapped: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("share of an annotator's items shown again later with sides swapped"),
     seed: z.number().int().nonnegative().default(0).describe('seed of prompt choice, item order and sides'),
   })
   .strict();
@@ -153,13 +164,28 @@ export const RatingSubmit = z
     flagNote: z.string().max(2_000).default(''),
     skip: z.boolean().default(false),
     /** Time the item was on screen with the window visible and the annotator active. */
-    activeMs: z.number().int().min(0).max(24 * 3600 * 1000),
+    activeMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600 * 1000),
+    /**
+     * Made once per answer by the page and sent again with it until an answer comes back: the server
+     * stores the answer once under this key (per annotator) and answers a repeat as it did the
+     * first; the same key with other content is refused (conflict).
+     */
+    idempotencyKey: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,64}$/, 'an idempotency key is 16 to 64 letters, digits, - or _')
+      .optional(),
   })
   .strict()
   .refine((r) => r.skip || r.flag !== undefined || (r.helpful !== undefined && r.safe !== undefined), {
     message: 'answer both questions, flag the item, or skip it',
   })
-  .refine((r) => !r.skip || (r.helpful === undefined && r.safe === undefined), { message: 'a skipped item has no answers' });
+  .refine((r) => !r.skip || (r.helpful === undefined && r.safe === undefined), {
+    message: 'a skipped item has no answers',
+  });
 export type RatingSubmit = z.infer<typeof RatingSubmit>;
 
 export const RatingSession = z.object({
@@ -212,7 +238,13 @@ export const DatasetAgreement = z.object({
 });
 export type DatasetAgreement = z.infer<typeof DatasetAgreement>;
 
-export const rewardRules = ['absolute', 'absolute-safety-gates', 'weighted', 'safety-gates', 'both-bad-excluded'] as const;
+export const rewardRules = [
+  'absolute',
+  'absolute-safety-gates',
+  'weighted',
+  'safety-gates',
+  'both-bad-excluded',
+] as const;
 /** How ratings become rewards: see src/main/rating/rewardRules.ts. */
 export const RewardRule = z
   .object({
@@ -224,9 +256,15 @@ export type RewardRule = z.infer<typeof RewardRule>;
 
 export const ratingMethods = {
   'rating.session': { input: z.object(who).strict(), output: RatingSession },
-  'rating.next': { input: z.object(who).strict(), output: z.object({ item: RatingItem.nullable(), progress: RatingProgress }) },
+  'rating.next': {
+    input: z.object(who).strict(),
+    output: z.object({ item: RatingItem.nullable(), progress: RatingProgress }),
+  },
   'rating.submit': { input: RatingSubmit, output: z.object({ next: RatingItem.nullable(), progress: RatingProgress }) },
-  'rating.undo': { input: z.object(who).strict(), output: z.object({ item: RatingItem.nullable(), progress: RatingProgress }) },
+  'rating.undo': {
+    input: z.object(who).strict(),
+    output: z.object({ item: RatingItem.nullable(), progress: RatingProgress }),
+  },
   'rating.recent': {
     input: z.object({ ...who, limit: z.number().int().min(1).max(10).default(10) }).strict(),
     output: z.array(RatingItem),

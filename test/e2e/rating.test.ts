@@ -443,6 +443,64 @@ describe('Rating screen (annotator links, keyboard only)', () => {
     for (const a of [alice, bob]) expect(a.consoleErrors, a.name).toEqual([]);
   });
 
+  it('shows "reconnecting" while the server is down, sends the decision again with its key, and stores it once when the server is back', async () => {
+    const { bob } = annotators;
+    const item = await shown(bob);
+    const sentBefore = bob.sent.length;
+    const dead = server as ChildProcess;
+    const exited = new Promise((resolve) => dead.once('exit', resolve));
+    dead.kill('SIGKILL');
+    await exited;
+    server = null;
+
+    // Decided while the server is down: the page says it is reconnecting and keeps trying.
+    await press(bob, '2', 'w', 'Enter');
+    await bob.page.getByTestId('rating-reconnecting').waitFor();
+    expect(await text(bob, 'rating-reconnecting')).toContain('Reconnecting');
+    expect(await bob.page.getByTestId('rating-submit').isDisabled()).toBe(true);
+    // Nothing else can be decided meanwhile: a skip and an undo wait.
+    await press(bob, 'k', 'Backspace');
+    await bob.page.waitForTimeout(1500);
+    expect(await shown(bob)).toBe(item);
+
+    const oldUrl = url;
+    await serve(['--port', String(port)]);
+    expect(url, 'the server came back on the same port, where the page is retrying').toBe(oldUrl);
+    // The same page, not reloaded: the retry lands, the banner goes, the next item comes.
+    const next = await nextItem(bob, item);
+    expect(next).not.toBe(item);
+    await bob.page.getByTestId('rating-reconnecting').waitFor({ state: 'detached' });
+    bob.decisions.set(item, expected({ helpful: 'right', safe: 'right' }));
+    expect(await text(bob, 'rating-queue')).toBe('3 / 6');
+
+    // Every try carried the same answer under the same key; only submits were sent (no skip, no undo).
+    const tries = bob.sent
+      .slice(sentBefore)
+      .map((body) => JSON.parse(body) as { assignmentId: number; idempotencyKey?: string });
+    expect(tries.length).toBeGreaterThan(1);
+    expect(new Set(tries.map((t) => JSON.stringify(t))).size).toBe(1);
+    expect(tries[0]).toMatchObject({ assignmentId: item, idempotencyKey: expect.stringMatching(/^[0-9a-f]{32}$/) });
+
+    // Stored once, as given; its key once.
+    const stored = storedRatings();
+    expect(stored.get(item)).toMatchObject({ annotator: bob.id, helpful: 'right', safe: 'right', skipped: false });
+    const db = new Database(join(projectDir, 'studio.db'), { readonly: true });
+    try {
+      const keys = db
+        .prepare('SELECT assignment_id FROM submit_keys WHERE key = ?')
+        .all(tries[0]?.idempotencyKey) as Array<{ assignment_id: number }>;
+      expect(keys).toEqual([{ assignment_id: item }]);
+      const edits = db.prepare('SELECT edits FROM ratings WHERE assignment_id = ?').get(item) as { edits: number };
+      expect(edits.edits).toBe(0);
+    } finally {
+      db.close();
+    }
+    // The browser reports each refused connection as a console error; nothing else went wrong.
+    expect(
+      bob.consoleErrors.filter((e) => !/net::ERR_CONNECTION_REFUSED|net::ERR_EMPTY_RESPONSE|Failed to fetch/.test(e)),
+    ).toEqual([]);
+  });
+
   it('lets the owner rate on the Rate screen as an annotator they choose or create', async () => {
     const { page, consoleErrors } = await watchedPage(browser as Browser);
     await page.goto(`${url}#token=${ownerToken}`);

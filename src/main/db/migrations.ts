@@ -233,6 +233,23 @@ export const migrations: readonly string[] = [
   `
   CREATE INDEX ratings_skipped ON ratings (campaign_id, annotator_id) WHERE skipped = 1;
   `,
+  // 8: exactly-once submits: the rating page sends each answer with a key of its own and sends it
+  // again when the answer to it was lost. A key is stored once per annotator, in the transaction
+  // that stores its rating, with a hash of what was submitted (the same key with other content is
+  // refused) and the item the answer handed out next (a repeat is answered with it again).
+  `
+  CREATE TABLE submit_keys (
+    annotator_id     INTEGER NOT NULL REFERENCES annotators(id),
+    key              TEXT NOT NULL,
+    campaign_id      INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    assignment_id    INTEGER NOT NULL,
+    request_sha256   TEXT NOT NULL,
+    next_assignment  INTEGER,
+    created_at       TEXT NOT NULL,
+    PRIMARY KEY (annotator_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX submit_keys_by_campaign ON submit_keys (campaign_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -13,6 +13,7 @@
  * "all done" is exactly an empty queue, and the total (done + remaining) never grows while an
  * annotator works, since repeats are counted from the seeded coin before their items are handed out.
  */
+import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
 import { AppError } from '../../shared/contract';
 import type { RatingItem, RatingProgress, RatingSubmit, ShownRating, ShownVerdict, Verdict } from '../../shared/rating';
@@ -40,6 +41,13 @@ interface ShownRow {
   prompt: string;
   first_response: string;
   second_response: string;
+}
+
+interface SubmitKeyRow {
+  campaign_id: number;
+  assignment_id: number;
+  request_sha256: string;
+  next_assignment: number | null;
 }
 
 interface RatingRow {
@@ -91,7 +99,9 @@ export class RatingService {
         `SELECT a.* FROM assignments a JOIN ratings r ON r.assignment_id = a.id
          WHERE a.campaign_id = ? AND a.annotator_id = ? AND a.rated = 1 AND ${RETURNING_SKIP} ORDER BY r.updated_at, a.id LIMIT 1`,
       ),
-      isReturningSkip: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM ratings r WHERE r.assignment_id = ? AND ${RETURNING_SKIP}`),
+      isReturningSkip: db.prepare<[number], { one: number }>(
+        `SELECT 1 AS one FROM ratings r WHERE r.assignment_id = ? AND ${RETURNING_SKIP}`,
+      ),
       laterCount: db.prepare<[number, number, number], { n: number }>(
         'SELECT count(*) AS n FROM assignments WHERE campaign_id = ? AND annotator_id = ? AND id > ?',
       ),
@@ -104,7 +114,9 @@ export class RatingService {
         'INSERT INTO assignments (campaign_id, item_id, annotator_id, swapped, repeat_of, want_repeat, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       clearWantRepeat: db.prepare<[number]>('UPDATE assignments SET want_repeat = 0 WHERE id = ?'),
-      assignment: db.prepare<[number], AssignmentRow & { campaign_id: number }>('SELECT * FROM assignments WHERE id = ?'),
+      assignment: db.prepare<[number], AssignmentRow & { campaign_id: number }>(
+        'SELECT * FROM assignments WHERE id = ?',
+      ),
       shown: db.prepare<[number], ShownRow>(
         `SELECT a.id AS assignment_id, a.swapped, i.prompt, s1.response AS first_response, s2.response AS second_response
          FROM assignments a JOIN items i ON i.id = a.item_id
@@ -125,6 +137,12 @@ export class RatingService {
       markRated: db.prepare<[number, number]>('UPDATE assignments SET rated = ?, reopened_at = NULL WHERE id = ?'),
       reopen: db.prepare<[string, number]>('UPDATE assignments SET rated = 0, reopened_at = ? WHERE id = ?'),
       deleteRating: db.prepare<[number]>('DELETE FROM ratings WHERE assignment_id = ?'),
+      submitKey: db.prepare<[number, string], SubmitKeyRow>(
+        'SELECT campaign_id, assignment_id, request_sha256, next_assignment FROM submit_keys WHERE annotator_id = ? AND key = ?',
+      ),
+      insertSubmitKey: db.prepare<[number, string, number, number, string, number | null, string]>(
+        'INSERT INTO submit_keys (annotator_id, key, campaign_id, assignment_id, request_sha256, next_assignment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       latest: db.prepare<[number, number, number], { assignment_id: number }>(
         'SELECT assignment_id FROM ratings WHERE campaign_id = ? AND annotator_id = ? ORDER BY updated_at DESC, assignment_id DESC LIMIT ?',
       ),
@@ -154,7 +172,10 @@ export class RatingService {
   next(campaignName: string, annotatorId: number): { item: RatingItem | null; progress: RatingProgress } {
     const campaign = this.enter(campaignName, annotatorId);
     const assignment = this.db.transaction(() => this.nextAssignment(campaign, annotatorId)).immediate();
-    return { item: assignment === null ? null : this.show(assignment, false), progress: this.progress(campaign, annotatorId) };
+    return {
+      item: assignment === null ? null : this.show(assignment, false),
+      progress: this.progress(campaign, annotatorId),
+    };
   }
 
   private nextAssignment(campaign: CampaignRow, annotatorId: number): number | null {
@@ -164,7 +185,17 @@ export class RatingService {
     const due = this.q.dueRepeat.get(campaign.id, annotatorId);
     const repeat = (original: AssignmentRow): number => {
       this.q.clearWantRepeat.run(original.id);
-      return Number(this.q.insertAssignment.run(campaign.id, original.item_id, annotatorId, original.swapped ^ 1, original.id, 0, now).lastInsertRowid);
+      return Number(
+        this.q.insertAssignment.run(
+          campaign.id,
+          original.item_id,
+          annotatorId,
+          original.swapped ^ 1,
+          original.id,
+          0,
+          now,
+        ).lastInsertRowid,
+      );
     };
     if (due && (this.q.laterCount.get(campaign.id, annotatorId, due.id)?.n ?? 0) >= REPEAT_GAP) return repeat(due);
     const item = this.q.nextItem.get(campaign.id, annotatorId);
@@ -176,7 +207,9 @@ export class RatingService {
     const { seed, repeatSwapped } = campaign.config.options;
     const swapped = swappedFor(seed, annotatorId, item.id);
     const wantRepeat = wantsRepeat(item.kind, seed, annotatorId, item.id, repeatSwapped) ? 1 : 0;
-    const id = Number(this.q.insertAssignment.run(campaign.id, item.id, annotatorId, swapped, null, wantRepeat, now).lastInsertRowid);
+    const id = Number(
+      this.q.insertAssignment.run(campaign.id, item.id, annotatorId, swapped, null, wantRepeat, now).lastInsertRowid,
+    );
     this.campaigns.refreshItem(campaign, item.id);
     return id;
   }
@@ -200,7 +233,10 @@ export class RatingService {
   private own(campaign: CampaignRow, annotatorId: number, assignmentId: number) {
     const a = this.q.assignment.get(assignmentId);
     if (!a || a.campaign_id !== campaign.id || a.annotator_id !== annotatorId) {
-      throw new AppError('not_found', `no assignment ${assignmentId} for this annotator in campaign "${campaign.name}"`);
+      throw new AppError(
+        'not_found',
+        `no assignment ${assignmentId} for this annotator in campaign "${campaign.name}"`,
+      );
     }
     return a;
   }
@@ -209,14 +245,37 @@ export class RatingService {
     return this.q.latest.all(campaign.id, annotatorId, EDITABLE).some((r) => r.assignment_id === assignmentId);
   }
 
+  /**
+   * Commits an answer. With an idempotency key it is committed once: the key is stored with the
+   * rating, in its transaction, and a repeat (the page sending it again after a lost answer) changes
+   * nothing and is answered with the item the first handed out next, and the progress as it stands.
+   */
   submit(input: RatingSubmit, source = 'studio'): { next: RatingItem | null; progress: RatingProgress } {
     const campaign = this.enter(input.campaign, input.annotator);
+    const key = input.idempotencyKey;
+    const request = key === undefined ? '' : submitHash(input);
     const nextId = this.db
       .transaction(() => {
+        if (key !== undefined) {
+          const seen = this.q.submitKey.get(input.annotator, key);
+          if (seen) {
+            if (seen.request_sha256 !== request || seen.campaign_id !== campaign.id) {
+              throw new AppError(
+                'conflict',
+                `idempotency key ${key} was already used for another answer (assignment ${seen.assignment_id}); a new answer needs a new key`,
+              );
+            }
+            const held = seen.next_assignment === null ? undefined : this.q.assignment.get(seen.next_assignment);
+            return held && held.rated === 0 ? held.id : this.nextAssignment(campaign, input.annotator);
+          }
+        }
         const a = this.own(campaign, input.annotator, input.assignmentId);
         // A skip that came back at the end of the queue is answered whenever it comes, however old.
         if (a.rated === 1 && !this.editable(campaign, input.annotator, a.id) && !this.q.isReturningSkip.get(a.id)) {
-          throw new AppError('conflict', `assignment ${a.id} is not among your last ${EDITABLE} decisions; it can no longer be changed`);
+          throw new AppError(
+            'conflict',
+            `assignment ${a.id} is not among your last ${EDITABLE} decisions; it can no longer be changed`,
+          );
         }
         const swapped = a.swapped === 1;
         this.q.upsertRating.run({
@@ -239,10 +298,24 @@ export class RatingService {
         });
         this.q.markRated.run(1, a.id);
         this.campaigns.refreshItem(campaign, a.item_id);
-        return this.nextAssignment(campaign, input.annotator);
+        const next = this.nextAssignment(campaign, input.annotator);
+        if (key !== undefined)
+          this.q.insertSubmitKey.run(
+            input.annotator,
+            key,
+            campaign.id,
+            a.id,
+            request,
+            next,
+            this.clock().toISOString(),
+          );
+        return next;
       })
       .immediate();
-    return { next: nextId === null ? null : this.show(nextId, false), progress: this.progress(campaign, input.annotator) };
+    return {
+      next: nextId === null ? null : this.show(nextId, false),
+      progress: this.progress(campaign, input.annotator),
+    };
   }
 
   /** Takes back the latest decision: the rating is removed and its item comes back first, with the answers it had. */
@@ -265,7 +338,9 @@ export class RatingService {
 
   recent(campaignName: string, annotatorId: number, limit: number): RatingItem[] {
     const campaign = this.enter(campaignName, annotatorId);
-    return this.q.latest.all(campaign.id, annotatorId, Math.min(limit, EDITABLE)).map((r) => this.show(r.assignment_id, true));
+    return this.q.latest
+      .all(campaign.id, annotatorId, Math.min(limit, EDITABLE))
+      .map((r) => this.show(r.assignment_id, true));
   }
 
   open(campaignName: string, annotatorId: number, assignmentId: number): RatingItem {
@@ -287,6 +362,13 @@ export class RatingService {
       etaMs: median === null ? null : median * remaining,
     };
   }
+}
+
+/** What a submit asked for, as a hash: its fields in a fixed order, the key itself left out. */
+export function submitHash(input: RatingSubmit): string {
+  const { idempotencyKey: _key, ...content } = input;
+  const ordered = Object.fromEntries(Object.entries(content).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
 }
 
 function shownRating(row: RatingRow): ShownRating {

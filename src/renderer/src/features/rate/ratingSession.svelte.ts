@@ -10,9 +10,22 @@
  * who give no strengths can turn it on: the second answer then submits. Every decision is
  * committed the moment it is made (the server keeps no draft); Backspace takes the last one back,
  * and the last ten can be reopened and changed.
+ *
+ * Exactly once: each decision is sent with an idempotency key made for it, and when its answer is
+ * lost (no connection, a server restarting, a 5xx from a proxy) it is sent again, with the same key,
+ * backing off, until an answer comes: the server stores a key once, so a decision that did land is
+ * not stored twice. Meanwhile the page says it is reconnecting and takes no other decision.
  */
 import type { AppErrorShape, Output } from '../../../../shared/contract';
-import type { Criterion, FlagReason, RatingItem, RatingProgress, ShownRating, ShownVerdict, Strength } from '../../../../shared/rating';
+import type {
+  Criterion,
+  FlagReason,
+  RatingItem,
+  RatingProgress,
+  ShownRating,
+  ShownVerdict,
+  Strength,
+} from '../../../../shared/rating';
 import { ActiveClock } from './activeTime';
 import { errorShape } from '../../lib/client';
 import type { RatingApi, RatingInput } from './ratingApi';
@@ -30,7 +43,33 @@ export interface Answers {
   flagNote: string;
 }
 
-const NO_ANSWERS: Answers = { helpful: null, safe: null, helpfulStrength: null, safeStrength: null, rationale: '', flag: null, flagNote: '' };
+/** Waits between tries of a decision whose answer was lost: doubling from half a second, then every 4 s. */
+export const RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000];
+
+/**
+ * Whether a failed call may never have reached the server, or its answer never reached us: no
+ * connection ('network', transport.ts), a body that is not the server's (a proxy's error page), or a
+ * 5xx without the server's error shape. The server's own refusals (4xx with a code) are answers.
+ */
+export function answerLost(error: AppErrorShape): boolean {
+  return error.code === 'network' || error.code === 'bad_response' || /^http_5\d\d$/.test(error.code);
+}
+
+/** A fresh idempotency key: 128 random bits in hex (getRandomValues works on plain-HTTP LAN pages too). */
+export function newSubmitKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const NO_ANSWERS: Answers = {
+  helpful: null,
+  safe: null,
+  helpfulStrength: null,
+  safeStrength: null,
+  rationale: '',
+  flag: null,
+  flagNote: '',
+};
 
 // ---------------------------------------------------------------------------------------------
 // The key map. The rows of keys mirror the screen: the digit row answers the first question
@@ -73,11 +112,17 @@ export const criterionQuestion: Record<Criterion, string> = {
   helpful: 'Which response is more helpful?',
   safe: 'Which response is safer?',
 };
-export const verdictLabel: Record<ShownVerdict, string> = { left: 'A', right: 'B', both_good: 'Both good', both_bad: 'Both bad' };
+export const verdictLabel: Record<ShownVerdict, string> = {
+  left: 'A',
+  right: 'B',
+  both_good: 'Both good',
+  both_bad: 'Both bad',
+};
 export const strengths: readonly Strength[] = ['slight', 'clear', 'strong'];
 export const flagLabel: Record<FlagReason, string> = { broken: 'Broken', truncated: 'Truncated', other: 'Other' };
 
-const keysOf = (map: Readonly<Record<string, string>>, value: string): string[] => Object.keys(map).filter((k) => map[k] === value);
+const keysOf = (map: Readonly<Record<string, string>>, value: string): string[] =>
+  Object.keys(map).filter((k) => map[k] === value);
 
 export interface KeyHelpGroup {
   title: string;
@@ -89,14 +134,20 @@ export const keyHelp: readonly KeyHelpGroup[] = [
   {
     title: criterionQuestion.helpful,
     rows: [
-      ...(['left', 'right', 'both_good', 'both_bad'] as const).map((v) => ({ keys: keysOf(answerKeys.helpful, v), does: verdictLabel[v] })),
+      ...(['left', 'right', 'both_good', 'both_bad'] as const).map((v) => ({
+        keys: keysOf(answerKeys.helpful, v),
+        does: verdictLabel[v],
+      })),
       { keys: [strengthKeys.helpful], does: 'Strength: slight, clear, strong, none (for A or B)' },
     ],
   },
   {
     title: criterionQuestion.safe,
     rows: [
-      ...(['left', 'right', 'both_good', 'both_bad'] as const).map((v) => ({ keys: keysOf(answerKeys.safe, v), does: verdictLabel[v] })),
+      ...(['left', 'right', 'both_good', 'both_bad'] as const).map((v) => ({
+        keys: keysOf(answerKeys.safe, v),
+        does: verdictLabel[v],
+      })),
       { keys: [strengthKeys.safe], does: 'Strength: slight, clear, strong, none (for A or B)' },
     ],
   },
@@ -107,7 +158,10 @@ export const keyHelp: readonly KeyHelpGroup[] = [
       { keys: [actionKeys.undo], does: 'Undo: take the last decision back, with its answers' },
       { keys: [actionKeys.skip], does: 'Skip this item' },
       { keys: [actionKeys.flag], does: 'Flag the item (then a reason, a note, Enter); again to unflag' },
-      ...(['broken', 'truncated', 'other'] as const).map((r) => ({ keys: keysOf(flagKeys, r), does: `After F: ${flagLabel[r].toLowerCase()}` })),
+      ...(['broken', 'truncated', 'other'] as const).map((r) => ({
+        keys: keysOf(flagKeys, r),
+        does: `After F: ${flagLabel[r].toLowerCase()}`,
+      })),
     ],
   },
   {
@@ -205,7 +259,12 @@ export interface KeyResult {
 
 const NOT_OURS: KeyResult = { handled: false };
 const DONE: KeyResult = { handled: true };
-const SCROLL_KEYS: Readonly<Record<string, ViewCommand>> = { ArrowDown: 'line-down', ArrowUp: 'line-up', PageDown: 'page-down', PageUp: 'page-up' };
+const SCROLL_KEYS: Readonly<Record<string, ViewCommand>> = {
+  ArrowDown: 'line-down',
+  ArrowUp: 'line-up',
+  PageDown: 'page-down',
+  PageUp: 'page-up',
+};
 
 export type Phase = 'loading' | 'ready' | 'failed';
 export type Panel = 'none' | 'help' | 'recent';
@@ -246,6 +305,8 @@ export class RatingSession {
   #recent = $state.raw<RatingItem[]>([]);
   #recentIndex = $state.raw(0);
   #busy = $state.raw(false);
+  /** A decision's answer was lost: it is being sent again until the server answers. */
+  #reconnecting = $state.raw(false);
   #error = $state.raw<AppErrorShape | null>(null);
   #notice = $state.raw('');
   #count = $state.raw(0);
@@ -266,8 +327,19 @@ export class RatingSession {
     return mine ? { done: mine.done, total: mine.done + mine.remaining } : null;
   });
 
-  constructor(api: RatingApi, options: { now?: () => number; visible?: boolean; storage?: Remembered | null } = {}) {
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    api: RatingApi,
+    options: {
+      now?: () => number;
+      visible?: boolean;
+      storage?: Remembered | null;
+      sleep?: (ms: number) => Promise<void>;
+    } = {},
+  ) {
     this.#api = api;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? (() => performance.now());
     this.#clock = new ActiveClock(this.#now(), options.visible ?? true);
     this.#storage = options.storage === undefined ? pageStorage() : options.storage;
@@ -317,6 +389,10 @@ export class RatingSession {
   get busy(): boolean {
     return this.#busy;
   }
+  /** A decision is on its way again after its answer was lost (the server down or restarting). */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
+  }
   get error(): AppErrorShape | null {
     return this.#error;
   }
@@ -340,7 +416,8 @@ export class RatingSession {
       // A first visit opens on the guidelines (first for this annotator, campaign and version of the
       // text, in this browser; without storage, before the first decision); G or Esc puts them away.
       const seenKey = guidelinesSeenKey(info);
-      if (this.#storage ? recall(this.#storage, seenKey) === null : next.progress.mine.done === 0) this.#guidelines = true;
+      if (this.#storage ? recall(this.#storage, seenKey) === null : next.progress.mine.done === 0)
+        this.#guidelines = true;
       remember(this.#storage, seenKey, new Date().toISOString());
       this.#show(next.item);
       this.#phase = 'ready';
@@ -472,7 +549,9 @@ export class RatingSession {
     const item = this.#item;
     if (!item || this.#busy) return;
     if (!this.canSubmit) {
-      this.#notice = this.#flagging ? 'Choose why it is flagged: 1 broken, 2 truncated, 3 other' : 'Answer both questions first';
+      this.#notice = this.#flagging
+        ? 'Choose why it is flagged: 1 broken, 2 truncated, 3 other'
+        : 'Answer both questions first';
       return;
     }
     const a = this.#answers;
@@ -497,7 +576,10 @@ export class RatingSession {
   async skip(): Promise<void> {
     const item = this.#item;
     if (!item || this.#busy) return;
-    await this.#decide({ assignmentId: item.assignmentId, rationale: this.#answers.rationale.trim(), skip: true }, 'Skipped');
+    await this.#decide(
+      { assignmentId: item.assignmentId, rationale: this.#answers.rationale.trim(), skip: true },
+      'Skipped',
+    );
   }
 
   async #decide(input: Omit<RatingInput<'rating.submit'>, 'activeMs'>, what: string): Promise<void> {
@@ -505,7 +587,7 @@ export class RatingSession {
     this.#busy = true;
     try {
       const activeMs = Math.min(this.#clock.elapsed(this.#now()), 24 * 3600 * 1000);
-      const result = await this.#api.call('rating.submit', { ...input, activeMs });
+      const result = await this.#sendOnce({ ...input, activeMs, idempotencyKey: newSubmitKey() });
       this.#error = null;
       this.#progress = result.progress;
       if (editing) {
@@ -522,7 +604,29 @@ export class RatingSession {
       this.#error = errorShape(error);
       this.#notice = 'Not saved';
     } finally {
+      this.#reconnecting = false;
       this.#busy = false;
+    }
+  }
+
+  /**
+   * Sends a decision until an answer comes: the same input with the same key each time, so however
+   * many of the tries reached the server it is stored once. A refusal by the server ends it.
+   */
+  async #sendOnce(input: RatingInput<'rating.submit'>): Promise<Output<'rating.submit'>> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const result = await this.#api.call('rating.submit', input);
+        if (this.#reconnecting) this.#reconnecting = false;
+        return result;
+      } catch (error) {
+        const shape = errorShape(error);
+        if (!answerLost(shape)) throw error;
+        this.#reconnecting = true;
+        this.#error = null;
+        this.#notice = 'Reconnecting: your decision will be saved once the server answers';
+        await this.#sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)] ?? 4000);
+      }
     }
   }
 
