@@ -44,6 +44,19 @@ function gpt2Parameters(shape: { vocab: number; context: number; dim: number; la
   return vocab * d + context * d + layers * (12 * d * d + 13 * d) + 2 * d;
 }
 
+/** A `model new --arch llama` model's count: tied embeddings, no biases, per layer q, k, v, o, gate, up, down and two norms, then the final norm. */
+function llamaParameters(s: {
+  vocab: number;
+  dim: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+}): number {
+  const kv = s.kvHeads * (s.dim / s.heads);
+  return s.vocab * s.dim + s.layers * (2 * s.dim * s.dim + 2 * s.dim * kv + 3 * s.dim * s.ffn + 2 * s.dim) + s.dim;
+}
+
 /** How the page (locale en-US) writes a parameter count at a glance: three significant digits and a unit. */
 function compactCount(value: number): string {
   const three = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
@@ -141,7 +154,7 @@ describe('Models screen', () => {
 
       const request = page.waitForRequest((r) => r.url().endsWith('/api/call/models.create'));
       await form.getByTestId('create-submit').click();
-      expect((await request).postDataJSON()).toEqual({ name: 'tiny', dataset: 'demo', seed: 0, ...TINY });
+      expect((await request).postDataJSON()).toEqual({ name: 'tiny', dataset: 'demo', arch: 'gpt2', seed: 0, ...TINY });
 
       await page.getByTestId('create-result').filter({ hasText: 'tiny' }).waitFor({ timeout: JOB_TIMEOUT });
       const row = modelRow('tiny');
@@ -158,11 +171,63 @@ describe('Models screen', () => {
       expect((await parameters.innerText()).trim()).toBe(compactCount(model.parameters));
       expect(await parameters.getAttribute('title')).toBe(`${model.parameters.toLocaleString('en-US')} parameters`);
       expect((await row.getByTestId('model-origin').innerText()).trim()).toBe('created');
+      expect(model.shape).toMatchObject({ family: 'gpt2', kvHeads: 2, ffn: 128 });
+      expect((await row.getByTestId('model-family').innerText()).trim()).toBe('GPT-2');
+      expect((await row.getByTestId('model-dtype').innerText()).trim()).toBe('F32');
+      expect((await row.getByTestId('model-context').innerText()).trim()).toBe('64');
+      expect((await row.getByTestId('model-chat-template').innerText()).trim()).toBe('no');
       const shape = await row.getByTestId('model-shape').innerText();
       expect(shape).toContain('1 × 32');
       expect(shape).toContain('2 heads, context 64');
       expect(await row.getByTestId('model-tokenizer').innerText()).toBe(model.tokenizer);
       expect(await row.getByTestId('model-source').innerText()).toContain('demo');
+    },
+    JOB_TIMEOUT + 30_000,
+  );
+
+  it(
+    'creates a Llama model with grouped-query attention and lists its family, dtype and shape',
+    async () => {
+      const form = page.getByTestId('create-form');
+      expect(await form.getByTestId('create-kvHeads').count()).toBe(0);
+      await form.getByTestId('create-arch').selectOption('llama');
+      await form.getByTestId('create-name').fill('tiny llama');
+      await form.getByTestId('create-heads').fill('4');
+      // kvHeads must divide heads: the contract's refusal shows under the field.
+      await form.getByTestId('create-kvHeads').fill('3');
+      await form.locator('#create-kvHeads-hint').filter({ hasText: 'heads must be a multiple of kvHeads' }).waitFor();
+      expect(await form.getByTestId('create-submit').isDisabled()).toBe(true);
+      await form.getByTestId('create-kvHeads').fill('2');
+      await form.getByTestId('create-estimate').filter({ hasText: 'parameters' }).waitFor();
+
+      const request = page.waitForRequest((r) => r.url().endsWith('/api/call/models.create'));
+      await form.getByTestId('create-submit').click();
+      expect((await request).postDataJSON()).toEqual({
+        name: 'tiny llama',
+        dataset: 'demo',
+        arch: 'llama',
+        seed: 0,
+        ...TINY,
+        heads: 4,
+        kvHeads: 2,
+      });
+      await page.getByTestId('create-result').filter({ hasText: 'tiny llama' }).waitFor({ timeout: JOB_TIMEOUT });
+      const row = modelRow('tiny llama');
+      await row.waitFor();
+      const model = (await api('models.list', {})).find((m) => m.name === 'tiny llama');
+      if (!model) throw new Error('models.list lacks the Llama model the UI created');
+      expect(model.shape).toMatchObject({ family: 'llama', layers: 1, dim: 32, heads: 4, kvHeads: 2, ffn: 88 });
+      expect(model.parameters).toBe(llamaParameters(model.shape));
+      expect((await row.getByTestId('model-parameters').innerText()).trim()).toBe(compactCount(model.parameters));
+      expect((await row.getByTestId('model-family').innerText()).trim()).toBe('Llama');
+      expect((await row.getByTestId('model-dtype').innerText()).trim()).toBe('F32');
+      expect((await row.getByTestId('model-context').innerText()).trim()).toBe('64');
+      expect((await row.getByTestId('model-chat-template').innerText()).trim()).toBe('no');
+      expect(await row.getByTestId('model-shape').innerText()).toContain('4 heads (2 kv), context 64');
+      // Back to GPT-2 for what follows; the Llama fields go with it.
+      await form.getByTestId('create-arch').selectOption('gpt2');
+      await form.getByTestId('create-heads').fill(String(TINY.heads));
+      expect(await form.getByTestId('create-kvHeads').count()).toBe(0);
     },
     JOB_TIMEOUT + 30_000,
   );

@@ -1,5 +1,5 @@
 /** The contract's model methods: list, import, create, export, download, tokenize, score and generate. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type Handlers } from '../../../shared/contract';
 import type { ProjectPaths } from '../../core/project';
@@ -46,10 +46,11 @@ export function modelHandlers(d: {
       outsideStorage(path, paths);
       return exportModel(paths, stored, path, { dtype });
     },
-    'models.download': ({ model, file }) => ({
-      filename: file,
-      base64: readFileSync(join(modelFolder(paths, models.get(model)), file)).toString('base64'),
-    }),
+    'models.download': ({ model, file }) => {
+      const path = join(modelFolder(paths, models.get(model)), file);
+      if (!existsSync(path)) throw new AppError('not_found', `model "${model}" has no ${file}`);
+      return { filename: file, base64: readFileSync(path).toString('base64') };
+    },
     'models.tokenize': ({ model, text }) => tokenize(paths, models.get(model), text),
     'models.logprobs': (input) => {
       models.get(input.model);

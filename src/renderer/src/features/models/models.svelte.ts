@@ -6,23 +6,37 @@ import { ListedState } from '../../app/listed.svelte';
 
 export type ExportResult = Output<'models.export'>;
 
-/** Exporting one model to a folder: the destination typed, the call, the files it wrote. */
+export type ExportDtype = 'f32' | 'bf16';
+
+/** Exporting one model to a folder: the destination typed, the weights' dtype, the call, the files it wrote. */
 export class ExportState extends PathExport<ExportResult> {
   readonly #client: Client;
   readonly model: string;
+  readonly #files: readonly (typeof modelFiles)[number][];
+  /** model.safetensors in F32 (exact) or BF16 (half the size, rounded to nearest even). */
+  dtype = $state<ExportDtype>('f32');
 
-  constructor(client: Client, model: string) {
+  constructor(client: Client, model: string, summary?: Pick<ModelSummary, 'shape' | 'chatTemplate'>) {
     super();
     this.#client = client;
     this.model = model;
+    // The files every model has, then those a Llama-family model or a templated tokenizer brings.
+    const [config, weights, tokenizer] = modelFiles;
+    this.#files = [
+      config,
+      weights,
+      tokenizer,
+      ...(summary?.shape.family === 'llama' ? (['generation_config.json'] as const) : []),
+      ...(summary?.chatTemplate ? (['tokenizer_config.json'] as const) : []),
+    ];
   }
 
   protected write(path: string): Promise<ExportResult> {
-    return this.#client.call('models.export', { model: this.model, path });
+    return this.#client.call('models.export', { model: this.model, path, dtype: this.dtype });
   }
 
   override get downloads(): { key: string; label: string }[] {
-    return modelFiles.map((file) => ({ key: file, label: file }));
+    return this.#files.map((file) => ({ key: file, label: file }));
   }
 
   protected override async fetchDownload(key: string): Promise<Download> {
@@ -59,7 +73,8 @@ export class ModelsState extends ListedState<ModelSummary> {
 
   /** Opens the export form under a model's row, or closes it when it is that model's already. */
   toggleExport(model: string): void {
-    this.#exporting = this.#exporting?.model === model ? null : new ExportState(this.#client, model);
+    const summary = this.list.find((m) => m.name === model);
+    this.#exporting = this.#exporting?.model === model ? null : new ExportState(this.#client, model, summary);
   }
 
   closeExport(): void {
