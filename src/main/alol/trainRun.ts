@@ -12,7 +12,7 @@ import { AppError, type RunConfig } from '../../shared/contract';
 import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
-import { loadModel, modelFolder, storeModel } from '../models/modelOps';
+import { copyTokenizerFiles, loadModel, modelFolder, storeModel } from '../models/modelOps';
 import { readTrainingState, writeTrainingState } from '../lm/checkpoint';
 import type { NamedTensors } from '../lm/config';
 import type { CausalLm } from '../lm/causalLm';
@@ -405,7 +405,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         // The init model's config: a Llama config keeps its architecture, rope and end ids.
         const config = initModel.config as ModelConfig;
         writeModelFolder(folder, config, weights, { metadata: { run: String(runId), algo: cfg.algo } });
-        await tokenizer.save(folder);
+        // The init model's tokenizer files as they are (an imported tokenizer_config.json stays byte for byte).
+        copyTokenizerFiles(modelFolder(ctx.paths, initModel), folder);
         return config;
       },
     );

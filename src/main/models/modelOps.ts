@@ -127,6 +127,12 @@ function describeTokenizer(tokenizer: Tokenizer, trainedOn?: string): string {
 /** Tokenizer files an imported folder may have beside tokenizer.json, kept byte for byte. */
 const TOKENIZER_EXTRAS = ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'] as const;
 
+/** A stored model's tokenizer files, byte for byte, into another model's folder (a run's trained model). */
+export function copyTokenizerFiles(fromDir: string, toDir: string): void {
+  for (const file of ['tokenizer.json', ...TOKENIZER_EXTRAS])
+    if (existsSync(join(fromDir, file))) copyFileSync(join(fromDir, file), join(toDir, file));
+}
+
 export async function importModel(ctx: ModelJobContext, options: { path: string; name: string }): Promise<StoredModel> {
   const source = resolve(options.path);
   if (!existsSync(source)) throw new AppError('not_found', `${source}: no such folder`);
@@ -154,9 +160,9 @@ export async function importModel(ctx: ModelJobContext, options: { path: string;
     { name: options.name, origin: 'imported', source, tokenizer: describeTokenizer(tokenizer), dtype },
     async (dir) => {
       writeModelFolder(dir, config, weights);
+      // Saved (GPT-2's vocab.json + merges.txt become a tokenizer.json), then the folder's own files as they are.
       await tokenizer.save(dir);
-      for (const file of TOKENIZER_EXTRAS)
-        if (existsSync(join(source, file))) copyFileSync(join(source, file), join(dir, file));
+      copyTokenizerFiles(source, dir);
       return config;
     },
   );
