@@ -5,7 +5,15 @@
  * at run time. Imports nothing but zod, so it runs in main, preload, renderer and tests alike.
  */
 import { z } from 'zod';
-import { AgreementSummary, CampaignItem, CampaignOptions, CampaignSummary, DatasetAgreement, RewardRule, ratingMethods } from './rating';
+import {
+  AgreementSummary,
+  CampaignItem,
+  CampaignOptions,
+  CampaignSummary,
+  DatasetAgreement,
+  RewardRule,
+  ratingMethods,
+} from './rating';
 import { Results, ResultsRequest } from './results';
 import { BrowsePage, BrowseRequest } from './itemBrowser';
 import { RetrainPlan } from './retrainPlan';
@@ -27,7 +35,10 @@ const name = z
   .trim()
   .min(1, { message: 'must not be empty', abort: true })
   .max(100, 'must be at most 100 characters')
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'letters, digits, space, dot, dash and underscore only, starting with a letter or digit');
+  .regex(
+    /^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u,
+    'letters, digits, space, dot, dash and underscore only, starting with a letter or digit',
+  );
 
 export const datasetName = name;
 
@@ -166,7 +177,9 @@ export const AppInfo = z.object({
    * How the HTTP server is bound, when the studio is served over HTTP (null in the Electron window
    * and the CLI): `urls` are the addresses others on the network open (empty on loopback).
    */
-  server: z.object({ host: z.string(), port: z.number().int(), network: z.boolean(), urls: z.array(z.string()) }).nullable(),
+  server: z
+    .object({ host: z.string(), port: z.number().int(), network: z.boolean(), urls: z.array(z.string()) })
+    .nullable(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -262,24 +275,50 @@ export const RunConfig = z
     pairs: z
       .enum(pairsModes)
       .optional()
-      .describe("train on a pairs dataset's responses as single responses: both (prompt+chosen and prompt+rejected, each with its own reward), chosen or rejected; not for dpo, which takes the pairs themselves"),
+      .describe(
+        "train on a pairs dataset's responses as single responses: both (prompt+chosen and prompt+rejected, each with its own reward), chosen or rejected; not for dpo, which takes the pairs themselves",
+      ),
     init: modelName.describe('the model the policy starts from'),
     ref: modelName.optional().describe('the frozen reference policy (default: the init model)'),
     out: modelName.describe('the name of the trained model'),
-    steps: z.number().int().min(1).max(1_000_000).default(200).describe('update budget in optimizer steps; A-LoL variants take budget x positive fraction'),
+    steps: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(200)
+      .describe('update budget in optimizer steps; A-LoL variants take budget x positive fraction'),
     batch: z.number().int().min(1).max(1024).default(16).describe('sequences per optimizer step'),
-    gradAccum: z.number().int().min(1).max(64).default(1).describe('micro-batches the batch is split into (same update, less memory)'),
+    gradAccum: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(1)
+      .describe('micro-batches the batch is split into (same update, less memory)'),
     lr: z.number().positive().max(1).default(1e-4).describe('AdamW learning rate, constant unless schedule is cosine'),
-    schedule: z.enum(['constant', 'cosine']).default('constant').describe('learning-rate schedule (cosine: linear warmup, then cosine decay)'),
+    schedule: z
+      .enum(['constant', 'cosine'])
+      .default('constant')
+      .describe('learning-rate schedule (cosine: linear warmup, then cosine decay)'),
     warmup: z.number().int().nonnegative().default(0).describe('warmup steps for the cosine schedule'),
     weightDecay: z.number().nonnegative().max(1).default(0).describe('AdamW decoupled weight decay'),
-    maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip (1.0 for small models, 0.3 for large)'),
+    maxGradNorm: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('global gradient-norm clip (1.0 for small models, 0.3 for large)'),
     // The hyperparameters only some algorithms use (algorithms.ts): given to another, refused below.
     eps: hyperparameterSchema('eps'),
     beta: hyperparameterSchema('beta'),
     klBeta: hyperparameterSchema('klBeta'),
     seed: z.number().int().nonnegative().default(0).describe('seed of sampling, dropout and initialisation'),
-    checkpointEvery: z.number().int().min(1).default(50).describe('steps between checkpoints (resume starts from the last)'),
+    checkpointEvery: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe('steps between checkpoints (resume starts from the last)'),
     reward: z
       .string()
       .min(1)
@@ -287,8 +326,20 @@ export const RunConfig = z
       .describe(
         "column (the data's reward column; human ratings: the dataset alol rewards from-ratings makes), label (with pairs: chosen 1, rejected 0), rm:NAME (a reward model), demo, a scoring module FILE.mjs in the project folder, or a weighted sum such as demo*0.5+rm:NAME*0.5",
       ),
-    valueDecodes: z.number().int().min(1).max(16).default(1).describe('decodes of the reference per held-out prompt for value targets (1 = greedy)'),
-    valueEpochs: z.number().int().min(1).max(100).default(10).describe('epochs of value-head fitting (the best epoch is kept)'),
+    valueDecodes: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe('decodes of the reference per held-out prompt for value targets (1 = greedy)'),
+    valueEpochs: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe('epochs of value-head fitting (the best epoch is kept)'),
     maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('longest reference decode for value targets'),
   })
   .strict()
@@ -297,12 +348,14 @@ export const RunConfig = z
   // A hyperparameter the algorithm does not use would be ignored: refused instead. The three have
   // no zod default, so what is checked here is what the caller gave, never a filled-in default.
   .superRefine((c, ctx) => {
-    for (const key of unusedHyperparameters(c)) ctx.addIssue({ code: 'custom', path: [key], message: unusedHyperparameterMessage(c.algo, key) });
+    for (const key of unusedHyperparameters(c))
+      ctx.addIssue({ code: 'custom', path: [key], message: unusedHyperparameterMessage(c.algo, key) });
   })
   // Then the defaults of the ones it uses: a run records every setting its loss read.
   .overwrite((c) => {
     const filled = { ...c };
-    for (const key of hyperparameterNames) if (filled[key] === undefined && usesHyperparameter(c.algo, key)) filled[key] = hyperparameterDefaults[key];
+    for (const key of hyperparameterNames)
+      if (filled[key] === undefined && usesHyperparameter(c.algo, key)) filled[key] = hyperparameterDefaults[key];
     return filled;
   });
 export type RunConfig = z.infer<typeof RunConfig>;
@@ -325,7 +378,12 @@ export const RunSummary = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
-export const RunStep = z.object({ runId: id, step: z.number().int().nonnegative(), totalSteps: z.number().int().nonnegative(), metrics: z.record(z.string(), z.number()) });
+export const RunStep = z.object({
+  runId: id,
+  step: z.number().int().nonnegative(),
+  totalSteps: z.number().int().nonnegative(),
+  metrics: z.record(z.string(), z.number()),
+});
 export type RunStep = z.infer<typeof RunStep>;
 
 export const Sample = z.object({
@@ -347,7 +405,13 @@ export const SampleRequest = z
     model: modelName,
     /** A dataset's prompts (each distinct prompt once, optionally one split), or prompts given as text. */
     prompts: z.union([
-      z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict(),
+      z
+        .object({
+          dataset: datasetName,
+          version: z.number().int().positive().optional(),
+          split: z.string().min(1).optional(),
+        })
+        .strict(),
       z.object({ texts: z.array(z.string().max(100_000)).min(1).max(100_000) }).strict(),
     ]),
     /** Responses per prompt. */
@@ -359,14 +423,28 @@ export const SampleRequest = z
   .strict();
 export type SampleRequest = z.infer<typeof SampleRequest>;
 
-export const ScoredRow = z.object({ prompt: z.string(), response: z.string(), reward: z.number(), components: z.record(z.string(), z.number()) });
+export const ScoredRow = z.object({
+  prompt: z.string(),
+  response: z.string(),
+  reward: z.number(),
+  components: z.record(z.string(), z.number()),
+});
 
-export const jobKinds = ['import', 'model.import', 'model.create', 'generate', 'logprobs', 'train', 'sample', 'campaign', 'reward-model'] as const;
+export const jobKinds = [
+  'import',
+  'model.import',
+  'model.create',
+  'generate',
+  'logprobs',
+  'train',
+  'sample',
+  'campaign',
+  'reward-model',
+] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
-
 
 export const Job = z.object({
   id,
@@ -391,7 +469,11 @@ const count = z.number().int().nonnegative();
 export const GenerateResult = z.object({ generations: z.array(Generation), tensorBackend: TensorBackendName });
 export type GenerateResult = z.infer<typeof GenerateResult>;
 
-export const LogprobsResult = z.object({ ids: z.array(z.number().int()), logprobs: z.array(z.number()), tensorBackend: TensorBackendName });
+export const LogprobsResult = z.object({
+  ids: z.array(z.number().int()),
+  logprobs: z.array(z.number()),
+  tensorBackend: TensorBackendName,
+});
 export type LogprobsResult = z.infer<typeof LogprobsResult>;
 
 /** A training run's summary (also the run's `summary` and its folder's summary.json). */
@@ -403,7 +485,9 @@ export const TrainResult = z.object({
     source: z.string(),
     trainItems: count,
     heldOutItems: count,
-    rewards: z.object({ count, mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() }).optional(),
+    rewards: z
+      .object({ count, mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() })
+      .optional(),
     labels: z.object({ chosen: count, rejected: count }).optional(),
   }),
   /** The last step's metrics by name (loss, grad_norm, learning_rate, ...). */
@@ -433,7 +517,12 @@ export const SampleResult = z.object({
 export type SampleResult = z.infer<typeof SampleResult>;
 
 /** A campaign's preparation: its items are written and it is ready to rate. */
-export const CampaignPrepared = z.object({ campaign: z.string(), items: count, prompts: count, systems: z.array(z.string()) });
+export const CampaignPrepared = z.object({
+  campaign: z.string(),
+  items: count,
+  prompts: count,
+  systems: z.array(z.string()),
+});
 export type CampaignPrepared = z.infer<typeof CampaignPrepared>;
 
 /** A trained reward model (score with `reward`, rm:NAME) and its held-out accuracy with a Wilson 95% interval. */
@@ -446,8 +535,16 @@ export const RewardModelResult = z.object({
   campaign: z.string().nullable(),
   rule: RewardRule.shape.rule.unwrap().nullable(),
   helpfulWeight: z.number().nullable(),
-  dataset: z.object({ name: z.string(), version: z.number().int().positive(), split: z.string().nullable() }).nullable(),
-  pairs: z.object({ total: count, train: count, heldOut: count, splitBy: z.enum(['group', 'pair']), heldOutPrompts: count }),
+  dataset: z
+    .object({ name: z.string(), version: z.number().int().positive(), split: z.string().nullable() })
+    .nullable(),
+  pairs: z.object({
+    total: count,
+    train: count,
+    heldOut: count,
+    splitBy: z.enum(['group', 'pair']),
+    heldOutPrompts: count,
+  }),
   trainAccuracy: z.number().nullable(),
   heldOutAccuracy: z.number().nullable(),
   heldOutInterval: z.object({ level: z.number(), low: z.number().nullable(), high: z.number().nullable() }),
@@ -474,7 +571,10 @@ export type JobResults = { [K in JobKind]: z.output<(typeof jobResults)[K]> };
 export type JobResult<K extends JobKind> = JobResults[K];
 
 /** A result read with its kind's schema: the parsed result, or why it is not one. */
-export function parseJobResult<K extends JobKind>(kind: K, result: unknown): { success: true; data: JobResult<K> } | { success: false; error: z.ZodError } {
+export function parseJobResult<K extends JobKind>(
+  kind: K,
+  result: unknown,
+): { success: true; data: JobResult<K> } | { success: false; error: z.ZodError } {
   // Indexed through a mapped type, the schema of kind K reads as a schema of JobResult<K>.
   const schemas: { [P in JobKind]: z.ZodType<JobResults[P]> } = jobResults;
   return schemas[kind].safeParse(result);
@@ -490,10 +590,13 @@ export function jobResult<K extends JobKind>(job: Job, kind: K): JobResult<K> {
   if (job.kind !== kind) throw new AppError('bad_response', `job ${job.id} is a ${job.kind} job, not ${kind}`);
   if (job.status !== 'succeeded') throw AppError.from(job.error ?? { code: job.status, message: `job ${job.status}` });
   const parsed = parseJobResult(kind, job.result);
-  if (!parsed.success) throw new AppError('bad_response', `the ${kind} job ${job.id} finished, but its result has an unexpected shape: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(result)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AppError(
+      'bad_response',
+      `the ${kind} job ${job.id} finished, but its result has an unexpected shape: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(result)'}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
-
 
 export const ImportRequest = z
   .object({
@@ -518,12 +621,20 @@ export const sampleSetName = z.string().regex(/^sample:\d+$/, 'a sample set is n
 export const isSampleSet = (system: string): boolean => /^sample:\d+$/.test(system);
 
 /** A dataset's own answers as a system: the chosen response of a pairs dataset, or the response of a (prompt, response, reward) one. */
-export const dataSystemName = z.string().regex(/^data:[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'a dataset as a system is named data:DATASET');
+export const dataSystemName = z
+  .string()
+  .regex(/^data:[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'a dataset as a system is named data:DATASET');
 export const isDataSystem = (system: string): boolean => system.startsWith('data:');
 /** A system that is a studio model: neither a sample set nor a dataset's answers (what retraining and reward models can start from). */
 export const isModelSystem = (system: string): boolean => !isSampleSet(system) && !isDataSystem(system);
 
-const datasetSource = z.object({ dataset: datasetName, version: z.number().int().positive().optional(), split: z.string().min(1).optional() }).strict();
+const datasetSource = z
+  .object({
+    dataset: datasetName,
+    version: z.number().int().positive().optional(),
+    split: z.string().min(1).optional(),
+  })
+  .strict();
 
 /**
  * A campaign compares systems (models, sample sets, a dataset's own answers) on prompts, or
@@ -533,7 +644,12 @@ export const CampaignCreate = z
   .object({
     name: datasetName,
     /** The systems: models (missing responses are sampled), sample sets by their source ("sample:12", a sampling job's responses, used as they are), or data:DATASET (that dataset's own answers; the prompts must come from it). */
-    models: z.array(z.union([sampleSetName, dataSystemName, modelName])).min(2).max(8).refine((m) => new Set(m).size === m.length, 'name each system once').optional(),
+    models: z
+      .array(z.union([sampleSetName, dataSystemName, modelName]))
+      .min(2)
+      .max(8)
+      .refine((m) => new Set(m).size === m.length, 'name each system once')
+      .optional(),
     prompts: datasetSource.optional(),
     /** A relabelling campaign over this dataset's own preference pairs (instead of models and prompts). */
     pairs: datasetSource.optional(),
@@ -549,11 +665,20 @@ export const CampaignCreate = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.pairs !== undefined && (c.models !== undefined || c.prompts !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['pairs'], message: 'a relabelling campaign (pairs) takes no models or prompts' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pairs'],
+        message: 'a relabelling campaign (pairs) takes no models or prompts',
+      });
     } else if (c.pairs === undefined && (c.models === undefined || c.prompts === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [c.models === undefined ? 'models' : 'prompts'], message: 'give models and prompts, or pairs to relabel' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.models === undefined ? 'models' : 'prompts'],
+        message: 'give models and prompts, or pairs to relabel',
+      });
     }
-    if (c.n === 'all' && c.pairs === undefined) ctx.addIssue({ code: 'custom', path: ['n'], message: 'n = all is for relabelling campaigns (pairs)' });
+    if (c.n === 'all' && c.pairs === undefined)
+      ctx.addIssue({ code: 'custom', path: ['n'], message: 'n = all is for relabelling campaigns (pairs)' });
   });
 export type CampaignCreate = z.infer<typeof CampaignCreate>;
 
@@ -566,15 +691,24 @@ export const RetrainAlgo = z.enum(retrainAlgos);
 export const RetrainRequest = z
   .object({
     campaign: datasetName,
-    algo: RetrainAlgo.default('a_lol').describe(`the algorithm to retrain with, on the ratings as (prompt, response, reward) rows: ${describeAlgorithms(retrainAlgos)}`),
-    ref: modelName.optional().describe("the reference policy and starting point (default: the campaign's first system)"),
+    algo: RetrainAlgo.default('a_lol').describe(
+      `the algorithm to retrain with, on the ratings as (prompt, response, reward) rows: ${describeAlgorithms(retrainAlgos)}`,
+    ),
+    ref: modelName
+      .optional()
+      .describe("the reference policy and starting point (default: the campaign's first system)"),
     out: modelName.optional().describe('the new model (default: REF-CAMPAIGN)'),
     steps: z.number().int().min(1).max(1_000_000).default(100).describe('update budget in optimizer steps'),
     batch: z.number().int().min(1).max(1024).default(16),
     lr: z.number().positive().max(1).default(2e-3),
     seed: z.number().int().nonnegative().default(0),
-    nextCampaign: datasetName.optional().describe('the campaign comparing the new model with the reference (default: CAMPAIGN-next)'),
-    force: z.boolean().default(false).describe('retrain even below the minimum evidence (retrainPlan names what falls short)'),
+    nextCampaign: datasetName
+      .optional()
+      .describe('the campaign comparing the new model with the reference (default: CAMPAIGN-next)'),
+    force: z
+      .boolean()
+      .default(false)
+      .describe('retrain even below the minimum evidence (retrainPlan names what falls short)'),
   })
   .extend(RewardRule.shape)
   .strict();
@@ -618,7 +752,12 @@ export const RewardModelFromDataset = z
   .object({
     dataset: datasetName,
     version: z.number().int().positive().optional(),
-    split: z.string().min(1).max(100).optional().describe('the pairs of this split (default: the train split, or every pair when the data has no splits)'),
+    split: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('the pairs of this split (default: the train split, or every pair when the data has no splits)'),
     base: modelName.describe('the frozen backbone'),
     ...rewardModelTraining,
   })
@@ -655,7 +794,11 @@ export const methods = {
   'uploads.create': {
     input: z
       .object({
-        fileName: z.string().min(1).max(255).regex(/^[^/\\\0]+$/, 'a file name, not a path'),
+        fileName: z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(/^[^/\\\0]+$/, 'a file name, not a path'),
         size: z.number().int().nonnegative().max(MAX_UPLOAD_BYTES),
       })
       .strict(),
@@ -666,7 +809,10 @@ export const methods = {
       .object({
         uploadId: z.string().regex(/^[a-f0-9]{32}$/),
         offset: z.number().int().nonnegative(),
-        base64: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/),
+        base64: z
+          .string()
+          .max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/),
       })
       .strict(),
     output: z.object({ received: z.number().int().nonnegative() }),
@@ -737,14 +883,22 @@ export const methods = {
   },
   'models.logprobs': {
     input: z
-      .object({ model: modelName, text: z.string().max(100_000).optional(), ids: z.array(z.number().int().nonnegative()).max(8192).optional() })
+      .object({
+        model: modelName,
+        text: z.string().max(100_000).optional(),
+        ids: z.array(z.number().int().nonnegative()).max(8192).optional(),
+      })
       .strict()
       .refine((m) => (m.text === undefined) !== (m.ids === undefined), { message: 'give text or ids, not both' }),
     output: z.object({ jobId: id }),
   },
   'models.generate': {
     input: z
-      .object({ model: modelName, prompts: z.array(z.string().max(100_000)).min(1).max(64), settings: GenerateSettings.prefault({}) })
+      .object({
+        model: modelName,
+        prompts: z.array(z.string().max(100_000)).min(1).max(64),
+        settings: GenerateSettings.prefault({}),
+      })
       .strict(),
     output: z.object({ jobId: id }),
   },
@@ -767,7 +921,11 @@ export const methods = {
         limit: z.number().int().min(1).max(10_000).default(50),
       })
       .strict(),
-    output: z.object({ total: z.number().int().nonnegative(), offset: z.number().int().nonnegative(), rows: z.array(Sample) }),
+    output: z.object({
+      total: z.number().int().nonnegative(),
+      offset: z.number().int().nonnegative(),
+      rows: z.array(Sample),
+    }),
   },
   'rewards.score': {
     input: z
@@ -775,23 +933,45 @@ export const methods = {
         reward: z.string().min(1),
         dataset: datasetName.optional(),
         version: z.number().int().positive().optional(),
-        items: z.array(z.object({ prompt: z.string(), response: z.string() }).strict()).max(100_000).optional(),
+        items: z
+          .array(z.object({ prompt: z.string(), response: z.string() }).strict())
+          .max(100_000)
+          .optional(),
       })
       .strict()
-      .refine((r) => (r.dataset === undefined) !== (r.items === undefined), { message: 'give a dataset or items, not both' }),
-    output: z.object({ source: z.string(), count: z.number().int(), mean: z.number().nullable(), rows: z.array(ScoredRow) }),
+      .refine((r) => (r.dataset === undefined) !== (r.items === undefined), {
+        message: 'give a dataset or items, not both',
+      }),
+    output: z.object({
+      source: z.string(),
+      count: z.number().int(),
+      mean: z.number().nullable(),
+      rows: z.array(ScoredRow),
+    }),
   },
   'campaigns.create': { input: CampaignCreate, output: z.object({ campaignId: id, jobId: id }) },
   'campaigns.list': { input: z.object({}).strict(), output: z.array(CampaignSummary) },
   'campaigns.get': { input: z.object(campaignRef).strict(), output: CampaignSummary },
   'campaigns.items': {
-    input: z.object({ ...campaignRef, offset: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(10_000).default(100) }).strict(),
+    input: z
+      .object({
+        ...campaignRef,
+        offset: z.number().int().nonnegative().default(0),
+        limit: z.number().int().min(1).max(10_000).default(100),
+      })
+      .strict(),
     output: page(CampaignItem),
   },
   /** The item browser: items with every rating, rationale and flag note, filtered (flagged, skipped, disagreement, annotator, systems, outcome) and paged. */
   'campaigns.browse': { input: BrowseRequest, output: BrowsePage },
   'campaigns.agreement': {
-    input: z.object({ ...campaignRef, seed: z.number().int().nonnegative().default(0), reps: z.number().int().min(1).max(10_000).default(500) }).strict(),
+    input: z
+      .object({
+        ...campaignRef,
+        seed: z.number().int().nonnegative().default(0),
+        reps: z.number().int().min(1).max(10_000).default(500),
+      })
+      .strict(),
     output: z.array(AgreementSummary),
   },
   /** A relabelling campaign's agreement with its dataset's own chosen response, per criterion (empty for other campaigns). */
@@ -843,7 +1023,10 @@ export const methods = {
   },
   /** A new dataset of (prompt, response, reward) from a campaign's ratings, with its provenance. */
   'rewards.fromRatings': {
-    input: z.object({ ...campaignRef, name: datasetName }).extend(RewardRule.shape).strict(),
+    input: z
+      .object({ ...campaignRef, name: datasetName })
+      .extend(RewardRule.shape)
+      .strict(),
     output: z.object({ dataset: DatasetSummary, examples: z.number().int().nonnegative(), card: z.string() }),
   },
   /** Ratings -> rewards -> A-LoL from the reference -> (when the run succeeds) a campaign comparing the new model with the reference. */
@@ -851,7 +1034,16 @@ export const methods = {
   'rewards.trainModel': { input: RewardModelRequest, output: z.object({ jobId: id }) },
   'campaigns.retrain': {
     input: RetrainRequest,
-    output: z.object({ dataset: z.string(), version: z.number().int().positive(), runId: id, jobId: id, model: z.string(), nextCampaign: z.string(), annotators: z.array(z.string()), warnings: z.array(z.string()) }),
+    output: z.object({
+      dataset: z.string(),
+      version: z.number().int().positive(),
+      runId: id,
+      jobId: id,
+      model: z.string(),
+      nextCampaign: z.string(),
+      annotators: z.array(z.string()),
+      warnings: z.array(z.string()),
+    }),
   },
   /** What campaigns.retrain would do, before it starts: names, evidence against the minimums, refusals and warnings. */
   'campaigns.retrainPlan': { input: RetrainRequest, output: RetrainPlan },
@@ -875,7 +1067,10 @@ export const methods = {
     }),
   },
   'jobs.get': { input: z.object({ jobId: id }).strict(), output: Job },
-  'jobs.list': { input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(), output: z.array(Job) },
+  'jobs.list': {
+    input: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
+    output: z.array(Job),
+  },
   'jobs.cancel': { input: z.object({ jobId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
 } as const;
 
