@@ -440,6 +440,47 @@ describe('Llama-family models through the CLI', () => {
     ]);
     expect(sampled.stderr).toBe('');
 
+    // A reward model on the Llama backbone, scoring samples of the trained Llama.
+    const rm = alol([
+      'rewards',
+      'model',
+      '--dataset',
+      'demo',
+      '--name',
+      'rm',
+      '--base',
+      'base',
+      '--epochs',
+      '2',
+      ...p,
+      '--json',
+    ]);
+    expect(rm.stderr).toBe('');
+    expect(rm.json()).toMatchObject({ reward: 'rm:rm', backbone: 'base' });
+    const samplesFile = join(tempDir(), 'samples.jsonl');
+    const scored = alol([
+      'sample',
+      '--model',
+      'alol',
+      '--prompts',
+      'demo:test',
+      '--max-new-tokens',
+      '4',
+      '--reward',
+      'rm:rm',
+      '--out',
+      samplesFile,
+      ...p,
+      '--json',
+    ]);
+    expect(scored.stderr).toBe('');
+    const rows = scored.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { model: string; rewards: Record<string, number> });
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.model === 'alol' && Number.isFinite(r.rewards['rm:rm']))).toBe(true);
+
     // BF16 out and back in: log-probs within BF16's rounding of the weights, and not identical.
     const out = join(tempDir(), 'bf16');
     expect(alol(['model', 'export', 'alol', out, '--dtype', 'bf16', ...p]).status).toBe(0);
