@@ -263,6 +263,20 @@ export type Algo = z.infer<typeof Algo>;
 export const pairsModes = ['both', 'chosen', 'rejected'] as const;
 export type PairsMode = (typeof pairsModes)[number];
 
+/** The projections LoRA adapters can target (Llama family): q/k/v/o_proj and the MLP's gate/up/down_proj. */
+export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+
+/** LoRA adapters on a frozen base (RunConfig.lora): rank, alpha (the update is alpha/r B A), dropout, targets. */
+export const LoraSettings = z
+  .object({
+    r: z.number().int().min(1).max(1024),
+    alpha: z.number().positive().max(1e6),
+    dropout: z.number().min(0).lt(1),
+    targets: z.array(z.enum(loraTargets)).min(1),
+  })
+  .strict();
+export type LoraSettings = z.infer<typeof LoraSettings>;
+
 /**
  * One training run's settings, with the reference code's defaults and a line of help each: the
  * same schema makes the CLI flags (alol train) and the run form.
@@ -341,8 +355,18 @@ export const RunConfig = z
       .default(10)
       .describe('epochs of value-head fitting (the best epoch is kept)'),
     maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('longest reference decode for value targets'),
+    lora: LoraSettings.nullable()
+      .default(null)
+      .describe(
+        'train LoRA adapters on the frozen init model (Llama family), which is also the reference; null: full fine-tuning',
+      ),
   })
   .strict()
+  // Under LoRA the frozen base is pi_ref: another reference model would need a second copy.
+  .refine((c) => c.lora === null || c.ref === undefined || c.ref === c.init, {
+    message: 'with LoRA the reference is the frozen init model: leave ref out',
+    path: ['ref'],
+  })
   // Equal micro-batches: then averaging their mean losses equals the whole batch's mean.
   .refine((c) => c.batch % c.gradAccum === 0, { message: 'batch must be a multiple of gradAccum', path: ['gradAccum'] })
   // A hyperparameter the algorithm does not use would be ignored: refused instead. The three have
@@ -502,6 +526,19 @@ export const TrainResult = z.object({
       meanAdvantage: z.number().nullable(),
     })
     .optional(),
+  /**
+   * A LoRA run: its settings, the adapters' and the base's sizes, the tf.Variables the job held at the
+   * end (the one base, the adapters and their AdamW moments: no reference copy) and its PEFT folder.
+   */
+  lora: LoraSettings.extend({
+    trainableParameters: count,
+    baseParameters: count,
+    adapterTensors: count,
+    baseTensors: count,
+    tfVariables: count,
+    /** The PEFT adapter folder, relative to the project folder. */
+    adapter: z.string(),
+  }).optional(),
 });
 export type TrainResult = z.infer<typeof TrainResult>;
 
@@ -871,6 +908,17 @@ export const methods = {
       })
       .strict(),
     output: z.object({ folder: z.string(), files: z.array(z.string()) }),
+  },
+  /** A stored Llama-family model with a PEFT LoRA adapter folder merged in (W + alpha/r B A), stored as a new model. */
+  'models.merge': {
+    input: z
+      .object({
+        model: modelName.describe('the base model the adapter was trained on'),
+        adapter: absolutePath.describe('a PEFT adapter folder: adapter_config.json and adapter_model.safetensors'),
+        out: modelName.describe('the name of the merged model'),
+      })
+      .strict(),
+    output: ModelSummary,
   },
   /** One of a model's files as models.export writes it, in base64: a browser saves it (no path on the server's machine). */
   'models.download': {

@@ -21,6 +21,7 @@ import { encodeExample, padRight, type Example as TokenExample } from '../lm/bat
 import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
 import { AdamW } from '../lm/optim';
+import { LoraAdapters, writePeftAdapter } from '../lm/lora';
 import { constantSchedule, cosineWithWarmup } from '../lm/schedules';
 import { trainStep } from '../lm/trainer';
 import { Rng } from '../core/rng';
@@ -76,7 +77,10 @@ function responseLogps(
   return { lp, mask };
 }
 
-function checkpointTensors(policy: CausalLm, optimizer: AdamW): NamedTensors {
+/** What a run trains: the policy's weights, or only its LoRA adapters. */
+type Trained = Pick<CausalLm, 'params' | 'weights'>;
+
+function checkpointTensors(policy: Trained, optimizer: AdamW): NamedTensors {
   const named: NamedTensors = new Map();
   for (const [name, t] of policy.weights()) named.set(`policy/${name}`, t);
   const state = optimizer.state();
@@ -85,7 +89,7 @@ function checkpointTensors(policy: CausalLm, optimizer: AdamW): NamedTensors {
   return named;
 }
 
-function restore(policy: CausalLm, optimizer: AdamW, tensors: NamedTensors, optimizerStep: number): void {
+function restore(policy: Trained, optimizer: AdamW, tensors: NamedTensors, optimizerStep: number): void {
   const take = (prefix: string) =>
     new Map(
       [...tensors]
@@ -156,10 +160,25 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
   const { model: policy, tokenizer } = await loadModel(ctx.paths, initModel);
   // pi_ref's log-probs in the loss, or the value head fitted on it (a_lol_ref_free: only the latter).
   const usesReference = needs.referenceLogprobs || needs.valueHeadOnReference;
-  const reference = usesReference ? (await loadModel(ctx.paths, refModel)).model : null;
+  // LoRA: only the adapters train, and the frozen base with them switched off is pi_ref (no second copy).
+  let lora: LoraAdapters | null = null;
+  try {
+    lora = cfg.lora ? LoraAdapters.attach(policy, cfg.lora, new Rng(cfg.seed + 7919)) : null;
+  } catch (error) {
+    policy.dispose();
+    throw new AppError('invalid_input', error instanceof Error ? error.message : String(error));
+  }
+  const reference = lora
+    ? usesReference
+      ? lora.reference()
+      : null
+    : usesReference
+      ? (await loadModel(ctx.paths, refModel)).model
+      : null;
+  const trained: Trained = lora ?? policy;
   const eos = policy.config.eosTokenId;
   const context = policy.config.nPositions;
-  const optimizer = new AdamW(policy.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const optimizer = new AdamW(trained.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   try {
     // Data: the train split where the data has splits; held-out prompts feed the value head.
     const datasets = new DatasetStore(ctx.db);
@@ -299,7 +318,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         throw new Error(
           `checkpoint in ${checkpointDir} has format ${String(saved.extra.format)}, expected ${CHECKPOINT_FORMAT}`,
         );
-      restore(policy, optimizer, saved.optimizer, Number(saved.extra.optimizerStep));
+      restore(trained, optimizer, saved.optimizer, Number(saved.extra.optimizerStep));
       rng = new Rng(saved.rng);
       step = saved.step;
       runs.rewindTo(runId, step);
@@ -322,7 +341,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       const micro = groups.map((idx) => ({ idx, dropoutSeed: rng.seed() }));
       const lossMetrics: Record<string, number[]> = {};
       const result = trainStep({
-        params: policy.params,
+        params: trained.params,
         optimizer,
         microBatches: micro,
         lr: schedule(step),
@@ -384,20 +403,24 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         writeTrainingState(checkpointDir, {
           step,
           rng: rng.state(),
-          optimizer: checkpointTensors(policy, optimizer),
+          optimizer: checkpointTensors(trained, optimizer),
           extra: { format: CHECKPOINT_FORMAT, optimizerStep: optimizer.step, runId },
         });
       }
     }
 
     ctx.progress({ phase: 'saving', done: totalSteps, total: totalSteps });
-    const weights = policy.weights();
+    // Under LoRA the stored model is the base with the adapters merged in (W + alpha/r B A), and the
+    // PEFT adapter folder is kept beside it (adapter/) and in the run folder.
+    const weights = lora ? lora.merged() : policy.weights();
+    const loraNote = lora ? ` (${initModel.name} + LoRA r=${lora.config.r}, merged)` : '';
+    if (lora) writePeftAdapter(join(dir, 'adapter'), lora, initModel.name);
     const stored = await storeModel(
       ctx,
       {
         name: cfg.out,
         origin: 'trained',
-        source: `run ${runId}: ${cfg.algo} on ${dataset.name} v${dataset.version}`,
+        source: `run ${runId}: ${cfg.algo} on ${dataset.name} v${dataset.version}${loraNote}`,
         parentId: initModel.id,
         tokenizer: initModel.tokenizer,
       },
@@ -407,6 +430,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         writeModelFolder(folder, config, weights, { metadata: { run: String(runId), algo: cfg.algo } });
         // The init model's tokenizer files as they are (an imported tokenizer_config.json stays byte for byte).
         copyTokenizerFiles(modelFolder(ctx.paths, initModel), folder);
+        if (lora) writePeftAdapter(join(folder, 'adapter'), lora, initModel.name);
         return config;
       },
     );
@@ -423,11 +447,26 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       ),
       finalMetrics: last,
       ...(advantageReport ? { advantages: advantageReport } : {}),
+      ...(lora
+        ? {
+            lora: {
+              ...lora.config,
+              trainableParameters: [...lora.params.values()].reduce((n, v) => n + v.size, 0),
+              adapterTensors: lora.params.size,
+              baseTensors: policy.params.size,
+              baseParameters: [...policy.params.values()].reduce((n, v) => n + v.size, 0),
+              // Every tf.Variable alive: the one base model's weights and the adapters, no reference copy.
+              tfVariables: Object.keys(tf.engine().state.registeredVariables).length,
+              adapter: join('runs', run.folder, 'adapter'),
+            },
+          }
+        : {}),
     };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
     return summary;
   } finally {
     optimizer.dispose();
+    lora?.dispose();
     policy.dispose();
     reference?.dispose();
   }

@@ -105,7 +105,7 @@ export function createBackend(options: BackendOptions): Backend {
       server: options.server?.() ?? null,
     }),
     ...dataHandlers({ datasets, uploads, jobs }),
-    ...modelHandlers({ paths, models, datasets, jobs }),
+    ...modelHandlers({ paths, models, datasets, jobs, db }),
     ...runHandlers({ runs, jobs, launcher }),
     ...sampleHandlers({
       paths,

@@ -167,7 +167,21 @@ interface Pass {
   mask: tf.Tensor4D | null;
   dropout: (x: tf.Tensor2D, site: string) => tf.Tensor2D;
   cache: KvCache | undefined;
+  /** The model's linearHook (LoRA adapters, lora.ts), or null. */
+  hook: LinearHook | null;
+  training: ForwardOptions['training'];
 }
+
+/**
+ * Added to the output of the nn.Linear named `prefix` (e.g. `model.layers.0.self_attn.q_proj`):
+ * y' = hook(prefix, x, y, training). lora.ts sets one to add its adapters' (alpha / r) B A x.
+ */
+export type LinearHook = (
+  prefix: string,
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  training: ForwardOptions['training'],
+) => tf.Tensor2D;
 
 function param(params: Params, name: string): tf.Variable {
   const v = params.get(name);
@@ -178,10 +192,11 @@ function param(params: Params, name: string): tf.Variable {
 const p1 = (params: Params, name: string) => param(params, name) as tf.Tensor as tf.Tensor1D;
 const p2 = (params: Params, name: string) => param(params, name) as tf.Tensor as tf.Tensor2D;
 
-/** The nn.Linear named `prefix`, with its bias when the checkpoint has one. */
-function proj(x: tf.Tensor2D, params: Params, prefix: string): tf.Tensor2D {
+/** The nn.Linear named `prefix`, with its bias when the checkpoint has one (and the pass's hook). */
+function proj(x: tf.Tensor2D, params: Params, prefix: string, pass: Pass): tf.Tensor2D {
   const bias = params.get(`${prefix}.bias`);
-  return linear(x, p2(params, `${prefix}.weight`), bias ? (bias as tf.Tensor as tf.Tensor1D) : undefined);
+  const y = linear(x, p2(params, `${prefix}.weight`), bias ? (bias as tf.Tensor as tf.Tensor1D) : undefined);
+  return pass.hook ? pass.hook(prefix, x, y, pass.training) : y;
 }
 
 function attention(x: tf.Tensor2D, params: Params, c: LlamaConfig, layer: number, pass: Pass): tf.Tensor2D {
@@ -198,9 +213,12 @@ function attention(x: tf.Tensor2D, params: Params, c: LlamaConfig, layer: number
       [0, 2, 1, 3],
     ) as tf.Tensor4D;
   // Scaling q rather than the scores (HF: q k^T * head_dim^-0.5): the same product, on a smaller tensor.
-  const q = rotated(tf.mul(proj(x, params, `${prefix}.q_proj`), 1 / Math.sqrt(hd)), nh); // (B, nh, T, hd)
-  let k = rotated(proj(x, params, `${prefix}.k_proj`), kvh); // (B, kvh, T, hd)
-  let v = tf.transpose(tf.reshape(proj(x, params, `${prefix}.v_proj`), [B, T, kvh, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
+  const q = rotated(tf.mul(proj(x, params, `${prefix}.q_proj`, pass), 1 / Math.sqrt(hd)), nh); // (B, nh, T, hd)
+  let k = rotated(proj(x, params, `${prefix}.k_proj`, pass), kvh); // (B, kvh, T, hd)
+  let v = tf.transpose(
+    tf.reshape(proj(x, params, `${prefix}.v_proj`, pass), [B, T, kvh, hd]),
+    [0, 2, 1, 3],
+  ) as tf.Tensor4D;
   if (pass.cache) [k, v] = pass.cache.append(layer, k, v); // (B, kvh, T_total, hd)
   const total = k.shape[2];
   // Query heads g*group .. g*group + group-1 share key/value head g: folding them into the rows of
@@ -212,13 +230,13 @@ function attention(x: tf.Tensor2D, params: Params, c: LlamaConfig, layer: number
   att = pass.dropout(tf.reshape(att, [B * nh * T, total]), `layers.${layer}.attn.probs`);
   const y = bmm(tf.reshape(att, [B * kvh, group * T, total]), tf.reshape(v, [B * kvh, total, hd])); // (B*kvh, group*T, hd)
   const merged = tf.reshape<tf.Rank.R2>(tf.transpose(tf.reshape(y, [B, nh, T, hd]), [0, 2, 1, 3]), [B * T, nh * hd]);
-  return proj(merged, params, `${prefix}.o_proj`); // (B*T, D)
+  return proj(merged, params, `${prefix}.o_proj`, pass); // (B*T, D)
 }
 
-function mlp(x: tf.Tensor2D, params: Params, layer: number): tf.Tensor2D {
+function mlp(x: tf.Tensor2D, params: Params, layer: number, pass: Pass): tf.Tensor2D {
   const prefix = `model.layers.${layer}.mlp`;
-  const gate = silu(proj(x, params, `${prefix}.gate_proj`)); // (B*T, M)
-  return proj(tf.mul(gate, proj(x, params, `${prefix}.up_proj`)), params, `${prefix}.down_proj`); // (B*T, D)
+  const gate = silu(proj(x, params, `${prefix}.gate_proj`, pass)); // (B*T, M)
+  return proj(tf.mul(gate, proj(x, params, `${prefix}.up_proj`, pass)), params, `${prefix}.down_proj`, pass); // (B*T, D)
 }
 
 function decoderLayer(x: tf.Tensor2D, params: Params, c: LlamaConfig, layer: number, pass: Pass): tf.Tensor2D {
@@ -230,7 +248,7 @@ function decoderLayer(x: tf.Tensor2D, params: Params, c: LlamaConfig, layer: num
   );
   return tf.add<tf.Tensor2D>(
     x,
-    mlp(rmsNorm(x, p1(params, `${prefix}.post_attention_layernorm.weight`), eps), params, layer),
+    mlp(rmsNorm(x, p1(params, `${prefix}.post_attention_layernorm.weight`), eps), params, layer, pass),
   );
 }
 
@@ -272,6 +290,8 @@ export class Llama implements CausalLm {
   readonly config: LlamaConfig;
   /** Trainable, keyed by the checkpoint names of llamaParameterShapes(config). */
   readonly params: Map<string, tf.Variable>;
+  /** Applied to every projection's output (LoRA adapters, lora.ts); null: the plain model. */
+  linearHook: LinearHook | null = null;
   private readonly invFreq: Float32Array;
 
   private constructor(config: LlamaConfig, params: Map<string, tf.Variable>) {
@@ -377,6 +397,8 @@ export class Llama implements CausalLm {
         mask,
         dropout: rate > 0 ? (x, site) => tf.dropout(x, rate, undefined, `${seed}/${site}`) as tf.Tensor2D : (x) => x,
         cache: options.cache,
+        hook: this.linearHook,
+        training: options.training,
       };
 
       let x = takeRows(p2(this.params, 'model.embed_tokens.weight'), tokenIds); // (B*T, D)

@@ -33,11 +33,15 @@ import { logprobsOf } from '../lm/logprobs';
 import { readSafetensors, safetensorsWriter } from '../lm/safetensors';
 import { writeFilesAtomically } from '../core/atomicWrite';
 import { Rng } from '../core/rng';
+import { mergeLoraWeights, readPeftAdapter } from '../lm/lora';
 import {
   initModel,
+  isLlamaConfig,
   loadModelFolder,
   modelParameterCount,
+  readModelConfig,
   readModelFolder,
+  readModelWeights,
   weightsDtype,
   writeModelFolder,
   type ModelConfig,
@@ -414,4 +418,48 @@ export async function generateText(
   } finally {
     gpt.dispose();
   }
+}
+
+/**
+ * `alol model merge`: a stored Llama-family model with a PEFT LoRA adapter folder merged into its
+ * weights (W + alpha/r B A), stored as a new full model with the base's config and tokenizer files.
+ * The adapter folder is kept beside it (adapter/) as it was read.
+ */
+export async function mergeAdapter(
+  ctx: ModelJobContext,
+  base: StoredModel,
+  adapterDir: string,
+  out: string,
+): Promise<StoredModel> {
+  const from = modelFolder(ctx.paths, base);
+  const config = readModelConfig(from);
+  if (!isLlamaConfig(config))
+    throw new AppError('invalid_input', `LoRA adapters merge into Llama-family models only; "${base.name}" is GPT-2`);
+  let adapter: ReturnType<typeof readPeftAdapter>;
+  let merged: ReturnType<typeof mergeLoraWeights>;
+  try {
+    adapter = readPeftAdapter(adapterDir);
+    merged = mergeLoraWeights(readModelWeights(from, config), adapter.config, adapter.weights);
+  } catch (error) {
+    throw new AppError('invalid_input', error instanceof Error ? error.message : String(error));
+  }
+  const { r, alpha } = adapter.config;
+  return storeModel(
+    ctx,
+    {
+      name: out,
+      origin: 'trained',
+      source: `base ${base.name} + LoRA r=${r} alpha=${alpha} from ${adapterDir}, merged`,
+      parentId: base.id,
+      tokenizer: base.tokenizer,
+    },
+    async (folder) => {
+      writeModelFolder(folder, config, merged, { metadata: { merged_adapter: adapterDir } });
+      copyTokenizerFiles(from, folder);
+      mkdirSync(join(folder, 'adapter'), { recursive: true });
+      for (const file of ['adapter_config.json', 'adapter_model.safetensors'])
+        copyFileSync(join(adapterDir, file), join(folder, 'adapter', file));
+      return config;
+    },
+  );
 }

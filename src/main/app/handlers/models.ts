@@ -6,7 +6,8 @@ import type { ProjectPaths } from '../../core/project';
 import type { DatasetStore } from '../../data/datasetStore';
 import type { JobService } from '../../jobs/jobService';
 import { existingDirectory, newOrExistingFolder, outsideStorage } from '../../core/outputPath';
-import { exportModel, modelFolder, tokenize } from '../../models/modelOps';
+import { exportModel, mergeAdapter, modelFolder, tokenize } from '../../models/modelOps';
+import type { Db } from '../../db/openDb';
 import type { ModelStore } from '../../models/modelStore';
 
 type ModelMethods =
@@ -15,6 +16,7 @@ type ModelMethods =
   | 'models.import'
   | 'models.create'
   | 'models.export'
+  | 'models.merge'
   | 'models.download'
   | 'models.tokenize'
   | 'models.logprobs'
@@ -25,6 +27,8 @@ export function modelHandlers(d: {
   models: ModelStore;
   datasets: DatasetStore;
   jobs: JobService;
+  /** For models.merge, which stores a model from the main process (pure JavaScript, no tensor backend). */
+  db: Db;
 }): Pick<Handlers, ModelMethods> {
   const { paths, models, datasets, jobs } = d;
   return {
@@ -45,6 +49,18 @@ export function modelHandlers(d: {
       newOrExistingFolder(path);
       outsideStorage(path, paths);
       return exportModel(paths, stored, path, { dtype });
+    },
+    'models.merge': async ({ model, adapter, out }) => {
+      const base = models.get(model);
+      if (models.has(out)) throw new AppError('conflict', `a model named "${out}" exists already`);
+      existingDirectory(adapter, 'adapter folder');
+      const stored = await mergeAdapter(
+        { db: d.db, paths, progress: () => {}, signal: new AbortController().signal },
+        base,
+        adapter,
+        out,
+      );
+      return models.get(stored.name);
     },
     'models.download': ({ model, file }) => {
       const path = join(modelFolder(paths, models.get(model)), file);

@@ -138,6 +138,17 @@ export const modelsCommands: Record<string, Command> = {
       print(values.json === true, out, () => `Wrote ${out.files.join(', ')} to ${out.folder}`);
     },
   },
+  'model merge': {
+    options: { adapter: { type: 'string' }, out: { type: 'string' } },
+    async run(backend, values, positionals) {
+      const [model] = positionals;
+      if (!model || positionals.length > 1)
+        throw new UsageError('model merge: give the base model NAME, --adapter DIR (a PEFT folder) and --out NEW');
+      const adapter = resolve(required(values, 'adapter', 'model merge'));
+      const out = await call(backend, 'models.merge', { model, adapter, out: required(values, 'out', 'model merge') });
+      print(values.json === true, out, () => `Merged ${formatModel(out).join('  ')}`);
+    },
+  },
   tokenize: {
     options: { model: { type: 'string' }, text: { type: 'string' } },
     async run(backend, values) {

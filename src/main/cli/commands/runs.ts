@@ -1,7 +1,7 @@
 /** `alol train`, `alol runs` and `alol run ...`: start, follow, resume and cancel training runs. */
 import { type Backend } from '../../app/backend';
 import { z } from 'zod';
-import { AppError, RunConfig, type RunSummary, type Input } from '../../../shared/contract';
+import { AppError, loraTargets, RunConfig, type RunSummary, type Input } from '../../../shared/contract';
 import {
   algorithmsUsing,
   formatRange,
@@ -26,16 +26,43 @@ const runFields = (() => {
     properties: Record<string, { type?: string; description?: string; default?: unknown; enum?: string[] }>;
     required?: string[];
   };
-  return Object.entries(schema.properties).map(([key, field]) => ({
-    key,
-    flag: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
-    numeric: field.type === 'number' || field.type === 'integer',
-    help: isHyperparameter(key)
-      ? `${hyperparameters[key].description}; used by ${algorithmsUsing(key).join(', ')} only; ${formatRange(key)} (default ${hyperparameters[key].default})`
-      : `${field.description ?? ''}${field.default !== undefined ? ` (default ${JSON.stringify(field.default)})` : ''}`,
-    required: schema.required?.includes(key) ?? false,
-  }));
+  // lora is an object: its own flags below (loraFlags).
+  return Object.entries(schema.properties)
+    .filter(([key]) => key !== 'lora')
+    .map(([key, field]) => ({
+      key,
+      flag: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+      numeric: field.type === 'number' || field.type === 'integer',
+      help: isHyperparameter(key)
+        ? `${hyperparameters[key].description}; used by ${algorithmsUsing(key).join(', ')} only; ${formatRange(key)} (default ${hyperparameters[key].default})`
+        : `${field.description ?? ''}${field.default !== undefined ? ` (default ${JSON.stringify(field.default)})` : ''}`,
+      required: schema.required?.includes(key) ?? false,
+    }));
 })();
+
+/** LoRA's flags: --lora-r turns adapters on; the others need it. Defaults as PEFT's LoraConfig (alpha 8, dropout 0, q,v). */
+const loraFlags = [
+  ['lora-r', 'LoRA: train rank-r adapters on the frozen init model (Llama family), which is also the reference'],
+  ['lora-alpha', 'LoRA alpha: the update is alpha/r B A (default 8)'],
+  ['lora-dropout', "LoRA dropout on the adapters' input while training (default 0)"],
+  ['lora-targets', `LoRA targets, comma-separated from ${loraTargets.join(',')} (default q,v)`],
+] as const;
+
+function loraFrom(values: Values): Input<'runs.start'>['lora'] {
+  const given = loraFlags.filter(([flag]) => text(values, flag) !== undefined).map(([flag]) => flag);
+  if (given.length === 0) return undefined;
+  if (text(values, 'lora-r') === undefined) throw new UsageError(`train: --${given[0]} needs --lora-r`);
+  const targets = (text(values, 'lora-targets') ?? 'q,v').split(',').map((t) => t.trim());
+  const unknown = targets.filter((t) => !(loraTargets as readonly string[]).includes(t));
+  if (unknown.length > 0)
+    throw new UsageError(`train: --lora-targets: unknown ${unknown.join(', ')}; choose from ${loraTargets.join(',')}`);
+  return {
+    r: decimal(values, 'lora-r')!,
+    alpha: text(values, 'lora-alpha') === undefined ? 8 : decimal(values, 'lora-alpha')!,
+    dropout: text(values, 'lora-dropout') === undefined ? 0 : decimal(values, 'lora-dropout')!,
+    targets: targets as (typeof loraTargets)[number][],
+  };
+}
 
 function isHyperparameter(key: string): key is HyperparameterName {
   return (hyperparameterNames as readonly string[]).includes(key);
@@ -50,6 +77,8 @@ function runConfigFrom(values: Values): Input<'runs.start'> {
   }
   for (const field of runFields)
     if (field.required && config[field.key] === undefined) throw new UsageError(`train: --${field.flag} is required`);
+  const lora = loraFrom(values);
+  if (lora) config.lora = lora;
   const [unused] = unusedHyperparameters(config as { algo: unknown });
   if (unused !== undefined) {
     const flag = runFields.find((f) => f.key === unused)?.flag ?? unused;
@@ -93,12 +122,18 @@ async function waitForRun(
 
 export const runsCommands: Record<string, Command> = {
   train: {
-    options: Object.fromEntries(runFields.map((f) => [f.flag, { type: 'string' as const }])),
+    options: Object.fromEntries(
+      [...runFields.map((f) => f.flag), ...loraFlags.map(([flag]) => flag)].map((flag) => [
+        flag,
+        { type: 'string' as const },
+      ]),
+    ),
     help: () =>
       [
         'Usage: alol train [flags] [--json]',
         '',
         ...runFields.map((f) => `  --${f.flag.padEnd(16)} ${f.required ? '(required) ' : ''}${f.help}`),
+        ...loraFlags.map(([flag, help]) => `  --${flag.padEnd(16)} ${help}`),
       ].join('\n'),
     async run(backend, values) {
       const config = runConfigFrom(values);

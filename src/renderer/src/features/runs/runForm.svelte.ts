@@ -24,7 +24,7 @@ export type RunInput = z.input<typeof RunConfig>;
 export type RunKey = keyof RunInput;
 
 /** Chosen from the project's lists or typed as names: the form's first rows. */
-export type BasicKey = 'algo' | 'data' | 'dataVersion' | 'pairs' | 'init' | 'ref' | 'out';
+export type BasicKey = 'algo' | 'data' | 'dataVersion' | 'pairs' | 'init' | 'ref' | 'out' | 'lora';
 /** Everything else: the run's settings, each with the contract's default. */
 export type SettingKey = Exclude<RunKey, BasicKey>;
 export type NumberKey = { [K in SettingKey]-?: NonNullable<RunInput[K]> extends number ? K : never }[SettingKey];
@@ -81,6 +81,8 @@ export const basicLabels: Record<BasicKey, string> = {
   init: 'Start from',
   ref: 'Reference',
   out: 'Out model',
+  // Not a field of the form yet (its runs are full fine-tuning): alol train --lora-r sets it.
+  lora: 'LoRA',
 };
 
 function isBasicKey(key: RunKey): key is BasicKey {
@@ -275,6 +277,7 @@ export class RunFormState {
       init: this.init,
       ref: this.ref,
       out: this.out.trim() === '' ? null : this.out,
+      lora: null,
       ...this.numbers,
       ...this.texts,
     };
