@@ -152,9 +152,23 @@ const pageRequest = z
   })
   .strict();
 
-export const tensorBackendNames = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const tensorBackendNames = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const TensorBackendName = z.enum(tensorBackendNames);
 export type TensorBackendName = z.infer<typeof TensorBackendName>;
+
+/** A WebGPU adapter as Dawn reports it: a fallback adapter emulates a GPU on the CPU (SwiftShader). */
+export const WebgpuAdapterReport = z.object({
+  vendor: z.string(),
+  architecture: z.string(),
+  device: z.string(),
+  description: z.string(),
+  fallback: z.boolean(),
+  /** The request that found it: 'high-performance', 'low-power' or 'fallback'. */
+  requestedAs: z.string(),
+  /** maxBufferSize, maxStorageBufferBindingSize and the compute limits, as the adapter reports them. */
+  limits: z.record(z.string(), z.number()),
+});
+export type WebgpuAdapterReport = z.infer<typeof WebgpuAdapterReport>;
 
 /** Which tensor backend runs, and why: every candidate tried, best first, with its outcome. */
 export const TensorBackendReport = z.object({
@@ -163,6 +177,9 @@ export const TensorBackendReport = z.object({
   reason: z.string(),
   forcedBy: z.string().nullable(),
   candidates: z.array(z.object({ name: TensorBackendName, available: z.boolean(), detail: z.string() })),
+  /** Every WebGPU adapter this process was offered (when the webgpu candidate was tried), and the one in use. */
+  adapters: z.array(WebgpuAdapterReport).optional(),
+  adapter: WebgpuAdapterReport.nullable().optional(),
 });
 export type TensorBackendReport = z.infer<typeof TensorBackendReport>;
 

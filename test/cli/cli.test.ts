@@ -115,7 +115,7 @@ describe('alol CLI', () => {
     expect(report.projectDir).toBe(project);
     // Tried best first, stopping at the first that starts.
     const names = report.tensorBackend.candidates.map((c) => c.name);
-    expect(names).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length));
+    expect(names).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length));
     expect(report.tensorBackend.candidates.at(-1)).toMatchObject({
       name: report.tensorBackend.chosen,
       available: true,

@@ -88,7 +88,7 @@ describe('Data screen', () => {
     expect(page.url()).not.toContain('token');
     await page.getByTestId('project-dir').filter({ hasText: projectDir }).waitFor();
     const chosen = (await page.getByTestId('backend-chosen').innerText()).trim();
-    expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(chosen);
+    expect(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).toContain(chosen);
     await page.getByTestId('backend').locator('summary').click();
     await page.getByTestId('backend-candidates').waitFor();
     await page.getByTestId('datasets-empty').waitFor();

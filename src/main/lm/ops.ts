@@ -250,10 +250,20 @@ export function takeRows(table: tf.Tensor2D, rows: Int32Array, method?: RowsMeth
     }
     return {
       value,
-      gradFunc: (dy: tf.Tensor2D) => tf.tensor2d(scatterAddRows(dy.dataSync(), rows, width, height), [height, width]),
+      gradFunc: (dy: tf.Tensor2D) => scatterAdd(dy, rows, height),
     };
   });
   return op(table);
+}
+
+/**
+ * out[rows[i]] += values[i], (N, C) from (R, C). On wasm and cpu in JavaScript from one download;
+ * on a GPU (webgpu) with tf.unsortedSegmentSum, so the gradient stays on the device.
+ */
+function scatterAdd(values: tf.Tensor2D, rows: Int32Array, height: number): tf.Tensor2D {
+  const backend = tf.getBackend();
+  if (backend === 'webgpu') return tf.unsortedSegmentSum(values, tf.tensor1d(rows, 'int32'), height);
+  return tf.tensor2d(scatterAddRows(values.dataSync(), rows, values.shape[1], height), [height, values.shape[1]]);
 }
 
 /**
@@ -261,11 +271,11 @@ export function takeRows(table: tf.Tensor2D, rows: Int32Array, method?: RowsMeth
  * (R, C), (R) -> (N, C)
  */
 export function putRows(values: tf.Tensor2D, rows: Int32Array, height: number): tf.Tensor2D {
-  const [count, width] = values.shape;
+  const [count] = values.shape;
   if (rows.length !== count) throw new Error(`putRows: ${count} rows of values for ${rows.length} indices`);
   checkRows(rows, height, 'putRows');
   const op = customOp1((values: tf.Tensor2D) => ({
-    value: tf.tensor2d(scatterAddRows(values.dataSync(), rows, width, height), [height, width]),
+    value: scatterAdd(values, rows, height),
     gradFunc: (dy: tf.Tensor2D) => takeRows(dy, rows),
   }));
   return op(values);
