@@ -262,6 +262,9 @@ describe('Runs screen', () => {
         '[data-testid="run-config-row"][data-key="checkpointEvery"] [data-testid="run-config-value"]',
       );
       expect((await config.innerText()).trim()).toBe('5');
+      // lora (an object or null) reads as words, not [object Object].
+      const lora = page.locator('[data-testid="run-config-row"][data-key="lora"] [data-testid="run-config-value"]');
+      expect((await lora.innerText()).trim()).toMatch(/^none \(full fine-tuning\)/);
 
       // A trained model is the natural start of the next run: the form opens on it, by the list that follows.
       await page.getByTestId('run-new-from').click();
