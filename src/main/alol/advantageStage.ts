@@ -18,6 +18,7 @@ import { fitValueHead } from './valueHead';
 import { dataRewardTargets, decodeTargets, type ValueTargets } from './valueTargets';
 import { advantageCacheKey, computeAdvantagesResumably, loadAdvantages, weightsSha256 } from './advantages';
 import { maxOf } from '../../shared/extent';
+import { killPoint } from '../core/killPoint';
 
 /** The share of training prompts held out for the value head when the data has no validation split. */
 export const VALUE_HOLD_OUT = 0.1;
@@ -119,7 +120,10 @@ export async function fitAdvantages(
         },
         maxNewTokens: Math.min(cfg.maxNewTokens, reference.config.nPositions - 1),
         ...(cfg.valueDecodes > 1 ? { sampled: { samples: cfg.valueDecodes, seed: cfg.seed } } : {}),
-        onProgress: (done, total) => ctx.progress({ phase: 'value targets', done, total }),
+        onProgress: (done, total) => {
+          killPoint('value-targets');
+          ctx.progress({ phase: 'value targets', done, total });
+        },
       });
     }
     ctx.progress({ phase: 'value head', done: 0, total: cfg.valueEpochs });
@@ -129,7 +133,10 @@ export async function fitAdvantages(
       maxValue,
       epochs: cfg.valueEpochs,
       seed: cfg.seed,
-      onEpoch: (e) => ctx.progress({ phase: 'value head', done: e.epoch, total: cfg.valueEpochs }),
+      onEpoch: (e) => {
+        killPoint('value-fit');
+        ctx.progress({ phase: 'value head', done: e.epoch, total: cfg.valueEpochs });
+      },
     });
     head = fitted.head;
     fit = {
@@ -144,6 +151,7 @@ export async function fitAdvantages(
     }
     // The fit's figures go beside the head, so a run that reuses the head still reports them.
     writeFileSync(fitPath, JSON.stringify(fit));
+    killPoint('value-head');
     head.save(headPath);
   }
   try {
@@ -161,7 +169,10 @@ export async function fitAdvantages(
         items: o.items.map((i) => ({ promptIds: i.promptIds, reward: i.reward })),
         dir: o.dir,
         key,
-        onProgress: (done, total) => ctx.progress({ phase: 'advantages (prompts)', done, total }),
+        onProgress: (done, total) => {
+          killPoint('advantages');
+          ctx.progress({ phase: 'advantages (prompts)', done, total });
+        },
         signal: ctx.signal,
       }));
     return {

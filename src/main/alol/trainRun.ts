@@ -6,14 +6,15 @@
  * same weights as a run never interrupted.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
 import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
 import { copyTokenizerFiles, loadModel, modelFolder, storeModel } from '../models/modelOps';
-import { readTrainingState, writeTrainingState } from '../lm/checkpoint';
+import { readLatestCheckpoint, writeCheckpoint } from '../lm/checkpoint';
+import { killPoint } from '../core/killPoint';
 import type { NamedTensors } from '../lm/config';
 import type { CausalLm } from '../lm/causalLm';
 import { writeModelFolder, type ModelConfig } from '../models/modelFamily';
@@ -143,7 +144,11 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
   const cfg: RunConfig = run.config;
   const needs = lossNeeds(cfg.algo);
   const models = new ModelStore(ctx.db);
-  if (models.has(cfg.out)) throw new AppError('conflict', `a model named "${cfg.out}" exists already`);
+  // A run killed after storing its model and before its job could report it: resumed, it finds the
+  // model its own (the source names the run) and keeps it, instead of refusing the name as taken.
+  const storedEarlier = models.has(cfg.out) ? models.get(cfg.out) : null;
+  if (storedEarlier && !storedEarlier.source.startsWith(`run ${runId}: `))
+    throw new AppError('conflict', `a model named "${cfg.out}" exists already`);
   const initModel = models.get(cfg.init);
   const refModel = models.get(cfg.ref ?? cfg.init);
   const tokenizerOf = (m: typeof initModel) => readFileSync(join(modelFolder(ctx.paths, m), 'tokenizer.json'), 'utf8');
@@ -308,28 +313,34 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         ? cosineWithWarmup({ lr: cfg.lr, warmupSteps: cfg.warmup, totalSteps })
         : constantSchedule(cfg.lr);
 
-    // Resume from the last checkpoint, or start from the seed.
+    // Resume from the newest checkpoint whose files match their manifest's hashes, or start from the
+    // seed: a torn or damaged newer one is passed over for the one before it, and the steps between
+    // are replayed to the same weights.
     const checkpointDir = join(dir, 'checkpoint');
     let rng = new Rng(cfg.seed);
     let step = 0;
-    const saved = existsSync(checkpointDir) ? readTrainingState(checkpointDir) : null;
+    let last: Record<string, number> = {};
+    const latest = readLatestCheckpoint(checkpointDir);
+    for (const s of latest.skipped) console.error(`run ${runId}: checkpoint passed over: ${s.reason}`);
+    const saved = latest.found?.state ?? null;
     if (saved) {
       if (saved.extra.format !== CHECKPOINT_FORMAT)
         throw new Error(
-          `checkpoint in ${checkpointDir} has format ${String(saved.extra.format)}, expected ${CHECKPOINT_FORMAT}`,
+          `checkpoint in ${latest.found!.dir} has format ${String(saved.extra.format)}, expected ${CHECKPOINT_FORMAT}`,
         );
       restore(trained, optimizer, saved.optimizer, Number(saved.extra.optimizerStep));
       rng = new Rng(saved.rng);
       step = saved.step;
-      runs.rewindTo(runId, step);
+      last = (saved.extra.metrics as Record<string, number> | undefined) ?? {};
     }
+    // Metrics logged after the checkpoint (with none, every one) are written anew.
+    runs.rewindTo(runId, step);
     runs.progress(runId, step, totalSteps);
     const padId = eos;
     const batchOf = <T>(list: T[], idx: number[]) => idx.map((i) => list[i] as T);
 
     const started = Date.now();
     let tokensSeen = 0;
-    let last: Record<string, number> = {};
     while (step < totalSteps) {
       // A step is synchronous TensorFlow.js work: yield once per step so a cancel message gets in.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -384,6 +395,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         },
       });
       step += 1;
+      killPoint('step');
       const seconds = (Date.now() - started) / 1000;
       last = {
         loss: result.loss,
@@ -400,12 +412,19 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       ctx.emit({ name: 'runs.step', payload: { runId, step, totalSteps, metrics: last } });
       ctx.progress({ phase: 'training', done: step, total: totalSteps });
       if (step % cfg.checkpointEvery === 0 || step === totalSteps) {
-        writeTrainingState(checkpointDir, {
-          step,
-          rng: rng.state(),
-          optimizer: checkpointTensors(trained, optimizer),
-          extra: { format: CHECKPOINT_FORMAT, optimizerStep: optimizer.step, runId },
-        });
+        // The step's metrics go with it (the finite ones: JSON holds no NaN), for the summary of a run
+        // resumed from its final checkpoint.
+        const metrics = Object.fromEntries(Object.entries(last).filter(([, v]) => Number.isFinite(v)));
+        writeCheckpoint(
+          checkpointDir,
+          {
+            step,
+            rng: rng.state(),
+            optimizer: checkpointTensors(trained, optimizer),
+            extra: { format: CHECKPOINT_FORMAT, optimizerStep: optimizer.step, runId, metrics },
+          },
+          { onStage: () => killPoint('checkpoint') },
+        );
       }
     }
 
@@ -415,7 +434,9 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     const weights = lora ? lora.merged() : policy.weights();
     const loraNote = lora ? ` (${initModel.name} + LoRA r=${lora.config.r}, merged)` : '';
     if (lora) writePeftAdapter(join(dir, 'adapter'), lora, initModel.name);
-    const stored = await storeModel(
+    const store: typeof storeModel = storedEarlier ? () => Promise.resolve(storedEarlier) : storeModel;
+    killPoint('saving');
+    const stored = await store(
       ctx,
       {
         name: cfg.out,
@@ -434,6 +455,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         return config;
       },
     );
+    killPoint('saving');
     const summary = {
       model: stored.name,
       steps: totalSteps,

@@ -23,6 +23,19 @@ export interface PendingFile {
   path: string;
   /** Writes the whole content to an open file; it may throw, and then nothing is replaced. */
   write: (fd: number) => void;
+  /**
+   * Called with the temporary file once it is written in full and fsynced, before any file of the
+   * set is renamed: a later file's write may use it (a manifest recording this file's hash).
+   */
+  written?: (tempPath: string) => void;
+}
+
+export interface AtomicWriteOptions {
+  /**
+   * Called after each temporary file is written ('written') and after each rename ('renamed'), with
+   * the target's path: the moments a kill leaves something different behind (tests kill there).
+   */
+  onStage?: (stage: 'written' | 'renamed', path: string) => void;
 }
 
 /** fs.writeSync takes at most 2 GiB at a time and may write less than asked. */
@@ -58,12 +71,16 @@ function writeTemp(file: PendingFile): string {
   const temp = hiddenSibling(file.path, 'tmp');
   const fd = openSync(temp, 'wx');
   let ok = false;
+  let closed = false;
   try {
     file.write(fd);
     fsyncSync(fd);
+    closeSync(fd);
+    closed = true;
+    file.written?.(temp);
     ok = true;
   } finally {
-    closeSync(fd);
+    if (!closed) closeSync(fd);
     if (!ok) rmSync(temp, { force: true });
   }
   return temp;
@@ -101,11 +118,14 @@ function syncFolder(dir: string): void {
 }
 
 /** Replaces every file in `files`, in that order; see the file comment for what a failure leaves. */
-export function writeFilesAtomically(files: readonly PendingFile[]): void {
+export function writeFilesAtomically(files: readonly PendingFile[], options: AtomicWriteOptions = {}): void {
   for (const file of files) removeLeftovers(file.path);
   const temps: string[] = [];
   try {
-    for (const file of files) temps.push(writeTemp(file));
+    for (const file of files) {
+      temps.push(writeTemp(file));
+      options.onStage?.('written', file.path);
+    }
   } catch (error) {
     for (const temp of temps) rmSync(temp, { force: true });
     throw error;
@@ -115,7 +135,10 @@ export function writeFilesAtomically(files: readonly PendingFile[]): void {
   const backups = files.slice(0, -1).map((file) => takeBackup(file.path));
   let renamed = 0;
   try {
-    for (; renamed < files.length; renamed++) renameSync(temps[renamed]!, files[renamed]!.path);
+    for (; renamed < files.length; renamed++) {
+      renameSync(temps[renamed]!, files[renamed]!.path);
+      options.onStage?.('renamed', files[renamed]!.path);
+    }
   } catch (error) {
     for (const temp of temps.slice(renamed)) rmSync(temp, { force: true });
     const failed = files[renamed]!.path;

@@ -10,15 +10,30 @@
  * names first, then renamed in a fixed order with the set's commit record last (config.json for a
  * model, trainer_state.json for a training state). A kill while writing leaves the previous files
  * as they were.
+ *
+ * A run's checkpoints (writeCheckpoint, readLatestCheckpoint) are one such training state per step
+ * in its own folder (checkpoint/step-000000012/) with a manifest.json of each file's sha256 and
+ * size, written last: a folder without it, or whose files do not match it (torn, truncated,
+ * damaged), is passed over for the checkpoint before, which stays until a newer one is whole.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { basename, join } from 'node:path';
 import { parameterShapes, sameShape, type GptConfig, type NamedTensors } from './config';
 import type { RngState } from '../core/rng';
 import { hfConfigJson } from './hfConfig';
-import { writeFilesAtomically, writeFully } from '../core/atomicWrite';
-import { readSafetensors, safetensorsWriter } from './safetensors';
+import { writeFilesAtomically, writeFully, type AtomicWriteOptions, type PendingFile } from '../core/atomicWrite';
+import { readSafetensors, readSafetensorsHeader, safetensorsWriter } from './safetensors';
 import { generationConfigJson, llamaConfigJson, llamaParameterShapes, type LlamaConfig } from './llamaConfig';
 
 export { hfConfigJson, readHfConfig } from './hfConfig';
@@ -99,8 +114,11 @@ function weightFiles(dir: string): string[] {
           `${indexPath}: weight_map "${name}" names ${JSON.stringify(shard)}, not a .safetensors file in the folder`,
         );
       }
+      if (!shards.has(shard) && !existsSync(join(dir, shard)))
+        throw new Error(`${indexPath}: weight_map "${name}" names ${JSON.stringify(shard)}, which is not in ${dir}`);
       shards.add(shard);
     }
+    if (shards.size === 0) throw new Error(`${indexPath}: field "weight_map" names no shards`);
     return [...shards].map((shard) => join(dir, shard));
   }
   const pickle = existsSync(join(dir, 'pytorch_model.bin'));
@@ -113,6 +131,44 @@ function weightFiles(dir: string): string[] {
 }
 
 /**
+ * Refuses a weight that is NaN or infinite, naming the file, the tensor and the first such value.
+ * Refused rather than warned about: one NaN or infinity in a weight makes every forward pass that
+ * reads it NaN, so the model could neither generate nor train, and would fail later with less to
+ * say about why.
+ */
+function checkFinite(file: string, name: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    if (x - x !== 0) {
+      let count = 0;
+      for (let j = i; j < data.length; j++) if (data[j]! - data[j]! !== 0) count++;
+      throw new Error(
+        `${file}: tensor "${name}" holds ${count} ${count === 1 ? 'value that is' : 'values that are'} not finite (the first, ${x}, at index ${i}): a model with NaN or infinite weights cannot run`,
+      );
+    }
+  }
+}
+
+/**
+ * Compares the values a config needs at the least (`needed`, from its sizes alone) with what the
+ * safetensors headers declare, before any parameter list is built or any tensor read: a config
+ * whose sizes its files cannot begin to hold (more than twice what they declare) is refused by
+ * its numbers, not by building a list of parameters its files do not have.
+ */
+function checkDeclaredSize(dir: string, files: string[], needed: number, sizes: string): void {
+  let declared = 0;
+  for (const file of files)
+    for (const entry of readSafetensorsHeader(file).entries.values())
+      declared += entry.shape.reduce((a, b) => a * b, 1);
+  // Twice over: a folder short of a few tensors gets the list of them (checkParameters) instead.
+  if (needed > 2 * declared) {
+    throw new Error(
+      `${join(dir, 'config.json')}: its sizes (${sizes}) need at least ${needed.toLocaleString('en-US')} weights, but the safetensors files declare ${declared.toLocaleString('en-US')}`,
+    );
+  }
+}
+
+/**
  * The weights of a Hugging Face GPT-2 folder, named and shaped as parameterShapes(config) says.
  * Accepts names with or without "transformer.", skips the attention mask buffers, accepts an
  * lm_head.weight only when it equals wte.weight (a tied head), and reads F32, F16, BF16 and F64.
@@ -122,9 +178,17 @@ export function readHfWeights(dir: string, config: GptConfig): NamedTensors {
   const sources = new Map<string, string>();
   let lmHead: { file: string; tensor: { shape: number[]; data: Float32Array } } | undefined;
   const files = weightFiles(dir);
+  const c = config;
+  checkDeclaredSize(
+    dir,
+    files,
+    (c.vocabSize + c.nPositions) * c.nEmbd + c.nLayer * 12 * c.nEmbd * c.nEmbd,
+    `vocab_size ${c.vocabSize}, n_positions ${c.nPositions}, n_embd ${c.nEmbd}, n_layer ${c.nLayer}`,
+  );
   for (const file of files) {
     const { tensors } = readSafetensors(file, { skip: (name) => MASK_BUFFER.test(name) });
     for (const [stored, tensor] of tensors) {
+      checkFinite(file, stored, tensor.data);
       if (stored === 'lm_head.weight') {
         lmHead = { file, tensor };
         continue;
@@ -187,15 +251,26 @@ const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
  * problem names its file and tensor.
  */
 export function readLlamaWeights(dir: string, config: LlamaConfig): NamedTensors {
+  const files = weightFiles(dir);
+  {
+    const c = config;
+    const attention = c.nEmbd * c.headDim * (2 * c.nHead + 2 * c.nKvHead);
+    checkDeclaredSize(
+      dir,
+      files,
+      c.vocabSize * c.nEmbd + c.nLayer * (attention + 3 * c.nEmbd * c.intermediateSize),
+      `vocab_size ${c.vocabSize}, hidden_size ${c.nEmbd}, intermediate_size ${c.intermediateSize}, num_hidden_layers ${c.nLayer}`,
+    );
+  }
   const expected = llamaParameterShapes(config);
   const found: NamedTensors = new Map();
   const sources = new Map<string, string>();
   const problems: string[] = [];
   let tiedHead: { file: string; tensor: { shape: number[]; data: Float32Array } } | undefined;
-  const files = weightFiles(dir);
   for (const file of files) {
     const { tensors } = readSafetensors(file, { skip: (name) => ROTARY_BUFFER.test(name) });
     for (const [name, tensor] of tensors) {
+      checkFinite(file, name, tensor.data);
       const earlier = sources.get(name);
       if (earlier !== undefined) throw new Error(`${file}: tensor "${name}" is a second copy (first in ${earlier})`);
       sources.set(name, file);
@@ -280,6 +355,8 @@ const STATE_FILE = 'trainer_state.json';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 const STATE_FORMAT = 'alol-training-state';
 const STATE_VERSION = 1;
+const MANIFEST_FILE = 'manifest.json';
+const MANIFEST_FORMAT = 'alol-checkpoint-manifest';
 
 /** Refuses values JSON would drop or change (undefined, NaN, Infinity, Map, class instances), naming where. */
 function checkJson(value: unknown, path: string): void {
@@ -317,6 +394,16 @@ function isRngState(value: unknown): value is RngState {
  * reports instead of resuming from a mixed state. Creates `dir`.
  */
 export function writeTrainingState(dir: string, state: TrainingState): void {
+  writeStateSet(dir, state, {});
+}
+
+/** What writeStateSet adds for a checkpoint: a manifest written last, and a hook at every stage. */
+interface SetOptions {
+  manifest?: boolean;
+  onStage?: AtomicWriteOptions['onStage'];
+}
+
+function writeStateSet(dir: string, state: TrainingState, options: SetOptions): void {
   const statePath = join(dir, STATE_FILE);
   const optimizerPath = join(dir, OPTIMIZER_FILE);
   if (!Number.isSafeInteger(state.step) || state.step < 0)
@@ -342,11 +429,50 @@ export function writeTrainingState(dir: string, state: TrainingState): void {
     extra: state.extra,
   };
   const stateText = new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`);
+  // Each file's hash is taken from its temporary file once it is on disk, before any rename, and
+  // the manifest that records them is written and renamed last: the set's commit record.
+  const digests: Record<string, FileDigest> = {};
+  const hashed = (path: string) =>
+    options.manifest ? (temp: string) => (digests[basename(path)] = fileDigest(temp)) : undefined;
+  const files: PendingFile[] = [
+    { path: optimizerPath, write: writeOptimizer, written: hashed(optimizerPath) },
+    { path: statePath, write: (fd) => writeFully(fd, stateText), written: hashed(statePath) },
+  ];
+  if (options.manifest) {
+    files.push({
+      path: join(dir, MANIFEST_FILE),
+      write: (fd) => {
+        const manifest = { format: MANIFEST_FORMAT, version: 1, checkpoint_id: id, step: state.step, files: digests };
+        writeFully(fd, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+      },
+    });
+  }
   mkdirSync(dir, { recursive: true });
-  writeFilesAtomically([
-    { path: optimizerPath, write: writeOptimizer },
-    { path: statePath, write: (fd) => writeFully(fd, stateText) },
-  ]);
+  writeFilesAtomically(files, options.onStage ? { onStage: options.onStage } : {});
+}
+
+interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/** sha256 and size of a file, read in 16 MiB pieces (an optimizer file can be gigabytes). */
+function fileDigest(path: string): FileDigest {
+  const hash = createHash('sha256');
+  const buffer = new Uint8Array(1 << 24);
+  const fd = openSync(path, 'r');
+  let bytes = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.byteLength, bytes);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      bytes += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** The training state in `dir`, or null when it holds none (neither file). */
@@ -396,4 +522,124 @@ export function readTrainingState(dir: string): TrainingState | null {
     );
   }
   return { step, rng: [rng[0] >>> 0, rng[1] >>> 0, rng[2] >>> 0, rng[3] >>> 0], optimizer: tensors, extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A run's checkpoints: one folder per step under the run's checkpoint folder, each one complete
+// only once its manifest.json (every file's sha256 and size, written and renamed last) is there.
+
+const STEP_FOLDER = /^step-(\d+)$/;
+/** Complete checkpoints kept: the newest and the one before it, the fallback when the newest is found damaged. */
+const KEEP = 2;
+
+/** The folder of the checkpoint of `step` under `root` (step-000000012). */
+export function checkpointFolder(root: string, step: number): string {
+  return join(root, `step-${String(step).padStart(9, '0')}`);
+}
+
+/** The step folders under root, newest first. */
+function stepFolders(root: string): { step: number; dir: string }[] {
+  if (!existsSync(root)) return [];
+  const found: { step: number; dir: string }[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const match = entry.isDirectory() ? STEP_FOLDER.exec(entry.name) : null;
+    if (match) found.push({ step: Number(match[1]), dir: join(root, entry.name) });
+  }
+  return found.sort((a, b) => b.step - a.step);
+}
+
+/**
+ * Writes the training state of `state.step` as its own folder under `root`: optimizer.safetensors
+ * and trainer_state.json, each atomically (temporary file, fsync, rename), then manifest.json with
+ * their sha256 and sizes. Only then are older checkpoints removed, all but the one before this
+ * (kept to fall back to), with any of a later step (an abandoned attempt's, found damaged when the
+ * run resumed before it). `onStage` is called at every stage a kill leaves something different
+ * behind ("written optimizer.safetensors", "renamed manifest.json", "committed", "pruned").
+ * Returns the new checkpoint's folder.
+ */
+export function writeCheckpoint(
+  root: string,
+  state: TrainingState,
+  options: { onStage?: (stage: string) => void } = {},
+): string {
+  const dir = checkpointFolder(root, state.step);
+  const onStage = options.onStage;
+  // A folder of this step left by an earlier attempt stops counting before any of its files changes.
+  rmSync(join(dir, MANIFEST_FILE), { force: true });
+  writeStateSet(dir, state, {
+    manifest: true,
+    ...(onStage ? { onStage: (stage: string, path: string) => onStage(`${stage} ${basename(path)}`) } : {}),
+  });
+  onStage?.('committed');
+  const older = stepFolders(root).filter((f) => f.step !== state.step);
+  const previous = older.filter((f) => f.step < state.step).slice(0, KEEP - 1);
+  for (const f of older) if (!previous.includes(f)) rmSync(f.dir, { recursive: true, force: true });
+  // A checkpoint from before step folders, its files directly in root: superseded now.
+  for (const name of [OPTIMIZER_FILE, STATE_FILE]) rmSync(join(root, name), { force: true });
+  onStage?.('pruned');
+  return dir;
+}
+
+/** The checkpoint in `dir` after checking every file against its manifest; throws naming what is wrong. */
+function readVerifiedCheckpoint(dir: string): TrainingState {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) throw new Error(`${manifestPath}: not found: the checkpoint's write did not finish`);
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (error) {
+    throw new Error(`${manifestPath}: not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const m = manifest as { format?: unknown; step?: unknown; files?: Record<string, Partial<FileDigest>> } | null;
+  if (typeof m !== 'object' || m === null || m.format !== MANIFEST_FORMAT || typeof m.files !== 'object' || !m.files)
+    throw new Error(`${manifestPath}: not a checkpoint manifest`);
+  for (const name of [OPTIMIZER_FILE, STATE_FILE]) {
+    const want = m.files[name];
+    const path = join(dir, name);
+    if (typeof want?.sha256 !== 'string' || typeof want.bytes !== 'number')
+      throw new Error(`${manifestPath}: records no sha256 and size for ${name}`);
+    if (!existsSync(path)) throw new Error(`${path}: missing, though ${MANIFEST_FILE} lists it`);
+    const size = statSync(path).size;
+    if (size !== want.bytes)
+      throw new Error(`${path}: ${size} bytes, but ${MANIFEST_FILE} records ${want.bytes}: torn or damaged`);
+    const got = fileDigest(path).sha256;
+    if (got !== want.sha256)
+      throw new Error(`${path}: sha256 ${got} differs from ${want.sha256} in ${MANIFEST_FILE}: damaged`);
+  }
+  const state = readTrainingState(dir);
+  if (!state) throw new Error(`${dir}: no training state`);
+  if (state.step !== m.step)
+    throw new Error(`${manifestPath}: records step ${String(m.step)}, the state ${state.step}`);
+  return state;
+}
+
+export interface LatestCheckpoint {
+  /** The newest checkpoint whose files match their manifest, or null when there is none. */
+  found: { dir: string; state: TrainingState } | null;
+  /** Newer checkpoints passed over, newest first, each with what was wrong with it. */
+  skipped: { dir: string; reason: string }[];
+}
+
+/**
+ * The newest whole checkpoint under `root` (writeCheckpoint's folders; else the files of a
+ * checkpoint written before them directly in root). A folder without its manifest (a write killed
+ * part way), or with a file whose size or sha256 differs from it (torn, truncated, damaged), is
+ * skipped for the one before it, and reported.
+ */
+export function readLatestCheckpoint(root: string): LatestCheckpoint {
+  const skipped: LatestCheckpoint['skipped'] = [];
+  for (const { dir } of stepFolders(root)) {
+    try {
+      return { found: { dir, state: readVerifiedCheckpoint(dir) }, skipped };
+    } catch (error) {
+      skipped.push({ dir, reason: (error as Error).message });
+    }
+  }
+  try {
+    const legacy = readTrainingState(root);
+    if (legacy) return { found: { dir: root, state: legacy }, skipped };
+  } catch (error) {
+    skipped.push({ dir: root, reason: (error as Error).message });
+  }
+  return { found: null, skipped };
 }

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GptConfig } from './config';
+import { CONFIG_LIMITS, overLimit } from './configLimits';
 
 /** The config.json that transformers' GPT2LMHeadModel loads for a GptConfig. */
 export interface HfGpt2Config {
@@ -95,12 +96,13 @@ export function parseHfConfig(json: unknown, file: string): GptConfig {
     }
   }
 
-  const positiveInt = (field: string): number => {
+  const positiveInt = (field: string, limit: number): number => {
     const value = raw[field];
     if (value === undefined || value === null) return fail(field, 'is missing');
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
       return fail(field, `must be a positive integer, got ${shown(field)}`);
-    return value;
+    const over = overLimit(value, limit);
+    return over === null ? value : fail(field, over);
   };
   const probability = (field: string): number => {
     const value = raw[field];
@@ -132,12 +134,15 @@ export function parseHfConfig(json: unknown, file: string): GptConfig {
   if (raw.add_cross_attention === true)
     fail('add_cross_attention', 'is true; cross-attention layers are not supported');
 
-  const vocabSize = positiveInt('vocab_size');
+  const vocabSize = positiveInt('vocab_size', CONFIG_LIMITS.vocab);
   // n_ctx is the older name; n_positions, the size of the position table, wins when both are there.
-  const nPositions = positiveInt(!has('n_positions') && has('n_ctx') ? 'n_ctx' : 'n_positions');
-  const nEmbd = positiveInt('n_embd');
-  const nLayer = positiveInt('n_layer');
-  const nHead = positiveInt('n_head');
+  const nPositions = positiveInt(
+    !has('n_positions') && has('n_ctx') ? 'n_ctx' : 'n_positions',
+    CONFIG_LIMITS.positions,
+  );
+  const nEmbd = positiveInt('n_embd', CONFIG_LIMITS.width);
+  const nLayer = positiveInt('n_layer', CONFIG_LIMITS.layers);
+  const nHead = positiveInt('n_head', CONFIG_LIMITS.heads);
   if (nEmbd % nHead !== 0) fail('n_head', `(${nHead}) must divide n_embd (${nEmbd})`);
   if (has('n_inner') && raw.n_inner !== 4 * nEmbd)
     fail('n_inner', `is ${shown('n_inner')}; only null or 4 * n_embd (${4 * nEmbd}) is supported`);

@@ -15,6 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFIG_LIMITS, overLimit } from './configLimits';
 
 export const LLAMA_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
 export type LlamaArchitecture = (typeof LLAMA_ARCHITECTURES)[number];
@@ -87,6 +88,18 @@ export interface ParseOptions {
 
 type Raw = Record<string, unknown>;
 
+/** The sized fields' limits (configLimits.ts), checked as each is read. */
+const LIMIT_OF: Record<string, number> = {
+  vocab_size: CONFIG_LIMITS.vocab,
+  hidden_size: CONFIG_LIMITS.width,
+  intermediate_size: CONFIG_LIMITS.width,
+  num_hidden_layers: CONFIG_LIMITS.layers,
+  num_attention_heads: CONFIG_LIMITS.heads,
+  num_key_value_heads: CONFIG_LIMITS.heads,
+  head_dim: CONFIG_LIMITS.width,
+  max_position_embeddings: CONFIG_LIMITS.positions,
+};
+
 function isObject(value: unknown): value is Raw {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -105,7 +118,8 @@ export function parseLlamaConfig(json: unknown, file: string, options: ParseOpti
     if (value === undefined || value === null) return fallback ?? fail(field, 'is missing');
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
       return fail(field, `must be a positive integer, got ${shown(value)}`);
-    return value;
+    const over = overLimit(value, LIMIT_OF[field] ?? Infinity);
+    return over === null ? value : fail(field, over);
   };
   const positiveNumber = (where: string, value: unknown): number =>
     typeof value === 'number' && Number.isFinite(value) && value > 0

@@ -30,6 +30,7 @@ import {
   type PreTokenizer,
 } from '@huggingface/tokenizers';
 import { GPT2_SPLIT_PATTERN } from './pretokenize';
+import { CONFIG_LIMITS } from '../configLimits';
 import type { AllowedSpecial, EncodeOptions, SpecialTokenNames, TextTokenizer } from './textTokenizer';
 
 interface AddedTokenJson {
@@ -151,6 +152,54 @@ function splitAt(text: string, tokens: readonly string[]): string[] {
   return parts;
 }
 
+/** The largest token id a file may use: ids size arrays (tokenOf, a model's embedding). */
+const MAX_TOKEN_ID = CONFIG_LIMITS.vocab - 1;
+
+function isTokenId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKEN_ID;
+}
+
+/**
+ * The BPE model's vocabulary and merges, checked before Tokenizers.js builds from them, as the
+ * Rust library (the reference) checks them: every id a whole number in range, and both parts of
+ * every merge and the token it makes in the vocabulary. Tokenizers.js itself would take a merge of
+ * unknown tokens and fail, or tokenize differently, only when text reached it.
+ */
+function checkBpeModel(model: Record<string, unknown>, source: string): void {
+  const vocab = model.vocab;
+  if (!isObject(vocab)) throw new Error(`${source}: model.vocab must be an object of token -> id`);
+  for (const [token, id] of Object.entries(vocab)) {
+    if (!isTokenId(id))
+      throw new Error(
+        `${source}: model.vocab ${JSON.stringify(token)} has id ${JSON.stringify(id)}, not a whole number in [0, ${MAX_TOKEN_ID}]`,
+      );
+  }
+  const merges = model.merges ?? [];
+  if (!Array.isArray(merges)) throw new Error(`${source}: model.merges must be an array`);
+  const has = (token: string) => Object.prototype.hasOwnProperty.call(vocab, token);
+  merges.forEach((merge: unknown, i) => {
+    const pair =
+      typeof merge === 'string'
+        ? merge.split(' ')
+        : Array.isArray(merge)
+          ? merge.map((part) => (typeof part === 'string' ? part : ''))
+          : [];
+    if (pair.length !== 2 || pair[0] === '' || pair[1] === '')
+      throw new Error(`${source}: model.merges[${i}]: expected "a b" or ["a", "b"], got ${JSON.stringify(merge)}`);
+    const [a, b] = pair as [string, string];
+    const shown = JSON.stringify(`${a} ${b}`);
+    for (const part of [a, b])
+      if (!has(part))
+        throw new Error(
+          `${source}: model.merges[${i}]: merge ${shown}: ${JSON.stringify(part)} is not in the vocabulary`,
+        );
+    if (!has(a + b))
+      throw new Error(
+        `${source}: model.merges[${i}]: merge ${shown}: the merged token ${JSON.stringify(a + b)} is not in the vocabulary`,
+      );
+  });
+}
+
 export class HfTokenizer implements TextTokenizer {
   readonly kind = 'huggingface' as const;
   readonly vocabSize: number;
@@ -182,10 +231,11 @@ export class HfTokenizer implements TextTokenizer {
       throw new Error(
         `${source}: model.dropout ${String(model.dropout)} is not supported (encoding here is deterministic)`,
       );
+    checkBpeModel(model, source);
     const addedJson = json.added_tokens ?? [];
     if (!Array.isArray(addedJson)) throw new Error(`${source}: added_tokens must be an array`);
     this.added = addedJson.map((t: unknown, i) => {
-      if (!isObject(t) || typeof t.id !== 'number' || typeof t.content !== 'string' || t.content === '') {
+      if (!isObject(t) || !isTokenId(t.id) || typeof t.content !== 'string' || t.content === '') {
         throw new Error(
           `${source}: added_tokens[${i}]: expected an object with a numeric "id" and a non-empty string "content"`,
         );
