@@ -378,14 +378,23 @@ function isNative(f: unknown): boolean {
   return typeof f === 'function' && Function.prototype.toString.call(f).includes('[native code]');
 }
 
+const inertHandle = {
+  ref: () => inertHandle,
+  unref: () => inertHandle,
+  hasRef: () => false,
+  [Symbol.dispose]: () => {},
+} as unknown as NodeJS.Immediate;
+
 function installTickCapture(): void {
   const wrapped = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => {
     if (!isNative(callback)) return realSetImmediate(callback, ...args);
     const tick = () => callback(...args);
     dawnTick = tick;
     if (capture) {
+      // The tick runs from the waiting read; dawn.node ignores the handle. (A real setImmediate
+      // here would queue one no-op per spin of the wait: millions over a long read.)
       capture.push(tick);
-      return realSetImmediate(() => {}); // an inert handle; the tick runs from the waiting read
+      return inertHandle;
     }
     pendingRealTicks++;
     return realSetImmediate(() => {
