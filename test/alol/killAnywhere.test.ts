@@ -1,5 +1,6 @@
 /**
- * Training survives kill -9 anywhere (issue 15, item 3). For nll, a_lol, a_lol_seq and dpo, a run
+ * Training survives kill -9 anywhere (issue 15, item 3). For nll, a_lol, a_lol_seq, dpo and a_lol
+ * with LoRA adapters on a Llama base, a run
  * in a real job process is killed with SIGKILL at seeded moments (ALOL_TEST_KILL_AT, read by
  * core/killPoint.ts in the job): during the value-target decodes, the value head's fit, between the
  * head's two files, before and after the advantage pass, after a step, and at every stage of a
@@ -33,16 +34,17 @@ const CHECKPOINT_STAGES = 8;
 /** From this stage on, the checkpoint's manifest is in place: the kill leaves a whole checkpoint. */
 const COMMITTED_STAGE = 6;
 
-async function project(): Promise<Backend> {
+async function project(arch: 'gpt2' | 'llama' = 'gpt2'): Promise<Backend> {
   const backend = openBackend(tempDir());
   await call(backend, 'datasets.demo', { name: 'demo', seed: 3, trainPrompts: 20 });
+  const shape = arch === 'llama' ? { arch, heads: 4, kvHeads: 2 } : { heads: 2 };
   const created = await jobOf(backend, () =>
     call(backend, 'models.create', {
       name: 'base',
       dataset: 'demo',
       layers: 1,
       dim: 32,
-      heads: 2,
+      ...shape,
       context: 128,
       vocab: 300,
       seed: 1,
@@ -85,12 +87,22 @@ async function withKill(
 }
 
 const base = { data: 'demo', init: 'base', batch: 4, checkpointEvery: 2, seed: 5, lr: 1e-3 } as const;
-type Algo = 'nll' | 'a_lol' | 'a_lol_seq' | 'dpo';
+type Algo = 'nll' | 'a_lol' | 'a_lol_seq' | 'dpo' | 'a_lol with LoRA (Llama)';
 const configs: Record<Algo, Omit<Input<'runs.start'>, 'out'>> = {
   nll: { ...base, algo: 'nll', steps: 10 },
   a_lol: { ...base, algo: 'a_lol', steps: 14, reward: 'demo', valueEpochs: 2, maxNewTokens: 8 },
   a_lol_seq: { ...base, algo: 'a_lol_seq', steps: 14, reward: 'demo', valueEpochs: 2, maxNewTokens: 8 },
   dpo: { ...base, algo: 'dpo', steps: 8 },
+  // Adapters with dropout on a frozen Llama base that is also pi_ref (lm/lora.ts).
+  'a_lol with LoRA (Llama)': {
+    ...base,
+    algo: 'a_lol',
+    steps: 10,
+    reward: 'demo',
+    valueEpochs: 2,
+    maxNewTokens: 8,
+    lora: { r: 4, alpha: 8, dropout: 0.05, targets: ['q', 'v', 'up'] },
+  },
 };
 
 /**
@@ -102,7 +114,7 @@ const configs: Record<Algo, Omit<Input<'runs.start'>, 'out'>> = {
  */
 function killPlan(algo: Algo, totalSteps: number, kills: number, rng: Rng): string[] {
   const plan: string[] = [];
-  if (algo === 'a_lol' || algo === 'a_lol_seq') {
+  if (configs[algo].algo !== 'nll' && configs[algo].algo !== 'dpo') {
     const before = ['value-targets:1', 'value-fit:1', 'value-fit:2', 'value-head:1', 'advantages:1', 'advantages:2'];
     const take = Math.min(before.length, Math.max(1, Math.round(kills / 3)));
     const chosen = new Set<number>();
@@ -128,10 +140,10 @@ function killPlan(algo: Algo, totalSteps: number, kills: number, rng: Rng): stri
 }
 
 describe('training survives kill -9 anywhere', () => {
-  for (const [index, algo] of (['nll', 'a_lol', 'a_lol_seq', 'dpo'] as const).entries()) {
+  for (const [index, algo] of (Object.keys(configs) as Algo[]).entries()) {
     it(`${algo}: killed at ${KILLS} seeded moments and resumed each time, it ends bit-identical to an uninterrupted run`, async () => {
-      const backend = await project();
       const config = configs[algo];
+      const backend = await project(config.lora ? 'llama' : 'gpt2');
       let wholeId = 0;
       const whole = await withKill(backend, null, async () => {
         const started = await call(backend, 'runs.start', { ...config, out: 'whole' });
