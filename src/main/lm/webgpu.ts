@@ -333,7 +333,11 @@ interface WebgpuBackendInternals {
   convertAndCacheOnCPU(dataId: object, data: unknown): unknown;
 }
 
-const READ_TIMEOUT_MS = 120_000;
+/**
+ * How long a synchronous read may wait for the device: a read waits for all queued work (a whole
+ * training step's backward pass on GPT-2 small took over 120 s on SwiftShader). ALOL_WEBGPU_READ_TIMEOUT_S.
+ */
+const READ_TIMEOUT_MS = (Number(process.env.ALOL_WEBGPU_READ_TIMEOUT_S) || 1800) * 1000;
 
 function patchReadSync(backend: WebgpuBackendInternals, device: GpuDevice): void {
   const original = backend.readSync.bind(backend);
