@@ -22,6 +22,7 @@
  *   const model = Llama.init(config, new Rng(0));
  *   const logits = model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')); // (1, 3, V)
  */
+import { checkWeightsFit, copyWeights, variablesOf } from './weights';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLm, ForwardOptions, KvCache } from './causalLm';
 import type { NamedTensors } from './config';
@@ -322,37 +323,13 @@ export class Llama implements CausalLm {
   static fromWeights(config: LlamaConfig, weights: NamedTensors): Llama {
     checkConfig(config);
     const expected = llamaParameterShapes(config);
-    const problems: string[] = [];
-    for (const [name, shape] of expected) {
-      const w = weights.get(name);
-      if (!w) problems.push(`missing ${name}`);
-      else if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
-        problems.push(`${name} has shape [${w.shape}], expected [${shape}]`);
-      else if (w.data.length !== shape.reduce((a, b) => a * b, 1))
-        problems.push(`${name} has ${w.data.length} values for shape [${shape}]`);
-    }
-    for (const name of weights.keys()) if (!expected.has(name)) problems.push(`unexpected ${name}`);
-    if (problems.length > 0) {
-      throw new Error(
-        `weights do not fit the ${config.architecture} config: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`,
-      );
-    }
-    // TensorFlow.js variable names are global: a per-model prefix lets pi_ref and pi_theta coexist.
-    const id = modelCount++;
-    const params = new Map<string, tf.Variable>();
-    for (const [name, shape] of expected) {
-      const initial = tf.tensor(weights.get(name)!.data, shape, 'float32');
-      params.set(name, tf.variable(initial, true, `llama${id}/${name}`));
-      initial.dispose();
-    }
-    return new Llama(config, params);
+    checkWeightsFit(expected, weights, `${config.architecture} config`);
+    return new Llama(config, variablesOf(expected, weights, `llama${modelCount++}`));
   }
 
   /** Copies of the weights, named as in the checkpoint. */
   weights(): NamedTensors {
-    const out: NamedTensors = new Map();
-    for (const [name, v] of this.params) out.set(name, { shape: [...v.shape], data: new Float32Array(v.dataSync()) });
-    return out;
+    return copyWeights(this.params);
   }
 
   /** Final hidden states after model.norm, (B, T, D). ids: (B, T) token ids. */

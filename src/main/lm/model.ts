@@ -10,6 +10,7 @@
  *   const model = Gpt.init({ ...GPT2_SMALL, nLayer: 2 }, new Rng(0));
  *   const logits = model.forward(tf.tensor2d([[464, 3290]], [1, 2], 'int32')); // (1, 2, 50257)
  */
+import { checkWeightsFit, copyWeights, variablesOf } from './weights';
 import * as tf from '@tensorflow/tfjs';
 import { parameterShapes, type GptConfig, type NamedTensors } from './config';
 import { bmm, causalMask, gelu, layerNorm, linear, MASKED, takeRows, tiedHead } from './ops';
@@ -159,39 +160,13 @@ export class Gpt implements CausalLm {
     if (!Number.isInteger(config.nEmbd / config.nHead))
       throw new Error(`nEmbd ${config.nEmbd} is not a multiple of nHead ${config.nHead}`);
     const expected = parameterShapes(config);
-    const problems: string[] = [];
-    for (const [name, shape] of expected) {
-      const w = weights.get(name);
-      if (!w) problems.push(`missing ${name}`);
-      else if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-        problems.push(`${name} has shape [${w.shape}], expected [${shape}]`);
-      } else if (w.data.length !== shape.reduce((a, b) => a * b, 1)) {
-        problems.push(`${name} has ${w.data.length} values for shape [${shape}]`);
-      }
-    }
-    for (const name of weights.keys()) if (!expected.has(name)) problems.push(`unexpected ${name}`);
-    if (problems.length > 0)
-      throw new Error(
-        `weights do not fit the config: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`,
-      );
-
-    // TensorFlow.js variable names are global: a per-model prefix lets pi_ref and pi_theta coexist.
-    const id = modelCount++;
-    const params = new Map<string, tf.Variable>();
-    for (const [name, shape] of expected) {
-      const w = weights.get(name)!; // checked above
-      const initial = tf.tensor(w.data, shape, 'float32');
-      params.set(name, tf.variable(initial, true, `gpt${id}/${name}`));
-      initial.dispose();
-    }
-    return new Gpt(config, params);
+    checkWeightsFit(expected, weights, 'config');
+    return new Gpt(config, variablesOf(expected, weights, `gpt${modelCount++}`));
   }
 
   /** Copies of the weights, named as in the checkpoint. */
   weights(): NamedTensors {
-    const out: NamedTensors = new Map();
-    for (const [name, v] of this.params) out.set(name, { shape: [...v.shape], data: new Float32Array(v.dataSync()) });
-    return out;
+    return copyWeights(this.params);
   }
 
   /** Final hidden states after ln_f, (B, T, D). ids: (B, T) token ids. */

@@ -17,6 +17,7 @@
  *   const head = PooledHead.init({ nEmbd: 768, maxValue: 1 }, new Rng(0));   // 8 heads
  *   const v = predictValues(reference, head, [[464, 3290], [40]]);          // Float32Array(2) in [0, 1]
  */
+import { copyWeights } from './weights';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensors } from './config';
 import { padRight } from './batch';
@@ -158,9 +159,7 @@ export class PooledHead {
 
   /** Copies of the weights, keyed "value.*". */
   weights(): NamedTensors {
-    const out: NamedTensors = new Map();
-    for (const [name, v] of this.params) out.set(name, { shape: [...v.shape], data: new Float32Array(v.dataSync()) });
-    return out;
+    return copyWeights(this.params);
   }
 
   /** Overwrites every weight (e.g. to restore the best epoch); names and shapes as valueHeadShapes. */

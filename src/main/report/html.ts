@@ -9,6 +9,7 @@ import type { Output } from '../../shared/contract';
 import type { AgreementSummary } from '../../shared/rating';
 import type { CriterionResults, ModelResults, RateInterval, Results, RunCurves } from '../../shared/results';
 import { shortNumber } from '../../shared/chartMath';
+import { maxOf } from '../../shared/extent';
 import { escapeXml as esc, histogramChart, intervalChart, lineChart } from './svg';
 import { SEPARATION_RULE } from '../../shared/results';
 
@@ -184,7 +185,7 @@ function models(list: readonly ModelResults[]): string {
     const withIt = list.flatMap((m, i) =>
       m.rewards.filter((r) => r.name === name).map((r) => ({ model: m.model, colour: i, r })),
     );
-    const maxCount = Math.max(...withIt.flatMap(({ r }) => r.bins.map((b) => b.count)));
+    const maxCount = maxOf(withIt.flatMap(({ r }) => r.bins.map((b) => b.count)));
     out.push(
       `<h3>Reward <code>${esc(name)}</code></h3><div class="charts">${withIt
         .map(

@@ -5,6 +5,7 @@
  */
 import { clean, niceStep, shortNumber } from '../../../shared/chartMath';
 import type { Series } from './metricLog';
+import { maxOf } from '../../../shared/extent';
 
 export interface ChartBox {
   width: number;
@@ -103,7 +104,10 @@ export function chartGeometry(
   range?: { min: number; max: number },
 ): ChartGeometry {
   const plot = { x0: box.left, x1: box.width - box.right, y0: box.height - box.bottom, y1: box.top };
-  const xMax = Math.max(1, lastStep, ...series.map((s) => s.steps.at(-1) ?? 0));
+  const xMax = maxOf(
+    series.map((s) => s.steps.at(-1) ?? 0),
+    Math.max(1, lastStep),
+  );
   const x = (step: number): number => plot.x0 + (step / xMax) * (plot.x1 - plot.x0);
 
   const xStep = Math.max(1, niceStep(xMax, 4));

@@ -9,6 +9,7 @@ import type {
 } from '../../../../shared/contract';
 import { errorShape, type Client } from '../../lib/client';
 import { MetricLog, StepClock, type Series } from '../../lib/metricLog';
+import { maxOf } from '../../../../shared/extent';
 import { phaseText } from '../../lib/phases';
 import { RunReport } from './runReport';
 import { mainCharts, moreCharts, type ChartSpec } from './runMetrics';
@@ -37,8 +38,7 @@ export function chartsOf(specs: ChartSpec[], seriesOf: (name: string) => Series 
       const series = seriesOf(metric.name);
       if (series) lines.push({ label: metric.label, series });
     }
-    if (lines.length > 0)
-      charts.push({ spec, lines, points: Math.max(...lines.map((line) => line.series.steps.length)) });
+    if (lines.length > 0) charts.push({ spec, lines, points: maxOf(lines.map((line) => line.series.steps.length)) });
   }
   return charts;
 }
