@@ -7,7 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, startStudio, type Studio } from './studio';
+import { startStudio, twoModelCampaign, type Studio } from './studio';
 
 const C = 'e2e-items';
 
@@ -20,50 +20,7 @@ describe('item browser', () => {
   beforeAll(async () => {
     studio = await startStudio({
       prefix: 'alol-e2e-items-',
-      before: (dir) => {
-        cli(dir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
-        for (const [name, seed] of [
-          ['alpha', '1'],
-          ['beta', '2'],
-        ]) {
-          cli(dir, [
-            'model',
-            'new',
-            '--name',
-            name as string,
-            '--data',
-            'demo',
-            '--layers',
-            '1',
-            '--dim',
-            '32',
-            '--heads',
-            '2',
-            '--context',
-            '64',
-            '--vocab',
-            '300',
-            '--seed',
-            seed as string,
-          ]);
-        }
-        cli(dir, [
-          'campaign',
-          'create',
-          '--name',
-          C,
-          '--models',
-          'alpha,beta',
-          '--prompts',
-          'demo:test',
-          '--n',
-          '4',
-          '--overlap',
-          '2',
-          '--max-new-tokens',
-          '8',
-        ]);
-      },
+      before: (dir) => twoModelCampaign(dir, C, ['--n', '4', '--overlap', '2']),
     });
     ({ page, consoleErrors, api } = studio);
     // Ann flags her first item with a note and explains every other answer; Ben answers the other way on helpfulness.

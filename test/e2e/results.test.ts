@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/shared/contract';
-import { cli, startStudio, type Studio } from './studio';
+import { startStudio, twoModelCampaign, type Studio } from './studio';
 
 const C = 'e2e-results';
 
@@ -33,48 +33,7 @@ describe('Results screen', () => {
   beforeAll(async () => {
     studio = await startStudio({
       prefix: 'alol-e2e-results-',
-      before: (dir) => {
-        cli(dir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
-        for (const [name, seed] of [
-          ['alpha', '1'],
-          ['beta', '2'],
-        ]) {
-          cli(dir, [
-            'model',
-            'new',
-            '--name',
-            name as string,
-            '--data',
-            'demo',
-            '--layers',
-            '1',
-            '--dim',
-            '32',
-            '--heads',
-            '2',
-            '--context',
-            '64',
-            '--vocab',
-            '300',
-            '--seed',
-            seed as string,
-          ]);
-        }
-        cli(dir, [
-          'campaign',
-          'create',
-          '--name',
-          C,
-          '--models',
-          'alpha,beta',
-          '--prompts',
-          'demo:test',
-          '--n',
-          '5',
-          '--max-new-tokens',
-          '8',
-        ]);
-      },
+      before: (dir) => twoModelCampaign(dir, C, ['--n', '5']),
     });
     ({ page, consoleErrors, api } = studio);
     // One annotator works through the queue over HTTP: left on helpfulness, mostly right on safety.

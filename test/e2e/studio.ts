@@ -97,6 +97,23 @@ const reportCspViolations = `document.addEventListener('securitypolicyviolation'
   console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline code'));
 });`;
 
+/**
+ * The demo data, two tiny models (alpha, beta) and a campaign comparing them on the demo's test
+ * prompts: what the results and item-browser screens are tested on.
+ */
+export function twoModelCampaign(projectDir: string, campaign: string, options: string[]): void {
+  cli(projectDir, ['demo', 'data', '--name', 'demo', '--prompts', '20']);
+  for (const [name, seed] of [
+    ['alpha', '1'],
+    ['beta', '2'],
+  ] as const) {
+    const shape = ['--layers', '1', '--dim', '32', '--heads', '2', '--context', '64', '--vocab', '300'];
+    cli(projectDir, ['model', 'new', '--name', name, '--data', 'demo', ...shape, '--seed', seed]);
+  }
+  const models = ['--models', 'alpha,beta', '--prompts', 'demo:test', '--max-new-tokens', '8'];
+  cli(projectDir, ['campaign', 'create', '--name', campaign, ...models, ...options]);
+}
+
 export interface StudioOptions {
   /** Prefix of the temporary project folder's name. */
   prefix: string;
