@@ -48,6 +48,8 @@ export interface CausalLm {
   readonly params: Map<string, tf.Variable>;
   /** Final hidden states after the last norm, (B, T, D). ids: (B, T) token ids. */
   hidden(ids: tf.Tensor2D, options?: ForwardOptions): tf.Tensor3D;
+  /** The LM head's matrix (V, D): logits = h @ headWeight()^T, no bias, in every family (tied or not). */
+  headWeight(): tf.Tensor2D;
   /** The LM head on hidden rows: (R, D) -> logits (R, V). Differentiable. */
   headRows(h: tf.Tensor2D): tf.Tensor2D;
   /** The LM head on hidden states: (B, T, D) -> logits (B, T, V). */

@@ -386,7 +386,7 @@ export class Llama implements CausalLm {
   }
 
   /** The LM head's weight: lm_head.weight, or embed_tokens when tied. (V, D) */
-  private headWeight(): tf.Tensor2D {
+  headWeight(): tf.Tensor2D {
     return p2(this.params, this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
   }
 

@@ -208,6 +208,7 @@ export class LoraAdapters {
       config: base.config,
       params: base.params,
       hidden: (ids, options) => off(() => base.hidden(ids, options)),
+      headWeight: () => base.headWeight(),
       headRows: (h) => base.headRows(h),
       head: (h) => base.head(h),
       forward: (ids, options) => off(() => base.forward(ids, options)),

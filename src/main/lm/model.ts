@@ -224,9 +224,14 @@ export class Gpt implements CausalLm {
     });
   }
 
+  /** The tied head's matrix: the token embedding (V, D). */
+  headWeight(): tf.Tensor2D {
+    return p2(this.params, 'wte.weight');
+  }
+
   /** The tied LM head on hidden rows: (R, D) -> logits (R, V). */
   headRows(h: tf.Tensor2D): tf.Tensor2D {
-    return tiedHead(h, p2(this.params, 'wte.weight'));
+    return tiedHead(h, this.headWeight());
   }
 
   /** The tied LM head on hidden states: (B, T, D) -> logits (B, T, V). */
