@@ -13,17 +13,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchTensors, type PaddedBatch } from './batch';
 import type { CausalLm } from './causalLm';
-import { pickColumns, putRows, takeRows } from './ops';
+import { headLogprobs, pickColumns, putRows, takeRows } from './ops';
 
 export interface LogprobOptions {
   /** Dropout as in training (forward's training option); off by default. */
   training?: { dropoutSeed: number };
+  /** Logits held at once before the head runs in chunks (HEAD_CHUNK_LOGITS); tests make it small. */
+  chunkLogits?: number;
 }
+
+/**
+ * Logits the head may hold at once (64 MB): past it the head runs over chunks of rows with its own
+ * gradient (headLogprobs), which costs one more head product in the backward pass but never holds
+ * (R, V) logits. GPT-2 at batch 8 x 256 predicts ~1,000 response tokens: 50M logits in one piece.
+ */
+export const HEAD_CHUNK_LOGITS = 1 << 24;
 
 /**
  * Log-softmax of hidden rows (R, D) through the model's head, picked at targets. -> (R)
  */
-function targetLogprobs(model: CausalLm, h: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+function targetLogprobs(model: CausalLm, h: tf.Tensor2D, targets: Int32Array, options: LogprobOptions): tf.Tensor1D {
+  const rowsPerChunk = Math.max(1, Math.floor((options.chunkLogits ?? HEAD_CHUNK_LOGITS) / model.config.vocabSize));
+  if (h.shape[0] > rowsPerChunk) return headLogprobs(h, model.headWeight(), targets, rowsPerChunk);
   const logits = model.headRows(h); // (R, V)
   return pickColumns(tf.logSoftmax<tf.Tensor2D>(logits), targets);
 }
@@ -51,7 +62,7 @@ export function tokenLogprobs(model: CausalLm, batch: PaddedBatch, options: Logp
     const { ids, attentionMask } = batchTensors(batch);
     const h = model.hidden(ids, { attentionMask, ...(options.training ? { training: options.training } : {}) }); // (B, T, D)
     const picked = takeRows(tf.reshape(h, [B * T, D]), Int32Array.from(rows)); // (R, D)
-    const lp = targetLogprobs(model, picked, Int32Array.from(targets)); // (R)
+    const lp = targetLogprobs(model, picked, Int32Array.from(targets), options); // (R)
     return tf.reshape(putRows(tf.reshape(lp, [rows.length, 1]), Int32Array.from(outRows), B * (T - 1)), [B, T - 1]);
   });
 }
@@ -72,7 +83,7 @@ export function logprobsOf(model: CausalLm, ids: number[]): number[] {
   const result = tf.tidy(() => {
     const h = model.hidden(tf.tensor2d(ids, [1, T], 'int32')); // (1, T, D)
     const rows = tf.slice(tf.reshape(h, [T, model.config.nEmbd]) as tf.Tensor2D, [0, 0], [T - 1, model.config.nEmbd]);
-    return targetLogprobs(model, rows, Int32Array.from(ids.slice(1)));
+    return targetLogprobs(model, rows, Int32Array.from(ids.slice(1)), {});
   });
   // Read outside tf.tidy: returning a TypedArray from it walks every element.
   const values = Array.from(result.dataSync());

@@ -300,6 +300,63 @@ export function pickColumns(x: tf.Tensor2D, cols: Int32Array): tf.Tensor1D {
   return op(x);
 }
 
+/**
+ * log softmax(h W^T)[r, targets[r]] for hidden rows h (R, D) and a head matrix W (V, D), computed
+ * `rowsPerChunk` rows at a time with its own gradient, so no more than rowsPerChunk x V logits
+ * exist at once, forward or backward. Autodiff of the plain form keeps the whole (R, V) logits and
+ * their log-softmax for the backward pass: with GPT-2's 50,257 tokens, 2,048 rows are 412 MB each,
+ * and with Qwen2.5's 151,936 three times that, in a wasm heap of 4 GB. The backward pass recomputes
+ * each chunk's logits (one more head product) and, with g = dy (onehot - softmax):
+ *   dh = g W,   dW = g^T h (summed over chunks).
+ * The values equal logSoftmax-then-pick row for row (the same kernels on each chunk).
+ */
+export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Array, rowsPerChunk: number): tf.Tensor1D {
+  const [rows, d] = h.shape;
+  const vocab = w.shape[0];
+  if (targets.length !== rows) throw new Error(`headLogprobs: ${rows} rows for ${targets.length} targets`);
+  checkRows(targets, vocab, 'headLogprobs');
+  const step = Math.max(1, Math.floor(rowsPerChunk));
+  const chunks: { start: number; size: number; targets: Int32Array }[] = [];
+  for (let start = 0; start < rows; start += step) {
+    const size = Math.min(step, rows - start);
+    chunks.push({ start, size, targets: targets.subarray(start, start + size) });
+  }
+  const logSoftmaxOf = (hc: tf.Tensor2D, wt: tf.Tensor2D) => tf.logSoftmax<tf.Tensor2D>(tiedHead(hc, wt));
+  const op = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D>((h: tf.Tensor2D, w: tf.Tensor2D, save) => {
+    save([h, w]);
+    const parts = chunks.map(({ start, size, targets }) =>
+      tf.tidy(() => pickColumns(logSoftmaxOf(tf.slice(h, [start, 0], [size, d]), w), targets)),
+    );
+    const value = tf.concat(parts);
+    for (const part of parts) part.dispose();
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor1D, s) => {
+        const [h, w] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
+        let dw: tf.Tensor2D = tf.zerosLike(w);
+        const dhParts: tf.Tensor2D[] = [];
+        for (const { start, size, targets } of chunks) {
+          const [dh, nextDw] = tf.tidy(() => {
+            const hc = tf.slice(h, [start, 0], [size, d]);
+            const dyc = tf.reshape(tf.slice(dy, [start], [size]), [size, 1]);
+            const softmax = tf.exp(logSoftmaxOf(hc, w));
+            const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32');
+            const g = tf.mul(tf.sub(onehot, softmax), dyc) as tf.Tensor2D;
+            return [tf.matMul(g, w), tf.add(dw, weightGrad(g, hc))] as [tf.Tensor2D, tf.Tensor2D];
+          });
+          dw.dispose();
+          dw = nextDw;
+          dhParts.push(dh);
+        }
+        const dh = tf.concat(dhParts);
+        for (const part of dhParts) part.dispose();
+        return [dh, dw];
+      },
+    };
+  });
+  return op(h, w);
+}
+
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /**
