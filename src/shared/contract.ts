@@ -14,6 +14,8 @@ import {
   RewardRule,
   ratingMethods,
 } from './rating';
+import { PromptFormat } from './promptFormat';
+export { PromptFormat, promptFormats } from './promptFormat';
 import { Results, ResultsRequest } from './results';
 import { BrowsePage, BrowseRequest } from './itemBrowser';
 import { RetrainPlan } from './retrainPlan';
@@ -372,6 +374,9 @@ export const RunConfig = z
       .default(10)
       .describe('epochs of value-head fitting (the best epoch is kept)'),
     maxNewTokens: z.number().int().min(1).max(1024).default(64).describe('longest reference decode for value targets'),
+    format: PromptFormat.optional().describe(
+      "prompt format: chat (the init model's chat template renders the prompt; only the response and its end-of-turn token train) or raw (the HH text as it is); default chat where the init model has a chat template, else raw",
+    ),
     lora: LoraSettings.nullable()
       .default(null)
       .describe(
@@ -434,6 +439,8 @@ export const Sample = z.object({
   response: z.string(),
   finishReason: z.enum(['eos', 'stop', 'length']),
   settings: GenerateSettings,
+  /** The prompt format it was sampled with (samples stored before formats existed read as raw). */
+  format: PromptFormat,
   /** Each reward with its source, e.g. {"demo": 0.8, "demo/safety": 1}; null when none was asked for. */
   rewards: z.record(z.string(), z.number()).nullable(),
   source: z.string(),
@@ -458,6 +465,8 @@ export const SampleRequest = z
     /** Responses per prompt. */
     n: z.number().int().min(1).max(64).default(1),
     settings: GenerateSettings.prefault({}),
+    /** Prompt format; default chat where the model has a chat template, else raw. */
+    format: PromptFormat.optional(),
     /** A reward to score every response with (demo, module:FILE.mjs, a weighted combination). */
     reward: z.string().min(1).optional(),
   })
@@ -507,7 +516,12 @@ export type Job = z.infer<typeof Job>;
  */
 const count = z.number().int().nonnegative();
 
-export const GenerateResult = z.object({ generations: z.array(Generation), tensorBackend: TensorBackendName });
+export const GenerateResult = z.object({
+  generations: z.array(Generation),
+  /** The prompt format the prompts were given in (absent from jobs before formats existed: raw). */
+  format: PromptFormat.optional(),
+  tensorBackend: TensorBackendName,
+});
 export type GenerateResult = z.infer<typeof GenerateResult>;
 
 export const LogprobsResult = z.object({
@@ -521,6 +535,8 @@ export type LogprobsResult = z.infer<typeof LogprobsResult>;
 export const TrainResult = z.object({
   model: z.string(),
   steps: count,
+  /** The prompt format trained on (absent from runs before formats existed: raw). */
+  format: PromptFormat.optional(),
   rewardSource: z.string(),
   data: z.object({
     source: z.string(),
@@ -565,6 +581,8 @@ export const SampleResult = z.object({
   count,
   prompts: count,
   model: z.string(),
+  /** The prompt format sampled with (absent from jobs before formats existed: raw). */
+  format: PromptFormat.optional(),
   reward: z.string().optional(),
   meanReward: z.number().nullable().optional(),
 });
@@ -712,6 +730,8 @@ export const CampaignCreate = z
     goldFile: absolutePath.optional(),
     /** Decoding for responses the models have not given yet (existing samples of a prompt are reused). */
     settings: GenerateSettings.prefault({}),
+    /** Prompt format for the responses sampled now (and the existing samples reused); default each model's own (chat where it has a chat template). */
+    format: PromptFormat.optional(),
   })
   .extend(CampaignOptions.shape)
   /** 'all': every pair of the dataset (relabelling campaigns). */
@@ -963,6 +983,7 @@ export const methods = {
         model: modelName,
         prompts: z.array(z.string().max(100_000)).min(1).max(64),
         settings: GenerateSettings.prefault({}),
+        format: PromptFormat.optional(),
       })
       .strict(),
     output: z.object({ jobId: id }),

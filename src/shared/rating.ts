@@ -4,6 +4,7 @@
  * name or id and no canonical order: only the prompt and the two texts as shown, left and right.
  */
 import { z } from 'zod';
+import { PromptFormat } from './promptFormat';
 
 const id = z.number().int().positive();
 
@@ -73,6 +74,8 @@ export const CampaignSummary = z.object({
   systems: z.array(z.string()),
   prompts: z.object({ dataset: z.string(), version: z.number().int().positive(), split: z.string().nullable() }),
   options: CampaignOptions,
+  /** The prompt format its models were sampled with; null: each model's own default (chat where it has a chat template). */
+  format: PromptFormat.nullable(),
   guidelinesVersion: z.string(),
   items: z.number().int().nonnegative(),
   goldItems: z.number().int().nonnegative(),

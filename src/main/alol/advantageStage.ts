@@ -10,7 +10,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
 import type { JobContext } from '../jobs/jobContext';
-import type { CausalLm } from '../lm/causalLm';
+import { eosIdsOf, type CausalLm } from '../lm/causalLm';
+import { stopIds } from '../lm/chatTemplate';
 import type { Tokenizer } from '../lm/tokenizer/index';
 import { loadReward } from '../rewards/index';
 import { PooledHead, VALUE_HEAD_FORMAT_VERSION } from '../lm/pooledHead';
@@ -74,6 +75,7 @@ export async function fitAdvantages(
     1,
   );
   const fromData = cfg.reward === 'column';
+  const chat = cfg.format === 'chat';
   const held = o.heldOut;
   if (held.length === 0)
     throw new AppError('invalid_input', 'the value head needs held-out prompts: none were carved out of training');
@@ -90,6 +92,8 @@ export async function fitAdvantages(
         cfg.seed,
         maxValue,
         VALUE_HEAD_FORMAT_VERSION,
+        // Chat-format prompts are other inputs to V; a raw run keeps the key it had before formats.
+        ...(chat ? ['chat'] : []),
       ]),
     )
     .digest('hex');
@@ -110,15 +114,19 @@ export async function fitAdvantages(
       const reward = await loadReward(o.rewardSpec, { projectDir: ctx.paths.dir });
       const prompts = [...new Map(held.map((h) => [h.promptIds.join(','), h])).values()];
       ctx.progress({ phase: 'value targets', done: 0, total: prompts.length });
+      const hhPrompt = new Map(prompts.map((p) => [o.tokenizer.decode(p.promptIds), p.prompt]));
       targets = await decodeTargets({
         reference,
         prompts: prompts.map((p) => p.promptIds),
         decode: (ids) => o.tokenizer.decode(ids),
         score: async (promptText, response) => {
-          const value = await reward.score(promptText, response);
+          // The reward reads the studio's HH prompt, not the template's rendering of it.
+          const value = await reward.score(chat ? (hhPrompt.get(promptText) ?? promptText) : promptText, response);
           return typeof value === 'number' ? value : value.reward;
         },
         maxNewTokens: Math.min(cfg.maxNewTokens, reference.config.nPositions - 1),
+        // A chat reply ends at the template's end-of-turn token, which the config's end ids may not list.
+        ...(chat ? { eosTokenId: stopIds(o.tokenizer, 'chat', eosIdsOf(reference.config)) } : {}),
         ...(cfg.valueDecodes > 1 ? { sampled: { samples: cfg.valueDecodes, seed: cfg.seed } } : {}),
         onProgress: (done, total) => {
           killPoint('value-targets');
@@ -160,6 +168,7 @@ export async function fitAdvantages(
       referenceSha: o.referenceSha,
       valueHeadSha: weightsSha256(head.params),
       rewardFunctionId: fromData ? 'data-rewards' : o.rewardSpec,
+      ...(chat ? { format: 'chat' as const } : {}),
     });
     const result =
       loadAdvantages(o.dir, key, o.items.length) ??

@@ -205,6 +205,8 @@ export interface AdvantageCacheInputs {
   rewardFunctionId: string;
   /** Default ADVANTAGE_CODE_VERSION. */
   codeVersion?: string;
+  /** The prompt format, where it is not raw: the chat template changes the prompts V reads. */
+  format?: 'chat';
 }
 
 /**
@@ -218,6 +220,8 @@ export function advantageCacheKey(inputs: AdvantageCacheInputs): string {
     ['valueHeadSha', inputs.valueHeadSha],
     ['rewardFunctionId', inputs.rewardFunctionId],
     ['codeVersion', inputs.codeVersion ?? ADVANTAGE_CODE_VERSION],
+    // Only where given, so a raw run's key is the one it had before formats existed.
+    ...(inputs.format !== undefined ? [['format', inputs.format] as [string, string]] : []),
   ];
   // An empty or missing part would let a key survive a change of the thing it stands for.
   for (const [name, value] of fields)

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
+import { chooseFormat } from '../models/promptFormat';
 import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
@@ -18,7 +19,7 @@ import { killPoint } from '../core/killPoint';
 import type { NamedTensors } from '../lm/config';
 import type { CausalLm } from '../lm/causalLm';
 import { writeModelFolder, type ModelConfig } from '../models/modelFamily';
-import { encodeExample, padRight, type Example as TokenExample } from '../lm/batch';
+import { encodeFormatted, padRight, type Example as TokenExample } from '../lm/batch';
 import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
 import { AdamW } from '../lm/optim';
@@ -194,13 +195,26 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     let heldOutFrom: 'validation split' | 'training prompts held out of training' = 'validation split';
     const pairs: PairItem[] = [];
     const encoded = new PackedExamples();
+    // Runs stored before formats existed trained on the raw text; createRun stores every new run's.
+    const format = cfg.format ?? 'raw';
+    chooseFormat(format, { name: initModel.name, chatTemplate: tokenizer.chatTemplate !== undefined });
+    const encode = (prompt: string, response: string, where: string) => {
+      try {
+        return encoded.push(encodeFormatted(tokenizer, eos, context, prompt, response, format));
+      } catch (error) {
+        throw new AppError(
+          'invalid_input',
+          `dataset "${dataset.name}" ${where}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    };
     if (needs.pairs) {
       // Streamed from SQLite: only the encoded train pairs are held, not every row with its metadata.
       for (const p of datasets.eachPair(dataset.name, dataset.version)) {
         if ((splitOf(p.metadata) ?? 'train') !== 'train') continue;
         pairs.push({
-          chosen: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.chosen)),
-          rejected: encoded.push(encodeExample(tokenizer, eos, context, p.prompt, p.rejected)),
+          chosen: encode(p.prompt, p.chosen, `line ${p.line}`),
+          rejected: encode(p.prompt, p.rejected, `line ${p.line}`),
         });
       }
       if (pairs.length === 0)
@@ -221,7 +235,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
         list?.push({
           prompt: e.prompt,
           response: e.response,
-          example: encoded.push(encodeExample(tokenizer, eos, context, e.prompt, e.response)),
+          example: encode(e.prompt, e.response, `prompt ${JSON.stringify(e.prompt.slice(0, 60))}`),
           reward: e.reward,
         });
       }
@@ -459,6 +473,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     const summary = {
       model: stored.name,
       steps: totalSteps,
+      format,
       rewardSource,
       data: dataReport(
         needs.pairs ? 'pairs' : cfg.pairs ? `pairs (${cfg.pairs})` : 'examples',

@@ -52,8 +52,8 @@ export interface DecodeTargetsOptions {
   maxNewTokens: number;
   /** Stop strings, as generate()'s. */
   stop?: string[];
-  /** As generate()'s: default the model's EOS; null never stops at a token. */
-  eosTokenId?: number | null;
+  /** As generate()'s: default the model's EOS (any of several ids); null never stops at a token. */
+  eosTokenId?: number | readonly number[] | null;
   repetitionPenalty?: number;
   /**
    * K sampled decodes per prompt, their scores averaged. Absent: one greedy decode (the reference).

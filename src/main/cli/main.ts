@@ -46,18 +46,23 @@ Models:
   logprobs --model N (--text T | --ids 1,2,3)
                                          log p(ids[i+1] | ids[0..i]) for every position
   generate --model N --prompt T [--prompt T2 ...] [--max-new-tokens 64] [--greedy | --temperature 1
-           --top-k 0 --top-p 1] [--repetition-penalty 1] [--stop S ...] [--seed 0]
-                                         decode (greedy unless a sampling flag is given)
+           --top-k 0 --top-p 1] [--repetition-penalty 1] [--stop S ...] [--seed 0] [--format raw|chat]
+                                         decode (greedy unless a sampling flag is given; the prompt as it is
+                                         unless --format chat renders it through the model's chat template)
 Sampling and scoring:
   sample --model M (--prompts DATASET[:split] | --prompts-file FILE.jsonl) [--n K] [--greedy | --temperature
-         --top-k --top-p] [--max-new-tokens 64] [--seed S] [--reward demo] [--out FILE.jsonl]
-                                         sample responses into the project (and a JSONL file)
+         --top-k --top-p] [--max-new-tokens 64] [--seed S] [--reward demo] [--out FILE.jsonl] [--format chat|raw]
+                                         sample responses into the project (and a JSONL file); --format:
+                                         chat (the model's chat template) or raw HH text, default chat
+                                         where the model has a template
   score (--dataset DATASET | --file FILE.jsonl) --reward demo|module:FILE.mjs|rm:NAME|A*w+B*w
                                          score responses with a reward function
 Training:
   train --algo A --data DATASET --init MODEL [--ref MODEL] --out NAME [--steps --batch --grad-accum --lr
         --eps --beta --kl-beta --seed --reward demo|column|label|rm:NAME|FILE.mjs --value-decodes K ...]
         [--pairs both|chosen|rejected]   (a pairs dataset's responses as single responses, e.g. --reward label)
+        [--format chat|raw]              (chat: the init model's chat template, only the response trains;
+                                         default chat where the init model has a template, else raw)
         [--lora-r 8 --lora-alpha 16 --lora-dropout 0.05 --lora-targets q,k,v,o,gate,up,down]
                                          (LoRA adapters on a frozen Llama-family init model, which is pi_ref)
                                          train with A-LoL, a variant or a baseline (alol train --help)
@@ -65,7 +70,8 @@ Training:
   run show ID | run resume ID | run cancel ID
 Rating:
   campaign create --name C --models M1,M2[,..|sample:JOB|data:DATASET] --prompts DATASET[:split] --n N [--overlap K --gold G
-                  --repeat-swapped R --seed S --guidelines FILE.md --gold-file GOLD.jsonl --max-new-tokens T]
+                  --repeat-swapped R --seed S --guidelines FILE.md --gold-file GOLD.jsonl --max-new-tokens T
+                  --format chat|raw]     (default: each model's own, chat where it has a chat template)
                                          a campaign of blinded pairwise comparisons (samples what is missing)
   campaign create --name C --pairs DATASET[:split] --n N|all [--overlap K --gold G ...]
                                          relabel a dataset's own pairs (chosen against rejected, blinded)

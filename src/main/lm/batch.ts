@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { maxOf } from '../../shared/extent';
 import type { Tokenizer } from './tokenizer/index';
+import { encodeExample as encodeChatExample, type PromptFormat } from './chatTemplate';
 
 /** One scored or trained sequence; the response includes the EOS the caller appended. */
 export interface Example {
@@ -151,4 +152,26 @@ export function encodeExample(
     [...tokenizer.encode(response, { allowedSpecial: 'none' }), eos],
     context,
   );
+}
+
+/**
+ * prompt + response in a prompt format, fitted to the context. 'raw' is encodeExample as it is;
+ * 'chat' renders the conversation through the tokenizer's chat template, and the example's
+ * response is exactly the tokens the template's mask trains (the reply and its end-of-turn token):
+ * the template's own tokens before it are prompt, the ones after it (a newline after <|im_end|>)
+ * are dropped, as nothing scores them.
+ */
+export function encodeFormatted(
+  tokenizer: Tokenizer,
+  eos: number,
+  context: number,
+  prompt: string,
+  response: string,
+  format: PromptFormat,
+): Example {
+  if (format === 'raw') return encodeExample(tokenizer, eos, context, prompt, response);
+  const { ids, mask } = encodeChatExample(tokenizer, prompt, response, { format });
+  const first = mask.indexOf(1);
+  const end = mask.lastIndexOf(1) + 1;
+  return fitToContext(ids.slice(0, first), ids.slice(first, end), context);
 }

@@ -283,6 +283,14 @@ function toMessages(prompt: Prompt): ChatMessage[] {
   return typeof prompt === 'string' ? hhToMessages(prompt) : [...prompt];
 }
 
+/**
+ * A prompt as sampling is given it: an HH transcript as its turns, and any other text (a prompt
+ * typed on the command line) as one user message.
+ */
+export function promptMessages(text: string): ChatMessage[] {
+  return /\n\n(Human|Assistant):/.test(text) ? hhToMessages(text) : [{ role: 'user', content: text }];
+}
+
 /** The ids the tokenizer puts before a text (Llama 2's and TinyLlama's BOS), none for GPT-2, Qwen or SmolLM. */
 function leadingSpecialIds(tokenizer: TextTokenizer): number[] {
   const plain = tokenizer.encode('a');
@@ -400,4 +408,28 @@ export function encodeExample(
   const mask = ids.map((_, i) => (i >= first && i < last ? 1 : 0));
   const sameContext = first === encodedPrompt.ids.length && commonPrefix(encodedPrompt.ids, ids) === first;
   return { format, prompt: encodedPrompt, ids, mask, sameContext };
+}
+
+/**
+ * The ids a reply in a format ends at, for sampling: the model's own end ids; for 'chat' also the tokenizer's EOS and the
+ * token the template closes an assistant turn with (what encodeExample trains after a reply:
+ * <|im_end|>, <|eot_id|>, </s>), which a model's config does not always list (Qwen's names only
+ * <|endoftext|>).
+ */
+export function stopIds(tokenizer: TextTokenizer, format: PromptFormat, modelEnds: readonly number[]): number[] {
+  if (format === 'raw') return [...modelEnds];
+  const ids = new Set(modelEnds);
+  if (tokenizer.eosTokenId !== undefined) ids.add(tokenizer.eosTokenId);
+  const { ids: example, mask } = encodeExample(tokenizer, [{ role: 'user', content: 'Hi' }], 'Hello.', { format });
+  ids.add(example[mask.lastIndexOf(1)]!);
+  return [...ids];
+}
+
+/**
+ * The ids sampling continues for a prompt text: 'raw' encodes the text as it is (as the studio
+ * always has, no BOS added, so a raw sample matches a raw training run's context); 'chat' renders
+ * it through the template with the generation prompt (promptMessages: HH turns, or one user turn).
+ */
+export function samplingIds(tokenizer: TextTokenizer, text: string, format: PromptFormat): number[] {
+  return format === 'raw' ? tokenizer.encode(text) : encodePrompt(tokenizer, promptMessages(text), { format }).ids;
 }

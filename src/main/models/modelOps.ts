@@ -21,7 +21,15 @@ import { join, resolve } from 'node:path';
 import type { Db } from '../db/openDb';
 import type { ProjectPaths } from '../core/project';
 import { DatasetStore } from '../data/datasetStore';
-import { AppError, modelFiles, type GenerateSettings, type ModelSummary } from '../../shared/contract';
+import {
+  AppError,
+  modelFiles,
+  type GenerateSettings,
+  type ModelSummary,
+  type PromptFormat,
+} from '../../shared/contract';
+import { chooseFormat } from './promptFormat';
+import { samplingIds, stopIds } from '../lm/chatTemplate';
 import type { GptConfig } from '../lm/config';
 import type { LlamaConfig } from '../lm/llamaConfig';
 import { eosIdsOf, type CausalLm } from '../lm/causalLm';
@@ -385,11 +393,15 @@ export async function scoreLogprobs(
 
 export async function generateText(
   ctx: ModelJobContext,
-  options: { model: string; prompts: string[]; settings: GenerateSettings },
+  options: { model: string; prompts: string[]; settings: GenerateSettings; format?: PromptFormat | undefined },
 ): Promise<{
+  /** 'raw' unless asked: generate's prompt is any text, given to the model as it is. */
+  format: PromptFormat;
   generations: { prompt: string; response: string; ids: number[]; finishReason: 'eos' | 'stop' | 'length' }[];
 }> {
-  const { model: gpt, tokenizer } = await loadModel(ctx.paths, new ModelStore(ctx.db).get(options.model));
+  const stored = new ModelStore(ctx.db).get(options.model);
+  const format = chooseFormat(options.format ?? 'raw', stored);
+  const { model: gpt, tokenizer } = await loadModel(ctx.paths, stored);
   try {
     const { settings } = options;
     // Keep the end of a long prompt: the model sees at most its context, and the reply needs room.
@@ -399,14 +411,15 @@ export async function generateText(
         'invalid_input',
         `maxNewTokens ${settings.maxNewTokens} leaves no room in the context of ${gpt.config.nPositions}`,
       );
-    const prompts = options.prompts.map((p) => tokenizer.encode(p).slice(-room));
+    const prompts = options.prompts.map((p) => samplingIds(tokenizer, p, format).slice(-room));
     ctx.progress({ phase: 'generating', done: 0, total: null });
     const out = generate(gpt, prompts, {
       ...settings,
-      eosTokenId: eosIdsOf(gpt.config),
+      eosTokenId: stopIds(tokenizer, format, eosIdsOf(gpt.config)),
       decode: (ids) => tokenizer.decode(ids),
     });
     return {
+      format,
       generations: options.prompts.map((prompt, i) => ({
         prompt,
         // generate's text is exact up to a stop string, where decoding the kept ids may not be.

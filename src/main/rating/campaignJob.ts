@@ -24,6 +24,8 @@ import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { Rng } from '../core/rng';
 import { datasetPrompts, sampleJob } from '../samples/sampleJob';
+import { ModelStore } from '../models/modelStore';
+import { chooseFormat } from '../models/promptFormat';
 import { CampaignStore, type CampaignRow, type NewItem } from './campaignStore';
 
 type Response = { id: number; response: string };
@@ -141,9 +143,11 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
   const fromSet = ctx.db.prepare<[string], { id: number; prompt: string; response: string; model: string }>(
     'SELECT s.id, s.prompt, s.response, m.name AS model FROM samples s JOIN models m ON m.id = s.model_id WHERE s.source = ? ORDER BY s.id',
   );
-  const fromModel = ctx.db.prepare<[string], { id: number; prompt: string; response: string; model: string }>(
-    'SELECT s.id, s.prompt, s.response, m.name AS model FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.id',
+  // A model's samples in the campaign's format only (those stored before formats existed were raw).
+  const fromModel = ctx.db.prepare<[string, string], { id: number; prompt: string; response: string; model: string }>(
+    "SELECT s.id, s.prompt, s.response, m.name AS model FROM samples s JOIN models m ON m.id = s.model_id WHERE m.name = ? AND coalesce(json_extract(s.settings, '$.format'), 'raw') = ? ORDER BY s.id",
   );
+  const models = new ModelStore(ctx.db);
   const sets = systems.filter(isSampleSet).map((set) => ({ set, rows: fromSet.all(set) }));
   const empty = sets.find((s) => s.rows.length === 0);
   if (empty) throw new AppError('not_found', `campaign "${campaign.name}": no samples come from "${empty.set}"`);
@@ -170,8 +174,9 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
   const wanted = new Set(prompts);
   for (const system of systems.filter((s) => !isDataSystem(s))) {
     const found = new Map<string, Response>();
+    const format = isSampleSet(system) ? null : chooseFormat(campaign.config.format, models.get(system));
     const collect = () => {
-      for (const s of isSampleSet(system) ? fromSet.iterate(system) : fromModel.iterate(system)) {
+      for (const s of format === null ? fromSet.iterate(system) : fromModel.iterate(system, format)) {
         modelNames.add(s.model);
         if (wanted.has(s.prompt) && !found.has(s.prompt)) found.set(s.prompt, s);
       }
@@ -180,7 +185,7 @@ async function comparisonPlan(ctx: JobContext, campaign: CampaignRow, rng: Rng):
     const missing = prompts.filter((p) => !found.has(p));
     if (missing.length > 0) {
       ctx.progress({ phase: `sampling ${system}`, done: 0, total: missing.length });
-      await sampleJob(ctx, { model: system, prompts: { texts: missing }, n: 1, settings });
+      await sampleJob(ctx, { model: system, prompts: { texts: missing }, n: 1, settings, format: format ?? undefined });
       collect();
     }
     responses.set(system, found);

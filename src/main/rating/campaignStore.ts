@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/openDb';
-import { AppError, GenerateSettings, type CampaignCreate } from '../../shared/contract';
+import { AppError, GenerateSettings, type CampaignCreate, type PromptFormat } from '../../shared/contract';
 import { wantsRepeat } from './seededCoins';
 import { CampaignOptions, Verdict, type CampaignItem, type CampaignSummary } from '../../shared/rating';
 import type { GoldFileItem } from './goldFile';
@@ -18,6 +18,8 @@ export interface CampaignConfig {
   prompts: { dataset: string; version: number; split: string | null };
   options: CampaignOptions;
   settings: GenerateSettings;
+  /** The prompt format asked for; absent: each model's own default (and in campaigns made before formats existed). */
+  format?: PromptFormat;
   /** Gold items read from a file at creation (so the job never reads a file that may have changed since). */
   goldFile?: { file: string; items: GoldFileItem[] };
 }
@@ -249,6 +251,7 @@ export class CampaignStore {
         seed: input.seed,
       }),
       settings: input.settings,
+      ...(input.format ? { format: input.format } : {}),
       ...(resolved.gold ? { goldFile: resolved.gold } : {}),
     };
     const info = this.q.insert.run(
@@ -333,6 +336,7 @@ export class CampaignStore {
       systems: campaign.config.systems,
       prompts: campaign.config.prompts,
       options: campaign.config.options,
+      format: campaign.config.format ?? null,
       guidelinesVersion: campaign.guidelinesVersion,
       items: counts.items,
       goldItems: counts.gold,

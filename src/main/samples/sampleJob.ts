@@ -8,6 +8,8 @@ import { DatasetStore } from '../data/datasetStore';
 import { ModelStore } from '../models/modelStore';
 import { loadModel } from '../models/modelOps';
 import { eosIdsOf } from '../lm/causalLm';
+import { samplingIds, stopIds } from '../lm/chatTemplate';
+import { chooseFormat } from '../models/promptFormat';
 import { generate } from '../lm/generate';
 import { loadReward, scoreAll } from '../rewards/index';
 import { SampleStore, type NewSample } from './sampleStore';
@@ -41,6 +43,7 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
   const model = new ModelStore(ctx.db).get(request.model);
   const prompts =
     'texts' in request.prompts ? request.prompts.texts : datasetPrompts(new DatasetStore(ctx.db), request.prompts);
+  const format = chooseFormat(request.format, model);
   const reward = request.reward ? await loadReward(request.reward, { projectDir: ctx.paths.dir }) : null;
   const { model: gpt, tokenizer } = await loadModel(ctx.paths, model);
   const { settings } = request;
@@ -53,9 +56,11 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
   const source = `sample:${ctx.jobId}`;
   const out: Omit<NewSample, 'rewards'>[] = [];
   try {
+    // A chat reply ends at the template's end-of-turn token as well as at the model's end ids.
+    const eosTokenId = stopIds(tokenizer, format, eosIdsOf(gpt.config));
     // Each prompt encoded once, then repeated n times.
     const jobs = prompts.flatMap((prompt) => {
-      const ids = tokenizer.encode(prompt).slice(-room);
+      const ids = samplingIds(tokenizer, prompt, format).slice(-room);
       return Array.from({ length: request.n }, () => ({ prompt, ids }));
     });
     for (let i = 0; i < jobs.length; i += PROMPTS_PER_BATCH) {
@@ -68,7 +73,7 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
         {
           ...settings,
           seed: settings.seed + i,
-          eosTokenId: eosIdsOf(gpt.config),
+          eosTokenId,
           decode: (ids) => tokenizer.decode(ids),
         },
       );
@@ -79,6 +84,7 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
           response: result.text?.[j] ?? tokenizer.decode(result.ids[j] ?? []),
           finishReason: result.finishReason[j] ?? 'length',
           settings,
+          format,
           source,
         }),
       );
@@ -103,6 +109,7 @@ export async function sampleJob(ctx: JobContext, request: SampleRequest): Promis
     count: out.length,
     prompts: prompts.length,
     model: model.name,
+    format,
     ...(reward ? { reward: reward.name, meanReward: mean } : {}),
   };
 }

@@ -1,6 +1,6 @@
 /** The samples table: responses sampled from models, with their decoding settings and rewards. */
 import type { Db } from '../db/openDb';
-import { GenerateSettings, type Sample } from '../../shared/contract';
+import { GenerateSettings, PromptFormat, type Sample } from '../../shared/contract';
 
 interface SampleRow {
   id: number;
@@ -19,6 +19,7 @@ export interface NewSample {
   response: string;
   finishReason: Sample['finishReason'];
   settings: GenerateSettings;
+  format: PromptFormat;
   rewards: Record<string, number> | null;
   source: string;
 }
@@ -46,8 +47,8 @@ export class SampleStore {
     const at = now.toISOString();
     this.db.transaction(() => {
       for (const s of samples) {
-        // The finish reason travels with the settings it resulted from.
-        const settings = JSON.stringify({ ...s.settings, finishReason: s.finishReason });
+        // The finish reason and the prompt format travel with the settings they resulted from.
+        const settings = JSON.stringify({ ...s.settings, finishReason: s.finishReason, format: s.format });
         this.q.insert.run(
           s.modelId,
           s.prompt,
@@ -76,8 +77,14 @@ export class SampleStore {
 }
 
 function toSample(row: SampleRow): Sample {
-  const { finishReason, ...settings } = JSON.parse(row.settings) as GenerateSettings & {
+  const {
+    finishReason,
+    format = 'raw',
+    ...settings
+  } = JSON.parse(row.settings) as GenerateSettings & {
     finishReason: Sample['finishReason'];
+    /** Absent from samples stored before formats existed, which were all raw. */
+    format?: PromptFormat;
   };
   return {
     id: row.id,
@@ -86,6 +93,7 @@ function toSample(row: SampleRow): Sample {
     response: row.response,
     finishReason,
     settings: GenerateSettings.parse(settings),
+    format: PromptFormat.parse(format),
     rewards: row.rewards === null ? null : (JSON.parse(row.rewards) as Record<string, number>),
     source: row.source,
     createdAt: row.created_at,

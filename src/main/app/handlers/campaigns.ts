@@ -4,6 +4,7 @@ import type { Db } from '../../db/openDb';
 import type { ProjectPaths } from '../../core/project';
 import type { DatasetStore } from '../../data/datasetStore';
 import type { ModelStore } from '../../models/modelStore';
+import { chooseFormat } from '../../models/promptFormat';
 import type { JobService } from '../../jobs/jobService';
 import { AppError, isDataSystem, isSampleSet, type CampaignCreate, type Handlers } from '../../../shared/contract';
 import { existingFile, outsideStorage } from '../../core/outputPath';
@@ -90,7 +91,7 @@ export function createCampaign(
             'invalid_input',
             `${system} answers only its own prompts: take the prompts from dataset "${name}"`,
           );
-      } else if (!isSampleSet(system)) d.models.get(system);
+      } else if (!isSampleSet(system)) chooseFormat(input.format, d.models.get(system));
       else if (!d.db.prepare('SELECT 1 FROM samples WHERE source = ? LIMIT 1').get(system))
         throw new AppError('not_found', `no samples come from "${system}"`);
     }

@@ -4,6 +4,7 @@
  * job, and the run's status follows the job's end.
  */
 import { AppError, type Handlers, type RunConfig } from '../../../shared/contract';
+import { chooseFormat } from '../../models/promptFormat';
 import { checkRunData } from '../../alol/runData';
 import { checkRewardModules } from '../../rewards/rewardSpec';
 import type { RunStore } from '../../alol/runStore';
@@ -31,11 +32,13 @@ export function runLauncher(d: {
   return {
     createRun(config) {
       if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
-      models.get(config.init);
+      const init = models.get(config.init);
       if (config.ref) models.get(config.ref);
       if (config.reward && d.projectDir !== undefined) checkRewardModules(config.reward, d.projectDir);
       checkRunData(config, datasets.get(config.data, config.dataVersion));
-      return runs.create(config, `run-${Date.now().toString(36)}`);
+      // The format is stored resolved: a run resumed later encodes as it started, whatever the default then.
+      const format = chooseFormat(config.format, init);
+      return runs.create({ ...config, format }, `run-${Date.now().toString(36)}`);
     },
     startRunJob(runId) {
       const jobId = jobs.start('train', { runId }, (job) => {

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Input, ModelSummary } from '../../../shared/contract';
 import { formatTable } from '../format';
+import { formatFlag, formatLine, formatOption } from '../promptFormat';
 import {
   call,
   decimal,
@@ -194,6 +195,7 @@ export const modelsCommands: Record<string, Command> = {
       'repetition-penalty': { type: 'string' },
       stop: { type: 'string', multiple: true },
       seed: { type: 'string' },
+      ...formatOption,
     },
     async run(backend, values) {
       const prompts = Array.isArray(values.prompt) ? values.prompt.map(String) : [];
@@ -201,12 +203,18 @@ export const modelsCommands: Record<string, Command> = {
       const settings = decodingSettings(values);
       const json = values.json === true;
       const model = required(values, 'model', 'generate');
-      const { generations, tensorBackend } = await followJob(backend, json, 'generate', () =>
-        call(backend, 'models.generate', { model, prompts, settings }),
+      const asked = formatFlag(values, 'generate');
+      const {
+        generations,
+        tensorBackend,
+        format = 'raw',
+      } = await followJob(backend, json, 'generate', () =>
+        call(backend, 'models.generate', { model, prompts, settings, ...(asked ? { format: asked } : {}) }),
       );
-      const lines = generations.map((g) => ({ ...g, model, tensorBackend }));
+      const lines = generations.map((g) => ({ ...g, model, format, tensorBackend }));
+      const note = json ? '' : await formatLine(backend, model, format);
       print(json, lines.length === 1 ? lines[0] : lines, () =>
-        generations.map((g) => g.prompt + g.response).join('\n---\n'),
+        [generations.map((g) => g.prompt + g.response).join('\n---\n'), note].join('\n'),
       );
     },
   },

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatTable } from '../format';
+import { formatFlag, formatOption } from '../promptFormat';
 import {
   call,
   decimal,
@@ -57,6 +58,11 @@ function formatCampaign(c: CampaignSummary, agreement: AgreementSummary[] | null
     c.kind === 'pairs'
       ? `  pairs:     ${c.options.n} of ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''} (relabelling: chosen against rejected)`
       : `  prompts:   ${c.prompts.dataset} v${c.prompts.version}${c.prompts.split ? ` split ${c.prompts.split}` : ''}; ${c.options.n} per pair of systems`,
+    ...(c.kind === 'pairs'
+      ? []
+      : [
+          `  format:    ${c.format === null ? "each model's default (chat where it has a chat template, else raw)" : c.format}`,
+        ]),
     `  items:     ${c.items} pairs + ${c.goldItems} gold; overlap ${c.options.overlap}; swapped repeats ${c.options.repeatSwapped}; seed ${c.options.seed}`,
     `  progress:  ${c.done}/${c.target} ratings${pct}; ${c.ratings} ratings in all`,
     ...(c.revealing > 0
@@ -209,6 +215,7 @@ export const ratingCommands: Record<string, Command> = {
       'gold-file': { type: 'string' },
       pairs: { type: 'string' },
       'max-new-tokens': { type: 'string' },
+      ...formatOption,
     },
     async run(backend, values) {
       // DATASET[:split]: a dataset name has no colon, so the first one starts the split.
@@ -256,6 +263,7 @@ export const ratingCommands: Record<string, Command> = {
         ...(guidelines ? { guidelines: readFileSync(resolve(guidelines), 'utf8') } : {}),
         ...(goldFile ? { goldFile: resolve(goldFile) } : {}),
         ...(maxNewTokens !== undefined ? { settings: { maxNewTokens } } : {}),
+        ...defined({ format: formatFlag(values, 'campaign create') }),
       };
       const json = values.json === true;
       await followJob(backend, json, 'campaign', () => call(backend, 'campaigns.create', input));

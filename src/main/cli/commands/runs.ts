@@ -13,6 +13,7 @@ import {
   type HyperparameterName,
 } from '../../../shared/algorithms';
 import { formatTable } from '../format';
+import { formatLine } from '../promptFormat';
 import { call, decimal, followJob, print, text, UsageError, type Command, type Values } from '../kit';
 
 /**
@@ -112,11 +113,13 @@ async function waitForRun(
     throw error;
   });
   const run = await call(backend, 'runs.get', { runId });
+  // Runs stored before formats existed trained on the raw text.
+  const format = json ? '' : await formatLine(backend, run.config.init, run.config.format ?? 'raw');
   print(
     json,
     run,
     () =>
-      `Run ${run.id} ${run.status}: ${run.algo} -> model "${run.outModel}"\n${JSON.stringify(run.summary, null, 2)}`,
+      `Run ${run.id} ${run.status}: ${run.algo} -> model "${run.outModel}"; ${format}\n${JSON.stringify(run.summary, null, 2)}`,
   );
 }
 

@@ -3,6 +3,7 @@ import { decodingSettings } from './models';
 import { resolve } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type Input } from '../../../shared/contract';
+import { formatFlag, formatOption, formatLine } from '../promptFormat';
 import { call, defined, followJob, integer, print, required, text, UsageError, type Command } from '../kit';
 
 function readJsonlField(file: string, field: string): string[] {
@@ -38,6 +39,7 @@ export const samplesCommands: Record<string, Command> = {
       seed: { type: 'string' },
       reward: { type: 'string' },
       out: { type: 'string' },
+      ...formatOption,
     },
     async run(backend, values) {
       const spec = text(values, 'prompts');
@@ -55,7 +57,7 @@ export const samplesCommands: Record<string, Command> = {
         call(backend, 'samples.create', {
           model,
           prompts,
-          ...defined({ n: integer(values, 'n'), reward: text(values, 'reward') }),
+          ...defined({ n: integer(values, 'n'), reward: text(values, 'reward'), format: formatFlag(values, 'sample') }),
           settings: decodingSettings(values),
         }),
       );
@@ -66,6 +68,7 @@ export const samplesCommands: Record<string, Command> = {
           response: s.response,
           model: s.model,
           finishReason: s.finishReason,
+          format: s.format,
           rewards: s.rewards,
           settings: s.settings,
         }),
@@ -75,7 +78,7 @@ export const samplesCommands: Record<string, Command> = {
       if (json) console.log(lines.join('\n'));
       else
         console.log(
-          `${rows.length} responses from ${model} stored (${result.source})${out ? `, written to ${out}` : ''}${result.reward !== undefined ? `; mean ${result.reward} ${result.meanReward?.toFixed(4) ?? '-'}` : ''}`,
+          `${rows.length} responses from ${model} stored (${result.source})${out ? `, written to ${out}` : ''}${result.reward !== undefined ? `; mean ${result.reward} ${result.meanReward?.toFixed(4) ?? '-'}` : ''}\n${await formatLine(backend, model, result.format ?? 'raw')}`,
         );
     },
   },
