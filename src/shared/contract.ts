@@ -282,7 +282,10 @@ export type Algo = z.infer<typeof Algo>;
 export const pairsModes = ['both', 'chosen', 'rejected'] as const;
 export type PairsMode = (typeof pairsModes)[number];
 
-/** The projections LoRA adapters can target (Llama family): q/k/v/o_proj and the MLP's gate/up/down_proj. */
+/**
+ * The projections LoRA adapters can target: Llama's q/k/v/o_proj and the MLP's gate/up/down_proj;
+ * on GPT-2 q, k, v are its one fused c_attn (given together), o attn.c_proj, up c_fc, down mlp.c_proj (shared/lora.ts).
+ */
 export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 
 /** LoRA adapters on a frozen base (RunConfig.lora): rank, alpha (the update is alpha/r B A), dropout, targets. */
@@ -380,7 +383,7 @@ export const RunConfig = z
     lora: LoraSettings.nullable()
       .default(null)
       .describe(
-        'train LoRA adapters on the frozen init model (Llama family), which is also the reference; null: full fine-tuning',
+        'train LoRA adapters on the frozen init model (GPT-2 or Llama family), which is also the reference; null: full fine-tuning',
       ),
   })
   .strict()
@@ -946,7 +949,7 @@ export const methods = {
       .strict(),
     output: z.object({ folder: z.string(), files: z.array(z.string()) }),
   },
-  /** A stored Llama-family model with a PEFT LoRA adapter folder merged in (W + alpha/r B A), stored as a new model. */
+  /** A stored model with a PEFT LoRA adapter folder for its family merged in (W + alpha/r B A), stored as a new model. */
   'models.merge': {
     input: z
       .object({

@@ -41,7 +41,7 @@ Models:
                                          train a tokenizer on a dataset and initialise a GPT-2 or Llama model
   model import DIR --name N              import a Hugging Face folder: GPT-2, Llama, Qwen2 or Mistral
   model export N DIR [--dtype f32|bf16]  write a model as a Hugging Face folder (weights in F32 or BF16)
-  model merge N --adapter DIR --out NEW  merge a PEFT LoRA adapter folder into Llama-family model N (W + alpha/r B A)
+  model merge N --adapter DIR --out NEW  merge a PEFT LoRA adapter folder into model N (W + alpha/r B A)
   tokenize --model N --text T            token ids of a text
   logprobs --model N (--text T | --ids 1,2,3)
                                          log p(ids[i+1] | ids[0..i]) for every position
@@ -64,7 +64,8 @@ Training:
         [--format chat|raw]              (chat: the init model's chat template, only the response trains;
                                          default chat where the init model has a template, else raw)
         [--lora-r 8 --lora-alpha 16 --lora-dropout 0.05 --lora-targets q,k,v,o,gate,up,down]
-                                         (LoRA adapters on a frozen Llama-family init model, which is pi_ref)
+                                         (LoRA adapters on the frozen init model, which is pi_ref; GPT-2:
+                                         q,k,v are its one fused c_attn, given together, and it has no gate)
                                          train with A-LoL, a variant or a baseline (alol train --help)
   runs                                   list runs
   run show ID | run resume ID | run cancel ID

@@ -91,9 +91,7 @@ function toJob(row: JobRow): Job {
   };
 }
 
-/** Whether a process of this id exists (a store's owner, a staging set's writer). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -41,6 +41,14 @@ export interface ForwardOptions {
   cache?: KvCache;
 }
 
+/**
+ * An update to add to the output of the projection named `prefix` (its checkpoint name, e.g. GPT-2's
+ * `h.0.attn.c_attn` or Llama's `model.layers.0.self_attn.q_proj`): y' = y + hook(prefix, x, training),
+ * x (N, in), the update (N, out); null: y as it is. lora.ts sets one on a Gpt or a Llama to add its
+ * adapters' (alpha / r) B A x.
+ */
+export type LinearHook = (prefix: string, x: tf.Tensor2D, training: ForwardOptions['training']) => tf.Tensor2D | null;
+
 export interface CausalLm {
   readonly family: ModelFamily;
   readonly config: CausalLmConfig;

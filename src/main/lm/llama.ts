@@ -24,7 +24,7 @@
  */
 import { checkWeightsFit, copyWeights, variablesOf } from './weights';
 import * as tf from '@tensorflow/tfjs';
-import type { CausalLm, ForwardOptions, KvCache } from './causalLm';
+import type { CausalLm, ForwardOptions, KvCache, LinearHook } from './causalLm';
 import type { NamedTensors } from './config';
 import { llamaParameterShapes, type LlamaConfig } from './llamaConfig';
 import { bmm, causalMask, MASKED, takeRows, tiedHead } from './ops';
@@ -173,17 +173,6 @@ interface Pass {
   training: ForwardOptions['training'];
 }
 
-/**
- * Added to the output of the nn.Linear named `prefix` (e.g. `model.layers.0.self_attn.q_proj`):
- * y' = hook(prefix, x, y, training). lora.ts sets one to add its adapters' (alpha / r) B A x.
- */
-export type LinearHook = (
-  prefix: string,
-  x: tf.Tensor2D,
-  y: tf.Tensor2D,
-  training: ForwardOptions['training'],
-) => tf.Tensor2D;
-
 function param(params: Params, name: string): tf.Variable {
   const v = params.get(name);
   if (!v) throw new Error(`missing parameter ${name}`);
@@ -197,7 +186,8 @@ const p2 = (params: Params, name: string) => param(params, name) as tf.Tensor as
 function proj(x: tf.Tensor2D, params: Params, prefix: string, pass: Pass): tf.Tensor2D {
   const bias = params.get(`${prefix}.bias`);
   const y = linear(x, p2(params, `${prefix}.weight`), bias ? (bias as tf.Tensor as tf.Tensor1D) : undefined);
-  return pass.hook ? pass.hook(prefix, x, y, pass.training) : y;
+  const update = pass.hook?.(prefix, x, pass.training);
+  return update ? tf.add<tf.Tensor2D>(y, update) : y;
 }
 
 function attention(x: tf.Tensor2D, params: Params, c: LlamaConfig, layer: number, pass: Pass): tf.Tensor2D {

@@ -14,7 +14,7 @@ import { checkWeightsFit, copyWeights, variablesOf } from './weights';
 import * as tf from '@tensorflow/tfjs';
 import { parameterShapes, type GptConfig, type NamedTensors } from './config';
 import { bmm, causalMask, gelu, layerNorm, linear, MASKED, takeRows, tiedHead } from './ops';
-import type { CausalLm, ForwardOptions, KvCache } from './causalLm';
+import type { CausalLm, ForwardOptions, KvCache, LinearHook } from './causalLm';
 import type { Rng } from '../core/rng';
 
 // The cache and the options are the same for every family (causalLm.ts); re-exported for GPT-2's callers.
@@ -28,6 +28,9 @@ interface Pass {
   mask: tf.Tensor4D | null;
   dropout: (x: tf.Tensor2D, site: string) => tf.Tensor2D;
   cache: KvCache | undefined;
+  /** The model's linearHook (LoRA adapters, lora.ts), or null. */
+  hook: LinearHook | null;
+  training: ForwardOptions['training'];
 }
 
 type Params = Map<string, tf.Variable>;
@@ -48,22 +51,37 @@ function ln(x: tf.Tensor2D, params: Params, prefix: string, eps: number): tf.Ten
   return layerNorm(x, p1(params, `${prefix}.weight`), p1(params, `${prefix}.bias`), eps);
 }
 
+/** The Conv1D named `prefix` (x W + b, W [in, out]), plus the pass's hook's update. */
+function conv1d(x: tf.Tensor2D, params: Params, prefix: string, pass: Pass): tf.Tensor2D {
+  const y = linear(x, p2(params, `${prefix}.weight`), p1(params, `${prefix}.bias`));
+  const update = pass.hook?.(prefix, x, pass.training);
+  return update ? tf.add<tf.Tensor2D>(y, update) : y;
+}
+
 /**
  * q, k and v, each (N, D), from c_attn. Whichever is smaller gets sliced into three: the (N, 3D)
  * activations, or the (D, 3D) weight. Two wasm costs decide it: a slice copies its whole source,
  * and a matMul whose right operand is a new tensor repacks it (2.8 ms instead of 0.2 ms for
- * 8 x 256 @ 256 x 768), so a decoding step must multiply by the variable itself.
+ * 8 x 256 @ 256 x 768), so a decoding step must multiply by the variable itself. A hook's update
+ * (LoRA) is for the fused (N, 3D) output as a whole, as PEFT adapts c_attn: split, it adds to each.
  */
 function qkvProjections(
   x: tf.Tensor2D,
   params: Params,
   prefix: string,
   D: number,
+  pass: Pass,
 ): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  if (x.shape[0] <= D)
+    return tf.split(conv1d(x, params, prefix, pass), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   const w = p2(params, `${prefix}.weight`);
   const b = p1(params, `${prefix}.bias`);
-  if (x.shape[0] <= D) return tf.split(linear(x, w, b), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-  const part = (i: number) => linear(x, tf.slice(w, [0, i * D], [D, D]), tf.slice(b, [i * D], [D]));
+  const update = pass.hook?.(prefix, x, pass.training);
+  const updates = update ? tf.split(update, 3, 1) : null;
+  const part = (i: number) => {
+    const y = linear(x, tf.slice(w, [0, i * D], [D, D]), tf.slice(b, [i * D], [D]));
+    return updates ? tf.add<tf.Tensor2D>(y, updates[i]!) : y;
+  };
   return [part(0), part(1), part(2)];
 }
 
@@ -74,7 +92,7 @@ function attention(x: tf.Tensor2D, params: Params, c: GptConfig, layer: number, 
   const hs = D / nh;
   const prefix = `h.${layer}.attn`;
   const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, nh, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, nh, T, hs)
-  const [qx, kx, vx] = qkvProjections(x, params, `${prefix}.c_attn`, D); // (B*T, D) each
+  const [qx, kx, vx] = qkvProjections(x, params, `${prefix}.c_attn`, D, pass); // (B*T, D) each
   // Scaling q rather than the scores: the same product, on a smaller tensor.
   const q = heads(tf.mul(qx, 1 / Math.sqrt(hs)));
   let k = heads(kx);
@@ -88,14 +106,14 @@ function attention(x: tf.Tensor2D, params: Params, c: GptConfig, layer: number, 
   att = pass.dropout(tf.reshape(att, [B * nh * T, total]), `h.${layer}.attn.probs`);
   const y = bmm(tf.reshape(att, [B * nh, T, total]), v.reshape([B * nh, total, hs])); // (B*nh, T, hs)
   const merged = tf.reshape<tf.Rank.R2>(tf.transpose(tf.reshape(y, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, D]); // (B*T, D)
-  const out = linear(merged, p2(params, `${prefix}.c_proj.weight`), p1(params, `${prefix}.c_proj.bias`));
+  const out = conv1d(merged, params, `${prefix}.c_proj`, pass);
   return pass.dropout(out, `h.${layer}.attn.resid`);
 }
 
 function mlp(x: tf.Tensor2D, params: Params, layer: number, pass: Pass): tf.Tensor2D {
   const prefix = `h.${layer}.mlp`;
-  const h = gelu(linear(x, p2(params, `${prefix}.c_fc.weight`), p1(params, `${prefix}.c_fc.bias`))) as tf.Tensor2D; // (B*T, 4D)
-  const out = linear(h, p2(params, `${prefix}.c_proj.weight`), p1(params, `${prefix}.c_proj.bias`)); // (B*T, D)
+  const h = gelu(conv1d(x, params, `${prefix}.c_fc`, pass)) as tf.Tensor2D; // (B*T, 4D)
+  const out = conv1d(h, params, `${prefix}.c_proj`, pass); // (B*T, D)
   return pass.dropout(out, `h.${layer}.mlp.resid`);
 }
 
@@ -126,6 +144,8 @@ export class Gpt implements CausalLm {
   readonly config: GptConfig;
   /** Trainable, keyed by the checkpoint names of parameterShapes(config). */
   readonly params: Map<string, tf.Variable>;
+  /** Applied to every Conv1D's output (LoRA adapters, lora.ts); null: the plain model. */
+  linearHook: LinearHook | null = null;
 
   private constructor(config: GptConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -212,6 +232,8 @@ export class Gpt implements CausalLm {
         // Each site gets its own seed, so the masks differ across sites but repeat with the seed.
         dropout: rate > 0 ? (x, site) => tf.dropout(x, rate, undefined, `${seed}/${site}`) as tf.Tensor2D : (x) => x,
         cache: options.cache,
+        hook: this.linearHook,
+        training: options.training,
       };
 
       const wte = p2(this.params, 'wte.weight');

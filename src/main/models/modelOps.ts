@@ -434,8 +434,9 @@ export async function generateText(
 }
 
 /**
- * `alol model merge`: a stored Llama-family model with a PEFT LoRA adapter folder merged into its
- * weights (W + alpha/r B A), stored as a new full model with the base's config and tokenizer files.
+ * `alol model merge`: a stored model (GPT-2 or Llama family) with a PEFT LoRA adapter folder for
+ * that family merged into its weights (W + alpha/r B A; GPT-2's Conv1D: W + alpha/r (B A)^T),
+ * stored as a new full model with the base's config and tokenizer files.
  * The adapter folder is kept beside it (adapter/) as it was read.
  */
 export async function mergeAdapter(
@@ -446,13 +447,16 @@ export async function mergeAdapter(
 ): Promise<StoredModel> {
   const from = modelFolder(ctx.paths, base);
   const config = readModelConfig(from);
-  if (!isLlamaConfig(config))
-    throw new AppError('invalid_input', `LoRA adapters merge into Llama-family models only; "${base.name}" is GPT-2`);
+  const family = isLlamaConfig(config) ? 'llama' : 'gpt2';
   let adapter: ReturnType<typeof readPeftAdapter>;
   let merged: ReturnType<typeof mergeLoraWeights>;
   try {
     adapter = readPeftAdapter(adapterDir);
-    merged = mergeLoraWeights(readModelWeights(from, config), adapter.config, adapter.weights);
+    if (adapter.family !== family)
+      throw new Error(
+        `${adapterDir} adapts a ${adapter.family === 'gpt2' ? 'GPT-2' : 'Llama-family'} model's modules, and "${base.name}" is ${family === 'gpt2' ? 'GPT-2' : 'a Llama-family model'}`,
+      );
+    merged = mergeLoraWeights(readModelWeights(from, config), adapter.config, adapter.weights, family);
   } catch (error) {
     throw new AppError('invalid_input', error instanceof Error ? error.message : String(error));
   }

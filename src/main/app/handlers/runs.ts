@@ -4,6 +4,7 @@
  * job, and the run's status follows the job's end.
  */
 import { AppError, type Handlers, type RunConfig } from '../../../shared/contract';
+import { loraTargetsProblem } from '../../../shared/lora';
 import { chooseFormat } from '../../models/promptFormat';
 import { checkRunData } from '../../alol/runData';
 import { checkRewardModules } from '../../rewards/rewardSpec';
@@ -34,6 +35,10 @@ export function runLauncher(d: {
       if (models.has(config.out)) throw new AppError('conflict', `a model named "${config.out}" exists already`);
       const init = models.get(config.init);
       if (config.ref) models.get(config.ref);
+      // Which targets fit depends on the init model's family (GPT-2: no gate; q, k, v fused).
+      const loraProblem = config.lora && loraTargetsProblem(models.get(config.init).shape.family, config.lora.targets);
+      if (loraProblem)
+        throw new AppError('invalid_input', `lora.targets: ${loraProblem} (init model "${config.init}")`);
       if (config.reward && d.projectDir !== undefined) checkRewardModules(config.reward, d.projectDir);
       checkRunData(config, datasets.get(config.data, config.dataVersion));
       // The format is stored resolved: a run resumed later encodes as it started, whatever the default then.

@@ -12,6 +12,7 @@ import {
   type AlgorithmName,
   type HyperparameterName,
 } from '../../../shared/algorithms';
+import { defaultLoraTargets } from '../../../shared/lora';
 import { formatTable } from '../format';
 import { formatLine } from '../promptFormat';
 import { call, decimal, followJob, print, text, UsageError, type Command, type Values } from '../kit';
@@ -41,12 +42,21 @@ const runFields = (() => {
     }));
 })();
 
-/** LoRA's flags: --lora-r turns adapters on; the others need it. Defaults as PEFT's LoraConfig (alpha 8, dropout 0, q,v). */
+/**
+ * LoRA's flags: --lora-r turns adapters on; the others need it. Defaults as PEFT's LoraConfig (alpha
+ * 8, dropout 0, and its targets for the init model's family: q,v, or GPT-2's c_attn, i.e. q,k,v).
+ */
 const loraFlags = [
-  ['lora-r', 'LoRA: train rank-r adapters on the frozen init model (Llama family), which is also the reference'],
+  [
+    'lora-r',
+    'LoRA: train rank-r adapters on the frozen init model (GPT-2 or Llama family), which is also the reference',
+  ],
   ['lora-alpha', 'LoRA alpha: the update is alpha/r B A (default 8)'],
   ['lora-dropout', "LoRA dropout on the adapters' input while training (default 0)"],
-  ['lora-targets', `LoRA targets, comma-separated from ${loraTargets.join(',')} (default q,v)`],
+  [
+    'lora-targets',
+    `LoRA targets, comma-separated from ${loraTargets.join(',')} (default q,v; GPT-2: q,k,v, its one fused c_attn, given together; no gate)`,
+  ],
 ] as const;
 
 function loraFrom(values: Values): Input<'runs.start'>['lora'] {
@@ -140,6 +150,10 @@ export const runsCommands: Record<string, Command> = {
       ].join('\n'),
     async run(backend, values) {
       const config = runConfigFrom(values);
+      if (config.lora && text(values, 'lora-targets') === undefined) {
+        const { family } = (await call(backend, 'models.get', { model: config.init })).shape;
+        config.lora.targets = defaultLoraTargets[family];
+      }
       await waitForRun(backend, values.json === true, () => call(backend, 'runs.start', config));
     },
   },
