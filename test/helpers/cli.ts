@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { builtFile } from './built';
 
@@ -25,4 +25,23 @@ export function alol(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
     stderr: run.stderr,
     json: () => JSON.parse(run.stdout) as unknown,
   };
+}
+
+/**
+ * The same as a background process (stdin closed), for tests that run several `alol` commands at
+ * once beside a served studio; resolves when it exits.
+ */
+export function alolAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  builtFile('main/cli.js');
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) =>
+    child.once('close', (status) => resolve({ status, stdout, stderr, json: () => JSON.parse(stdout) as unknown })),
+  );
 }

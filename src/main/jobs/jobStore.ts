@@ -91,7 +91,9 @@ function toJob(row: JobRow): Job {
   };
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this id exists (a store's owner, a staging set's writer). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

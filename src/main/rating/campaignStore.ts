@@ -456,15 +456,19 @@ export class CampaignStore {
     tokenSha256: string | null,
     now = new Date(),
   ): { id: number; name: string } {
-    return this.db.transaction(() => {
-      let annotator = this.q.annotatorByName.get(name);
-      if (!annotator) {
-        this.q.insertAnnotator.run(name, now.toISOString());
-        annotator = this.q.annotatorByName.get(name) as { id: number; name: string };
-      }
-      this.q.upsertMember.run(campaignId, annotator.id, tokenSha256, now.toISOString());
-      return annotator;
-    })();
+    return this.db
+      .transaction(() => {
+        let annotator = this.q.annotatorByName.get(name);
+        if (!annotator) {
+          this.q.insertAnnotator.run(name, now.toISOString());
+          annotator = this.q.annotatorByName.get(name) as { id: number; name: string };
+        }
+        this.q.upsertMember.run(campaignId, annotator.id, tokenSha256, now.toISOString());
+        return annotator;
+        // Immediate: it reads before it writes, and a deferred transaction that must upgrade its read
+        // to a write while another process writes fails at once with SQLITE_BUSY, busy timeout or not.
+      })
+      .immediate();
   }
 
   /**

@@ -262,12 +262,15 @@ export class Retrainer {
    */
   private keepAnnotators(from: CampaignRow, to: number): void {
     const now = new Date().toISOString();
-    this.d.db.transaction(() => {
-      for (const m of this.q.members.all(from.id)) {
-        if (m.token_sha256 !== null) this.q.dropLink.run(from.id, m.id);
-        this.q.join.run(to, m.id, m.token_sha256, now);
-      }
-    })();
+    this.d.db
+      .transaction(() => {
+        for (const m of this.q.members.all(from.id)) {
+          if (m.token_sha256 !== null) this.q.dropLink.run(from.id, m.id);
+          this.q.join.run(to, m.id, m.token_sha256, now);
+        }
+        // Immediate: it reads before it writes (see CampaignStore.addAnnotator).
+      })
+      .immediate();
   }
 
   /** At start: follow-ups whose run succeeded while no studio was listening. */
