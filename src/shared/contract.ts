@@ -209,6 +209,12 @@ export const AppErrorShape = z.object({
 });
 export type AppErrorShape = z.infer<typeof AppErrorShape>;
 
+/**
+ * Codes of a run's errors after which resuming can help: it stopped by accident (a crash, a lost
+ * GPU device), not because of its settings (out_of_memory would recur).
+ */
+export const resumableErrorCodes: readonly string[] = ['crashed', 'interrupted', 'device_lost'];
+
 export const modelFamilies = ['gpt2', 'llama'] as const;
 
 /**
@@ -411,6 +417,16 @@ export type RunConfig = z.infer<typeof RunConfig>;
 
 export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
 
+/** A tensor backend a run computed on, from the step its job started at (a resume may change it). */
+export const RunBackend = z.object({
+  backend: TensorBackendName,
+  /** The WebGPU adapter, in one line (vendor, architecture, fallback or not, limits); null off webgpu. */
+  adapter: z.string().nullable(),
+  fromStep: z.number().int().nonnegative(),
+  at: z.string(),
+});
+export type RunBackend = z.infer<typeof RunBackend>;
+
 export const RunSummary = z.object({
   id,
   algo: Algo,
@@ -424,6 +440,10 @@ export const RunSummary = z.object({
   error: AppErrorShape.nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
+  /** The backends it computed on, in order (one per job; empty for runs from before they were kept). */
+  tensorBackends: z.array(RunBackend),
+  /** The step of its newest whole checkpoint, null when none (runs.get only). */
+  lastCheckpoint: z.number().int().nonnegative().nullable().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
@@ -588,6 +608,8 @@ export const SampleResult = z.object({
   format: PromptFormat.optional(),
   reward: z.string().optional(),
   meanReward: z.number().nullable().optional(),
+  /** The tensor backend that sampled (absent from jobs before it was kept). */
+  tensorBackend: TensorBackendName.optional(),
 });
 export type SampleResult = z.infer<typeof SampleResult>;
 

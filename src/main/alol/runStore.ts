@@ -1,6 +1,6 @@
 /** The runs table and each run's metrics per step. */
 import type { Db } from '../db/openDb';
-import { AppError, RunConfig, type AppErrorShape, type RunSummary } from '../../shared/contract';
+import { AppError, RunBackend, RunConfig, type AppErrorShape, type RunSummary } from '../../shared/contract';
 import { withoutUnusedHyperparameters } from '../../shared/algorithms';
 
 interface RunRow {
@@ -17,6 +17,7 @@ interface RunRow {
   error: string | null;
   created_at: string;
   finished_at: string | null;
+  tensor_backends: string;
 }
 
 export interface StoredRun extends RunSummary {
@@ -38,6 +39,7 @@ export class RunStore {
         "UPDATE runs SET job_id = ?, status = 'running', error = NULL, finished_at = NULL WHERE id = ?",
       ),
       progress: db.prepare<[number, number, number]>('UPDATE runs SET step = ?, total_steps = ? WHERE id = ?'),
+      backends: db.prepare<[string, number]>('UPDATE runs SET tensor_backends = ? WHERE id = ?'),
       finish: db.prepare<[string, string | null, string | null, string, number]>(
         'UPDATE runs SET status = ?, summary = ?, error = ?, finished_at = ? WHERE id = ?',
       ),
@@ -76,6 +78,19 @@ export class RunStore {
 
   progress(runId: number, step: number, totalSteps: number): void {
     this.q.progress.run(step, totalSteps, runId);
+  }
+
+  /**
+   * The backend a job of the run computes on, when it starts: kept when it is the one the run was
+   * on already, else appended, so a run resumed on another backend lists both.
+   */
+  recordBackend(runId: number, used: Omit<RunBackend, 'at'>, now = new Date()): void {
+    this.db.transaction(() => {
+      const list = this.get(runId).tensorBackends;
+      const last = list.at(-1);
+      if (last && last.backend === used.backend && last.adapter === used.adapter) return;
+      this.q.backends.run(JSON.stringify([...list, { ...used, at: now.toISOString() }]), runId);
+    })();
   }
 
   /** One step's metrics, committed together with the step counter. */
@@ -145,6 +160,7 @@ function toRun(row: RunRow): StoredRun {
     error: row.error === null ? null : (JSON.parse(row.error) as AppErrorShape),
     createdAt: row.created_at,
     finishedAt: row.finished_at,
+    tensorBackends: RunBackend.array().parse(JSON.parse(row.tensor_backends)),
     folder: row.folder,
   };
 }

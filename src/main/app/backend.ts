@@ -106,7 +106,7 @@ export function createBackend(options: BackendOptions): Backend {
     }),
     ...dataHandlers({ datasets, uploads, jobs }),
     ...modelHandlers({ paths, models, datasets, jobs, db }),
-    ...runHandlers({ runs, jobs, launcher }),
+    ...runHandlers({ runs, jobs, launcher, projectDir: paths.dir }),
     ...sampleHandlers({
       paths,
       models,

@@ -3,11 +3,16 @@
  * A plain switch keeps every kind in sight; parameters are parsed again here because they cross a
  * process boundary.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { importFile } from '../data/importService';
 import { initTensorBackend, requestedTensorBackend } from '../lm/tensorBackend';
+import { adapterSummary } from '../lm/webgpu';
+import { latestCheckpointStep } from '../lm/checkpoint';
+import { engineFailure, type FailureContext } from '../jobs/engineFailure';
+import { RunStore } from '../alol/runStore';
 import { createModel, generateText, importModel, scoreLogprobs } from '../models/modelOps';
 import { trainRun } from '../alol/trainRun';
 import { sampleJob } from '../samples/sampleJob';
@@ -25,6 +30,7 @@ import {
   type JobResult,
   type JobResults,
   type TensorBackendName,
+  type TensorBackendReport,
 } from '../../shared/contract';
 
 export const ImportJobParams = z
@@ -32,14 +38,54 @@ export const ImportJobParams = z
   .strict();
 export type ImportJobParams = z.infer<typeof ImportJobParams>;
 
+/** The backend this job process computes on, once started: what an engine failure is read against. */
+let backendInUse: TensorBackendReport | null = null;
+
 /** The tensor backend for jobs that need one: the same choice, and the same override, as the studio's. */
 async function startTensorBackend(): Promise<TensorBackendName> {
-  return (await initTensorBackend(requestedTensorBackend(undefined, process.env))).chosen;
+  backendInUse = await initTensorBackend(requestedTensorBackend(undefined, process.env));
+  return backendInUse.chosen;
 }
 
-/** Runs one job's code, in the job process, and returns its result as the job's kind promises it. */
+/**
+ * Runs one job's code, in the job process, and returns its result as the job's kind promises it.
+ * An engine failure (out of memory, a lost GPU device) ends it with a clear message (engineFailure).
+ */
 export async function executeJob<K extends JobKind>(kind: K, params: unknown, ctx: JobContext): Promise<JobResult<K>> {
-  return checkedResult(kind, await execute(kind, params, ctx));
+  try {
+    return checkedResult(kind, await execute(kind, params, ctx));
+  } catch (error) {
+    throw (await engineFailure(error, failureContext(kind, params, ctx))) ?? error;
+  }
+}
+
+function failureContext(kind: JobKind, params: unknown, ctx: JobContext): FailureContext {
+  const context: FailureContext = { backend: backendInUse?.chosen ?? null, what: `the ${kind} job`, kind };
+  const runId = kind === 'train' ? (params as { runId?: unknown }).runId : undefined;
+  if (typeof runId !== 'number') return context;
+  try {
+    const checkpointStep = lastCheckpoint(ctx, runId);
+    return { ...context, what: `run ${runId}`, resume: { command: `alol run resume ${runId}`, checkpointStep } };
+  } catch {
+    return context;
+  }
+}
+
+/** The step of a run's last whole checkpoint (trainRun keeps them in runs/<folder>/checkpoint), or null. */
+function lastCheckpoint(ctx: JobContext, runId: number): number | null {
+  return latestCheckpointStep(join(ctx.paths.dir, 'runs', new RunStore(ctx.db).get(runId).folder, 'checkpoint'));
+}
+
+/** Keeps on the run the backend (and WebGPU adapter) its job computes on. */
+function recordRunBackend(ctx: JobContext, runId: number): void {
+  const report = backendInUse;
+  if (!report) return;
+  new RunStore(ctx.db).recordBackend(runId, {
+    backend: report.chosen,
+    adapter: report.adapter ? adapterSummary(report.adapter) : null,
+    // Where training goes on from: the last checkpoint, or the start.
+    fromStep: lastCheckpoint(ctx, runId) ?? 0,
+  });
 }
 
 /**
@@ -81,12 +127,14 @@ async function execute(kind: JobKind, params: unknown, ctx: JobContext): Promise
       } satisfies JobResults['generate'];
     }
     case 'train': {
+      const { runId } = z.object({ runId: z.number().int().positive() }).parse(params);
       await startTensorBackend();
-      return await trainRun(ctx, z.object({ runId: z.number().int().positive() }).parse(params).runId);
+      recordRunBackend(ctx, runId);
+      return await trainRun(ctx, runId);
     }
     case 'sample': {
-      await startTensorBackend();
-      return await sampleJob(ctx, methods['samples.create'].input.parse(params));
+      const tensorBackend = await startTensorBackend();
+      return { ...(await sampleJob(ctx, methods['samples.create'].input.parse(params))), tensorBackend };
     }
     case 'campaign': {
       await startTensorBackend();

@@ -107,7 +107,7 @@ Studio:
 
 Options for every command:
   --project DIR    the studio project folder (default: ALOL_PROJECT, else the XDG data folder)
-  --backend NAME   tensor backend: tensorflow-gpu, tensorflow, wasm, cpu (default: ALOL_BACKEND, else best available)
+  --backend NAME   tensor backend: tensorflow-gpu, webgpu, tensorflow, wasm, cpu (default: ALOL_BACKEND, else best available)
   --json           machine-readable output on stdout
   -h, --help       this help
 `;

@@ -15,16 +15,36 @@ interface KillAt {
 let parsed: KillAt | null | undefined;
 const passed = new Map<string, number>();
 
+function parseAt(spec: string | undefined): KillAt | null {
+  const match = spec ? /^([\w.-]+):(\d+)$/.exec(spec) : null;
+  return match ? { phase: match[1]!, count: Number(match[2]) } : null;
+}
+
 function killAt(): KillAt | null {
   if (parsed !== undefined) return parsed;
-  const spec = process.env.ALOL_TEST_KILL_AT;
-  const match = spec ? /^([\w.-]+):(\d+)$/.exec(spec) : null;
-  parsed = match ? { phase: match[1]!, count: Number(match[2]) } : null;
+  parsed = parseAt(process.env.ALOL_TEST_KILL_AT);
   return parsed;
 }
 
-/** Kills this process (SIGKILL) when ALOL_TEST_KILL_AT names this phase and this is the pass it counts. */
+/** Other faults a test injects at the same points, each by a variable of the same PHASE:COUNT form. */
+const faults: { at: KillAt; passed: number; action: () => void }[] = [];
+
+/**
+ * Registers a fault the module owning a resource can inject when the variable `name` is set: the
+ * webgpu backend destroys its device (ALOL_TEST_LOSE_WEBGPU_AT=step:3), as a driver reset would.
+ * Without the variable nothing is registered.
+ */
+export function onTestPoint(name: string, action: () => void): void {
+  const at = parseAt(process.env[name]);
+  if (at) faults.push({ at, passed: 0, action });
+}
+
+/**
+ * Kills this process (SIGKILL) when ALOL_TEST_KILL_AT names this phase and this is the pass it
+ * counts; first runs a fault registered for this pass (onTestPoint).
+ */
 export function killPoint(phase: string): void {
+  for (const f of faults) if (f.at.phase === phase && ++f.passed === f.at.count) f.action();
   const at = killAt();
   if (at === null || at.phase !== phase) return;
   const n = (passed.get(phase) ?? 0) + 1;

@@ -250,6 +250,11 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX submit_keys_by_campaign ON submit_keys (campaign_id);
   `,
+  // 9: the tensor backends a run computed on, in order: a JSON list of {backend, adapter, fromStep,
+  // at}, one entry per job that trained it (a resume on another backend adds one).
+  `
+  ALTER TABLE runs ADD COLUMN tensor_backends TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

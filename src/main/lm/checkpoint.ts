@@ -580,6 +580,14 @@ export function writeCheckpoint(
   return dir;
 }
 
+/**
+ * The step of the newest checkpoint under `root` whose write finished (its manifest is there), for
+ * reports: its files are not read (readLatestCheckpoint checks them when a run resumes). Null when none.
+ */
+export function latestCheckpointStep(root: string): number | null {
+  return stepFolders(root).find((f) => existsSync(join(f.dir, MANIFEST_FILE)))?.step ?? null;
+}
+
 /** The checkpoint in `dir` after checking every file against its manifest; throws naming what is wrong. */
 function readVerifiedCheckpoint(dir: string): TrainingState {
   const manifestPath = join(dir, MANIFEST_FILE);

@@ -19,7 +19,8 @@
  * function that runs the callback at once. A read costs a full device sync, as on any GPU.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebgpuAdapterReport } from '../../shared/contract';
+import { AppError, type WebgpuAdapterReport } from '../../shared/contract';
+import { onTestPoint } from '../core/killPoint';
 
 export type { WebgpuAdapterReport };
 
@@ -51,6 +52,7 @@ interface GpuDevice {
   limits: Record<string, number>;
   lost: Promise<{ reason: string; message: string }>;
   destroy(): void;
+  addEventListener(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
   createBuffer(descriptor: { size: number; usage: number }): GpuBuffer;
   createCommandEncoder(): {
     copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, d: number, size: number): void;
@@ -211,11 +213,15 @@ export async function startWebgpu(options: WebgpuOptions): Promise<WebgpuStarted
     WebGPUBackend: new (device: GpuDevice, info?: GpuAdapterInfo) => tf.KernelBackend;
   };
   const required: Record<string, number> = {};
+  // ALOL_WEBGPU_LIMITS=default asks for WebGPU's default buffer limits (256 MiB a buffer, 128 MiB a
+  // binding), what any adapter grants, instead of the adapter's own: the tests meet the limits at
+  // small sizes with it.
+  const bufferLimits =
+    process.env.ALOL_WEBGPU_LIMITS === 'default' ? [] : ['maxStorageBufferBindingSize', 'maxBufferSize'];
   for (const name of [
     'maxComputeWorkgroupStorageSize',
     'maxComputeWorkgroupsPerDimension',
-    'maxStorageBufferBindingSize',
-    'maxBufferSize',
+    ...bufferLimits,
     'maxComputeWorkgroupSizeX',
     'maxComputeInvocationsPerWorkgroup',
   ]) {
@@ -224,9 +230,7 @@ export async function startWebgpu(options: WebgpuOptions): Promise<WebgpuStarted
   }
   const features = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
   const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: required });
-  void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') lostMessage = `the WebGPU device was lost (${info.reason}): ${info.message}`;
-  });
+  watchDevice(device);
   if ('webgpu' in (tf.engine() as unknown as { registryFactory: object }).registryFactory) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(device, adapter.info);
@@ -236,15 +240,71 @@ export async function startWebgpu(options: WebgpuOptions): Promise<WebgpuStarted
   // The device's limit (the default 8 unless required), not the adapter's.
   chunkAddN(Math.max(2, (device.limits.maxStorageBuffersPerShaderStage ?? 8) - 1));
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start on the chosen adapter');
+  // The device's limits, what WebGPU enforces: the adapter's, or the defaults (ALOL_WEBGPU_LIMITS).
   limits = {
-    maxBufferSize: required.maxBufferSize ?? Infinity,
-    maxStorageBufferBindingSize: required.maxStorageBufferBindingSize ?? Infinity,
+    maxBufferSize: device.limits.maxBufferSize ?? Infinity,
+    maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize ?? Infinity,
   };
   started = { adapter: pick.report, adapters: reports };
   return started;
 }
 
-let lostMessage: string | null = null;
+/** What went wrong on the device: lost, or an error WebGPU raised that no error scope caught. */
+export interface WebgpuFault {
+  kind: 'lost' | 'out-of-memory' | 'validation' | 'internal';
+  message: string;
+}
+
+let fault: WebgpuFault | null = null;
+let currentDevice: GpuDevice | null = null;
+
+/**
+ * Records the device's first fault. tfjs pushes no error scopes, so an allocation WebGPU refuses
+ * (out of memory, a buffer past a limit) arrives only as an uncaptured error, and every kernel
+ * after it runs on an invalid buffer: reads then return zeros. The error arrives synchronously,
+ * inside the op that caused it; from then on every read throws (waitForMap), so no step computes
+ * on zeros and no checkpoint stores them. A lost device resolves `lost` (any reason: nothing here
+ * destroys the device it computes on, except the test hook ALOL_TEST_LOSE_WEBGPU_AT=PHASE:COUNT,
+ * which destroys it at a killPoint, as a driver reset would take it away).
+ */
+function watchDevice(device: GpuDevice): void {
+  currentDevice = device;
+  fault = null;
+  device.addEventListener('uncapturederror', (event) => {
+    if (fault || device !== currentDevice) return;
+    const name = (event.error as object | undefined)?.constructor?.name ?? '';
+    const kind = /OutOfMemory/.test(name) ? 'out-of-memory' : /Validation/.test(name) ? 'validation' : 'internal';
+    fault = { kind, message: (event.error?.message ?? String(event.error)).split('\n')[0]!.trim() };
+  });
+  void device.lost.then((info) => {
+    if (device !== currentDevice) return;
+    if (!fault || fault.kind !== 'lost') fault = { kind: 'lost', message: `${info.reason}: ${info.message}` };
+  });
+  onTestPoint('ALOL_TEST_LOSE_WEBGPU_AT', () => device.destroy());
+}
+
+/** The device's first fault since it started, or null. */
+export function webgpuFault(): WebgpuFault | null {
+  return fault;
+}
+
+/** The device's buffer limits in bytes, or null when webgpu has not started. */
+export function webgpuLimits(): { maxBufferSize: number; maxStorageBufferBindingSize: number } | null {
+  return limits;
+}
+
+/** The adapter the webgpu backend runs on, or null when it has not started. */
+export function webgpuAdapter(): WebgpuAdapterReport | null {
+  return started?.adapter ?? null;
+}
+
+function faultError(f: WebgpuFault): Error {
+  return new Error(
+    f.kind === 'lost'
+      ? `the WebGPU device was lost (${f.message})`
+      : `the WebGPU device reported an error (${f.kind}): ${f.message}`,
+  );
+}
 
 /**
  * tfjs 4.22's webgpu AddN binds every input as a storage buffer in one shader; past the device's
@@ -287,9 +347,9 @@ function chunkAddN(width: number): void {
   tf.registerKernel(chunked as tf.KernelConfig);
 }
 
-/** Throws the device-lost message if the device was lost (a job checks between steps). */
+/** Throws when the device was lost or reported an error (a job checks between steps). */
 export function assertWebgpuAlive(): void {
-  if (lostMessage) throw new Error(lostMessage);
+  if (fault) throw faultError(fault);
 }
 
 /**
@@ -305,9 +365,10 @@ export function assertWebgpuFits(byteLength: number, what: string): void {
   ];
   for (const [name, limit] of checks) {
     if (byteLength > limit)
-      throw new Error(
-        `${what} needs ${bytes(byteLength)} in one GPU buffer, over this WebGPU device's ${name} of ${bytes(limit)}; ` +
-          'use a smaller model or another backend (--backend wasm)',
+      throw new AppError(
+        'out_of_memory',
+        `${what} needs ${bytes(byteLength)} in one GPU buffer, over this WebGPU device's ${name} of ${bytes(limit)} ` +
+          '(a limit of the device, which no setting changes); use a smaller model or another backend (--backend wasm)',
       );
   }
 }
@@ -357,6 +418,8 @@ function patchReadSync(backend: WebgpuBackendInternals, device: GpuDevice): void
       backend.commandEncoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
       backend.submitQueue();
       waitForMap(staging, mode.GPUMapMode.READ);
+      // An error raised by the work this read waited for: the values are not to be trusted.
+      if (fault) throw faultError(fault);
       const raw = staging.getMappedRange().slice(0);
       staging.unmap();
       const values = tf.util.convertBackendValuesAndArrayBuffer(raw, data.dtype as tf.DataType);
@@ -420,9 +483,11 @@ function waitForMap(buffer: GpuBuffer, mode: number): void {
     });
     const deadline = Date.now() + READ_TIMEOUT_MS;
     while (buffer.mapState !== 'mapped') {
-      if (lostMessage) throw new Error(lostMessage);
+      if (fault) throw faultError(fault);
       if (failure || buffer.mapState === 'unmapped')
-        throw new Error(`reading a WebGPU buffer failed${failure ? `: ${String(failure)}` : ''}`);
+        throw new Error(
+          `reading a WebGPU buffer failed${failure ? `: ${String(failure)}` : ' (the device may have been lost)'}`,
+        );
       const tick = queued.shift() ?? dawnTick;
       if (!tick) throw new Error('reading a WebGPU buffer synchronously: dawn.node scheduled no event processing');
       tick();

@@ -25,6 +25,7 @@ import {
 import { Gpt } from '../lm/model';
 import { Llama } from '../lm/llama';
 import { readSafetensorsHeader } from '../lm/safetensors';
+import { assertWebgpuFits, largestTensor } from '../lm/webgpu';
 import type { Rng } from '../core/rng';
 
 /** A studio model's config: GPT-2's or a Llama-family one (which names its architecture). */
@@ -155,7 +156,14 @@ export function writeModelFolder(
   else writeHfModel(dir, config, weights, extra);
 }
 
+/**
+ * The model of these weights. On webgpu, a model whose largest tensor cannot be bound to a kernel
+ * is refused first, naming the tensor and the device's limit, before any of it reaches the GPU
+ * (past the limit WebGPU would compute on zeros). Every job's model is built here.
+ */
 export function modelFromWeights(config: ModelConfig, weights: NamedTensors): CausalLm {
+  const largest = largestTensor([...weights].map(([name, t]) => [name, t.shape] as const));
+  assertWebgpuFits(largest.bytes, `the model's tensor ${largest.name}`);
   return isLlamaConfig(config) ? Llama.fromWeights(config, weights) : Gpt.fromWeights(config, weights);
 }
 

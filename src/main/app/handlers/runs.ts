@@ -3,12 +3,14 @@
  * createRun checks everything a config names and stores the run; startRunJob starts or resumes its
  * job, and the run's status follows the job's end.
  */
-import { AppError, type Handlers, type RunConfig } from '../../../shared/contract';
+import { join } from 'node:path';
+import { AppError, resumableErrorCodes, type Handlers, type RunConfig } from '../../../shared/contract';
 import { loraTargetsProblem } from '../../../shared/lora';
 import { chooseFormat } from '../../models/promptFormat';
 import { checkRunData } from '../../alol/runData';
 import { checkRewardModules } from '../../rewards/rewardSpec';
 import type { RunStore } from '../../alol/runStore';
+import { latestCheckpointStep } from '../../lm/checkpoint';
 import type { DatasetStore } from '../../data/datasetStore';
 import type { JobService } from '../../jobs/jobService';
 import type { ModelStore } from '../../models/modelStore';
@@ -53,8 +55,9 @@ export function runLauncher(d: {
         } else if (job.status === 'cancelled') {
           runs.finish(runId, 'cancelled', { error: job.error ?? { code: 'cancelled', message: 'cancelled' } });
         } else {
-          const crashed = job.error?.code === 'crashed' || job.error?.code === 'interrupted';
-          runs.finish(runId, crashed ? 'interrupted' : 'failed', {
+          // Stopped by accident (a crash, a lost GPU device): a resume continues it. Else it failed.
+          const resumable = resumableErrorCodes.includes(job.error?.code ?? '');
+          runs.finish(runId, resumable ? 'interrupted' : 'failed', {
             error: job.error ?? { code: 'failed', message: 'the run failed' },
           });
         }
@@ -69,6 +72,8 @@ export function runHandlers(d: {
   runs: RunStore;
   jobs: JobService;
   launcher: RunLauncher;
+  /** The project folder, where a run's checkpoints are (runs/<folder>/checkpoint). */
+  projectDir: string;
 }): Pick<Handlers, RunMethods> {
   const { runs, jobs, launcher } = d;
   return {
@@ -77,7 +82,10 @@ export function runHandlers(d: {
       return { runId, jobId: launcher.startRunJob(runId) };
     },
     'runs.list': () => runs.list(),
-    'runs.get': ({ runId }) => runs.get(runId),
+    'runs.get': ({ runId }) => {
+      const run = runs.get(runId);
+      return { ...run, lastCheckpoint: latestCheckpointStep(join(d.projectDir, 'runs', run.folder, 'checkpoint')) };
+    },
     'runs.metrics': ({ runId, sinceStep }) => (runs.get(runId), runs.metrics(runId, sinceStep)),
     'runs.cancel': ({ runId }) => {
       const run = runs.get(runId);

@@ -1,7 +1,14 @@
 /** `alol train`, `alol runs` and `alol run ...`: start, follow, resume and cancel training runs. */
 import { type Backend } from '../../app/backend';
 import { z } from 'zod';
-import { AppError, loraTargets, RunConfig, type RunSummary, type Input } from '../../../shared/contract';
+import {
+  AppError,
+  loraTargets,
+  resumableErrorCodes,
+  RunConfig,
+  type RunSummary,
+  type Input,
+} from '../../../shared/contract';
 import {
   algorithmsUsing,
   formatRange,
@@ -98,8 +105,32 @@ function runConfigFrom(values: Values): Input<'runs.start'> {
   return config as Input<'runs.start'>;
 }
 
+const RUN_COLUMNS = ['id', 'algo', 'status', 'step', 'data', 'init', 'out', 'backend'];
+
 function formatRun(r: RunSummary): string[] {
-  return [String(r.id), r.algo, r.status, `${r.step}/${r.totalSteps ?? '?'}`, r.config.data, r.config.init, r.outModel];
+  const backends = r.tensorBackends.map((b) => b.backend).join(' then ') || '-';
+  return [
+    String(r.id),
+    r.algo,
+    r.status,
+    `${r.step}/${r.totalSteps ?? '?'}`,
+    r.config.data,
+    r.config.init,
+    r.outModel,
+    backends,
+  ];
+}
+
+/** run show's lines on where it computed, its last checkpoint and how it stopped. */
+function runDetail(r: RunSummary): string[] {
+  const lines = r.tensorBackends.map(
+    (b, i) =>
+      `${i === 0 ? 'backend' : 'then'}: ${b.backend}${b.adapter ? ` on ${b.adapter}` : ''}${i > 0 ? ` (resumed from step ${b.fromStep})` : ''}`,
+  );
+  if (r.lastCheckpoint !== undefined)
+    lines.push(`last checkpoint: ${r.lastCheckpoint === null ? 'none' : `step ${r.lastCheckpoint}`}`);
+  if (r.error && r.status !== 'succeeded') lines.push(`${r.status}: ${r.error.message} (${r.error.code})`);
+  return lines;
 }
 
 async function waitForRun(
@@ -113,7 +144,13 @@ async function waitForRun(
     runId = started.runId;
     return started;
   }).catch((error: unknown) => {
-    if (runId && error instanceof AppError && error.code !== 'cancelled') {
+    // Only where resuming can help (a crash, a lost device): an out-of-memory would recur.
+    if (
+      runId &&
+      error instanceof AppError &&
+      resumableErrorCodes.includes(error.code) &&
+      !/run resume/.test(error.message)
+    ) {
       throw new AppError(
         error.code,
         `run ${runId}: ${error.message} (alol run resume ${runId} continues from its last checkpoint)`,
@@ -162,9 +199,7 @@ export const runsCommands: Record<string, Command> = {
     async run(backend, values) {
       const list = await call(backend, 'runs.list', {});
       print(values.json === true, list, () =>
-        list.length === 0
-          ? 'No runs yet: alol train --help'
-          : formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], list.map(formatRun)),
+        list.length === 0 ? 'No runs yet: alol train --help' : formatTable(RUN_COLUMNS, list.map(formatRun)),
       );
     },
   },
@@ -177,7 +212,8 @@ export const runsCommands: Record<string, Command> = {
       const metrics = await call(backend, 'runs.metrics', { runId });
       print(values.json === true, { ...run, metrics }, () =>
         [
-          formatTable(['id', 'algo', 'status', 'step', 'data', 'init', 'out'], [formatRun(run)]),
+          formatTable(RUN_COLUMNS, [formatRun(run)]),
+          ...runDetail(run),
           JSON.stringify(run.config, null, 2),
           run.summary ? JSON.stringify(run.summary, null, 2) : '',
         ].join('\n'),
