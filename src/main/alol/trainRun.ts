@@ -79,6 +79,13 @@ function responseLogps(
   return { lp, mask };
 }
 
+/** pi_ref's log-probs for one micro-batch: sequence sums of a pair's two responses, or per-token for examples. */
+interface ReferenceLogps {
+  chosen?: tf.Tensor1D;
+  rejected?: tf.Tensor1D;
+  lp?: tf.Tensor2D;
+}
+
 /** What a run trains: the policy's weights, or only its LoRA adapters. */
 type Trained = Pick<CausalLm, 'params' | 'weights'>;
 
@@ -352,6 +359,23 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     runs.progress(runId, step, totalSteps);
     const padId = eos;
     const batchOf = <T>(list: T[], idx: number[]) => idx.map((i) => list[i] as T);
+    const referenceLogps = (idx: number[]): ReferenceLogps => {
+      if (reference === null || (!needs.pairs && !needs.referenceLogprobs)) return {};
+      if (needs.pairs) {
+        const drawn = batchOf(pairs, idx);
+        const side = (key: 'chosen' | 'rejected') =>
+          sequenceLogprobs(
+            reference,
+            padRight(
+              drawn.map((p) => encoded.get(p[key])),
+              { padId },
+            ),
+          );
+        return { chosen: side('chosen'), rejected: side('rejected') };
+      }
+      const examples = batchOf(items, idx).map((i) => encoded.get(i.example));
+      return { lp: responseLogps(reference, examples, padId, null).lp };
+    };
 
     const started = Date.now();
     let tokensSeen = 0;
@@ -365,49 +389,61 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       for (let i = 0; i < indices.length; i += per) groups.push(indices.slice(i, i + per));
       const micro = groups.map((idx) => ({ idx, dropoutSeed: rng.seed() }));
       const lossMetrics: Record<string, number[]> = {};
-      const result = trainStep({
-        params: trained.params,
-        optimizer,
-        microBatches: micro,
-        lr: schedule(step),
-        maxGradNorm: cfg.maxGradNorm,
-        loss: (mb) => {
-          const inputs: LossInputs = {};
-          if (needs.pairs) {
-            const drawn = batchOf(pairs, mb.idx);
-            const chosen = padRight(
-              drawn.map((p) => encoded.get(p.chosen)),
-              { padId },
-            );
-            const rejected = padRight(
-              drawn.map((p) => encoded.get(p.rejected)),
-              { padId },
-            );
-            inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
-            inputs.policyRejected = sequenceLogprobs(policy, rejected, {
-              training: { dropoutSeed: mb.dropoutSeed + 1 },
+      // pi_ref's log-probs before the gradient tape: inside the loss, TF.js would record the
+      // reference's whole forward pass, every activation kept until the backward pass, for
+      // gradients no parameter needs.
+      const refLogps = new Map(micro.map((mb) => [mb, referenceLogps(mb.idx)]));
+      let result: ReturnType<typeof trainStep>;
+      try {
+        result = trainStep({
+          params: trained.params,
+          optimizer,
+          microBatches: micro,
+          lr: schedule(step),
+          maxGradNorm: cfg.maxGradNorm,
+          loss: (mb) => {
+            const inputs: LossInputs = {};
+            if (needs.pairs) {
+              const drawn = batchOf(pairs, mb.idx);
+              const chosen = padRight(
+                drawn.map((p) => encoded.get(p.chosen)),
+                { padId },
+              );
+              const rejected = padRight(
+                drawn.map((p) => encoded.get(p.rejected)),
+                { padId },
+              );
+              inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
+              inputs.policyRejected = sequenceLogprobs(policy, rejected, {
+                training: { dropoutSeed: mb.dropoutSeed + 1 },
+              });
+              inputs.refChosen = refLogps.get(mb)!.chosen;
+              inputs.refRejected = refLogps.get(mb)!.rejected;
+              for (const p of drawn) tokensSeen += encoded.tokenCount(p.chosen) + encoded.tokenCount(p.rejected);
+            } else {
+              const examples = batchOf(items, mb.idx).map((i) => encoded.get(i.example));
+              const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);
+              inputs.lp = lp;
+              inputs.mask = mask;
+              for (const e of examples) tokensSeen += tokenCount(e);
+              if (needs.referenceLogprobs) inputs.lpRef = refLogps.get(mb)!.lp;
+              if (needs.signal === 'reward')
+                inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
+              if (needs.signal === 'advantage')
+                inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
+            }
+            const { loss, metrics } = computeLoss(cfg.algo, inputs, {
+              eps: cfg.eps,
+              beta: cfg.beta,
+              klBeta: cfg.klBeta,
             });
-            // The losses detach reference log-probs themselves.
-            inputs.refChosen = sequenceLogprobs(reference as CausalLm, chosen);
-            inputs.refRejected = sequenceLogprobs(reference as CausalLm, rejected);
-            for (const p of drawn) tokensSeen += encoded.tokenCount(p.chosen) + encoded.tokenCount(p.rejected);
-          } else {
-            const examples = batchOf(items, mb.idx).map((i) => encoded.get(i.example));
-            const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);
-            inputs.lp = lp;
-            inputs.mask = mask;
-            for (const e of examples) tokensSeen += tokenCount(e);
-            if (needs.referenceLogprobs) inputs.lpRef = responseLogps(reference as CausalLm, examples, padId, null).lp;
-            if (needs.signal === 'reward')
-              inputs.reward = tf.tensor1d(mb.idx.map((i) => (rewards as Float32Array)[i]!));
-            if (needs.signal === 'advantage')
-              inputs.advantage = tf.tensor1d(mb.idx.map((i) => (signal as Float32Array)[i]!));
-          }
-          const { loss, metrics } = computeLoss(cfg.algo, inputs, { eps: cfg.eps, beta: cfg.beta, klBeta: cfg.klBeta });
-          for (const [name, value] of Object.entries(metrics)) (lossMetrics[name] ??= []).push(value);
-          return loss;
-        },
-      });
+            for (const [name, value] of Object.entries(metrics)) (lossMetrics[name] ??= []).push(value);
+            return loss;
+          },
+        });
+      } finally {
+        for (const refs of refLogps.values()) for (const t of Object.values(refs)) t.dispose();
+      }
       step += 1;
       killPoint('step');
       const seconds = (Date.now() - started) / 1000;
@@ -492,7 +528,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
               adapterTensors: lora.params.size,
               baseTensors: policy.params.size,
               baseParameters: [...policy.params.values()].reduce((n, v) => n + v.size, 0),
-              // Every tf.Variable alive: the one base model's weights and the adapters, no reference copy.
+              // Every tf.Variable alive: the one base model's weights and the adapters (and AdamW's
+              // moments where they are tensors), no reference copy.
               tfVariables: Object.keys(tf.engine().state.registeredVariables).length,
               adapter: join('runs', run.folder, 'adapter'),
             },

@@ -11,7 +11,7 @@
  *     loss: (mb) => nll(model, mb), lr: schedule(optimizer.step), maxGradNorm: 1 });
  */
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, type AdamW } from './optim';
+import { clipFactor, globalNorm, type AdamW } from './optim';
 
 /** A loss alone, or with metrics (scalars averaged over the micro-batches, e.g. 'logps/chosen'). */
 export type LossOutput = tf.Scalar | { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
@@ -101,26 +101,20 @@ export interface ApplyOptions {
   maxGradNorm: number | null;
 }
 
-/** Averages, clips and applies summed gradients, disposing every gradient tensor; returns the pre-clip norm. */
+/**
+ * Averages, clips and applies summed gradients, disposing every gradient tensor; returns the pre-clip
+ * norm. The mean and the clipping factor are applied by the optimizer one tensor at a time: a
+ * 124M-parameter model's gradients are 500 MB, and a second full copy would not fit beside them.
+ */
 export function applyGradients({ optimizer, sum, count, lr, maxGradNorm }: ApplyOptions): number {
-  const owned = new Set<tf.Tensor>(sum.values());
   try {
-    let grads = sum;
-    if (count !== 1) {
-      grads = new Map();
-      tf.tidy(() => {
-        const n = tf.scalar(count);
-        for (const [name, g] of sum) grads.set(name, tf.keep(tf.div(g, n)));
-      });
-      for (const g of grads.values()) owned.add(g);
-    }
-    // No limit still measures the norm: nothing exceeds Infinity, so the same tensors come back.
-    const clipped = clipByGlobalNorm(grads, maxGradNorm ?? Infinity);
-    for (const g of clipped.grads.values()) owned.add(g);
-    optimizer.apply(clipped.grads, lr);
-    return clipped.norm;
+    // No limit still measures the norm: nothing exceeds Infinity.
+    const norm = globalNorm(sum.values(), count);
+    const scale = clipFactor(norm, maxGradNorm ?? Infinity);
+    optimizer.apply(sum, lr, { divideBy: count, ...(scale === undefined ? {} : { scale }) });
+    return norm;
   } finally {
-    for (const t of owned) t.dispose();
+    for (const t of sum.values()) t.dispose();
   }
 }
 
