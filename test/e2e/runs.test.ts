@@ -234,6 +234,14 @@ describe('Runs screen', () => {
       const run = await api('runs.get', { runId: sftRun });
       expect(run.status).toBe('cancelled');
       await expect.poll(shownStep).toBe(run.step);
+      // The backend it computed on (one: it was not resumed) and its last checkpoint, every 5 steps.
+      expect(run.tensorBackends).toHaveLength(1);
+      const checkpoint = run.step >= 5 ? Math.floor(run.step / 5) * 5 : null;
+      expect(run.lastCheckpoint).toBe(checkpoint);
+      const shown = checkpoint === null ? 'none' : `step ${checkpoint}`;
+      await expect
+        .poll(() => page.getByTestId('run-backend').innerText())
+        .toMatch(new RegExp(`^Computed on ${run.tensorBackends[0]!.backend}\\b.*Last checkpoint: ${shown}\\.$`));
       const logged = await api('runs.metrics', { runId: sftRun, sinceStep: 0 });
       await expect.poll(() => points(loss)).toBe(logged.filter((row) => row.metrics.loss !== undefined).length);
     },
@@ -276,6 +284,8 @@ describe('Runs screen', () => {
       expect(await row.getByTestId('run-row-algo').innerText()).toBe('nll');
       expect(await row.getByTestId('run-row-data').innerText()).toBe('demo');
       expect((await row.getByTestId('run-row-models').innerText()).replace(/\s+/g, ' ')).toBe('base → sft');
+      const { tensorBackends } = await api('runs.get', { runId: sftRun });
+      expect(await row.getByTestId('run-row-backend').innerText()).toBe(tensorBackends[0]!.backend);
 
       await page.getByTestId('nav-models').click();
       const model = page.locator('[data-testid="model-row"][data-model="sft"]');
