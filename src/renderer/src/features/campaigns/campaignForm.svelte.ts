@@ -11,6 +11,7 @@ import { CampaignOptions } from '../../../../shared/rating';
 import type { Client } from '../../lib/client';
 import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
+import { formatInput, type FormatChoice } from '../../ui/FormatField.svelte';
 import { JobRun } from '../../app/jobRun.svelte';
 
 /** What a campaign's preparation job answers: the contract's jobResults.campaign. */
@@ -101,6 +102,8 @@ export class CampaignFormState {
   /** Comparing: the dataset's own answers as one more system (data:DATASET). */
   withData = $state(false);
   goldFile = $state('');
+  /** The prompt format of the responses sampled now: each model's default unless chosen. */
+  format = $state<FormatChoice>('default');
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   numbers = $state<Record<NumberKey, number | null>>(defaultNumbers());
 
@@ -165,8 +168,19 @@ export class CampaignFormState {
       return { ...problems, maxNewTokens: `less than the smallest context of the models picked (${context})` };
     return problems;
   });
+  /** Chat needs every model compared to have a chat template (sample sets and the dataset's answers are used as they are). */
+  readonly formatProblem: string | null = $derived.by(() => {
+    if (this.kind === 'pairs' || this.format !== 'chat') return null;
+    const without = this.#models()
+      .filter((m) => this.models.includes(m.name) && !m.chatTemplate)
+      .map((m) => m.name);
+    return without.length === 0
+      ? null
+      : `${without.join(', ')} ${without.length === 1 ? 'has' : 'have'} no chat template: choose Raw or the default`;
+  });
   readonly canSubmit = $derived.by(
     () =>
+      this.formatProblem === null &&
       this.name.trim() !== '' &&
       this.nameProblem === null &&
       this.modelsProblem === null &&
@@ -223,6 +237,7 @@ export class CampaignFormState {
       models: this.models,
       prompts: source,
       settings: { maxNewTokens: this.numbers.maxNewTokens ?? Number.NaN },
+      ...formatInput(this.format),
     };
   }
 

@@ -12,6 +12,8 @@ import { fieldIssues } from '../../lib/issues';
 import { chosenOrFirst } from '../../lib/choice';
 import { JobRun } from '../../app/jobRun.svelte';
 import { PageState } from '../../app/page.svelte';
+import { formatNote } from '../../../../shared/promptFormat';
+import { formatInput, type FormatChoice } from '../../ui/FormatField.svelte';
 
 /** What a sampling job answers: the contract's jobResults.sample. */
 export type { SampleResult };
@@ -49,6 +51,8 @@ export class SampleFormState {
   #dataset = $state.raw('');
   split = $state('');
   reward = $state('');
+  /** The prompt format: the model's default (chat where it has a chat template) unless chosen. */
+  format = $state<FormatChoice>('default');
   greedy = $state(settingsDefaults.greedy);
   /** Deep state: the number inputs bind to its keys one by one; an empty input is null. */
   numbers = $state<Record<SampleNumberKey, number | null>>(defaultNumbers());
@@ -74,8 +78,21 @@ export class SampleFormState {
     if (this.greedy) for (const key of samplingKeys) delete problems[key];
     return problems;
   });
+  /** Whether the chosen model has a chat template (false until it is known). */
+  readonly #chatTemplate = $derived.by(() => this.#models().find((m) => m.name === this.model)?.chatTemplate ?? false);
+  readonly formatDefault = $derived.by(() => formatNote(this.#chatTemplate ? 'chat' : 'raw', this.#chatTemplate));
+  readonly formatProblem: string | null = $derived.by(() =>
+    this.format === 'chat' && this.model !== '' && !this.#chatTemplate
+      ? `${this.model} has no chat template: choose Raw or the default`
+      : null,
+  );
   readonly canSubmit = $derived.by(
-    () => this.model !== '' && this.dataset !== '' && Object.keys(this.problems).length === 0 && !this.run.busy,
+    () =>
+      this.model !== '' &&
+      this.dataset !== '' &&
+      Object.keys(this.problems).length === 0 &&
+      this.formatProblem === null &&
+      !this.run.busy,
   );
 
   constructor(
@@ -134,6 +151,7 @@ export class SampleFormState {
       n: this.numbers.n ?? Number.NaN,
       settings,
       ...(reward !== '' ? { reward } : {}),
+      ...formatInput(this.format),
     };
   }
 }
