@@ -3,9 +3,13 @@
  * any adapter. Plain classes with their dependencies passed in, so the CLI, the HTTP server, the
  * Electron backend process and the tests all use the same instances.
  */
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb, schemaVersion, type Db } from '../db/openDb';
 import { ensureProject, type ProjectPaths } from '../core/project';
+import { storageFailure } from '../core/storageErrors';
+import { nameStore } from '../core/errors';
 import { DatasetStore } from '../data/datasetStore';
 import { UploadStore } from '../data/uploadStore';
 import { JobStore } from '../jobs/jobStore';
@@ -53,9 +57,32 @@ export function defaultJobEntry(): string {
   return fileURLToPath(new URL('./job.js', import.meta.url));
 }
 
+/**
+ * The project's database; a read-only folder or a full disk says so, naming the file. SQLite says
+ * only "unable to open database file" when it cannot create the WAL's shared-memory file beside
+ * the database, so a failed open asks the folder itself whether it takes writes.
+ */
+function openProjectDb(file: string): Db {
+  nameStore(file);
+  try {
+    return openDb(file);
+  } catch (error) {
+    throw storageFailure(error, file) ?? storageFailure(notWritable(dirname(file)), file) ?? error;
+  }
+}
+
+function notWritable(dir: string): unknown {
+  try {
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (error) {
+    return error;
+  }
+}
+
 export function createBackend(options: BackendOptions): Backend {
   const paths = ensureProject(options.projectDir);
-  const db = openDb(paths.db);
+  const db = openProjectDb(paths.db);
   const bus = new EventBus();
   const datasets = new DatasetStore(db);
   const uploads = new UploadStore(paths.uploads);
@@ -127,7 +154,7 @@ export function createBackend(options: BackendOptions): Backend {
     db,
     campaigns,
     bus,
-    dispatch: createDispatch(handlers),
+    dispatch: createDispatch(handlers, paths.db),
     jobs,
     close() {
       jobs.stopAll();

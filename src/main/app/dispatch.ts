@@ -22,7 +22,8 @@ export function zodIssues(error: z.ZodError, where: string): AppError {
   return new AppError('invalid_input', `${where}: ${detail}`, issues);
 }
 
-export function createDispatch(handlers: Handlers): Dispatch {
+/** `store`: the project's database file, named when a call fails on a full disk or a read-only folder. */
+export function createDispatch(handlers: Handlers, store?: string): Dispatch {
   return async (method, input) => {
     try {
       if (!isMethodName(method)) throw new AppError('not_found', `no such method: ${String(method).slice(0, 100)}`);
@@ -33,7 +34,7 @@ export function createDispatch(handlers: Handlers): Dispatch {
       const value = await handler(parsed.data);
       return { ok: true, value: schema.output.parse(value) };
     } catch (error) {
-      return { ok: false, error: errorShape(error) };
+      return { ok: false, error: errorShape(error, store) };
     }
   };
 }

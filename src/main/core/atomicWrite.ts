@@ -18,6 +18,7 @@
 import { closeSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { storageFailure } from './storageErrors';
 
 export interface PendingFile {
   path: string;
@@ -128,7 +129,8 @@ export function writeFilesAtomically(files: readonly PendingFile[], options: Ato
     }
   } catch (error) {
     for (const temp of temps) rmSync(temp, { force: true });
-    throw error;
+    // A full disk or a read-only folder, in words naming the file; the old files are untouched.
+    throw storageFailure(error, files[temps.length]?.path) ?? error;
   }
 
   // The last file never needs putting back: if its rename fails, nothing after it was renamed.

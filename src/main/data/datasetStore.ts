@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/openDb';
 import { processAlive } from '../jobs/jobStore';
+import { storageFailure } from '../core/storageErrors';
 import { AppError, type DatasetSummary, type Example, type ImportSummary, type Pair } from '../../shared/contract';
 import type { ParsedExample, ParsedPair } from './import/parseFile';
 
@@ -171,19 +172,21 @@ export class DatasetStore {
     const createdAt = now.toISOString();
     // Inside a caller's transaction, chunks would commit nothing early: one step, as before.
     if (this.db.inTransaction) return this.commitVersion(this.stageVersion(input, createdAt), input, createdAt);
-    this.removeAbandonedStaging();
-    const staged = this.db.transaction(() => this.stageVersion(input, createdAt, false)).immediate();
+    let staged: { datasetId: number; versionId: number } | null = null;
     try {
-      this.insertRows(staged.versionId, input);
-      return this.db.transaction(() => this.commitVersion(staged, input, createdAt)).immediate();
+      this.removeAbandonedStaging();
+      const version = this.db.transaction(() => this.stageVersion(input, createdAt, false)).immediate();
+      staged = version;
+      this.insertRows(version.versionId, input);
+      return this.db.transaction(() => this.commitVersion(version, input, createdAt)).immediate();
     } catch (error) {
       try {
-        this.q.deleteDataset.run(staged.datasetId);
+        if (staged) this.q.deleteDataset.run(staged.datasetId);
       } catch {
         // The store refuses even the delete (a full disk, a read-only folder): the next write of a
         // version removes these rows. The first error is the one to report.
       }
-      throw error;
+      throw storageFailure(error, this.db.name) ?? error;
     }
   }
 

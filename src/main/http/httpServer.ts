@@ -53,6 +53,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   reward_module: 400,
   unsupported_media_type: 415,
   import_invalid: 422,
+  // The store refused the write (core/storageErrors): nothing was stored, and the same request
+  // works once the disk has room or the folder is writable again.
+  disk_full: 507,
+  read_only: 507,
 };
 
 export interface HttpServerOptions {

@@ -11,6 +11,25 @@ import type { FromJob, ToJob } from './jobMessages';
 import { events, type AppErrorShape, type Job } from '../../shared/contract';
 
 const CANCEL_GRACE_MS = 5000;
+/** How often the end of a job is written again while the store refuses it (a full disk). */
+const RECORD_RETRY_MS = 2000;
+
+/**
+ * Runs `record` (a job's end, written to the store) now, and while the store refuses it (a full
+ * disk, a read-only folder) again every RECORD_RETRY_MS, instead of throwing out of a child
+ * process's event handler, which would end the whole studio. Meanwhile the job reads as running; a
+ * studio stopped before the write lands marks it interrupted at its next start, as after a crash.
+ */
+function untilStored(jobId: number, record: () => void): void {
+  try {
+    record();
+  } catch (error) {
+    console.error(
+      `job ${jobId} ended, but its end could not be stored yet (trying again): ${(error as Error).message}`,
+    );
+    setTimeout(() => untilStored(jobId, record), RECORD_RETRY_MS).unref();
+  }
+}
 /** Nice value of job processes (0 is the server's own; 19 the lowest priority). */
 const JOB_NICENESS = 10;
 
@@ -74,8 +93,7 @@ export class JobService {
       } else if (message.type === 'result') outcome = { result: message.result };
       else outcome = { error: message.error };
     });
-    const finish = (exit: string) => {
-      if (!this.running.delete(jobId)) return;
+    const record = (exit: string) => {
       const job = entry.cancelled
         ? store.finish(jobId, 'cancelled', { error: { code: 'cancelled', message: 'cancelled by the user' } })
         : outcome && 'result' in outcome
@@ -85,6 +103,10 @@ export class JobService {
             });
       cleanup?.(job);
       bus.emit('jobs.finished', job);
+    };
+    const finish = (exit: string) => {
+      if (!this.running.delete(jobId)) return;
+      untilStored(jobId, () => record(exit));
     };
     // 'close', not 'exit': it comes after the last message on the IPC channel.
     child.on('close', (code, signal) => finish(signal ? `signal ${signal}` : `exit code ${code}`));
