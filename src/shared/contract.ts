@@ -236,6 +236,31 @@ export const ModelShape = z.object({
 });
 export type ModelShape = z.infer<typeof ModelShape>;
 
+/**
+ * The projections LoRA adapters can target: Llama's q/k/v/o_proj and the MLP's gate/up/down_proj;
+ * on GPT-2 q, k, v are its one fused c_attn (given together), o attn.c_proj, up c_fc, down mlp.c_proj (shared/lora.ts).
+ */
+export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+
+/** LoRA adapters on a frozen base (RunConfig.lora): rank, alpha (the update is alpha/r B A), dropout, targets. */
+export const LoraSettings = z
+  .object({
+    r: z.number().int().min(1).max(1024),
+    alpha: z.number().positive().max(1e6),
+    dropout: z.number().min(0).lt(1),
+    targets: z.array(z.enum(loraTargets)).min(1),
+  })
+  .strict();
+export type LoraSettings = z.infer<typeof LoraSettings>;
+
+/**
+ * A model stored as a base with a LoRA adapter merged in (a LoRA run's model, or alol model merge):
+ * the adapter's settings, its base (the model's parent; null once that model is gone) and the PEFT
+ * folder kept beside the weights, relative to the project folder.
+ */
+export const ModelAdapter = LoraSettings.extend({ base: z.string().nullable(), folder: z.string() });
+export type ModelAdapter = z.infer<typeof ModelAdapter>;
+
 export const ModelSummary = z.object({
   id,
   name: z.string(),
@@ -249,6 +274,8 @@ export const ModelSummary = z.object({
   dtype: z.string(),
   /** Whether its tokenizer_config.json has a chat_template. */
   chatTemplate: z.boolean(),
+  /** Base + adapter: set where the model is a base with a LoRA adapter merged in. */
+  adapter: ModelAdapter.nullable(),
   tokenizer: z.string(),
   folder: z.string(),
   createdAt: z.string(),
@@ -287,23 +314,6 @@ export type Algo = z.infer<typeof Algo>;
 /** Which responses of a pairs dataset a single-response run trains on (RunConfig.pairs). */
 export const pairsModes = ['both', 'chosen', 'rejected'] as const;
 export type PairsMode = (typeof pairsModes)[number];
-
-/**
- * The projections LoRA adapters can target: Llama's q/k/v/o_proj and the MLP's gate/up/down_proj;
- * on GPT-2 q, k, v are its one fused c_attn (given together), o attn.c_proj, up c_fc, down mlp.c_proj (shared/lora.ts).
- */
-export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
-
-/** LoRA adapters on a frozen base (RunConfig.lora): rank, alpha (the update is alpha/r B A), dropout, targets. */
-export const LoraSettings = z
-  .object({
-    r: z.number().int().min(1).max(1024),
-    alpha: z.number().positive().max(1e6),
-    dropout: z.number().min(0).lt(1),
-    targets: z.array(z.enum(loraTargets)).min(1),
-  })
-  .strict();
-export type LoraSettings = z.infer<typeof LoraSettings>;
 
 /**
  * One training run's settings, with the reference code's defaults and a line of help each: the
@@ -649,6 +659,8 @@ export const RewardModelResult = z.object({
   heldOutLoss: z.number().nullable(),
   epochs: count,
   seed: count,
+  /** How the backbone read prompt + response (absent from reward models before formats existed: raw). */
+  format: PromptFormat.optional(),
   tensorBackend: TensorBackendName,
 });
 export type RewardModelResult = z.infer<typeof RewardModelResult>;
@@ -834,6 +846,9 @@ const rewardModelTraining = {
   lr: z.number().positive().max(1).default(1e-3),
   heldOut: z.number().gt(0).lt(1).default(0.2).describe('share of prompts held out, whole (at least one)'),
   seed: z.number().int().nonnegative().default(0),
+  format: PromptFormat.optional().describe(
+    'how the backbone reads prompt + response: chat (its chat template) or raw (the HH text); default chat where the backbone has a chat template, else raw',
+  ),
 };
 
 /** From a campaign's rated pairs, under a rule. */

@@ -7,7 +7,7 @@
  * does not merge into a Llama model.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/main/lm/safetensors';
 import { alol } from '../helpers/cli';
@@ -181,6 +181,14 @@ describe('alol train with LoRA and alol model merge', () => {
     expect(changed.sort()).toEqual(
       ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].map((m) => `h.0.${m}.weight`).sort(),
     );
+
+    // Both models read as base + adapter (models.list's adapter: the parent, the settings, the PEFT folder).
+    const listed = alol(['models', ...p, '--json']).json() as { name: string; folder: string; adapter: unknown }[];
+    const adapterOf = (name: string) => listed.find((m) => m.name === name)!.adapter;
+    const expected = { base: 'gpt', r: 4, alpha: 16, dropout: 0.05, targets: ['q', 'k', 'v', 'o', 'up', 'down'] };
+    expect(adapterOf('gpt-alol')).toEqual({ ...expected, folder: `models/${basename(folderOf('gpt-alol'))}/adapter` });
+    expect(adapterOf('gpt-merged')).toMatchObject(expected);
+    expect(adapterOf('gpt')).toBeNull();
 
     const wrong = alol(['model', 'merge', 'llama', '--adapter', adapter, '--out', 'nope', ...p]);
     expect(wrong.status).not.toBe(0);

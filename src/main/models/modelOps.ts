@@ -41,7 +41,7 @@ import { logprobsOf } from '../lm/logprobs';
 import { readSafetensors, safetensorsWriter } from '../lm/safetensors';
 import { writeFilesAtomically } from '../core/atomicWrite';
 import { Rng } from '../core/rng';
-import { mergeLoraWeights, readPeftAdapter } from '../lm/lora';
+import { ADAPTER_CONFIG, mergeLoraWeights, readPeftAdapter, readPeftConfig } from '../lm/lora';
 import {
   initModel,
   isLlamaConfig,
@@ -82,7 +82,7 @@ export async function fileSha256(file: string): Promise<string> {
 /** Writes a checkpoint under a temporary name and moves it into place, so a crash leaves no half folder. */
 export async function storeModel(
   ctx: ModelJobContext,
-  entry: Omit<NewModel, 'folder' | 'weightsSha256' | 'parameters' | 'config' | 'chatTemplate' | 'dtype'> & {
+  entry: Omit<NewModel, 'folder' | 'weightsSha256' | 'parameters' | 'config' | 'chatTemplate' | 'dtype' | 'lora'> & {
     dtype?: string;
   },
   write: (dir: string) => Promise<ModelConfig>,
@@ -98,12 +98,16 @@ export async function storeModel(
     ctx.signal.throwIfAborted();
     const weightsSha256 = await fileSha256(join(staging, 'model.safetensors'));
     const chatTemplate = hasChatTemplate(staging);
+    // A LoRA run's model and a merge keep the adapter's PEFT folder beside the merged weights.
+    const adapterDir = join(staging, 'adapter');
+    const lora = existsSync(join(adapterDir, ADAPTER_CONFIG)) ? readPeftConfig(adapterDir).config : null;
     renameSync(staging, final);
     try {
       return store.add({
         ...entry,
         dtype: entry.dtype ?? 'F32',
         chatTemplate,
+        lora,
         folder,
         config,
         parameters: modelParameterCount(config),

@@ -1,12 +1,13 @@
 /**
  * The models table: each model's origin, shape, tokenizer and checkpoint folder in the project.
  * The config column holds the model's config (GptConfig, or a LlamaConfig, which names its
- * architecture: the family follows from it) with two facts of the folder beside it, "dtype" (the
- * weights' dtype as imported) and "chatTemplate" (whether tokenizer_config.json has one); rows
- * written before those were kept read as F32 without a template, which every such model was.
+ * architecture: the family follows from it) with facts of the folder beside it, "dtype" (the
+ * weights' dtype as imported), "chatTemplate" (whether tokenizer_config.json has one) and "lora"
+ * (the settings of the LoRA adapter merged in, whose PEFT folder is adapter/); rows written before
+ * those were kept read as F32 without a template, which every such model was, and without an adapter.
  */
 import type { Db } from '../db/openDb';
-import { AppError, type ModelSummary } from '../../shared/contract';
+import { AppError, type LoraSettings, type ModelSummary } from '../../shared/contract';
 import { shapeOf, type ModelConfig } from './modelFamily';
 
 interface ModelRow {
@@ -32,6 +33,8 @@ export interface NewModel {
   parameters: number;
   dtype: string;
   chatTemplate: boolean;
+  /** The LoRA adapter merged into the weights (its folder is adapter/), or null. */
+  lora: LoraSettings | null;
   tokenizer: string;
   /** Relative to the project's models folder. */
   folder: string;
@@ -74,11 +77,11 @@ export class ModelStore {
 
   add(model: NewModel, now = new Date()): StoredModel {
     if (this.has(model.name)) throw new AppError('conflict', `a model named "${model.name}" exists already`);
-    const { dtype, chatTemplate, ...row } = model;
+    const { dtype, chatTemplate, lora, ...row } = model;
     this.q.insert.run({
       ...row,
       parentId: model.parentId ?? null,
-      config: JSON.stringify({ ...model.config, dtype, chatTemplate }),
+      config: JSON.stringify({ ...model.config, dtype, chatTemplate, ...(lora ? { lora } : {}) }),
       createdAt: now.toISOString(),
     });
     return this.get(model.name);
@@ -89,8 +92,9 @@ function toModel(row: ModelRow): StoredModel {
   const {
     dtype = 'F32',
     chatTemplate = false,
+    lora,
     ...config
-  } = JSON.parse(row.config) as ModelConfig & { dtype?: string; chatTemplate?: boolean };
+  } = JSON.parse(row.config) as ModelConfig & { dtype?: string; chatTemplate?: boolean; lora?: LoraSettings };
   return {
     id: row.id,
     name: row.name,
@@ -101,6 +105,7 @@ function toModel(row: ModelRow): StoredModel {
     parameters: row.parameters,
     dtype,
     chatTemplate,
+    adapter: lora ? { ...lora, base: row.parent, folder: `models/${row.folder}/adapter` } : null,
     tokenizer: row.tokenizer,
     folder: row.folder,
     createdAt: row.created_at,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   algos,
+  LoraSettings,
+  loraTargets,
   pairsModes,
   RunConfig,
   type Algo,
@@ -8,7 +10,9 @@ import {
   type AppErrorShape,
   type DatasetSummary,
   type ModelSummary,
+  type PromptFormat,
 } from '../../../../shared/contract';
+import { defaultLoraTargets, loraLayerModules, loraTargetsProblem } from '../../../../shared/lora';
 import { algoInfo, type AlgoInfo } from './algos';
 import {
   hyperparameterNames,
@@ -24,7 +28,7 @@ export type RunInput = z.input<typeof RunConfig>;
 export type RunKey = keyof RunInput;
 
 /** Chosen from the project's lists or typed as names: the form's first rows. */
-export type BasicKey = 'algo' | 'data' | 'dataVersion' | 'pairs' | 'init' | 'ref' | 'out' | 'lora';
+export type BasicKey = 'algo' | 'data' | 'dataVersion' | 'pairs' | 'init' | 'ref' | 'out' | 'format' | 'lora';
 /** Everything else: the run's settings, each with the contract's default. */
 export type SettingKey = Exclude<RunKey, BasicKey>;
 export type NumberKey = { [K in SettingKey]-?: NonNullable<RunInput[K]> extends number ? K : never }[SettingKey];
@@ -81,8 +85,8 @@ export const basicLabels: Record<BasicKey, string> = {
   init: 'Start from',
   ref: 'Reference',
   out: 'Out model',
-  // Not a field of the form yet (its runs are full fine-tuning): alol train --lora-r sets it.
-  lora: 'LoRA',
+  format: 'Prompt format',
+  lora: 'Adapters (LoRA)',
 };
 
 function isBasicKey(key: RunKey): key is BasicKey {
@@ -179,6 +183,14 @@ export const rewardSuggestions = ['column', 'label', 'demo'] as const;
 /** The pairs select's choices: '' is the dataset's own single-response examples. */
 export const pairsChoices: readonly (PairsMode | '')[] = ['', ...pairsModes];
 
+export type LoraTarget = (typeof loraTargets)[number];
+export type LoraNumberKey = 'r' | 'alpha' | 'dropout';
+/** The LoRA fields' problems, each under its own key (targets: the checkboxes together). */
+export type LoraProblems = Partial<Record<LoraNumberKey | 'targets', string>>;
+const loraKeys = ['r', 'alpha', 'dropout', 'targets'] as const;
+/** PEFT's LoraConfig defaults, as alol train's flags have them. */
+const defaultLoraNumbers = (): Record<LoraNumberKey, number | null> => ({ r: 8, alpha: 8, dropout: 0 });
+
 /** The "New run" form: every field of RunConfig, and the runs.start call it makes. */
 export class RunFormState {
   readonly #client: Client;
@@ -197,6 +209,13 @@ export class RunFormState {
   #ref = $state.raw('');
   #out = $state.raw('');
   #outTouched = $state.raw(false);
+  /** '': the start model's default (chat where it has a chat template, else raw). */
+  #format = $state.raw<PromptFormat | ''>('');
+  /** LoRA: adapters on the frozen start model, which is then the reference; off: full fine-tuning. */
+  loraOn = $state.raw(false);
+  loraNumbers = $state<Record<LoraNumberKey, number | null>>(defaultLoraNumbers());
+  /** null: the start model's family's default (PEFT's: q,v; GPT-2's c_attn, q,k,v). */
+  #loraTargets = $state.raw<LoraTarget[] | null>(null);
   /** Deep state: the inputs bind to their keys one by one; an empty number input is null. */
   numbers = $state<Record<NumberKey, number | null>>(defaultNumbers());
   texts = $state<Record<TextKey, string>>(defaultTexts());
@@ -225,6 +244,13 @@ export class RunFormState {
     return this.dataset?.examples === 0 ? 'both' : '';
   });
   readonly init = $derived.by(() => chosenOrFirst(this.#models(), this.#init));
+  readonly initModel: ModelSummary | null = $derived.by(() => this.#models().find((m) => m.name === this.init) ?? null);
+  /** The start model's family decides which projections a LoRA target names. */
+  readonly family = $derived(this.initModel?.shape.family ?? 'llama');
+  readonly loraTargets: LoraTarget[] = $derived(this.#loraTargets ?? defaultLoraTargets[this.family]);
+  /** The format a run gets when none is chosen: the start model's default. */
+  readonly defaultFormat: PromptFormat = $derived(this.initModel?.chatTemplate ? 'chat' : 'raw');
+  readonly format = $derived(this.#format);
   readonly ref = $derived.by(() => (this.#models().some((m) => m.name === this.#ref) ? this.#ref : ''));
   /** "base-a_lol", or "base-a_lol-2" when that model exists: a name to keep or change. */
   readonly suggestedOut = $derived.by(() => {
@@ -258,12 +284,36 @@ export class RunFormState {
     const input: Record<string, unknown> = { algo: this.algo, data: this.data, init: this.init, out: this.out.trim() };
     if (this.dataVersion !== null) input.dataVersion = this.dataVersion;
     if (this.pairs !== '') input.pairs = this.pairs;
-    if (this.loadsReference && this.ref !== '') input.ref = this.ref;
+    // Under LoRA the frozen start model is the reference: no other may be named.
+    if (this.loadsReference && this.ref !== '' && !this.loraOn) input.ref = this.ref;
+    if (this.format !== '') input.format = this.format;
+    if (this.loraOn) input.lora = this.loraInput;
     for (const key of [...this.shown.training, ...this.shown.value, ...this.shown.advanced]) {
       // A missing key would take the schema's default, so an emptied field is sent as NaN to be refused.
       input[key] = isNumberKey(key) ? (this.numbers[key] ?? Number.NaN) : this.texts[key].trim();
     }
     return input;
+  });
+
+  /** What RunConfig.lora gets; an emptied number is sent as NaN, to be refused. */
+  readonly loraInput = $derived({
+    r: this.loraNumbers.r ?? Number.NaN,
+    alpha: this.loraNumbers.alpha ?? Number.NaN,
+    dropout: this.loraNumbers.dropout ?? Number.NaN,
+    targets: this.loraTargets,
+  });
+
+  /** The contract's complaints about the LoRA fields, and the start model's family's (shared/lora.ts). */
+  readonly loraProblems: LoraProblems = $derived.by(() => {
+    if (!this.loraOn) return {};
+    const checked = LoraSettings.safeParse(this.loraInput);
+    const problems: LoraProblems = checked.success
+      ? {}
+      : fieldIssues(checked.error, loraKeys, { ...this.loraNumbers, targets: this.loraTargets });
+    if (this.loraTargets.length === 0) problems.targets = 'choose at least one projection';
+    const familyProblem = loraTargetsProblem(this.family, this.loraTargets);
+    if (problems.targets === undefined && familyProblem !== null) problems.targets = familyProblem;
+    return problems;
   });
 
   /** The contract's complaint per field, and the project's (a name taken, data the algorithm cannot use). */
@@ -277,7 +327,8 @@ export class RunFormState {
       init: this.init,
       ref: this.ref,
       out: this.out.trim() === '' ? null : this.out,
-      lora: null,
+      format: this.format,
+      lora: this.loraOn ? this.loraInput : null,
       ...this.numbers,
       ...this.texts,
     };
@@ -287,6 +338,12 @@ export class RunFormState {
     if (this.out.trim() === '' && !this.#outTouched) delete problems.out;
     if (this.data === '') delete problems.data;
     if (this.init === '') delete problems.init;
+    // The LoRA fields say what is wrong each (loraProblems); the run waits while any does.
+    delete problems.lora;
+    const loraProblem = Object.values(this.loraProblems)[0];
+    if (loraProblem !== undefined) problems.lora = loraProblem;
+    if (this.format === 'chat' && this.initModel && !this.initModel.chatTemplate)
+      problems.format = `${this.init} has no chat template: use raw`;
     if (problems.out === undefined && this.#models().some((m) => m.name === this.out.trim())) {
       problems.out = 'a model of this name exists already';
     }
@@ -357,6 +414,42 @@ export class RunFormState {
   }
   set initChoice(value: string) {
     this.#init = value;
+    // Another family names other projections: its own default targets again.
+    this.#loraTargets = null;
+  }
+  /** The format select's value: '' for the start model's default. */
+  get formatChoice(): PromptFormat | '' {
+    return this.#format;
+  }
+  set formatChoice(value: PromptFormat | '') {
+    this.#format = value;
+  }
+
+  /** Whether the start model's family has the projection a target names (GPT-2 has no gate). */
+  targetApplies(target: LoraTarget): boolean {
+    return loraLayerModules[this.family][target] !== null;
+  }
+
+  /** The module a target adapts in the start model's family: "self_attn.q_proj", GPT-2's "attn.c_attn". */
+  targetModule(target: LoraTarget): string {
+    return loraLayerModules[this.family][target] ?? 'none';
+  }
+
+  /**
+   * Checks or unchecks a target. On GPT-2 q, k and v are one fused c_attn, adapted as a whole: they
+   * go on and off together.
+   */
+  setTarget(target: LoraTarget, on: boolean): void {
+    const module = loraLayerModules[this.family][target];
+    const together = loraTargets.filter(
+      (t) => t === target || (module !== null && loraLayerModules[this.family][t] === module),
+    );
+    const next = new Set(this.loraTargets);
+    for (const t of together) {
+      if (on) next.add(t);
+      else next.delete(t);
+    }
+    this.#loraTargets = loraTargets.filter((t) => next.has(t));
   }
   get refChoice(): string {
     return this.ref;
@@ -386,6 +479,9 @@ export class RunFormState {
   resetSettings(): void {
     this.numbers = defaultNumbers();
     this.texts = defaultTexts();
+    this.loraNumbers = defaultLoraNumbers();
+    this.#loraTargets = null;
+    this.#format = '';
   }
 
   async start(): Promise<void> {
