@@ -9,7 +9,7 @@ import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
 import { importFile } from '../data/importService';
 import { initTensorBackend, requestedTensorBackend } from '../lm/tensorBackend';
-import { adapterSummary } from '../lm/webgpu';
+import { adapterSummary, assertWebgpuAlive } from '../lm/webgpu';
 import { latestCheckpointStep } from '../lm/checkpoint';
 import { engineFailure, type FailureContext } from '../jobs/engineFailure';
 import { RunStore } from '../alol/runStore';
@@ -53,7 +53,10 @@ async function startTensorBackend(): Promise<TensorBackendName> {
  */
 export async function executeJob<K extends JobKind>(kind: K, params: unknown, ctx: JobContext): Promise<JobResult<K>> {
   try {
-    return checkedResult(kind, await execute(kind, params, ctx));
+    const result = await execute(kind, params, ctx);
+    // A device fault after the job's last read would leave its results computed on nothing.
+    assertWebgpuAlive();
+    return checkedResult(kind, result);
   } catch (error) {
     throw (await engineFailure(error, failureContext(kind, params, ctx))) ?? error;
   }
