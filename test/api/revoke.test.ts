@@ -78,4 +78,39 @@ describe('annotators.revoke', () => {
       reopened.close();
     }
   });
+
+  it("puts a revoked annotator's unanswered item back in the pool, so another can rate it", async () => {
+    const backend = openBackend(tempDir());
+    try {
+      // Two items, one annotator each: an item someone holds is nobody else's.
+      await campaignProject(backend, { name: 'held', n: 2, overlap: 1, gold: 0, repeatSwapped: 0 });
+      const add = async (name: string) =>
+        (await call(backend, 'annotators.add', { campaign: 'held', name, link: true })).annotator.id;
+      const erin = { campaign: 'held', annotator: await add('erin') };
+      const frank = { campaign: 'held', annotator: await add('frank') };
+      const held = (await call(backend, 'rating.next', erin)).item;
+      const other = (await call(backend, 'rating.next', frank)).item;
+      if (!held || !other) throw new Error('two items to rate');
+      const answer = { helpful: 'left', safe: 'left', activeMs: 100 } as const;
+      const after = await call(backend, 'rating.submit', { ...frank, assignmentId: other.assignmentId, ...answer });
+      // Erin holds the last item: nothing for frank while her link lives.
+      expect(after.next).toBeNull();
+      expect((await call(backend, 'rating.next', frank)).item).toBeNull();
+
+      await call(backend, 'annotators.revoke', { campaign: 'held', name: 'erin' });
+      const freed = (await call(backend, 'rating.next', frank)).item;
+      expect(freed?.prompt).toBe(held.prompt);
+      await call(backend, 'rating.submit', { ...frank, assignmentId: freed?.assignmentId ?? 0, ...answer });
+      const campaign = await call(backend, 'campaigns.get', { campaign: 'held' });
+      expect(campaign.annotators.find((a) => a.name === 'frank')).toMatchObject({ done: 2 });
+      expect(campaign.annotators.find((a) => a.name === 'erin')).toMatchObject({ done: 0, hasLink: false });
+      // Her old assignment is gone, not hers to answer: a new link finds nothing left to rate.
+      const refused = await backend.dispatch('rating.submit', { ...erin, assignmentId: held.assignmentId, ...answer });
+      expect(refused.ok).toBe(false);
+      await add('erin');
+      expect((await call(backend, 'rating.next', erin)).item).toBeNull();
+    } finally {
+      backend.close();
+    }
+  });
 });

@@ -172,6 +172,13 @@ export class CampaignStore {
       revokeLink: db.prepare<[number, number]>(
         'UPDATE campaign_annotators SET token_sha256 = NULL WHERE campaign_id = ? AND annotator_id = ? AND token_sha256 IS NOT NULL',
       ),
+      // Unanswered, and no repeat hangs on it (an answer taken back after its repeat was handed out).
+      held: db.prepare<[number, number], { id: number; item_id: number; repeat_of: number | null }>(
+        `SELECT id, item_id, repeat_of FROM assignments a WHERE campaign_id = ? AND annotator_id = ? AND rated = 0
+           AND NOT EXISTS (SELECT 1 FROM assignments r WHERE r.repeat_of = a.id)`,
+      ),
+      deleteAssignment: db.prepare<[number]>('DELETE FROM assignments WHERE id = ?'),
+      wantRepeatAgain: db.prepare<[number]>('UPDATE assignments SET want_repeat = 1 WHERE id = ?'),
       member: db.prepare<[number, number], { annotator_id: number }>(
         'SELECT annotator_id FROM campaign_annotators WHERE campaign_id = ? AND annotator_id = ?',
       ),
@@ -475,14 +482,32 @@ export class CampaignStore {
    * Revokes `name`'s personal link to the campaign: byToken no longer knows it, so the server
    * refuses it from its next request. Their ratings and membership stay. False when they had no link.
    */
-  revokeLink(
-    campaign: Pick<CampaignRow, 'id' | 'name'>,
-    name: string,
-  ): { annotator: { id: number; name: string }; revoked: boolean } {
+  revokeLink(campaign: CampaignRow, name: string): { annotator: { id: number; name: string }; revoked: boolean } {
     const annotator = this.q.annotatorByName.get(name);
     if (!annotator || !this.isMember(campaign.id, annotator.id))
       throw new AppError('not_found', `"${name}" is not an annotator of campaign "${campaign.name}"`);
-    return { annotator, revoked: this.q.revokeLink.run(campaign.id, annotator.id).changes > 0 };
+    return this.db
+      .transaction(() => {
+        const revoked = this.q.revokeLink.run(campaign.id, annotator.id).changes > 0;
+        if (revoked) this.releaseHeld(campaign, annotator.id);
+        return { annotator, revoked };
+      })
+      .immediate();
+  }
+
+  /**
+   * The item a revoked annotator was shown and had not answered goes back to the pool: its
+   * reservation would otherwise count toward the overlap for good, and with overlap 1 nobody would
+   * ever rate it. Nothing of theirs is lost (an unanswered assignment holds no rating); if they
+   * come back through a new link they get whatever is next, and a repeat of theirs that was
+   * waiting is due again.
+   */
+  private releaseHeld(campaign: CampaignRow, annotatorId: number): void {
+    for (const held of this.q.held.all(campaign.id, annotatorId)) {
+      if (held.repeat_of !== null) this.q.wantRepeatAgain.run(held.repeat_of);
+      this.q.deleteAssignment.run(held.id);
+      this.refreshItem(campaign, held.item_id);
+    }
   }
 
   /** Recounts an item's live assignments after one changed, reopening or closing it to new annotators. */
