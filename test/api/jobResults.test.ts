@@ -152,6 +152,10 @@ describe('job results', () => {
       dataset: { name: 'prefs' },
       campaign: null,
     });
-    expect(jobResult(results.get('sample')!, 'sample')).toMatchObject({ count: 2, reward: 'demo' });
+    // The sample job names its tensor backend, as generate does; the run records it.
+    const { tensorBackend } = jobResult(results.get('generate')!, 'generate');
+    expect(jobResult(results.get('sample')!, 'sample')).toMatchObject({ count: 2, reward: 'demo', tensorBackend });
+    const runId = (results.get('train')!.params as { runId: number }).runId;
+    expect((await call(backend, 'runs.get', { runId })).tensorBackends.map((b) => b.backend)).toEqual([tensorBackend]);
   }, 240_000);
 });
