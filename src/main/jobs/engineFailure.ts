@@ -10,7 +10,7 @@
  *   throw (await engineFailure(error, { backend: 'wasm', what: 'run 3', kind: 'train', resume })) ?? error;
  */
 import { AppError } from '../../shared/contract';
-import { adapterSummary, webgpuAdapter, webgpuFault, webgpuLimits, type WebgpuFault } from '../lm/webgpu';
+import { adapterSummary, byteSize, webgpuAdapter, webgpuFault, webgpuLimits, type WebgpuFault } from '../lm/webgpu';
 
 export interface FailureContext {
   /** The tensor backend the job ran on, or null when none had started. */
@@ -30,10 +30,6 @@ const WEBGPU_READ = /reading a WebGPU buffer failed|WebGPU device (was lost|repo
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return (text.split('\n')[0] ?? text).slice(0, 240);
-}
-
-function gib(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
 }
 
 /** What to change, for a failure the same settings would repeat. */
@@ -83,7 +79,7 @@ function onWebgpu(fault: WebgpuFault, error: unknown, context: FailureContext): 
   }
   const limits = webgpuLimits();
   const limitText = limits
-    ? `this device allows ${gib(limits.maxBufferSize)} in one buffer and ${gib(limits.maxStorageBufferBindingSize)} bound to one kernel`
+    ? `this device allows ${byteSize(limits.maxBufferSize)} in one buffer and ${byteSize(limits.maxStorageBufferBindingSize)} bound to one kernel`
     : 'the device has a limit on each buffer';
   const overLimit = /exceeds the max|binding size|larger than the maximum/i.test(fault.message);
   const what =

@@ -123,11 +123,12 @@ export function adapterSummary(a: WebgpuAdapterReport): string {
     .join(' ');
   const limits = ['maxBufferSize', 'maxStorageBufferBindingSize']
     .filter((n) => a.limits[n] !== undefined)
-    .map((n) => `${n} ${bytes(a.limits[n]!)}`);
+    .map((n) => `${n} ${byteSize(a.limits[n]!)}`);
   return `${name} (${[a.fallback ? 'fallback, CPU-emulated' : 'hardware', ...limits].join('; ')})`;
 }
 
-function bytes(n: number): string {
+/** A byte count for messages: '1.0 GiB', '128 MiB'. */
+export function byteSize(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(0)} MiB`;
   return `${n} B`;
@@ -278,7 +279,9 @@ function watchDevice(device: GpuDevice): void {
   });
   void device.lost.then((info) => {
     if (device !== currentDevice) return;
-    if (!fault || fault.kind !== 'lost') fault = { kind: 'lost', message: `${info.reason}: ${info.message}` };
+    // A loss after an error keeps the error: an out-of-memory can take the device down with it, and
+    // what to change is the memory, not the driver.
+    fault ??= { kind: 'lost', message: `${info.reason}: ${info.message}` };
   });
   onTestPoint('ALOL_TEST_LOSE_WEBGPU_AT', () => device.destroy());
 }
@@ -347,7 +350,7 @@ function chunkAddN(width: number): void {
   tf.registerKernel(chunked as tf.KernelConfig);
 }
 
-/** Throws when the device was lost or reported an error (a job checks between steps). */
+/** Throws when the device was lost or reported an error (executeJob checks before a job's result leaves). */
 export function assertWebgpuAlive(): void {
   if (fault) throw faultError(fault);
 }
@@ -367,7 +370,7 @@ export function assertWebgpuFits(byteLength: number, what: string): void {
     if (byteLength > limit)
       throw new AppError(
         'out_of_memory',
-        `${what} needs ${bytes(byteLength)} in one GPU buffer, over this WebGPU device's ${name} of ${bytes(limit)} ` +
+        `${what} needs ${byteSize(byteLength)} in one GPU buffer, over this WebGPU device's ${name} of ${byteSize(limit)} ` +
           '(a limit of the device, which no setting changes); use a smaller model or another backend (--backend wasm)',
       );
   }
