@@ -89,9 +89,9 @@ Rating:
   ratings import C FILE                  ratings in the raw format, collected elsewhere
   rewards from-ratings C --name DATASET [--rule absolute|absolute-safety-gates|weighted|safety-gates|both-bad-excluded --helpful-weight 0.5]
                                          a (prompt, response, reward) dataset from the ratings
-  rewards model C --name RM [--base MODEL --rule R --epochs 20 --held-out 0.2 --seed 0]
+  rewards model C --name RM [--base MODEL --rule R --epochs 20 --held-out 0.2 --seed 0 --format chat|raw]
                                          a reward model on the rated pairs (held-out accuracy); use it as --reward rm:RM
-  rewards model --dataset DATASET[:split] --name RM --base MODEL [--epochs 20 --held-out 0.2 --seed 0]
+  rewards model --dataset DATASET[:split] --name RM --base MODEL [--epochs 20 --held-out 0.2 --seed 0 --format chat|raw]
                                          the same on a dataset's own pairs (default: its train split)
   retrain --campaign C [--algo a_lol --ref MODEL --out NAME --steps 100 --lr 2e-3 --rule R --next-campaign C2 --force --plan]
                                          ratings -> rewards -> A-LoL from the reference -> a campaign of new vs reference

@@ -41,6 +41,7 @@ import type { NamedTensors } from '../lm/config';
 import type { CausalLm } from '../lm/causalLm';
 import { loadModel } from '../models/modelOps';
 import { ModelStore } from '../models/modelStore';
+import { chooseFormat } from '../models/promptFormat';
 import { Rng } from '../core/rng';
 import { trainStep } from '../lm/trainer';
 import { adamW, promptStates, stackStates, PooledHead } from '../lm/pooledHead';
@@ -435,12 +436,13 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
   const model = new ModelStore(ctx.db).get(input.base);
   if (existsSync(rewardModelDir(ctx.paths, input.name)))
     throw new AppError('conflict', `a reward model named "${input.name}" exists already`);
+  const format = chooseFormat(input.format, model);
   ctx.progress({ phase: 'loading', done: 0, total: null });
   const { model: backbone, tokenizer } = await loadModel(ctx.paths, model);
   try {
     const encoded = pairs.map((p) => ({
-      chosen: encodeSequence(tokenizer, backbone, p.prompt, p.chosen),
-      rejected: encodeSequence(tokenizer, backbone, p.prompt, p.rejected),
+      chosen: encodeSequence(tokenizer, backbone, p.prompt, p.chosen, format),
+      rejected: encodeSequence(tokenizer, backbone, p.prompt, p.rejected, format),
     }));
     ctx.progress({ phase: 'backbone states', done: 0, total: null });
     const options = {
@@ -477,6 +479,7 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
         name: input.name,
         backbone: { name: model.name, folder: model.folder, weightsSha256: model.weightsSha256 },
         ...source,
+        promptFormat: format,
         output: 'sigmoid(r), r centred on the training responses',
         options,
         pairs: {
@@ -506,6 +509,7 @@ export async function rewardModelJob(ctx: JobContext, params: unknown): Promise<
         heldOutLoss: report.heldOut.loss,
         epochs: input.epochs,
         seed: input.seed,
+        format,
       };
     } finally {
       head.dispose();

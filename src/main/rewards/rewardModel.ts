@@ -22,7 +22,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../../shared/contract';
+import { AppError, type PromptFormat } from '../../shared/contract';
 import type { RewardRule } from '../../shared/rating';
 import { initTensorBackend, requestedTensorBackend } from '../lm/tensorBackend';
 import type { CausalLm } from '../lm/causalLm';
@@ -30,7 +30,7 @@ import { modelFromWeights, readModelConfig, readModelWeights } from '../models/m
 import { fileSha256 } from '../models/modelOps';
 import { Tokenizer } from '../lm/tokenizer/index';
 import { projectPaths, type ProjectPaths } from '../core/project';
-import { encodeExample } from '../lm/batch';
+import { encodeFormatted } from '../lm/batch';
 import { headOnStates, promptStates, PooledHead } from '../lm/pooledHead';
 import { type RateInterval } from '../stats/winRates';
 import type { RewardFunction } from './rewardFunction';
@@ -74,14 +74,20 @@ export function logitsOfStates(head: PooledHead, states: readonly Float32Array[]
 // ---------------------------------------------------------------------------------------------
 // Texts to sequences.
 
-/** prompt + response + EOS as the backbone reads them: the response keeps its start, the prompt its end (as training fits them). */
+/**
+ * prompt + response + EOS as the backbone reads them: the response keeps its start, the prompt its
+ * end (as training fits them); in the chat format the conversation through the backbone's chat
+ * template, up to the reply's end-of-turn token (encodeFormatted).
+ */
 export function encodeSequence(
   tokenizer: Tokenizer,
   backbone: Pick<CausalLm, 'config'>,
   prompt: string,
   response: string,
+  format: PromptFormat = 'raw',
 ): number[] {
-  const fitted = encodeExample(tokenizer, backbone.config.eosTokenId, backbone.config.nPositions, prompt, response);
+  const { eosTokenId, nPositions } = backbone.config;
+  const fitted = encodeFormatted(tokenizer, eosTokenId, nPositions, prompt, response, format);
   return [...fitted.prompt, ...fitted.response];
 }
 
@@ -98,6 +104,8 @@ export interface RewardModelInfo {
   rule: RewardRule['rule'] | null;
   helpfulWeight: number | null;
   dataset: { name: string; version: number; split: string | null } | null;
+  /** How the backbone reads prompt + response; absent in reward models made before formats existed, which read raw. */
+  promptFormat?: PromptFormat;
   /** What a score is. */
   output: 'sigmoid(r), r centred on the training responses';
   options: {
@@ -229,7 +237,8 @@ export class RewardModel {
 
   /** r (unbounded, centred) for each (prompt, response). */
   logits(items: readonly { prompt: string; response: string }[], batchSize = 16): Float32Array {
-    const sequences = items.map((it) => encodeSequence(this.tokenizer, this.backbone, it.prompt, it.response));
+    const format = this.info.promptFormat ?? 'raw';
+    const sequences = items.map((it) => encodeSequence(this.tokenizer, this.backbone, it.prompt, it.response, format));
     const out = new Float32Array(items.length);
     for (let start = 0; start < sequences.length; start += batchSize) {
       const states = promptStates(this.backbone, sequences.slice(start, start + batchSize), batchSize);

@@ -9,6 +9,7 @@ import { ModelStore } from '../../models/modelStore';
 import { type ProjectPaths } from '../../core/project';
 import { CampaignStore } from '../../rating/campaignStore';
 import { DatasetStore } from '../../data/datasetStore';
+import { chooseFormat } from '../../models/promptFormat';
 
 export function startRewardModel(
   d: { db: Db; paths: ProjectPaths; jobs: JobService; models: ModelStore; campaigns: CampaignStore },
@@ -17,7 +18,7 @@ export function startRewardModel(
   if (existsSync(rewardModelDir(d.paths, input.name)))
     throw new AppError('conflict', `a reward model named "${input.name}" exists already: choose another --name`);
   if ('dataset' in input) {
-    d.models.get(input.base);
+    chooseFormat(input.format, d.models.get(input.base));
     datasetPairs(new DatasetStore(d.db), input);
     return { jobId: d.jobs.start('reward-model', input) };
   }
@@ -28,7 +29,7 @@ export function startRewardModel(
       'invalid_input',
       `campaign "${campaign.name}" compares no model (only sample sets or a dataset's answers): name the backbone model (base)`,
     );
-  d.models.get(base);
+  chooseFormat(input.format, d.models.get(base));
   const pairs = campaignPairs(d.db, campaign.id, { rule: input.rule, helpfulWeight: input.helpfulWeight });
   if (pairs.length < 2) {
     throw new AppError(

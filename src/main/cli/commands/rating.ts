@@ -499,6 +499,7 @@ export const ratingCommands: Record<string, Command> = {
       'held-out': { type: 'string' },
       seed: { type: 'string' },
       ...ruleOptions,
+      ...formatOption,
     },
     async run(backend, values, positionals) {
       const training = {
@@ -509,6 +510,7 @@ export const ratingCommands: Record<string, Command> = {
           lr: decimal(values, 'lr'),
           heldOut: decimal(values, 'held-out'),
           seed: integer(values, 'seed'),
+          format: formatFlag(values, 'rewards model'),
         }),
       };
       // Either a campaign (positional) or --dataset DATASET[:split], never both.
@@ -550,6 +552,7 @@ export const ratingCommands: Record<string, Command> = {
         [
           `Reward model "${result.name}" on ${result.backbone}, from ${from}: ${pairs.total} pairs, ${pairs.train} trained on, ${pairs.heldOut} held out (${pairs.heldOutPrompts} whole prompts).`,
           `  held-out accuracy ${pct(result.heldOutAccuracy)} (95% Wilson interval ${pct(interval.low)} to ${pct(interval.high)}), train accuracy ${pct(result.trainAccuracy)}`,
+          `  format: ${result.format ?? 'raw'} (how the backbone reads prompt + response)`,
           `Score with it: --reward ${result.reward}`,
         ].join('\n'),
       );
