@@ -228,8 +228,16 @@ export class DatasetStore {
     for (let start = 0; start < rows.length; start += CHUNK) {
       const chunk = rows.slice(start, start + CHUNK);
       const write = () => chunk.forEach((insert) => insert());
-      if (chunked) this.db.transaction(write).immediate();
-      else write();
+      if (!chunked) {
+        write();
+        continue;
+      }
+      this.db.transaction(write).immediate();
+      // SQLite's lock is not fair: a waiting writer sleeps in its busy handler and polls, and a
+      // writer that takes the lock again at once wins every time (measured: a rating submit
+      // waited out the whole 1.4 s of 300 back-to-back chunks). A pause as long as a chunk lets
+      // the waiters in; it costs about 1.5 s per 300,000 rows.
+      if (start + CHUNK < rows.length) Atomics.wait(PAUSE, 0, 0, YIELD_MS);
     }
   }
 
@@ -261,8 +269,12 @@ export class DatasetStore {
 
 /** Staging datasets' names start with this; dataset names cannot (they start with a letter or digit). */
 const STAGING_PREFIX = '/staging/';
-/** Rows per transaction while a version is staged: about 20 ms of the write lock at a time. */
-const CHUNK = 5000;
+/** Rows per transaction while a version is staged: about 8 ms of the write lock at full speed. */
+const CHUNK = 2000;
+/** The pause after each chunk, for other writers waiting on the lock. */
+const YIELD_MS = 10;
+/** Atomics.wait's cell: a synchronous sleep (the writes themselves are synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 interface ExampleRow {
   id: number;
