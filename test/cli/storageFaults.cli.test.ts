@@ -9,6 +9,7 @@
  * import goes in whole.
  */
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,10 @@ describe('a full disk and a read-only project folder', () => {
       JSON.stringify({ prompt: `Late prompt ${i}`, response: `Late response ${i}`, reward: i % 2 }),
     );
     writeFileSync(join(tmp(), 'late.jsonl'), `${rows.join('\n')}\n`);
+    const big = Array.from({ length: 40_000 }, (_, i) =>
+      JSON.stringify({ prompt: `Big prompt number ${i}`, response: `Big response number ${i}`, reward: i % 3 }),
+    );
+    writeFileSync(join(tmp(), 'big.jsonl'), `${big.join('\n')}\n`);
     ok(alol(['import', pairs, '--name', 'pairs', ...p]), 'import');
     ok(alol(['campaign', 'create', '--name', C, '--pairs', 'pairs', '--n', 'all', '--gold', '0', ...p]), 'campaign');
     ok(alol(['demo', 'data', '--name', 'demo', '--prompts', '40', ...p]), 'demo data');
@@ -153,6 +158,18 @@ describe('a full disk and a read-only project folder', () => {
     expect(failed.lastCheckpoint).toBeGreaterThanOrEqual(before.lastCheckpoint ?? 0);
     expect(failed.lastCheckpoint).toBeLessThan(failed.step);
 
+    // An import that runs out of room part way through its rows (1.5 MB left, about 4 MB of rows
+    // to write): refused whole, and none of its rows shows.
+    fs.free();
+    fs.fill();
+    fs.leave(1536 * 1024);
+    const partial = refused(
+      await alolAsync(['import', join(tmp(), 'big.jsonl'), '--name', 'big', '--json', ...p]),
+      'disk_full',
+    );
+    expect(partial.message).toContain('studio.db: the disk is full');
+    expect((await callAs(base, owner, 'datasets.get', { dataset: 'big' })).status).toBe(404);
+
     fs.fill();
     // A submit the WAL has room for still lands; the first that needs a new block is refused.
     let full: Awaited<ReturnType<typeof submit>> | null = null;
@@ -186,6 +203,17 @@ describe('a full disk and a read-only project folder', () => {
     expect(done.step).toBe(STEPS);
     ok(await alolAsync(['import', join(tmp(), 'late.jsonl'), '--name', 'late', ...p]), 'import after');
     expect((await callAs(base, owner, 'datasets.get', { dataset: 'late' })).body.examples).toBe(3000);
+    // The staging rows of the import that failed part way are gone too (removed by this one, if the
+    // full disk refused even their delete).
+    const db = new Database(join(project, 'studio.db'), { readonly: true });
+    try {
+      expect(db.prepare("SELECT count(*) AS n FROM datasets WHERE name LIKE '/staging/%'").get()).toEqual({ n: 0 });
+      const rows = db.prepare('SELECT count(*) AS n FROM examples').get() as { n: number };
+      const shown = (await callAs(base, owner, 'datasets.list', {})).body as unknown as { examples: number }[];
+      expect(rows.n).toBe(shown.reduce((sum, d) => sum + d.examples, 0));
+    } finally {
+      db.close();
+    }
   }, 300_000);
 
   it('a read-only folder: refused in words, nothing lost, and the studio works again once writable', async () => {
