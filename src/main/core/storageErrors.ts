@@ -47,7 +47,7 @@ export function storageFailure(error: unknown, where?: string): AppError | null 
     const fix = found.kind === 'disk_full' ? 'free some space' : 'make the folder writable again';
     return new AppError(
       found.kind,
-      `${what}: ${found.words}. Nothing was written, and what was saved before is intact; ` + `${fix}, then try again`,
+      `${what}: ${found.words}. Nothing was written, and what was saved before is intact; ${fix}, then try again`,
     );
   }
   return null;
