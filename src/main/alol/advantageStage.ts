@@ -114,7 +114,7 @@ export async function fitAdvantages(
       const reward = await loadReward(o.rewardSpec, { projectDir: ctx.paths.dir });
       const prompts = [...new Map(held.map((h) => [h.promptIds.join(','), h])).values()];
       ctx.progress({ phase: 'value targets', done: 0, total: prompts.length });
-      const hhPrompt = new Map(prompts.map((p) => [o.tokenizer.decode(p.promptIds), p.prompt]));
+      const hhPrompt = new Map(chat ? prompts.map((p) => [o.tokenizer.decode(p.promptIds), p.prompt]) : []);
       targets = await decodeTargets({
         reference,
         prompts: prompts.map((p) => p.promptIds),

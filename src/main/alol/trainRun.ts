@@ -204,6 +204,7 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     const encoded = new PackedExamples();
     // Runs stored before formats existed trained on the raw text; createRun stores every new run's.
     const format = cfg.format ?? 'raw';
+    // Refuses a chat run whose model has no template (any more), naming the model.
     chooseFormat(format, { name: initModel.name, chatTemplate: tokenizer.chatTemplate !== undefined });
     const encode = (prompt: string, response: string, where: string) => {
       try {

@@ -5,11 +5,6 @@ import { call, text, UsageError, type Values } from './kit';
 
 export const formatOption = { format: { type: 'string' } } as const;
 
-/** One line of help for --format; `fallback` says what leaving it out gives. */
-export function formatHelp(fallback = 'chat where the model has a chat template, else raw'): string {
-  return `--format chat|raw  prompt format: chat renders the prompt through the model's chat template, raw gives the HH text as it is (default ${fallback})`;
-}
-
 export function formatFlag(values: Values, command: string): PromptFormat | undefined {
   const value = text(values, 'format');
   if (value === undefined) return undefined;

@@ -411,10 +411,10 @@ export function encodeExample(
 }
 
 /**
- * The ids a reply in a format ends at, for sampling: the model's own end ids; for 'chat' also the tokenizer's EOS and the
- * token the template closes an assistant turn with (what encodeExample trains after a reply:
- * <|im_end|>, <|eot_id|>, </s>), which a model's config does not always list (Qwen's names only
- * <|endoftext|>).
+ * The ids a reply in a format ends at, for sampling: the model's own end ids; for 'chat' also the
+ * tokenizer's EOS and the token the template closes an assistant turn with (what encodeExample
+ * trains after a reply: <|im_end|>, <|eot_id|>, </s>), which a model's config does not always list
+ * (base Llama 3 names only <|end_of_text|>, Qwen only <|endoftext|>).
  */
 export function stopIds(tokenizer: TextTokenizer, format: PromptFormat, modelEnds: readonly number[]): number[] {
   if (format === 'raw') return [...modelEnds];
