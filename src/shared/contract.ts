@@ -570,6 +570,8 @@ export const TrainResult = z.object({
   steps: count,
   /** The prompt format trained on (absent from runs before formats existed: raw). */
   format: PromptFormat.optional(),
+  /** Whether each layer's activations were recomputed in the backward pass to save memory (absent before). */
+  recomputeLayers: z.boolean().optional(),
   rewardSource: z.string(),
   data: z.object({
     source: z.string(),

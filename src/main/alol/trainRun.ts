@@ -18,10 +18,11 @@ import { readLatestCheckpoint, writeCheckpoint } from '../lm/checkpoint';
 import { killPoint } from '../core/killPoint';
 import type { NamedTensors } from '../lm/config';
 import type { CausalLm } from '../lm/causalLm';
-import { writeModelFolder, type ModelConfig } from '../models/modelFamily';
+import { shapeOf, writeModelFolder, type ModelConfig } from '../models/modelFamily';
 import { encodeFormatted, padRight, type Example as TokenExample } from '../lm/batch';
 import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
+import { recomputeLayers } from '../lm/trainingMemory';
 import { AdamW } from '../lm/optim';
 import { LoraAdapters, writePeftAdapter } from '../lm/lora';
 import { constantSchedule, cosineWithWarmup } from '../lm/schedules';
@@ -69,9 +70,13 @@ function responseLogps(
   examples: TokenExample[],
   padId: number,
   dropoutSeed: number | null,
+  recompute = false,
 ): { lp: tf.Tensor2D; mask: tf.Tensor2D } {
   const batch = padRight(examples, { padId });
-  const lp = tokenLogprobs(model, batch, dropoutSeed === null ? {} : { training: { dropoutSeed } });
+  const lp = tokenLogprobs(model, batch, {
+    ...(dropoutSeed === null ? {} : { training: { dropoutSeed } }),
+    ...(recompute ? { recompute } : {}),
+  });
   const mask = tf.tidy(() => {
     const full = tf.tensor2d(batch.responseMask, [batch.batchSize, batch.length]);
     return tf.slice(full, [0, 1], [batch.batchSize, batch.length - 1]) as tf.Tensor2D;
@@ -360,6 +365,14 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     runs.progress(runId, step, totalSteps);
     const padId = eos;
     const batchOf = <T>(list: T[], idx: number[]) => idx.map((i) => list[i] as T);
+    // Layers recomputed in the backward pass where keeping their activations would crowd the heap
+    // (trainingMemory.ts): estimated at a micro-batch of full-context sequences. The policy's config
+    // is its family's (a CausalLm's is typed by what every family shares).
+    const recompute = recomputeLayers(
+      shapeOf(policy.config as ModelConfig),
+      Math.ceil(cfg.batch / cfg.gradAccum),
+      policy.config.nPositions,
+    );
     const referenceLogps = (idx: number[]): ReferenceLogps => {
       if (reference === null || (!needs.pairs && !needs.referenceLogprobs)) return {};
       if (needs.pairs) {
@@ -414,16 +427,20 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
                 drawn.map((p) => encoded.get(p.rejected)),
                 { padId },
               );
-              inputs.policyChosen = sequenceLogprobs(policy, chosen, { training: { dropoutSeed: mb.dropoutSeed } });
+              inputs.policyChosen = sequenceLogprobs(policy, chosen, {
+                training: { dropoutSeed: mb.dropoutSeed },
+                recompute,
+              });
               inputs.policyRejected = sequenceLogprobs(policy, rejected, {
                 training: { dropoutSeed: mb.dropoutSeed + 1 },
+                recompute,
               });
               inputs.refChosen = refLogps.get(mb)!.chosen;
               inputs.refRejected = refLogps.get(mb)!.rejected;
               for (const p of drawn) tokensSeen += encoded.tokenCount(p.chosen) + encoded.tokenCount(p.rejected);
             } else {
               const examples = batchOf(items, mb.idx).map((i) => encoded.get(i.example));
-              const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed);
+              const { lp, mask } = responseLogps(policy, examples, padId, mb.dropoutSeed, recompute);
               inputs.lp = lp;
               inputs.mask = mask;
               for (const e of examples) tokensSeen += tokenCount(e);
@@ -511,6 +528,8 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
       model: stored.name,
       steps: totalSteps,
       format,
+      // Whether each layer's activations were recomputed in the backward pass (trainingMemory.ts).
+      recomputeLayers: recompute,
       rewardSource,
       data: dataReport(
         needs.pairs ? 'pairs' : cfg.pairs ? `pairs (${cfg.pairs})` : 'examples',

@@ -39,6 +39,11 @@ export interface ForwardOptions {
   training?: { dropoutSeed: number };
   /** Generation: this call's keys and values are appended to it. */
   cache?: KvCache;
+  /**
+   * Keep only each layer's input for the backward pass and compute its activations again there
+   * (ops.ts recomputed): a training pass's memory falls from every layer's activations to one's.
+   */
+  recompute?: boolean;
 }
 
 /**
@@ -47,7 +52,30 @@ export interface ForwardOptions {
  * x (N, in), the update (N, out); null: y as it is. lora.ts sets one on a Gpt or a Llama to add its
  * adapters' (alpha / r) B A x.
  */
-export type LinearHook = (prefix: string, x: tf.Tensor2D, training: ForwardOptions['training']) => tf.Tensor2D | null;
+export type LinearHook = ((
+  prefix: string,
+  x: tf.Tensor2D,
+  training: ForwardOptions['training'],
+) => tf.Tensor2D | null) & {
+  /** The hook's own trainable variables (LoRA: the adapters), keyed by name; a layer's contain its prefix. */
+  readonly params?: ReadonlyMap<string, tf.Variable>;
+};
+
+/**
+ * The trainable variables layer `prefix` ('h.3.', 'model.layers.3.') reads: the model's own under
+ * that prefix and a hook's whose names contain it (PEFT's 'base_model.model.transformer.h.3.…').
+ * Frozen ones (a LoRA base) are left out. What recomputed() needs to know to give their gradients.
+ */
+export function layerVariables(
+  params: ReadonlyMap<string, tf.Variable>,
+  hook: LinearHook | null,
+  prefix: string,
+): tf.Variable[] {
+  const inLayer = (name: string) => name.startsWith(prefix) || name.includes(`.${prefix}`);
+  const own = [...params].filter(([name, v]) => v.trainable && inLayer(name)).map(([, v]) => v);
+  const hooked = [...(hook?.params ?? [])].filter(([name, v]) => v.trainable && inLayer(name)).map(([, v]) => v);
+  return [...own, ...hooked];
+}
 
 export interface CausalLm {
   readonly family: ModelFamily;

@@ -24,10 +24,10 @@
  */
 import { checkWeightsFit, copyWeights, variablesOf } from './weights';
 import * as tf from '@tensorflow/tfjs';
-import type { CausalLm, ForwardOptions, KvCache, LinearHook } from './causalLm';
+import { layerVariables, type CausalLm, type ForwardOptions, type KvCache, type LinearHook } from './causalLm';
 import type { NamedTensors } from './config';
 import { llamaParameterShapes, type LlamaConfig } from './llamaConfig';
-import { bmm, causalMask, MASKED, takeRows, tiedHead } from './ops';
+import { bmm, causalMask, MASKED, recomputed, takeRows, tiedHead } from './ops';
 import type { Rng } from '../core/rng';
 
 type Params = Map<string, tf.Variable>;
@@ -369,7 +369,22 @@ export class Llama implements CausalLm {
       };
 
       let x = takeRows(p2(this.params, 'model.embed_tokens.weight'), tokenIds); // (B*T, D)
-      for (let layer = 0; layer < c.nLayer; layer++) x = decoderLayer(x, this.params, c, layer, pass);
+      for (let layer = 0; layer < c.nLayer; layer++) {
+        x = options.recompute
+          ? recomputed(
+              (h, [cos, sin, m]) =>
+                decoderLayer(h, this.params, c, layer, {
+                  ...pass,
+                  cos: cos as tf.Tensor4D,
+                  sin: sin as tf.Tensor4D,
+                  mask: (m as tf.Tensor4D | undefined) ?? null,
+                }),
+              x,
+              mask ? [pass.cos, pass.sin, mask] : [pass.cos, pass.sin],
+              layerVariables(this.params, this.linearHook, `model.layers.${layer}.`),
+            )
+          : decoderLayer(x, this.params, c, layer, pass);
+      }
       x = rmsNorm(x, p1(this.params, 'model.norm.weight'), c.rmsNormEps);
       return tf.reshape(x, [B, T, c.nEmbd]);
     });

@@ -18,6 +18,8 @@ import { headLogprobs, pickColumns, putRows, takeRows } from './ops';
 export interface LogprobOptions {
   /** Dropout as in training (forward's training option); off by default. */
   training?: { dropoutSeed: number };
+  /** Recompute each layer's activations in the backward pass instead of keeping them (ForwardOptions.recompute). */
+  recompute?: boolean;
   /** Logits held at once before the head runs in chunks (HEAD_CHUNK_LOGITS); tests make it small. */
   chunkLogits?: number;
 }
@@ -60,7 +62,11 @@ export function tokenLogprobs(model: CausalLm, batch: PaddedBatch, options: Logp
   return tf.tidy(() => {
     if (rows.length === 0 || T < 2) return tf.zeros([B, Math.max(T - 1, 0)]) as tf.Tensor2D;
     const { ids, attentionMask } = batchTensors(batch);
-    const h = model.hidden(ids, { attentionMask, ...(options.training ? { training: options.training } : {}) }); // (B, T, D)
+    const h = model.hidden(ids, {
+      attentionMask,
+      ...(options.training ? { training: options.training } : {}),
+      ...(options.recompute ? { recompute: true } : {}),
+    }); // (B, T, D)
     const picked = takeRows(tf.reshape(h, [B * T, D]), Int32Array.from(rows)); // (R, D)
     const lp = targetLogprobs(model, picked, Int32Array.from(targets), options); // (R)
     return tf.reshape(putRows(tf.reshape(lp, [rows.length, 1]), Int32Array.from(outRows), B * (T - 1)), [B, T - 1]);

@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loraTargets, type LoraSettings } from '../../shared/contract';
 import { loraLayerModules, loraTargetsProblem } from '../../shared/lora';
-import type { CausalLm, ModelFamily } from './causalLm';
+import type { CausalLm, ForwardOptions, ModelFamily } from './causalLm';
 import type { NamedTensors } from './config';
 import type { Llama } from './llama';
 import type { Gpt } from './model';
@@ -174,7 +174,7 @@ export class LoraAdapters {
     for (const v of base.params.values()) v.trainable = false;
     const scale = config.alpha / config.r;
     const { dropout } = config;
-    base.linearHook = (prefix, x, training) => {
+    const hook = (prefix: string, x: tf.Tensor2D, training: ForwardOptions['training']) => {
       const m = this.enabled ? this.modules.get(prefix) : undefined;
       if (!m) return null;
       const xin =
@@ -188,6 +188,8 @@ export class LoraAdapters {
         scale,
       );
     };
+    // The adapters' variables go with the hook, so a recomputed layer (ops.ts) knows its trainable inputs.
+    base.linearHook = Object.assign(hook, { params: this.params });
   }
 
   /** Fresh adapters: A as PEFT's kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), B zeros. */

@@ -13,8 +13,8 @@
 import { checkWeightsFit, copyWeights, variablesOf } from './weights';
 import * as tf from '@tensorflow/tfjs';
 import { parameterShapes, type GptConfig, type NamedTensors } from './config';
-import { bmm, causalMask, gelu, layerNorm, linear, MASKED, takeRows, tiedHead } from './ops';
-import type { CausalLm, ForwardOptions, KvCache, LinearHook } from './causalLm';
+import { bmm, causalMask, gelu, layerNorm, linear, MASKED, recomputed, takeRows, tiedHead } from './ops';
+import { layerVariables, type CausalLm, type ForwardOptions, type KvCache, type LinearHook } from './causalLm';
 import type { Rng } from '../core/rng';
 
 // The cache and the options are the same for every family (causalLm.ts); re-exported for GPT-2's callers.
@@ -240,7 +240,16 @@ export class Gpt implements CausalLm {
       const wpe = p2(this.params, 'wpe.weight');
       let x = tf.add<tf.Tensor2D>(takeRows(wte, tokenIds), takeRows(wpe, positionIds)); // (B*T, D)
       x = pass.dropout(x, 'embd');
-      for (let layer = 0; layer < c.nLayer; layer++) x = block(x, this.params, c, layer, pass);
+      for (let layer = 0; layer < c.nLayer; layer++) {
+        x = options.recompute
+          ? recomputed(
+              (h, [m]) => block(h, this.params, c, layer, { ...pass, mask: (m as tf.Tensor4D | undefined) ?? null }),
+              x,
+              mask ? [mask] : [],
+              layerVariables(this.params, this.linearHook, `h.${layer}.`),
+            )
+          : block(x, this.params, c, layer, pass);
+      }
       x = ln(x, this.params, 'ln_f', c.layerNormEpsilon);
       return tf.reshape(x, [B, T, c.nEmbd]);
     });

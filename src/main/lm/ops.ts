@@ -357,6 +357,51 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Array
   return op(h, w);
 }
 
+/**
+ * fn(x, constants) without its activations kept for the backward pass (gradient checkpointing):
+ * only x and the constants are saved, and the backward pass runs fn again under a tape of its own,
+ * from which the gradients of x and of `variables` come. A transformer layer's activations are
+ * tens of times its input (attention scores alone are heads x T per token), so a model's backward
+ * pass then holds one layer's instead of all of them, for one more forward pass of compute.
+ * fn must be deterministic (seeded dropout is), read every variable in `variables` (the trainable
+ * ones it uses: a frozen base's are left out) and take every tensor made outside it as a constant,
+ * since those are disposed before the backward pass.
+ */
+export function recomputed(
+  fn: (x: tf.Tensor2D, constants: readonly tf.Tensor[]) => tf.Tensor2D,
+  x: tf.Tensor2D,
+  constants: readonly tf.Tensor[],
+  variables: readonly tf.Variable[],
+): tf.Tensor2D {
+  const k = constants.length;
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs = args.slice(0, 1 + k) as tf.Tensor[];
+    save(inputs);
+    return {
+      value: fn(inputs[0] as tf.Tensor2D, inputs.slice(1)),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [again, ...kept] = saved as [tf.Tensor2D, ...tf.Tensor[]];
+        // A gradient computed inside another's backward pass: TF.js's engine starts a fresh tape for
+        // it and clears the tape when done, the outer backward pass's included (which then fails on
+        // its own cleanup), so the outer tape is put back afterwards.
+        const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+        const outer = state.activeTape;
+        let grads: tf.Tensor[];
+        try {
+          grads = tf.grads((input: tf.Tensor) => fn(input as tf.Tensor2D, kept))([again, ...variables], dy);
+        } finally {
+          state.activeTape = outer;
+        }
+        const [dx, ...dw] = grads;
+        // The constants take no gradient: zeros of their shapes, as customGrad wants one per input.
+        return [dx!, ...kept.map((c) => tf.zerosLike(c)), ...dw];
+      },
+    };
+  }) as unknown as CustomGradientFunc<tf.Tensor2D>);
+  return (op as unknown as (...inputs: tf.Tensor[]) => tf.Tensor2D)(x, ...constants, ...variables);
+}
+
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /**
