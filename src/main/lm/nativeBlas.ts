@@ -166,18 +166,25 @@ export function installNativeBlas(env: NodeJS.ProcessEnv = process.env): NativeB
     state.why = 'the wasm backend has no BatchMatMul kernel to replace';
     return nativeBlasStatus();
   }
-  const fallback = original.kernelFunc;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => (state.enabled ? blasBatchMatMul(args, fallback) : fallback(args)),
-  });
+  replaceKernel(original, blasBatchMatMul);
+  // The cpu backend (models past the wasm heap) multiplies on the same library.
+  const cpu = tf.getKernel('BatchMatMul', 'cpu');
+  if (cpu) replaceKernel(cpu, blasBatchMatMulCpu);
   state.addon = loaded.addon;
   state.info = info;
   state.enabled = true;
   state.why = null;
   setNativeBlasThreads(defaultBlasThreads(env));
   return nativeBlasStatus();
+}
+
+function replaceKernel(
+  original: tf.KernelConfig,
+  kernel: (args: KernelArgs, fallback: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[],
+): void {
+  const fallback = original.kernelFunc;
+  tf.unregisterKernel(original.kernelName, original.backendName);
+  tf.registerKernel({ ...original, kernelFunc: (args) => (state.enabled ? kernel(args, fallback) : fallback(args)) });
 }
 
 /** Switches between the BLAS kernel (when installed) and the stock wasm kernel; returns the status after. */
@@ -203,7 +210,8 @@ export function blasThreadsFor(m: number, n: number, k: number, batch: number, t
 
 /** True when wasm matMuls run on the BLAS: transpose flags and batched products then cost nothing extra (see ops.ts). */
 export function nativeBlasActive(): boolean {
-  return state.enabled && tf.getBackend() === 'wasm';
+  const backend = tf.getBackend();
+  return state.enabled && (backend === 'wasm' || backend === 'cpu');
 }
 
 export function nativeBlasStatus(): NativeBlasStatus {
@@ -241,6 +249,34 @@ interface WasmBackend {
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
+ * op(A) @ op(B)'s sizes when the BLAS can compute it: both float32, rank 2 or more, nothing empty,
+ * and batches equal or one side a single matrix (repeated); null sends it to the stock kernel.
+ */
+function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return null;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = size(outerA);
+  const batchB = size(outerB);
+  if (k !== kb || m === 0 || n === 0 || k === 0 || batchA === 0 || batchB === 0) return null;
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return null;
+  }
+  const batch = size(outer);
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+  return { m, n, k, outer, batch, batchA, batchB };
+}
+
+/**
  * op(A) @ op(B) over the batch dims, as the wasm kernel computes it: A (..., M, K) or (..., K, M)
  * with transposeA, B (..., K, N) or (..., N, K); a batch of one on either side is repeated
  * (broadcast), otherwise both batches must flatten alike. Anything else (non-float32, empty
@@ -251,26 +287,9 @@ function blasBatchMatMul(args: KernelArgs, fallback: tf.KernelFunc): tf.TensorIn
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const backend = args.backend as unknown as WasmBackend;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return fallback(args);
-  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const batchA = size(outerA);
-  const batchB = size(outerB);
-  if (k !== kb || m === 0 || n === 0 || k === 0 || batchA === 0 || batchB === 0) return fallback(args);
-  let outer: number[];
-  try {
-    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-  } catch {
-    return fallback(args);
-  }
-  const batch = size(outer);
-  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return fallback(args);
+  const shape = productShape(a, b, transposeA, transposeB);
+  if (shape === null) return fallback(args);
+  const { m, n, k, outer, batch, batchA, batchB } = shape;
   const aOff = backend.dataIdMap.get(a.dataId)?.memoryOffset;
   const bOff = backend.dataIdMap.get(b.dataId)?.memoryOffset;
   if (aOff == null || bOff == null) return fallback(args);
@@ -302,4 +321,55 @@ function blasBatchMatMul(args: KernelArgs, fallback: tf.KernelFunc): tf.TensorIn
     return fallback(args);
   }
   return out;
+}
+
+/** The parts of tfjs-core's cpu backend (MathBackendCPU) this kernel uses. */
+interface CpuBackend {
+  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+}
+
+/** Operands and product side by side for one call: the addon multiplies within one buffer. Grows, never shrinks. */
+let cpuScratch = new Float32Array(0);
+
+/**
+ * The same product on the cpu backend, whose tensors are separate Float32Arrays outside any wasm
+ * heap (so models past 4 GB fit): A and B are copied into one scratch buffer beside room for C,
+ * multiplied there, and C copied out. The copies are O(n^2) against the product's O(n^3).
+ */
+function blasBatchMatMulCpu(args: KernelArgs, fallback: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const backend = args.backend as unknown as CpuBackend;
+  const shape = productShape(a, b, transposeA, transposeB);
+  if (shape === null) return fallback(args);
+  const { m, n, k, outer, batch, batchA, batchB } = shape;
+  const av = backend.readSync(a.dataId);
+  const bv = backend.readSync(b.dataId);
+  if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return fallback(args);
+  const cLength = batch * m * n;
+  const total = av.length + bv.length + cLength;
+  if (cpuScratch.length < total) cpuScratch = new Float32Array(total);
+  cpuScratch.set(av, 0);
+  cpuScratch.set(bv, av.length);
+  const threads = state.threads === null ? 0 : blasThreadsFor(m, n, k, batch, state.threads);
+  const bytes = new Uint8Array(cpuScratch.buffer, 0, total * 4);
+  state.addon!.sgemm(
+    bytes,
+    batch,
+    transposeA,
+    transposeB,
+    m,
+    n,
+    k,
+    0,
+    batchA === 1 ? 0 : m * k,
+    av.length * 4,
+    batchB === 1 ? 0 : k * n,
+    (av.length + bv.length) * 4,
+    m * n,
+    threads,
+  );
+  const c = cpuScratch.slice(av.length + bv.length, total);
+  return backend.makeTensorInfo([...outer, m, n], 'float32', c);
 }

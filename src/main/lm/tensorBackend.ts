@@ -152,9 +152,17 @@ async function attempt(tf: Tf, name: TensorBackendName, forced: boolean, webgpu:
           detail: `@tensorflow/tfjs-backend-wasm (SIMD, one core per process); ${products}`,
         };
       }
-      case 'cpu':
+      case 'cpu': {
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
-        return { name, available: true, detail: 'pure JavaScript (slowest)' };
+        const blas = installNativeBlas();
+        return {
+          name,
+          available: true,
+          detail: blas.active
+            ? `JavaScript, no heap limit; matrix products on ${blas.vendor} (${blas.library})`
+            : `pure JavaScript (slowest); ${blas.summary}`,
+        };
+      }
     }
   } catch (error) {
     const missing = isMissingModule(error);

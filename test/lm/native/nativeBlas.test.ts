@@ -313,3 +313,55 @@ describe('the model on the BLAS', () => {
     model.dispose();
   });
 });
+
+describe('the BLAS BatchMatMul on the cpu backend (models past the wasm heap)', () => {
+  const cases: { name: string; a: number[]; b: number[] }[] = [
+    { name: '2-D', a: [37, 29], b: [29, 23] },
+    { name: 'batched, rank 4 (batch, heads)', a: [2, 3, 17, 8], b: [2, 3, 8, 17] },
+    { name: 'a batch of one against many (broadcast)', a: [1, 9, 7], b: [5, 7, 4] },
+    { name: 'rank 3 against rank 2 (broadcast)', a: [4, 10, 6], b: [6, 5] },
+  ];
+
+  it('multiplies on the BLAS there too where it is installed, equal to plain loops in float64, leaving nothing behind', async () => {
+    await tf.setBackend('cpu');
+    try {
+      expect(nativeBlasActive()).toBe(status.active);
+      for (const c of cases) {
+        for (const [ta, tb] of [
+          [false, false],
+          [true, true],
+          [false, true],
+        ] as const) {
+          const rng = new Rng(c.a.length * 10 + (ta ? 1 : 0) + (tb ? 2 : 0));
+          const swap = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s.at(-1)!, s.at(-2)!] : s);
+          const a = random(rng, swap(c.a, ta));
+          const b = random(rng, swap(c.b, tb));
+          const before = tf.memory().numTensors;
+          const { blas, js } = (() => {
+            const run = () => {
+              const y = tf.matMul(a, b, ta, tb);
+              const out = { shape: y.shape, values: y.dataSync().slice() };
+              y.dispose();
+              return out;
+            };
+            const was = nativeBlasStatus().active;
+            setNativeBlasEnabled(true);
+            const blas = run();
+            setNativeBlasEnabled(false);
+            const js = run();
+            setNativeBlasEnabled(was);
+            return { blas, js };
+          })();
+          expect(tf.memory().numTensors).toBe(before);
+          expect(blas.shape).toEqual(js.shape);
+          expect(relative(blas.values, reference(a, b, ta, tb)), `${c.name} ${ta} ${tb}`).toBeLessThan(1e-5);
+          expect(relative(js.values, reference(a, b, ta, tb))).toBeLessThan(1e-5);
+          a.dispose();
+          b.dispose();
+        }
+      }
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+});
