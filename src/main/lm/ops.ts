@@ -322,35 +322,54 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: Int32Array
     chunks.push({ start, size, targets: targets.subarray(start, start + size) });
   }
   const logSoftmaxOf = (hc: tf.Tensor2D, wt: tf.Tensor2D) => tf.logSoftmax<tf.Tensor2D>(tiedHead(hc, wt));
-  const op = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D>((h: tf.Tensor2D, w: tf.Tensor2D, save) => {
-    save([h, w]);
+  const forward = (h: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor1D => {
     const parts = chunks.map(({ start, size, targets }) =>
       tf.tidy(() => pickColumns(logSoftmaxOf(tf.slice(h, [start, 0], [size, d]), w), targets)),
     );
     const value = tf.concat(parts);
     for (const part of parts) part.dispose();
+    return value;
+  };
+  /** dh, and dw unless the head is frozen (then null: a (V, D) sum that nothing would read). */
+  const backward = (h: tf.Tensor2D, w: tf.Tensor2D, dy: tf.Tensor1D, withDw: boolean) => {
+    let dw: tf.Tensor2D | null = withDw ? tf.zerosLike(w) : null;
+    const dhParts: tf.Tensor2D[] = [];
+    for (const { start, size, targets } of chunks) {
+      const [dh, nextDw] = tf.tidy(() => {
+        const hc = tf.slice(h, [start, 0], [size, d]);
+        const dyc = tf.reshape(tf.slice(dy, [start], [size]), [size, 1]);
+        const softmax = tf.exp(logSoftmaxOf(hc, w));
+        const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32');
+        const g = tf.mul(tf.sub(onehot, softmax), dyc) as tf.Tensor2D;
+        return [tf.matMul(g, w), dw === null ? null : tf.add(dw, weightGrad(g, hc))] as const;
+      });
+      dw?.dispose();
+      dw = nextDw as tf.Tensor2D | null;
+      dhParts.push(dh as tf.Tensor2D);
+    }
+    const dh = tf.concat(dhParts);
+    for (const part of dhParts) part.dispose();
+    return { dh, dw };
+  };
+  // A frozen head (a LoRA base's embedding) is no input of the op: its (V, D) gradient, 545 MB for
+  // Qwen2.5-0.5B, would be computed and thrown away. A variable outlives the backward pass.
+  if (w instanceof tf.Variable && !w.trainable) {
+    const frozen = customOp1<tf.Tensor2D, tf.Tensor1D>((h: tf.Tensor2D, save) => {
+      save([h]);
+      return {
+        value: forward(h, w),
+        gradFunc: (dy: tf.Tensor1D, s) => backward(saved<tf.Tensor2D>(s, 0), w, dy, false).dh,
+      };
+    });
+    return frozen(h);
+  }
+  const op = customOp2<tf.Tensor2D, tf.Tensor2D, tf.Tensor1D>((h: tf.Tensor2D, w: tf.Tensor2D, save) => {
+    save([h, w]);
     return {
-      value,
+      value: forward(h, w),
       gradFunc: (dy: tf.Tensor1D, s) => {
-        const [h, w] = [saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1)];
-        let dw: tf.Tensor2D = tf.zerosLike(w);
-        const dhParts: tf.Tensor2D[] = [];
-        for (const { start, size, targets } of chunks) {
-          const [dh, nextDw] = tf.tidy(() => {
-            const hc = tf.slice(h, [start, 0], [size, d]);
-            const dyc = tf.reshape(tf.slice(dy, [start], [size]), [size, 1]);
-            const softmax = tf.exp(logSoftmaxOf(hc, w));
-            const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32');
-            const g = tf.mul(tf.sub(onehot, softmax), dyc) as tf.Tensor2D;
-            return [tf.matMul(g, w), tf.add(dw, weightGrad(g, hc))] as [tf.Tensor2D, tf.Tensor2D];
-          });
-          dw.dispose();
-          dw = nextDw;
-          dhParts.push(dh);
-        }
-        const dh = tf.concat(dhParts);
-        for (const part of dhParts) part.dispose();
-        return [dh, dw];
+        const { dh, dw } = backward(saved<tf.Tensor2D>(s, 0), saved<tf.Tensor2D>(s, 1), dy, true);
+        return [dh, dw!];
       },
     };
   });

@@ -5,6 +5,7 @@ import type { CausalLm } from '../../../src/main/lm/causalLm';
 import { Llama } from '../../../src/main/lm/llama';
 import { sequenceLogprobs, tokenLogprobs } from '../../../src/main/lm/logprobs';
 import { Gpt } from '../../../src/main/lm/model';
+import { LoraAdapters } from '../../../src/main/lm/lora';
 import { Rng } from '../../../src/main/core/rng';
 import { QWEN2, LLAMA3, randomWeights as llamaWeights } from '../llama/helpers';
 import { randomWeights, TOY, useWasm } from './helpers';
@@ -26,13 +27,16 @@ function batchFor(vocab: number, eos: number) {
 }
 
 /** Token log-probs and the gradient of a weighted sum of them with respect to every parameter. */
-function valueAndGrads(model: CausalLm, chunkLogits: number | undefined) {
+function valueAndGrads(
+  model: CausalLm,
+  chunkLogits: number | undefined,
+  variables: tf.Variable[] = [...model.params.values()],
+) {
   const batch = batchFor(model.config.vocabSize, model.config.eosTokenId);
   const lp = tokenLogprobs(model, batch, chunkLogits === undefined ? {} : { chunkLogits });
   const values = Array.from(lp.dataSync());
   lp.dispose();
   const weights = tf.tensor1d([1, -0.5, 2]);
-  const variables = [...model.params.values()];
   const { value, grads } = tf.variableGrads(
     () => tf.sum(tf.mul(sequenceLogprobs(model, batch, chunkLogits === undefined ? {} : { chunkLogits }), weights)),
     variables,
@@ -82,6 +86,23 @@ describe('the head over chunks of rows (HEAD_CHUNK_LOGITS)', () => {
       }
     });
   }
+
+  it('a frozen head (LoRA on its base) is left out: the adapters get the one-piece gradients', () => {
+    const model = Llama.fromWeights(LLAMA3, llamaWeights(LLAMA3, 36));
+    const lora = LoraAdapters.attach(model, { r: 2, alpha: 4, dropout: 0, targets: ['q', 'v', 'down'] }, new Rng(4));
+    try {
+      for (const [name, v] of lora.params)
+        if (name.includes('lora_B')) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 6));
+      const adapters = [...lora.params.values()];
+      const whole = valueAndGrads(model, undefined, adapters);
+      const chunked = valueAndGrads(model, 3 * LLAMA3.vocabSize, adapters);
+      expect(chunked.grads.size).toBe(adapters.length);
+      for (const [name, g] of whole.grads) expect(maxRelDiff(chunked.grads.get(name)!, g), name).toBeLessThan(1e-4);
+    } finally {
+      lora.dispose();
+      model.dispose();
+    }
+  });
 
   it('leaves no tensor behind, forward or backward', () => {
     const model = Gpt.fromWeights(TOY, randomWeights(TOY, 34));
