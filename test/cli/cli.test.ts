@@ -1,3 +1,4 @@
+import type { TrainingCeiling } from '../../src/main/lm/trainingMemory';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,6 +125,18 @@ describe('alol CLI', () => {
     expect(report.electron.reason).not.toBe('');
     const human = alol(['doctor', '--project', project]);
     expect(human.stdout).toMatch(new RegExp(`Tensor backend:\\s+${report.tensorBackend.chosen} \\(`));
+    // The largest models that train on the wasm heap, by what a run keeps there: fewer copies, larger models.
+    const memory = (report as unknown as { trainingMemory: { limited: boolean; ceilings: TrainingCeiling[] } })
+      .trainingMemory;
+    expect(memory.limited).toBe(report.tensorBackend.chosen === 'wasm');
+    expect(memory.ceilings.map((c) => c.copies)).toEqual([2, 3, 1]);
+    expect(memory.ceilings[2]!.maxParameters).toBeGreaterThan(memory.ceilings[0]!.maxParameters);
+    expect(memory.ceilings[0]!.maxParameters).toBeGreaterThan(memory.ceilings[1]!.maxParameters);
+    expect(memory.ceilings[1]!.algorithms).toContain('a_lol');
+    expect(memory.ceilings[0]!.algorithms).toContain('nll');
+    // GPT-2 small (124M) trains with A-LoL in full (bench:memory), so the ceiling is above it.
+    expect(memory.ceilings[1]!.maxParameters).toBeGreaterThan(124e6);
+    expect(human.stdout).toMatch(/Training memory: .*\n\s+~\d+M parameters: full fine-tuning \(nll/);
   });
 
   it('honours a forced backend, and refuses an unknown one', () => {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type RunConfig } from '../../shared/contract';
+import { loadsReference } from '../../shared/algorithms';
 import { chooseFormat } from '../models/promptFormat';
 import type { JobContext } from '../jobs/jobContext';
 import { DatasetStore } from '../data/datasetStore';
@@ -22,7 +23,7 @@ import { shapeOf, writeModelFolder, type ModelConfig } from '../models/modelFami
 import { encodeFormatted, padRight, type Example as TokenExample } from '../lm/batch';
 import { PackedExamples } from '../lm/packedExamples';
 import { sequenceLogprobs, tokenLogprobs } from '../lm/logprobs';
-import { recomputeLayers } from '../lm/trainingMemory';
+import { recomputeLayers, wasmHeapShortfall } from '../lm/trainingMemory';
 import { AdamW } from '../lm/optim';
 import { LoraAdapters, writePeftAdapter } from '../lm/lora';
 import { constantSchedule, cosineWithWarmup } from '../lm/schedules';
@@ -174,6 +175,13 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
   const dir = join(ctx.paths.dir, 'runs', run.folder);
   mkdirSync(dir, { recursive: true });
 
+  // The wasm heap's ceiling, checked before anything loads: the weights, their gradients unless
+  // LoRA trains, pi_ref's copy where the run loads one apart from a LoRA base (trainingMemory.ts).
+  if (tf.getBackend() === 'wasm') {
+    const copies = cfg.lora ? 1 : 2 + (loadsReference(cfg.algo) ? 1 : 0);
+    const shortfall = wasmHeapShortfall(initModel.parameters, copies);
+    if (shortfall) throw new AppError('invalid_input', `model "${initModel.name}": ${shortfall}`);
+  }
   ctx.progress({ phase: 'loading', done: 0, total: null });
   const { model: policy, tokenizer } = await loadModel(ctx.paths, initModel);
   // pi_ref's log-probs in the loss, or the value head fitted on it (a_lol_ref_free: only the latter).

@@ -4,6 +4,7 @@
  */
 import { electronStatus } from '../../shell/electronBinary';
 import { adapterSummary, listWebgpuAdapters } from '../../lm/webgpu';
+import { WASM_HEAP_BYTES, WASM_WORKING_BYTES, wasmTrainingCeilings } from '../../lm/trainingMemory';
 import type { WebgpuAdapterReport } from '../../../shared/contract';
 import { call, print, type Command } from '../kit';
 
@@ -35,6 +36,13 @@ export const doctorCommands: Record<string, Command> = {
         gpu: tensorBackend ? tensorBackend.chosen === 'tensorflow-gpu' || (inUse !== null && !inUse.fallback) : null,
         webgpu: { adapters: webgpu.adapters, inUse, error: webgpu.error },
         cuda: cudaMissing ? CUDA_NEEDS : null,
+        // What trains on the wasm heap (cpu and GPU backends have no such ceiling).
+        trainingMemory: {
+          heapBytes: WASM_HEAP_BYTES,
+          workingBytes: WASM_WORKING_BYTES,
+          limited: tensorBackend?.chosen === 'wasm',
+          ceilings: wasmTrainingCeilings(),
+        },
         electron,
       };
       const adapterLines =
@@ -63,6 +71,14 @@ export const doctorCommands: Record<string, Command> = {
           ...adapterLines,
           `GPU in use:      ${report.gpu ? 'yes' : 'no'}`,
           ...(report.cuda ? [`CUDA:            ${report.cuda}`] : []),
+          `Training memory: ${
+            report.trainingMemory.limited
+              ? 'the wasm heap (4 GB) holds the weights, their gradients and activations; largest models that train:'
+              : `not bounded by the wasm heap on ${tensorBackend?.chosen ?? 'this backend'}; on wasm the largest would be:`
+          }`,
+          ...report.trainingMemory.ceilings.map(
+            (c) => `  ~${c.maxParameters / 1e6}M parameters: ${c.mode} (${c.algorithms.join(', ')})`,
+          ),
           `Electron:        ${electron.usable ? 'usable' : 'not usable'}: ${electron.reason}`,
         ].join('\n'),
       );
