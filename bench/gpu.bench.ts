@@ -11,7 +11,9 @@
  *
  * BENCH_STEPS sets the timed steps (default 3 on a GPU, 1 on a fallback adapter); BENCH_ONLY=3.3M
  * (or gpt2, smollm) runs one shape. On a fallback adapter the two 124M/135M shapes are skipped
- * unless BENCH_ALL=1 (they take tens of minutes on SwiftShader).
+ * unless BENCH_ALL=1 (they take tens of minutes on SwiftShader). BENCH_CHECK=1 prints the adapter and
+ * the wasm line, multiplies one 64 x 64 pair on each backend and stops: the packed folder's smoke test
+ * (`npm run bench:gpu:pack`, bench/packGpuBench.mjs).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -218,6 +220,31 @@ function measure(s: Shape, z: Sizes, steps: number): Figures {
   }
 }
 
+/** BENCH_CHECK=1: the same product on webgpu and on wasm, which must agree. */
+async function check(): Promise<void> {
+  const n = 64;
+  const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
+  const products: Float32Array[] = [];
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    if (!(await tf.setBackend(backend))) throw new Error(`${backend} did not start`);
+    const x = tf.tensor2d(a, [n, n]);
+    const y = tf.matMul(x, x);
+    products.push(y.dataSync() as Float32Array);
+    tf.dispose([x, y]);
+  }
+  const [gpu, wasm] = products as [Float32Array, Float32Array];
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < gpu.length; i++) {
+    scale = Math.max(scale, Math.abs(wasm[i]!));
+    diff = Math.max(diff, Math.abs(gpu[i]! - wasm[i]!));
+  }
+  if (!(diff <= 1e-4 * scale)) throw new Error(`webgpu and wasm differ by ${diff} on a ${n} x ${n} matMul`);
+  console.log(
+    `check: a ${n} x ${n} matMul on webgpu and on wasm agree within ${(diff / scale).toExponential(1)} of its largest entry`,
+  );
+}
+
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 async function main(): Promise<void> {
@@ -238,6 +265,7 @@ async function main(): Promise<void> {
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm did not start');
   installNativeBlas();
   console.log(`wasm: ${nativeBlasStatus().summary}`);
+  if (process.env.BENCH_CHECK === '1') return check();
   const steps = Number(process.env.BENCH_STEPS ?? (fallback ? 1 : 3));
   const only = process.env.BENCH_ONLY;
   for (const s of SHAPES.filter((x) => !only || x.key === only)) {
