@@ -90,7 +90,7 @@ export class RunStore {
       const last = list.at(-1);
       if (last && last.backend === used.backend && last.adapter === used.adapter) return;
       this.q.backends.run(JSON.stringify([...list, { ...used, at: now.toISOString() }]), runId);
-    })();
+    }).immediate();
   }
 
   /** One step's metrics, committed together with the step counter. */
@@ -99,7 +99,7 @@ export class RunStore {
       for (const [name, value] of Object.entries(metrics))
         if (Number.isFinite(value)) this.q.metric.run(runId, step, name, value);
       this.q.progress.run(step, totalSteps, runId);
-    })();
+    }).immediate();
   }
 
   /** A resumed run starts again from its checkpoint: metrics logged after it are written anew. */

@@ -314,5 +314,5 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
     const ranked = order.map((itemIndex, rank) => ({ ...(items[itemIndex] as Omit<NewItem, 'rank'>), rank }));
     store.fill(campaign.id, ranked);
     return { campaign: campaign.name, items: items.length, prompts: prompts.length, systems };
-  })();
+  }).immediate();
 }

@@ -329,7 +329,7 @@ export class CampaignStore {
         });
       }
       this.setStatus(id, 'ready');
-    })();
+    }).immediate();
   }
 
   summary(campaign: CampaignRow): CampaignSummary {

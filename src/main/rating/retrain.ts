@@ -218,7 +218,7 @@ export class Retrainer {
       const id = this.d.createRun(config);
       this.q.insert.run(campaign.id, dataset.name, id, nextCampaign, new Date().toISOString());
       return id;
-    })();
+    }).immediate();
     return {
       dataset: dataset.name,
       version: dataset.version,

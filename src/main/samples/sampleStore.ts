@@ -59,7 +59,7 @@ export class SampleStore {
           at,
         );
       }
-    })();
+    }).immediate();
   }
 
   page(
