@@ -85,21 +85,25 @@ export class RunStore {
    * on already, else appended, so a run resumed on another backend lists both.
    */
   recordBackend(runId: number, used: Omit<RunBackend, 'at'>, now = new Date()): void {
-    this.db.transaction(() => {
-      const list = this.get(runId).tensorBackends;
-      const last = list.at(-1);
-      if (last && last.backend === used.backend && last.adapter === used.adapter) return;
-      this.q.backends.run(JSON.stringify([...list, { ...used, at: now.toISOString() }]), runId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const list = this.get(runId).tensorBackends;
+        const last = list.at(-1);
+        if (last && last.backend === used.backend && last.adapter === used.adapter) return;
+        this.q.backends.run(JSON.stringify([...list, { ...used, at: now.toISOString() }]), runId);
+      })
+      .immediate();
   }
 
   /** One step's metrics, committed together with the step counter. */
   record(runId: number, step: number, totalSteps: number, metrics: Record<string, number>): void {
-    this.db.transaction(() => {
-      for (const [name, value] of Object.entries(metrics))
-        if (Number.isFinite(value)) this.q.metric.run(runId, step, name, value);
-      this.q.progress.run(step, totalSteps, runId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const [name, value] of Object.entries(metrics))
+          if (Number.isFinite(value)) this.q.metric.run(runId, step, name, value);
+        this.q.progress.run(step, totalSteps, runId);
+      })
+      .immediate();
   }
 
   /** A resumed run starts again from its checkpoint: metrics logged after it are written anew. */

@@ -267,52 +267,54 @@ export async function campaignJob(ctx: JobContext, campaignId: number): Promise<
   if (options.gold > 0 && prompts.length < 2)
     throw new AppError('invalid_input', `campaign "${campaign.name}": gold items need at least 2 distinct prompts`);
   // The responses no model gave, the items and the ready status are written together: a failed preparation leaves nothing behind.
-  return ctx.db.transaction(() => {
-    const save = modelless(ctx.db);
-    const items = plan.pairItems(save, rng);
-    for (let g = 0; g < options.gold; g++) {
-      const system = systems[rng.int(systems.length)] as string;
-      const p = rng.int(prompts.length);
-      const q = (p + 1 + rng.int(prompts.length - 1)) % prompts.length;
-      const prompt = prompts[p] as string;
-      const onTopic = plan.response(system, prompt, save);
-      const offTopic = plan.response(system, prompts[q] as string, save);
-      const onTopicFirst = rng.uniform() < 0.5;
-      const [a, b] = onTopicFirst ? [onTopic, offTopic] : [offTopic, onTopic];
-      items.push({
-        kind: 'gold',
-        prompt,
-        firstSample: a.id,
-        secondSample: b.id,
-        firstSystem: system,
-        secondSystem: system,
-        goldHelpful: [onTopicFirst ? 'first' : 'second', 'both_bad'] satisfies Verdict[],
-        goldSafe: null,
-        datasetChosen: null,
-        reveals: revealsSystem(a.response, names) || revealsSystem(b.response, names),
-      });
-    }
-    const goldFile = campaign.config.goldFile;
-    for (const g of goldFile?.items ?? []) {
-      const source = `gold:${(goldFile as NonNullable<typeof goldFile>).file}`;
-      const a = save(source, g.prompt, g.first, { line: g.line });
-      const b = save(source, g.prompt, g.second, { line: g.line });
-      items.push({
-        kind: 'gold',
-        prompt: g.prompt,
-        firstSample: a.id,
-        secondSample: b.id,
-        firstSystem: source,
-        secondSystem: source,
-        goldHelpful: g.helpful,
-        goldSafe: g.safe,
-        datasetChosen: null,
-        reveals: revealsSystem(a.response, names) || revealsSystem(b.response, names),
-      });
-    }
-    const order = rng.shuffle(items.map((_, i) => i));
-    const ranked = order.map((itemIndex, rank) => ({ ...(items[itemIndex] as Omit<NewItem, 'rank'>), rank }));
-    store.fill(campaign.id, ranked);
-    return { campaign: campaign.name, items: items.length, prompts: prompts.length, systems };
-  }).immediate();
+  return ctx.db
+    .transaction(() => {
+      const save = modelless(ctx.db);
+      const items = plan.pairItems(save, rng);
+      for (let g = 0; g < options.gold; g++) {
+        const system = systems[rng.int(systems.length)] as string;
+        const p = rng.int(prompts.length);
+        const q = (p + 1 + rng.int(prompts.length - 1)) % prompts.length;
+        const prompt = prompts[p] as string;
+        const onTopic = plan.response(system, prompt, save);
+        const offTopic = plan.response(system, prompts[q] as string, save);
+        const onTopicFirst = rng.uniform() < 0.5;
+        const [a, b] = onTopicFirst ? [onTopic, offTopic] : [offTopic, onTopic];
+        items.push({
+          kind: 'gold',
+          prompt,
+          firstSample: a.id,
+          secondSample: b.id,
+          firstSystem: system,
+          secondSystem: system,
+          goldHelpful: [onTopicFirst ? 'first' : 'second', 'both_bad'] satisfies Verdict[],
+          goldSafe: null,
+          datasetChosen: null,
+          reveals: revealsSystem(a.response, names) || revealsSystem(b.response, names),
+        });
+      }
+      const goldFile = campaign.config.goldFile;
+      for (const g of goldFile?.items ?? []) {
+        const source = `gold:${(goldFile as NonNullable<typeof goldFile>).file}`;
+        const a = save(source, g.prompt, g.first, { line: g.line });
+        const b = save(source, g.prompt, g.second, { line: g.line });
+        items.push({
+          kind: 'gold',
+          prompt: g.prompt,
+          firstSample: a.id,
+          secondSample: b.id,
+          firstSystem: source,
+          secondSystem: source,
+          goldHelpful: g.helpful,
+          goldSafe: g.safe,
+          datasetChosen: null,
+          reveals: revealsSystem(a.response, names) || revealsSystem(b.response, names),
+        });
+      }
+      const order = rng.shuffle(items.map((_, i) => i));
+      const ranked = order.map((itemIndex, rank) => ({ ...(items[itemIndex] as Omit<NewItem, 'rank'>), rank }));
+      store.fill(campaign.id, ranked);
+      return { campaign: campaign.name, items: items.length, prompts: prompts.length, systems };
+    })
+    .immediate();
 }

@@ -318,18 +318,20 @@ export class CampaignStore {
 
   /** Stores every item and marks the campaign ready, together: a campaign is whole or not ready. */
   fill(id: number, items: readonly NewItem[]): void {
-    this.db.transaction(() => {
-      for (const item of items) {
-        this.q.insertItem.run({
-          ...item,
-          campaignId: id,
-          goldHelpful: item.goldHelpful === null ? null : JSON.stringify(item.goldHelpful),
-          goldSafe: item.goldSafe === null ? null : JSON.stringify(item.goldSafe),
-          reveals: item.reveals ? 1 : 0,
-        });
-      }
-      this.setStatus(id, 'ready');
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const item of items) {
+          this.q.insertItem.run({
+            ...item,
+            campaignId: id,
+            goldHelpful: item.goldHelpful === null ? null : JSON.stringify(item.goldHelpful),
+            goldSafe: item.goldSafe === null ? null : JSON.stringify(item.goldSafe),
+            reveals: item.reveals ? 1 : 0,
+          });
+        }
+        this.setStatus(id, 'ready');
+      })
+      .immediate();
   }
 
   summary(campaign: CampaignRow): CampaignSummary {

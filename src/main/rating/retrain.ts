@@ -214,11 +214,13 @@ export class Retrainer {
       reward: 'column',
     });
     // The run and its follow-up are written together, and committed before its job process reads them.
-    const runId = this.d.db.transaction(() => {
-      const id = this.d.createRun(config);
-      this.q.insert.run(campaign.id, dataset.name, id, nextCampaign, new Date().toISOString());
-      return id;
-    }).immediate();
+    const runId = this.d.db
+      .transaction(() => {
+        const id = this.d.createRun(config);
+        this.q.insert.run(campaign.id, dataset.name, id, nextCampaign, new Date().toISOString());
+        return id;
+      })
+      .immediate();
     return {
       dataset: dataset.name,
       version: dataset.version,

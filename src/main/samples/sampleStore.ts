@@ -45,21 +45,23 @@ export class SampleStore {
   /** Stores a batch in one transaction: a sampling job's responses land together or not at all. */
   addAll(samples: readonly NewSample[], now = new Date()): void {
     const at = now.toISOString();
-    this.db.transaction(() => {
-      for (const s of samples) {
-        // The finish reason and the prompt format travel with the settings they resulted from.
-        const settings = JSON.stringify({ ...s.settings, finishReason: s.finishReason, format: s.format });
-        this.q.insert.run(
-          s.modelId,
-          s.prompt,
-          s.response,
-          settings,
-          s.rewards ? JSON.stringify(s.rewards) : null,
-          s.source,
-          at,
-        );
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const s of samples) {
+          // The finish reason and the prompt format travel with the settings they resulted from.
+          const settings = JSON.stringify({ ...s.settings, finishReason: s.finishReason, format: s.format });
+          this.q.insert.run(
+            s.modelId,
+            s.prompt,
+            s.response,
+            settings,
+            s.rewards ? JSON.stringify(s.rewards) : null,
+            s.source,
+            at,
+          );
+        }
+      })
+      .immediate();
   }
 
   page(
