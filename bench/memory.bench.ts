@@ -17,7 +17,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { a_lol } from '../src/main/alol/losses/aLol';
 import { Rng } from '../src/main/core/rng';
@@ -80,7 +80,7 @@ const llama = (c: Partial<LlamaConfig>): LlamaConfig => ({
   ...c,
 });
 
-const SMOLLM2_135M = llama({
+export const SMOLLM2_135M = llama({
   vocabSize: 49152,
   nEmbd: 576,
   intermediateSize: 1536,
@@ -91,7 +91,7 @@ const SMOLLM2_135M = llama({
   ropeTheta: 100000,
 });
 
-const QWEN25_05B = llama({
+export const QWEN25_05B = llama({
   architecture: 'Qwen2ForCausalLM',
   vocabSize: 151936,
   nEmbd: 896,
@@ -134,7 +134,7 @@ interface Result {
   recompute?: boolean;
 }
 
-function heapBytes(): number | null {
+export function heapBytes(): number | null {
   // The wasm backend's linear memory: it only grows, so its size is the high-water mark.
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
   return backend.wasm ? backend.wasm.HEAPU8.buffer.byteLength : null;
@@ -146,7 +146,7 @@ function examples(rng: Rng, vocab: number): Example[] {
 }
 
 /** Per-token log-probs and the response mask of a padded batch, as trainRun computes them. */
-function responseLogps(model: CausalLm, batch: Example[], dropoutSeed: number | null, recompute = false) {
+export function responseLogps(model: CausalLm, batch: Example[], dropoutSeed: number | null, recompute = false) {
   const padded = padRight(batch, { padId: 0 });
   const lp = tokenLogprobs(model, padded, {
     ...(dropoutSeed === null ? {} : { training: { dropoutSeed } }),
@@ -219,11 +219,11 @@ async function runOne(row: Row): Promise<Result> {
   return { ...result(last, (BATCH * (PROMPT + RESPONSE)) / last), recompute };
 }
 
-function targetsFor(config: ModelConfig) {
+export function targetsFor(config: ModelConfig) {
   return 'architecture' in config ? [...LORA_TARGETS] : LORA_TARGETS.filter((t) => t !== 'gate');
 }
 
-function commit(): string {
+export function commit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
   } catch {
@@ -287,4 +287,5 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// Run when started, not when bench/llama.bench.ts imports its shapes and helpers.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
