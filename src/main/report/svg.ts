@@ -81,8 +81,8 @@ export function intervalChart(rows: readonly IntervalRow[], opts: IntervalOption
     .flatMap((r) => [r.value, r.low, r.high])
     .filter((v): v is number => v !== null && Number.isFinite(v));
   const axis = niceAxis(
-    Math.min(opts.min ?? Infinity, ...known, opts.reference ?? Infinity),
-    Math.max(opts.max ?? -Infinity, ...known, opts.reference ?? -Infinity),
+    Math.min(opts.min ?? Infinity, minOf(known), opts.reference ?? Infinity),
+    Math.max(opts.max ?? -Infinity, maxOf(known), opts.reference ?? -Infinity),
     5,
   );
   const x0 = labelWidth;
@@ -152,7 +152,14 @@ export function histogramChart(
   const last = bins.at(-1);
   if (!first || !last)
     return `${parts[0]}<text class="value" x="${width / 2}" y="${height / 2}" text-anchor="middle">no values</text></svg>`;
-  const yAxis = niceAxis(0, Math.max(1, opts.maxCount ?? 0, ...bins.map((b) => b.count)), 3);
+  const yAxis = niceAxis(
+    0,
+    maxOf(
+      bins.map((b) => b.count),
+      Math.max(1, opts.maxCount ?? 0),
+    ),
+    3,
+  );
   const x0 = box.left;
   const x1 = width - box.right;
   const y0 = height - box.bottom;
