@@ -22,7 +22,7 @@ import type { CausalLm } from '../src/main/lm/causalLm';
 import { parameterShapes, type GptConfig } from '../src/main/lm/config';
 import { generate } from '../src/main/lm/generate';
 import { Llama } from '../src/main/lm/llama';
-import { llamaParameterShapes, type LlamaConfig } from '../src/main/lm/llamaConfig';
+import { llamaParameterShapes } from '../src/main/lm/llamaConfig';
 import { tokenLogprobs } from '../src/main/lm/logprobs';
 import { Gpt } from '../src/main/lm/model';
 import { installNativeBlas, nativeBlasStatus } from '../src/main/lm/nativeBlas';
@@ -30,6 +30,7 @@ import { AdamW } from '../src/main/lm/optim';
 import { trainStep } from '../src/main/lm/trainer';
 import { adapterSummary, assertWebgpuFits, largestTensor, startWebgpu } from '../src/main/lm/webgpu';
 import { Rng } from '../src/main/core/rng';
+import { GPT2_SMALL, SMOLLM2_135M } from './shapes';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -72,41 +73,6 @@ const BENCH_33M: GptConfig = {
   nHead: 4,
   eosTokenId: 0,
 };
-const GPT2_SMALL: GptConfig = {
-  ...gptBase,
-  vocabSize: 50257,
-  nPositions: 1024,
-  nLayer: 12,
-  nEmbd: 768,
-  nHead: 12,
-  eosTokenId: 50256,
-};
-const SMOLLM2_135M: LlamaConfig = {
-  architecture: 'LlamaForCausalLM',
-  vocabSize: 49152,
-  nEmbd: 576,
-  intermediateSize: 1536,
-  nLayer: 30,
-  nHead: 9,
-  nKvHead: 3,
-  headDim: 64,
-  nPositions: 2048,
-  maxPositionEmbeddings: 8192,
-  rmsNormEps: 1e-5,
-  ropeTheta: 100000,
-  ropeScaling: null,
-  tieWordEmbeddings: true,
-  qkvBias: false,
-  oBias: false,
-  mlpBias: false,
-  slidingWindow: null,
-  attentionDropout: 0,
-  bosTokenId: 1,
-  eosTokenId: 0,
-  eosTokenIds: [0],
-  padTokenId: null,
-};
-
 const SHAPES: Shape[] = [
   {
     key: '3.3M',

@@ -34,7 +34,8 @@ import { initTensorBackend } from '../src/main/lm/tensorBackend';
 import { trainStep } from '../src/main/lm/trainer';
 import { recomputeLayers } from '../src/main/lm/trainingMemory';
 import { initModel, shapeOf } from '../src/main/models/modelFamily';
-import { commit, heapBytes, QWEN25_05B, responseLogps, SMOLLM2_135M, targetsFor } from './memory.bench';
+import { commit, heapBytes, responseLogps, targetsFor } from './memory.bench';
+import { QWEN25_05B, SMOLLM2_135M } from './shapes';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 1);

@@ -23,15 +23,14 @@ import { a_lol } from '../src/main/alol/losses/aLol';
 import { Rng } from '../src/main/core/rng';
 import { padRight, type Example } from '../src/main/lm/batch';
 import type { CausalLm } from '../src/main/lm/causalLm';
-import type { GptConfig } from '../src/main/lm/config';
 import { generate } from '../src/main/lm/generate';
-import type { LlamaConfig } from '../src/main/lm/llamaConfig';
 import { tokenLogprobs } from '../src/main/lm/logprobs';
 import { LoraAdapters, LORA_TARGETS } from '../src/main/lm/lora';
 import { AdamW } from '../src/main/lm/optim';
 import { initTensorBackend } from '../src/main/lm/tensorBackend';
 import { trainStep } from '../src/main/lm/trainer';
 import { initModel, shapeOf, type ModelConfig } from '../src/main/models/modelFamily';
+import { GPT2_SMALL, QWEN25_05B, SMOLLM2_135M } from './shapes';
 import { recomputeLayers } from '../src/main/lm/trainingMemory';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,70 +39,6 @@ const MICRO = Number(process.env.BENCH_MICRO ?? 2);
 const BATCH = 8;
 const PROMPT = 128;
 const RESPONSE = 128;
-
-const GPT2_SMALL: GptConfig = {
-  vocabSize: 50257,
-  nPositions: 1024,
-  nEmbd: 768,
-  nLayer: 12,
-  nHead: 12,
-  layerNormEpsilon: 1e-5,
-  dropout: 0.1,
-  bosTokenId: 50256,
-  eosTokenId: 50256,
-};
-
-const llama = (c: Partial<LlamaConfig>): LlamaConfig => ({
-  architecture: 'LlamaForCausalLM',
-  vocabSize: 32000,
-  nEmbd: 512,
-  intermediateSize: 1024,
-  nLayer: 2,
-  nHead: 8,
-  nKvHead: 8,
-  headDim: 64,
-  nPositions: 2048,
-  maxPositionEmbeddings: 2048,
-  rmsNormEps: 1e-5,
-  ropeTheta: 10000,
-  ropeScaling: null,
-  tieWordEmbeddings: true,
-  qkvBias: false,
-  oBias: false,
-  mlpBias: false,
-  slidingWindow: null,
-  attentionDropout: 0,
-  bosTokenId: 0,
-  eosTokenId: 0,
-  eosTokenIds: [0],
-  padTokenId: null,
-  ...c,
-});
-
-export const SMOLLM2_135M = llama({
-  vocabSize: 49152,
-  nEmbd: 576,
-  intermediateSize: 1536,
-  nLayer: 30,
-  nHead: 9,
-  nKvHead: 3,
-  headDim: 64,
-  ropeTheta: 100000,
-});
-
-export const QWEN25_05B = llama({
-  architecture: 'Qwen2ForCausalLM',
-  vocabSize: 151936,
-  nEmbd: 896,
-  intermediateSize: 4864,
-  nLayer: 24,
-  nHead: 14,
-  nKvHead: 2,
-  headDim: 64,
-  ropeTheta: 1000000,
-  rmsNormEps: 1e-6,
-  qkvBias: true,
-});
 
 interface Row {
   label: string;
