@@ -21,6 +21,10 @@ describe('PackedExamples', () => {
       expect(store.prompt(i)).toEqual(kept[i]!.prompt);
       expect(store.tokenCount(i)).toBe(kept[i]!.prompt.length + kept[i]!.response.length);
     }
+    let longest = 0;
+    for (const e of kept) longest = Math.max(longest, e.prompt.length + e.response.length);
+    expect(store.longest()).toBe(longest);
+    expect(new PackedExamples().longest()).toBe(0);
     // Every one, not only the samples above.
     expect(kept.every((e, i) => JSON.stringify(store.get(i)) === JSON.stringify(e))).toBe(true);
     // A copy, not a view: changing it leaves the store as it was.

@@ -374,12 +374,12 @@ export async function trainRun(ctx: JobContext, runId: number): Promise<Record<s
     const padId = eos;
     const batchOf = <T>(list: T[], idx: number[]) => idx.map((i) => list[i] as T);
     // Layers recomputed in the backward pass where keeping their activations would crowd the heap
-    // (trainingMemory.ts): estimated at a micro-batch of full-context sequences. The policy's config
-    // is its family's (a CausalLm's is typed by what every family shares).
+    // (trainingMemory.ts): estimated at a micro-batch of the longest sequences this run has. The
+    // policy's config is its family's (a CausalLm's is typed by what every family shares).
     const recompute = recomputeLayers(
       shapeOf(policy.config as ModelConfig),
       Math.ceil(cfg.batch / cfg.gradAccum),
-      policy.config.nPositions,
+      Math.min(policy.config.nPositions, encoded.longest()),
     );
     const referenceLogps = (idx: number[]): ReferenceLogps => {
       if (reference === null || (!needs.pairs && !needs.referenceLogprobs)) return {};

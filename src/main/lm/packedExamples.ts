@@ -53,6 +53,13 @@ export class PackedExamples {
     return end - p;
   }
 
+  /** The most tokens any example has (0 when there are none): the longest sequence a batch can pad to. */
+  longest(): number {
+    let most = 0;
+    for (let i = 0; i < this.count; i++) most = Math.max(most, this.starts[2 * i + 2]! - this.starts[2 * i]!);
+    return most;
+  }
+
   private bounds(i: number): [number, number, number] {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count))
       throw new RangeError(`example ${i} is not in a store of ${this.count}`);
